@@ -1,0 +1,58 @@
+"""One error family for everything the domain and services refuse.
+
+Each error carries a stable string ``code`` (it becomes ``error``/``errorCode`` on the wire) and a
+human ``message`` (``errorDescription``). Surfaces map ``status`` to HTTP; the domain never imports
+Flask.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "invalid_request"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+    status = 400
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+
+
+class InvalidRuleConditions(DomainError):
+    """A rule's JsonLogic does not validate; ``path`` points at the offending node."""
+
+    code = "invalid_rule_conditions"
+    status = 400
+
+    def __init__(self, message: str, *, path: str):
+        super().__init__(f"{message} (at {path})")
+        self.path = path
+        self.reason = message
