@@ -1,0 +1,46 @@
+"""Application factory: wiring only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+from flask import Flask
+
+from app.config import load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from the environment; ``overrides`` are extra environment variables (tests)."""
+    environ = {**os.environ, **(overrides or {})}
+    instance_path = Path(environ.get("TOLLGATE_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    settings = load_settings(environ, instance_path=instance_path)
+
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(settings.flask_config())
+    app.json.sort_keys = False
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    from app import models  # noqa: F401  (registers every table on the metadata)
+    from app.extensions import db, migrate
+
+    db.init_app(app)
+    # Batch mode lets later migrations ALTER tables on SQLite too; compare_type catches type drift.
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+
+    from app import api, challenge, cli, errors, health
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(challenge.bp)
+    app.register_blueprint(health.bp)
+    errors.register(app)
+    cli.register(app)
+    return app

@@ -1,0 +1,31 @@
+"""Server API under /v1, wire-compatible with Authsignal's (secret-key Basic auth, JSON only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+
+from app.api.responses import error_response
+from app.domain.errors import DomainError
+from app.models.base import utcnow
+from app.services.api_keys import authenticate_api_key
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+
+
+@bp.before_request
+def authenticate_caller():
+    """Every server API route needs the tenant's secret key; one guard, so no view can forget it."""
+    if request.blueprint != "api":  # nested client blueprint authenticates its own way
+        return None
+    auth = request.authorization
+    raw_key = auth.username if auth and auth.type == "basic" else None
+    g.caller = authenticate_api_key(raw_key, now=utcnow())
+    return None
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError):
+    return error_response(exc.code, exc.message, exc.status)
+
+
+from app.api import actions, users  # noqa: E402,F401  (routes register on bp)

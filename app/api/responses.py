@@ -1,0 +1,29 @@
+"""JSON in and out: parsing bodies into schemas and the one error shape every client understands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypeVar
+
+from flask import Response, jsonify, request
+
+from app.api.schemas import ApiRequest
+from app.services.documents import parse_document
+
+Model = TypeVar("Model", bound=ApiRequest)
+
+
+def error_response(code: str, description: str, status: int) -> tuple[Response, int]:
+    # Node reads `error`, Python reads `errorCode`, the browser SDK keys off `error`: send all three.
+    return jsonify({"error": code, "errorCode": code, "errorDescription": description}), status
+
+
+def parse_body(model: type[Model]) -> Model:
+    """Validate the JSON body; an empty body counts as ``{}`` (the SDKs send those)."""
+    return parse_document(model, request.get_data(cache=True) or b"{}")
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

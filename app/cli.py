@@ -1,0 +1,138 @@
+"""``flask`` commands: provisioning, keys, actions and rules (JSON in, JSON out)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.domain.errors import DomainError
+from app.services import provisioning, rules
+from app.services.api_keys import create_api_key
+from app.services.documents import parse_document
+
+tollgate_cli = AppGroup("tollgate", help="Provision a Tollgate instance.")
+keys_cli = AppGroup("api-keys", help="Manage API secret keys.")
+actions_cli = AppGroup("actions", help="Manage action configurations.")
+rules_cli = AppGroup("rules", help="Manage an action's rules.")
+
+
+def register(app: Flask) -> None:
+    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli):
+        app.cli.add_command(group)
+
+
+def _settings():
+    return current_app.config["TOLLGATE"]
+
+
+def _tenant_id() -> str:
+    tenant = provisioning.default_tenant()
+    if tenant is None:
+        raise click.ClickException("No tenant yet: run `flask tollgate seed-demo` or `flask tollgate init` first.")
+    return tenant.id
+
+
+def _read_json(source) -> object:
+    try:
+        return json.load(source)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"Not valid JSON: {exc}") from exc
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@tollgate_cli.command("init")
+@click.option("--tenant-name", default="Default", show_default=True)
+@click.option("--api-key", envvar="TOLLGATE_API_SECRET_KEY", help="Use this secret key (else one is generated).")
+def tollgate_init(tenant_name: str, api_key: str | None) -> None:
+    """Create the tenant and make sure it has an API key."""
+    tenant = provisioning.ensure_tenant(tenant_name)
+    raw, source = provisioning.ensure_api_key(tenant, settings=_settings(), raw_key=api_key)
+    _report_key(raw, source)
+
+
+@tollgate_cli.command("seed-demo")
+@click.option("--api-key", envvar="TOLLGATE_API_SECRET_KEY", help="Use this secret key (else one is generated).")
+def tollgate_seed_demo(api_key: str | None) -> None:
+    """Create the demo tenant, an API key and the withdraw-funds action with rules (idempotent)."""
+    report = _run(provisioning.seed_demo, settings=_settings(), raw_key=api_key)
+    _report_key(report.new_api_key, report.api_key_source)
+    base = _settings().public_url
+    click.echo(
+        f"\nTollgate demo tenant '{report.tenant.name}' (id {report.tenant.id}) is ready.\n"
+        f"  Server API (Authsignal SDK api_url): {base}/v1\n"
+        f"  Health check:                        {base}/healthz\n"
+        f"  Try it:  curl -u \"$TOLLGATE_API_SECRET_KEY:\" -X POST {base}/v1/users/alice/actions/{provisioning.DEMO_ACTION} \\\n"
+        f"             -H 'Content-Type: application/json' -d '{{\"custom\": {{\"amount\": 2500}}}}'\n"
+    )
+
+
+def _report_key(raw: str | None, source: str) -> None:
+    if source == "generated":
+        click.echo(
+            "API secret key (shown once, store it now; set TOLLGATE_API_SECRET_KEY to choose your own):\n"
+            f"  {raw}"
+        )
+    elif source == "provided":
+        click.echo("Using the API secret key from TOLLGATE_API_SECRET_KEY / --api-key.")
+    else:
+        click.echo("An API secret key already exists (keys are stored hashed and cannot be shown again); "
+                   "create another with `flask api-keys create`.")
+
+
+@keys_cli.command("create")
+@click.option("--name", default="CLI", show_default=True)
+@click.option("--key", "raw_key", help="Use this value instead of generating one.")
+def api_keys_create(name: str, raw_key: str | None) -> None:
+    """Create an API secret key and print it once."""
+    _, raw = create_api_key(_tenant_id(), name=name, settings=_settings(), raw_key=raw_key)
+    click.echo(raw)
+
+
+@actions_cli.command("create")
+@click.argument("source", type=click.File("r"), default="-")
+def actions_create(source) -> None:
+    """Create an action from JSON: {"code", "name", "defaultOutcome", "verificationMethods", ...}."""
+    document = _run(parse_document, rules.ActionDocument, _read_json(source))
+    config = _run(rules.create_action_configuration, _tenant_id(), document)
+    _echo_json(rules.action_document(config))
+
+
+@actions_cli.command("list")
+def actions_list() -> None:
+    _echo_json([rules.action_document(c) for c in rules.list_action_configurations(_tenant_id())])
+
+
+@rules_cli.command("create")
+@click.argument("action_code")
+@click.argument("source", type=click.File("r"), default="-")
+def rules_create(action_code: str, source) -> None:
+    """Add a rule to ACTION_CODE from JSON (file or stdin); conditions are JsonLogic."""
+    document = _run(parse_document, rules.RuleDocument, _read_json(source))
+    rule = _run(rules.create_rule, _tenant_id(), action_code, document)
+    _echo_json(rules.rule_document(rule))
+
+
+@rules_cli.command("list")
+@click.argument("action_code")
+def rules_list(action_code: str) -> None:
+    _echo_json([rules.rule_document(r) for r in _run(rules.list_rules, _tenant_id(), action_code)])
+
+
+@rules_cli.command("delete")
+@click.argument("rule_id")
+def rules_delete(rule_id: str) -> None:
+    _run(rules.delete_rule, _tenant_id(), rule_id)
+    click.echo(f"Deleted rule {rule_id}.")

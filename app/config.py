@@ -1,0 +1,226 @@
+"""Settings, read from the environment only and validated before the app starts.
+
+Every problem is collected and reported at once, one line per variable, so an operator fixes a
+deployment in one round trip. Development and test generate throw-away secrets (kept under
+``instance/`` so tokens survive a restart); production refuses to start without real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+
+ENVIRONMENTS = ("development", "test", "production")
+MIN_SECRET_LENGTH = 32
+MIN_API_KEY_LENGTH = 24
+
+
+class ConfigError(Exception):
+    """Start-up configuration is unusable; ``problems`` holds one message per variable."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    database_url: str
+    public_url: str
+    webauthn_rp_id: str
+    webauthn_rp_name: str
+    webauthn_origins: tuple[str, ...]
+    client_token_ttl: int
+    result_token_ttl: int
+    bootstrap_api_key: str | None
+    instance_path: Path
+    max_body_bytes: int = 64 * 1024
+
+    def flask_config(self) -> dict:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "MAX_CONTENT_LENGTH": self.max_body_bytes,
+            "TESTING": self.env == "test",
+            "TOLLGATE": self,
+        }
+
+
+# Defaults (None: derived or required). README's configuration table lists the same; keep in step.
+VARIABLES = {
+    "TOLLGATE_ENV": "development",
+    "TOLLGATE_SECRET_KEY": None,
+    "TOLLGATE_ENCRYPTION_KEY": None,
+    "DATABASE_URL": None,
+    "TOLLGATE_PUBLIC_URL": "http://localhost:5000",
+    "TOLLGATE_WEBAUTHN_RP_ID": None,
+    "TOLLGATE_WEBAUTHN_RP_NAME": "Tollgate",
+    "TOLLGATE_WEBAUTHN_ORIGINS": None,
+    "TOLLGATE_CLIENT_TOKEN_TTL": "600",
+    "TOLLGATE_RESULT_TOKEN_TTL": "300",
+    "TOLLGATE_API_SECRET_KEY": None,
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Path) -> Settings:
+    env_vars = os.environ if environ is None else environ
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = env_vars.get(name)
+        if value is None or value.strip() == "":
+            return VARIABLES.get(name)
+        return value.strip()
+
+    env = get("TOLLGATE_ENV") or "development"
+    if env not in ENVIRONMENTS:
+        problems.append(f"TOLLGATE_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+        env = "production"  # judge the rest as strictly as possible
+    generated = _DevSecrets(instance_path) if env != "production" else None
+
+    secret_key = get("TOLLGATE_SECRET_KEY")
+    if secret_key is None:
+        if generated is None:
+            problems.append("TOLLGATE_SECRET_KEY is required in production (at least 32 random characters)")
+        else:
+            secret_key = generated.get("secret_key", lambda: secrets.token_urlsafe(48))
+    elif len(secret_key) < MIN_SECRET_LENGTH:
+        problems.append(f"TOLLGATE_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+
+    encryption_keys: tuple[str, ...] = ()
+    raw_keys = get("TOLLGATE_ENCRYPTION_KEY")
+    if raw_keys is None:
+        if generated is None:
+            problems.append(
+                "TOLLGATE_ENCRYPTION_KEY is required in production (a Fernet key: "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
+        else:
+            encryption_keys = (generated.get("encryption_key", lambda: Fernet.generate_key().decode()),)
+    else:
+        encryption_keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
+        for key in encryption_keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                problems.append(
+                    "TOLLGATE_ENCRYPTION_KEY must be comma-separated Fernet keys (32 url-safe base64 bytes)"
+                )
+                break
+
+    database_url = _normalise_database_url(get("DATABASE_URL"), instance_path, problems)
+
+    public_url = (get("TOLLGATE_PUBLIC_URL") or "").rstrip("/")
+    public_parts = urlsplit(public_url)
+    if public_parts.scheme not in ("http", "https") or not public_parts.hostname:
+        problems.append(f"TOLLGATE_PUBLIC_URL must be an absolute http(s) URL, got {public_url!r}")
+    elif public_parts.query or public_parts.fragment:
+        problems.append("TOLLGATE_PUBLIC_URL must not contain a query or fragment")
+    elif env == "production" and public_parts.scheme != "https":
+        problems.append("TOLLGATE_PUBLIC_URL must use https in production")
+
+    origins_raw = get("TOLLGATE_WEBAUTHN_ORIGINS")
+    if origins_raw is None:
+        origins = (f"{public_parts.scheme}://{public_parts.netloc}",) if public_parts.hostname else ()
+    else:
+        origins = tuple(o.strip().rstrip("/") for o in origins_raw.split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            problems.append(
+                f"TOLLGATE_WEBAUTHN_ORIGINS entries must be origins like https://example.com, got {origin!r}"
+            )
+
+    rp_id = get("TOLLGATE_WEBAUTHN_RP_ID") or (public_parts.hostname or "")
+    for origin in origins:
+        host = urlsplit(origin).hostname or ""
+        if host and not (host == rp_id or host.endswith("." + rp_id)):
+            problems.append(
+                f"TOLLGATE_WEBAUTHN_RP_ID {rp_id!r} must equal or be a parent domain of origin {origin!r}"
+            )
+
+    client_ttl = _int_in_range("TOLLGATE_CLIENT_TOKEN_TTL", get("TOLLGATE_CLIENT_TOKEN_TTL"), 60, 86400, problems)
+    result_ttl = _int_in_range("TOLLGATE_RESULT_TOKEN_TTL", get("TOLLGATE_RESULT_TOKEN_TTL"), 30, 3600, problems)
+
+    api_key = get("TOLLGATE_API_SECRET_KEY")
+    if api_key is not None and (len(api_key) < MIN_API_KEY_LENGTH or not api_key.isascii() or ":" in api_key):
+        problems.append(
+            f"TOLLGATE_API_SECRET_KEY must be at least {MIN_API_KEY_LENGTH} ASCII characters without ':'"
+        )
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        env=env,
+        secret_key=secret_key or "",
+        encryption_keys=encryption_keys,
+        database_url=database_url,
+        public_url=public_url,
+        webauthn_rp_id=rp_id,
+        webauthn_rp_name=get("TOLLGATE_WEBAUTHN_RP_NAME") or "Tollgate",
+        webauthn_origins=origins,
+        client_token_ttl=client_ttl,
+        result_token_ttl=result_ttl,
+        bootstrap_api_key=api_key,
+        instance_path=instance_path,
+    )
+
+
+def _normalise_database_url(value: str | None, instance_path: Path, problems: list[str]) -> str:
+    if value is None:
+        return f"sqlite:///{instance_path / 'tollgate.db'}"
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver spelled out.
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value[len(prefix):]
+    if value.startswith("postgresql+psycopg://") or value.startswith("sqlite:///"):
+        return value
+    problems.append(
+        f"DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB, got {value.split(':')[0]!r}:..."
+    )
+    return value
+
+
+def _int_in_range(name: str, value: str | None, low: int, high: int, problems: list[str]) -> int:
+    try:
+        number = int(value or "")
+    except ValueError:
+        problems.append(f"{name} must be a whole number of seconds, got {value!r}")
+        return low
+    if not low <= number <= high:
+        problems.append(f"{name} must be between {low} and {high} seconds, got {number}")
+    return number
+
+
+def _engine_options(database_url: str) -> dict:
+    if database_url.startswith("sqlite"):
+        # Several threads (the dev server, SDK tests) share one file; wait for locks instead of failing.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+class _DevSecrets:
+    """Secrets generated once per development instance and kept in ``instance/dev-secrets.json``."""
+
+    def __init__(self, instance_path: Path):
+        self.path = instance_path / "dev-secrets.json"
+
+    def get(self, name: str, make) -> str:
+        data = json.loads(self.path.read_text()) if self.path.exists() else {}
+        if name not in data:
+            data[name] = make()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(data))
+            self.path.chmod(0o600)
+        return data[name]

@@ -1,0 +1,41 @@
+"""Errors outside a view's own handling: JSON under /v1, a plain page everywhere else.
+
+Routing errors (404, 405) and oversized bodies (413) happen before a blueprint is chosen, so the
+app decides by path. Nothing ever answers with a stack trace.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.api.responses import error_response
+
+API_PREFIX = "/v1"
+CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 413: "request_too_large", 415: "unsupported_media_type",
+         429: "too_many_requests"}
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _wants_json() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    if _wants_json():
+        return error_response(CODES.get(status, "server_error"), exc.description or exc.name, status)
+    return render_template("error.html", status=status, title=exc.name, message=exc.description), status
+
+
+def _unexpected_error(exc: Exception):
+    # Logged with its traceback by Flask; the caller only learns that it was our fault.
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error", exc_info=exc)
+    return _http_error(InternalServerError())

@@ -1,0 +1,57 @@
+"""An action's configuration (what admins set up per action code) and its rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
+
+from app.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
+
+
+class ActionConfiguration(Base):
+    __tablename__ = "action_configuration"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    default_outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
+    verification_methods: Mapped[list[str]] = mapped_column(JSON)
+    default_verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
+    unenrolled_policy: Mapped[UnenrolledPolicy] = mapped_column(str_enum(UnenrolledPolicy))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    rules: Mapped[list[Rule]] = relationship(
+        back_populates="action_configuration", order_by="Rule.priority", cascade="all, delete-orphan"
+    )
+
+
+class Rule(Base):
+    __tablename__ = "rule"
+    __table_args__ = (
+        UniqueConstraint("action_configuration_id", "priority"),
+        CheckConstraint("priority >= 0 AND priority <= 99", name="priority_range"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    action_configuration_id: Mapped[str] = mapped_column(ForeignKey("action_configuration.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
+    verification_methods: Mapped[list[str] | None] = mapped_column(JSON)
+    default_verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
+    conditions: Mapped[dict | None] = mapped_column(JSON)
+    # Bumped on every change: compiled conditions are cached per (id, version).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    action_configuration: Mapped[ActionConfiguration] = relationship(back_populates="rules")

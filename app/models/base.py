@@ -1,0 +1,60 @@
+"""Declarative base: naming convention for Alembic, UTC timestamps, id helpers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real 64-bit key.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC, always hands back timezone-aware datetimes (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+def str_enum(enum_cls) -> Enum:
+    """An enum column stored as its plain string value, so adding a member never needs ALTER TYPE."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=32,
+        create_constraint=False,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)

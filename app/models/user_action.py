@@ -1,0 +1,78 @@
+"""One tracked action: the decision, its trace, and every state it went through."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.decision import ActionState, VerificationMethod
+from app.models.base import Base, BigId, UTCDateTime, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from app.models.action import ActionConfiguration
+
+
+class UserAction(Base):
+    __tablename__ = "user_action"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index(None, "tenant_id", "user_id", "created_at"),
+        Index(None, "tenant_id", "state", "created_at"),
+        Index(None, "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    # History outlives a deleted action configuration; the code is kept on the row itself.
+    action_configuration_id: Mapped[str | None] = mapped_column(
+        ForeignKey("action_configuration.id", ondelete="SET NULL"), index=True
+    )
+    action_code: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(255))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    state: Mapped[ActionState] = mapped_column(str_enum(ActionState))
+    state_updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    is_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
+    allowed_verification_methods: Mapped[list[str]] = mapped_column(JSON, default=list)
+    default_verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
+    verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
+    verified_by_authenticator_id: Mapped[str | None] = mapped_column(String(36))
+
+    rule_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    priority_rule_id: Mapped[str | None] = mapped_column(String(36))
+    output: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    device_id: Mapped[str | None] = mapped_column(String(255))
+    redirect_url: Mapped[str | None] = mapped_column(Text)
+    # Everything else the caller sent (custom data, scope, locale...), as received.
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Set when a result token is accepted by /validate: result tokens work once.
+    result_validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    action_configuration: Mapped[ActionConfiguration | None] = relationship()
+    state_changes: Mapped[list[ActionStateChange]] = relationship(
+        back_populates="user_action", order_by="ActionStateChange.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ActionStateChange(Base):
+    """Append-only history: tracked → challenged → succeeded/failed/reviewed."""
+
+    __tablename__ = "action_state_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_action_id: Mapped[int] = mapped_column(ForeignKey("user_action.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[ActionState | None] = mapped_column(str_enum(ActionState))
+    to_state: Mapped[ActionState] = mapped_column(str_enum(ActionState))
+    source: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user_action: Mapped[UserAction] = relationship(back_populates="state_changes")

@@ -1,0 +1,317 @@
+"""Tracking an action and reading or moving its state afterwards."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.config import Settings
+from app.domain.context import RequestFacts, UserFacts, build_context
+from app.domain.decision import ActionState, Decision, RuleInput, VerificationMethod, decide, initial_state
+from app.domain.errors import Conflict, InvalidRequest, NotFound
+from app.domain.rules import CompiledRuleCache
+from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
+from app.extensions import db
+from app.models import ActionConfiguration, ActionStateChange, EndUser, Rule, UserAction
+from app.services.rules import ActionDocument, find_action_configuration, new_action_configuration, validate_action_code
+from app.services.users import enrolled_verification_methods, validate_user_id
+
+KNOWN_SCOPES = frozenset({"read:authenticators", "add:authenticators", "update:authenticators", "remove:authenticators"})
+DEFAULT_SCOPE = ("read:authenticators",)
+QUERY_WINDOW = timedelta(days=30)
+# Concurrent first tracks race to create the same user / action / idempotency key; the loser
+# retries and finds the winner's rows.
+ATTEMPTS = 3
+
+_compiled_rules = CompiledRuleCache()
+
+
+@dataclass(frozen=True)
+class TrackAttributes:
+    idempotency_key: str | None = None
+    redirect_url: str | None = None
+    redirect_to_settings: bool = False
+    ip_address: str | None = None
+    user_agent: str | None = None
+    device_id: str | None = None
+    email: str | None = None
+    phone_number: str | None = None
+    username: str | None = None
+    scope: str | None = None
+    locale: str | None = None
+    challenge_id: str | None = None
+    custom: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    action: UserAction
+    token: str
+    url: str
+    enrolled_verification_methods: list[str]
+
+
+def track_action(
+    tenant_id: str, user_id: str, action_code: str, attributes: TrackAttributes, *, settings: Settings, now: datetime
+) -> TrackResult:
+    validate_user_id(user_id)
+    validate_action_code(action_code)
+    scope = _parse_scope(attributes.scope)
+    for attempt in range(ATTEMPTS):
+        if attributes.idempotency_key:
+            existing = _find_by_idempotency_key(tenant_id, attributes.idempotency_key)
+            if existing is not None:
+                return _replay(existing, user_id, action_code, settings=settings, now=now)
+        try:
+            return _track_new(tenant_id, user_id, action_code, attributes, scope, settings=settings, now=now)
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _track_new(
+    tenant_id: str,
+    user_id: str,
+    action_code: str,
+    attributes: TrackAttributes,
+    scope: tuple[str, ...],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> TrackResult:
+    config = find_action_configuration(tenant_id, action_code)
+    if config is None:
+        config = new_action_configuration(tenant_id, ActionDocument(code=action_code))
+        db.session.add(config)
+    user = _user_for_tracking(tenant_id, user_id, attributes, now=now)
+    enrolled = enrolled_verification_methods(user)
+
+    context = build_context(
+        UserFacts(
+            user_id=user_id,
+            email=user.email,
+            phone_number=user.phone_number,
+            username=user.username,
+            custom=user.custom or {},
+            enrolled_verification_methods=tuple(enrolled),
+        ),
+        RequestFacts(
+            action_code=action_code,
+            ip_address=attributes.ip_address,
+            device_id=attributes.device_id,
+            user_agent=attributes.user_agent,
+            custom=attributes.custom,
+        ),
+    )
+    decision = decide(_active_rules(config), context, default_outcome=config.default_outcome)
+    allowed, default_method = _verification_methods(config, decision)
+    state = initial_state(
+        decision.outcome,
+        can_challenge=bool(set(enrolled) & set(allowed)),
+        unenrolled_policy=config.unenrolled_policy,
+    )
+    action = UserAction(
+        tenant_id=tenant_id,
+        action_configuration=config,
+        action_code=action_code,
+        user_id=user_id,
+        idempotency_key=attributes.idempotency_key or secrets.token_hex(16),
+        state=state,
+        state_updated_at=now,
+        created_at=now,
+        updated_at=now,
+        is_enrolled=bool(enrolled),
+        allowed_verification_methods=allowed,
+        default_verification_method=default_method,
+        rule_ids=list(decision.matched_rule_ids),
+        priority_rule_id=decision.deciding_rule.rule_id if decision.deciding_rule else None,
+        output=decision.output,
+        ip_address=attributes.ip_address,
+        user_agent=attributes.user_agent,
+        device_id=attributes.device_id,
+        redirect_url=attributes.redirect_url,
+        attributes=_stored_attributes(attributes, scope),
+    )
+    action.state_changes.append(ActionStateChange(from_state=None, to_state=state, source="track", changed_at=now))
+    db.session.add(action)
+    db.session.commit()
+    return _result(action, enrolled, settings=settings, now=now)
+
+
+def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes, *, now: datetime) -> EndUser:
+    user = db.session.execute(
+        select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
+    ).scalar_one_or_none()
+    if user is None:
+        user = EndUser(tenant_id=tenant_id, user_id=user_id, custom={}, created_at=now, updated_at=now)
+        db.session.add(user)
+    # Identifiers sent with a track fill gaps; they never overwrite what update_user set.
+    for name in ("email", "phone_number", "username"):
+        value = getattr(attributes, name)
+        if value and not getattr(user, name):
+            setattr(user, name, value)
+    return user
+
+
+def _active_rules(config: ActionConfiguration) -> list[RuleInput]:
+    if config.id is None:  # just created: no rules yet
+        return []
+    rules = db.session.execute(
+        select(Rule).where(Rule.action_configuration_id == config.id, Rule.is_active.is_(True)).order_by(Rule.priority)
+    ).scalars()
+    return [
+        RuleInput(
+            rule_id=rule.id,
+            name=rule.name,
+            priority=rule.priority,
+            outcome=rule.outcome,
+            conditions=_compiled_rules.get_or_compile(rule.id, rule.version, rule.conditions),
+            verification_methods=(
+                tuple(VerificationMethod(m) for m in rule.verification_methods) if rule.verification_methods else None
+            ),
+            default_verification_method=rule.default_verification_method,
+        )
+        for rule in rules
+    ]
+
+
+def _verification_methods(config: ActionConfiguration, decision: Decision) -> tuple[list[str], VerificationMethod | None]:
+    rule = decision.deciding_rule
+    if rule is not None and rule.verification_methods:
+        allowed = [m.value for m in rule.verification_methods]
+    else:
+        allowed = list(config.verification_methods)
+    default = (rule.default_verification_method if rule else None) or config.default_verification_method
+    if default is not None and default.value not in allowed:
+        default = None
+    return allowed, default
+
+
+def _stored_attributes(attributes: TrackAttributes, scope: tuple[str, ...]) -> dict[str, Any]:
+    stored: dict[str, Any] = {"scope": " ".join(scope), "custom": attributes.custom}
+    for name in ("email", "phone_number", "username", "locale", "challenge_id"):
+        value = getattr(attributes, name)
+        if value is not None:
+            stored[name] = value
+    if attributes.redirect_to_settings:
+        stored["redirect_to_settings"] = True
+    return stored
+
+
+def _parse_scope(scope: str | None) -> tuple[str, ...]:
+    if not scope:
+        return DEFAULT_SCOPE
+    requested = tuple(dict.fromkeys(scope.split()))
+    unknown = [s for s in requested if s not in KNOWN_SCOPES]
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown scope {', '.join(unknown)}; known scopes: {', '.join(sorted(KNOWN_SCOPES))}.",
+            code="invalid_scope",
+        )
+    return requested
+
+
+def _replay(action: UserAction, user_id: str, action_code: str, *, settings: Settings, now: datetime) -> TrackResult:
+    """Same idempotency key again: the same action, a fresh client token, nothing written."""
+    if action.user_id != user_id or action.action_code != action_code:
+        raise Conflict(
+            "This idempotencyKey was already used for a different user or action.", code="idempotency_key_conflict"
+        )
+    user = db.session.execute(
+        select(EndUser).where(EndUser.tenant_id == action.tenant_id, EndUser.user_id == user_id)
+    ).scalar_one_or_none()
+    enrolled = enrolled_verification_methods(user) if user else []
+    return _result(action, enrolled, settings=settings, now=now)
+
+
+def _result(action: UserAction, enrolled: list[str], *, settings: Settings, now: datetime) -> TrackResult:
+    scope = tuple(str(action.attributes.get("scope", "")).split()) or DEFAULT_SCOPE
+    token = issue_token(
+        action_ref(action),
+        kind=TokenKind.CLIENT,
+        scope=scope,
+        signing_key=derive_signing_key(settings.secret_key),
+        issuer=settings.public_url,
+        now=now,
+        ttl_seconds=settings.client_token_ttl,
+    )
+    return TrackResult(
+        action=action,
+        token=token,
+        url=f"{settings.public_url}/challenge?token={token}",
+        enrolled_verification_methods=enrolled,
+    )
+
+
+def action_ref(action: UserAction) -> ActionRef:
+    return ActionRef(
+        tenant_id=action.tenant_id,
+        user_id=action.user_id,
+        action_code=action.action_code,
+        idempotency_key=action.idempotency_key,
+    )
+
+
+def _find_by_idempotency_key(tenant_id: str, idempotency_key: str) -> UserAction | None:
+    return db.session.execute(
+        select(UserAction).where(UserAction.tenant_id == tenant_id, UserAction.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+
+
+def get_action(tenant_id: str, user_id: str, action_code: str, idempotency_key: str) -> UserAction:
+    action = _find_by_idempotency_key(tenant_id, idempotency_key)
+    if action is None or action.user_id != user_id or action.action_code != action_code:
+        raise NotFound("The action was not found.", code="action_not_found")
+    return action
+
+
+def change_action_state(action: UserAction, new_state: ActionState, *, source: str, now: datetime) -> None:
+    """Move an action to a new state and record the step; the caller commits."""
+    if action.state == new_state:
+        return
+    action.state_changes.append(
+        ActionStateChange(from_state=action.state, to_state=new_state, source=source, changed_at=now)
+    )
+    action.state = new_state
+    action.state_updated_at = now
+    action.updated_at = now
+
+
+def update_action_state(
+    tenant_id: str, user_id: str, action_code: str, idempotency_key: str, new_state: ActionState, *, now: datetime
+) -> UserAction:
+    """The server API's update_action: integrators may set any state (Authsignal does too)."""
+    action = get_action(tenant_id, user_id, action_code, idempotency_key)
+    change_action_state(action, new_state, source="api", now=now)
+    db.session.commit()
+    return action
+
+
+def query_user_actions(
+    tenant_id: str,
+    user_id: str,
+    *,
+    from_date: datetime | None,
+    codes: list[str] | None,
+    state: ActionState | None,
+    now: datetime,
+    limit: int = 1000,
+) -> list[UserAction]:
+    """Newest first, never older than 30 days (as Authsignal's query endpoint)."""
+    earliest = now - QUERY_WINDOW
+    since = max(from_date, earliest) if from_date else earliest
+    query = select(UserAction).where(
+        UserAction.tenant_id == tenant_id, UserAction.user_id == user_id, UserAction.created_at >= since
+    )
+    if codes:
+        query = query.where(UserAction.action_code.in_(codes))
+    if state:
+        query = query.where(UserAction.state == state)
+    return list(db.session.execute(query.order_by(UserAction.created_at.desc()).limit(limit)).scalars())

@@ -1,0 +1,44 @@
+"""Alembic environment: runs inside the Flask app (``flask db ...``) and uses its engine and models."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name and not logging.getLogger().handlers:
+    # Keep the host's logging (pytest, gunicorn) when it already has one.
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+migrate_ext = current_app.extensions["migrate"]
+engine = migrate_ext.db.engine
+config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=migrate_ext.db.metadata,
+                      literal_binds=True, **migrate_ext.configure_args)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    def skip_empty_autogenerate(context, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
+
+    conf_args = dict(migrate_ext.configure_args)
+    conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=migrate_ext.db.metadata, **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
