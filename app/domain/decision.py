@@ -52,3 +52,85 @@ OUTCOME_STATE = {
     Outcome.REVIEW: ActionState.REVIEW_REQUIRED,
     Outcome.BLOCK: ActionState.BLOCK,
 }
+
+UNENROLLED_STATE = {
+    UnenrolledPolicy.ALLOW: ActionState.ALLOW,
+    UnenrolledPolicy.REQUIRE_ENROLLMENT: ActionState.CHALLENGE_REQUIRED,
+    UnenrolledPolicy.BLOCK: ActionState.BLOCK,
+}
+
+
+def initial_state(outcome: Outcome, *, can_challenge: bool, unenrolled_policy: UnenrolledPolicy) -> ActionState:
+    """The state a freshly tracked action starts in.
+
+    A challenge needs something to challenge with: for a user with no usable authenticator the
+    action's policy decides (Authsignal's default lets them through with ``isEnrolled: false``).
+    REVIEW and BLOCK apply to everyone.
+    """
+    if outcome is Outcome.CHALLENGE and not can_challenge:
+        return UNENROLLED_STATE[unenrolled_policy]
+    return OUTCOME_STATE[outcome]
+
+
+# ---------------------------------------------------------------------------------------------
+# Deciding an action from its rules
+
+from collections.abc import Mapping, Sequence  # noqa: E402  (appended section; see module top)
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+from app.domain.rules import CompiledConditions, to_json_safe  # noqa: E402
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    """A rule as the engine needs it; services build it from the row and the compiled cache."""
+
+    rule_id: str
+    name: str
+    priority: int  # 0-99, lower wins
+    outcome: Outcome
+    conditions: CompiledConditions
+    verification_methods: tuple[VerificationMethod, ...] | None = None
+    default_verification_method: VerificationMethod | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    deciding_rule: RuleInput | None  # None: no rule matched, the action's default applies
+    matched_rule_ids: tuple[str, ...]  # every matching rule, in priority order
+    output: dict[str, Any]  # JSON-safe explanation, stored on the action and shown by get-action
+
+
+def decide(rules: Sequence[RuleInput], context: Mapping[str, Any], *,
+           default_outcome: Outcome) -> Decision:
+    """Evaluate every rule (not just up to the first match) so the stored output explains all of
+    them; the matching rule with the lowest priority decides. Ties break on ``rule_id`` so the
+    same rules always give the same decision whatever order the database returns them in."""
+    ordered = sorted(rules, key=lambda rule: (rule.priority, rule.rule_id))
+    deciding: RuleInput | None = None
+    matched_ids: list[str] = []
+    explained: list[dict[str, Any]] = []
+    for rule in ordered:
+        result = rule.conditions.evaluate(context)
+        if result.matched:
+            matched_ids.append(rule.rule_id)
+            if deciding is None:
+                deciding = rule
+        explained.append({
+            "ruleId": rule.rule_id,
+            "name": rule.name,
+            "priority": rule.priority,
+            "outcome": str(rule.outcome),
+            "matched": result.matched,
+            "conditions": [entry.as_dict() for entry in result.trace],
+        })
+    outcome = Outcome(deciding.outcome) if deciding is not None else Outcome(default_outcome)
+    output = {
+        "defaultOutcome": str(Outcome(default_outcome)),
+        "outcome": str(outcome),
+        "decidingRuleId": deciding.rule_id if deciding is not None else None,
+        "rules": explained,
+    }
+    return Decision(outcome, deciding, tuple(matched_ids), to_json_safe(output))

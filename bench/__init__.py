@@ -1,0 +1,1 @@
+"""Standalone benchmarks (not tests): run as scripts or with ``python -m bench.<name>``."""
