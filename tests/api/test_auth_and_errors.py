@@ -1,0 +1,83 @@
+"""Secret-key authentication and the error contract on every path."""
+
+import base64
+
+import pytest
+
+WRONG_KEY_DESCRIPTION = (
+    "The request is unauthorized. Check that your API key and region base URL are correctly configured."
+)
+
+
+def basic(username: str, password: str = "") -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    basic("tg_sk_wrong"),
+    basic(""),
+    {"Authorization": "Bearer something"},
+    {"Authorization": "Basic !!!"},
+])
+def test_missing_or_wrong_key_is_401_with_the_contract_body(client, tenant, headers):
+    response = client.get("/v1/users/alice", headers=headers)
+
+    assert response.status_code == 401
+    assert response.content_type == "application/json"
+    assert response.get_json() == {"error": "unauthorized", "errorCode": "unauthorized",
+                                   "errorDescription": WRONG_KEY_DESCRIPTION}
+
+
+def test_revoked_key_is_401(client, app, tenant):
+    from app.extensions import db
+    from app.models.base import utcnow
+    from app.services.api_keys import find_api_key
+
+    with app.app_context():
+        find_api_key(tenant.api_key).revoked_at = utcnow()
+        db.session.commit()
+
+    assert client.get("/v1/users/alice", headers=basic(tenant.api_key)).status_code == 401
+
+
+def test_key_is_stored_only_as_a_digest(app, tenant):
+    from app.services.api_keys import find_api_key
+
+    with app.app_context():
+        key = find_api_key(tenant.api_key)
+        assert tenant.api_key not in (key.digest, key.hint, key.secret_ciphertext)
+        assert key.last_used_at is None
+
+
+def test_use_is_recorded(client, app, tenant):
+    from app.services.api_keys import find_api_key
+
+    client.get("/v1/users/alice", headers=basic(tenant.api_key))
+    with app.app_context():
+        assert find_api_key(tenant.api_key).last_used_at is not None
+
+
+def test_unknown_api_route_is_a_json_404(api):
+    response = api.get("/nothing/here")
+
+    assert response.status_code == 404
+    assert response.get_json()["errorCode"] == "not_found"
+
+
+def test_wrong_method_is_a_json_405(api):
+    response = api.request("PUT", "/validate")
+
+    assert response.status_code == 405
+    assert response.get_json()["errorCode"] == "method_not_allowed"
+
+
+def test_health_is_public(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_non_api_404_is_a_page(client):
+    response = client.get("/nowhere")
+
+    assert response.status_code == 404
+    assert response.content_type.startswith("text/html")

@@ -1,0 +1,89 @@
+"""Settings come from the environment and every problem is reported at start-up."""
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from app.config import ConfigError, load_settings
+
+PRODUCTION = {
+    "TOLLGATE_ENV": "production",
+    "TOLLGATE_SECRET_KEY": "k" * 40,
+    "TOLLGATE_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "DATABASE_URL": "postgresql://u:p@db/tollgate",
+    "TOLLGATE_PUBLIC_URL": "https://auth.example.com",
+}
+
+
+def load(env, tmp_path):
+    return load_settings(env, instance_path=tmp_path)
+
+
+def test_development_defaults_work_with_nothing_set(tmp_path):
+    settings = load({}, tmp_path)
+
+    assert settings.env == "development"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'tollgate.db'}"
+    assert settings.public_url == "http://localhost:5000"
+    assert settings.webauthn_rp_id == "localhost"
+    assert settings.webauthn_origins == ("http://localhost:5000",)
+    assert settings.client_token_ttl == 600
+
+
+def test_development_secrets_are_generated_once_and_kept(tmp_path):
+    first, second = load({}, tmp_path), load({}, tmp_path)
+
+    assert len(first.secret_key) >= 32
+    assert first.secret_key == second.secret_key
+    assert first.encryption_keys == second.encryption_keys
+    assert (tmp_path / "dev-secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_production_settings(tmp_path):
+    settings = load(PRODUCTION, tmp_path)
+
+    assert settings.database_url == "postgresql+psycopg://u:p@db/tollgate"
+    assert settings.webauthn_rp_id == "auth.example.com"
+    assert not (tmp_path / "dev-secrets.json").exists()
+
+
+def test_production_without_secrets_lists_every_problem(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k not in ("TOLLGATE_SECRET_KEY", "TOLLGATE_ENCRYPTION_KEY")}
+
+    with pytest.raises(ConfigError) as error:
+        load(env, tmp_path)
+
+    assert [p.split()[0] for p in error.value.problems] == ["TOLLGATE_SECRET_KEY", "TOLLGATE_ENCRYPTION_KEY"]
+
+
+@pytest.mark.parametrize(("name", "value", "fragment"), [
+    ("TOLLGATE_ENV", "staging", "TOLLGATE_ENV must be one of"),
+    ("TOLLGATE_SECRET_KEY", "short", "at least 32"),
+    ("TOLLGATE_ENCRYPTION_KEY", "not-a-fernet-key", "Fernet"),
+    ("DATABASE_URL", "mysql://x", "DATABASE_URL must be"),
+    ("TOLLGATE_PUBLIC_URL", "auth.example.com", "absolute http(s) URL"),
+    ("TOLLGATE_PUBLIC_URL", "http://auth.example.com", "https in production"),
+    ("TOLLGATE_WEBAUTHN_ORIGINS", "https://auth.example.com/path", "must be origins"),
+    ("TOLLGATE_WEBAUTHN_RP_ID", "other.example", "parent domain"),
+    ("TOLLGATE_CLIENT_TOKEN_TTL", "ten", "whole number"),
+    ("TOLLGATE_CLIENT_TOKEN_TTL", "5", "between 60 and 86400"),
+    ("TOLLGATE_RESULT_TOKEN_TTL", "99999", "between 30 and 3600"),
+    ("TOLLGATE_API_SECRET_KEY", "short", "at least 24"),
+])
+def test_each_malformed_value_has_a_clear_message(tmp_path, name, value, fragment):
+    with pytest.raises(ConfigError) as error:
+        load({**PRODUCTION, name: value}, tmp_path)
+
+    assert any(fragment in problem for problem in error.value.problems), error.value.problems
+
+
+def test_rp_id_may_be_a_parent_domain_of_the_origins(tmp_path):
+    settings = load({**PRODUCTION, "TOLLGATE_WEBAUTHN_RP_ID": "example.com",
+                     "TOLLGATE_WEBAUTHN_ORIGINS": "https://auth.example.com,https://app.example.com"}, tmp_path)
+
+    assert settings.webauthn_origins == ("https://auth.example.com", "https://app.example.com")
+
+
+def test_instance_path_type(tmp_path):
+    assert isinstance(load({}, tmp_path).instance_path, Path)
