@@ -30,9 +30,11 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
 
     from app import models  # noqa: F401  (registers every table on the metadata)
-    from app.extensions import db, migrate
+    from app.extensions import db, migrate, tune_sqlite
 
     db.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine)
     # Batch mode lets later migrations ALTER tables on SQLite too; compare_type catches type drift.
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
 

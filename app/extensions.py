@@ -2,8 +2,27 @@
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from app.models.base import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+
+def tune_sqlite(engine: Engine) -> None:
+    """SQLite leaves foreign keys (and so ON DELETE CASCADE) off unless each connection asks.
+
+    WAL lets readers work while one writer commits, which the API and gunicorn workers need.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -133,3 +133,16 @@ def test_deleting_an_unknown_authenticator_is_404(api):
 
     assert response.status_code == 404
     assert response.get_json()["errorCode"] == "authenticator_not_found"
+
+
+def test_deleting_a_user_cascades_to_their_authenticators(api, app):
+    enroll_authenticator_app(api, "alice")
+    api.delete("/users/alice")
+
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from app.extensions import db
+        from app.models import Authenticator
+
+        assert db.session.execute(select(func.count()).select_from(Authenticator)).scalar_one() == 0
