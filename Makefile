@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+run: export TOLLGATE_PUBLIC_URL ?= http://localhost:$(PORT)
 run: venv
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tollgate seed-demo
