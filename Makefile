@@ -28,6 +28,7 @@ run: venv
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'app:create_app()'
 
 test: venv
+	$(BIN)/ruff check --quiet app tests bench migrations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv

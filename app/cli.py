@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
+from app.config import current_settings
 from app.domain.errors import DomainError
 from app.services import provisioning, rules
 from app.services.api_keys import create_api_key
@@ -23,9 +24,6 @@ def register(app: Flask) -> None:
     for group in (tollgate_cli, keys_cli, actions_cli, rules_cli):
         app.cli.add_command(group)
 
-
-def _settings():
-    return current_app.config["TOLLGATE"]
 
 
 def _tenant_id() -> str:
@@ -59,7 +57,7 @@ def _run(fn, *args, **kwargs):
 def tollgate_init(tenant_name: str, api_key: str | None) -> None:
     """Create the tenant and make sure it has an API key."""
     tenant = provisioning.ensure_tenant(tenant_name)
-    raw, source = provisioning.ensure_api_key(tenant, settings=_settings(), raw_key=api_key)
+    raw, source = provisioning.ensure_api_key(tenant, settings=current_settings(), raw_key=api_key)
     _report_key(raw, source)
 
 
@@ -67,9 +65,9 @@ def tollgate_init(tenant_name: str, api_key: str | None) -> None:
 @click.option("--api-key", envvar="TOLLGATE_API_SECRET_KEY", help="Use this secret key (else one is generated).")
 def tollgate_seed_demo(api_key: str | None) -> None:
     """Create the demo tenant, an API key and the withdraw-funds action with rules (idempotent)."""
-    report = _run(provisioning.seed_demo, settings=_settings(), raw_key=api_key)
+    report = _run(provisioning.seed_demo, settings=current_settings(), raw_key=api_key)
     _report_key(report.new_api_key, report.api_key_source)
-    base = _settings().public_url
+    base = current_settings().public_url
     click.echo(
         f"\nTollgate demo tenant '{report.tenant.name}' (id {report.tenant.id}) is ready.\n"
         f"  Server API (Authsignal SDK api_url): {base}/v1\n"
@@ -97,7 +95,7 @@ def _report_key(raw: str | None, source: str) -> None:
 @click.option("--key", "raw_key", help="Use this value instead of generating one.")
 def api_keys_create(name: str, raw_key: str | None) -> None:
     """Create an API secret key and print it once."""
-    _, raw = create_api_key(_tenant_id(), name=name, settings=_settings(), raw_key=raw_key)
+    _, raw = create_api_key(_tenant_id(), name=name, settings=current_settings(), raw_key=raw_key)
     click.echo(raw)
 
 

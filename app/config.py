@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -175,6 +175,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         bootstrap_api_key=api_key,
         instance_path=instance_path,
     )
+
+
+def current_settings() -> Settings:
+    """The running app's settings (surfaces only; services receive them as an argument)."""
+    from flask import current_app
+
+    return current_app.config["TOLLGATE"]
 
 
 def _normalise_database_url(value: str | None, instance_path: Path, problems: list[str]) -> str:

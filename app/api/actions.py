@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
 from app.api import bp
 from app.api.responses import parse_body
-from app.api.schemas import TrackRequest, UpdateActionRequest, ValidateRequest
+from app.api.schemas import UpdateActionRequest, ValidateRequest
 from app.api.serializers import action_response, action_summary, track_response, validation_response
+from app.config import current_settings
 from app.domain.decision import ActionState
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
 from app.services import challenges, tracking
 
 
-def _settings():
-    return current_app.config["TOLLGATE"]
-
-
 @bp.post("/users/<user_id>/actions/<action_code>")
 def action_track(user_id: str, action_code: str):
-    body = parse_body(TrackRequest)
-    attributes = tracking.TrackAttributes(**body.model_dump(exclude={"custom"}), custom=body.custom or {})
+    attributes = parse_body(tracking.TrackAttributes)
     result = tracking.track_action(
-        g.caller.tenant_id, user_id, action_code, attributes, settings=_settings(), now=utcnow()
+        g.caller.tenant_id, user_id, action_code, attributes, settings=current_settings(), now=utcnow()
     )
     return jsonify(track_response(result))
 
@@ -70,7 +66,7 @@ def challenge_validate():
         body.token,
         user_id=body.user_id,
         action_code=body.action,
-        settings=_settings(),
+        settings=current_settings(),
         now=utcnow(),
     )
     return jsonify(validation_response(validation))
@@ -83,4 +79,4 @@ def _parse_date(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise InvalidRequest("fromDate must be an ISO-8601 date or date-time.") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

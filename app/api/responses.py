@@ -7,10 +7,9 @@ from typing import TypeVar
 
 from flask import Response, jsonify, request
 
-from app.api.schemas import ApiRequest
-from app.services.documents import parse_document
+from app.services.documents import WireModel, parse_document
 
-Model = TypeVar("Model", bound=ApiRequest)
+Model = TypeVar("Model", bound=WireModel)
 
 
 def error_response(code: str, description: str, status: int) -> tuple[Response, int]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
 from app.api import bp
 from app.api.responses import parse_body
-from app.api.schemas import EnrollAuthenticatorRequest, UpdateUserRequest
+from app.api.schemas import UpdateUserRequest
 from app.api.serializers import authenticator_response, user_response, user_summary
+from app.config import current_settings
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
 from app.services import authenticators, users
@@ -61,12 +62,11 @@ def authenticator_list(user_id: str):
 
 @bp.post("/users/<user_id>/authenticators")
 def authenticator_enroll(user_id: str):
-    body = parse_body(EnrollAuthenticatorRequest)
     authenticator = authenticators.enroll_verified_authenticator(
         g.caller.tenant_id,
         user_id,
-        authenticators.EnrollRequest(**body.model_dump()),
-        settings=current_app.config["TOLLGATE"],
+        parse_body(authenticators.EnrollRequest),
+        settings=current_settings(),
         now=utcnow(),
     )
     return jsonify({"authenticator": authenticator_response(authenticator, user_id)})

@@ -6,8 +6,9 @@ authenticator-app ceremonies arrive with the hosted-pages work.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
+from app.config import current_settings
 from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind, derive_signing_key, read_token
 from app.models.base import utcnow
 
@@ -27,7 +28,7 @@ def harden(response):
 
 @bp.get("")
 def challenge_show():
-    settings = current_app.config["TOLLGATE"]
+    settings = current_settings()
     try:
         claims = read_token(
             request.args.get("token", ""),

@@ -6,7 +6,7 @@ the first configured key encrypts, every configured key decrypts.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import jwt
@@ -122,8 +122,8 @@ def read_token(
             ),
             scope=tuple(str(payload.get("scope", "")).split()),
             token_id=str(payload["jti"]),
-            issued_at=datetime.fromtimestamp(int(payload["iat"]), timezone.utc),
-            expires_at=datetime.fromtimestamp(int(payload["exp"]), timezone.utc),
+            issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
         )
     except jwt.InvalidAudienceError as exc:
         raise InvalidToken("The token is not valid for this use.") from exc

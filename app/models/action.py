@@ -8,7 +8,6 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
-
 from app.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -32,12 +32,12 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 def str_enum(enum_cls) -> Enum:
     """An enum column stored as its plain string value, so adding a member never needs ALTER TYPE."""
@@ -50,7 +50,7 @@ def str_enum(enum_cls) -> Enum:
     )
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 def new_id() -> str:
     return str(uuid.uuid4())

@@ -8,7 +8,6 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import VerificationMethod
-
 from app.models.base import Base, BigId, UTCDateTime, new_id, str_enum, utcnow
 
 

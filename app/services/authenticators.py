@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
+from typing import Annotated
 
+from pydantic import StringConstraints
 from sqlalchemy import select, update
 
 from app.config import Settings
@@ -15,18 +17,18 @@ from app.domain.secretbox import SecretBox
 from app.domain.totp import parse_otp_uri
 from app.extensions import db
 from app.models import Authenticator, EndUser
+from app.services.documents import WireModel
 from app.services.users import find_user, validate_email, validate_phone_number, validate_user_id
 
 EMAIL_METHODS = {VerificationMethod.EMAIL_OTP, VerificationMethod.EMAIL_MAGIC_LINK}
 PHONE_METHODS = {VerificationMethod.SMS, VerificationMethod.WHATSAPP}
 
 
-@dataclass(frozen=True)
-class EnrollRequest:
+class EnrollRequest(WireModel):
     verification_method: VerificationMethod
-    email: str | None = None
-    phone_number: str | None = None
-    otp_uri: str | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=32)] | None = None
+    otp_uri: Annotated[str, StringConstraints(max_length=2048)] | None = None
     is_default: bool = False
 
 

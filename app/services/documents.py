@@ -1,14 +1,50 @@
-"""Turning pydantic validation failures into one readable sentence for API and CLI users."""
+"""JSON documents in: the shared shape of request bodies and one readable sentence per failure.
+
+Keys are camelCase on the wire; the snake_case spelling is accepted too because the official Python
+SDK sends attributes verbatim and its own tests use ``redirect_url``. Only top-level keys are
+aliased: whatever is inside ``custom`` is kept exactly as sent.
+"""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.alias_generators import to_camel
 
 from app.domain.errors import InvalidRequest
 
 Model = TypeVar("Model", bound=BaseModel)
+
+Short = Annotated[str, StringConstraints(max_length=255)]
+CustomValue = Annotated[
+    str | int | float | bool | None | list[str | int | float | bool], Field(union_mode="left_to_right")
+]
+MAX_CUSTOM_KEYS = 100
+
+
+class WireModel(BaseModel):
+    """A request body: strict JSON types, camelCase or snake_case keys, unknown keys ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", strict=True, frozen=True
+    )
+
+
+def check_custom(custom: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Custom data stays small and flat: it is stored with every action and read by rules."""
+    if custom is None:
+        return None
+    if len(custom) > MAX_CUSTOM_KEYS:
+        raise ValueError(f"at most {MAX_CUSTOM_KEYS} custom keys")
+    for key, value in custom.items():
+        if not 1 <= len(key) <= 100:
+            raise ValueError("custom keys must be 1-100 characters")
+        if isinstance(value, str) and len(value) > 1024:
+            raise ValueError(f"custom.{key} is longer than 1024 characters")
+        if isinstance(value, list) and len(value) > 100:
+            raise ValueError(f"custom.{key} has more than 100 items")
+    return custom
 
 
 def parse_document(model: type[Model], data: Any) -> Model:

@@ -11,7 +11,13 @@ from app.domain.decision import Outcome
 from app.extensions import db
 from app.models import ApiKey, Tenant
 from app.services.api_keys import create_api_key, find_api_key
-from app.services.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule, find_action_configuration
+from app.services.rules import (
+    ActionDocument,
+    RuleDocument,
+    create_action_configuration,
+    create_rule,
+    find_action_configuration,
+)
 
 DEMO_ACTION = "withdraw-funds"
 DEMO_RULES = [

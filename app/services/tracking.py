@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +20,7 @@ from app.domain.rules import CompiledRuleCache
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.extensions import db
 from app.models import ActionConfiguration, ActionStateChange, EndUser, Rule, UserAction
+from app.services.documents import CustomValue, Short, WireModel, check_custom
 from app.services.rules import ActionDocument, find_action_configuration, new_action_configuration, validate_action_code
 from app.services.users import enrolled_verification_methods, validate_user_id
 
@@ -31,21 +34,31 @@ ATTEMPTS = 3
 _compiled_rules = CompiledRuleCache()
 
 
-@dataclass(frozen=True)
-class TrackAttributes:
-    idempotency_key: str | None = None
-    redirect_url: str | None = None
+class TrackAttributes(WireModel):
+    """What a track call may send (all optional)."""
+
+    idempotency_key: Short | None = Field(default=None, min_length=1)
+    redirect_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
     redirect_to_settings: bool = False
-    ip_address: str | None = None
-    user_agent: str | None = None
-    device_id: str | None = None
-    email: str | None = None
-    phone_number: str | None = None
-    username: str | None = None
-    scope: str | None = None
-    locale: str | None = None
-    challenge_id: str | None = None
-    custom: dict[str, Any] = field(default_factory=dict)
+    ip_address: Annotated[str, StringConstraints(max_length=64)] | None = None
+    user_agent: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    device_id: Short | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=32)] | None = None
+    username: Short | None = None
+    scope: Short | None = None
+    locale: Annotated[str, StringConstraints(max_length=35)] | None = None
+    challenge_id: Short | None = None
+    custom: dict[str, CustomValue] | None = None
+
+    @field_validator("ip_address")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)  # ValueError becomes a 400 naming the field
+        return value
+
+    _custom = field_validator("custom")(check_custom)
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,7 @@ def _track_new(
             ip_address=attributes.ip_address,
             device_id=attributes.device_id,
             user_agent=attributes.user_agent,
-            custom=attributes.custom,
+            custom=attributes.custom or {},
         ),
     )
     decision = decide(_active_rules(config), context, default_outcome=config.default_outcome)
@@ -195,7 +208,7 @@ def _verification_methods(config: ActionConfiguration, decision: Decision) -> tu
 
 
 def _stored_attributes(attributes: TrackAttributes, scope: tuple[str, ...]) -> dict[str, Any]:
-    stored: dict[str, Any] = {"scope": " ".join(scope), "custom": attributes.custom}
+    stored: dict[str, Any] = {"scope": " ".join(scope), "custom": attributes.custom or {}}
     for name in ("email", "phone_number", "username", "locale", "challenge_id"):
         value = getattr(attributes, name)
         if value is not None:

@@ -1,6 +1,6 @@
 """Reading, updating and querying tracked actions."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -96,7 +96,7 @@ def test_query_user_actions_is_newest_first_and_filterable(api):
 
 def test_query_user_actions_from_date(api):
     tracked(api)
-    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
     assert api.get("/users/alice/actions", query_string={"fromDate": tomorrow}).get_json() == []
     assert len(api.get("/users/alice/actions?fromDate=2020-01-01").get_json()) == 1

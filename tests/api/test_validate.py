@@ -2,11 +2,11 @@
 
 import pytest
 
+from app.domain.decision import VerificationMethod
 from app.extensions import db
 from app.models import Tenant
-from app.services.api_keys import create_api_key
-from app.domain.decision import VerificationMethod
 from app.models.base import utcnow
+from app.services.api_keys import create_api_key
 from app.services.challenges import record_challenge_success
 from tests.conftest import ApiClient
 from tests.factories import enroll_authenticator_app, make_action

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -94,7 +94,7 @@ def test_output_explains_every_rule_in_priority_order():
 
 
 @pytest.mark.parametrize("odd_value", [
-    datetime(2024, 1, 1, tzinfo=timezone.utc),
+    datetime(2024, 1, 1, tzinfo=UTC),
     {1, 2},
     b"\x00bytes",
     float("nan"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -164,7 +164,7 @@ def test_conditions_evaluate_per_jsonlogic(expr, expected):
     {"custom": {"amount": object()}},
     {"custom": {"amount": float("nan")}},
     {"custom": {"amount": b"bytes"}},
-    {"custom": {"amount": datetime(2024, 1, 1, tzinfo=timezone.utc)}},
+    {"custom": {"amount": datetime(2024, 1, 1, tzinfo=UTC)}},
 ])
 def test_odd_contexts_never_raise_and_trace_stays_json_safe(context):
     expr = {"or": [{">": [var("custom.amount"), 1000]}, {"<": [0, var("custom.amount"), 9]},
@@ -310,7 +310,7 @@ def test_trace_can_be_skipped_for_a_bare_verdict():
     (T("and[0]", ">", "custom.amount", 1500, 1000, True),
      {"path": "and[0]", "operator": ">", "field": "custom.amount", "observed": 1500,
       "expected": 1000, "result": True}),
-    (T("$", "==", "custom.when", datetime(2024, 5, 1, tzinfo=timezone.utc), "x", False),
+    (T("$", "==", "custom.when", datetime(2024, 5, 1, tzinfo=UTC), "x", False),
      {"path": "$", "operator": "==", "field": "custom.when",
       "observed": "2024-05-01T00:00:00+00:00", "expected": "x", "result": False}),
     (T("$", "in", "custom.tags", {"b", "a"}, "a", True),

@@ -1,16 +1,23 @@
 """Client and result tokens: bound to one action, short-lived, tamper-evident."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
-from app.domain.tokens import (ActionRef, ExpiredToken, InvalidToken, TokenKind, derive_signing_key, issue_token,
-                               read_token)
+from app.domain.tokens import (
+    ActionRef,
+    ExpiredToken,
+    InvalidToken,
+    TokenKind,
+    derive_signing_key,
+    issue_token,
+    read_token,
+)
 
 KEY = derive_signing_key("s" * 40)
 ISSUER = "https://tollgate.example"
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ACTION = ActionRef(tenant_id="t-1", user_id="alice", action_code="withdraw-funds", idempotency_key="k-1")
 
 
