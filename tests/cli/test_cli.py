@@ -1,0 +1,112 @@
+"""The flask commands that manage a tenant before the console exists: JSON in, JSON out."""
+
+import json
+
+import pytest
+
+from app.services.api_keys import find_api_key
+
+RULE = {"name": "Large", "priority": 10, "outcome": "CHALLENGE", "conditions": {">": [{"var": "custom.amount"}, 1000]}}
+
+
+@pytest.fixture
+def cli(app):
+    runner = app.test_cli_runner()
+
+    def invoke(*args, input=None, env=None):
+        return runner.invoke(args=list(args), input=input, env=env)
+
+    return invoke
+
+
+def test_seed_demo_prints_a_key_once_and_is_idempotent(cli, app):
+    first = cli("tollgate", "seed-demo")
+    second = cli("tollgate", "seed-demo")
+
+    assert first.exit_code == 0, first.output
+    key = _key_from(first.output)
+    with app.app_context():
+        assert find_api_key(key) is not None
+    assert "already exists" in second.output
+    rules = json.loads(cli("rules", "list", "withdraw-funds").output)
+    assert [(r["priority"], r["outcome"]) for r in rules] == [(0, "REVIEW"), (10, "CHALLENGE")]
+
+
+def _key_from(output: str) -> str:
+    return next(word for word in output.split() if word.startswith("tg_sk_"))
+
+
+def test_seed_demo_with_a_provided_key(cli, app):
+    key = "tg_sk_provided_by_the_deployment_0123456789"
+    result = cli("tollgate", "seed-demo", env={"TOLLGATE_API_SECRET_KEY": key})
+
+    assert result.exit_code == 0, result.output
+    assert key not in result.output
+    with app.app_context():
+        assert find_api_key(key) is not None
+
+
+def test_init_with_api_key_option(cli, app):
+    key = "tg_sk_given_on_the_command_line_0123456789"
+    assert cli("tollgate", "init", "--api-key", key).exit_code == 0
+    with app.app_context():
+        assert find_api_key(key) is not None
+
+
+def test_rules_create_list_delete(cli):
+    cli("tollgate", "init")
+    created = cli("actions", "create", input=json.dumps({"code": "payout", "defaultOutcome": "ALLOW"}))
+    assert created.exit_code == 0, created.output
+
+    rule = json.loads(cli("rules", "create", "payout", input=json.dumps(RULE)).output)
+    listed = json.loads(cli("rules", "list", "payout").output)
+    deleted = cli("rules", "delete", rule["ruleId"])
+
+    assert listed == [rule]
+    assert rule["conditions"] == RULE["conditions"]
+    assert deleted.exit_code == 0
+    assert json.loads(cli("rules", "list", "payout").output) == []
+    assert json.loads(cli("actions", "list").output)[0]["code"] == "payout"
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ({**RULE, "conditions": {"foo": [1]}}, "unknown operator 'foo'"),
+    ({**RULE, "conditions": {"==": [1]}}, "'==' takes 2 arguments"),
+    ({**RULE, "priority": 100}, "priority"),
+    ({**RULE, "outcome": "MAYBE"}, "outcome"),
+    ({k: v for k, v in RULE.items() if k != "name"}, "name"),
+])
+def test_invalid_rules_are_refused_with_a_message(cli, document, message):
+    cli("tollgate", "init")
+    cli("actions", "create", input=json.dumps({"code": "payout"}))
+
+    result = cli("rules", "create", "payout", input=json.dumps(document))
+
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_duplicate_priority_is_refused(cli):
+    cli("tollgate", "init")
+    cli("actions", "create", input=json.dumps({"code": "payout"}))
+    cli("rules", "create", "payout", input=json.dumps(RULE))
+
+    result = cli("rules", "create", "payout", input=json.dumps(RULE))
+
+    assert result.exit_code != 0
+    assert "priority 10" in result.output
+
+
+def test_non_json_input_is_refused(cli):
+    cli("tollgate", "init")
+    result = cli("actions", "create", input="{nope")
+
+    assert result.exit_code != 0
+    assert "Not valid JSON" in result.output
+
+
+def test_commands_need_a_tenant(cli):
+    result = cli("actions", "list")
+
+    assert result.exit_code != 0
+    assert "No tenant yet" in result.output
