@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
+from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
+
 ENVIRONMENTS = ("development", "test", "production")
 MIN_SECRET_LENGTH = 32
 MIN_API_KEY_LENGTH = 24
@@ -44,6 +46,7 @@ class Settings:
     result_token_ttl: int
     bootstrap_api_key: str | None
     instance_path: Path
+    redirect_allowlist: tuple[AllowedRedirect, ...] = ()
     max_body_bytes: int = 64 * 1024
 
     def flask_config(self) -> dict:
@@ -70,6 +73,7 @@ VARIABLES = {
     "TOLLGATE_CLIENT_TOKEN_TTL": "600",
     "TOLLGATE_RESULT_TOKEN_TTL": "300",
     "TOLLGATE_API_SECRET_KEY": None,
+    "TOLLGATE_REDIRECT_ALLOWLIST": None,
 }
 
 
@@ -159,6 +163,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
             f"TOLLGATE_API_SECRET_KEY must be at least {MIN_API_KEY_LENGTH} ASCII characters without ':'"
         )
 
+    redirect_allowlist = []
+    for entry in (get("TOLLGATE_REDIRECT_ALLOWLIST") or "").split(","):
+        if entry.strip():
+            try:
+                redirect_allowlist.append(parse_allowed_redirect(entry))
+            except ValueError as exc:
+                problems.append(f"TOLLGATE_REDIRECT_ALLOWLIST: {exc}")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -174,6 +186,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         result_token_ttl=result_ttl,
         bootstrap_api_key=api_key,
         instance_path=instance_path,
+        redirect_allowlist=tuple(redirect_allowlist),
     )
 
 

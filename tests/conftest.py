@@ -57,6 +57,7 @@ def app_env(tmp_path_factory) -> dict[str, str]:
         "TOLLGATE_SECRET_KEY": "test-secret-key-" + "x" * 32,
         "TOLLGATE_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "TOLLGATE_PUBLIC_URL": PUBLIC_URL,
+        "TOLLGATE_REDIRECT_ALLOWLIST": "https://app.example,https://shop.example/done,http://localhost:3000",
     }
 
 

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.domain.context import RequestFacts, UserFacts, build_context
 from app.domain.decision import ActionState, Decision, RuleInput, VerificationMethod, decide, initial_state
 from app.domain.errors import Conflict, InvalidRequest, NotFound
+from app.domain.redirects import is_allowed
 from app.domain.rules import CompiledRuleCache
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.extensions import db
@@ -75,6 +76,11 @@ def track_action(
     validate_user_id(user_id)
     validate_action_code(action_code)
     scope = _parse_scope(attributes.scope)
+    if attributes.redirect_url and not is_allowed(attributes.redirect_url, settings.redirect_allowlist):
+        raise InvalidRequest(
+            "redirectUrl is not in the redirect allow-list (TOLLGATE_REDIRECT_ALLOWLIST).",
+            code="redirect_url_not_allowed",
+        )
     for attempt in range(ATTEMPTS):
         if attributes.idempotency_key:
             existing = _find_by_idempotency_key(tenant_id, attributes.idempotency_key)

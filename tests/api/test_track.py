@@ -204,3 +204,12 @@ def test_oversized_body_is_a_413_with_the_error_body(api):
 def test_a_rejected_track_writes_nothing(api):
     track(api, ipAddress="bad")
     assert api.get("/users/alice/actions").get_json() == []
+
+
+@pytest.mark.parametrize("url", ["https://evil.example/done", "https://app.example.evil.io/", "javascript:alert(1)"])
+def test_redirect_url_outside_the_allow_list_is_refused(api, url):
+    response = track(api, redirectUrl=url)
+
+    assert response.status_code == 400
+    assert response.get_json()["errorCode"] == "redirect_url_not_allowed"
+    assert api.get("/users/alice/actions").get_json() == []

@@ -70,6 +70,7 @@ def test_production_without_secrets_lists_every_problem(tmp_path):
     ("TOLLGATE_CLIENT_TOKEN_TTL", "5", "between 60 and 86400"),
     ("TOLLGATE_RESULT_TOKEN_TTL", "99999", "between 30 and 3600"),
     ("TOLLGATE_API_SECRET_KEY", "short", "at least 24"),
+    ("TOLLGATE_REDIRECT_ALLOWLIST", "https://ok.example,app.example.com", "not an absolute http(s) URL"),
 ])
 def test_each_malformed_value_has_a_clear_message(tmp_path, name, value, fragment):
     with pytest.raises(ConfigError) as error:
