@@ -27,9 +27,6 @@ PUBLIC_URL = "http://localhost:5000"
 
 def _reset_database(url: str) -> None:
     """Start every session from an empty database, so ``upgrade`` really runs from nothing."""
-    import weakref
-
-    from flask import current_app
     from sqlalchemy import create_engine
 
     engine = create_engine(url)
@@ -41,9 +38,6 @@ def _reset_database(url: str) -> None:
             Base.metadata.drop_all(conn)
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
-    # The session app's own pool stays open to the end; close it with the app, before its psycopg
-    # connections are garbage-collected open (a ResourceWarning, which filterwarnings makes an error).
-    weakref.finalize(current_app._get_current_object(), db.engine.dispose)
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +63,10 @@ def app(app_env) -> Iterator[Flask]:
         upgrade()
         db.engine.dispose()
     yield application
+    # Close the pool before psycopg's connections are garbage-collected open (a ResourceWarning,
+    # which filterwarnings turns into an error).
+    with application.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

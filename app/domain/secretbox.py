@@ -6,9 +6,16 @@ the first configured key encrypts, every configured key decrypts.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+def derive_key(secret_key: str, purpose: str) -> bytes:
+    """A separate key per purpose, so no one use of the secret key can leak another's."""
+    return hmac.new(secret_key.encode(), f"tollgate/{purpose}/v1".encode(), hashlib.sha256).digest()
 
 
 class SecretBox:

@@ -8,8 +8,6 @@ one was passed and is accepted by ``/validate`` once.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +16,7 @@ from enum import StrEnum
 import jwt
 
 from app.domain.errors import DomainError
+from app.domain.secretbox import derive_key
 
 ALGORITHM = "HS256"
 
@@ -57,7 +56,7 @@ class TokenClaims:
 
 def derive_signing_key(secret_key: str) -> bytes:
     """A key used for tokens only, so the Flask session key is never exposed to JWT tooling."""
-    return hmac.new(secret_key.encode(), b"tollgate/token-signing/v1", hashlib.sha256).digest()
+    return derive_key(secret_key, "token-signing")
 
 
 def issue_token(

@@ -1,14 +1,20 @@
-"""Authenticator-app (TOTP, RFC 6238) seeds, via pyotp."""
+"""Authenticator-app (TOTP, RFC 6238) seeds and codes, via pyotp."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 from dataclasses import dataclass
+from datetime import datetime
 
 import pyotp
 
 from app.domain.errors import InvalidRequest
+
+# ±1 time-step tolerates clock drift and a code typed as it rolls over.
+WINDOW = 1
 
 
 @dataclass(frozen=True)
@@ -17,6 +23,36 @@ class TotpSeed:
     digits: int = 6
     period: int = 30
     algorithm: str = "SHA1"
+
+    def _totp(self) -> pyotp.TOTP:
+        return pyotp.TOTP(self.secret, digits=self.digits, interval=self.period,
+                          digest=getattr(hashlib, self.algorithm.lower()))
+
+    def provisioning_uri(self, *, account: str, issuer: str) -> str:
+        return self._totp().provisioning_uri(name=account, issuer_name=issuer)
+
+
+def new_seed() -> TotpSeed:
+    return TotpSeed(secret=pyotp.random_base32(32))
+
+
+def verify_code(seed: TotpSeed, code: str, *, now: datetime, last_accepted_step: int | None) -> int | None:
+    """Return the time-step the code belongs to, or None if it is wrong or replayed.
+
+    RFC 6238 §5.2: once a code is accepted, no code from that time-step or an earlier one is
+    accepted again, so a shoulder-surfed or phished code cannot be reused.
+    """
+    code = (code or "").strip().replace(" ", "")
+    if not code.isdigit() or len(code) != seed.digits:
+        return None
+    totp = seed._totp()
+    current_step = int(now.timestamp()) // seed.period
+    for step in range(current_step - WINDOW, current_step + WINDOW + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            if last_accepted_step is not None and step <= last_accepted_step:
+                return None
+            return step
+    return None
 
 
 def parse_otp_uri(uri: str) -> TotpSeed:

@@ -2,8 +2,9 @@
 
 from app.models.action import ActionConfiguration, Rule
 from app.models.tenant import ApiKey, Tenant
-from app.models.user import Authenticator, EndUser
+from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
 from app.models.user_action import ActionStateChange, UserAction
+from app.models.webauthn_challenge import WebAuthnChallenge
 
 __all__ = [
     "ActionConfiguration",
@@ -11,7 +12,11 @@ __all__ = [
     "ApiKey",
     "Authenticator",
     "EndUser",
+    "PasskeyCredential",
+    "RecoveryCode",
     "Rule",
     "Tenant",
     "UserAction",
+    "VerificationAttempt",
+    "WebAuthnChallenge",
 ]

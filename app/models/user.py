@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import VerificationMethod
@@ -31,6 +31,8 @@ class EndUser(Base):
     display_name: Mapped[str | None] = mapped_column(String(255))
     custom: Mapped[dict] = mapped_column(JSON, default=dict)
     locale: Mapped[str | None] = mapped_column(String(35))
+    # WebAuthn user handle: random, so a passkey reveals nothing about the integrator's user id.
+    webauthn_user_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -48,10 +50,64 @@ class Authenticator(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     phone_number: Mapped[str | None] = mapped_column(String(32))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(120))
     # Encrypted with the configured Fernet key(s); never stored in plaintext.
     otp_secret_ciphertext: Mapped[str | None] = mapped_column(Text)
+    # RFC 6238 §5.2: a code from a time-step not newer than the last accepted one is a replay.
+    last_totp_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None while an enrolment waits for its first code.
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[EndUser] = relationship(back_populates="authenticators")
+    passkey: Mapped[PasskeyCredential | None] = relationship(
+        back_populates="authenticator", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PasskeyCredential(Base):
+    """The WebAuthn side of a PASSKEY authenticator."""
+
+    __tablename__ = "passkey_credential"
+
+    authenticator_id: Mapped[str] = mapped_column(
+        ForeignKey("user_authenticator.id", ondelete="CASCADE"), primary_key=True
+    )
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    aaguid: Mapped[str | None] = mapped_column(String(36))
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    backup_state: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachment: Mapped[str | None] = mapped_column(String(32))
+    # Set when an assertion's sign count went backwards: a possible cloned authenticator.
+    sign_count_regressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    authenticator: Mapped[Authenticator] = relationship(back_populates="passkey")
+
+
+class RecoveryCode(Base):
+    """One-time codes shown once at first enrolment; only a keyed digest is stored."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("end_user_id", "code_digest"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    end_user_id: Mapped[int] = mapped_column(ForeignKey("end_user.id", ondelete="CASCADE"))
+    code_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VerificationAttempt(Base):
+    """Failed code attempts, counted per user over a sliding window to rate-limit guessing."""
+
+    __tablename__ = "verification_attempt"
+    __table_args__ = (Index(None, "end_user_id", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    end_user_id: Mapped[int] = mapped_column(ForeignKey("end_user.id", ondelete="CASCADE"))
+    verification_method: Mapped[str] = mapped_column(String(32))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

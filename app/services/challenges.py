@@ -1,29 +1,99 @@
-"""Finishing challenges and validating the tokens that prove them."""
+"""Challenge sessions: opening one from a token, finishing it, and validating the proof.
+
+A *client session* is what a client token (from track) or an access token (handed out after a
+passed challenge) opens: one tenant, one user, one tracked action, a scope. The hosted pages and
+the client API both work through it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.config import Settings
 from app.domain.decision import ActionState, VerificationMethod
-from app.domain.errors import Conflict
+from app.domain.errors import Conflict, Forbidden
 from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind, derive_signing_key, issue_token, read_token
 from app.extensions import db
-from app.models import UserAction
+from app.models import EndUser, UserAction, VerificationAttempt
 from app.services.tracking import action_ref, change_action_state, get_action
+from app.services.users import enrolled_verification_methods
 
 # States whose result token /validate accepts.
 SUCCESS_STATES = frozenset({ActionState.CHALLENGE_SUCCEEDED})
+# States in which proving identity (or enrolling a first authenticator) completes the action.
+COMPLETABLE_STATES = frozenset({ActionState.CHALLENGE_REQUIRED, ActionState.ALLOW, ActionState.CHALLENGE_SUCCEEDED})
+ATTEMPT_WINDOW = timedelta(minutes=5)
+MAX_FAILED_ATTEMPTS = 10
 
 
-@dataclass(frozen=True)
-class Validation:
-    is_valid: bool
-    action: UserAction | None
-    error: str | None = None
+@dataclass
+class ClientSession:
+    tenant_id: str
+    action: UserAction
+    user: EndUser
+    scope: tuple[str, ...]
+
+    @property
+    def is_enrolled(self) -> bool:
+        return bool(enrolled_verification_methods(self.user))
+
+    def may_add_authenticator(self) -> bool:
+        """A first authenticator needs only the token; more need a passed challenge and the scope."""
+        if not self.is_enrolled:
+            return True
+        return "add:authenticators" in self.scope and self.action.state is ActionState.CHALLENGE_SUCCEEDED
+
+
+def open_session(token: str, *, settings: Settings, now: datetime) -> ClientSession:
+    """Resolve a client or access token to its tenant, user and action, or refuse it."""
+    claims = read_token(
+        token,
+        kinds=(TokenKind.CLIENT, TokenKind.RESULT),
+        signing_key=derive_signing_key(settings.secret_key),
+        issuer=settings.public_url,
+        now=now,
+    )
+    ref = claims.action
+    action = db.session.execute(
+        select(UserAction).where(UserAction.tenant_id == ref.tenant_id, UserAction.idempotency_key == ref.idempotency_key)
+    ).scalar_one_or_none()
+    if action is None or action.user_id != ref.user_id or action.action_code != ref.action_code:
+        raise InvalidToken("The token no longer matches an action.")
+    user = db.session.execute(
+        select(EndUser).where(EndUser.tenant_id == ref.tenant_id, EndUser.user_id == ref.user_id)
+    ).scalar_one_or_none()
+    if user is None:
+        raise InvalidToken("The user of this token no longer exists.")
+    return ClientSession(tenant_id=ref.tenant_id, action=action, user=user, scope=claims.scope)
+
+
+def complete_challenge(
+    action: UserAction,
+    *,
+    verification_method: VerificationMethod,
+    authenticator_id: str | None,
+    settings: Settings,
+    now: datetime,
+) -> str:
+    """Mark the action's challenge as passed (the caller commits) and return its result token."""
+    if action.state not in COMPLETABLE_STATES:
+        raise Conflict(f"The action is {action.state.value}; it cannot be completed.", code="action_not_pending")
+    if action.state is not ActionState.CHALLENGE_SUCCEEDED:
+        change_action_state(action, ActionState.CHALLENGE_SUCCEEDED, source="challenge", now=now)
+        action.verification_method = verification_method
+        action.verified_by_authenticator_id = authenticator_id
+    return issue_token(
+        action_ref(action),
+        kind=TokenKind.RESULT,
+        scope=tuple(str(action.attributes.get("scope", "")).split()),
+        signing_key=derive_signing_key(settings.secret_key),
+        issuer=settings.public_url,
+        now=now,
+        ttl_seconds=settings.result_token_ttl,
+    )
 
 
 def record_challenge_success(
@@ -37,23 +107,51 @@ def record_challenge_success(
     settings: Settings,
     now: datetime,
 ) -> str:
-    """Mark a pending challenge as passed and return the result token for ``/validate``."""
+    """Complete a pending challenge known by its ids (tests and operators) and commit."""
     action = get_action(tenant_id, user_id, action_code, idempotency_key)
     if action.state is not ActionState.CHALLENGE_REQUIRED:
         raise Conflict(f"The action is {action.state.value}, not awaiting a challenge.", code="action_not_pending")
-    change_action_state(action, ActionState.CHALLENGE_SUCCEEDED, source="challenge", now=now)
-    action.verification_method = verification_method
-    action.verified_by_authenticator_id = authenticator_id
-    db.session.commit()
-    return issue_token(
-        action_ref(action),
-        kind=TokenKind.RESULT,
-        scope=(),
-        signing_key=derive_signing_key(settings.secret_key),
-        issuer=settings.public_url,
-        now=now,
-        ttl_seconds=settings.result_token_ttl,
+    token = complete_challenge(
+        action, verification_method=verification_method, authenticator_id=authenticator_id, settings=settings, now=now
     )
+    db.session.commit()
+    return token
+
+
+def attempts_exhausted(session: ClientSession, *, now: datetime) -> bool:
+    """At most MAX_FAILED_ATTEMPTS wrong codes per user per window, across all code methods."""
+    return _recent_failures(session.user, now=now) >= MAX_FAILED_ATTEMPTS
+
+
+def record_failed_attempt(session: ClientSession, method: VerificationMethod, *, now: datetime) -> bool:
+    """Count a wrong code; at the limit the action's challenge fails. Commits. True when locked."""
+    db.session.add(VerificationAttempt(end_user_id=session.user.id, verification_method=method.value, attempted_at=now))
+    db.session.flush()
+    locked = _recent_failures(session.user, now=now) >= MAX_FAILED_ATTEMPTS
+    if locked and session.action.state is ActionState.CHALLENGE_REQUIRED:
+        change_action_state(session.action, ActionState.CHALLENGE_FAILED, source="challenge", now=now)
+    db.session.commit()
+    return locked
+
+
+def _recent_failures(user: EndUser, *, now: datetime) -> int:
+    return db.session.execute(
+        select(func.count())
+        .select_from(VerificationAttempt)
+        .where(VerificationAttempt.end_user_id == user.id, VerificationAttempt.attempted_at > now - ATTEMPT_WINDOW)
+    ).scalar_one()
+
+
+def require_scope(session: ClientSession, scope: str) -> None:
+    if scope not in session.scope:
+        raise Forbidden(f"The token lacks the '{scope}' scope.", code="insufficient_scope")
+
+
+@dataclass(frozen=True)
+class Validation:
+    is_valid: bool
+    action: UserAction | None
+    error: str | None = None
 
 
 def validate_challenge(
