@@ -38,9 +38,10 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     # Batch mode lets later migrations ALTER tables on SQLite too; compare_type catches type drift.
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
 
-    from app import api, challenge, cli, errors, health
+    from app import api, challenge, cli, client_api, errors, health
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(client_api.bp)
     app.register_blueprint(challenge.bp)
     app.register_blueprint(health.bp)
     errors.register(app)

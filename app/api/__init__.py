@@ -15,8 +15,6 @@ bp = Blueprint("api", __name__, url_prefix="/v1")
 @bp.before_request
 def authenticate_caller():
     """Every server API route needs the tenant's secret key; one guard, so no view can forget it."""
-    if request.blueprint != "api":  # nested client blueprint authenticates its own way
-        return None
     auth = request.authorization
     raw_key = auth.username if auth and auth.type == "basic" else None
     g.caller = authenticate_api_key(raw_key, now=utcnow())

@@ -146,5 +146,23 @@ def authenticator_response(authenticator: Authenticator, user_id: str) -> dict[s
             "email": authenticator.email,
             "phoneNumber": authenticator.phone_number,
             "isDefault": authenticator.is_default,
+            "name": authenticator.name,
+            "webauthnCredential": _webauthn_credential(authenticator),
+        }
+    )
+
+
+def _webauthn_credential(authenticator: Authenticator) -> dict[str, Any] | None:
+    passkey = authenticator.passkey
+    if passkey is None:
+        return None
+    return _without_none(
+        {
+            "credentialId": passkey.credential_id,
+            "name": authenticator.name,
+            "aaguid": passkey.aaguid,
+            "credentialBackedUp": passkey.backup_state,
+            "credentialDeviceType": "multiDevice" if passkey.backup_eligible else "singleDevice",
+            "authenticatorAttachment": passkey.attachment,
         }
     )
