@@ -1,0 +1,249 @@
+"""Real-browser tests: headless Debian Chromium, driven by Playwright, against a live Tollgate.
+
+* The browser is the system ``/usr/bin/chromium`` (``apt-get install chromium``), launched once per
+  session through pytest-playwright's ``browser`` fixture. Playwright's own browsers are never
+  downloaded (no ``playwright install``). ``TOLLGATE_E2E_CHROMIUM`` points at another binary.
+* ``live_server`` serves a second app, on the session database, whose public URL, WebAuthn RP id
+  and origin are ``http://localhost:<port>``. Browse ``localhost`` (a secure context over plain
+  HTTP), never ``127.0.0.1`` (WebAuthn rejects IP origins). ``base_url`` is that URL, so
+  ``page.goto("/healthz")`` works.
+* Every e2e test uses ``app``, so the root ``_empty_tables`` fixture empties the tables afterwards.
+* Failing tests keep a screenshot of every open page (pytest-playwright's ``--screenshot
+  only-on-failure``, set in pyproject.toml) under ``test-results/<test>/``; the paths are listed at
+  the end of the run. Add ``--tracing retain-on-failure`` for a Playwright trace as well.
+* ``virtual_authenticator`` gives the test's ``page`` a CDP virtual platform authenticator
+  (passkeys with user verification); ``attach_virtual_authenticator(page)`` does it for other pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from authsignal import AuthsignalClient
+from flask import Flask
+from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from app import create_app
+from app.extensions import db
+
+E2E_DIR = Path(__file__).resolve().parent
+CHROMIUM = os.environ.get("TOLLGATE_E2E_CHROMIUM") or "/usr/bin/chromium"
+# Playwright already passes --headless, --no-sandbox, --no-first-run and friends; these are the
+# extra flags the proven recipe uses. (An explicit --headless makes pytest's --headed a no-op.)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Fail a stuck step well inside pytest-timeout's 60 s, so the failure screenshot still gets taken.
+DEFAULT_TIMEOUT_MS = 10_000
+
+
+# ------------------------------------------------------------------------------------------------
+# Collection: mark e2e tests; refuse to run them without Chromium (rather than skipping them).
+# ------------------------------------------------------------------------------------------------
+def _is_e2e(item: pytest.Item) -> bool:
+    return E2E_DIR in Path(str(item.path)).resolve().parents
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_e2e(item):
+            item.add_marker(pytest.mark.e2e)  # before -m deselects: `-m "not e2e"` works
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(_is_e2e(item) for item in session.items) and not os.access(CHROMIUM, os.X_OK):
+        raise pytest.UsageError(
+            f"The browser tests (tests/e2e) need Chromium at {CHROMIUM}, and it is missing.\n"
+            "Install it with:  apt-get install -y --no-install-recommends chromium\n"
+            "(or set TOLLGATE_E2E_CHROMIUM to a Chromium binary; deselect them with -m 'not e2e')."
+        )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """List the failure screenshots (pytest-playwright records them on the teardown reports)."""
+    artifacts = [
+        f"{report.nodeid}: {path}"
+        for report in terminalreporter.getreports("")
+        for name, path in getattr(report, "user_properties", [])
+        if isinstance(name, str) and name.startswith("playwright_")
+    ]
+    if artifacts:
+        terminalreporter.write_sep("-", "browser artifacts of failed tests")
+        for line in artifacts:
+            terminalreporter.write_line(line)
+
+
+# ------------------------------------------------------------------------------------------------
+# Browser
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def context(context: BrowserContext) -> BrowserContext:
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+    return context
+
+
+@pytest.fixture
+def browser_errors(page: Page) -> list[str]:
+    """Collects what went wrong in ``page`` while the test ran: console errors (CSP violations show up
+    here, e.g. "Refused to execute inline script"), uncaught exceptions and HTTP error responses
+    (a missing asset, including /favicon.ico on a page that names no icon). Assert
+    ``browser_errors == []``; a test that expects an error status filters it out itself."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.request.method} {r.url}") if r.status >= 400 else None)
+    return errors
+
+
+# ------------------------------------------------------------------------------------------------
+# Live server
+# ------------------------------------------------------------------------------------------------
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str  # http://localhost:<port>, no trailing slash
+    app: Flask  # the served app (public URL, RP id and origin match ``url``)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/v1"
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask, app_env: dict[str, str]) -> Iterator[LiveServer]:
+    # Pick the port first: the app's public URL, RP id and origin must name it.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://localhost:{port}"
+    served = create_app({
+        **app_env,  # same database and keys as ``app`` (whose fixture ran the migrations)
+        "TOLLGATE_PUBLIC_URL": url,
+        "TOLLGATE_WEBAUTHN_RP_ID": "localhost",
+        "TOLLGATE_WEBAUTHN_ORIGINS": url,
+    })
+    server = make_server("127.0.0.1", port, served, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="tollgate-e2e-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=url, app=served)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with served.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: LiveServer) -> str:
+    return live_server.url
+
+
+@pytest.fixture(autouse=True)
+def _e2e_uses_the_app(app: Flask) -> None:
+    """Pulls ``app`` into every e2e test, so the root fixture empties the tables after it."""
+
+
+@pytest.fixture
+def sdk(live_server: LiveServer, tenant) -> Iterator[AuthsignalClient]:
+    """The official Python SDK with the test tenant's secret key, talking to the live server."""
+    client = AuthsignalClient(api_secret_key=tenant.api_key, api_url=live_server.api_url)
+    yield client
+    client.session.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# WebAuthn: a CDP virtual authenticator (a platform authenticator with user verification)
+# ------------------------------------------------------------------------------------------------
+def b64_to_b64url(value: str) -> str:
+    """CDP's padded standard base64 (credentialId, userHandle) -> the server's base64url."""
+    return base64.urlsafe_b64encode(base64.b64decode(value)).rstrip(b"=").decode()
+
+
+@dataclass
+class VirtualAuthenticator:
+    cdp: CDPSession
+    authenticator_id: str
+
+    def _send(self, method: str, **params: Any) -> dict:
+        return self.cdp.send(f"WebAuthn.{method}", {"authenticatorId": self.authenticator_id, **params})
+
+    def set_user_verified(self, verified: bool) -> None:
+        """``False``: the next ceremony that requires user verification fails with NotAllowedError."""
+        self._send("setUserVerified", isUserVerified=verified)
+
+    def set_presence(self, present: bool) -> None:
+        """``False``: ceremonies stay pending (no simulated touch), until set back to ``True``."""
+        self._send("setAutomaticPresenceSimulation", enabled=present)
+
+    def credentials(self) -> list[dict]:
+        """CDP's credentials: credentialId, userHandle, privateKey are padded standard base64."""
+        return self._send("getCredentials")["credentials"]
+
+    def credential_ids(self) -> list[str]:
+        """The stored credential ids as base64url, the way the server stores them."""
+        return [b64_to_b64url(c["credentialId"]) for c in self.credentials()]
+
+    def add_credential(self, credential: dict) -> None:
+        """Seed a passkey (CDP ``WebAuthn.Credential``: credentialId, isResidentCredential, rpId, ...)."""
+        self._send("addCredential", credential={"rpId": "localhost", "isResidentCredential": True, **credential})
+
+    def remove_credential(self, cdp_credential_id: str) -> None:
+        self._send("removeCredential", credentialId=cdp_credential_id)
+
+    def clear(self) -> None:
+        self._send("clearCredentials")
+
+
+def attach_virtual_authenticator(page: Page) -> VirtualAuthenticator:
+    """Attach a fresh authenticator to ``page`` (authenticators belong to one page; re-attach for
+    popups, new tabs and new contexts). Attach it before the page calls ``navigator.credentials``:
+    without one, ``create()``/``get()`` hang until the WebAuthn timeout."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    response = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }})
+    return VirtualAuthenticator(cdp=cdp, authenticator_id=response["authenticatorId"])
+
+
+@pytest.fixture
+def virtual_authenticator(page: Page) -> VirtualAuthenticator:
+    return attach_virtual_authenticator(page)
