@@ -1,42 +1,42 @@
-"""Hosted challenge pages (the track response's ``url``).
+"""Hosted challenge pages: the track response's ``url``, where the end user proves it is them.
 
-For now a placeholder that checks the token and says where the action stands; the passkey and
-authenticator-app ceremonies arrive with the hosted-pages work.
+The token in the URL opens the session; forms carry it back as a hidden field, which also makes
+it this surface's CSRF defence (a third party cannot know it). Passkeys need JavaScript
+(static/challenge.js, no inline script); the authenticator-app and recovery-code forms work
+without it.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, request
 
 from app.config import current_settings
-from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind, derive_signing_key, read_token
-from app.models.base import utcnow
 
 bp = Blueprint("challenge", __name__, url_prefix="/challenge")
 
 
 @bp.after_request
 def harden(response):
+    settings = current_settings()
+    redirect_origins = sorted({rule.origin for rule in settings.redirect_allowlist})
+    # Popup mode runs inside the integrator's page (an iframe in the browser SDK); elsewhere no
+    # one may frame us (clickjacking).
+    framing = " ".join(redirect_origins) if getattr(g, "popup", False) and redirect_origins else "'none'"
+    # form-action covers where a form's redirect lands too, so it names the allowed redirect targets.
+    form_targets = " ".join(["'self'", *redirect_origins])
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        f"base-uri 'none'; form-action {form_targets}; frame-ancestors {framing}"
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
-@bp.get("")
-def challenge_show():
-    settings = current_settings()
-    try:
-        claims = read_token(
-            request.args.get("token", ""),
-            kinds=(TokenKind.CLIENT,),
-            signing_key=derive_signing_key(settings.secret_key),
-            issuer=settings.public_url,
-            now=utcnow(),
-        )
-    except (InvalidToken, ExpiredToken) as exc:
-        return render_template("challenge/invalid.html", message=exc.message), 400
-    return render_template("challenge/placeholder.html", action_code=claims.action.action_code)
+@bp.before_request
+def remember_mode():
+    g.popup = (request.values.get("mode") == "popup")
+
+
+from app.challenge import views  # noqa: E402,F401  (routes register on bp)

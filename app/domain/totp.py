@@ -43,7 +43,7 @@ def verify_code(seed: TotpSeed, code: str, *, now: datetime, last_accepted_step:
     accepted again, so a shoulder-surfed or phished code cannot be reused.
     """
     code = (code or "").strip().replace(" ", "")
-    if not code.isdigit() or len(code) != seed.digits:
+    if not (code.isascii() and code.isdigit()) or len(code) != seed.digits:
         return None
     totp = seed._totp()
     current_step = int(now.timestamp()) // seed.period

@@ -47,11 +47,17 @@ class ClientSession:
         return "add:authenticators" in self.scope and self.action.state is ActionState.CHALLENGE_SUCCEEDED
 
 
-def open_session(token: str, *, settings: Settings, now: datetime) -> ClientSession:
-    """Resolve a client or access token to its tenant, user and action, or refuse it."""
+def open_session(
+    token: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    kinds: tuple[TokenKind, ...] = (TokenKind.CLIENT, TokenKind.RESULT),
+) -> ClientSession:
+    """Resolve a client or access (result) token to its tenant, user and action, or refuse it."""
     claims = read_token(
         token,
-        kinds=(TokenKind.CLIENT, TokenKind.RESULT),
+        kinds=kinds,
         signing_key=derive_signing_key(settings.secret_key),
         issuer=settings.public_url,
         now=now,

@@ -58,12 +58,35 @@ def start_totp_enrollment(session: ClientSession, *, settings: Settings, now: da
         created_at=now,
     )
     db.session.add(authenticator)
-    issuer = db.session.get(Tenant, session.tenant_id).name
     db.session.commit()
-    db.session.refresh(user)
+    return _pending(session, authenticator, seed)
+
+
+def pending_totp_enrollment(session: ClientSession, *, settings: Settings) -> PendingEnrollment | None:
+    """The enrolment waiting for its first code, to show its QR code again after a wrong code."""
+    authenticator = db.session.execute(
+        select(Authenticator).where(
+            Authenticator.end_user_id == session.user.id,
+            Authenticator.verification_method == VerificationMethod.AUTHENTICATOR_APP,
+            Authenticator.verified_at.is_(None),
+        )
+    ).scalar_one_or_none()
+    if authenticator is None:
+        return None
+    return _pending(session, authenticator, _seed(authenticator, SecretBox(settings.encryption_keys)))
+
+
+def _pending(session: ClientSession, authenticator: Authenticator, seed: TotpSeed) -> PendingEnrollment:
+    user = session.user
+    issuer = db.session.get(Tenant, session.tenant_id).name
     account = user.email or user.username or user.user_id
-    return PendingEnrollment(authenticator=authenticator, uri=seed.provisioning_uri(account=account, issuer=issuer),
-                             secret=seed.secret)
+    return PendingEnrollment(
+        authenticator=authenticator, uri=seed.provisioning_uri(account=account, issuer=issuer), secret=seed.secret
+    )
+
+
+def _seed(authenticator: Authenticator, box: SecretBox) -> TotpSeed:
+    return TotpSeed(**json.loads(box.decrypt(authenticator.otp_secret_ciphertext or "")))
 
 
 @dataclass(frozen=True)
@@ -87,8 +110,7 @@ def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: d
         )
     ).scalars()
     for authenticator in apps:
-        seed = TotpSeed(**json.loads(box.decrypt(authenticator.otp_secret_ciphertext or "")))
-        step = verify_code(seed, code, now=now, last_accepted_step=authenticator.last_totp_step)
+        step = verify_code(_seed(authenticator, box), code, now=now, last_accepted_step=authenticator.last_totp_step)
         if step is None or not _claim_step(authenticator, step):
             continue
         newly_enrolled = authenticator.verified_at is None

@@ -1,0 +1,214 @@
+"""The hosted pages' views: one page per step, each a thin call into the services."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import segno
+from flask import redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from app.challenge import bp
+from app.config import current_settings
+from app.domain.decision import ActionState, VerificationMethod
+from app.domain.redirects import is_allowed, with_token
+from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind
+from app.extensions import db
+from app.models import Tenant
+from app.models.base import utcnow
+from app.services import codes
+from app.services.challenges import ClientSession, open_session
+from app.services.users import enrolled_verification_methods
+
+# What these pages can verify, in the order offered when the action names no default.
+PAGE_METHODS = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
+STATE_PAGES = {
+    ActionState.BLOCK: ("This request was blocked", "For your security this action cannot be completed."),
+    ActionState.REVIEW_REQUIRED: ("Your request is being reviewed",
+                                  "Someone is checking it. You can close this page; the app will let you know."),
+    ActionState.REVIEW_FAILED: ("Your request was declined", "After review, this action cannot be completed."),
+    ActionState.CHALLENGE_FAILED: ("Verification failed", "Too many attempts. Go back to the app and start again."),
+    ActionState.CHALLENGE_SUCCEEDED: ("Already verified", "This request was already completed. Go back to the app."),
+}
+
+
+class PageError(Exception):
+    """Stop here and show a message page."""
+
+    def __init__(self, title: str, message: str, status: int = 400):
+        self.title, self.message, self.status = title, message, status
+
+
+@bp.errorhandler(PageError)
+def page_error(exc: PageError):
+    return render_template("challenge/message.html", title=exc.title, message=exc.message), exc.status
+
+
+def _session(token: str | None, *, kinds=(TokenKind.CLIENT, TokenKind.RESULT)) -> ClientSession:
+    try:
+        return open_session(token or "", settings=current_settings(), now=utcnow(), kinds=kinds)
+    except ExpiredToken as exc:
+        raise PageError("This link has expired", "Go back to the app and try again.") from exc
+    except InvalidToken as exc:
+        raise PageError("This link is not valid", f"{exc.message} Go back to the app and try again.") from exc
+
+
+def _context(session: ClientSession, token: str, **extra) -> dict:
+    return {
+        "token": token,
+        "mode": "popup" if request.values.get("mode") == "popup" else "",
+        "tenant_name": db.session.get(Tenant, session.tenant_id).name,
+        "action_code": session.action.action_code,
+        **extra,
+    }
+
+
+def _usable_methods(session: ClientSession) -> list[VerificationMethod]:
+    """Enrolled, allowed for this action, and verifiable here; the action's default first."""
+    enrolled = set(enrolled_verification_methods(session.user))
+    allowed = set(session.action.allowed_verification_methods)
+    usable = [m for m in PAGE_METHODS if m.value in enrolled and m.value in allowed]
+    default = session.action.default_verification_method
+    return sorted(usable, key=lambda m: m != default)
+
+
+def _enrollable_methods(session: ClientSession) -> list[VerificationMethod]:
+    allowed = set(session.action.allowed_verification_methods)
+    return [m for m in PAGE_METHODS if m.value in allowed]
+
+
+def _require_open(session: ClientSession) -> None:
+    state = session.action.state
+    if state in STATE_PAGES:
+        title, message = STATE_PAGES[state]
+        raise PageError(title, message, status=200 if state is ActionState.REVIEW_REQUIRED else 409)
+
+
+@bp.get("")
+def challenge_show():
+    token = request.args.get("token")
+    session = _session(token, kinds=(TokenKind.CLIENT,))
+    _require_open(session)
+    usable = _usable_methods(session)
+    if usable:
+        return _verify_page(session, token, usable)
+    if not session.may_add_authenticator():
+        raise PageError("No way to verify here", "None of your sign-in methods can be used for this action.", 409)
+    return render_template("challenge/enrol.html", **_context(session, token, methods=_enrollable_methods(session)))
+
+
+def _verify_page(session: ClientSession, token: str, usable: list[VerificationMethod], *, error: str | None = None,
+                 method: str | None = None, status: int = 200):
+    chosen = method or request.args.get("method") or ""
+    current = next((m for m in usable if m.value == chosen), None)
+    if current is None and chosen == VerificationMethod.RECOVERY_CODE.value and codes.has_recovery_codes(session):
+        current = VerificationMethod.RECOVERY_CODE
+    current = current or usable[0]
+    return render_template(
+        "challenge/verify.html",
+        **_context(
+            session,
+            token,
+            methods=usable,
+            current=current,
+            has_recovery_codes=codes.has_recovery_codes(session),
+            error=error,
+        ),
+    ), status
+
+
+@bp.post("/totp")
+def totp_submit():
+    token = request.form.get("token")
+    session = _session(token, kinds=(TokenKind.CLIENT,))
+    _require_open(session)
+    result = codes.verify_totp(session, request.form.get("code", ""), settings=current_settings(), now=utcnow())
+    if result.is_verified:
+        return _after_success(session, result.access_token)
+    return _code_refused(session, token, result.failure_reason, VerificationMethod.AUTHENTICATOR_APP)
+
+
+@bp.post("/recovery")
+def recovery_submit():
+    token = request.form.get("token")
+    session = _session(token, kinds=(TokenKind.CLIENT,))
+    _require_open(session)
+    result = codes.verify_recovery_code(session, request.form.get("code", ""), settings=current_settings(), now=utcnow())
+    if result.is_verified:
+        return _after_success(session, result.access_token)
+    return _code_refused(session, token, result.failure_reason, VerificationMethod.RECOVERY_CODE)
+
+
+def _code_refused(session: ClientSession, token: str, reason: str | None, method: VerificationMethod):
+    if reason == codes.FAILURE_LOCKED:
+        raise PageError("Too many attempts", "Too many wrong codes. Go back to the app and start again.", 429)
+    message = "That code is not right, or it was already used. Try the newest code."
+    pending = codes.pending_totp_enrollment(session, settings=current_settings())
+    if pending is not None and method is VerificationMethod.AUTHENTICATOR_APP and not _usable_methods(session):
+        return _totp_setup_page(session, token, pending, error=message, status=400)
+    return _verify_page(session, token, _usable_methods(session), error=message, method=method.value, status=400)
+
+
+@bp.post("/totp-setup")
+def totp_setup():
+    token = request.form.get("token")
+    session = _session(token, kinds=(TokenKind.CLIENT,))
+    _require_open(session)
+    if VerificationMethod.AUTHENTICATOR_APP not in _enrollable_methods(session):
+        raise PageError("Not available", "An authenticator app cannot be used for this action.", 409)
+    pending = codes.start_totp_enrollment(session, settings=current_settings(), now=utcnow())
+    return _totp_setup_page(session, token, pending)
+
+
+def _totp_setup_page(session: ClientSession, token: str, pending: codes.PendingEnrollment, *, error: str | None = None,
+                     status: int = 200):
+    return render_template(
+        "challenge/totp_setup.html",
+        **_context(session, token, qr_svg=_qr_svg(pending.uri), secret=pending.secret, error=error),
+    ), status
+
+
+def _qr_svg(uri: str) -> Markup:
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True,
+                                    title="QR code for your authenticator app")
+    return Markup(buffer.getvalue().decode())  # generated by segno from our own URI: no user markup
+
+
+@bp.post("/complete")
+def challenge_complete():
+    """Where the passkey script lands with the access token the client API returned."""
+    token = request.form.get("token")
+    session = _session(token, kinds=(TokenKind.RESULT,))
+    return _after_success(session, token)
+
+
+def _after_success(session: ClientSession, result_token: str):
+    """A first enrolment gets its recovery codes, shown once; everyone else goes straight on."""
+    if not codes.has_recovery_codes(session):
+        recovery = codes.issue_recovery_codes(session, settings=current_settings(), now=utcnow())
+        return render_template(
+            "challenge/recovery_codes.html", **_context(session, result_token, codes=recovery)
+        )
+    return redirect(url_for("challenge.challenge_finish", token=result_token, mode=request.values.get("mode") or None))
+
+
+@bp.get("/finish")
+def challenge_finish():
+    token = request.args.get("token")
+    session = _session(token, kinds=(TokenKind.RESULT,))
+    if session.action.state is not ActionState.CHALLENGE_SUCCEEDED:
+        _require_open(session)
+    settings = current_settings()
+    target = session.action.redirect_url
+    if target and not is_allowed(target, settings.redirect_allowlist):
+        raise PageError("Redirect not allowed", "The address to return to is not on the allow-list.", 400)
+    if request.args.get("mode") == "popup":
+        origins = sorted({rule.origin for rule in settings.redirect_allowlist})
+        message = json.dumps({"event": "AUTHSIGNAL_CLOSE_POPUP", "token": token})
+        return render_template("challenge/popup_done.html", **_context(session, token, message=message,
+                                                                           origins=json.dumps(origins)))
+    if target:
+        return redirect(with_token(target, token))
+    return render_template("challenge/done.html", **_context(session, token))

@@ -1,0 +1,189 @@
+"""Hosted challenge pages through the Flask test client: every step works without JavaScript
+except the passkey ceremony itself."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pyotp
+import pytest
+
+from tests.factories import make_action
+
+REDIRECT = "https://app.example/done?state=xyz"
+RECOVERY_CODE = re.compile(rb"<code>([A-Z0-9]{5}-[A-Z0-9]{5})</code>")
+CONTINUE_LINK = re.compile(rb'id="continue"\s+href="([^"]+)"')
+
+
+@pytest.fixture
+def challenge_action(app, tenant):
+    make_action(app, tenant.id, "withdraw-funds", default_outcome="CHALLENGE", unenrolled_policy="REQUIRE_ENROLLMENT")
+
+
+def track(api, user="alice", **body):
+    return api.post(f"/users/{user}/actions/withdraw-funds", json={"redirectUrl": REDIRECT, **body}).get_json()
+
+
+def page_path(url: str) -> str:
+    return url.removeprefix("http://localhost:5000")
+
+
+def continue_link(response) -> str:
+    return CONTINUE_LINK.search(response.data).group(1).decode().replace("&amp;", "&")
+
+
+def enrol_totp(client, token, mode=None) -> str:
+    """Start authenticator-app enrolment and return the secret shown on the page."""
+    response = client.post("/challenge/totp-setup", data={"token": token, **({"mode": mode} if mode else {})})
+    assert response.status_code == 200
+    return re.search(rb'id="totp-secret"[^>]*>([A-Z2-7]+)<', response.data).group(1).decode()
+
+
+def enrolled_user(api, client):
+    """Enrol alice's authenticator app through the pages; returns (secret, recovery codes page)."""
+    body = track(api)
+    secret = enrol_totp(client, body["token"])
+    confirmed = client.post("/challenge/totp", data={"token": body["token"], "code": pyotp.TOTP(secret).now()})
+    return secret, confirmed
+
+
+def test_pages_send_strict_security_headers(api, client, challenge_action):
+    response = client.get(page_path(track(api)["url"]))
+
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert b"<script>" not in response.data
+
+
+def test_popup_mode_may_be_framed_by_allowed_origins_only(api, client, challenge_action):
+    response = client.get(page_path(track(api)["url"]) + "&mode=popup")
+
+    framing = response.headers["Content-Security-Policy"].split("frame-ancestors ")[1]
+    assert set(framing.split()) == {"https://app.example", "https://shop.example", "http://localhost:3000"}
+
+
+def test_unenrolled_user_is_offered_passkey_first_then_an_app(api, client, challenge_action):
+    page = client.get(page_path(track(api)["url"])).get_data(as_text=True)
+
+    assert page.index("Create a passkey") < page.index("Use an authenticator app instead")
+    assert 'data-ceremony="register"' in page
+
+
+def test_totp_enrolment_without_javascript_ends_at_the_redirect_with_a_result_token(api, client, challenge_action):
+    _, confirmed = enrolled_user(api, client)
+
+    redirected = client.get(continue_link(confirmed))
+
+    assert len(RECOVERY_CODE.findall(confirmed.data)) == 10
+    assert redirected.status_code == 302
+    target = urlsplit(redirected.headers["Location"])
+    query = parse_qs(target.query)
+    assert (target.scheme, target.netloc, target.path, query["state"]) == ("https", "app.example", "/done", ["xyz"])
+    validation = api.post("/validate", json={"token": query["token"][0]}).get_json()
+    assert validation["isValid"] is True
+    assert validation["verificationMethod"] == "AUTHENTICATOR_APP"
+    assert api.post("/validate", json={"token": query["token"][0]}).get_json()["isValid"] is False
+
+
+def test_wrong_enrolment_code_shows_the_qr_again_with_an_error(api, client, challenge_action):
+    body = track(api)
+    secret = enrol_totp(client, body["token"])
+
+    response = client.post("/challenge/totp", data={"token": body["token"], "code": "000000"})
+
+    assert response.status_code == 400
+    assert b'role="alert"' in response.data and secret.encode() in response.data and b"<svg" in response.data
+
+
+def test_enrolled_user_gets_the_code_form_and_replay_is_refused(api, client, challenge_action):
+    secret, _ = enrolled_user(api, client)
+    body = track(api)
+    assert body["state"] == "CHALLENGE_REQUIRED"
+    page = client.get(page_path(body["url"])).get_data(as_text=True)
+    assert 'autocomplete="one-time-code"' in page
+
+    # The code that confirmed enrolment is from the same time-step: a replay.
+    replayed = client.post("/challenge/totp", data={"token": body["token"], "code": pyotp.TOTP(secret).now()})
+
+    assert replayed.status_code == 400
+    assert b"already used" in replayed.data
+
+
+def test_recovery_code_works_once(api, client, challenge_action):
+    _, confirmed = enrolled_user(api, client)
+    code = RECOVERY_CODE.findall(confirmed.data)[0].decode()
+
+    first, second = track(api), track(api)
+    used = client.post("/challenge/recovery", data={"token": first["token"], "code": code.lower()})
+    reused = client.post("/challenge/recovery", data={"token": second["token"], "code": code})
+
+    assert used.status_code == 302
+    assert reused.status_code == 400
+
+
+def test_ten_wrong_codes_fail_the_action(api, client, challenge_action):
+    enrolled_user(api, client)
+    body = track(api)
+
+    responses = [client.post("/challenge/totp", data={"token": body["token"], "code": "000000"}) for _ in range(10)]
+
+    assert [r.status_code for r in responses[:9]] == [400] * 9
+    assert responses[9].status_code == 429
+    state = api.get(f"/users/alice/actions/withdraw-funds/{body['idempotencyKey']}").get_json()["state"]
+    assert state == "CHALLENGE_FAILED"
+    assert client.get(page_path(body["url"])).status_code == 409
+
+
+def test_try_another_way_lists_the_recovery_code(api, client, challenge_action):
+    enrolled_user(api, client)
+    body = track(api)
+
+    page = client.get(page_path(body["url"])).get_data(as_text=True)
+    recovery = client.get(page_path(body["url"]) + "&method=RECOVERY_CODE").get_data(as_text=True)
+
+    assert "Try another way" in page and "method=RECOVERY_CODE" in page
+    assert "Enter one of your recovery codes" in recovery
+
+
+def test_popup_mode_posts_the_token_instead_of_redirecting(api, client, challenge_action):
+    body = track(api)
+    secret = enrol_totp(client, body["token"], mode="popup")
+    confirmed = client.post(
+        "/challenge/totp", data={"token": body["token"], "code": pyotp.TOTP(secret).now(), "mode": "popup"}
+    )
+
+    page = client.get(continue_link(confirmed))
+
+    assert page.status_code == 200
+    assert b"AUTHSIGNAL_CLOSE_POPUP" in page.data and b'id="popup-result"' in page.data
+
+
+@pytest.mark.parametrize("path", ["/challenge?token=garbage", "/challenge", "/challenge/finish?token=garbage"])
+def test_bad_links_get_a_clear_page(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert b"This link is not valid" in response.data
+
+
+def test_a_track_token_cannot_finish_a_challenge(api, client, challenge_action):
+    body = track(api)
+    assert client.get(f"/challenge/finish?token={body['token']}").status_code == 400
+
+
+@pytest.mark.parametrize(("state", "status", "text"), [
+    ("BLOCK", 409, b"blocked"),
+    ("REVIEW_REQUIRED", 200, b"being reviewed"),
+    ("CHALLENGE_FAILED", 409, b"Verification failed"),
+    ("CHALLENGE_SUCCEEDED", 409, b"Already verified"),
+])
+def test_actions_that_are_not_awaiting_a_challenge_explain_themselves(api, client, challenge_action, state, status, text):
+    body = track(api)
+    api.patch(f"/users/alice/actions/withdraw-funds/{body['idempotencyKey']}", json={"state": state})
+
+    response = client.get(page_path(body["url"]))
+
+    assert response.status_code == status
+    assert text in response.data
