@@ -30,20 +30,30 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
 
     from app import models  # noqa: F401  (registers every table on the metadata)
-    from app.extensions import db, migrate, tune_sqlite
+    from app.extensions import csrf, db, htmx, login_manager, migrate, tune_sqlite
 
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
     # Batch mode lets later migrations ALTER tables on SQLite too; compare_type catches type drift.
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    htmx.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
 
-    from app import api, challenge, cli, client_api, errors, health
+    from app import api, auth, challenge, cli, client_api, console, errors, health, security_headers
+    from app.services.console_users import load_session_user
 
-    app.register_blueprint(api.bp)
-    app.register_blueprint(client_api.bp)
-    app.register_blueprint(challenge.bp)
-    app.register_blueprint(health.bp)
+    login_manager.user_loader(load_session_user)
+    login_manager.login_view = "auth.login"
+    # Token-authenticated surfaces: a CSRF cookie means nothing to them (the hosted pages carry
+    # their unguessable token in every form instead).
+    for token_surface in (api.bp, client_api.bp, challenge.bp):
+        csrf.exempt(token_surface)
+
+    for blueprint in (api.bp, client_api.bp, challenge.bp, health.bp, auth.bp, console.bp):
+        app.register_blueprint(blueprint)
+    security_headers.register(app)
     errors.register(app)
     cli.register(app)
     return app

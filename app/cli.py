@@ -67,9 +67,14 @@ def tollgate_seed_demo(api_key: str | None) -> None:
     """Create the demo tenant, an API key and the withdraw-funds action with rules (idempotent)."""
     report = _run(provisioning.seed_demo, settings=current_settings(), raw_key=api_key)
     _report_key(report.new_api_key, report.api_key_source)
+    if report.new_admin_password:
+        click.echo(f"Console admin (shown once): {report.admin_email} / {report.new_admin_password}")
+    else:
+        click.echo(f"Console admin: {report.admin_email} (password unchanged, or from TOLLGATE_ADMIN_PASSWORD)")
     base = current_settings().public_url
     click.echo(
         f"\nTollgate demo tenant '{report.tenant.name}' (id {report.tenant.id}) is ready.\n"
+        f"  Console:                             {base}/console/\n"
         f"  Server API (Authsignal SDK api_url): {base}/v1\n"
         f"  Health check:                        {base}/healthz\n"
         f"  Try it:  curl -u \"$TOLLGATE_API_SECRET_KEY:\" -X POST {base}/v1/users/alice/actions/{provisioning.DEMO_ACTION} \\\n"
@@ -88,6 +93,19 @@ def _report_key(raw: str | None, source: str) -> None:
     else:
         click.echo("An API secret key already exists (keys are stored hashed and cannot be shown again); "
                    "create another with `flask api-keys create`.")
+
+
+@tollgate_cli.command("create-admin")
+@click.option("--email", envvar="TOLLGATE_ADMIN_EMAIL", required=True)
+@click.option("--password", envvar="TOLLGATE_ADMIN_PASSWORD", help="At least 12 characters (else one is generated).")
+def tollgate_create_admin(email: str, password: str | None) -> None:
+    """Create a console admin, or reset the password of an existing one."""
+    tenant = provisioning.default_tenant() or provisioning.ensure_tenant("Default")
+    generated = _run(provisioning.ensure_admin, tenant, email=email, password=password)
+    if generated:
+        click.echo(f"Console admin (shown once): {email} / {generated}")
+    else:
+        click.echo(f"Console admin {email} is ready.")
 
 
 @keys_cli.command("create")

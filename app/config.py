@@ -22,6 +22,7 @@ from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
 ENVIRONMENTS = ("development", "test", "production")
 MIN_SECRET_LENGTH = 32
 MIN_API_KEY_LENGTH = 24
+MIN_PASSWORD_LENGTH = 12
 
 
 class ConfigError(Exception):
@@ -47,6 +48,9 @@ class Settings:
     bootstrap_api_key: str | None
     instance_path: Path
     redirect_allowlist: tuple[AllowedRedirect, ...] = ()
+    console_idle_minutes: int = 30
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: str | None = None
     max_body_bytes: int = 64 * 1024
 
     def flask_config(self) -> dict:
@@ -57,6 +61,12 @@ class Settings:
             "MAX_CONTENT_LENGTH": self.max_body_bytes,
             "TESTING": self.env == "test",
             "TOLLGATE": self,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.public_url.startswith("https://"),
+            "SESSION_COOKIE_NAME": "tollgate_session",
+            # CSRF tokens are bound to the session, which the idle timeout already limits.
+            "WTF_CSRF_TIME_LIMIT": None,
         }
 
 
@@ -74,6 +84,9 @@ VARIABLES = {
     "TOLLGATE_RESULT_TOKEN_TTL": "300",
     "TOLLGATE_API_SECRET_KEY": None,
     "TOLLGATE_REDIRECT_ALLOWLIST": None,
+    "TOLLGATE_CONSOLE_IDLE_MINUTES": "30",
+    "TOLLGATE_ADMIN_EMAIL": None,
+    "TOLLGATE_ADMIN_PASSWORD": None,
 }
 
 
@@ -171,6 +184,17 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
             except ValueError as exc:
                 problems.append(f"TOLLGATE_REDIRECT_ALLOWLIST: {exc}")
 
+    idle_minutes = _int_in_range(
+        "TOLLGATE_CONSOLE_IDLE_MINUTES", get("TOLLGATE_CONSOLE_IDLE_MINUTES"), 1, 24 * 60, problems, unit="minutes"
+    )
+    admin_email, admin_password = get("TOLLGATE_ADMIN_EMAIL"), get("TOLLGATE_ADMIN_PASSWORD")
+    if admin_email is not None and "@" not in admin_email:
+        problems.append("TOLLGATE_ADMIN_EMAIL must be an email address")
+    if admin_password is not None and len(admin_password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"TOLLGATE_ADMIN_PASSWORD must be at least {MIN_PASSWORD_LENGTH} characters")
+    if (admin_email is None) != (admin_password is None):
+        problems.append("TOLLGATE_ADMIN_EMAIL and TOLLGATE_ADMIN_PASSWORD go together: set both or neither")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -187,6 +211,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         bootstrap_api_key=api_key,
         instance_path=instance_path,
         redirect_allowlist=tuple(redirect_allowlist),
+        console_idle_minutes=idle_minutes,
+        bootstrap_admin_email=admin_email,
+        bootstrap_admin_password=admin_password,
     )
 
 
@@ -212,14 +239,16 @@ def _normalise_database_url(value: str | None, instance_path: Path, problems: li
     return value
 
 
-def _int_in_range(name: str, value: str | None, low: int, high: int, problems: list[str]) -> int:
+def _int_in_range(
+    name: str, value: str | None, low: int, high: int, problems: list[str], *, unit: str = "seconds"
+) -> int:
     try:
         number = int(value or "")
     except ValueError:
-        problems.append(f"{name} must be a whole number of seconds, got {value!r}")
+        problems.append(f"{name} must be a whole number of {unit}, got {value!r}")
         return low
     if not low <= number <= high:
-        problems.append(f"{name} must be between {low} and {high} seconds, got {number}")
+        problems.append(f"{name} must be between {low} and {high} {unit}, got {number}")
     return number
 
 

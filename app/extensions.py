@@ -1,7 +1,10 @@
 """Extension singletons, bound to the app in ``create_app``."""
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -9,6 +12,9 @@ from app.models.base import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+htmx = Htmx()
 
 
 def tune_sqlite(engine: Engine) -> None:

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
 from app.models.action import ActionConfiguration, Rule
+from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.tenant import ApiKey, Tenant
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
 from app.models.user_action import ActionStateChange, UserAction
@@ -10,7 +11,10 @@ __all__ = [
     "ActionConfiguration",
     "ActionStateChange",
     "ApiKey",
+    "AuditEvent",
     "Authenticator",
+    "ConsolePasskey",
+    "ConsoleUser",
     "EndUser",
     "PasskeyCredential",
     "RecoveryCode",

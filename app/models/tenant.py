@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, new_id, utcnow
@@ -16,6 +16,13 @@ class Tenant(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Console overrides of the environment's defaults; None means "use the environment".
+    logo_url: Mapped[str | None] = mapped_column(String(2048))
+    webauthn_rp_id: Mapped[str | None] = mapped_column(String(255))
+    webauthn_rp_name: Mapped[str | None] = mapped_column(String(120))
+    webauthn_origins: Mapped[list[str] | None] = mapped_column(JSON)
+    redirect_allowlist: Mapped[list[str] | None] = mapped_column(JSON)
+    client_token_ttl: Mapped[int | None] = mapped_column(Integer)
 
 
 class ApiKey(Base):

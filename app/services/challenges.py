@@ -41,7 +41,12 @@ class ClientSession:
         return bool(enrolled_verification_methods(self.user))
 
     def may_add_authenticator(self) -> bool:
-        """A first authenticator needs only the token; more need a passed challenge and the scope."""
+        """A first authenticator needs only the token; more need a passed challenge and the scope.
+
+        Either way the action must still be open: a blocked or reviewed action enrols nothing.
+        """
+        if self.action.state not in COMPLETABLE_STATES:
+            return False
         if not self.is_enrolled:
             return True
         return "add:authenticators" in self.scope and self.action.state is ActionState.CHALLENGE_SUCCEEDED

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,9 +26,10 @@ from app.domain.passkey import (
     verify_registration,
 )
 from app.extensions import db
-from app.models import ActionStateChange, Authenticator, EndUser, PasskeyCredential, UserAction, WebAuthnChallenge
+from app.models import Authenticator, EndUser, PasskeyCredential, UserAction, WebAuthnChallenge
 from app.services.challenges import ClientSession, complete_challenge
 from app.services.rules import validate_action_code
+from app.services.tracking import TrackAttributes, track_action
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 # The action recorded for a usernameless sign-in started without an action code.
@@ -100,9 +100,9 @@ class Registered:
 def finish_registration(
     session: ClientSession, *, challenge_id: str | None, credential: Any, name: str | None, settings: Settings, now: datetime
 ) -> Registered:
-    challenge = _consume(challenge_id, tenant_id=session.tenant_id, purposes=("registration",), now=now)
-    if challenge.end_user_id != session.user.id:
-        raise InvalidChallenge("This challenge was issued to someone else.")
+    challenge = consume_challenge(challenge_id, tenant_id=session.tenant_id, purposes=("registration",), now=now)
+    if challenge.end_user_id != session.user.id or challenge.user_action_id != session.action.id:
+        raise InvalidChallenge("This challenge was issued for another user or action.")
     new = verify_registration(relying_party(settings), credential, expected_challenge=challenge.challenge or "")
     authenticator = Authenticator(
         verification_method=VerificationMethod.PASSKEY,
@@ -213,7 +213,7 @@ def finish_authentication(
     settings: Settings,
     now: datetime,
 ) -> Authenticated:
-    challenge = _consume(challenge_id, tenant_id=tenant_id, purposes=("authentication", "sign-in"), now=now)
+    challenge = consume_challenge(challenge_id, tenant_id=tenant_id, purposes=("authentication", "sign-in"), now=now)
     passkey = db.session.execute(
         select(PasskeyCredential)
         .join(Authenticator)
@@ -225,7 +225,9 @@ def finish_authentication(
     authenticator = passkey.authenticator
     user = authenticator.user
     if session is not None:
-        if challenge.purpose != "authentication" or challenge.end_user_id != session.user.id or user.id != session.user.id:
+        if challenge.purpose != "authentication" or challenge.user_action_id != session.action.id:
+            raise InvalidChallenge("This challenge was issued for another action.")
+        if challenge.end_user_id != session.user.id or user.id != session.user.id:
             raise InvalidCredential("This passkey does not belong to the user being verified.")
     else:
         if challenge.purpose != "sign-in":
@@ -248,7 +250,11 @@ def finish_authentication(
     passkey.sign_count = verified.new_sign_count
     passkey.backup_state = verified.backup_state
     authenticator.last_verified_at = now
-    action = session.action if session is not None else _sign_in_action(user, challenge, device_id, now=now)
+    action = (
+        session.action
+        if session is not None
+        else _sign_in_action(user, challenge, device_id, settings=settings, now=now)
+    )
     token = complete_challenge(
         action, verification_method=VerificationMethod.PASSKEY, authenticator_id=authenticator.id, settings=settings, now=now
     )
@@ -256,31 +262,28 @@ def finish_authentication(
     return Authenticated(user=user, authenticator=authenticator, action=action, access_token=token)
 
 
-def _sign_in_action(user: EndUser, challenge: WebAuthnChallenge, device_id: str | None, *, now: datetime) -> UserAction:
-    """A usernameless sign-in has no tracked action yet: record one, decided by the passkey itself."""
-    action = UserAction(
-        tenant_id=user.tenant_id,
-        action_code=challenge.action_code or DEFAULT_SIGN_IN_ACTION,
-        user_id=user.user_id,
-        idempotency_key=secrets.token_hex(16),
-        state=ActionState.CHALLENGE_REQUIRED,
-        state_updated_at=now,
-        created_at=now,
-        updated_at=now,
-        is_enrolled=True,
-        allowed_verification_methods=[VerificationMethod.PASSKEY.value],
-        output={"rules": [], "note": "usernameless passkey sign-in; no rules were evaluated"},
-        device_id=(device_id or None) and device_id[:255],
-        attributes={"scope": "read:authenticators"},
-    )
-    action.state_changes.append(
-        ActionStateChange(from_state=None, to_state=ActionState.CHALLENGE_REQUIRED, source="passkey", changed_at=now)
-    )
-    db.session.add(action)
-    return action
+def _sign_in_action(
+    user: EndUser, challenge: WebAuthnChallenge, device_id: str | None, *, settings: Settings, now: datetime
+) -> UserAction:
+    """A usernameless sign-in has no tracked action yet: track one now that the user is known.
+
+    The action's rules still apply: a BLOCK or REVIEW decision stands, and the passkey only
+    completes an action that was waiting for (or did not need) a challenge.
+    """
+    tracked = track_action(
+        user.tenant_id,
+        user.user_id,
+        challenge.action_code or DEFAULT_SIGN_IN_ACTION,
+        TrackAttributes(device_id=(device_id or None) and device_id[:255]),
+        settings=settings,
+        now=now,
+    ).action
+    if tracked.state not in (ActionState.ALLOW, ActionState.CHALLENGE_REQUIRED):
+        raise Forbidden(f"The sign-in was refused: the action is {tracked.state.value}.", code="action_refused")
+    return tracked
 
 
-def _consume(challenge_id: str | None, *, tenant_id: str, purposes: tuple[str, ...], now: datetime) -> WebAuthnChallenge:
+def consume_challenge(challenge_id: str | None, *, tenant_id: str, purposes: tuple[str, ...], now: datetime) -> WebAuthnChallenge:
     """Use a challenge up, committed at once so that even a failed ceremony cannot be replayed."""
     if not challenge_id or not isinstance(challenge_id, str):
         raise InvalidChallenge("challengeId is required.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from app.domain.decision import Outcome
 from app.extensions import db
 from app.models import ApiKey, Tenant
 from app.services.api_keys import create_api_key, find_api_key
+from app.services.console_users import create_console_user, find_console_user, reset_password
 from app.services.rules import (
     ActionDocument,
     RuleDocument,
@@ -20,6 +22,7 @@ from app.services.rules import (
 )
 
 DEMO_ACTION = "withdraw-funds"
+DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_RULES = [
     RuleDocument(
         name="Very large withdrawal",
@@ -43,6 +46,8 @@ class SeedReport:
     tenant: Tenant
     new_api_key: str | None  # raw value, only when this run generated it
     api_key_source: str  # "generated" | "provided" | "existing"
+    admin_email: str | None = None
+    new_admin_password: str | None = None  # only when this run generated it
 
 
 def default_tenant() -> Tenant | None:
@@ -73,6 +78,17 @@ def ensure_api_key(tenant: Tenant, *, settings: Settings, raw_key: str | None) -
     return raw, "generated"
 
 
+def ensure_admin(tenant: Tenant, *, email: str, password: str | None) -> str | None:
+    """Create the first admin if there is none with this email; returns a generated password."""
+    if find_console_user(email) is not None:
+        if password is not None:
+            reset_password(email, password)
+        return None
+    generated = None if password is not None else secrets.token_urlsafe(12)
+    create_console_user(tenant.id, email=email, password=password or generated, role="admin", name="Admin")
+    return generated
+
+
 def seed_demo(*, settings: Settings, raw_key: str | None) -> SeedReport:
     """Idempotent: running it again changes nothing that is already there."""
     tenant = ensure_tenant("Demo")
@@ -81,4 +97,7 @@ def seed_demo(*, settings: Settings, raw_key: str | None) -> SeedReport:
         create_action_configuration(tenant.id, ActionDocument(code=DEMO_ACTION, name="Withdraw funds"))
         for rule in DEMO_RULES:
             create_rule(tenant.id, DEMO_ACTION, rule)
-    return SeedReport(tenant=tenant, new_api_key=new_key, api_key_source=source)
+    admin_email = settings.bootstrap_admin_email or DEMO_ADMIN_EMAIL
+    new_password = ensure_admin(tenant, email=admin_email, password=settings.bootstrap_admin_password)
+    return SeedReport(tenant=tenant, new_api_key=new_key, api_key_source=source, admin_email=admin_email,
+                      new_admin_password=new_password)

@@ -703,3 +703,31 @@ def test_no_cors_for_other_origins(api, client, challenge_action, origin):
     for response in (preflight, actual):
         assert "Access-Control-Allow-Origin" not in response.headers
         assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+# -- decisions and bindings that a passkey does not override ---------------------------------------
+
+
+def test_usernameless_sign_in_still_obeys_the_actions_rules(api, client, app, tenant, enrolled, device):
+    make_action(app, tenant.id, "admin-login", default_outcome="BLOCK")
+    basic = tenant_basic(tenant.id)
+    challenge_id = call(client, "/challenge", headers=basic, json={"action": "admin-login"}).get_json()["challengeId"]
+    body = authentication_options(client, basic, challenge_id).get_json()
+
+    response = verify(client, basic, body, device.authenticate(body["options"]))
+
+    assert response.status_code == 403
+    assert response.get_json()["errorCode"] == "action_refused"
+    [recorded] = api.get("/users/alice/actions?codes=admin-login").get_json()
+    assert recorded["state"] == "BLOCK"
+
+
+def test_options_fetched_for_one_action_cannot_complete_another(api, client, enrolled, device):
+    first, second = track(api, "alice"), track(api, "alice")
+    options = authentication_options(client, bearer(first["token"])).get_json()
+
+    response = verify(client, bearer(second["token"]), options, device.authenticate(options["options"]))
+
+    assert response.status_code == 400
+    assert response.get_json()["errorCode"] == "invalid_challenge"
+    assert action_state(api, "alice", second)["state"] == "CHALLENGE_REQUIRED"

@@ -13,6 +13,10 @@
   the end of the run. Add ``--tracing retain-on-failure`` for a Playwright trace as well.
 * ``virtual_authenticator`` gives the test's ``page`` a CDP virtual platform authenticator
   (passkeys with user verification); ``attach_virtual_authenticator(page)`` does it for other pages.
+* The live server's own origin is on its redirect allow-list, and it serves two test-only routes:
+  ``/test-callback`` (``live_server.callback_url``), the integrator's page that hosted-page
+  redirects land on, and ``/test-vendor/<file>``, the vendored third-party browser code under
+  ``tests/e2e/vendor/``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from typing import Any
 
 import pytest
 from authsignal import AuthsignalClient
-from flask import Flask
+from flask import Flask, request, send_from_directory
+from markupsafe import escape
 from playwright.sync_api import BrowserContext, CDPSession, ConsoleMessage, Page
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -110,6 +115,11 @@ def browser_errors(page: Page) -> list[str]:
     here, e.g. "Refused to execute inline script"), uncaught exceptions and HTTP error responses
     (a missing asset, including /favicon.ico on a page that names no icon). Assert
     ``browser_errors == []``; a test that expects an error status filters it out itself."""
+    return watch_errors(page)
+
+
+def watch_errors(page: Page) -> list[str]:
+    """What ``browser_errors`` does, for any page (a popup, say): the list fills as things go wrong."""
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
@@ -139,6 +149,28 @@ class LiveServer:
     def api_url(self) -> str:
         return self.url + "/v1"
 
+    @property
+    def callback_url(self) -> str:
+        """The integrator's page a finished challenge redirects to (allow-listed, answers 200)."""
+        return self.url + "/test-callback"
+
+
+CALLBACK_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Back at the app</title>
+<link rel="icon" href="data:,"></head><body><h1>Back at the app</h1><p id="token">{token}</p></body></html>"""
+
+
+def _add_test_routes(served: Flask) -> None:
+    """Test-only pages on the live app, registered before it serves its first request."""
+
+    def test_callback():
+        return CALLBACK_PAGE.format(token=escape(request.args.get("token", "")))
+
+    def test_vendor(filename: str):
+        return send_from_directory(E2E_DIR / "vendor", filename)
+
+    served.add_url_rule("/test-callback", "test_callback", test_callback)
+    served.add_url_rule("/test-vendor/<path:filename>", "test_vendor", test_vendor)
+
 
 @pytest.fixture(scope="session")
 def live_server(app: Flask, app_env: dict[str, str]) -> Iterator[LiveServer]:
@@ -152,7 +184,10 @@ def live_server(app: Flask, app_env: dict[str, str]) -> Iterator[LiveServer]:
         "TOLLGATE_PUBLIC_URL": url,
         "TOLLGATE_WEBAUTHN_RP_ID": "localhost",
         "TOLLGATE_WEBAUTHN_ORIGINS": url,
+        # Its own origin too: redirects land on /test-callback, popups post to an opener page here.
+        "TOLLGATE_REDIRECT_ALLOWLIST": f"{app_env['TOLLGATE_REDIRECT_ALLOWLIST']},{url}",
     })
+    _add_test_routes(served)
     server = make_server("127.0.0.1", port, served, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="tollgate-e2e-server", daemon=True)
     thread.start()

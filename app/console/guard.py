@@ -1,0 +1,49 @@
+"""The one guard every console-side blueprint installs: signed in, not idle, allowed by role.
+
+Admins may do everything. Reviewers get only what a blueprint lists for them; a view added
+without thinking about roles is therefore admin-only, the safe default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from app.config import current_settings
+from app.models.base import utcnow
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def install_guard(bp: Blueprint, *, reviewer_reads: Iterable[str] = (), anyone: Iterable[str] = ()) -> None:
+    """``reviewer_reads``: endpoints reviewers may GET; ``anyone``: endpoints any signed-in role may use."""
+    reviewer_reads, anyone = frozenset(reviewer_reads), frozenset(anyone)
+
+    @bp.before_request
+    def guard() -> object:
+        if not current_user.is_authenticated:
+            return _to_sign_in(None)
+        now = utcnow().timestamp()
+        if now - float(session.get("seen", 0)) > current_settings().console_idle_minutes * 60:
+            logout_user()
+            session.clear()
+            return _to_sign_in("You were signed out after a period of inactivity.")
+        session["seen"] = now
+        if current_user.is_admin or request.endpoint in anyone:
+            return None
+        if request.endpoint in reviewer_reads and request.method in READ_METHODS:
+            return None
+        abort(403)
+
+
+def _to_sign_in(message: str | None):
+    if message:
+        flash(message)
+    target = url_for("auth.login", next=request.full_path if request.method in READ_METHODS else None)
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)

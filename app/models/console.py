@@ -1,0 +1,93 @@
+"""People who use the console (admins and reviewers) and the audit trail of what they change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, BigId, UTCDateTime, new_id, utcnow
+
+ROLES = ("admin", "reviewer")
+
+
+class ConsoleUser(Base):
+    __tablename__ = "console_user"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id
+    # Bumped on sign-in, password change and disabling: every older session cookie stops working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    webauthn_user_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Password guessing: after too many failures the account waits until locked_until.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    passkeys: Mapped[list[ConsolePasskey]] = relationship(
+        back_populates="console_user", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="ConsolePasskey.created_at",
+    )
+
+    # Flask-Login's user protocol, spelled out rather than mixed in.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class ConsolePasskey(Base):
+    """A console user's passkey: once registered, it is required at every sign-in."""
+
+    __tablename__ = "console_passkey"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    console_user_id: Mapped[str] = mapped_column(ForeignKey("console_user.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    name: Mapped[str] = mapped_column(String(120), default="Passkey")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    console_user: Mapped[ConsoleUser] = relationship(back_populates="passkeys")
+
+
+class AuditEvent(Base):
+    """Every console change: who, when, what, and the record before and after."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index(None, "tenant_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("console_user.id", ondelete="SET NULL"))
+    actor_email: Mapped[str] = mapped_column(String(320))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(64))  # e.g. rule.updated
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)

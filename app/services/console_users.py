@@ -1,0 +1,148 @@
+"""Console users: passwords (argon2id), sign-in with lock-out, invitations and disabling."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.config import MIN_PASSWORD_LENGTH
+from app.domain.errors import Conflict, InvalidRequest, NotFound
+from app.extensions import db
+from app.models import ConsoleUser
+from app.models.console import ROLES
+from app.services.audit import record_change
+from app.services.users import validate_email
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs as much time as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def validate_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.", code="weak_password")
+    if len(password) > 1024:
+        raise InvalidRequest("The password is too long.", code="weak_password")
+    return password
+
+
+def find_console_user(email: str) -> ConsoleUser | None:
+    return db.session.execute(
+        select(ConsoleUser).where(func.lower(ConsoleUser.email) == (email or "").strip().lower())
+    ).scalar_one_or_none()
+
+
+def create_console_user(
+    tenant_id: str, *, email: str, password: str, role: str, name: str = "", actor: ConsoleUser | None = None
+) -> ConsoleUser:
+    email = (email or "").strip().lower()
+    validate_email(email)
+    validate_password(password)
+    if role not in ROLES:
+        raise InvalidRequest(f"The role must be one of {', '.join(ROLES)}.", code="invalid_role")
+    user = ConsoleUser(tenant_id=tenant_id, email=email, name=name.strip()[:120], role=role,
+                       password_hash=_hasher.hash(password))
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict(f"A console user {email} already exists.", code="console_user_exists") from exc
+    if actor is not None:
+        record_change(actor, "console_user.invited", user.id, "console_user", after={"email": email, "role": role})
+    db.session.commit()
+    return user
+
+
+def reset_password(email: str, password: str) -> ConsoleUser:
+    """Set a new password (CLI, provisioning); every existing session of the user ends."""
+    user = find_console_user(email)
+    if user is None:
+        raise NotFound(f"No console user {email}.")
+    user.password_hash = _hasher.hash(validate_password(password))
+    user.session_epoch += 1
+    user.failed_logins, user.locked_until = 0, None
+    db.session.commit()
+    return user
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: ConsoleUser | None
+    error: str | None = None
+
+
+def check_password(email: str, password: str, *, now: datetime) -> SignIn:
+    """Verify email and password; five failures lock the account for 15 minutes. Commits."""
+    generic = "The email or password is not right."
+    user = find_console_user(email)
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        return SignIn(user=None, error=generic)
+    if user.locked_until is not None and user.locked_until > now:
+        return SignIn(user=None, error="Too many failed sign-ins. Try again in a few minutes.")
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+        db.session.commit()
+        return SignIn(user=None, error=generic)
+    if not user.is_active:
+        return SignIn(user=None, error="This account is disabled.")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_logins, user.locked_until = 0, None
+    db.session.commit()
+    return SignIn(user=user)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def start_session(user: ConsoleUser, *, now: datetime) -> None:
+    """A new epoch makes every earlier session cookie of this user worthless (session rotation)."""
+    user.session_epoch += 1
+    user.last_login_at = now
+    db.session.commit()
+
+
+def load_session_user(session_id: str) -> ConsoleUser | None:
+    user_id, _, epoch = (session_id or "").partition(":")
+    user = db.session.get(ConsoleUser, user_id) if user_id else None
+    if user is None or not user.is_active or str(user.session_epoch) != epoch:
+        return None
+    return user
+
+
+def set_disabled(actor: ConsoleUser, user_id: str, *, disabled: bool, now: datetime) -> ConsoleUser:
+    user = db.session.get(ConsoleUser, user_id)
+    if user is None or user.tenant_id != actor.tenant_id:
+        raise NotFound("No such console user.")
+    if user.id == actor.id:
+        raise InvalidRequest("You cannot disable yourself.", code="cannot_disable_self")
+    before = {"disabled": user.disabled_at is not None}
+    user.disabled_at = now if disabled else None
+    user.session_epoch += 1
+    record_change(actor, "console_user.disabled" if disabled else "console_user.enabled", user.id, "console_user",
+                  before=before, after={"disabled": disabled})
+    db.session.commit()
+    return user
+
+
+def list_console_users(tenant_id: str) -> list[ConsoleUser]:
+    return list(
+        db.session.execute(select(ConsoleUser).where(ConsoleUser.tenant_id == tenant_id).order_by(ConsoleUser.email))
+        .scalars()
+    )
