@@ -101,7 +101,7 @@ def _report_key(raw: str | None, source: str) -> None:
 def tollgate_create_admin(email: str, password: str | None) -> None:
     """Create a console admin, or reset the password of an existing one."""
     tenant = provisioning.default_tenant() or provisioning.ensure_tenant("Default")
-    generated = _run(provisioning.ensure_admin, tenant, email=email, password=password)
+    generated = _run(provisioning.ensure_admin, tenant, email=email, password=password, settings=current_settings())
     if generated:
         click.echo(f"Console admin (shown once): {email} / {generated}")
     else:

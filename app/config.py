@@ -51,6 +51,11 @@ class Settings:
     console_idle_minutes: int = 30
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: str | None = None
+
+    @property
+    def fast_password_hashing(self) -> bool:
+        """Tests hash many passwords; production keeps argon2's recommended cost."""
+        return self.env == "test"
     max_body_bytes: int = 64 * 1024
 
     def flask_config(self) -> dict:

@@ -10,6 +10,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api.responses import error_response
+from app.domain.errors import DomainError
 
 API_PREFIX = "/v1"
 CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -18,8 +19,16 @@ CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "no
 
 
 def register(app: Flask) -> None:
+    app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+
+
+def _domain_error(exc: DomainError):
+    """A refusal the blueprint did not handle itself: its message, in the caller's format."""
+    if _wants_json():
+        return error_response(exc.code, exc.message, exc.status)
+    return render_template("error.html", status=exc.status, title="That did not work", message=exc.message), exc.status
 
 
 def _wants_json() -> bool:

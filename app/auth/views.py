@@ -31,7 +31,9 @@ def login():
         return redirect(landing_url(current_user))
     form = SignInForm()
     if form.validate_on_submit():
-        result = console_users.check_password(form.email.data, form.password.data, now=utcnow())
+        result = console_users.check_password(
+            form.email.data, form.password.data, settings=current_settings(), now=utcnow()
+        )
         if result.user is None:
             form.password.errors.append(result.error)
             return render_template("auth/login.html", form=form), 400

@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.config import MIN_PASSWORD_LENGTH
+from app.config import MIN_PASSWORD_LENGTH, Settings
 from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.extensions import db
 from app.models import ConsoleUser
@@ -21,9 +21,14 @@ from app.services.users import validate_email
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-_hasher = PasswordHasher()
+_STANDARD = PasswordHasher()  # argon2id with the library's (RFC 9106) recommended cost
+_FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 # Verified against when the email is unknown, so a wrong email costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY_HASHES = {hasher: hasher.hash(secrets.token_urlsafe(16)) for hasher in (_STANDARD, _FAST)}
+
+
+def _hasher(settings: Settings) -> PasswordHasher:
+    return _FAST if settings.fast_password_hashing else _STANDARD
 
 
 def validate_password(password: str) -> str:
@@ -41,7 +46,14 @@ def find_console_user(email: str) -> ConsoleUser | None:
 
 
 def create_console_user(
-    tenant_id: str, *, email: str, password: str, role: str, name: str = "", actor: ConsoleUser | None = None
+    tenant_id: str,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    settings: Settings,
+    name: str = "",
+    actor: ConsoleUser | None = None,
 ) -> ConsoleUser:
     email = (email or "").strip().lower()
     validate_email(email)
@@ -49,7 +61,7 @@ def create_console_user(
     if role not in ROLES:
         raise InvalidRequest(f"The role must be one of {', '.join(ROLES)}.", code="invalid_role")
     user = ConsoleUser(tenant_id=tenant_id, email=email, name=name.strip()[:120], role=role,
-                       password_hash=_hasher.hash(password))
+                       password_hash=_hasher(settings).hash(password))
     db.session.add(user)
     try:
         db.session.flush()
@@ -62,12 +74,12 @@ def create_console_user(
     return user
 
 
-def reset_password(email: str, password: str) -> ConsoleUser:
+def reset_password(email: str, password: str, *, settings: Settings) -> ConsoleUser:
     """Set a new password (CLI, provisioning); every existing session of the user ends."""
     user = find_console_user(email)
     if user is None:
         raise NotFound(f"No console user {email}.")
-    user.password_hash = _hasher.hash(validate_password(password))
+    user.password_hash = _hasher(settings).hash(validate_password(password))
     user.session_epoch += 1
     user.failed_logins, user.locked_until = 0, None
     db.session.commit()
@@ -80,16 +92,17 @@ class SignIn:
     error: str | None = None
 
 
-def check_password(email: str, password: str, *, now: datetime) -> SignIn:
+def check_password(email: str, password: str, *, settings: Settings, now: datetime) -> SignIn:
     """Verify email and password; five failures lock the account for 15 minutes. Commits."""
     generic = "The email or password is not right."
     user = find_console_user(email)
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_hasher(settings), _DUMMY_HASHES[_hasher(settings)], password)
         return SignIn(user=None, error=generic)
     if user.locked_until is not None and user.locked_until > now:
         return SignIn(user=None, error="Too many failed sign-ins. Try again in a few minutes.")
-    if not _verify(user.password_hash, password):
+    hasher = _hasher(settings)
+    if not _verify(hasher, user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
@@ -97,16 +110,16 @@ def check_password(email: str, password: str, *, now: datetime) -> SignIn:
         return SignIn(user=None, error=generic)
     if not user.is_active:
         return SignIn(user=None, error="This account is disabled.")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     user.failed_logins, user.locked_until = 0, None
     db.session.commit()
     return SignIn(user=user)
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password or "")
+        return hasher.verify(password_hash, password or "")
     except (VerificationError, InvalidHashError):
         return False
 

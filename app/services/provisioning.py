@@ -78,14 +78,16 @@ def ensure_api_key(tenant: Tenant, *, settings: Settings, raw_key: str | None) -
     return raw, "generated"
 
 
-def ensure_admin(tenant: Tenant, *, email: str, password: str | None) -> str | None:
+def ensure_admin(tenant: Tenant, *, email: str, password: str | None, settings: Settings) -> str | None:
     """Create the first admin if there is none with this email; returns a generated password."""
     if find_console_user(email) is not None:
         if password is not None:
-            reset_password(email, password)
+            reset_password(email, password, settings=settings)
         return None
     generated = None if password is not None else secrets.token_urlsafe(12)
-    create_console_user(tenant.id, email=email, password=password or generated, role="admin", name="Admin")
+    create_console_user(
+        tenant.id, email=email, password=password or generated, role="admin", name="Admin", settings=settings
+    )
     return generated
 
 
@@ -98,6 +100,8 @@ def seed_demo(*, settings: Settings, raw_key: str | None) -> SeedReport:
         for rule in DEMO_RULES:
             create_rule(tenant.id, DEMO_ACTION, rule)
     admin_email = settings.bootstrap_admin_email or DEMO_ADMIN_EMAIL
-    new_password = ensure_admin(tenant, email=admin_email, password=settings.bootstrap_admin_password)
+    new_password = ensure_admin(
+        tenant, email=admin_email, password=settings.bootstrap_admin_password, settings=settings
+    )
     return SeedReport(tenant=tenant, new_api_key=new_key, api_key_source=source, admin_email=admin_email,
                       new_admin_password=new_password)

@@ -1,0 +1,179 @@
+"""Who may open what: every console URL, walked anonymously and as each role."""
+
+from __future__ import annotations
+
+from tests.web.conftest import PASSWORD, csrf_from, sign_in
+
+SAMPLE_VALUES = {"int": "1", "default": "sample", "path": "sample"}
+
+
+def console_urls(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every console and review route, with placeholder arguments."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(("console.", "review.")):
+            continue
+        path = rule.rule
+        for argument, converter in rule._converters.items():
+            kind = type(converter).__name__.replace("Converter", "").lower()
+            value = SAMPLE_VALUES["int"] if kind == "integer" else SAMPLE_VALUES["default"]
+            path = path.replace(f"<{'int:' if kind == 'integer' else ''}{argument}>", value)
+            path = path.replace(f"<path:{argument}>", value)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            urls.append((rule.endpoint, method, path))
+    return urls
+
+
+def test_every_console_url_needs_a_signed_in_user(app, client):
+    for endpoint, method, url in console_urls(app):
+        response = client.open(url, method=method)
+        assert response.status_code in (302, 400), (endpoint, method, response.status_code)
+        if response.status_code == 302:
+            assert "/auth/login" in response.headers["Location"], endpoint
+
+
+def test_admins_reach_every_console_url(app, admin):
+    for endpoint, method, url in console_urls(app):
+        response = admin.client.open(url, method=method, headers={"X-CSRFToken": admin.csrf})
+        assert response.status_code not in (401, 403, 500), (endpoint, method, response.status_code)
+
+
+def test_reviewers_reach_only_what_is_listed_for_them(app, reviewer):
+    from app.console import ANYONE, REVIEWER_READS
+
+    for endpoint, method, url in console_urls(app):
+        response = reviewer.client.open(url, method=method, headers={"X-CSRFToken": reviewer.csrf})
+        allowed = endpoint in ANYONE or (endpoint in REVIEWER_READS and method == "GET")
+        if allowed:
+            assert response.status_code not in (401, 403, 500), (endpoint, method, response.status_code)
+        else:
+            assert response.status_code == 403, (endpoint, method, response.status_code)
+
+
+def test_sign_in_lands_each_role_on_its_page(app, make_console_user, client):
+    make_console_user("admin@example.com", "admin")
+    make_console_user("reviewer@example.com", "reviewer")
+
+    admin_landing = sign_in(client, "admin@example.com")
+    reviewer_landing = sign_in(app.test_client(), "reviewer@example.com")
+
+    assert admin_landing.headers["Location"].endswith("/console/actions")
+    assert reviewer_landing.headers["Location"].endswith("/console/activity")
+
+
+def test_wrong_password_re_renders_the_form_with_a_message(make_console_user, client):
+    make_console_user("admin@example.com")
+
+    response = sign_in(client, "admin@example.com", "wrong password!!")
+
+    assert response.status_code == 400
+    assert b"The email or password is not right." in response.data
+    assert b'aria-invalid="true"' in response.data
+
+
+def test_unknown_email_gets_the_same_message(client):
+    response = sign_in(client, "nobody@example.com")
+
+    assert response.status_code == 400
+    assert b"The email or password is not right." in response.data
+
+
+def test_five_failures_lock_the_account(make_console_user, client):
+    make_console_user("admin@example.com")
+    for _ in range(5):
+        sign_in(client, "admin@example.com", "wrong password!!")
+
+    response = sign_in(client, "admin@example.com", PASSWORD)
+
+    assert response.status_code == 400
+    assert b"Too many failed sign-ins" in response.data
+
+
+def test_sign_in_without_csrf_token_is_refused(make_console_user, client):
+    make_console_user("admin@example.com")
+
+    response = client.post("/auth/login", data={"email": "admin@example.com", "password": PASSWORD})
+
+    assert response.status_code == 400
+    assert client.get("/console/actions").status_code == 302
+
+
+def test_console_forms_refuse_requests_without_csrf_token(admin):
+    response = admin.client.post("/auth/logout")
+
+    assert response.status_code == 400
+    assert admin.get("/console/actions").status_code == 200
+
+
+def test_sign_in_rotates_the_session(app, make_console_user):
+    make_console_user("admin@example.com")
+    first, second = app.test_client(), app.test_client()
+    sign_in(first, "admin@example.com")
+
+    sign_in(second, "admin@example.com")
+
+    # The first browser's session belonged to the previous epoch.
+    assert first.get("/console/actions").status_code == 302
+    assert second.get("/console/actions").status_code == 200
+
+
+def test_disabled_users_are_signed_out_and_cannot_sign_in(app, admin, make_console_user):
+    from app.models.base import utcnow
+    from app.services.console_users import find_console_user, set_disabled
+
+    make_console_user("reviewer@example.com", "reviewer")
+    reviewer_client = app.test_client()
+    sign_in(reviewer_client, "reviewer@example.com")
+    with app.app_context():
+        actor = find_console_user("admin@example.com")
+        set_disabled(actor, find_console_user("reviewer@example.com").id, disabled=True, now=utcnow())
+
+    assert reviewer_client.get("/console/activity").status_code == 302
+    assert b"disabled" in sign_in(app.test_client(), "reviewer@example.com").data
+
+
+def test_idle_sessions_end(app, admin):
+    with admin.client.session_transaction() as session:
+        session["seen"] = 0
+
+    response = admin.get("/console/actions")
+
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_htmx_requests_are_redirected_with_hx_redirect(client):
+    response = client.get("/console/actions", headers={"HX-Request": "true"})
+
+    assert response.status_code == 204
+    assert "/auth/login" in response.headers["HX-Redirect"]
+
+
+def test_session_cookie_is_http_only_and_same_site(make_console_user, client):
+    make_console_user("admin@example.com")
+    response = sign_in(client, "admin@example.com")
+
+    cookie = next(v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("tollgate_session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_console_pages_send_a_strict_csp(admin):
+    csp = admin.get("/console/actions").headers["Content-Security-Policy"]
+
+    assert "script-src 'self'" in csp and "unsafe" not in csp and "frame-ancestors 'none'" in csp
+
+
+def test_sign_out(admin):
+    page = admin.get("/console/actions").get_data(as_text=True)
+
+    response = admin.client.post("/auth/logout", data={"csrf_token": csrf_from(page)})
+
+    assert response.status_code == 302
+    assert admin.get("/console/actions").status_code == 302
+
+
+def test_cli_creates_an_admin(app):
+    result = app.test_cli_runner().invoke(args=["tollgate", "create-admin", "--email", "ops@example.com"])
+
+    assert result.exit_code == 0, result.output
+    assert "ops@example.com / " in result.output
