@@ -10,7 +10,9 @@ from sqlalchemy.engine import Engine
 
 from app.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after commit: each request commits once and then only serialises what
+# it just wrote, so re-loading every row after the commit would be a wasted query.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -79,7 +79,7 @@ from collections.abc import Mapping, Sequence  # noqa: E402  (appended section; 
 from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
-from app.domain.rules import CompiledConditions, to_json_safe  # noqa: E402
+from app.domain.rules import CompiledConditions  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -133,4 +133,5 @@ def decide(rules: Sequence[RuleInput], context: Mapping[str, Any], *,
         "decidingRuleId": deciding.rule_id if deciding is not None else None,
         "rules": explained,
     }
-    return Decision(outcome, deciding, tuple(matched_ids), to_json_safe(output))
+    # Every value above is already JSON-safe (traces convert their own values), so no second pass.
+    return Decision(outcome, deciding, tuple(matched_ids), output)
