@@ -127,17 +127,32 @@
     });
   }
 
+  function embedder() {
+    return window.opener || (window.parent !== window ? window.parent : null);
+  }
+
+  function announceToEmbedder() {
+    // Neither message carries anything secret, so any embedding origin may read them: the browser
+    // SDK waits for READY before showing its dialog and sizes its iframe from the height.
+    var target = embedder();
+    if (!target) return;
+    target.postMessage(JSON.stringify({ event: "AUTHSIGNAL_READY" }), "*");
+    target.postMessage({ height: document.documentElement.scrollHeight }, "*");
+  }
+
   function handOverToOpener(result) {
-    var target = window.opener || (window.parent !== window ? window.parent : null);
+    var target = embedder();
     if (!target) return;
     var message = result.dataset.message;
     JSON.parse(result.dataset.origins).forEach(function (origin) {
-      // The browser drops the message unless the opener really is at this origin.
+      // The token is secret: the browser drops the message unless the opener is at this origin.
       target.postMessage(message, origin);
     });
+    if (window.opener) window.close();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    if (document.body.dataset.mode === "popup") announceToEmbedder();
     var section = document.getElementById("passkey");
     if (section) setUpPasskey(section);
     var result = document.getElementById("popup-result");
