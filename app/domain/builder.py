@@ -1,0 +1,454 @@
+"""The no-code condition builder's tree, and its two translations: to JsonLogic and back.
+
+A tree is a root :class:`Group` of conditions and nested groups. It compiles to the JsonLogic the
+engine evaluates; :func:`from_jsonlogic` reads back exactly what :func:`to_jsonlogic` writes
+(``tree → JsonLogic → tree`` is the identity for every valid tree) and returns ``None`` for
+anything else, which the console then shows as raw JsonLogic.
+
+Nodes are addressed by keys of their position: the root is ``"0"``, its second child ``"0-1"``,
+that child's first child ``"0-1-0"``. The console's form fields carry these keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.domain.catalogue import (
+    CUSTOM_PREFIX,
+    FIELD_TYPES,
+    OPERATORS,
+    OPERATORS_BY_TYPE,
+    find_field,
+    is_custom,
+    label_for,
+)
+
+MAX_GROUP_DEPTH = 3  # root → group → subgroup
+MAX_NODES = 200
+CUSTOM_TYPES: tuple[str, ...] = ("text", "number", "boolean")
+JOINS = ("and", "or")
+ROOT = "0"
+_KEY = re.compile(r"^0(?:-\d{1,3}){0,8}$")
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+@dataclass
+class Condition:
+    field: str = ""  # a catalogue path or custom.<name>
+    type: str = ""  # the field's type (fixed by the catalogue; chosen for custom fields)
+    operator: str = ""
+    value: Any = None  # typed: str, int/float, a list of those, or None for value-less operators
+
+
+@dataclass
+class Group:
+    join: str = "and"
+    children: list[Condition | Group] = field(default_factory=list)
+
+
+Node = Condition | Group
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed values
+
+
+def parse_number(text: str) -> int | float | None:
+    text = text.strip()
+    if len(text) > 40 or not _NUMBER.fullmatch(text):
+        return None
+    if any(c in text for c in ".eE"):
+        number = float(text)
+        return number if math.isfinite(number) else None
+    return int(text)
+
+
+def parse_value(field_type: str, operator: str, raw: str) -> tuple[Any, str | None]:
+    """A form's value text → the typed value the tree holds, or the raw text and an error."""
+    op = OPERATORS.get(operator)
+    if op is None or not op.takes_value:
+        return None, None
+    raw = (raw or "").strip()
+    if op.list_value:
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        if not items:
+            return raw, "Enter at least one value, separated by commas."
+        if field_type == "number":
+            numbers = [parse_number(item) for item in items]
+            if any(n is None for n in numbers):
+                return raw, "Every item must be a number."
+            return numbers, None
+        return items, None
+    if field_type == "number":
+        number = parse_number(raw)
+        return (raw, "Enter a number.") if number is None else (number, None)
+    if not raw:
+        return raw, "Enter a value."
+    return raw, None
+
+
+def format_value(value: Any) -> str:
+    """The typed value as the form's value input shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(format_value(item) for item in value)
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking a tree
+
+
+def check_tree(root: Group) -> dict[str, str]:
+    """Problems keyed ``<node key>-<part>`` (part: field, op, value, group); empty when valid."""
+    errors: dict[str, str] = {}
+    count = 0
+
+    def walk(node: Node, key: str, depth: int) -> None:
+        nonlocal count
+        count += 1
+        if isinstance(node, Group):
+            if node.join not in JOINS:
+                errors[f"{key}-group"] = "Choose AND or OR."
+            if depth > MAX_GROUP_DEPTH:
+                errors[f"{key}-group"] = f"Groups nest at most {MAX_GROUP_DEPTH} levels deep."
+            if not node.children and key != ROOT:
+                errors[f"{key}-group"] = "Add a condition to this group or remove it."
+            for index, child in enumerate(node.children):
+                walk(child, f"{key}-{index}", depth + 1)
+            return
+        errors.update(check_condition(node, key))
+
+    walk(root, ROOT, 1)
+    if count > MAX_NODES:
+        errors[f"{ROOT}-group"] = f"A rule can have at most {MAX_NODES} conditions and groups."
+    return errors
+
+
+def check_condition(node: Condition, key: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not node.field:
+        errors[f"{key}-field"] = "Choose a field."
+        return errors
+    entry = find_field(node.field)
+    if entry is None:
+        if not node.field.startswith(CUSTOM_PREFIX):
+            errors[f"{key}-field"] = "Choose a field from the list."
+            return errors
+        if not is_custom(node.field):
+            errors[f"{key}-field"] = "Name the custom field with letters, digits, '_' or '-' (up to 100)."
+            return errors
+        if node.type not in CUSTOM_TYPES:
+            errors[f"{key}-field"] = "Choose the custom field's type."
+            return errors
+    elif node.type != entry.type:
+        errors[f"{key}-field"] = f"{entry.label} is a {entry.type} field."
+        return errors
+    if node.operator not in OPERATORS_BY_TYPE.get(node.type, ()):
+        errors[f"{key}-op"] = f"Choose an operator that fits a {node.type} field."
+        return errors
+    op = OPERATORS[node.operator]
+    if not op.takes_value:
+        if node.value is not None:
+            errors[f"{key}-value"] = "This operator takes no value."
+        return errors
+    if op.list_value:
+        ok = isinstance(node.value, list) and bool(node.value) and all(_fits(node.type, v) for v in node.value)
+    else:
+        ok = _fits(node.type, node.value) and node.value != ""
+    if not ok:
+        errors[f"{key}-value"] = "Enter a number." if node.type == "number" else "Enter a value."
+    return errors
+
+
+def _fits(field_type: str, value: Any) -> bool:
+    if field_type == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, str)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tree → JsonLogic
+
+
+def to_jsonlogic(root: Group) -> Any:
+    """The JsonLogic for a valid tree (check it first); an empty root means "always matches"."""
+    if not root.children:
+        return None
+    return _group(root)
+
+
+def _group(group: Group) -> dict:
+    return {group.join: [_group(c) if isinstance(c, Group) else _condition(c) for c in group.children]}
+
+
+def _condition(node: Condition) -> dict:
+    var = {"var": node.field}
+    value = node.value
+    match node.operator:
+        case "eq":
+            return {"==": [var, value]}
+        case "ne":
+            return {"!=": [var, value]}
+        case "gt" | "gte" | "lt" | "lte":
+            return {_COMPARISONS[node.operator]: [var, value]}
+        case "in":
+            return {"in": [var, list(value)]}
+        case "not_in":
+            return {"!": {"in": [var, list(value)]}}
+        case "contains":
+            return {"in": [value, var]}
+        case "not_contains":
+            return {"!": {"in": [value, var]}}
+        case "is_true":
+            return {"==": [var, True]}
+        case "is_false":
+            return {"==": [var, False]}
+        case "exists":
+            return {"!": {"missing": [node.field]}}
+        case "not_exists":
+            return {"missing": [node.field]}
+    raise ValueError(f"unknown operator {node.operator!r}")
+
+
+_COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_COMPARISON_KEYS = {symbol: key for key, symbol in _COMPARISONS.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# JsonLogic → tree
+
+
+def from_jsonlogic(expr: Any) -> Group | None:
+    """The tree for JsonLogic the builder could have written; ``None`` when it cannot show it."""
+    if expr is None:
+        return Group()
+    if _is_group(expr):
+        root = _read_group(expr, 1)
+    else:
+        condition = _read_condition(expr)
+        root = Group("and", [condition]) if condition is not None else None
+    if root is None or check_tree(root):
+        return None
+    return root
+
+
+def _is_group(expr: Any) -> bool:
+    return isinstance(expr, dict) and len(expr) == 1 and next(iter(expr)) in JOINS \
+        and isinstance(next(iter(expr.values())), list)
+
+
+def _read_group(expr: dict, depth: int) -> Group | None:
+    if depth > MAX_GROUP_DEPTH:
+        return None
+    ((join, items),) = expr.items()
+    children: list[Node] = []
+    for item in items:
+        child = _read_group(item, depth + 1) if _is_group(item) else _read_condition(item)
+        if child is None:
+            return None
+        children.append(child)
+    return Group(join, children) if children else None
+
+
+def _var(node: Any) -> str | None:
+    if isinstance(node, dict) and len(node) == 1 and isinstance(node.get("var"), str):
+        path = node["var"]
+        if find_field(path) is not None or is_custom(path):
+            return path
+    return None
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _typed(path: str, operator: str, value: Any, custom_type: str) -> Condition | None:
+    entry = find_field(path)
+    field_type = entry.type if entry else custom_type
+    condition = Condition(path, field_type, operator, value)
+    return None if check_condition(condition, ROOT) else condition
+
+
+def _read_condition(expr: Any) -> Condition | None:
+    if not isinstance(expr, dict) or len(expr) != 1:
+        return None
+    ((op, args),) = expr.items()
+    if op == "!":
+        inner = args[0] if isinstance(args, list) and len(args) == 1 else args
+        negated = _read_condition(inner)
+        if negated is None:
+            return None
+        flipped = {"in": "not_in", "contains": "not_contains", "not_exists": "exists"}.get(negated.operator)
+        if flipped is None:
+            return None
+        return Condition(negated.field, negated.type, flipped, negated.value)
+    if op == "missing":
+        if isinstance(args, list) and len(args) == 1 and isinstance(args[0], str) \
+                and (find_field(args[0]) or is_custom(args[0])):
+            return _typed(args[0], "not_exists", None, "text")
+        return None
+    if not isinstance(args, list) or len(args) != 2:
+        return None
+    left, right = args
+    path = _var(left)
+    if op == "in" and path is None and isinstance(left, str):  # "x" in var: contains
+        contained = _var(right)
+        return _typed(contained, "contains", left, "text") if contained else None
+    if path is None:
+        return None
+    if op == "==" and isinstance(right, bool):
+        return _typed(path, "is_true" if right else "is_false", None, "boolean")
+    if op in ("==", "!=") and _scalar(right):
+        return _typed(path, "eq" if op == "==" else "ne", right, "text" if isinstance(right, str) else "number")
+    if op in _COMPARISON_KEYS and _scalar(right) and not isinstance(right, str):
+        return _typed(path, _COMPARISON_KEYS[op], right, "number")
+    if op == "in" and isinstance(right, list) and right and all(_scalar(item) for item in right):
+        kind = "text" if all(isinstance(item, str) for item in right) else "number"
+        return _typed(path, "in", list(right), kind)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Editing and describing
+
+
+def find_node(root: Group, key: str) -> Node | None:
+    if not _KEY.fullmatch(key or ""):
+        return None
+    node: Node = root
+    for part in key.split("-")[1:]:
+        index = int(part)
+        if not isinstance(node, Group) or index >= len(node.children):
+            return None
+        node = node.children[index]
+    return node
+
+
+def apply_edit(root: Group, edit: str) -> tuple[Group, str | None]:
+    """``add-condition:<group key>``, ``add-group:<group key>`` or ``remove:<key>`` on a copy.
+
+    Returns the new tree and the key of the node to focus (the one added), if any."""
+    tree = copy.deepcopy(root)
+    verb, _, key = (edit or "").partition(":")
+    node = find_node(tree, key)
+    depth = key.count("-") + 1
+    if verb == "add-condition" and isinstance(node, Group):
+        node.children.append(Condition())
+        return tree, f"{key}-{len(node.children) - 1}"
+    if verb == "add-group" and isinstance(node, Group) and depth < MAX_GROUP_DEPTH:
+        node.children.append(Group("or" if node.join == "and" else "and", [Condition()]))
+        return tree, f"{key}-{len(node.children) - 1}-0"
+    if verb == "remove" and node is not None and key != ROOT:
+        parent_key, _, index = key.rpartition("-")
+        parent = find_node(tree, parent_key)
+        if isinstance(parent, Group):
+            del parent.children[int(index)]
+    return tree, None
+
+
+def describe(root: Group) -> str:
+    """One readable line for a rule list: ``Amount is greater than 1000 AND (… OR …)``."""
+    if not root.children:
+        return "Always (no conditions)"
+    return _describe_group(root, top=True)
+
+
+def _describe_group(group: Group, *, top: bool = False) -> str:
+    joiner = f" {group.join.upper()} "
+    text = joiner.join(_describe_group(c) if isinstance(c, Group) else _describe_condition(c) for c in group.children)
+    return text if top or len(group.children) == 1 else f"({text})"
+
+
+def _describe_condition(node: Condition) -> str:
+    op = OPERATORS[node.operator]
+    label = label_for(node.field)
+    if not op.takes_value:
+        return f"{label} {op.label}"
+    if op.list_value:
+        shown = "[" + format_value(node.value) + "]"
+    elif node.type == "number":
+        shown = format_value(node.value)
+    else:
+        shown = f"“{node.value}”"
+    return f"{label} {op.label} {shown}"
+
+
+def describe_conditions(conditions: Any) -> str:
+    tree = from_jsonlogic(conditions)
+    return describe(tree) if tree is not None else "Advanced condition (JsonLogic)"
+
+
+def tree_from_form(form: Mapping[str, str]) -> tuple[Group, dict[str, str]]:
+    """The builder's flat form fields → a tree, plus errors for values that did not parse.
+
+    Groups post ``g-<key>-join``; conditions ``c-<key>-field`` (a catalogue path or ``custom``),
+    ``c-<key>-custom`` and ``c-<key>-type`` for custom fields, ``c-<key>-op`` and ``c-<key>-value``.
+    Keys need not be contiguous: children sort by their last index.
+    """
+    groups = {name[2:-5] for name in form if name.startswith("g-") and name.endswith("-join")}
+    conditions = {name[2:-6] for name in form if name.startswith("c-") and name.endswith("-field")}
+    groups = {k for k in groups if _KEY.fullmatch(k)}
+    conditions = {k for k in conditions if _KEY.fullmatch(k) and k != ROOT} - groups
+    errors: dict[str, str] = {}
+    seen = 0
+
+    def children_of(key: str) -> list[str]:
+        found = [k for k in groups | conditions if k.rpartition("-")[0] == key]
+        return sorted(found, key=lambda k: int(k.rpartition("-")[2]))
+
+    def build(key: str, depth: int, new_key: str) -> Node | None:
+        nonlocal seen
+        seen += 1
+        if seen > MAX_NODES or depth > MAX_GROUP_DEPTH + 1:
+            return None
+        if key in groups:
+            join = form.get(f"g-{key}-join", "and")
+            group = Group(join if join in JOINS else "and")
+            for child_key in children_of(key):
+                child = build(child_key, depth + 1, f"{new_key}-{len(group.children)}")
+                if child is not None:
+                    group.children.append(child)
+            return group
+        choice = (form.get(f"c-{key}-field") or "").strip()
+        field_type = ""
+        if choice == "custom":
+            name = (form.get(f"c-{key}-custom") or "").strip()
+            path = CUSTOM_PREFIX + name
+            field_type = form.get(f"c-{key}-type", "")
+            field_type = field_type if field_type in CUSTOM_TYPES else ""
+        else:
+            path = choice
+            entry = find_field(choice)
+            field_type = entry.type if entry else ""
+        operator = form.get(f"c-{key}-op", "")
+        if field_type and operator not in OPERATORS_BY_TYPE.get(field_type, ()):
+            operator = ""  # the field changed: its old operator may not fit
+        value, error = parse_value(field_type, operator, form.get(f"c-{key}-value", "")) if operator else (
+            (form.get(f"c-{key}-value") or None), None)
+        if error:
+            errors[f"{new_key}-value"] = error
+        return Condition(path, field_type, operator, value)
+
+    if ROOT not in groups:
+        return Group(), errors
+    root = build(ROOT, 1, ROOT)
+    assert isinstance(root, Group)
+    return root, errors
+
+
+def custom_name(path: str) -> str:
+    return path[len(CUSTOM_PREFIX):] if path.startswith(CUSTOM_PREFIX) and not find_field(path) else ""
+
+
+__all__ = [
+    "CUSTOM_TYPES", "FIELD_TYPES", "MAX_GROUP_DEPTH", "Condition", "Group", "apply_edit", "check_tree",
+    "custom_name", "describe", "describe_conditions", "find_node", "format_value", "from_jsonlogic",
+    "parse_value", "to_jsonlogic", "tree_from_form",
+]
