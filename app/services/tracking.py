@@ -114,34 +114,11 @@ def _track_new(
         config = find_action_configuration(tenant_id, action_code)
         user = _user_for_tracking(tenant_id, user_id, attributes, now=now)
         enrolled = enrolled_verification_methods(user) if user.id is not None else []
-        rules = _active_rules(config) if config is not None else []
     if config is None:
         config = new_action_configuration(tenant_id, ActionDocument(code=action_code))
 
-    context = build_context(
-        UserFacts(
-            user_id=user_id,
-            email=user.email,
-            phone_number=user.phone_number,
-            username=user.username,
-            custom=user.custom or {},
-            enrolled_verification_methods=tuple(enrolled),
-        ),
-        RequestFacts(
-            action_code=action_code,
-            ip_address=attributes.ip_address,
-            device_id=attributes.device_id,
-            user_agent=attributes.user_agent,
-            custom=attributes.custom or {},
-        ),
-    )
-    decision = decide(rules, context, default_outcome=config.default_outcome)
-    allowed, default_method = _verification_methods(config, decision)
-    state = initial_state(
-        decision.outcome,
-        can_challenge=bool(set(enrolled) & set(allowed)),
-        unenrolled_policy=config.unenrolled_policy,
-    )
+    decision = evaluate_action(config, user_facts(user_id, user, enrolled), request_facts(action_code, attributes))
+    state, allowed, default_method = resulting_state(config, decision, enrolled)
     action = UserAction(
         tenant_id=tenant_id,
         action_configuration=config,
@@ -168,6 +145,47 @@ def _track_new(
     db.session.add_all([config, user, action])
     db.session.commit()
     return _result(action, enrolled, settings=settings, now=now)
+
+
+def evaluate_action(config: ActionConfiguration, user: UserFacts, request: RequestFacts) -> Decision:
+    """The one decision path: tracking and the console's Test action both decide through here."""
+    with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
+        rules = _active_rules(config)
+    return decide(rules, build_context(user, request), default_outcome=config.default_outcome)
+
+
+def resulting_state(
+    config: ActionConfiguration, decision: Decision, enrolled: list[str]
+) -> tuple[ActionState, list[str], VerificationMethod | None]:
+    """The state a decision starts the action in, with the methods it may be verified by."""
+    allowed, default_method = _verification_methods(config, decision)
+    state = initial_state(
+        decision.outcome,
+        can_challenge=bool(set(enrolled) & set(allowed)),
+        unenrolled_policy=config.unenrolled_policy,
+    )
+    return state, allowed, default_method
+
+
+def user_facts(user_id: str, user: EndUser | None, enrolled: list[str]) -> UserFacts:
+    return UserFacts(
+        user_id=user_id,
+        email=user.email if user else None,
+        phone_number=user.phone_number if user else None,
+        username=user.username if user else None,
+        custom=(user.custom or {}) if user else {},
+        enrolled_verification_methods=tuple(enrolled),
+    )
+
+
+def request_facts(action_code: str, attributes: TrackAttributes) -> RequestFacts:
+    return RequestFacts(
+        action_code=action_code,
+        ip_address=attributes.ip_address,
+        device_id=attributes.device_id,
+        user_agent=attributes.user_agent,
+        custom=attributes.custom or {},
+    )
 
 
 def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes, *, now: datetime) -> EndUser:
