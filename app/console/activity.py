@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.console import bp
-from app.extensions import db
+from app.domain.decision import ActionState
 from app.htmx import render
-from app.models import UserAction
+from app.services import activity
 
 
 @bp.get("/activity")
 def activity_list():
-    actions = db.session.execute(
-        select(UserAction).where(UserAction.tenant_id == current_user.tenant_id).order_by(UserAction.id.desc()).limit(50)
-    ).scalars()
-    return render("console/activity/list.html", actions=list(actions))
+    parsed = activity.parse_filters(request.args)
+    page = activity.list_activity(
+        current_user.tenant_id, parsed.filters, cursor=activity.Cursor.decode(request.args.get("cursor"))
+    )
+    return render(
+        "console/activity/list.html", "console/activity/_list.html",
+        results=page, filters=parsed.filters, errors=parsed.errors, values=parsed.values,
+        states=list(ActionState), action_codes=activity.action_codes(current_user.tenant_id),
+        paged=bool(request.args.get("cursor")),
+    )
 
 
 @bp.get("/activity/<int:action_id>")
 def activity_show(action_id: int):
-    action = db.session.get(UserAction, action_id)
-    if action is None or action.tenant_id != current_user.tenant_id:
+    detail = activity.get_action_detail(current_user.tenant_id, action_id)
+    if detail is None:
         abort(404)
-    return render("console/activity/show.html", action=action)
+    return render("console/activity/show.html", detail=detail, action=detail.action)
