@@ -1,24 +1,42 @@
-"""End users: search and inspect."""
+"""End users: search, inspect, and remove an authenticator (admins only, after confirming)."""
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, flash, request, url_for
 from flask_login import current_user
 
 from app.console import bp
-from app.htmx import render
-from app.services import users
+from app.htmx import redirect_to, render
+from app.models.base import utcnow
+from app.services import authenticators, users
 
 
 @bp.get("/users")
 def user_list():
-    page = users.query_users(current_user.tenant_id, limit=50)
-    return render("console/users/list.html", users=page.users)
+    text = (request.args.get("q") or "").strip()
+    page = users.search_users(current_user.tenant_id, text, after_user_id=request.args.get("after") or None)
+    return render("console/users/list.html", "console/users/_list.html",
+                  results=page, q=text, paged=bool(request.args.get("after")))
 
 
 @bp.get("/users/<path:user_id>")
 def user_show(user_id: str):
-    user = users.find_user(current_user.tenant_id, user_id)
-    if user is None:
+    profile = users.get_user_profile(current_user.tenant_id, user_id)
+    if profile is None:
         abort(404)
-    return render("console/users/show.html", user=user)
+    return render("console/users/show.html", profile=profile, user=profile.user)
+
+
+@bp.route("/users/<path:user_id>/authenticators/<authenticator_id>/delete", methods=["GET", "POST"])
+def user_authenticator_delete(user_id: str, authenticator_id: str):
+    """GET asks for confirmation; POST removes, and only with the confirmation box ticked."""
+    authenticator = authenticators.find_authenticator(current_user.tenant_id, user_id, authenticator_id)
+    if authenticator is None:
+        abort(404)
+    if request.method == "POST" and request.form.get("confirm") == "yes":
+        authenticators.remove_authenticator(current_user, user_id, authenticator_id, now=utcnow())
+        flash("Authenticator removed.")
+        return redirect_to(url_for("console.user_show", user_id=user_id))
+    error = "Tick the box to confirm the removal." if request.method == "POST" else None
+    return render("console/users/authenticator_delete.html", "console/users/_authenticator_delete.html",
+                  status=400 if error else 200, authenticator=authenticator, user_id=user_id, error=error)

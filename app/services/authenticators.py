@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import StringConstraints
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from app.config import Settings
 from app.domain.decision import VerificationMethod
@@ -16,7 +17,8 @@ from app.domain.errors import InvalidRequest, NotFound
 from app.domain.secretbox import SecretBox
 from app.domain.totp import parse_otp_uri
 from app.extensions import db
-from app.models import Authenticator, EndUser
+from app.models import Authenticator, ConsoleUser, EndUser
+from app.services.audit import record_change
 from app.services.documents import WireModel
 from app.services.users import find_user, validate_email, validate_phone_number, validate_user_id
 
@@ -83,4 +85,43 @@ def delete_authenticator(tenant_id: str, user_id: str, authenticator_id: str) ->
     if authenticator is None:
         raise NotFound("The authenticator was not found.", code="authenticator_not_found")
     db.session.delete(authenticator)
+    db.session.commit()
+
+
+def find_authenticator(tenant_id: str, user_id: str, authenticator_id: str) -> Authenticator | None:
+    """The user's authenticator, or None (also when it belongs to another user or tenant)."""
+    return db.session.execute(
+        select(Authenticator)
+        .join(EndUser)
+        .where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id, Authenticator.id == authenticator_id)
+        .options(selectinload(Authenticator.passkey))
+    ).scalar_one_or_none()
+
+
+def describe_authenticator(authenticator: Authenticator) -> dict[str, Any]:
+    """What the audit log keeps about an authenticator (never its secrets)."""
+    described: dict[str, Any] = {
+        "userId": authenticator.user.user_id,
+        "verificationMethod": authenticator.verification_method.value,
+        "name": authenticator.name,
+        "createdAt": authenticator.created_at.isoformat() if authenticator.created_at else None,
+        "lastVerifiedAt": authenticator.last_verified_at.isoformat() if authenticator.last_verified_at else None,
+    }
+    if authenticator.email:
+        described["email"] = authenticator.email
+    if authenticator.phone_number:
+        described["phoneNumber"] = authenticator.phone_number
+    if authenticator.passkey is not None:
+        described["aaguid"] = authenticator.passkey.aaguid
+    return described
+
+
+def remove_authenticator(actor: ConsoleUser, user_id: str, authenticator_id: str, *, now: datetime) -> None:
+    """A console admin removes an end user's authenticator; audited in the same transaction."""
+    authenticator = find_authenticator(actor.tenant_id, user_id, authenticator_id)
+    if authenticator is None:
+        raise NotFound("The authenticator was not found.", code="authenticator_not_found")
+    before = describe_authenticator(authenticator)
+    db.session.delete(authenticator)
+    record_change(actor, "authenticator.removed", authenticator_id, "authenticator", before=before, after=None, now=now)
     db.session.commit()

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.domain.errors import InvalidRequest
 from app.extensions import db
-from app.models import EndUser
+from app.models import Authenticator, EndUser
+from app.services.activity import ActivityFilters, ActivityRow, as_json_text, list_activity
 
 MAX_USER_ID_LENGTH = 255
 MAX_QUERY_LIMIT = 100
@@ -111,3 +113,61 @@ def query_users(
     more = len(rows) > limit
     users = rows[:limit]
     return UserPage(users=users, last_evaluated_user_id=users[-1].user_id if more and users else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Console: one search box, and everything the user page shows
+
+SEARCH_PAGE_SIZE = 50
+_PHONE_PUNCTUATION = re.compile(r"[\s().-]")
+
+
+def search_users(
+    tenant_id: str, text: str | None, *, after_user_id: str | None = None, limit: int = SEARCH_PAGE_SIZE
+) -> UserPage:
+    """Users whose id equals or starts with ``text``, whose email equals it (any case), or whose
+    phone number equals it (spaces, dots, dashes and brackets ignored). Empty text lists everyone.
+    Keyset-paginated by user id, like :func:`query_users`."""
+    query = select(EndUser).where(EndUser.tenant_id == tenant_id)
+    text = (text or "").strip()[:MAX_USER_ID_LENGTH]
+    if text:
+        # A prefix as a range (index-friendly on (tenant_id, user_id)) plus an exact check, so
+        # neither LIKE's wildcards nor SQLite's case-insensitive LIKE change what matches.
+        matches = [
+            EndUser.user_id == text,
+            and_(EndUser.user_id >= text, func.substr(EndUser.user_id, 1, len(text)) == text),
+        ]
+        if "@" in text:
+            matches.append(func.lower(EndUser.email) == text.lower())
+        phone = _PHONE_PUNCTUATION.sub("", text)
+        if E164.fullmatch(phone):
+            matches.append(EndUser.phone_number == phone)
+        query = query.where(or_(*matches))
+    if after_user_id:
+        query = query.where(EndUser.user_id > after_user_id)
+    rows = list(db.session.execute(query.order_by(EndUser.user_id).limit(limit + 1)).scalars())
+    users = rows[:limit]
+    return UserPage(users=users, last_evaluated_user_id=users[-1].user_id if len(rows) > limit and users else None)
+
+
+RECENT_ACTIONS = 20
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    user: EndUser
+    authenticators: list[Authenticator]  # passkey details loaded
+    custom: list[tuple[str, str]]  # (key, JSON text of the value), sorted by key
+    recent_actions: list[ActivityRow]  # newest first
+
+
+def get_user_profile(tenant_id: str, user_id: str) -> UserProfile | None:
+    user = db.session.execute(
+        select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
+        .options(selectinload(EndUser.authenticators).selectinload(Authenticator.passkey))
+    ).scalar_one_or_none()
+    if user is None:
+        return None
+    recent = list_activity(tenant_id, ActivityFilters(user_id=user_id), limit=RECENT_ACTIONS).rows
+    custom = sorted((str(key), as_json_text(value)) for key, value in (user.custom or {}).items())
+    return UserProfile(user=user, authenticators=list(user.authenticators), custom=custom, recent_actions=recent)

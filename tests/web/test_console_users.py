@@ -1,0 +1,286 @@
+"""Console users: search, the user page, and removing an authenticator (admins only, confirmed, audited)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, Authenticator, EndUser, PasskeyCredential, Tenant
+from tests.factories import enroll_authenticator_app
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+USER_LINK = re.compile(r'<a href="/console/users/([^"]+)">')
+XSS = "<script>alert(1)</script>"
+
+
+def add_user(app, tenant_id: str, user_id: str, **attributes) -> None:
+    with app.app_context():
+        db.session.add(EndUser(tenant_id=tenant_id, user_id=user_id, custom=attributes.pop("custom", {}),
+                               created_at=T0, updated_at=T0, **attributes))
+        db.session.commit()
+
+
+def add_passkey(app, tenant_id: str, user_id: str) -> str:
+    with app.app_context():
+        user = db.session.execute(
+            select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
+        ).scalar_one()
+        authenticator = Authenticator(verification_method="PASSKEY", name="Work laptop", created_at=T0, verified_at=T0,
+                                      last_verified_at=datetime(2025, 3, 2, 8, 30, tzinfo=UTC))
+        authenticator.passkey = PasskeyCredential(
+            credential_id=secrets.token_urlsafe(16), public_key=b"\x01", aaguid="adce0002-35bc-c60a-648b-0b25f1f05503",
+            backup_eligible=True, backup_state=False, attachment="platform",
+        )
+        user.authenticators.append(authenticator)
+        db.session.commit()
+        return authenticator.id
+
+
+def listed_users(response) -> list[str]:
+    assert response.status_code == 200, response.status_code
+    from urllib.parse import unquote
+
+    return [unquote(found) for found in USER_LINK.findall(response.get_data(as_text=True))]
+
+
+def next_link(response) -> str | None:
+    match = re.search(r'<a href="([^"]+)" rel="next"', response.get_data(as_text=True))
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+def authenticator_count(app, authenticator_id: str) -> int:
+    with app.app_context():
+        return len(db.session.execute(select(Authenticator).where(Authenticator.id == authenticator_id)).all())
+
+
+@pytest.fixture
+def other_tenant(app) -> str:
+    with app.app_context():
+        other = Tenant(name="Other tenant")
+        db.session.add(other)
+        db.session.commit()
+        return other.id
+
+
+# --- search --------------------------------------------------------------------------------------
+
+def test_user_list_is_a_full_page_and_its_results_are_a_fragment(app, admin, tenant):
+    add_user(app, tenant.id, "alice")
+
+    page = admin.get("/console/users").get_data(as_text=True)
+    fragment = admin.get("/console/users?q=ali", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert "<html" in page and '<label for="user-search">' in page and 'hx-get="/console/users"' in page
+    assert 'method="get"' in page and 'id="user-results"' in page
+    assert "<html" not in fragment and fragment.lstrip().startswith('<div id="user-results"')
+    assert "alice" in fragment
+
+
+def test_search_matches_user_id_exact_or_prefix_email_any_case_and_phone(app, admin, tenant):
+    add_user(app, tenant.id, "alice", email="Alice@Example.com", phone_number="+64211234567")
+    add_user(app, tenant.id, "alicia")
+    add_user(app, tenant.id, "bob", email="bob@example.com", phone_number="+64219999999")
+    add_user(app, tenant.id, "xalice")
+
+    assert listed_users(admin.get("/console/users?q=alic")) == ["alice", "alicia"]
+    assert listed_users(admin.get("/console/users?q=alice")) == ["alice"]
+    assert listed_users(admin.get("/console/users?q=alice%40example.com")) == ["alice"]
+    assert listed_users(admin.get("/console/users?q=BOB%40EXAMPLE.COM")) == ["bob"]
+    assert listed_users(admin.get("/console/users?q=%2B64219999999")) == ["bob"]
+    assert listed_users(admin.get("/console/users?q=%2B64+21+999+9999")) == ["bob"]
+    assert listed_users(admin.get("/console/users?q=example.com")) == []
+    assert listed_users(admin.get("/console/users?q=")) == ["alice", "alicia", "bob", "xalice"]
+
+
+def test_search_takes_percent_and_underscore_literally(app, admin, tenant):
+    add_user(app, tenant.id, "a_b")
+    add_user(app, tenant.id, "axb")
+    add_user(app, tenant.id, "a%c")
+
+    assert listed_users(admin.get("/console/users?q=a_")) == ["a_b"]
+    assert listed_users(admin.get("/console/users?q=a%25")) == ["a%c"]
+    assert listed_users(admin.get("/console/users?q=A")) == []  # prefixes are case-sensitive, like user ids
+
+
+def test_user_pages_neither_repeat_nor_skip(app, admin, tenant):
+    expected = sorted(f"user-{n:03d}" for n in range(120))
+    for user_id in expected:
+        add_user(app, tenant.id, user_id)
+
+    seen, url, pages = [], "/console/users?q=user-", 0
+    while url:
+        response = admin.get(url, headers={"HX-Request": "true"} if pages else {})
+        seen += listed_users(response)
+        url, pages = next_link(response), pages + 1
+
+    assert pages == 3 and seen == expected
+
+
+def test_search_shows_only_the_signed_in_tenant(app, admin, tenant, other_tenant):
+    add_user(app, tenant.id, "alice")
+    add_user(app, other_tenant, "alien")
+
+    assert listed_users(admin.get("/console/users?q=ali")) == ["alice"]
+    assert admin.get("/console/users/alien").status_code == 404
+
+
+def test_user_ids_are_escaped_in_the_list(app, admin, tenant):
+    add_user(app, tenant.id, XSS, email="x@example.com")
+
+    response = admin.get("/console/users")
+    html = response.get_data(as_text=True)
+
+    assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert listed_users(response) == [XSS]
+    assert XSS not in admin.get("/console/users?q=%3Cscript%3E").get_data(as_text=True)
+
+
+# --- the user page -------------------------------------------------------------------------------
+
+def test_user_page_shows_attributes_authenticators_and_recent_actions(app, admin, api, tenant):
+    add_user(app, tenant.id, "alice", email="alice@example.com", email_verified=True, phone_number="+64211234567",
+             username="ally", display_name="Alice A.", locale="en-NZ", custom={"tier": "gold"})
+    passkey_id = add_passkey(app, tenant.id, "alice")
+    enroll_authenticator_app(api, "alice")
+    for _ in range(22):
+        api.post("/users/alice/actions/sign-in", json={"ipAddress": "203.0.113.9"})
+
+    response = admin.get("/console/users/alice")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    for text in ("alice@example.com", "(verified)", "+64211234567", "(not verified)", "ally", "Alice A.", "en-NZ",
+                 "tier", "&#34;gold&#34;"):
+        assert text in html, text
+    for text in ("Work laptop", "PASSKEY", "AUTHENTICATOR_APP", "2025-03-01 12:00", "2025-03-02 08:30",
+                 "adce0002-35bc-c60a-648b-0b25f1f05503", "eligible: yes", "backed up: no", "platform"):
+        assert text in html, text
+    assert f"/console/users/alice/authenticators/{passkey_id}/delete" in html
+    recent = html[html.index("Recent actions"):]
+    assert len(re.findall(r'href="/console/activity/\d+"', recent)) == 20
+    assert "/console/activity?user=alice" in recent
+
+
+def test_user_page_escapes_the_user_id_and_custom_data(app, admin, tenant):
+    add_user(app, tenant.id, XSS, display_name="<b>bold</b>", custom={"<k>": "<script>alert(2)</script>"})
+
+    response = admin.get("/console/users/%3Cscript%3Ealert(1)%3C/script%3E")
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    for raw in (XSS, "<b>bold", "<k>", "<script>alert(2)"):
+        assert raw not in html, raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_user_ids_with_slashes_reach_their_page(app, admin, tenant):
+    add_user(app, tenant.id, "org/42/alice")
+
+    assert admin.get("/console/users/org/42/alice").status_code == 200
+    assert listed_users(admin.get("/console/users?q=org/")) == ["org/42/alice"]
+
+
+def test_unknown_user_is_not_found(admin):
+    assert admin.get("/console/users/nobody").status_code == 404
+
+
+def test_reviewers_read_users_but_see_no_remove_links(app, reviewer, tenant):
+    add_user(app, tenant.id, "alice")
+    add_passkey(app, tenant.id, "alice")
+
+    assert reviewer.get("/console/users").status_code == 200
+    html = reviewer.get("/console/users/alice").get_data(as_text=True)
+    assert "Work laptop" in html and "/delete" not in html
+
+
+# --- removing an authenticator -------------------------------------------------------------------
+
+def test_remove_asks_for_confirmation_first(app, admin, tenant):
+    add_user(app, tenant.id, "alice")
+    passkey_id = add_passkey(app, tenant.id, "alice")
+    url = f"/console/users/alice/authenticators/{passkey_id}/delete"
+
+    page = admin.get(url).get_data(as_text=True)
+    fragment = admin.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert "<html" in page and "Remove Work laptop?" in page
+    assert 'type="checkbox"' in page and 'name="confirm"' in page and "required" in page
+    assert 'name="csrf_token"' in page and f'<label for="confirm-remove-{passkey_id}">' in page
+    assert "<html" not in fragment and 'method="post"' in fragment
+    assert authenticator_count(app, passkey_id) == 1
+
+
+def test_remove_without_ticking_the_box_changes_nothing(app, admin, tenant):
+    add_user(app, tenant.id, "alice")
+    passkey_id = add_passkey(app, tenant.id, "alice")
+
+    response = admin.post(f"/console/users/alice/authenticators/{passkey_id}/delete", data={})
+
+    assert response.status_code == 400
+    assert "Tick the box to confirm the removal." in response.get_data(as_text=True)
+    assert authenticator_count(app, passkey_id) == 1
+
+
+def test_confirmed_remove_deletes_audits_and_returns_to_the_user(app, admin, tenant):
+    add_user(app, tenant.id, "alice")
+    passkey_id = add_passkey(app, tenant.id, "alice")
+
+    response = admin.post(f"/console/users/alice/authenticators/{passkey_id}/delete", data={"confirm": "yes"})
+
+    assert response.status_code == 303 and response.headers["Location"].endswith("/console/users/alice")
+    assert authenticator_count(app, passkey_id) == 0
+    assert "Authenticator removed." in admin.get("/console/users/alice").get_data(as_text=True)
+    with app.app_context():
+        event = db.session.execute(select(AuditEvent)).scalar_one()
+        assert (event.event, event.target_type, event.target_id) == ("authenticator.removed", "authenticator", passkey_id)
+        assert event.actor_email == "admin@example.com" and event.tenant_id == tenant.id
+        assert event.before["verificationMethod"] == "PASSKEY" and event.before["userId"] == "alice"
+        assert event.before["aaguid"] == "adce0002-35bc-c60a-648b-0b25f1f05503" and event.after is None
+
+
+def test_htmx_remove_redirects_with_hx_redirect(app, admin, tenant):
+    add_user(app, tenant.id, "alice")
+    passkey_id = add_passkey(app, tenant.id, "alice")
+
+    response = admin.post(f"/console/users/alice/authenticators/{passkey_id}/delete", data={"confirm": "yes"}, htmx=True)
+
+    assert response.status_code == 204 and response.headers["HX-Redirect"].endswith("/console/users/alice")
+    assert authenticator_count(app, passkey_id) == 0
+
+
+def test_remove_without_csrf_token_is_refused(app, admin, tenant):
+    add_user(app, tenant.id, "alice")
+    passkey_id = add_passkey(app, tenant.id, "alice")
+
+    response = admin.client.post(f"/console/users/alice/authenticators/{passkey_id}/delete", data={"confirm": "yes"})
+
+    assert response.status_code == 400
+    assert authenticator_count(app, passkey_id) == 1
+
+
+def test_reviewers_cannot_remove_or_even_see_the_confirmation(app, reviewer, tenant):
+    add_user(app, tenant.id, "alice")
+    passkey_id = add_passkey(app, tenant.id, "alice")
+    url = f"/console/users/alice/authenticators/{passkey_id}/delete"
+
+    assert reviewer.get(url).status_code == 403
+    assert reviewer.post(url, data={"confirm": "yes"}).status_code == 403
+    assert authenticator_count(app, passkey_id) == 1
+
+
+def test_another_users_or_tenants_authenticator_is_not_found(app, admin, tenant, other_tenant):
+    add_user(app, tenant.id, "alice")
+    add_user(app, tenant.id, "bob")
+    add_user(app, other_tenant, "alice")
+    bobs = add_passkey(app, tenant.id, "bob")
+    foreign = add_passkey(app, other_tenant, "alice")
+
+    assert admin.post(f"/console/users/alice/authenticators/{bobs}/delete", data={"confirm": "yes"}).status_code == 404
+    assert admin.get(f"/console/users/alice/authenticators/{foreign}/delete").status_code == 404
+    assert admin.post(f"/console/users/alice/authenticators/{foreign}/delete", data={"confirm": "yes"}).status_code == 404
+    assert authenticator_count(app, bobs) == 1 and authenticator_count(app, foreign) == 1
