@@ -15,14 +15,15 @@ from app.domain.decision import ActionState
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
 from app.services import challenges, tracking
+from app.services.tenant_settings import settings_for
 
 
 @bp.post("/users/<user_id>/actions/<action_code>")
 def action_track(user_id: str, action_code: str):
     attributes = parse_body(tracking.TrackAttributes)
-    result = tracking.track_action(
-        g.caller.tenant_id, user_id, action_code, attributes, settings=current_settings(), now=utcnow()
-    )
+    # The tenant's redirect allow-list and client token lifetime win over the environment's.
+    settings = settings_for(g.caller.tenant_id, current_settings())
+    result = tracking.track_action(g.caller.tenant_id, user_id, action_code, attributes, settings=settings, now=utcnow())
     return jsonify(track_response(result))
 
 

@@ -8,30 +8,43 @@ without it.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint, g, request
 
 from app.config import current_settings
 
 bp = Blueprint("challenge", __name__, url_prefix="/challenge")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 @bp.after_request
 def harden(response):
-    settings = current_settings()
+    # The tenant's settings once a view has opened its session (views.py), else the environment's.
+    settings = g.get("tenant_settings") or current_settings()
     redirect_origins = sorted({rule.origin for rule in settings.redirect_allowlist})
     # Popup mode runs inside the integrator's page (an iframe in the browser SDK); elsewhere no
     # one may frame us (clickjacking).
     framing = " ".join(redirect_origins) if getattr(g, "popup", False) and redirect_origins else "'none'"
     # form-action covers where a form's redirect lands too, so it names the allowed redirect targets.
     form_targets = " ".join(["'self'", *redirect_origins])
+    images = " ".join(["'self'", "data:", *_origin_of(getattr(g.get("tenant"), "logo_url", None))])
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; connect-src 'self'; "
         f"base-uri 'none'; form-action {form_targets}; frame-ancestors {framing}"
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _origin_of(url: str | None) -> list[str]:
+    """The tenant logo's origin, for img-src (validated as an http(s) URL when it was saved)."""
+    parts = urlsplit(url or "")
+    safe = parts.scheme in ("http", "https") and _HOST_PORT.fullmatch(parts.netloc)  # nothing that could end a directive
+    return [f"{parts.scheme}://{parts.netloc}"] if safe else []
 
 
 @bp.before_request

@@ -6,7 +6,7 @@ import io
 import json
 
 import segno
-from flask import redirect, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from app.challenge import bp
@@ -19,6 +19,7 @@ from app.models import Tenant
 from app.models.base import utcnow
 from app.services import codes
 from app.services.challenges import ClientSession, open_session
+from app.services.tenant_settings import effective_settings
 from app.services.users import enrolled_verification_methods
 
 # What these pages can verify, in the order offered when the action names no default.
@@ -47,18 +48,23 @@ def page_error(exc: PageError):
 
 def _session(token: str | None, *, kinds=(TokenKind.CLIENT, TokenKind.RESULT)) -> ClientSession:
     try:
-        return open_session(token or "", settings=current_settings(), now=utcnow(), kinds=kinds)
+        session = open_session(token or "", settings=current_settings(), now=utcnow(), kinds=kinds)
     except ExpiredToken as exc:
         raise PageError("This link has expired", "Go back to the app and try again.") from exc
     except InvalidToken as exc:
         raise PageError("This link is not valid", f"{exc.message} Go back to the app and try again.") from exc
+    # From here on the tenant's own settings apply (redirects, framing, logo); harden() reads them too.
+    g.tenant = db.session.get(Tenant, session.tenant_id)
+    g.tenant_settings = effective_settings(current_settings(), g.tenant)
+    return session
 
 
 def _context(session: ClientSession, token: str, **extra) -> dict:
     return {
         "token": token,
         "mode": "popup" if request.values.get("mode") == "popup" else "",
-        "tenant_name": db.session.get(Tenant, session.tenant_id).name,
+        "tenant_name": g.tenant.name,
+        "tenant_logo_url": g.tenant.logo_url,
         "action_code": session.action.action_code,
         **extra,
     }
@@ -200,7 +206,7 @@ def challenge_finish():
     session = _session(token, kinds=(TokenKind.RESULT,))
     if session.action.state is not ActionState.CHALLENGE_SUCCEEDED:
         _require_open(session)
-    settings = current_settings()
+    settings = g.tenant_settings
     target = session.action.redirect_url
     if target and not is_allowed(target, settings.redirect_allowlist):
         raise PageError("Redirect not allowed", "The address to return to is not on the allow-list.", 400)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Response, request
 
 from app.config import current_settings
+from app.services.tenant_settings import browser_origins
 
 
 def allowed_origins() -> set[str]:
-    settings = current_settings()
-    return {*settings.webauthn_origins, *(rule.origin for rule in settings.redirect_allowlist)}
+    # Tenants' console settings override the environment's origins and allow-list.
+    return browser_origins(current_settings())
 
 
 def add_cors_headers(response: Response) -> Response:

@@ -1,4 +1,7 @@
-"""Passkey sign-up and sign-in, shaped as the browser SDK's ``passkey`` module expects."""
+"""Passkey sign-up and sign-in, shaped as the browser SDK's ``passkey`` module expects.
+
+The relying party (RP ID, name, origins) is the tenant's when its settings override the environment.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from app.config import current_settings
 from app.models.base import utcnow
 from app.services import passkeys
 from app.services.documents import Short, WireModel
+from app.services.tenant_settings import settings_for
 
 
 class RegistrationOptionsRequest(WireModel):
@@ -51,7 +55,7 @@ def passkey_registration_options():
         session,
         username=body.username,
         attachment=body.authenticator_attachment,
-        settings=current_settings(),
+        settings=settings_for(session.tenant_id, current_settings()),
         now=utcnow(),
     )
     return jsonify({"challengeId": started.challenge_id, "options": started.options})
@@ -66,7 +70,7 @@ def passkey_register():
         challenge_id=body.challenge_id,
         credential=body.registration_credential,
         name=body.name,
-        settings=current_settings(),
+        settings=settings_for(session.tenant_id, current_settings()),
         now=utcnow(),
     )
     return jsonify(
@@ -92,7 +96,8 @@ def passkey_authentication_options():
     session, tenant_id = session_or_tenant()
     body = parse_body(AuthenticationOptionsRequest)
     started = passkeys.start_authentication(
-        tenant_id, session=session, challenge_id=body.challenge_id, settings=current_settings(), now=utcnow()
+        tenant_id, session=session, challenge_id=body.challenge_id, settings=settings_for(tenant_id, current_settings()),
+        now=utcnow(),
     )
     return jsonify({"challengeId": started.challenge_id, "options": started.options})
 
@@ -107,7 +112,7 @@ def passkey_verify():
         challenge_id=body.challenge_id,
         credential=body.authentication_credential,
         device_id=body.device_id,
-        settings=current_settings(),
+        settings=settings_for(tenant_id, current_settings()),
         now=utcnow(),
     )
     return jsonify(
