@@ -1,19 +1,171 @@
-"""Tenant settings and API keys."""
+"""Settings: the tenant's overrides of the environment, API secret keys, the team, the audit log.
+
+Views stay thin: parse a form, call one service, render the page (or its ``_`` fragment for htmx).
+Secrets made here (a new API key, a new colleague's first password) appear once, in the answer to
+the POST that made them, and nowhere else: no redirect, no session, no audit record.
+"""
 
 from __future__ import annotations
 
+from flask import flash, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
+from app.config import current_settings
 from app.console import bp
-from app.extensions import db
-from app.htmx import render
-from app.models import ApiKey
+from app.console.settings_forms import ApiKeyForm, AuditFilterForm, ConfirmForm, InviteForm, TenantSettingsForm
+from app.domain.errors import Conflict, DomainError
+from app.htmx import redirect_to, render
+from app.models.base import utcnow
+from app.services import api_keys, audit, console_users, tenant_settings
+
+# -- tenant settings --------------------------------------------------------------------------------
+
+
+def _settings_page(form: TenantSettingsForm, *, status: int = 200):
+    return render("console/settings/show.html", "console/settings/_show.html", status=status, form=form,
+                  defaults=current_settings())
 
 
 @bp.get("/settings")
 def settings_show():
-    keys = db.session.execute(
-        select(ApiKey).where(ApiKey.tenant_id == current_user.tenant_id).order_by(ApiKey.created_at)
-    ).scalars()
-    return render("console/settings/show.html", keys=list(keys))
+    return _settings_page(TenantSettingsForm.for_tenant(tenant_settings.get_tenant(current_user.tenant_id)))
+
+
+@bp.post("/settings")
+def settings_update():
+    form = TenantSettingsForm()
+    if form.validate_on_submit():
+        try:
+            tenant_settings.update_tenant_settings(current_user, form.to_input(), base=current_settings())
+        except tenant_settings.InvalidTenantSettings as exc:
+            form.add_errors(exc.fields)
+        else:
+            flash("Settings saved. They apply to the next request.")
+            return redirect_to(url_for("console.settings_show"))
+    return _settings_page(form, status=400)
+
+
+# -- API secret keys --------------------------------------------------------------------------------
+
+
+@bp.get("/settings/api-keys")
+def settings_key_list():
+    keys = api_keys.list_api_keys(current_user.tenant_id)
+    return render("console/settings/keys/list.html", "console/settings/keys/_list.html", keys=keys,
+                  active_count=sum(1 for k in keys if k.revoked_at is None))
+
+
+@bp.get("/settings/api-keys/new")
+def settings_key_new():
+    return render("console/settings/keys/new.html", "console/settings/keys/_new.html", form=ApiKeyForm())
+
+
+@bp.post("/settings/api-keys")
+def settings_key_create():
+    form = ApiKeyForm()
+    if form.validate_on_submit():
+        try:
+            key, raw = api_keys.create_api_key(current_user.tenant_id, name=form.name.data, settings=current_settings(),
+                                               actor=current_user)
+        except DomainError as exc:
+            form.name.errors = [*form.name.errors, exc.message]
+        else:
+            return render("console/settings/keys/created.html", "console/settings/keys/_created.html", key=key,
+                          raw_key=raw)
+    return render("console/settings/keys/new.html", "console/settings/keys/_new.html", status=400, form=form)
+
+
+@bp.get("/settings/api-keys/<key_id>/revoke")
+def settings_key_revoke_confirm(key_id: str):
+    key = api_keys.get_api_key(current_user.tenant_id, key_id)
+    return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", key=key, form=ConfirmForm())
+
+
+@bp.post("/settings/api-keys/<key_id>/revoke")
+def settings_key_revoke(key_id: str):
+    try:
+        key = api_keys.revoke_api_key(current_user, key_id, now=utcnow())
+    except Conflict as exc:
+        key = api_keys.get_api_key(current_user.tenant_id, key_id)
+        return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", status=409, key=key,
+                      form=ConfirmForm(), error=exc.message)
+    flash(f"Key “{key.name}” ({key.hint}) is revoked. Requests that use it now get 401.")
+    return redirect_to(url_for("console.settings_key_list"))
+
+
+# -- the team (console users) -----------------------------------------------------------------------
+
+
+def _member_list(*, error: str | None = None, status: int = 200):
+    return render("console/settings/members/list.html", "console/settings/members/_list.html", status=status,
+                  members=console_users.list_console_users(current_user.tenant_id), form=ConfirmForm(), error=error)
+
+
+@bp.get("/settings/team")
+def settings_member_list():
+    return _member_list()
+
+
+@bp.get("/settings/team/new")
+def settings_member_new():
+    return render("console/settings/members/new.html", "console/settings/members/_new.html", form=InviteForm())
+
+
+@bp.post("/settings/team")
+def settings_member_create():
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            invitation = console_users.invite_console_user(
+                current_user, email=form.email.data, name=form.name.data or "", role=form.role.data,
+                settings=current_settings(),
+            )
+        except DomainError as exc:
+            field = form.role if exc.code == "invalid_role" else form.email
+            field.errors = [*field.errors, exc.message]
+        else:
+            return render("console/settings/members/created.html", "console/settings/members/_created.html",
+                          member=invitation.user, password=invitation.password)
+    return render("console/settings/members/new.html", "console/settings/members/_new.html", status=400, form=form)
+
+
+def _set_disabled(user_id: str, *, disabled: bool):
+    try:
+        member = console_users.set_disabled(current_user, user_id, disabled=disabled, now=utcnow())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _member_list(error=exc.message, status=exc.status)
+    flash(f"{member.email} is disabled and signed out everywhere." if disabled else f"{member.email} can sign in again.")
+    return redirect_to(url_for("console.settings_member_list"))
+
+
+@bp.post("/settings/team/<user_id>/disable")
+def settings_member_disable(user_id: str):
+    return _set_disabled(user_id, disabled=True)
+
+
+@bp.post("/settings/team/<user_id>/enable")
+def settings_member_enable(user_id: str):
+    return _set_disabled(user_id, disabled=False)
+
+
+# -- audit log --------------------------------------------------------------------------------------
+
+
+@bp.get("/settings/audit")
+def settings_audit_list():
+    form = AuditFilterForm(request.args)
+    choices = audit.audit_filter_choices(current_user.tenant_id)
+    form.set_choices(events=choices.events, target_types=choices.target_types)
+    results = audit.list_audit_events(
+        current_user.tenant_id,
+        actor_email=form.actor.data or None,
+        target_type=form.target_type.data or None,
+        event=form.event.data or None,
+        before_id=form.before_id,
+    )
+    filters = {k: v for k, v in (("actor", form.actor.data), ("target_type", form.target_type.data),
+                                 ("event", form.event.data)) if v}
+    return render("console/settings/audit/list.html", "console/settings/audit/_list.html", form=form, results=results,
+                  filters=filters, changed_fields=audit.changed_fields, target_label=audit.target_label)

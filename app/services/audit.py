@@ -13,6 +13,8 @@ from app.models import AuditEvent, ConsoleUser
 from app.models.base import utcnow
 
 PAGE_SIZE = 50
+# Keys that name a record, shown next to the target id so an entry reads without a lookup.
+LABEL_KEYS = ("email", "code", "name")
 
 
 def record_change(
@@ -69,3 +71,40 @@ def list_audit_events(
     rows = list(db.session.execute(query.order_by(AuditEvent.id.desc()).limit(limit + 1)).scalars())
     events = rows[:limit]
     return AuditPage(events=events, next_before_id=events[-1].id if len(rows) > limit and events else None)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    key: str
+    before: Any
+    after: Any
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[FieldChange]:
+    """The keys whose values differ, in a stable order; a creation or deletion shows every key."""
+    before, after = before or {}, after or {}
+    keys = list(dict.fromkeys([*before, *after]))
+    return [FieldChange(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
+def target_label(event: AuditEvent) -> str | None:
+    """A human name for the target (its email, code or name), if the record carries one."""
+    for record in (event.after, event.before):
+        for key in LABEL_KEYS:
+            if record and isinstance(record.get(key), str) and record[key]:
+                return record[key]
+    return None
+
+
+@dataclass(frozen=True)
+class AuditFilterChoices:
+    events: list[str]
+    target_types: list[str]
+
+
+def audit_filter_choices(tenant_id: str) -> AuditFilterChoices:
+    """The event names and target types recorded so far, for the filter form's menus."""
+    rows = db.session.execute(
+        select(AuditEvent.event, AuditEvent.target_type).where(AuditEvent.tenant_id == tenant_id).distinct()
+    ).all()
+    return AuditFilterChoices(events=sorted({r[0] for r in rows}), target_types=sorted({r[1] for r in rows}))

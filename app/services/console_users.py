@@ -69,9 +69,24 @@ def create_console_user(
         db.session.rollback()
         raise Conflict(f"A console user {email} already exists.", code="console_user_exists") from exc
     if actor is not None:
-        record_change(actor, "console_user.invited", user.id, "console_user", after={"email": email, "role": role})
+        record_change(actor, "console_user.invited", user.id, "console_user",
+                      after={"email": email, "name": user.name, "role": role})
     db.session.commit()
     return user
+
+
+@dataclass(frozen=True)
+class Invitation:
+    user: ConsoleUser
+    password: str  # generated; shown once to the inviting admin, never stored or audited
+
+
+def invite_console_user(actor: ConsoleUser, *, email: str, name: str, role: str, settings: Settings) -> Invitation:
+    """An admin adds a colleague with a generated first password (Tollgate sends no email)."""
+    password = secrets.token_urlsafe(18)
+    user = create_console_user(actor.tenant_id, email=email, password=password, role=role, settings=settings,
+                               name=name, actor=actor)
+    return Invitation(user=user, password=password)
 
 
 def reset_password(email: str, password: str, *, settings: Settings) -> ConsoleUser:
@@ -145,11 +160,11 @@ def set_disabled(actor: ConsoleUser, user_id: str, *, disabled: bool, now: datet
         raise NotFound("No such console user.")
     if user.id == actor.id:
         raise InvalidRequest("You cannot disable yourself.", code="cannot_disable_self")
-    before = {"disabled": user.disabled_at is not None}
+    before = {"email": user.email, "disabled": user.disabled_at is not None}
     user.disabled_at = now if disabled else None
     user.session_epoch += 1
     record_change(actor, "console_user.disabled" if disabled else "console_user.enabled", user.id, "console_user",
-                  before=before, after={"disabled": disabled})
+                  before=before, after={"email": user.email, "disabled": disabled}, now=now)
     db.session.commit()
     return user
 

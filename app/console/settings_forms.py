@@ -1,0 +1,100 @@
+"""Forms for Settings: parsing and CSRF only; the services own the rules (one place to validate)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.models import Tenant
+from app.services.tenant_settings import TenantSettingsInput
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class TenantSettingsForm(FlaskForm):
+    # Lengths, formats and ranges are the service's to check (the same rules as the environment's).
+    name = StringField("Name")
+    logo_url = StringField("Logo URL")
+    webauthn_rp_id = StringField("Passkey relying party ID (RP ID)")
+    webauthn_rp_name = StringField("Passkey relying party name")
+    webauthn_origins = TextAreaField("Allowed passkey origins", validators=[Length(max=20_000)])
+    redirect_allowlist = TextAreaField("Redirect URL allow-list", validators=[Length(max=50_000)])
+    client_token_ttl = IntegerField(
+        "Client token lifetime (seconds)",
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric"},
+    )
+
+    @classmethod
+    def for_tenant(cls, tenant: Tenant) -> TenantSettingsForm:
+        return cls(
+            formdata=None,
+            name=tenant.name,
+            logo_url=tenant.logo_url,
+            webauthn_rp_id=tenant.webauthn_rp_id,
+            webauthn_rp_name=tenant.webauthn_rp_name,
+            webauthn_origins="\n".join(tenant.webauthn_origins or []),
+            redirect_allowlist="\n".join(tenant.redirect_allowlist or []),
+            client_token_ttl=tenant.client_token_ttl,
+        )
+
+    def to_input(self) -> TenantSettingsInput:
+        return TenantSettingsInput(
+            name=self.name.data or "",
+            logo_url=self.logo_url.data,
+            webauthn_rp_id=self.webauthn_rp_id.data,
+            webauthn_rp_name=self.webauthn_rp_name.data,
+            webauthn_origins=_lines(self.webauthn_origins.data),
+            redirect_allowlist=_lines(self.redirect_allowlist.data),
+            client_token_ttl=self.client_token_ttl.data,
+        )
+
+    def add_errors(self, fields: dict[str, list[str]]) -> None:
+        for name, messages in fields.items():
+            self[name].errors = [*self[name].errors, *messages]
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the key a name, e.g. the backend that will use it."),
+                                           Length(max=120)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter their email address."), Length(max=320)])
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice("reviewer", "Reviewer: review queue, read-only activity and users"),
+                 SelectChoice("admin", "Admin: everything, including settings")],
+        validators=[DataRequired()],
+        default="reviewer",
+    )
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's GET filters (no CSRF: reading changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField("Who (email)", validators=[Optional(), Length(max=320)])
+    target_type = SelectField("Target type", choices=[SelectChoice("", "Any")], validate_choice=False)
+    event = SelectField("Event", choices=[SelectChoice("", "Any")], validate_choice=False)
+    before = HiddenField()
+
+    def set_choices(self, *, events: list[str], target_types: list[str]) -> None:
+        self.event.choices = [SelectChoice("", "Any"), *(SelectChoice(e, e) for e in events)]
+        self.target_type.choices = [SelectChoice("", "Any"), *(SelectChoice(t, t) for t in target_types)]
+
+    @property
+    def before_id(self) -> int | None:
+        value = (self.before.data or "").strip()
+        return int(value) if value.isdigit() else None
