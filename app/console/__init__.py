@@ -21,4 +21,4 @@ ANYONE = frozenset({
 })
 install_guard(bp, reviewer_reads=REVIEWER_READS, anyone=ANYONE)
 
-from app.console import account, actions, activity, home, settings, users  # noqa: E402,F401  (routes register on bp)
+from app.console import account, actions, activity, home, rules, settings, users  # noqa: E402,F401  (routes register on bp)

@@ -1,14 +1,138 @@
-"""Actions and their rules."""
+"""Actions: the list, creating one, and an action's page with its Rules, Activity and Settings tabs."""
 
 from __future__ import annotations
 
+import json
+
+from flask import flash, request, url_for
 from flask_login import current_user
+from pydantic import ValidationError
+from sqlalchemy import select
 
 from app.console import bp
-from app.htmx import render
-from app.services import rules
+from app.console.action_forms import ActionCreateForm, ActionSettingsForm, SimulationForm
+from app.domain.builder import describe_conditions
+from app.domain.errors import DomainError
+from app.extensions import db
+from app.htmx import redirect_to, render
+from app.models import UserAction
+from app.models.base import utcnow
+from app.services import action_stats, rules, simulator
+from app.services.rules import ActionDocument
+
+ACTIVITY_LIMIT = 50
+
+
+def _invalid_status() -> int:
+    """Field errors: 400 for a plain form post; htmx swaps only 2xx, so its fragment gets 200."""
+    return 200 if request.htmx else 400
+
+
+def _config(code: str):
+    return rules.get_action_configuration(current_user.tenant_id, code)
 
 
 @bp.get("/actions")
 def action_list():
-    return render("console/actions/list.html", actions=rules.list_action_configurations(current_user.tenant_id))
+    summaries = action_stats.list_action_summaries(current_user.tenant_id, now=utcnow())
+    return render("console/actions/list.html", summaries=summaries, buckets=action_stats.BUCKETS)
+
+
+@bp.route("/actions/new", methods=["GET", "POST"])
+def action_new():
+    form = ActionCreateForm()
+    if form.validate_on_submit():
+        try:
+            document = ActionDocument.model_validate(form.document())
+            config = rules.create_action_configuration(current_user.tenant_id, document, actor=current_user)
+        except DomainError as exc:
+            form.code.errors = [*form.code.errors, exc.message]
+        except ValidationError as exc:
+            form.form_errors.append(str(exc.errors(include_url=False)[0]["msg"]))
+        else:
+            flash(f"Action {config.code} created. Add rules to decide when it challenges, reviews or blocks.")
+            return redirect_to(url_for("console.action_show", code=config.code))
+    status = _invalid_status() if form.errors or form.form_errors else 200
+    return render("console/actions/new.html", "console/actions/_action_form.html", form=form, status=status)
+
+
+def show_context(code: str, *, test_form: SimulationForm | None = None, simulation=None, test_error=None, message=None):
+    config = _config(code)
+    rows = [(rule, describe_conditions(rule.conditions)) for rule in config.rules]
+    return {
+        "config": config,
+        "rows": rows,
+        "tab": "rules",
+        "test_form": test_form or SimulationForm(formdata=None),
+        "simulation": simulation,
+        "test_error": test_error,
+        "message": message,
+        "as_json": json.dumps,
+    }
+
+
+@bp.get("/actions/<code>")
+def action_show(code: str):
+    return render("console/actions/show.html", **show_context(code))
+
+
+@bp.post("/actions/<code>/test")
+def action_test(code: str):
+    """Test action: what a track would decide for these facts, and the whole trace; writes nothing."""
+    form = SimulationForm()
+    simulation, error = None, None
+    if form.validate_on_submit():
+        try:
+            simulation = simulator.simulate_action(current_user.tenant_id, code, form.user_id.data.strip(),
+                                                   form.attributes())
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            error = exc.message
+    context = show_context(code, test_form=form, simulation=simulation, test_error=error)
+    status = _invalid_status() if form.errors or error else 200
+    return render("console/actions/show.html", "console/actions/_test_panel.html", status=status, **context)
+
+
+@bp.get("/actions/<code>/activity")
+def action_activity(code: str):
+    config = _config(code)
+    actions = db.session.execute(
+        select(UserAction)
+        .where(UserAction.tenant_id == current_user.tenant_id, UserAction.action_code == config.code)
+        .order_by(UserAction.id.desc())
+        .limit(ACTIVITY_LIMIT)
+    ).scalars()
+    return render("console/actions/activity.html", config=config, actions=list(actions), tab="activity",
+                  limit=ACTIVITY_LIMIT)
+
+
+@bp.route("/actions/<code>/settings", methods=["GET", "POST"])
+def action_settings(code: str):
+    config = _config(code)
+    form = ActionSettingsForm() if request.method == "POST" else ActionSettingsForm.for_action(config)
+    if form.validate_on_submit():
+        try:
+            rules.update_action_configuration(current_user, code, form.settings())
+        except ValidationError as exc:
+            form.form_errors.append(str(exc.errors(include_url=False)[0]["msg"]))
+        else:
+            flash("Settings saved.")
+            return redirect_to(url_for("console.action_settings", code=code))
+    status = _invalid_status() if form.errors or form.form_errors else 200
+    return render("console/actions/settings.html", "console/actions/_action_form.html", config=config, form=form,
+                  tab="settings", status=status)
+
+
+@bp.route("/actions/<code>/delete", methods=["GET", "POST"])
+def action_delete(code: str):
+    config = _config(code)
+    if request.method == "POST":
+        rules.delete_action_configuration(current_user, code)
+        flash(f"Action {code} deleted. Its tracked actions stay in Activity.")
+        return redirect_to(url_for("console.action_list"))
+    tracked = db.session.execute(
+        select(db.func.count()).select_from(UserAction)
+        .where(UserAction.tenant_id == current_user.tenant_id, UserAction.action_code == config.code)
+    ).scalar_one()
+    return render("console/actions/delete.html", config=config, tracked=tracked)

@@ -1,0 +1,273 @@
+"""Forms for actions, rules and Test action: parsing, labels and CSRF; the services own the rules.
+
+The condition builder is not a WTForms form: its fields are keyed by tree position
+(``c-0-1-field``), so :class:`ConditionsEditor` reads them with :func:`app.domain.builder.tree_from_form`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from app.domain.builder import Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
+from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
+from app.domain.errors import InvalidRuleConditions
+from app.domain.rules import validate_conditions
+from app.models import ActionConfiguration, Rule
+from app.services.rules import ACTION_CODE_PATTERN, DEFAULT_VERIFICATION_METHODS, ActionSettings, RuleChanges
+
+METHOD_LABELS = {
+    VerificationMethod.PASSKEY: "Passkey",
+    VerificationMethod.AUTHENTICATOR_APP: "Authenticator app",
+    VerificationMethod.EMAIL_OTP: "Email code",
+    VerificationMethod.EMAIL_MAGIC_LINK: "Email magic link",
+    VerificationMethod.SMS: "SMS code",
+    VerificationMethod.WHATSAPP: "WhatsApp code",
+    VerificationMethod.SECURITY_KEY: "Security key",
+    VerificationMethod.RECOVERY_CODE: "Recovery code",
+}
+OUTCOME_LABELS = {
+    Outcome.ALLOW: "Allow",
+    Outcome.CHALLENGE: "Challenge (ask the user to verify)",
+    Outcome.REVIEW: "Review (hold for a reviewer)",
+    Outcome.BLOCK: "Block",
+}
+POLICY_LABELS = {
+    UnenrolledPolicy.ALLOW: "Let them through: the action is allowed (isEnrolled is false in the response)",
+    UnenrolledPolicy.REQUIRE_ENROLLMENT: "Ask them to set up a method first, then verify with it",
+    UnenrolledPolicy.BLOCK: "Block the action",
+}
+METHOD_CHOICES = [SelectChoice(m.value, label) for m, label in METHOD_LABELS.items()]
+OUTCOME_CHOICES = [SelectChoice(o.value, label) for o, label in OUTCOME_LABELS.items()]
+RESERVED_CODES = frozenset({"new"})  # /console/actions/new is the create form
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class ActionSettingsForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the action a name."), Length(max=120)])
+    default_outcome = SelectField("Default outcome", choices=OUTCOME_CHOICES, default=Outcome.ALLOW.value)
+    verification_methods = MultiCheckboxField(
+        "Allowed verification methods", choices=METHOD_CHOICES, default=DEFAULT_VERIFICATION_METHODS,
+        validators=[DataRequired("Allow at least one verification method.")],
+    )
+    default_verification_method = SelectField(
+        "Default method", choices=[SelectChoice("", "None: the user picks"), *METHOD_CHOICES], default="",
+    )
+    unenrolled_policy = RadioField(
+        "When a challenged user has no usable method",
+        choices=[SelectChoice(p.value, label) for p, label in POLICY_LABELS.items()], default=UnenrolledPolicy.ALLOW.value,
+    )
+
+    def validate_default_verification_method(self, field) -> None:
+        if field.data and field.data not in (self.verification_methods.data or []):
+            raise ValidationError("The default method must be one of the allowed methods.")
+
+    def settings(self) -> ActionSettings:
+        return ActionSettings(
+            name=self.name.data.strip(),
+            default_outcome=self.default_outcome.data,
+            verification_methods=self.verification_methods.data,
+            default_verification_method=self.default_verification_method.data or None,
+            unenrolled_policy=self.unenrolled_policy.data,
+        )
+
+    @classmethod
+    def for_action(cls, config: ActionConfiguration) -> ActionSettingsForm:
+        return cls(
+            formdata=None,
+            name=config.name,
+            default_outcome=config.default_outcome.value,
+            verification_methods=list(config.verification_methods),
+            default_verification_method=config.default_verification_method.value
+            if config.default_verification_method else "",
+            unenrolled_policy=config.unenrolled_policy.value,
+        )
+
+
+class ActionCreateForm(ActionSettingsForm):
+    code = StringField("Code", validators=[
+        DataRequired("Enter a code."),
+        Regexp(ACTION_CODE_PATTERN.pattern, message="Use 1-64 letters, digits, '_' or '-' (no spaces)."),
+    ])
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+
+    def validate_code(self, field) -> None:
+        if field.data in RESERVED_CODES:
+            raise ValidationError(f"'{field.data}' is reserved; pick another code.")
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "code": self.code.data,
+            "name": (self.name.data or "").strip() or self.code.data,
+            "default_outcome": self.default_outcome.data,
+            "verification_methods": self.verification_methods.data,
+            "default_verification_method": self.default_verification_method.data or None,
+            "unenrolled_policy": self.unenrolled_policy.data,
+        }
+
+
+class RuleForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the rule a name."), Length(max=120)])
+    description = TextAreaField("Description", validators=[Length(max=2000)])
+    outcome = SelectField("Outcome when it matches", choices=OUTCOME_CHOICES, default=Outcome.CHALLENGE.value)
+    is_active = BooleanField("Active", default=True)
+    verification_methods = MultiCheckboxField("Verification methods for this rule", choices=METHOD_CHOICES)
+    default_verification_method = SelectField(
+        "Default method", choices=[SelectChoice("", "The action's default"), *METHOD_CHOICES], default="",
+    )
+
+    def validate_default_verification_method(self, field) -> None:
+        if field.data and self.verification_methods.data and field.data not in self.verification_methods.data:
+            raise ValidationError("The default method must be one of this rule's methods.")
+
+    def changes(self, conditions: Any) -> RuleChanges:
+        return RuleChanges(
+            name=self.name.data.strip(),
+            description=(self.description.data or "").strip(),
+            is_active=bool(self.is_active.data),
+            outcome=self.outcome.data,
+            verification_methods=self.verification_methods.data or None,
+            default_verification_method=self.default_verification_method.data or None,
+            conditions=conditions,
+        )
+
+    @classmethod
+    def for_rule(cls, rule: Rule) -> RuleForm:
+        return cls(
+            formdata=None,
+            name=rule.name,
+            description=rule.description,
+            outcome=rule.outcome.value,
+            is_active=rule.is_active,
+            verification_methods=list(rule.verification_methods or []),
+            default_verification_method=rule.default_verification_method.value
+            if rule.default_verification_method else "",
+        )
+
+
+class SimulationForm(FlaskForm):
+    user_id = StringField("User ID", validators=[DataRequired("Enter the user id to test with."), Length(max=255)])
+    custom = TextAreaField("Custom data (JSON)", validators=[Length(max=20_000)], default="{}")
+    ip_address = StringField("IP address", validators=[Length(max=64)])
+    device_id = StringField("Device ID", validators=[Length(max=255)])
+    user_agent = StringField("User agent", validators=[Length(max=1024)])
+
+    def validate_custom(self, field) -> None:
+        text = (field.data or "").strip() or "{}"
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        if not isinstance(value, dict):
+            raise ValidationError('Custom data must be a JSON object, e.g. {"amount": 5000}.')
+
+    def attributes(self) -> dict[str, Any]:
+        attributes: dict[str, Any] = {"custom": json.loads((self.custom.data or "").strip() or "{}")}
+        for name, key in (("ip_address", "ipAddress"), ("device_id", "deviceId"), ("user_agent", "userAgent")):
+            value = (getattr(self, name).data or "").strip()
+            if value:
+                attributes[key] = value
+        return attributes
+
+
+# ---------------------------------------------------------------------------------------------
+# The conditions editor: builder or raw JsonLogic
+
+
+CANNOT_SHOW = "The builder cannot show this condition, so it opens as JsonLogic. You can edit it here."
+
+
+@dataclass(frozen=True)
+class JsonCheck:
+    value: Any
+    message: str | None  # None: valid
+    path: str | None = None
+
+
+def check_json(text: str) -> JsonCheck:
+    """Raw JsonLogic text → its value, or a message naming what is wrong and where."""
+    text = (text or "").strip()
+    if not text:
+        return JsonCheck(None, None)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return JsonCheck(None, f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+    try:
+        validate_conditions(value)
+    except InvalidRuleConditions as exc:
+        return JsonCheck(None, f"{exc.reason} — at {exc.path}", exc.path)
+    return JsonCheck(value, None)
+
+
+@dataclass
+class ConditionsEditor:
+    mode: str = "builder"  # or "advanced"
+    tree: Group = field(default_factory=Group)
+    text: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None  # an error for the advanced textarea
+    note: str | None = None
+    focus: str | None = None  # the form field to focus after a re-render
+
+    @classmethod
+    def for_conditions(cls, conditions: Any) -> ConditionsEditor:
+        tree = from_jsonlogic(conditions)
+        if tree is None:
+            return cls(mode="advanced", text=json.dumps(conditions, indent=2), note=CANNOT_SHOW)
+        return cls(tree=tree)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> ConditionsEditor:
+        if form.get("mode") == "advanced":
+            return cls(mode="advanced", text=form.get("conditions_json", ""))
+        tree, errors = tree_from_form(form)
+        focus = form.get("focus")
+        return cls(tree=tree, errors=errors, focus=focus if focus and len(focus) < 40 else None)
+
+    def edit(self, operation: str) -> None:
+        """Add, remove or switch modes (``to-advanced``, ``to-builder``); nothing is saved."""
+        if operation == "to-advanced":
+            errors = {**check_tree(self.tree), **self.errors}
+            if errors:
+                self.errors, self.note = errors, "Fix the conditions marked below to switch to JsonLogic."
+                return
+            self.mode, self.errors = "advanced", {}
+            self.text = json.dumps(to_jsonlogic(self.tree), indent=2)
+            self.note = "This is the JsonLogic the builder generated."
+        elif operation == "to-builder":
+            checked = check_json(self.text)
+            tree = from_jsonlogic(checked.value) if checked.message is None else None
+            if tree is None:
+                self.message = checked.message
+                self.note = "The builder cannot show this condition; keep editing it as JsonLogic."
+                return
+            self.mode, self.tree, self.note, self.message = "builder", tree, None, None
+        else:
+            self.tree, added = apply_edit(self.tree, operation)
+            self.errors = {}
+            self.focus = f"c-{added}-field" if added else None
+
+    def conditions(self) -> tuple[Any, bool]:
+        """The JsonLogic to save and whether it is valid; problems land in errors / message."""
+        if self.mode == "advanced":
+            checked = check_json(self.text)
+            self.message = checked.message
+            return checked.value, checked.message is None
+        self.errors = {**check_tree(self.tree), **self.errors}
+        if self.errors:
+            return None, False
+        expr = to_jsonlogic(self.tree)
+        validate_conditions(expr)  # the builder only writes valid JsonLogic; fail loudly if not
+        return expr, True

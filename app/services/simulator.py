@@ -1,0 +1,56 @@
+"""The console's Test action: what tracking would decide, and why, without tracking anything.
+
+It decides through :func:`app.services.tracking.evaluate_action`, the same function a real
+track uses, with the same attribute validation. It only reads: no user, action or configuration
+is created, and the session is rolled back afterwards so nothing it touched can be flushed later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.domain.decision import ActionState, Decision, VerificationMethod
+from app.extensions import db
+from app.models import EndUser
+from app.services.documents import parse_document
+from app.services.rules import get_action_configuration
+from app.services.tracking import TrackAttributes, evaluate_action, request_facts, resulting_state, user_facts
+from app.services.users import enrolled_verification_methods, validate_user_id
+
+
+@dataclass(frozen=True)
+class Simulation:
+    decision: Decision
+    state: ActionState
+    allowed_verification_methods: list[str]
+    default_verification_method: VerificationMethod | None
+    user_exists: bool
+    enrolled_verification_methods: list[str]
+
+    @property
+    def deciding_rule_name(self) -> str | None:
+        return self.decision.deciding_rule.name if self.decision.deciding_rule else None
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        return self.decision.output["rules"]
+
+
+def simulate_action(tenant_id: str, action_code: str, user_id: str, attributes: dict[str, Any]) -> Simulation:
+    """``attributes`` are a track call's (camelCase: ipAddress, deviceId, userAgent, custom)."""
+    try:
+        validate_user_id(user_id)
+        parsed = parse_document(TrackAttributes, attributes)
+        config = get_action_configuration(tenant_id, action_code)
+        user = db.session.execute(
+            select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
+        ).scalar_one_or_none()
+        enrolled = enrolled_verification_methods(user) if user is not None else []
+        decision = evaluate_action(config, user_facts(user_id, user, enrolled), request_facts(action_code, parsed))
+        state, allowed, default_method = resulting_state(config, decision, enrolled)
+        return Simulation(decision, state, allowed, default_method, user is not None, enrolled)
+    finally:
+        db.session.rollback()
