@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import Authenticator, EndUser, PasskeyCredential, UserAction, WebAuthnChallenge
 from app.services.challenges import ClientSession, complete_challenge
 from app.services.rules import validate_action_code
-from app.services.tracking import TrackAttributes, track_action
+from app.services.tracking import TrackAttributes, get_action, track_action
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 # The action recorded for a usernameless sign-in started without an action code.
@@ -270,17 +270,19 @@ def _sign_in_action(
     The action's rules still apply: a BLOCK or REVIEW decision stands, and the passkey only
     completes an action that was waiting for (or did not need) a challenge.
     """
+    action_code = challenge.action_code or DEFAULT_SIGN_IN_ACTION
     tracked = track_action(
         user.tenant_id,
         user.user_id,
-        challenge.action_code or DEFAULT_SIGN_IN_ACTION,
+        action_code,
         TrackAttributes(device_id=(device_id or None) and device_id[:255]),
         settings=settings,
         now=now,
     ).action
     if tracked.state not in (ActionState.ALLOW, ActionState.CHALLENGE_REQUIRED):
         raise Forbidden(f"The sign-in was refused: the action is {tracked.state.value}.", code="action_refused")
-    return tracked
+    # track_action answers with a snapshot; completing the challenge needs the stored row.
+    return get_action(user.tenant_id, user.user_id, action_code, tracked.idempotency_key)
 
 
 def consume_challenge(challenge_id: str | None, *, tenant_id: str, purposes: tuple[str, ...], now: datetime) -> WebAuthnChallenge:
