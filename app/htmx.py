@@ -10,7 +10,13 @@ from flask import Response, make_response, redirect, render_template, request
 
 
 def render(page: str, fragment: str | None = None, *, status: int = 200, **context) -> Response:
-    wants_fragment = fragment is not None and request.htmx and not request.htmx.boosted
+    # A history restore (the back button after htmx's cache missed) needs the whole page.
+    wants_fragment = (
+        fragment is not None
+        and request.htmx
+        and not request.htmx.boosted
+        and not request.htmx.history_restore_request
+    )
     response = make_response(render_template(fragment if wants_fragment else page, **context), status)
     response.vary.add("HX-Request")
     return response
