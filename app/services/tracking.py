@@ -92,7 +92,7 @@ def track_action(
     scope = _parse_scope(attributes.scope)
     if attributes.redirect_url and not is_allowed(attributes.redirect_url, settings.redirect_allowlist):
         raise InvalidRequest(
-            "redirectUrl is not in the redirect allow-list (TOLLGATE_REDIRECT_ALLOWLIST).",
+            "redirectUrl is not in the redirect allow-list (console settings, or TOLLGATE_REDIRECT_ALLOWLIST).",
             code="redirect_url_not_allowed",
         )
     for attempt in range(ATTEMPTS):
