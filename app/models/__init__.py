@@ -6,6 +6,7 @@ from app.models.tenant import ApiKey, Tenant
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
 from app.models.user_action import ActionStateChange, UserAction
 from app.models.webauthn_challenge import WebAuthnChallenge
+from app.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "ActionConfiguration",
@@ -23,4 +24,7 @@ __all__ = [
     "UserAction",
     "VerificationAttempt",
     "WebAuthnChallenge",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]
