@@ -92,6 +92,8 @@ def rule_builder(code: str):
     operation = request.form.get("builder-op")
     if operation:
         editor.edit(operation)
+    else:
+        editor.errors = {}  # mid-edit (a field or operator changed): judge values only on save
     return render(BUILDER, **builder_context(code, editor))
 
 

@@ -117,6 +117,7 @@ def test_choosing_a_field_narrows_the_operators(admin, action):
     assert "is true" in ops and "is greater than" not in ops
     assert 'name="c-0-0-value"' in page  # no operator chosen yet: the value box stays
     assert "Whether the user has at least one verified authenticator." in page
+    assert 'class="error"' not in page  # half-filled rows are judged on save, not while editing
 
 
 @pytest.mark.parametrize(("fields", "error_key", "message"), [
