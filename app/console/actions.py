@@ -23,11 +23,6 @@ from app.services.rules import ActionDocument
 ACTIVITY_LIMIT = 50
 
 
-def _invalid_status() -> int:
-    """Field errors: 400 for a plain form post; htmx swaps only 2xx, so its fragment gets 200."""
-    return 200 if request.htmx else 400
-
-
 def _config(code: str):
     return rules.get_action_configuration(current_user.tenant_id, code)
 
@@ -52,7 +47,7 @@ def action_new():
         else:
             flash(f"Action {config.code} created. Add rules to decide when it challenges, reviews or blocks.")
             return redirect_to(url_for("console.action_show", code=config.code))
-    status = _invalid_status() if form.errors or form.form_errors else 200
+    status = 400 if form.errors or form.form_errors else 200
     return render("console/actions/new.html", "console/actions/_action_form.html", form=form, status=status)
 
 
@@ -90,7 +85,7 @@ def action_test(code: str):
                 raise
             error = exc.message
     context = show_context(code, test_form=form, simulation=simulation, test_error=error)
-    status = _invalid_status() if form.errors or error else 200
+    status = 400 if form.errors or error else 200
     return render("console/actions/show.html", "console/actions/_test_panel.html", status=status, **context)
 
 
@@ -119,7 +114,7 @@ def action_settings(code: str):
         else:
             flash("Settings saved.")
             return redirect_to(url_for("console.action_settings", code=code))
-    status = _invalid_status() if form.errors or form.form_errors else 200
+    status = 400 if form.errors or form.form_errors else 200
     return render("console/actions/settings.html", "console/actions/_action_form.html", config=config, form=form,
                   tab="settings", status=status)
 

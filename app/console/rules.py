@@ -104,9 +104,9 @@ def rule_validate(code: str):
     return render("console/actions/_validation.html", check=check_json(request.form.get("conditions_json", "")))
 
 
-def _after_list_change(code: str, message: str | None = None):
+def _after_list_change(code: str, message: str | None = None, *, status: int = 200):
     if request.htmx:
-        return render("console/actions/_rules.html", **show_context(code, message=message))
+        return render("console/actions/_rules.html", status=status, **show_context(code, message=message))
     if message:
         flash(message)
     return redirect_to(url_for("console.action_show", code=code))
@@ -126,7 +126,7 @@ def rule_move(code: str, rule_id: str):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _after_list_change(code, exc.message)
+        return _after_list_change(code, exc.message, status=exc.status)
     return _after_list_change(code, f"“{rule.name}” moved {request.form.get('direction')}.")
 
 

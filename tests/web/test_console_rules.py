@@ -315,7 +315,7 @@ def test_moving_with_all_100_priorities_taken_is_refused_with_a_message(app, adm
 
     response = admin.post(f"/console/actions/full/rules/{ids[0]}/move", data={"direction": "down"}, htmx=True)
 
-    assert "All 100 priorities are in use" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "All 100 priorities are in use" in response.get_data(as_text=True)
     assert [r["priority"] for r in _rules(app)][:2] == [0, 1] and _rules(app)[0]["name"] == "R0"
     assert admin.post("/console/actions/full/rules/new", data={**BASE, "g-0-join": "and"}).status_code == 400
 
