@@ -21,6 +21,7 @@ from app.models import Authenticator, ConsoleUser, EndUser
 from app.services.audit import record_change
 from app.services.documents import WireModel
 from app.services.users import find_user, validate_email, validate_phone_number, validate_user_id
+from app.services.webhooks import emit_authenticator_created, emit_authenticator_deleted
 
 EMAIL_METHODS = {VerificationMethod.EMAIL_OTP, VerificationMethod.EMAIL_MAGIC_LINK}
 PHONE_METHODS = {VerificationMethod.SMS, VerificationMethod.WHATSAPP}
@@ -72,6 +73,7 @@ def enroll_verified_authenticator(
     elif request.is_default:
         db.session.execute(update(Authenticator).where(Authenticator.end_user_id == user.id).values(is_default=False))
     user.authenticators.append(authenticator)
+    emit_authenticator_created(authenticator, now=now)
     db.session.commit()
     return authenticator
 
@@ -84,6 +86,7 @@ def delete_authenticator(tenant_id: str, user_id: str, authenticator_id: str) ->
     ).scalar_one_or_none()
     if authenticator is None:
         raise NotFound("The authenticator was not found.", code="authenticator_not_found")
+    emit_authenticator_deleted(authenticator)
     db.session.delete(authenticator)
     db.session.commit()
 
@@ -122,6 +125,7 @@ def remove_authenticator(actor: ConsoleUser, user_id: str, authenticator_id: str
     if authenticator is None:
         raise NotFound("The authenticator was not found.", code="authenticator_not_found")
     before = describe_authenticator(authenticator)
+    emit_authenticator_deleted(authenticator, now=now)
     db.session.delete(authenticator)
     record_change(actor, "authenticator.removed", authenticator_id, "authenticator", before=before, after=None, now=now)
     db.session.commit()

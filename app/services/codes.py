@@ -22,6 +22,7 @@ from app.domain.totp import TotpSeed, new_seed, verify_code
 from app.extensions import db
 from app.models import Authenticator, RecoveryCode, Tenant
 from app.services.challenges import ClientSession, attempts_exhausted, complete_challenge, record_failed_attempt
+from app.services.webhooks import emit_authenticator_created
 
 FAILURE_INVALID = "CODE_INVALID_OR_EXPIRED"
 FAILURE_LOCKED = "MAX_ATTEMPTS_EXCEEDED"
@@ -116,6 +117,7 @@ def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: d
         newly_enrolled = authenticator.verified_at is None
         if newly_enrolled:
             authenticator.verified_at = now
+            emit_authenticator_created(authenticator, now=now)  # an app counts once its first code confirms it
         authenticator.last_verified_at = now
         token = complete_challenge(
             session.action,

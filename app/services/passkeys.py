@@ -30,6 +30,7 @@ from app.models import Authenticator, EndUser, PasskeyCredential, UserAction, We
 from app.services.challenges import ClientSession, complete_challenge
 from app.services.rules import validate_action_code
 from app.services.tracking import TrackAttributes, get_action, track_action
+from app.services.webhooks import emit_authenticator_created
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 # The action recorded for a usernameless sign-in started without an action code.
@@ -127,6 +128,7 @@ def finish_registration(
     except IntegrityError as exc:
         db.session.rollback()
         raise Conflict("This passkey is already registered.", code="credential_exists") from exc
+    emit_authenticator_created(authenticator, now=now)
     token = complete_challenge(
         session.action,
         verification_method=VerificationMethod.PASSKEY,

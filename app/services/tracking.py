@@ -24,6 +24,7 @@ from app.models import ActionConfiguration, ActionStateChange, EndUser, Rule, Us
 from app.services.documents import CustomValue, Short, WireModel, check_custom
 from app.services.rules import ActionDocument, find_action_configuration, new_action_configuration, validate_action_code
 from app.services.users import enrolled_verification_methods, validate_user_id
+from app.services.webhooks import emit_action_created, emit_state_change
 
 KNOWN_SCOPES = frozenset({"read:authenticators", "add:authenticators", "update:authenticators", "remove:authenticators"})
 DEFAULT_SCOPE = ("read:authenticators",)
@@ -33,6 +34,8 @@ QUERY_WINDOW = timedelta(days=30)
 ATTEMPTS = 3
 
 _compiled_rules = CompiledRuleCache()
+REVIEW_OUTCOMES = frozenset({ActionState.REVIEW_SUCCEEDED, ActionState.REVIEW_FAILED})
+REVIEW_STATES = REVIEW_OUTCOMES | {ActionState.REVIEW_REQUIRED}
 
 # The hot path's statements, built once: SQLAlchemy then reuses their compiled form instead of
 # rebuilding and re-keying a statement object on every track (measured in bench/track.py).
@@ -158,6 +161,8 @@ def _track_new(
         "attributes": _stored_attributes(attributes, scope),
         "result_validated_at": None,
     }
+    # Webhook outbox, same transaction; its one lookup runs before the inserts take SQLite's write lock.
+    emit_action_created(values, now=now)
     # Plain INSERTs rather than the ORM's unit of work: this is the API's hottest write, and the
     # flush machinery cost more than the statements themselves (bench/track.py).
     db.session.add(user)
@@ -355,6 +360,7 @@ def change_action_state(action: UserAction, new_state: ActionState, *, source: s
     """Move an action to a new state and record the step; the caller commits."""
     if action.state == new_state:
         return
+    emit_state_change(action, new_state, source=source, now=now)  # webhooks (before action.state moves on)
     action.state_changes.append(
         ActionStateChange(from_state=action.state, to_state=new_state, source=source, changed_at=now)
     )
@@ -366,8 +372,16 @@ def change_action_state(action: UserAction, new_state: ActionState, *, source: s
 def update_action_state(
     tenant_id: str, user_id: str, action_code: str, idempotency_key: str, new_state: ActionState, *, now: datetime
 ) -> UserAction:
-    """The server API's update_action: integrators may set any state (Authsignal does too)."""
+    """The server API's update_action: integrators may set any state (Authsignal does too).
+
+    A review outcome on a case in review is a review decision (exactly one wins, a second is a
+    409 review_already_decided): services.reviews decides it.
+    """
     action = get_action(tenant_id, user_id, action_code, idempotency_key)
+    if new_state in REVIEW_OUTCOMES and action.state in REVIEW_STATES:
+        from app.services.reviews import decide_from_api  # reviews builds on this module
+
+        return decide_from_api(action, new_state, now=now)
     change_action_state(action, new_state, source="api", now=now)
     db.session.commit()
     return action
