@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.config import Settings
 from app.domain.api_keys import digest_api_key, digests_match, generate_api_key, key_hint
@@ -118,15 +118,16 @@ def find_api_key(raw_key: str) -> ApiKey | None:
     return db.session.execute(select(ApiKey).where(ApiKey.digest == digest_api_key(raw_key))).scalar_one_or_none()
 
 
+_KEY_BY_DIGEST = select(ApiKey.id, ApiKey.tenant_id, ApiKey.digest, ApiKey.revoked_at, ApiKey.last_used_at).where(
+    ApiKey.digest == bindparam("digest")
+)
+
+
 def authenticate_api_key(raw_key: str | None, *, now: datetime) -> ApiCaller:
     """On every server API request: one indexed lookup of the few columns needed, no ORM object."""
     if not raw_key:
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
-    key = db.session.execute(
-        select(ApiKey.id, ApiKey.tenant_id, ApiKey.digest, ApiKey.revoked_at, ApiKey.last_used_at).where(
-            ApiKey.digest == digest_api_key(raw_key)
-        )
-    ).one_or_none()
+    key = db.session.execute(_KEY_BY_DIGEST, {"digest": digest_api_key(raw_key)}).one_or_none()
     if key is None or key.revoked_at is not None or not digests_match(key.digest, raw_key):
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
@@ -80,10 +80,14 @@ class ActionDocument(_Document):
         return code
 
 
+_FIND_ACTION_CONFIGURATION = select(ActionConfiguration).where(
+    ActionConfiguration.tenant_id == bindparam("tenant_id"), ActionConfiguration.code == bindparam("code")
+)
+
+
 def find_action_configuration(tenant_id: str, code: str) -> ActionConfiguration | None:
-    return db.session.execute(
-        select(ActionConfiguration).where(ActionConfiguration.tenant_id == tenant_id, ActionConfiguration.code == code)
-    ).scalar_one_or_none()
+    # Prebuilt: every track looks its action up, so the statement is compiled once.
+    return db.session.execute(_FIND_ACTION_CONFIGURATION, {"tenant_id": tenant_id, "code": code}).scalar_one_or_none()
 
 
 def get_action_configuration(tenant_id: str, code: str) -> ActionConfiguration:
