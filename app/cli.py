@@ -21,7 +21,7 @@ rules_cli = AppGroup("rules", help="Manage an action's rules.")
 
 
 def register(app: Flask) -> None:
-    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli):
+    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, webhooks_cli):
         app.cli.add_command(group)
 
 
@@ -152,3 +152,31 @@ def rules_list(action_code: str) -> None:
 def rules_delete(rule_id: str) -> None:
     _run(rules.delete_rule, _tenant_id(), rule_id)
     click.echo(f"Deleted rule {rule_id}.")
+
+
+# -- webhooks ---------------------------------------------------------------------------------------
+
+webhooks_cli = AppGroup("webhooks", help="Deliver queued webhook events.")
+
+
+@webhooks_cli.command("work")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds to wait when nothing is due.")
+@click.option("--batch", default=10, show_default=True, help="Deliveries claimed at a time.")
+@click.option("--keep-days", default=30, show_default=True, help="Finished events are pruned after this many days.")
+def webhooks_work(interval: float, batch: int, keep_days: int) -> None:
+    """Deliver webhooks until stopped (SIGTERM/Ctrl-C); run one or several, anywhere."""
+    from app.webhook_worker import run_worker
+
+    click.echo(f"Webhook worker started (polling every {interval}s).")
+    run_worker(settings=current_settings(), interval=interval, batch=batch, keep_days=keep_days, echo=click.echo)
+    click.echo("Webhook worker stopped.")
+
+
+@webhooks_cli.command("deliver-once")
+@click.option("--batch", default=100, show_default=True, help="At most this many deliveries.")
+def webhooks_deliver_once(batch: int) -> None:
+    """Attempt every delivery that is due now, once (for cron or a quick check), then exit."""
+    from app.services.webhooks import deliver_due
+
+    report = deliver_due(settings=current_settings(), limit=batch)
+    click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed.")

@@ -9,6 +9,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -275,7 +276,10 @@ def free_port() -> int:
 
 
 class Receiver:
-    """An HTTP server on 127.0.0.1 that answers 500 or 200 and verifies what it accepts."""
+    """An HTTP server on 127.0.0.1 that answers 500 or 200 and verifies what it accepts.
+
+    Its clock is the wall clock, or the worker's pretend clock when a test sends X-Test-Now.
+    """
 
     def __init__(self, port: int, key: str):
         self.key, self.status, self.accepted, self.refused = key, 500, [], 0
@@ -286,7 +290,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if receiver.status == 200:
                     event = independent_verify(body, self.headers["X-Signature-V2"], receiver.key,
-                                               now=int(self.headers["X-Test-Now"]))
+                                               now=int(self.headers.get("X-Test-Now") or time.time()))
                     receiver.accepted.append(event)
                 else:
                     receiver.refused += 1
@@ -382,3 +386,50 @@ def test_a_tenant_without_an_active_key_waits_and_retries(app, api, tenant, sett
         sender = Recorder(200)
         assert deliver_due(settings=settings, now=utcnow(), send=sender).retrying == 1
     assert sender.requests == [] and "no active API key" in delivery(app).last_error
+
+
+# -- the worker process ---------------------------------------------------------------------------------
+
+
+def test_deliver_once_command(app, api, tenant):
+    port = free_port()
+    add_endpoint(app, tenant.id, url=f"http://127.0.0.1:{port}/")
+    track(api)
+
+    result = app.test_cli_runner().invoke(args=["webhooks", "deliver-once"])
+
+    assert result.exit_code == 0, result.output
+    assert "0 delivered, 1 to retry, 0 failed." in result.output
+
+
+def test_the_worker_loop_delivers_until_stopped(app, api, tenant, settings):
+    from app.webhook_worker import run_worker
+
+    port = free_port()
+    add_endpoint(app, tenant.id, url=f"http://127.0.0.1:{port}/hook")
+    tracked = track(api)
+    receiver = Receiver(port, tenant.api_key)
+    receiver.status = 200
+    stop = threading.Event()
+    lines: list[str] = []
+
+    def work() -> None:
+        with app.app_context():
+            run_worker(settings=settings, interval=0.05, stop=stop, echo=lines.append)
+
+    worker = threading.Thread(target=work)
+    try:
+        worker.start()
+        for _ in range(200):
+            if receiver.accepted:
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+        receiver.close()
+
+    assert not worker.is_alive()
+    [event] = receiver.accepted
+    assert event["data"]["idempotencyKey"] == tracked["idempotencyKey"]
+    assert "webhooks: 1 delivered, 0 to retry, 0 failed" in lines

@@ -1,0 +1,68 @@
+"""The webhook worker loop behind ``flask webhooks work``.
+
+Run as many as you like, on one machine or several: they share the queue through the database
+(leased claims), so no delivery is sent by two of them at once. SIGTERM/SIGINT finish the delivery
+in hand and stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.config import Settings
+from app.extensions import db
+from app.models.base import utcnow
+from app.services import webhooks
+
+log = logging.getLogger("tollgate.webhooks")
+PRUNE_EVERY = timedelta(hours=1)
+
+
+def run_worker(
+    *,
+    settings: Settings,
+    interval: float = 2.0,
+    batch: int = webhooks.CLAIM_BATCH,
+    keep_days: int = 30,
+    stop: threading.Event | None = None,
+    echo: Callable[[str], None] = log.info,
+) -> None:
+    """Deliver until ``stop`` is set: straight on while there is work, ``interval`` seconds apart when idle."""
+    stop = stop or _stop_on_signals()
+    last_prune = 0.0
+    with webhooks.HttpSender() as sender:
+        while not stop.is_set():
+            try:
+                report = webhooks.deliver_due(settings=settings, limit=batch, send=sender)
+                if time.monotonic() - last_prune > PRUNE_EVERY.total_seconds():
+                    pruned = webhooks.prune(older_than=timedelta(days=keep_days), now=utcnow())
+                    last_prune = time.monotonic()
+                    if pruned:
+                        echo(f"webhooks: pruned {pruned} finished event(s) older than {keep_days} days")
+            except SQLAlchemyError as exc:  # the database restarting must not end the worker
+                db.session.rollback()
+                echo(f"webhooks: database error, retrying in {interval}s: {exc}")
+                stop.wait(interval)
+                continue
+            if report.attempted:
+                echo(f"webhooks: {report.delivered} delivered, {report.retrying} to retry, {report.failed} failed")
+            else:
+                stop.wait(interval)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handle(signum, _frame):
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handle)
+    return stop
