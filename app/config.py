@@ -49,6 +49,7 @@ class Settings:
     instance_path: Path
     redirect_allowlist: tuple[AllowedRedirect, ...] = ()
     console_idle_minutes: int = 30
+    review_claim_minutes: int = 30
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: str | None = None
 
@@ -90,6 +91,7 @@ VARIABLES = {
     "TOLLGATE_API_SECRET_KEY": None,
     "TOLLGATE_REDIRECT_ALLOWLIST": None,
     "TOLLGATE_CONSOLE_IDLE_MINUTES": "30",
+    "TOLLGATE_REVIEW_CLAIM_MINUTES": "30",
     "TOLLGATE_ADMIN_EMAIL": None,
     "TOLLGATE_ADMIN_PASSWORD": None,
 }
@@ -192,6 +194,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
     idle_minutes = _int_in_range(
         "TOLLGATE_CONSOLE_IDLE_MINUTES", get("TOLLGATE_CONSOLE_IDLE_MINUTES"), 1, 24 * 60, problems, unit="minutes"
     )
+    claim_minutes = _int_in_range(
+        "TOLLGATE_REVIEW_CLAIM_MINUTES", get("TOLLGATE_REVIEW_CLAIM_MINUTES"), 1, 24 * 60, problems, unit="minutes"
+    )
     admin_email, admin_password = get("TOLLGATE_ADMIN_EMAIL"), get("TOLLGATE_ADMIN_PASSWORD")
     if admin_email is not None and "@" not in admin_email:
         problems.append("TOLLGATE_ADMIN_EMAIL must be an email address")
@@ -217,6 +222,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         instance_path=instance_path,
         redirect_allowlist=tuple(redirect_allowlist),
         console_idle_minutes=idle_minutes,
+        review_claim_minutes=claim_minutes,
         bootstrap_admin_email=admin_email,
         bootstrap_admin_password=admin_password,
     )

@@ -2,6 +2,7 @@
 
 from app.models.action import ActionConfiguration, Rule
 from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
+from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
 from app.models.tenant import ApiKey, Tenant
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
 from app.models.user_action import ActionStateChange, UserAction
@@ -19,6 +20,10 @@ __all__ = [
     "EndUser",
     "PasskeyCredential",
     "RecoveryCode",
+    "ReviewClaim",
+    "ReviewDecision",
+    "ReviewNote",
+    "ReviewOverdueFlag",
     "Rule",
     "Tenant",
     "UserAction",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
 from app.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
+from app.models.review import OverduePolicy
 
 
 class ActionConfiguration(Base):
@@ -23,6 +24,11 @@ class ActionConfiguration(Base):
     verification_methods: Mapped[list[str]] = mapped_column(JSON)
     default_verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
     unenrolled_policy: Mapped[UnenrolledPolicy] = mapped_column(str_enum(UnenrolledPolicy))
+    # Manual review SLA (services/reviews.py): minutes a REVIEW_REQUIRED case may wait, then the policy.
+    review_deadline_minutes: Mapped[int | None] = mapped_column(Integer)
+    review_overdue_policy: Mapped[OverduePolicy] = mapped_column(
+        str_enum(OverduePolicy), default=OverduePolicy.FLAG, server_default=OverduePolicy.FLAG.value
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
