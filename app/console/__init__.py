@@ -21,4 +21,5 @@ ANYONE = frozenset({
 })
 install_guard(bp, reviewer_reads=REVIEWER_READS, anyone=ANYONE)
 
-from app.console import account, actions, activity, home, rules, settings, users  # noqa: E402,F401  (routes register on bp)
+# Routes register on bp (webhooks: admin-only, not listed for reviewers).
+from app.console import account, actions, activity, home, rules, settings, users, webhooks  # noqa: E402,F401

@@ -372,8 +372,9 @@ class DeliveryPage:
         return any(d.status == PENDING for d in self.deliveries)
 
 
-def list_deliveries(endpoint: WebhookEndpoint, *, before_id: int | None = None, limit: int = LOG_PAGE_SIZE) -> DeliveryPage:
+def list_deliveries(endpoint: WebhookEndpoint, *, before_id: int | None = None, limit: int | None = None) -> DeliveryPage:
     """The endpoint's delivery log, newest first, keyset-paginated on the id."""
+    limit = limit or LOG_PAGE_SIZE
     query = (
         select(WebhookDelivery, WebhookEvent.type)
         .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)

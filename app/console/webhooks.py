@@ -1,0 +1,141 @@
+"""Webhooks: the endpoints that receive signed events, each with its delivery log (admins only).
+
+Views stay thin: parse a form, call one service, render the page (or its ``_`` fragment for htmx).
+"""
+
+from __future__ import annotations
+
+from flask import flash, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectMultipleField, StringField, widgets
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+from app.console import bp
+from app.htmx import redirect_to, render
+from app.models import WebhookEndpoint
+from app.models.base import utcnow
+from app.services import webhooks
+
+
+class EndpointForm(FlaskForm):
+    # Parsing and CSRF only: the URL and event rules live in the service (one place to validate).
+    url = StringField("Endpoint URL", validators=[Length(max=4096)])
+    description = StringField("Description", validators=[Length(max=2000)])
+    event_types = SelectMultipleField(
+        "Events to send",
+        choices=[SelectChoice(name, name) for name in webhooks.EVENT_TYPES],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+        validate_choice=False,
+    )
+    is_active = BooleanField("Active: send new events to this endpoint", default=True)
+
+    @classmethod
+    def for_endpoint(cls, endpoint: WebhookEndpoint) -> EndpointForm:
+        return cls(formdata=None, url=endpoint.url, description=endpoint.description,
+                   event_types=list(endpoint.event_types), is_active=endpoint.is_active)
+
+    def to_input(self) -> webhooks.EndpointInput:
+        return webhooks.EndpointInput(url=self.url.data or "", description=self.description.data or "",
+                                      event_types=list(self.event_types.data or []), is_active=bool(self.is_active.data))
+
+    def add_errors(self, fields: dict[str, list[str]]) -> None:
+        for name, messages in fields.items():
+            self[name].errors = [*self[name].errors, *messages]
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+def _form_page(form: EndpointForm, endpoint: WebhookEndpoint | None = None, *, status: int = 200):
+    if endpoint is None:
+        return render("console/webhooks/new.html", "console/webhooks/_form.html", status=status, form=form,
+                      endpoint=None, event_types=webhooks.EVENT_TYPES)
+    return render("console/webhooks/edit.html", "console/webhooks/_form.html", status=status, form=form,
+                  endpoint=endpoint, event_types=webhooks.EVENT_TYPES)
+
+
+@bp.get("/webhooks")
+def webhook_list():
+    return render("console/webhooks/list.html", "console/webhooks/_list.html",
+                  endpoints=webhooks.list_endpoints(current_user.tenant_id))
+
+
+@bp.get("/webhooks/new")
+def webhook_new():
+    return _form_page(EndpointForm(formdata=None, event_types=list(webhooks.EVENT_TYPES)))
+
+
+@bp.post("/webhooks")
+def webhook_create():
+    form = EndpointForm()
+    if form.validate_on_submit():
+        try:
+            endpoint = webhooks.create_endpoint(current_user, form.to_input(), now=utcnow())
+        except webhooks.InvalidEndpoint as exc:
+            form.add_errors(exc.fields)
+        else:
+            flash("Endpoint added. Send it a test event to check that it receives and verifies them.")
+            return redirect_to(url_for("console.webhook_show", endpoint_id=endpoint.id))
+    return _form_page(form, status=400)
+
+
+def _show(endpoint: WebhookEndpoint, *, status: int = 200):
+    log = webhooks.list_deliveries(endpoint, before_id=request.args.get("before", type=int))
+    return render("console/webhooks/show.html", "console/webhooks/_deliveries.html", status=status, endpoint=endpoint,
+                  log=log, form=ConfirmForm(), event_types=webhooks.EVENT_TYPES)
+
+
+@bp.get("/webhooks/<endpoint_id>")
+def webhook_show(endpoint_id: str):
+    return _show(webhooks.get_endpoint(current_user.tenant_id, endpoint_id))
+
+
+@bp.get("/webhooks/<endpoint_id>/deliveries")
+def webhook_delivery_list(endpoint_id: str):
+    """The delivery log alone (htmx refreshes it while deliveries are pending); the full page otherwise."""
+    return _show(webhooks.get_endpoint(current_user.tenant_id, endpoint_id))
+
+
+@bp.get("/webhooks/<endpoint_id>/edit")
+def webhook_edit(endpoint_id: str):
+    endpoint = webhooks.get_endpoint(current_user.tenant_id, endpoint_id)
+    return _form_page(EndpointForm.for_endpoint(endpoint), endpoint)
+
+
+@bp.post("/webhooks/<endpoint_id>")
+def webhook_update(endpoint_id: str):
+    endpoint = webhooks.get_endpoint(current_user.tenant_id, endpoint_id)
+    form = EndpointForm()
+    if form.validate_on_submit():
+        try:
+            webhooks.update_endpoint(current_user, endpoint_id, form.to_input(), now=utcnow())
+        except webhooks.InvalidEndpoint as exc:
+            form.add_errors(exc.fields)
+        else:
+            flash("Endpoint saved.")
+            return redirect_to(url_for("console.webhook_show", endpoint_id=endpoint_id))
+    return _form_page(form, endpoint, status=400)
+
+
+@bp.post("/webhooks/<endpoint_id>/test")
+def webhook_test_send(endpoint_id: str):
+    webhooks.send_test_event(current_user, endpoint_id, now=utcnow())
+    flash("A webhook.test event is queued; the worker sends it within seconds. Its delivery appears below.")
+    return redirect_to(url_for("console.webhook_show", endpoint_id=endpoint_id))
+
+
+@bp.get("/webhooks/<endpoint_id>/delete")
+def webhook_delete_confirm(endpoint_id: str):
+    endpoint = webhooks.get_endpoint(current_user.tenant_id, endpoint_id)
+    return render("console/webhooks/delete.html", "console/webhooks/_delete.html", endpoint=endpoint, form=ConfirmForm())
+
+
+@bp.post("/webhooks/<endpoint_id>/delete")
+def webhook_delete(endpoint_id: str):
+    endpoint = webhooks.delete_endpoint(current_user, endpoint_id, now=utcnow())
+    flash(f"Endpoint {endpoint.url} is deleted with its delivery log.")
+    return redirect_to(url_for("console.webhook_list"))

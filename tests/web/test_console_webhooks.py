@@ -1,0 +1,253 @@
+"""Console → Webhooks: endpoints (list, create, edit, delete), their delivery log and the test button."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from app.models.base import utcnow
+from app.services import webhooks
+from app.services.webhooks import SendResult, deliver_due
+
+ALL = list(webhooks.EVENT_TYPES)
+
+
+def form(url="https://hooks.example/tollgate", events=ALL, description="Fraud team", active=True) -> dict:
+    data = {"url": url, "description": description, "event_types": list(events)}
+    if active:
+        data["is_active"] = "y"
+    return data
+
+
+def endpoint_rows(app) -> list[WebhookEndpoint]:
+    with app.app_context():
+        return list(db.session.execute(select(WebhookEndpoint)).scalars())
+
+
+def audit_events(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.execute(select(AuditEvent.event).order_by(AuditEvent.id)).scalars())
+
+
+@pytest.fixture
+def endpoint_id(app, admin) -> str:
+    response = admin.post("/console/webhooks", data=form())
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return endpoint_rows(app)[0].id
+
+
+def test_the_nav_links_webhooks_for_admins_only(admin, reviewer):
+    assert 'href="/console/webhooks"' in admin.get("/console/activity").get_data(as_text=True)
+    assert 'href="/console/webhooks"' not in reviewer.get("/console/activity").get_data(as_text=True)
+
+
+def test_empty_list(admin):
+    page = admin.get("/console/webhooks").get_data(as_text=True)
+
+    assert "No endpoints yet" in page and "<html" in page
+
+
+def test_the_new_form_offers_every_event_checked(admin):
+    page = admin.get("/console/webhooks/new").get_data(as_text=True)
+
+    for event_type in ALL:
+        assert re.search(rf'<input[^>]*checked[^>]*value="{re.escape(event_type)}"|'
+                         rf'<input[^>]*value="{re.escape(event_type)}"[^>]*checked', page), event_type
+
+
+def test_create_is_audited_and_lands_on_the_endpoint(app, admin):
+    response = admin.post("/console/webhooks", data=form(events=["action.created", "action.review_decided"]))
+
+    assert response.status_code == 303
+    [endpoint] = endpoint_rows(app)
+    assert response.headers["Location"].endswith(f"/console/webhooks/{endpoint.id}")
+    assert (endpoint.url, endpoint.description, endpoint.is_active) == ("https://hooks.example/tollgate", "Fraud team", True)
+    assert endpoint.event_types == ["action.created", "action.review_decided"]
+    assert audit_events(app) == ["webhook_endpoint.created"]
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Endpoint added" in page and "Send test event" in page and "Nothing sent yet" in page
+
+
+def test_create_through_htmx_answers_with_hx_redirect(app, admin):
+    response = admin.post("/console/webhooks", data=form(), htmx=True)
+
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == f"/console/webhooks/{endpoint_rows(app)[0].id}"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (form(url=""), "Enter the URL"),
+        (form(url="http://hooks.example/in"), "Use https"),
+        (form(url="ftp://hooks.example/in"), "Enter a full URL"),
+        (form(url="https://user:pw@hooks.example/in"), "Leave credentials out"),
+        (form(url="https://hooks.example:99999/in"), "not a valid URL"),
+        (form(events=[]), "Choose at least one event"),
+        (form(events=["action.created", "user.deleted"]), "Unknown event type: user.deleted"),
+        (form(description="x" * 501), "at most 500 characters"),
+    ],
+)
+def test_invalid_endpoints_are_refused_with_a_message(app, admin, data, message):
+    response = admin.post("/console/webhooks", data=data)
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page and "<html" in page
+    assert endpoint_rows(app) == []
+
+
+def test_a_refused_htmx_form_comes_back_as_the_fragment(admin):
+    response = admin.post("/console/webhooks", data=form(url="http://hooks.example/in"), htmx=True)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert page.lstrip().startswith("<form") and 'id="webhook-form"' in page and "<html" not in page
+    assert "Use https" in page and 'aria-invalid="true"' in page
+    assert "HX-Request" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8000/hook", "http://127.0.0.1:9000/hook", "https://hooks.example"])
+def test_https_anywhere_and_http_on_localhost_are_accepted(app, admin, url):
+    assert admin.post("/console/webhooks", data=form(url=url)).status_code == 303
+
+
+def test_list_shows_each_endpoint(admin, endpoint_id):
+    page = admin.get("/console/webhooks").get_data(as_text=True)
+
+    assert "https://hooks.example/tollgate" in page and f"/console/webhooks/{endpoint_id}" in page
+    assert "Active" in page
+
+
+def test_the_list_fragment_for_htmx(admin, endpoint_id):
+    response = admin.get("/console/webhooks", headers={"HX-Request": "true"})
+
+    page = response.get_data(as_text=True)
+    assert "<html" not in page and 'id="webhooks"' in page and "https://hooks.example/tollgate" in page
+
+
+def test_edit_prefills_and_saves_with_an_audit_record(app, admin, endpoint_id):
+    page = admin.get(f"/console/webhooks/{endpoint_id}/edit").get_data(as_text=True)
+    assert 'value="https://hooks.example/tollgate"' in page
+
+    response = admin.post(f"/console/webhooks/{endpoint_id}",
+                          data=form(url="https://hooks.example/v2", events=["authenticator.deleted"], active=False))
+
+    assert response.status_code == 303
+    [endpoint] = endpoint_rows(app)
+    assert (endpoint.url, endpoint.event_types, endpoint.is_active) == ("https://hooks.example/v2",
+                                                                        ["authenticator.deleted"], False)
+    assert audit_events(app) == ["webhook_endpoint.created", "webhook_endpoint.updated"]
+    with app.app_context():
+        updated = db.session.execute(select(AuditEvent).where(AuditEvent.event == "webhook_endpoint.updated")).scalar_one()
+    assert updated.before["active"] is True and updated.after["active"] is False
+
+
+def test_a_refused_edit_keeps_what_was_typed(app, admin, endpoint_id):
+    response = admin.post(f"/console/webhooks/{endpoint_id}", data=form(url="http://evil.example/"))
+
+    assert response.status_code == 400
+    assert 'value="http://evil.example/"' in response.get_data(as_text=True)
+    assert endpoint_rows(app)[0].url == "https://hooks.example/tollgate"
+
+
+def test_delete_asks_first_then_deletes_with_an_audit_record(app, admin, endpoint_id):
+    confirm = admin.get(f"/console/webhooks/{endpoint_id}/delete").get_data(as_text=True)
+    assert "cannot be undone" in confirm and 'name="csrf_token"' in confirm
+
+    response = admin.post(f"/console/webhooks/{endpoint_id}/delete")
+
+    assert response.status_code == 303 and response.headers["Location"].endswith("/console/webhooks")
+    assert endpoint_rows(app) == []
+    assert audit_events(app)[-1] == "webhook_endpoint.deleted"
+
+
+def test_send_test_event_queues_one_delivery_and_the_log_shows_it(app, admin, endpoint_id, settings):
+    response = admin.post(f"/console/webhooks/{endpoint_id}/test")
+
+    assert response.status_code == 303
+    with app.app_context():
+        [event] = db.session.execute(select(WebhookEvent)).scalars()
+        assert event.type == "webhook.test" and event.data["endpointId"] == endpoint_id
+    assert audit_events(app)[-1] == "webhook_endpoint.test_sent"
+    page = admin.get(f"/console/webhooks/{endpoint_id}").get_data(as_text=True)
+    assert "webhook.test" in page and "Pending" in page
+    assert 'hx-trigger="every 3s"' in page  # the log refreshes while something is pending
+
+    with app.app_context():
+        deliver_due(settings=settings, now=utcnow(), send=lambda url, body, headers: SendResult(503, "HTTP 503: busy"))
+    log = admin.get(f"/console/webhooks/{endpoint_id}/deliveries", headers={"HX-Request": "true"})
+    fragment = log.get_data(as_text=True)
+    assert "<html" not in fragment and fragment.lstrip().startswith("<section")
+    assert "503" in fragment and "HTTP 503: busy" in fragment
+    with app.app_context():
+        delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
+    assert delivery.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") in fragment  # next retry
+
+    with app.app_context():
+        deliver_due(settings=settings, now=delivery.next_attempt_at, send=lambda url, body, headers: SendResult(200))
+    fragment = admin.get(f"/console/webhooks/{endpoint_id}/deliveries", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert "Delivered" in fragment and "every 3s" not in fragment
+
+
+def test_the_delivery_log_pages_backwards(app, admin, endpoint_id, monkeypatch):
+    monkeypatch.setattr(webhooks, "LOG_PAGE_SIZE", 2)
+    for _ in range(3):
+        admin.post(f"/console/webhooks/{endpoint_id}/test")
+    with app.app_context():
+        ids = sorted(db.session.execute(select(WebhookDelivery.id)).scalars())
+
+    first = admin.get(f"/console/webhooks/{endpoint_id}").get_data(as_text=True)
+    assert f"before={ids[1]}" in first
+
+    older = admin.get(f"/console/webhooks/{endpoint_id}?before={ids[1]}").get_data(as_text=True)
+    assert older.count("webhook.test") == 1 and "Older deliveries" not in older
+
+
+def test_unknown_endpoints_are_404(admin):
+    assert admin.get("/console/webhooks/nope").status_code == 404
+    assert admin.post("/console/webhooks/nope/test").status_code == 404
+
+
+def test_another_tenants_endpoint_is_404(app, admin):
+    from app.models import Tenant
+    from app.models.base import new_id
+
+    with app.app_context():
+        other = Tenant(id=new_id(), name="Other")
+        db.session.add(other)
+        db.session.add(WebhookEndpoint(id="theirs", tenant_id=other.id, url="https://x.example", description="",
+                                       event_types=ALL, is_active=True))
+        db.session.commit()
+
+    assert admin.get("/console/webhooks/theirs").status_code == 404
+    assert admin.post("/console/webhooks/theirs/delete").status_code == 404
+    assert "x.example" not in admin.get("/console/webhooks").get_data(as_text=True)
+
+
+def test_changes_without_a_csrf_token_are_refused(app, admin, endpoint_id):
+    client = admin.client
+    assert client.post("/console/webhooks", data=form(url="https://other.example")).status_code == 400
+    assert client.post(f"/console/webhooks/{endpoint_id}", data=form(url="https://other.example")).status_code == 400
+    assert client.post(f"/console/webhooks/{endpoint_id}/test").status_code == 400
+    assert client.post(f"/console/webhooks/{endpoint_id}/delete").status_code == 400
+
+    [endpoint] = endpoint_rows(app)
+    assert endpoint.url == "https://hooks.example/tollgate"
+    with app.app_context():
+        assert db.session.execute(select(WebhookEvent)).first() is None
+
+
+def test_reviewers_get_403_everywhere(admin, reviewer, endpoint_id):
+    for path in ("/console/webhooks", "/console/webhooks/new", f"/console/webhooks/{endpoint_id}",
+                 f"/console/webhooks/{endpoint_id}/edit", f"/console/webhooks/{endpoint_id}/deliveries",
+                 f"/console/webhooks/{endpoint_id}/delete"):
+        assert reviewer.get(path).status_code == 403, path
+    for path in ("/console/webhooks", f"/console/webhooks/{endpoint_id}", f"/console/webhooks/{endpoint_id}/test",
+                 f"/console/webhooks/{endpoint_id}/delete"):
+        assert reviewer.post(path, data=form()).status_code == 403, path
