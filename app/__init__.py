@@ -41,7 +41,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app import api, auth, challenge, cli, client_api, console, errors, health, security_headers
+    from app import api, auth, challenge, cli, client_api, console, errors, health, review, security_headers
     from app.services.console_users import load_session_user
 
     login_manager.user_loader(load_session_user)
@@ -51,7 +51,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     for token_surface in (api.bp, client_api.bp, challenge.bp):
         csrf.exempt(token_surface)
 
-    for blueprint in (api.bp, client_api.bp, challenge.bp, health.bp, auth.bp, console.bp):
+    for blueprint in (api.bp, client_api.bp, challenge.bp, health.bp, auth.bp, console.bp, review.bp):
         app.register_blueprint(blueprint)
     security_headers.register(app)
     errors.register(app)

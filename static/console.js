@@ -93,3 +93,17 @@
     document.querySelectorAll("button[data-ceremony]").forEach(bind);
   });
 })();
+
+// Manual review: sections marked data-swap-errors show a refused change (400/403/409) in place;
+// htmx leaves 4xx responses unswapped by default, which would hide the server's message.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    var target = event.detail.target;
+    if ((status === 400 || status === 403 || status === 409) && target && target.hasAttribute("data-swap-errors")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+})();

@@ -167,7 +167,7 @@ def list_queue(
     now: datetime,
     after: QueueCursor | None = None,
     before: QueueCursor | None = None,
-    limit: int = PAGE_SIZE,
+    limit: int | None = None,
 ) -> QueuePage:
     """REVIEW_REQUIRED actions, oldest first, keyset-paginated both ways.
 
@@ -175,6 +175,7 @@ def list_queue(
     ties (it is SQLite's rowid, so the index already holds it in order). Live claims are an outer
     join on the claim's primary key.
     """
+    limit = limit or PAGE_SIZE
     claim_join = and_(ReviewClaim.user_action_id == UserAction.id, ReviewClaim.expires_at > now)
     query = (
         select(

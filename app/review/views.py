@@ -1,0 +1,148 @@
+"""The queue, a case, and the changes a reviewer makes to it: each view parses, calls one service, renders.
+
+htmx requests get the changed section's ``_fragment`` (claim, notes, decision); a plain form post
+gets a 303 back to the case page, so everything works without JavaScript too.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from app.config import current_settings
+from app.domain.errors import DomainError
+from app.htmx import redirect_to, render
+from app.models.base import utcnow
+from app.review import bp
+from app.services import reviews
+
+
+def _queue_context(parsed: reviews.ParsedQueueFilters, page: reviews.QueuePage, **extra) -> dict:
+    return {
+        "results": page, "filters": parsed.filters, "errors": parsed.errors, "values": parsed.values,
+        "action_codes": reviews.activity.action_codes(current_user.tenant_id),
+        "rules": reviews.rule_choices(current_user.tenant_id),
+        "pending": reviews.count_pending(current_user.tenant_id),
+        "paged": bool(request.args.get("after") or request.args.get("before")),
+        "now": utcnow(), **extra,
+    }
+
+
+@bp.get("/")
+def queue_list():
+    parsed = reviews.parse_queue_filters(request.args)
+    page = reviews.list_queue(
+        current_user.tenant_id, parsed.filters, viewer_id=current_user.id, now=utcnow(),
+        after=reviews.QueueCursor.decode(request.args.get("after")),
+        before=reviews.QueueCursor.decode(request.args.get("before")),
+    )
+    return render("review/queue.html", "review/_queue.html", **_queue_context(parsed, page))
+
+
+@bp.get("/count")
+def queue_count():
+    """The nav badge (always a fragment: only htmx asks for it)."""
+    return render("review/_count.html", "review/_count.html", pending=reviews.count_pending(current_user.tenant_id))
+
+
+@bp.post("/bulk")
+def queue_bulk_decide():
+    """Admins only (the guard lists it for no other role): one outcome and reason for the ticked cases."""
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    try:
+        outcome = reviews.parse_decision(request.form.get("decision"))
+        result = reviews.bulk_decide(current_user, ids, outcome, request.form.get("reason", ""), now=utcnow())
+    except DomainError as exc:
+        flash(exc.message)
+        return redirect_to(_back_to_queue())
+    verb = "Approved" if outcome.value == "REVIEW_SUCCEEDED" else "Rejected"
+    message = f"{verb} {len(result.decided)} case{'s' if len(result.decided) != 1 else ''}."
+    if result.skipped:
+        message += f" Skipped {len(result.skipped)}: " + "; ".join(f"#{i} {why}" for i, why in result.skipped.items())
+    flash(message)
+    return redirect_to(_back_to_queue())
+
+
+def _back_to_queue() -> str:
+    """The queue with the filters the bulk form was sent from (kept in its hidden fields)."""
+    parsed = reviews.parse_queue_filters(request.form)
+    return url_for("review.queue_list", **parsed.filters.as_query())
+
+
+@bp.get("/next")
+def case_next():
+    """After a decision: the oldest case this reviewer holds, else the oldest unclaimed one."""
+    action_id = reviews.next_case_id(current_user.tenant_id, viewer_id=current_user.id, now=utcnow())
+    if action_id is None:
+        flash("The queue is empty: nothing left to review.")
+        return redirect(url_for("review.queue_list"))
+    return redirect(url_for("review.case_show", action_id=action_id))
+
+
+@bp.get("/<int:action_id>")
+def case_show(action_id: int):
+    case = reviews.get_case(current_user.tenant_id, action_id, viewer_id=current_user.id, now=utcnow())
+    return render("review/case.html", case=case, action=case.action, now=utcnow())
+
+
+def _case_section(action_id: int, fragment: str, *, error: DomainError | None = None, **extra):
+    """After a change: the section's fragment for htmx, back to the case page for a plain form.
+
+    A refusal shows in that section: as the fragment (htmx), or on the whole page re-rendered with
+    the refusal's status (no JavaScript), keeping what was typed.
+    """
+    if error is None and not request.htmx:
+        return redirect_to(url_for("review.case_show", action_id=action_id))
+    now = utcnow()
+    case = reviews.get_case(current_user.tenant_id, action_id, viewer_id=current_user.id, now=now)
+    return render("review/case.html", fragment, status=error.status if error else 200, case=case, action=case.action,
+                  now=now, error=error.message if error else None, error_in=fragment, **extra)
+
+
+@bp.post("/<int:action_id>/claim")
+def case_claim(action_id: int):
+    try:
+        reviews.claim_case(current_user, action_id, settings=current_settings(), now=utcnow())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _case_section(action_id, "review/_claim.html", error=exc)
+    return _case_section(action_id, "review/_claim.html")
+
+
+@bp.post("/<int:action_id>/release")
+def case_release(action_id: int):
+    try:
+        reviews.release_case(current_user, action_id, now=utcnow())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _case_section(action_id, "review/_claim.html", error=exc)
+    return _case_section(action_id, "review/_claim.html")
+
+
+@bp.post("/<int:action_id>/notes")
+def note_create(action_id: int):
+    try:
+        reviews.add_note(current_user, action_id, request.form.get("text", ""), settings=current_settings(),
+                         now=utcnow())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _case_section(action_id, "review/_notes.html", error=exc, text=request.form.get("text", ""))
+    return _case_section(action_id, "review/_notes.html")
+
+
+@bp.post("/<int:action_id>/decision")
+def case_decide(action_id: int):
+    reason = request.form.get("reason", "")
+    try:
+        outcome = reviews.parse_decision(request.form.get("decision"))
+        reviews.decide_case(current_user, action_id, outcome, reason, now=utcnow())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _case_section(action_id, "review/_decision.html", error=exc, reason=reason)
+    # The whole page changes (state, claim, decision, "next case"): htmx follows HX-Redirect.
+    flash("Decision recorded.")
+    return redirect_to(url_for("review.case_show", action_id=action_id))
