@@ -6,7 +6,7 @@ import io
 import json
 
 import segno
-from flask import g, redirect, render_template, request, url_for
+from flask import g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from app.challenge import bp
@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
 from app.services import codes
-from app.services.challenges import ClientSession, open_session
+from app.services.challenges import ClientSession, open_session, review_result_token
 from app.services.tenant_settings import effective_settings
 from app.services.users import enrolled_verification_methods
 
@@ -95,6 +95,8 @@ def _require_open(session: ClientSession) -> None:
 def challenge_show():
     token = request.args.get("token")
     session = _session(token, kinds=(TokenKind.CLIENT,))
+    if session.action.state in (ActionState.REVIEW_REQUIRED, ActionState.REVIEW_SUCCEEDED):
+        return _review_status(session, token)
     _require_open(session)
     usable = _usable_methods(session)
     if usable:
@@ -102,6 +104,25 @@ def challenge_show():
     if not session.may_add_authenticator():
         raise PageError("No way to verify here", "None of your sign-in methods can be used for this action.", 409)
     return render_template("challenge/enrol.html", **_context(session, token, methods=_enrollable_methods(session)))
+
+
+# Seconds between the review page's reloads (a Refresh header: no script, allowed by the CSP).
+REVIEW_REFRESH_SECONDS = 5
+
+
+def _review_status(session: ClientSession, token: str):
+    """In review: a page that reloads itself until a reviewer decides. Approved: on to the integrator
+    with a result token, exactly like a passed challenge. Rejected: _require_open's message."""
+    result_token = review_result_token(session, settings=current_settings(), now=utcnow())
+    if result_token is not None:
+        return redirect(url_for("challenge.challenge_finish", token=result_token, mode=request.values.get("mode") or None))
+    if session.action.state is ActionState.REVIEW_SUCCEEDED:
+        raise PageError("Already approved", "This request was already approved and completed. Go back to the app.", 409)
+    title, message = STATE_PAGES[ActionState.REVIEW_REQUIRED]
+    response = make_response(render_template("challenge/review_pending.html", **_context(
+        session, token, title=title, message=message, refresh_seconds=REVIEW_REFRESH_SECONDS)))
+    response.headers["Refresh"] = str(REVIEW_REFRESH_SECONDS)
+    return response
 
 
 def _verify_page(session: ClientSession, token: str, usable: list[VerificationMethod], *, error: str | None = None,

@@ -21,8 +21,8 @@ from app.models import EndUser, UserAction, VerificationAttempt
 from app.services.tracking import action_ref, change_action_state, get_action
 from app.services.users import enrolled_verification_methods
 
-# States whose result token /validate accepts.
-SUCCESS_STATES = frozenset({ActionState.CHALLENGE_SUCCEEDED})
+# States whose result token /validate accepts (a review approval hands one out too: review_result_token).
+SUCCESS_STATES = frozenset({ActionState.CHALLENGE_SUCCEEDED, ActionState.REVIEW_SUCCEEDED})
 # States in which proving identity (or enrolling a first authenticator) completes the action.
 COMPLETABLE_STATES = frozenset({ActionState.CHALLENGE_REQUIRED, ActionState.ALLOW, ActionState.CHALLENGE_SUCCEEDED})
 ATTEMPT_WINDOW = timedelta(minutes=5)
@@ -96,6 +96,19 @@ def complete_challenge(
         change_action_state(action, ActionState.CHALLENGE_SUCCEEDED, source="challenge", now=now)
         action.verification_method = verification_method
         action.verified_by_authenticator_id = authenticator_id
+    return _result_token(action, settings=settings, now=now)
+
+
+def review_result_token(session: ClientSession, *, settings: Settings, now: datetime) -> str | None:
+    """After a reviewer approved the action, the hosted page continues with a result token like a
+    passed challenge's; None while the action is not approved or its result was already validated."""
+    action = session.action
+    if action.state is not ActionState.REVIEW_SUCCEEDED or action.result_validated_at is not None:
+        return None
+    return _result_token(action, settings=settings, now=now)
+
+
+def _result_token(action: UserAction, *, settings: Settings, now: datetime) -> str:
     return issue_token(
         action_ref(action),
         kind=TokenKind.RESULT,
