@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 from flask import Flask
@@ -18,10 +19,11 @@ tollgate_cli = AppGroup("tollgate", help="Provision a Tollgate instance.")
 keys_cli = AppGroup("api-keys", help="Manage API secret keys.")
 actions_cli = AppGroup("actions", help="Manage action configurations.")
 rules_cli = AppGroup("rules", help="Manage an action's rules.")
+reviews_cli = AppGroup("reviews", help="The manual-review queue: review deadlines (SLA).")
 
 
 def register(app: Flask) -> None:
-    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, webhooks_cli):
+    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, webhooks_cli):
         app.cli.add_command(group)
 
 
@@ -152,6 +154,47 @@ def rules_list(action_code: str) -> None:
 def rules_delete(rule_id: str) -> None:
     _run(rules.delete_rule, _tenant_id(), rule_id)
     click.echo(f"Deleted rule {rule_id}.")
+
+
+@reviews_cli.command("apply-sla")
+@click.option("--every", type=click.IntRange(min=1), default=None, metavar="SECONDS",
+              help="Keep running, applying the deadlines every SECONDS (else run once, e.g. from cron).")
+def reviews_apply_sla(every: int | None) -> None:
+    """Auto-approve, auto-reject or flag the review cases whose action's deadline has passed."""
+    from app.extensions import db
+    from app.models.base import utcnow
+    from app.services import reviews
+
+    try:
+        while True:
+            report = reviews.apply_sla(now=utcnow())
+            db.session.remove()  # a fresh session (and connection) per round
+            click.echo(f"{utcnow().isoformat(timespec='seconds')} review SLA: {len(report.approved)} approved, "
+                       f"{len(report.rejected)} rejected, {len(report.flagged)} flagged overdue")
+            if every is None:
+                return
+            time.sleep(every)
+    except KeyboardInterrupt:  # Ctrl-C on `make run`: stop quietly
+        return
+
+
+@reviews_cli.command("set-sla")
+@click.argument("action_code")
+@click.option("--deadline", "deadline_minutes", type=click.IntRange(min=1), default=None, metavar="MINUTES",
+              help="Minutes a case may wait for review; leave out to remove the deadline.")
+@click.option("--policy", type=click.Choice(["FLAG", "AUTO_APPROVE", "AUTO_REJECT"]), default="FLAG", show_default=True,
+              help="What happens when the deadline passes.")
+def reviews_set_sla(action_code: str, deadline_minutes: int | None, policy: str) -> None:
+    """Set ACTION_CODE's review deadline and what happens when it passes."""
+    from app.models.review import OverduePolicy
+    from app.services import reviews
+
+    config = _run(reviews.set_review_sla, _tenant_id(), action_code, deadline_minutes=deadline_minutes,
+                  policy=OverduePolicy(policy))
+    if config.review_deadline_minutes:
+        click.echo(f"{action_code}: review within {config.review_deadline_minutes} minutes, then {policy}.")
+    else:
+        click.echo(f"{action_code}: no review deadline.")
 
 
 # -- webhooks ---------------------------------------------------------------------------------------
