@@ -25,6 +25,9 @@ run: export TOLLGATE_PUBLIC_URL ?= http://localhost:$(PORT)
 run: venv
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tollgate seed-demo
+	@# The webhook worker runs beside the web server and stops with it (Ctrl-C stops both).
+	$(BIN)/flask webhooks work & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'app:create_app()'
 
 test: venv
