@@ -1,0 +1,82 @@
+"""The manual-review flow in real Chromium.
+
+An integrator tracks an action (official Python SDK) that a REVIEW rule sends to review; the end
+user's hosted page says it is being reviewed and keeps reloading; a reviewer signs in, finds the case
+in the queue (the nav count shows it), claims it, adds a note and approves it; ``get_action``
+then reports REVIEW_SUCCEEDED, and the end user's page continues by itself to the integrator with a
+result token that validates (state REVIEW_SUCCEEDED), once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from app.services.console_users import create_console_user
+from tests.factories import make_action, rule
+
+ACTION = "e2e-payout"
+PASSWORD = "correct horse battery staple"
+
+
+def test_a_reviewer_approves_a_tracked_case_and_the_end_user_continues(
+    page: Page, sdk, live_server, tenant, browser_errors
+):
+    make_action(live_server.app, tenant.id, ACTION, rules=[
+        rule("Large payout", 0, "REVIEW", {">": [{"var": "custom.amount"}, 1000]}),
+    ])
+    with live_server.app.app_context():
+        create_console_user(tenant.id, email="rita@example.com", password=PASSWORD, role="reviewer",
+                            settings=live_server.app.config["TOLLGATE"])
+    tracked = sdk.track("e2e-rev", ACTION, {"redirectUrl": live_server.callback_url,
+                                            "custom": {"amount": 25000}, "ipAddress": "203.0.113.50"})
+    assert tracked["state"] == "REVIEW_REQUIRED"
+
+    # The end user waits on the hosted page, in a tab of its own.
+    end_user = page.context.new_page()
+    end_user.goto(tracked["url"])
+    expect(end_user.get_by_role("heading", name="Your request is being reviewed")).to_be_visible()
+
+    # The reviewer signs in and finds the case in the queue.
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("rita@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#review-count")).to_have_text(re.compile(r"^1\b"))
+    page.get_by_role("link", name=re.compile(r"^Review")).click()
+    expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+    row = page.locator("table.queue tbody tr", has_text="e2e-rev")
+    expect(row).to_contain_text("Large payout")
+    expect(row).to_contain_text("25000")
+    row.get_by_role("link").first.click()
+
+    # Claim, note, approve: the first two swap their section in place.
+    expect(page.get_by_role("heading", name=re.compile(ACTION))).to_be_visible()
+    page.get_by_role("button", name="Claim").click()
+    expect(page.locator("#claim")).to_contain_text("You hold this case")
+    page.get_by_label(re.compile("^Add a note")).fill("Payee verified by phone.")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("#notes")).to_contain_text("Payee verified by phone.")
+    expect(page.locator("#notes")).to_contain_text("rita@example.com")
+    page.get_by_label(re.compile("^Reason")).fill("Known payee, amount matches the invoice.")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.locator("#decision")).to_contain_text("Approved")
+    expect(page.locator("#decision")).to_contain_text("Known payee, amount matches the invoice.")
+    expect(page.locator("#next-case")).to_be_visible()
+
+    assert sdk.get_action("e2e-rev", ACTION, tracked["idempotency_key"])["state"] == "REVIEW_SUCCEEDED"
+
+    # The end user's page reloads itself (every 5 s) and goes on to the integrator with a result token.
+    end_user.wait_for_url(re.compile(re.escape(live_server.callback_url) + r"\?token="), timeout=15_000)
+    token = end_user.locator("#token").inner_text()
+    validated = sdk.validate_challenge({"token": token})
+    assert validated["is_valid"] is True and validated["state"] == "REVIEW_SUCCEEDED"
+    assert validated["user_id"] == "e2e-rev" and validated["action"] == ACTION
+    assert sdk.validate_challenge({"token": token})["is_valid"] is False
+
+    # "Next case" with nothing left goes back to the (now empty) queue.
+    page.locator("#next-case").click()
+    expect(page.get_by_text("Nothing to review.")).to_be_visible()
+    expect(page.locator("#review-count")).to_have_text(re.compile(r"^0\b"))
+    assert browser_errors == []
