@@ -194,6 +194,22 @@ def test_an_authenticator_app_counts_as_created_once_its_first_code_confirms_it(
     assert data["verifiedAt"]
 
 
+def test_a_registered_passkey_is_created_and_its_challenge_a_state_change(app, api, client, tenant):
+    from tests.api.test_client_api_passkeys import enroll_passkey
+    from tests.soft_authenticator import SoftAuthenticator
+
+    make_action(app, tenant.id, "withdraw-funds", default_outcome="CHALLENGE", unenrolled_policy="REQUIRE_ENROLLMENT")
+    add_endpoint(app, tenant.id, events=["authenticator.created", "action.state_changed"])
+    enroll_passkey(client, track(api)["token"], SoftAuthenticator())
+
+    kinds = {kind: data for kind, data in events(app)}
+    assert set(kinds) == {"authenticator.created", "action.state_changed"}
+    assert kinds["authenticator.created"]["verificationMethod"] == "PASSKEY"
+    assert kinds["authenticator.created"]["webauthnCredential"]["credentialId"]
+    assert (kinds["action.state_changed"]["previousState"], kinds["action.state_changed"]["state"]) == (
+        "CHALLENGE_REQUIRED", "CHALLENGE_SUCCEEDED")
+
+
 def test_removing_an_authenticator_in_the_console_emits_deleted(app, api, tenant, make_console_user):
     from app.services.authenticators import remove_authenticator
     from app.services.console_users import find_console_user
