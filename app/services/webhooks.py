@@ -90,8 +90,9 @@ def emit(tenant_id: str, events: Iterable[tuple[str, Mapping[str, Any] | Callabl
     ``events`` are (type, data) pairs; data may be a callable, built only when someone listens.
     Returns the ids of the events written (none when nobody is subscribed).
     """
-    with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
-        endpoints = db.session.execute(_SUBSCRIBERS, {"tenant_id": tenant_id}).all()
+    # On the session's connection, not through the ORM: about half the cost, and it never flushes
+    # (nor so takes SQLite's write lock for) what the caller has pending.
+    endpoints = db.session.connection().execute(_SUBSCRIBERS, {"tenant_id": tenant_id}).all()
     if not endpoints:
         return []
     now = now or utcnow()
