@@ -21,11 +21,16 @@ from typing import Any
 from app.domain.catalogue import (
     CUSTOM_PREFIX,
     FIELD_TYPES,
+    LIST_KINDS_FOR_TYPE,
+    LIST_NAME,
+    LISTS_PREFIX,
     OPERATORS,
     OPERATORS_BY_TYPE,
+    current_tenant_catalogue,
     find_field,
     is_custom,
     label_for,
+    list_ref_name,
 )
 
 MAX_GROUP_DEPTH = 3  # root → group → subgroup
@@ -74,6 +79,8 @@ def parse_value(field_type: str, operator: str, raw: str) -> tuple[Any, str | No
     if op is None or not op.takes_value:
         return None, None
     raw = (raw or "").strip()
+    if op.list_ref:
+        return (raw, None) if raw else (raw, "Choose a list.")
     if op.list_value:
         items = [item.strip() for item in raw.split(",") if item.strip()]
         if not items:
@@ -154,6 +161,8 @@ def check_condition(node: Condition, key: str) -> dict[str, str]:
         errors[f"{key}-op"] = f"Choose an operator that fits a {node.type} field."
         return errors
     op = OPERATORS[node.operator]
+    if op.list_ref:
+        return _check_list_ref(node, key)
     if not op.takes_value:
         if node.value is not None:
             errors[f"{key}-value"] = "This operator takes no value."
@@ -165,6 +174,20 @@ def check_condition(node: Condition, key: str) -> dict[str, str]:
     if not ok:
         errors[f"{key}-value"] = "Enter a number." if node.type == "number" else "Enter a value."
     return errors
+
+
+def _check_list_ref(node: Condition, key: str) -> dict[str, str]:
+    if not isinstance(node.value, str) or not LIST_NAME.fullmatch(node.value):
+        return {f"{key}-value": "Choose a list."}
+    tenant = current_tenant_catalogue()
+    if tenant is None:  # no tenant in view (e.g. describing a rule): the name is all we can check
+        return {}
+    ref = tenant.find_list(node.value)
+    if ref is None:
+        return {f"{key}-value": f"There is no list named “{node.value}”."}
+    if ref.kind not in LIST_KINDS_FOR_TYPE.get(node.type, ()):
+        return {f"{key}-value": f"“{ref.name}” is a list of {ref.kind}; choose a list that fits a {node.type} field."}
+    return {}
 
 
 def _fits(field_type: str, value: Any) -> bool:
@@ -202,6 +225,12 @@ def _condition(node: Condition) -> dict:
             return {"in": [var, list(value)]}
         case "not_in":
             return {"!": {"in": [var, list(value)]}}
+        case "in_list":
+            return {"in": [var, {"var": LISTS_PREFIX + value}]}
+        case "not_in_list":
+            return {"!": {"in": [var, {"var": LISTS_PREFIX + value}]}}
+        case "contains_any":
+            return {"or": [{"in": [item, var]} for item in value]}
         case "contains":
             return {"in": [value, var]}
         case "not_contains":
@@ -250,11 +279,31 @@ def _read_group(expr: dict, depth: int) -> Group | None:
     ((join, items),) = expr.items()
     children: list[Node] = []
     for item in items:
-        child = _read_group(item, depth + 1) if _is_group(item) else _read_condition(item)
+        child = _read_contains_any(item)
+        if child is None:
+            child = _read_group(item, depth + 1) if _is_group(item) else _read_condition(item)
         if child is None:
             return None
         children.append(child)
     return Group(join, children) if children else None
+
+
+def _read_contains_any(expr: Any) -> Condition | None:
+    """``{"or": [{"in": ["a", {"var": F}]}, ...]}`` on one multi-select data point F: "contains any of"."""
+    if not (_is_group(expr) and "or" in expr and expr["or"]):
+        return None
+    values, paths = [], set()
+    for item in expr["or"]:
+        args = item.get("in") if isinstance(item, dict) and len(item) == 1 else None
+        if not (isinstance(args, list) and len(args) == 2 and isinstance(args[0], str)):
+            return None
+        values.append(args[0])
+        paths.add(_var(args[1]))
+    path = paths.pop() if len(paths) == 1 else None
+    entry = find_field(path) if path else None
+    if entry is None or entry.type != "multiselect":
+        return None
+    return _typed(path, "contains_any", values, "multiselect")
 
 
 def _var(node: Any) -> str | None:
@@ -285,7 +334,8 @@ def _read_condition(expr: Any) -> Condition | None:
         negated = _read_condition(inner)
         if negated is None:
             return None
-        flipped = {"in": "not_in", "contains": "not_contains", "not_exists": "exists"}.get(negated.operator)
+        flipped = {"in": "not_in", "contains": "not_contains", "not_exists": "exists",
+                   "in_list": "not_in_list"}.get(negated.operator)
         if flipped is None:
             return None
         return Condition(negated.field, negated.type, flipped, negated.value)
@@ -303,6 +353,10 @@ def _read_condition(expr: Any) -> Condition | None:
         return _typed(contained, "contains", left, "text") if contained else None
     if path is None:
         return None
+    if op == "in" and (list_name := list_ref_name(right)) is not None:
+        tenant = current_tenant_catalogue()
+        ref = tenant.find_list(list_name) if tenant else None
+        return _typed(path, "in_list", list_name, "number" if ref and ref.kind == "numbers" else "text")
     if op == "==" and isinstance(right, bool):
         return _typed(path, "is_true" if right else "is_false", None, "boolean")
     if op in ("==", "!=") and _scalar(right):
@@ -371,6 +425,8 @@ def _describe_condition(node: Condition) -> str:
     label = label_for(node.field)
     if not op.takes_value:
         return f"{label} {op.label}"
+    if op.list_ref:
+        return f"{label} {op.label} “{node.value}”"
     if op.list_value:
         shown = "[" + format_value(node.value) + "]"
     elif node.type == "number":

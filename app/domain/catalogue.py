@@ -7,10 +7,14 @@ integrator sends as custom data is ``custom.<name>``, typed by whoever writes th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
-FIELD_TYPES: tuple[str, ...] = ("text", "number", "boolean", "list", "ip")
-TYPE_LABELS = {"text": "Text", "number": "Number", "boolean": "Yes / no", "list": "List", "ip": "IP address"}
+FIELD_TYPES: tuple[str, ...] = ("text", "number", "boolean", "list", "ip", "multiselect")
+TYPE_LABELS = {"text": "Text", "number": "Number", "boolean": "Yes / no", "list": "List", "ip": "IP address",
+               "multiselect": "Multi-select"}
 CUSTOM_PREFIX = "custom."
 CUSTOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
@@ -46,6 +50,7 @@ class Operator:
     label: str
     takes_value: bool
     list_value: bool = False
+    list_ref: bool = False  # the value names a custom list (lists.<name>), not literal values
 
 
 OPERATORS: dict[str, Operator] = {op.key: op for op in (
@@ -63,19 +68,27 @@ OPERATORS: dict[str, Operator] = {op.key: op for op in (
     Operator("is_false", "is false", False),
     Operator("exists", "exists", False),
     Operator("not_exists", "does not exist", False),
+    Operator("in_list", "is in custom list", True, list_ref=True),
+    Operator("not_in_list", "is not in custom list", True, list_ref=True),
+    Operator("contains_any", "contains any of", True, list_value=True),
 )}
 
 OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "text": ("eq", "ne", "in", "not_in", "contains", "not_contains", "exists", "not_exists"),
-    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "exists", "not_exists"),
+    "text": ("eq", "ne", "in", "not_in", "in_list", "not_in_list", "contains", "not_contains", "exists", "not_exists"),
+    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "in_list", "not_in_list", "exists", "not_exists"),
     "boolean": ("is_true", "is_false", "exists", "not_exists"),
     "list": ("contains", "not_contains", "exists", "not_exists"),
-    "ip": ("eq", "ne", "in", "not_in", "exists", "not_exists"),
+    "ip": ("eq", "ne", "in", "not_in", "in_list", "not_in_list", "exists", "not_exists"),
+    "multiselect": ("contains", "not_contains", "contains_any", "exists", "not_exists"),
 }
 
 
 def find_field(path: str) -> CatalogueField | None:
-    return _BY_PATH.get(path)
+    """A built-in field, or one of the tenant's data points while a :func:`tenant_catalogue` is on."""
+    entry = _BY_PATH.get(path)
+    if entry is None and (tenant := _tenant.get()) is not None:
+        return tenant.data_point(path)
+    return entry
 
 
 def is_custom(path: str) -> bool:
@@ -91,3 +104,69 @@ def operators_for(field_type: str | None) -> tuple[Operator, ...]:
 def label_for(path: str) -> str:
     entry = find_field(path)
     return entry.label if entry else path
+
+
+# ---------------------------------------------------------------------------------------------
+# The tenant's own fields and lists (custom data points and custom lists)
+
+LISTS_PREFIX = "lists."
+LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DATA_POINT_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+# Which list kinds a field type can be looked up in (CIDR lists are matched by ip.* signals instead).
+LIST_KINDS_FOR_TYPE: dict[str, tuple[str, ...]] = {"text": ("strings",), "ip": ("strings",), "number": ("numbers",)}
+
+
+@dataclass(frozen=True)
+class ListRef:
+    name: str
+    kind: str  # strings | numbers | cidrs
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class TenantCatalogue:
+    """One tenant's data points (as catalogue fields) and lists, for the builder to offer and check."""
+
+    fields: tuple[CatalogueField, ...] = ()
+    lists: tuple[ListRef, ...] = ()
+    _by_path: dict[str, CatalogueField] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_path.update({entry.path: entry for entry in self.fields})
+
+    def data_point(self, path: str) -> CatalogueField | None:
+        return self._by_path.get(path)
+
+    def find_list(self, name: str) -> ListRef | None:
+        return next((ref for ref in self.lists if ref.name == name), None)
+
+    def lists_for(self, field_type: str) -> tuple[ListRef, ...]:
+        kinds = LIST_KINDS_FOR_TYPE.get(field_type, ())
+        return tuple(ref for ref in self.lists if ref.kind in kinds)
+
+
+# Set around a console request by :func:`tenant_catalogue`; the builder's pure functions read it
+# through find_field / current_tenant_catalogue, so their signatures stay as callers know them.
+_tenant: ContextVar[TenantCatalogue | None] = ContextVar("tollgate_tenant_catalogue", default=None)
+
+
+@contextmanager
+def tenant_catalogue(catalogue: TenantCatalogue) -> Iterator[TenantCatalogue]:
+    token = _tenant.set(catalogue)
+    try:
+        yield catalogue
+    finally:
+        _tenant.reset(token)
+
+
+def current_tenant_catalogue() -> TenantCatalogue | None:
+    return _tenant.get()
+
+
+def list_ref_name(node: object) -> str | None:
+    """``{"var": "lists.<name>"}`` → ``<name>``; anything else → None."""
+    if isinstance(node, dict) and len(node) == 1 and isinstance(node.get("var"), str):
+        path = node["var"]
+        if path.startswith(LISTS_PREFIX) and LIST_NAME.fullmatch(path[len(LISTS_PREFIX):]):
+            return path[len(LISTS_PREFIX):]
+    return None

@@ -2,6 +2,7 @@
 
 from app.models.action import ActionConfiguration, Rule
 from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
+from app.models.custom_data import CustomDataPoint, CustomList
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
 from app.models.tenant import ApiKey, Tenant
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
@@ -17,6 +18,8 @@ __all__ = [
     "Authenticator",
     "ConsolePasskey",
     "ConsoleUser",
+    "CustomDataPoint",
+    "CustomList",
     "EndUser",
     "PasskeyCredential",
     "RecoveryCode",

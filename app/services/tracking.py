@@ -21,6 +21,7 @@ from app.domain.rules import CompiledRuleCache
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.extensions import db
 from app.models import ActionConfiguration, ActionStateChange, EndUser, Rule, UserAction
+from app.services.custom_data import prepare_context
 from app.services.documents import CustomValue, Short, WireModel, check_custom
 from app.services.rules import ActionDocument, find_action_configuration, new_action_configuration, validate_action_code
 from app.services.users import enrolled_verification_methods, validate_user_id
@@ -181,7 +182,17 @@ def evaluate_action(config: ActionConfiguration, user: UserFacts, request: Reque
     """The one decision path: tracking and the console's Test action both decide through here."""
     with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
         rules = _active_rules(config)
-    return decide(rules, build_context(user, request), default_outcome=config.default_outcome)
+        context = build_context(user, request)
+        # Lists the rules read (fresh, one query) and custom values checked against data points.
+        custom_data = prepare_context(config.tenant_id, _fields_read(rules), context) if rules else None
+    decision = decide(rules, context, default_outcome=config.default_outcome)
+    if custom_data is not None:
+        custom_data.annotate(decision.output)
+    return decision
+
+
+def _fields_read(rules: list[RuleInput]) -> frozenset[str]:
+    return frozenset().union(*(rule.conditions.fields for rule in rules))
 
 
 def resulting_state(

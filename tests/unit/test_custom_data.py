@@ -1,0 +1,83 @@
+"""Custom data points and lists without the app: item parsing, type checks, the trace shortening."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services.custom_data import MAX_ITEMS, CustomDataCheck, parse_items, value_fits, value_type
+
+
+def test_string_items_are_trimmed_deduplicated_and_skip_blanks_and_comments():
+    items, errors = parse_items("strings", "  NZ\n\n# sanctioned\nAU\nNZ\r\nus \n")
+
+    assert (items, errors) == (["NZ", "AU", "us"], [])
+
+
+def test_number_items_are_typed_and_bad_lines_are_named():
+    items, errors = parse_items("numbers", "1\n2.5\n1.0\nabc\n-3\n1e400")
+
+    assert items == [1, 2.5, -3]
+    assert errors == ["Line 4: “abc” is not a number.", "Line 6: “1e400” is not a number."]
+
+
+def test_cidr_items_are_normalised_for_ipv4_and_ipv6():
+    items, errors = parse_items("cidrs", "203.0.113.0/24\n10.0.0.1/8\n198.51.100.7\n2001:db8::/32\n::1\nnot-an-ip")
+
+    assert items == ["203.0.113.0/24", "10.0.0.0/8", "198.51.100.7/32", "2001:db8::/32", "::1/128"]
+    assert len(errors) == 1 and errors[0].startswith("Line 6: “not-an-ip” is not an IP address or CIDR range")
+
+
+def test_line_errors_are_capped_and_size_is_limited():
+    _, errors = parse_items("numbers", "\n".join(["x"] * 50))
+    assert len(errors) == 10
+
+    items, errors = parse_items("strings", "\n".join(str(i) for i in range(MAX_ITEMS + 1)))
+    assert len(items) == MAX_ITEMS + 1
+    assert errors == [f"A list holds at most {MAX_ITEMS:,} items; this one has {MAX_ITEMS + 1:,}."]
+
+
+def test_overlong_items_are_refused():
+    _, errors = parse_items("strings", "a" * 201)
+
+    assert errors == ["Line 1: “" + "a" * 40 + "…” is longer than 200 characters."]
+
+
+@pytest.mark.parametrize(("data_type", "good", "bad"), [
+    ("number", [0, 5, 2.5, -1], ["5", True, None, [1], float("nan")]),
+    ("boolean", [True, False], [1, "true", 0]),
+    ("text", ["", "NZ"], [1, True, ["NZ"]]),
+    ("multiselect", [[], ["a", "b"]], ["a", [1], ["a", 2]]),
+])
+def test_value_fits_its_data_point_type(data_type, good, bad):
+    assert all(value_fits(data_type, value) for value in good)
+    assert not any(value_fits(data_type, value) for value in bad)
+
+
+def test_value_type_names_what_was_sent():
+    assert [value_type(v) for v in (None, True, 3, 2.5, "x", ["a"], [1])] == [
+        "null", "boolean", "number", "number", "text", "multiselect", "list"]
+
+
+def test_annotate_reports_errors_and_shows_lists_by_name_in_the_trace():
+    check = CustomDataCheck(errors=[{"field": "custom.amount"}], missing_lists=["gone"],
+                            lists={"high-risk": ["KP", "IR"], "other": ["KP", "XX"]})
+    output = {"rules": [{"conditions": [
+        {"operator": "in", "observed": "KP", "expected": ["KP", "IR"]},
+        {"operator": "in", "observed": "KP", "expected": ["NZ", "AU"]},  # a literal list stays
+        {"operator": "==", "observed": 1, "expected": ["KP", "IR"]},
+    ]}]}
+
+    check.annotate(output)
+
+    conditions = output["rules"][0]["conditions"]
+    assert conditions[0]["expected"] == {"var": "lists.high-risk"}
+    assert conditions[1]["expected"] == ["NZ", "AU"] and conditions[2]["expected"] == ["KP", "IR"]
+    assert output["dataPointErrors"] == [{"field": "custom.amount"}] and output["missingLists"] == ["gone"]
+
+
+def test_annotate_adds_nothing_when_all_is_well():
+    output = {"rules": []}
+
+    CustomDataCheck().annotate(output)
+
+    assert output == {"rules": []}
