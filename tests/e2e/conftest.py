@@ -25,7 +25,7 @@ import base64
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,3 +282,93 @@ def attach_virtual_authenticator(page: Page) -> VirtualAuthenticator:
 @pytest.fixture
 def virtual_authenticator(page: Page) -> VirtualAuthenticator:
     return attach_virtual_authenticator(page)
+
+
+# ------------------------------------------------------------------------------------------------
+# Console: an admin signed in through the real login page; screenshots at two viewport sizes
+# ------------------------------------------------------------------------------------------------
+CONSOLE_PASSWORD = "correct horse battery staple"
+# Desktop and phone (the issue's two sizes); the phone one must not scroll sideways.
+SCREEN_SIZES = ({"width": 1280, "height": 800}, {"width": 390, "height": 844})
+
+
+@dataclass(frozen=True)
+class ConsoleAccount:
+    id: str
+    email: str
+    password: str
+
+
+def make_console_account(live_server: LiveServer, tenant_id: str, email: str, role: str = "admin") -> ConsoleAccount:
+    """A console user in the shared database (the same service the CLI and the team page use)."""
+    from app.services.console_users import create_console_user
+
+    with live_server.app.app_context():
+        user = create_console_user(tenant_id, email=email, password=CONSOLE_PASSWORD, role=role,
+                                   settings=live_server.app.config["TOLLGATE"])
+        return ConsoleAccount(id=user.id, email=email, password=CONSOLE_PASSWORD)
+
+
+def fill_console_login(page: Page, account: ConsoleAccount) -> None:
+    """The real sign-in form, submitted; where it lands (console, or the passkey step) is the caller's."""
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def console_admin(page: Page, live_server: LiveServer, tenant) -> ConsoleAccount:
+    """An admin of the test tenant, signed in on ``page`` through /auth/login (lands on Actions)."""
+    account = make_console_account(live_server, tenant.id, "e2e-admin@example.com")
+    fill_console_login(page, account)
+    page.wait_for_url(f"{live_server.url}/console/actions")
+    return account
+
+
+# The page's widths, and the outermost elements that stick out to the right (to name the culprit).
+_LAYOUT_JS = """() => {
+  const limit = window.innerWidth, wide = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.right > limit + 0.5 && !(el.parentElement && el.parentElement.getBoundingClientRect().right > limit + 0.5)) {
+      const names = typeof el.className === "string" ? el.className.trim() : "";
+      const classes = names ? "." + names.split(/\\s+/).join(".") : "";
+      wide.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${classes} (right ${Math.round(box.right)})`);
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: limit, wide: wide.slice(0, 10)};
+}"""
+
+
+@pytest.fixture
+def screenshot(pytestconfig: pytest.Config) -> Callable[[Page, str], list[Path]]:
+    """``screenshot(page, name)``: see :func:`take_screenshots`; the folder is ``screenshots/`` under
+    pytest-playwright's ``--output`` (``test-results/``, which it empties when a run starts)."""
+    folder = Path(pytestconfig.getoption("--output")).absolute() / "screenshots"
+    return lambda page, name: take_screenshots(page, name, folder=folder)
+
+
+def take_screenshots(page: Page, name: str, *, folder: Path) -> list[Path]:
+    """Full-page screenshots of what ``page`` shows, at 1280×800 and 390×844, saved as
+    ``<folder>/<name>-<width>.png``; at 390 px the page must not scroll sideways.
+    The viewport goes back to its previous size afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    paths = []
+    try:
+        for size in SCREEN_SIZES:
+            page.set_viewport_size(size)
+            layout = page.evaluate(_LAYOUT_JS)
+            path = folder / f"{name}-{size['width']}.png"
+            page.screenshot(path=str(path), full_page=True, animations="disabled")
+            paths.append(path)
+            if size["width"] < 600:
+                assert layout["scrollWidth"] <= layout["innerWidth"], (
+                    f"{name}: the page scrolls sideways at {size['width']} px (scrollWidth "
+                    f"{layout['scrollWidth']} > innerWidth {layout['innerWidth']}); too wide: {layout['wide']}; see {path}"
+                )
+    finally:
+        if before:
+            page.set_viewport_size(before)
+    return paths
