@@ -52,6 +52,9 @@ class Settings:
     review_claim_minutes: int = 30
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: str | None = None
+    # Risk signals: a GeoLite2-City-format .mmdb enables the travel fields (ip.city, ip.latitude...).
+    geoip_city_db: Path | None = None
+    impossible_travel_kmh: int = 900
 
     @property
     def fast_password_hashing(self) -> bool:
@@ -94,6 +97,8 @@ VARIABLES = {
     "TOLLGATE_REVIEW_CLAIM_MINUTES": "30",
     "TOLLGATE_ADMIN_EMAIL": None,
     "TOLLGATE_ADMIN_PASSWORD": None,
+    "TOLLGATE_GEOIP_CITY_DB": None,
+    "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH": "900",
 }
 
 
@@ -205,6 +210,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
     if (admin_email is None) != (admin_password is None):
         problems.append("TOLLGATE_ADMIN_EMAIL and TOLLGATE_ADMIN_PASSWORD go together: set both or neither")
 
+    geoip_city_db = _geoip_city_db(get("TOLLGATE_GEOIP_CITY_DB"), problems)
+    travel_kmh = _int_in_range(
+        "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH", get("TOLLGATE_IMPOSSIBLE_TRAVEL_KMH"), 100, 20000, problems, unit="km/h"
+    )
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -225,6 +235,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         review_claim_minutes=claim_minutes,
         bootstrap_admin_email=admin_email,
         bootstrap_admin_password=admin_password,
+        geoip_city_db=geoip_city_db,
+        impossible_travel_kmh=travel_kmh,
     )
 
 
@@ -248,6 +260,25 @@ def _normalise_database_url(value: str | None, instance_path: Path, problems: li
         f"DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB, got {value.split(':')[0]!r}:..."
     )
     return value
+
+
+def _geoip_city_db(value: str | None, problems: list[str]) -> Path | None:
+    """The file must open as a MaxMind DB with city records (GeoLite2-City or the same format)."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    try:
+        import maxminddb
+
+        with maxminddb.open_database(str(path)) as reader:
+            kind = reader.metadata().database_type
+    except (OSError, ValueError) as exc:
+        problems.append(f"TOLLGATE_GEOIP_CITY_DB must be a readable GeoLite2-City .mmdb file ({path}): {exc}")
+        return None
+    if "city" not in kind.lower():
+        problems.append(f"TOLLGATE_GEOIP_CITY_DB must be a City database (GeoLite2-City format), got {kind!r}")
+        return None
+    return path
 
 
 def _int_in_range(

@@ -41,6 +41,76 @@ CATALOGUE: tuple[CatalogueField, ...] = (
     CatalogueField("userAgent", "text", "User agent", "The browser's user agent sent with the track."),
     CatalogueField("action.code", "text", "Action code", "The code of the action being tracked."),
 )
+
+# Risk signals (app/domain/signals.py): computed at track time, only for actions whose rules read them.
+_NEEDS_GEO = (" Needs a GeoLite2-City file (TOLLGATE_GEOIP_CITY_DB); without one it is always empty,"
+              " so a rule on it never matches.")
+SIGNAL_FIELDS: tuple[CatalogueField, ...] = (
+    CatalogueField("device.isNew", "boolean", "Device is new",
+                   "This device id was never tracked for this user before (empty when no device id is sent)."),
+    CatalogueField("device.count", "number", "User's device count",
+                   "How many distinct device ids this user has been tracked with, this one included."),
+    CatalogueField("device.lastSeenDaysAgo", "number", "Device last seen (days ago)",
+                   "Days since this user was last tracked with this device id; empty for a new device."),
+    CatalogueField("device.isBot", "boolean", "Device is a bot",
+                   "The user agent is a crawler, a headless browser or a scripted HTTP client (curl, python...)."),
+    CatalogueField("device.browser", "text", "Browser",
+                   "Browser family parsed from the user agent, e.g. Chrome, Firefox, Mobile Safari."),
+    CatalogueField("device.os", "text", "Operating system",
+                   "Operating system family parsed from the user agent, e.g. Windows, Mac OS X, iOS, Android."),
+    CatalogueField("device.isMobile", "boolean", "Device is mobile",
+                   "The user agent is a phone or tablet browser or app (iOS, Android...)."),
+    CatalogueField("ip.countryCode", "text", "IP country",
+                   "Two-letter country code of the IP address (offline table; empty for private addresses)."),
+    CatalogueField("ip.isUnrecognized", "boolean", "IP is unrecognized",
+                   "This IP address was never tracked for this user before."),
+    CatalogueField("ip.isAnonymous", "boolean", "IP is anonymous",
+                   "The IP address is in a network list marked anonymous (Tor, VPN, hosting ranges), "
+                   "imported with `flask ip-lists import`."),
+    CatalogueField("ip.cidrLists", "list", "IP's network lists",
+                   "Names of the network lists whose CIDRs contain the IP address: use 'contains' with a "
+                   "list name, e.g. tor."),
+    CatalogueField("ip.city", "text", "IP city", "City of the IP address." + _NEEDS_GEO),
+    CatalogueField("ip.latitude", "number", "IP latitude", "Latitude of the IP address." + _NEEDS_GEO),
+    CatalogueField("ip.longitude", "number", "IP longitude", "Longitude of the IP address." + _NEEDS_GEO),
+    CatalogueField("ip.impossibleTravel", "boolean", "Impossible travel",
+                   "Getting here from the user's last located action needs a speed above "
+                   "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH (900 km/h by default)." + _NEEDS_GEO),
+    CatalogueField("ip.travelSpeedKmh", "number", "Travel speed (km/h)",
+                   "Speed needed to get here from the user's last located action (0 under 100 km)." + _NEEDS_GEO),
+    CatalogueField("ip.atypicalTravel", "boolean", "Atypical country",
+                   "The IP's country was not seen for this user in the last 90 days (empty without history)."
+                   + _NEEDS_GEO),
+    CatalogueField("user.hasPreviouslyVerified", "boolean", "User has verified before",
+                   "The user has completed a passkey or code verification before."),
+    CatalogueField("user.accountAgeDays", "number", "Account age (days)",
+                   "Days since the user was first seen (tracked or created); 0 for a new user."),
+    CatalogueField("user.lastVerifiedMinutesAgo", "number", "Last verified (minutes ago)",
+                   "Minutes since the user last verified; e.g. skip the challenge when less than 10."),
+    CatalogueField("user.failedChallengesLastHour", "number", "Failed challenges in the last hour",
+                   "Wrong codes the user entered in the last hour."),
+)
+_VELOCITY_SCOPES = {"user": "this user", "device": "this device id", "ip": "this IP address"}
+_VELOCITY_METRICS = {
+    "actionCount": ("actions", "Actions of any code tracked for {scope}"),
+    "actionCodeCount": ("actions of this code", "Actions of this action's code tracked for {scope}"),
+    "failedChallenges": ("failed challenges", "Actions tracked for {scope} whose challenge failed"),
+    "distinctUsers": ("distinct users", "Distinct users tracked with {scope} (credential stuffing)"),
+}
+_WINDOW_WORDS = {"10m": "10 minutes", "1h": "1 hour", "24h": "24 hours", "7d": "7 days"}
+VELOCITY_FIELDS: tuple[CatalogueField, ...] = tuple(
+    CatalogueField(
+        f"velocity.{scope}.{metric}.{window}", "number",
+        f"{scope.capitalize() if scope != 'ip' else 'IP'}: {_VELOCITY_METRICS[metric][0]}, last {_WINDOW_WORDS[window]}",
+        _VELOCITY_METRICS[metric][1].format(scope=who) + f" in the last {_WINDOW_WORDS[window]}"
+        + (", this one included." if metric != "failedChallenges" else ".")
+        + " Other windows work in JsonLogic: <n>m, <n>h or <n>d up to 90 days.",
+    )
+    for scope, who in _VELOCITY_SCOPES.items()
+    for metric in (("actionCount", "actionCodeCount", "failedChallenges") if scope == "user" else _VELOCITY_METRICS)
+    for window in _WINDOW_WORDS
+)
+CATALOGUE = CATALOGUE + SIGNAL_FIELDS + VELOCITY_FIELDS
 _BY_PATH = {entry.path: entry for entry in CATALOGUE}
 
 

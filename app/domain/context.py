@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain.signals import COMMON_WINDOWS, DEVICE_SIGNALS, IP_SIGNALS, USER_SIGNALS, VELOCITY_METRICS
+
 
 @dataclass(frozen=True)
 class UserFacts:
@@ -26,8 +28,17 @@ class RequestFacts:
     custom: Mapping[str, Any] = field(default_factory=dict)
 
 
-def build_context(user: UserFacts, request: RequestFacts) -> dict[str, Any]:
-    return {
+def build_context(
+    user: UserFacts, request: RequestFacts, extra: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The context rules read. ``extra`` adds namespaces computed elsewhere (risk signals, lists...):
+    each is merged into the namespace of the same name, nested mappings key by key, so several
+    sources can each fill their own part of ``ip`` or ``velocity`` without knowing of each other.
+
+    Signal fields are present as ``None`` until computed: they are computed only for actions whose
+    rules read them (``app.services.signals``), and a ``None`` never matches a comparison.
+    """
+    context = {
         "user": {
             "id": user.user_id,
             "email": user.email,
@@ -36,10 +47,26 @@ def build_context(user: UserFacts, request: RequestFacts) -> dict[str, Any]:
             "isEnrolled": bool(user.enrolled_verification_methods),
             "enrolledVerificationMethods": list(user.enrolled_verification_methods),
             "custom": dict(user.custom),
+            **dict.fromkeys(USER_SIGNALS),
         },
         "custom": dict(request.custom),
-        "ip": {"address": request.ip_address},
-        "device": {"id": request.device_id},
+        "ip": {"address": request.ip_address, **dict.fromkeys(IP_SIGNALS)},
+        "device": {"id": request.device_id, **dict.fromkeys(DEVICE_SIGNALS)},
         "userAgent": request.user_agent,
         "action": {"code": request.action_code},
+        "velocity": {scope: {metric: dict.fromkeys(COMMON_WINDOWS) for metric in metrics}
+                     for scope, metrics in VELOCITY_METRICS.items()},
     }
+    if extra:
+        merge_namespaces(context, extra)
+    return context
+
+
+def merge_namespaces(context: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Merge ``extra`` into ``context`` in place: mappings merge key by key, anything else replaces."""
+    for key, value in extra.items():
+        current = context.get(key)
+        if isinstance(value, Mapping) and isinstance(current, dict):
+            merge_namespaces(current, value)
+        else:
+            context[key] = dict(value) if isinstance(value, Mapping) else value

@@ -3,6 +3,7 @@
 from app.models.action import ActionConfiguration, Rule
 from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.custom_data import CustomDataPoint, CustomList
+from app.models.network import NetworkList, NetworkListEntry
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
 from app.models.tenant import ApiKey, Tenant
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
@@ -21,6 +22,8 @@ __all__ = [
     "CustomDataPoint",
     "CustomList",
     "EndUser",
+    "NetworkList",
+    "NetworkListEntry",
     "PasskeyCredential",
     "RecoveryCode",
     "ReviewClaim",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import ActionState, VerificationMethod
@@ -22,6 +22,12 @@ class UserAction(Base):
         Index(None, "tenant_id", "user_id", "created_at"),
         Index(None, "tenant_id", "state", "created_at"),
         Index(None, "tenant_id", "created_at"),
+        # Risk signals (app/services/signals.py): a user's devices and addresses, and the
+        # device / IP velocity windows, each one index range instead of a scan.
+        Index(None, "tenant_id", "user_id", "device_id", "created_at"),
+        Index(None, "tenant_id", "user_id", "ip_address"),
+        Index(None, "tenant_id", "device_id", "created_at"),
+        Index(None, "tenant_id", "ip_address", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -51,6 +57,12 @@ class UserAction(Base):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(Text)
     device_id: Mapped[str | None] = mapped_column(String(255))
+    # Where ip_address was, as located at track time (iptocc; a GeoLite2-City file when configured),
+    # so later tracks can judge travel without locating old addresses again.
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(128))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     redirect_url: Mapped[str | None] = mapped_column(Text)
     # Everything else the caller sent (custom data, scope, locale...), as received.
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)

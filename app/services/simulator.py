@@ -8,15 +8,19 @@ is created, and the session is rolled back afterwards so nothing it touched can 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from app.config import Settings, current_settings
 from app.domain.decision import ActionState, Decision, VerificationMethod
 from app.extensions import db
 from app.models import EndUser
+from app.models.base import utcnow
 from app.services.documents import parse_document
 from app.services.rules import get_action_configuration
+from app.services.signals import SignalInputs, locate
 from app.services.tracking import TrackAttributes, evaluate_action, request_facts, resulting_state, user_facts
 from app.services.users import enrolled_verification_methods, validate_user_id
 
@@ -39,8 +43,21 @@ class Simulation:
         return self.decision.output["rules"]
 
 
-def simulate_action(tenant_id: str, action_code: str, user_id: str, attributes: dict[str, Any]) -> Simulation:
-    """``attributes`` are a track call's (camelCase: ipAddress, deviceId, userAgent, custom)."""
+def simulate_action(
+    tenant_id: str,
+    action_code: str,
+    user_id: str,
+    attributes: dict[str, Any],
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Simulation:
+    """``attributes`` are a track call's (camelCase: ipAddress, deviceId, userAgent, custom).
+
+    Risk signals the rules read are computed from the stored history as a track would; ``settings``
+    defaults to the running app's (the GeoLite2-City file, the impossible-travel speed)."""
+    settings = settings or current_settings()
+    now = now or utcnow()
     try:
         validate_user_id(user_id)
         parsed = parse_document(TrackAttributes, attributes)
@@ -49,7 +66,10 @@ def simulate_action(tenant_id: str, action_code: str, user_id: str, attributes: 
             select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
         ).scalar_one_or_none()
         enrolled = enrolled_verification_methods(user) if user is not None else []
-        decision = evaluate_action(config, user_facts(user_id, user, enrolled), request_facts(action_code, parsed))
+        request = request_facts(action_code, parsed)
+        signals = SignalInputs(tenant_id, user, request, user_id, locate(parsed.ip_address, settings=settings),
+                               settings, now)
+        decision = evaluate_action(config, user_facts(user_id, user, enrolled), request, signals=signals)
         state, allowed, default_method = resulting_state(config, decision, enrolled)
         return Simulation(decision, state, allowed, default_method, user is not None, enrolled)
     finally:

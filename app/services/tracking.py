@@ -24,6 +24,7 @@ from app.models import ActionConfiguration, ActionStateChange, EndUser, Rule, Us
 from app.services.custom_data import prepare_context
 from app.services.documents import CustomValue, Short, WireModel, check_custom
 from app.services.rules import ActionDocument, find_action_configuration, new_action_configuration, validate_action_code
+from app.services.signals import SignalInputs, locate, signal_namespaces
 from app.services.users import enrolled_verification_methods, validate_user_id
 from app.services.webhooks import emit_action_created, emit_state_change
 
@@ -132,7 +133,10 @@ def _track_new(
     if config is None:
         config = new_action_configuration(tenant_id, ActionDocument(code=action_code))
 
-    decision = evaluate_action(config, user_facts(user_id, user, enrolled), request_facts(action_code, attributes))
+    request = request_facts(action_code, attributes)
+    geo = locate(attributes.ip_address, settings=settings)  # stored below: later tracks judge travel by it
+    signals = SignalInputs(tenant_id, user, request, user_id, geo, settings, now)
+    decision = evaluate_action(config, user_facts(user_id, user, enrolled), request, signals=signals)
     state, allowed, default_method = resulting_state(config, decision, enrolled)
     if config.id is None:
         db.session.add(config)
@@ -158,6 +162,10 @@ def _track_new(
         "ip_address": attributes.ip_address,
         "user_agent": attributes.user_agent,
         "device_id": attributes.device_id,
+        "country_code": geo.country_code,
+        "city": geo.city,
+        "latitude": geo.latitude,
+        "longitude": geo.longitude,
         "redirect_url": attributes.redirect_url,
         "attributes": _stored_attributes(attributes, scope),
         "result_validated_at": None,
@@ -178,11 +186,16 @@ def _track_new(
     return _result(UserAction(id=action_id, **values), enrolled, settings=settings, now=now)
 
 
-def evaluate_action(config: ActionConfiguration, user: UserFacts, request: RequestFacts) -> Decision:
-    """The one decision path: tracking and the console's Test action both decide through here."""
+def evaluate_action(
+    config: ActionConfiguration, user: UserFacts, request: RequestFacts, *, signals: SignalInputs | None = None
+) -> Decision:
+    """The one decision path: tracking and the console's Test action both decide through here.
+
+    ``signals`` is what risk signals are computed from; only those the active rules read are
+    computed (an action whose rules read none runs no extra query)."""
     with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
         rules = _active_rules(config)
-        context = build_context(user, request)
+        context = build_context(user, request, signal_namespaces(rules, signals) if signals is not None else None)
         # Lists the rules read (fresh, one query) and custom values checked against data points.
         custom_data = prepare_context(config.tenant_id, _fields_read(rules), context) if rules else None
     decision = decide(rules, context, default_outcome=config.default_outcome)
