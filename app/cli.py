@@ -23,7 +23,7 @@ reviews_cli = AppGroup("reviews", help="The manual-review queue: review deadline
 
 
 def register(app: Flask) -> None:
-    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, webhooks_cli):
+    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, webhooks_cli, ip_lists_cli):
         app.cli.add_command(group)
 
 
@@ -223,3 +223,51 @@ def webhooks_deliver_once(batch: int) -> None:
 
     report = deliver_due(settings=current_settings(), limit=batch)
     click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed.")
+
+
+ip_lists_cli = AppGroup("ip-lists", help="Network lists (CIDRs) for ip.isAnonymous and ip.cidrLists.")
+
+
+@ip_lists_cli.command("import")
+@click.argument("name")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--description", default=None, help="What the list holds (shown by `flask ip-lists list`).")
+@click.option("--not-anonymous", is_flag=True,
+              help="Match it in ip.cidrLists only, not in ip.isAnonymous (e.g. an office range).")
+def ip_lists_import(name: str, file, description: str | None, not_anonymous: bool) -> None:
+    """Replace list NAME with the CIDRs in FILE (one IPv4/IPv6 address or CIDR a line, # comments; - for stdin).
+
+    Takes effect at the next track in every process."""
+    from app.domain.errors import DomainError
+    from app.models.base import utcnow
+    from app.services.signals import import_network_list
+
+    try:
+        report = import_network_list(name, file, description=description, is_anonymous=not not_anonymous, now=utcnow())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Imported {report.count} CIDRs into {report.name!r} (version {report.version}).")
+
+
+@ip_lists_cli.command("list")
+def ip_lists_list() -> None:
+    """The network lists, their sizes and whether they count as anonymous."""
+    from app.services.signals import list_network_lists
+
+    for row, count in list_network_lists():
+        kind = "anonymous" if row.is_anonymous else "listed only"
+        click.echo(f"{row.name}\t{count} CIDRs\t{kind}\tv{row.version}\t{row.description or ''}")
+
+
+@ip_lists_cli.command("delete")
+@click.argument("name")
+def ip_lists_delete(name: str) -> None:
+    """Delete list NAME (rules on it stop matching at the next track)."""
+    from app.domain.errors import DomainError
+    from app.services.signals import delete_network_list
+
+    try:
+        delete_network_list(name)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Deleted network list {name!r}.")

@@ -325,3 +325,25 @@ def test_signals_are_observed_in_the_trace_and_the_test_action(api, app, tenant)
     observed = {c["field"]: c["observed"] for r in simulation.rules for c in r["conditions"]}
     assert observed == {"device.isNew": False}  # `and` stops at the first false
     assert simulation.state == "ALLOW"
+
+
+def test_ip_lists_cli_imports_lists_and_deletes(api, app, tenant, tmp_path):
+    with_rule(app, tenant, {"==": [var("ip.isAnonymous"), True]})
+    runner = app.test_cli_runner()
+    listed = tmp_path / "vpn.txt"
+    listed.write_text("# a VPN provider\n203.0.113.0/24\n2001:db8:aa::/48\n")
+
+    result = runner.invoke(args=["ip-lists", "import", "vpn", str(listed), "--description", "Example VPN"])
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 CIDRs into 'vpn' (version 1)" in result.output
+    assert "vpn\t2 CIDRs\tanonymous\tv1\tExample VPN" in runner.invoke(args=["ip-lists", "list"]).output
+    assert state(api, ipAddress="2001:db8:aa::9") == "BLOCK"
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("203.0.113.0/24\nnot-a-cidr\n")
+    refused = runner.invoke(args=["ip-lists", "import", "vpn", str(bad)])
+    assert refused.exit_code != 0 and "line 2" in refused.output
+
+    assert runner.invoke(args=["ip-lists", "delete", "vpn"]).exit_code == 0
+    assert state(api, ipAddress="2001:db8:aa::9") == "ALLOW"
+    assert runner.invoke(args=["ip-lists", "delete", "vpn"]).exit_code != 0
