@@ -30,7 +30,9 @@ class ReviewClaim(Base):
 
     __tablename__ = "review_claim"
 
-    user_action_id: Mapped[int] = mapped_column(ForeignKey("user_action.id", ondelete="CASCADE"), primary_key=True)
+    user_action_id: Mapped[int] = mapped_column(
+        ForeignKey("user_action.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     console_user_id: Mapped[str] = mapped_column(ForeignKey("console_user.id", ondelete="CASCADE"), index=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -73,5 +75,7 @@ class ReviewOverdueFlag(Base):
 
     __tablename__ = "review_overdue_flag"
 
-    user_action_id: Mapped[int] = mapped_column(ForeignKey("user_action.id", ondelete="CASCADE"), primary_key=True)
+    user_action_id: Mapped[int] = mapped_column(
+        ForeignKey("user_action.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     flagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -699,5 +699,9 @@ def apply_sla(*, now: datetime, tenant_id: str | None = None, limit: int = 1000)
 def _flag(action_id: int, *, now: datetime) -> bool:
     """Record the case as overdue; False when another run flagged it first (ON CONFLICT DO NOTHING)."""
     insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(ReviewOverdueFlag).values(user_action_id=action_id, flagged_at=now)
-    return db.session.execute(statement.on_conflict_do_nothing(index_elements=["user_action_id"])).rowcount == 1
+    statement = (
+        insert(ReviewOverdueFlag).values(user_action_id=action_id, flagged_at=now)
+        .on_conflict_do_nothing(index_elements=["user_action_id"]).returning(ReviewOverdueFlag.user_action_id)
+    )
+    # RETURNING rather than rowcount: psycopg reports -1 for an ORM-enabled INSERT.
+    return db.session.execute(statement).first() is not None
