@@ -23,7 +23,7 @@ reviews_cli = AppGroup("reviews", help="The manual-review queue: review deadline
 
 
 def register(app: Flask) -> None:
-    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, webhooks_cli, ip_lists_cli):
+    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, webhooks_cli, ip_lists_cli, lists_cli):
         app.cli.add_command(group)
 
 
@@ -271,3 +271,28 @@ def ip_lists_delete(name: str) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Deleted network list {name!r}.")
+
+
+# -- custom lists -----------------------------------------------------------------------------------
+
+lists_cli = AppGroup("lists", help="Custom lists that rules read as lists.<name>.")
+
+
+@lists_cli.command("import")
+@click.argument("name")
+@click.argument("source", metavar="FILE", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--kind", type=click.Choice(["strings", "numbers", "cidrs"]), default="strings", show_default=True,
+              help="What a new list holds (an existing list keeps its kind).")
+@click.option("--append", is_flag=True, help="Add the file's items to the list instead of replacing them.")
+def lists_import(name: str, source, kind: str, append: bool) -> None:
+    """Set the items of custom list NAME from FILE (one item per line; '-' reads stdin), creating it if needed."""
+    from app.models.base import utcnow
+    from app.services import custom_data
+
+    try:
+        row, created = custom_data.import_list_cli(_tenant_id(), name, source.read(), kind=kind, replace=not append,
+                                                   now=utcnow())
+    except custom_data.InvalidCustomData as exc:
+        raise click.ClickException("; ".join(m for ms in exc.fields.values() for m in ms)) from exc
+    click.echo(f"{'Created' if created else 'Updated'} list {row.name} ({row.kind}): {row.item_count} items. "
+               f"Rules read it as lists.{row.name}; the next track uses it.")

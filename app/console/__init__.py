@@ -21,5 +21,5 @@ ANYONE = frozenset({
 })
 install_guard(bp, reviewer_reads=REVIEWER_READS, anyone=ANYONE)
 
-# Routes register on bp (webhooks: admin-only, not listed for reviewers).
-from app.console import account, actions, activity, home, rules, settings, users, webhooks  # noqa: E402,F401
+# Routes register on bp (webhooks, custom_data: admin-only, not listed for reviewers).
+from app.console import account, actions, activity, custom_data, home, rules, settings, users, webhooks  # noqa: E402,F401

@@ -9,8 +9,18 @@ from pydantic import ValidationError
 from app.console import bp
 from app.console.action_forms import ConditionsEditor, RuleForm, check_json
 from app.console.actions import show_context
+from app.console.custom_data import with_tenant_catalogue
 from app.domain.builder import CUSTOM_TYPES, MAX_GROUP_DEPTH, custom_name, format_value
-from app.domain.catalogue import CATALOGUE, FIELD_TYPES, OPERATORS, TYPE_LABELS, operators_for
+from app.domain.catalogue import (
+    CATALOGUE,
+    FIELD_TYPES,
+    OPERATORS,
+    TYPE_LABELS,
+    TenantCatalogue,
+    current_tenant_catalogue,
+    find_field,
+    operators_for,
+)
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.services import rules
@@ -32,6 +42,9 @@ def builder_context(code: str, editor: ConditionsEditor) -> dict:
         "custom_name": custom_name,
         "format_value": format_value,
         "max_depth": MAX_GROUP_DEPTH,
+        # The tenant's data points and lists (rule views run inside with_tenant_catalogue).
+        "tenant_catalogue": current_tenant_catalogue() or TenantCatalogue(),
+        "find_field": find_field,
     }
 
 
@@ -70,6 +83,7 @@ def _save(code: str, rule_id: str | None):
 
 
 @bp.route("/actions/<code>/rules/new", methods=["GET", "POST"])
+@with_tenant_catalogue
 def rule_new(code: str):
     if request.method == "POST":
         return _save(code, None)
@@ -77,6 +91,7 @@ def rule_new(code: str):
 
 
 @bp.route("/actions/<code>/rules/<rule_id>", methods=["GET", "POST"])
+@with_tenant_catalogue
 def rule_edit(code: str, rule_id: str):
     if request.method == "POST":
         return _save(code, rule_id)
@@ -85,6 +100,7 @@ def rule_edit(code: str, rule_id: str):
 
 
 @bp.post("/actions/<code>/rules/builder")
+@with_tenant_catalogue
 def rule_builder(code: str):
     """htmx: the conditions section re-rendered from the posted form, after an optional edit."""
     rules.get_action_configuration(current_user.tenant_id, code)

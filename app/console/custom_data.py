@@ -1,0 +1,272 @@
+"""Data: custom data points (typed custom.* fields) and custom lists for rules (admins only).
+
+Views stay thin: parse a form, call one service, render the page (or its ``_`` fragment for htmx).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from flask import flash, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+from app.console import bp
+from app.domain.catalogue import tenant_catalogue
+from app.domain.errors import DomainError
+from app.htmx import redirect_to, render
+from app.models import CustomDataPoint, CustomList
+from app.models.base import utcnow
+from app.services import custom_data
+
+# Lists are edited as text of up to MAX_ITEMS lines: more than the API's 64 KiB body limit.
+LIST_BODY_LIMIT = 4 * 1024 * 1024
+LIST_ENDPOINTS = frozenset({"console.custom_list_create", "console.custom_list_update", "console.custom_list_import"})
+
+
+def with_tenant_catalogue(view: Callable) -> Callable:
+    """Let the rule builder see the signed-in tenant's data points and lists while ``view`` runs."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        with tenant_catalogue(custom_data.builder_catalogue(current_user.tenant_id)):
+            return view(*args, **kwargs)
+    return wrapper
+
+
+@bp.url_value_preprocessor
+def _allow_large_lists(endpoint: str | None, values: dict | None) -> None:
+    # Runs before CSRF protection reads the form; only signed-in admins get the larger limit.
+    if endpoint in LIST_ENDPOINTS and current_user.is_authenticated and current_user.is_admin:
+        request.max_content_length = LIST_BODY_LIMIT
+        request.max_form_memory_size = LIST_BODY_LIMIT
+
+
+def _choices(labels: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+class FieldErrors:
+    def add_errors(self, fields: dict[str, list[str]]) -> None:
+        for name, messages in fields.items():
+            self[name].errors = [*self[name].errors, *messages]
+
+
+class DataPointForm(FlaskForm, FieldErrors):
+    # Parsing and CSRF only: the rules for names and types live in the service.
+    name = StringField("Name", validators=[Length(max=200)])
+    model_type = RadioField("Applies to", choices=_choices(custom_data.MODEL_TYPES), default="action",
+                            validate_choice=False)
+    data_type = SelectField("Type", choices=_choices(custom_data.DATA_TYPES), default="text", validate_choice=False)
+    description = TextAreaField("Description", validators=[Length(max=2000)])
+
+    @classmethod
+    def for_point(cls, point: CustomDataPoint) -> DataPointForm:
+        return cls(formdata=None, name=point.name, model_type=point.model_type, data_type=point.data_type,
+                   description=point.description)
+
+    def to_input(self) -> custom_data.DataPointInput:
+        return custom_data.DataPointInput(name=self.name.data or "", data_type=self.data_type.data or "",
+                                          model_type=self.model_type.data or "", description=self.description.data or "")
+
+
+class ListForm(FlaskForm, FieldErrors):
+    name = StringField("Name", validators=[Length(max=200)])
+    kind = RadioField("Holds", choices=_choices(custom_data.LIST_KINDS), default="strings", validate_choice=False)
+    description = TextAreaField("Description", validators=[Length(max=2000)])
+    items = TextAreaField("Items, one per line")
+
+    @classmethod
+    def for_list(cls, row: CustomList) -> ListForm:
+        return cls(formdata=None, name=row.name, kind=row.kind, description=row.description,
+                   items=custom_data.format_items(row.items))
+
+    def to_input(self) -> custom_data.ListInput:
+        return custom_data.ListInput(name=self.name.data or "", kind=self.kind.data or "",
+                                     description=self.description.data or "", items_text=self.items.data or "")
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Text file, one item per line")
+    mode = RadioField("The file's items", default="replace", validate_choice=False,
+                      choices=_choices({"replace": "replace the list's items", "append": "are added to them"}))
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data points
+
+
+def _point_form_page(form: DataPointForm, point: CustomDataPoint | None = None, *, status: int = 200):
+    return render("console/custom_data/data_point_form.html", "console/custom_data/_data_point_form.html",
+                  status=status, form=form, point=point)
+
+
+@bp.get("/data/points")
+def data_point_list():
+    return render("console/custom_data/data_points.html", "console/custom_data/_data_points.html",
+                  points=custom_data.list_data_points(current_user.tenant_id), data_types=custom_data.DATA_TYPES)
+
+
+@bp.get("/data/points/new")
+def data_point_new():
+    return _point_form_page(DataPointForm(formdata=None))
+
+
+@bp.post("/data/points")
+def data_point_create():
+    form = DataPointForm()
+    if form.validate_on_submit():
+        try:
+            point = custom_data.create_data_point(current_user, form.to_input(), now=utcnow())
+        except custom_data.InvalidCustomData as exc:
+            form.add_errors(exc.fields)
+        else:
+            flash(f"Data point {point.path} added: rules can use it in the builder.")
+            return redirect_to(url_for("console.data_point_list"))
+    return _point_form_page(form, status=400)
+
+
+@bp.get("/data/points/<point_id>/edit")
+def data_point_edit(point_id: str):
+    point = custom_data.get_data_point(current_user.tenant_id, point_id)
+    return _point_form_page(DataPointForm.for_point(point), point)
+
+
+@bp.post("/data/points/<point_id>")
+def data_point_update(point_id: str):
+    point = custom_data.get_data_point(current_user.tenant_id, point_id)
+    form = DataPointForm()
+    form.name.data, form.model_type.data = point.name, point.model_type  # fixed once created
+    if form.validate_on_submit():
+        try:
+            custom_data.update_data_point(current_user, point_id, form.to_input(), now=utcnow())
+        except custom_data.InvalidCustomData as exc:
+            form.add_errors(exc.fields)
+        else:
+            flash(f"Data point {point.path} saved.")
+            return redirect_to(url_for("console.data_point_list"))
+    return _point_form_page(form, point, status=400)
+
+
+@bp.route("/data/points/<point_id>/delete", methods=["GET", "POST"])
+def data_point_delete(point_id: str):
+    point = custom_data.get_data_point(current_user.tenant_id, point_id)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        custom_data.delete_data_point(current_user, point_id, now=utcnow())
+        flash(f"Data point {point.path} deleted. Rules reading it treat it as an untyped custom field.")
+        return redirect_to(url_for("console.data_point_list"))
+    return render("console/custom_data/data_point_delete.html", "console/custom_data/_data_point_delete.html",
+                  point=point, form=form)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists
+
+
+def _list_form_page(form: ListForm, row: CustomList | None = None, *, status: int = 200, import_form=None,
+                    error: str | None = None):
+    return render("console/custom_data/list_form.html", "console/custom_data/_list_form.html", status=status,
+                  form=form, row=row, import_form=import_form or ImportForm(formdata=None), error=error,
+                  max_items=custom_data.MAX_ITEMS)
+
+
+@bp.get("/data/lists")
+def custom_list_list():
+    return render("console/custom_data/lists.html", "console/custom_data/_lists.html",
+                  lists=custom_data.list_lists(current_user.tenant_id), kinds=custom_data.LIST_KINDS)
+
+
+@bp.get("/data/lists/new")
+def custom_list_new():
+    return _list_form_page(ListForm(formdata=None))
+
+
+@bp.post("/data/lists")
+def custom_list_create():
+    form = ListForm()
+    if form.validate_on_submit():
+        try:
+            row = custom_data.create_list(current_user, form.to_input(), now=utcnow())
+        except custom_data.InvalidCustomData as exc:
+            form.add_errors(exc.fields)
+        else:
+            flash(f"List “{row.name}” added with {row.item_count} items; rules read it as lists.{row.name}.")
+            return redirect_to(url_for("console.custom_list_edit", list_id=row.id))
+    return _list_form_page(form, status=400)
+
+
+@bp.get("/data/lists/<list_id>")
+def custom_list_edit(list_id: str):
+    row = custom_data.get_list(current_user.tenant_id, list_id)
+    return _list_form_page(ListForm.for_list(row), row)
+
+
+@bp.post("/data/lists/<list_id>")
+def custom_list_update(list_id: str):
+    row = custom_data.get_list(current_user.tenant_id, list_id)
+    form = ListForm()
+    form.name.data, form.kind.data = row.name, row.kind  # fixed once created
+    if form.validate_on_submit():
+        try:
+            row = custom_data.update_list(current_user, list_id, form.to_input(), now=utcnow())
+        except custom_data.InvalidCustomData as exc:
+            form.add_errors(exc.fields)
+        else:
+            flash(f"List “{row.name}” saved with {row.item_count} items; the next track uses them.")
+            return redirect_to(url_for("console.custom_list_edit", list_id=row.id))
+    return _list_form_page(form, row, status=400)
+
+
+@bp.post("/data/lists/<list_id>/import")
+def custom_list_import(list_id: str):
+    row = custom_data.get_list(current_user.tenant_id, list_id)
+    form = ImportForm()
+    error = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        raw = upload.read() if upload else b""
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            error = "The file is not UTF-8 text."
+        else:
+            if not text.strip():
+                error = "Choose a text file with one item per line."
+            else:
+                try:
+                    row = custom_data.import_items(current_user, list_id, text, replace=form.mode.data != "append",
+                                                   now=utcnow())
+                except custom_data.InvalidCustomData as exc:
+                    error = "The file was not imported: " + " ".join(m for ms in exc.fields.values() for m in ms)
+                else:
+                    flash(f"Imported: “{row.name}” now has {row.item_count} items.")
+                    return redirect_to(url_for("console.custom_list_edit", list_id=row.id))
+    else:
+        error = "The form expired; reload the page and try again."
+    return _list_form_page(ListForm.for_list(row), row, status=400, import_form=form, error=error)
+
+
+@bp.route("/data/lists/<list_id>/delete", methods=["GET", "POST"])
+def custom_list_delete(list_id: str):
+    row = custom_data.get_list(current_user.tenant_id, list_id)
+    form = ConfirmForm()
+    error, status = None, 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            custom_data.delete_list(current_user, list_id, now=utcnow())
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        else:
+            flash(f"List “{row.name}” deleted.")
+            return redirect_to(url_for("console.custom_list_list"))
+    return render("console/custom_data/list_delete.html", "console/custom_data/_list_delete.html", status=status,
+                  row=row, form=form, error=error)
