@@ -37,6 +37,7 @@ test: venv
 bench: venv
 	$(BIN)/python bench/rules_engine.py
 	$(BIN)/python bench/track.py
+	$(BIN)/python bench/console_lists.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
