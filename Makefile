@@ -25,9 +25,10 @@ run: export TOLLGATE_PUBLIC_URL ?= http://localhost:$(PORT)
 run: venv
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tollgate seed-demo
-	@# The webhook worker runs beside the web server and stops with it (Ctrl-C stops both).
+	@# The webhook worker and the review-deadline job run beside the web server and stop with it.
 	$(BIN)/flask webhooks work & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask reviews apply-sla --every 60 & sla=$$!; \
+	trap 'kill $$worker $$sla 2>/dev/null; wait $$worker $$sla 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'app:create_app()'
 
 test: venv
@@ -38,6 +39,7 @@ bench: venv
 	$(BIN)/python bench/rules_engine.py
 	$(BIN)/python bench/track.py
 	$(BIN)/python bench/console_lists.py
+	$(BIN)/python bench/review_queue.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
