@@ -40,6 +40,7 @@ bench: venv
 	$(BIN)/python bench/track.py
 	$(BIN)/python bench/console_lists.py
 	$(BIN)/python bench/review_queue.py
+	$(BIN)/python bench/signals.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

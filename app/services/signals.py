@@ -8,8 +8,7 @@ read no signal runs no query here at all. Otherwise, per track at most:
   IP seen before, last located action, countries of the last 90 days, failed challenges): each
   subquery is one index seek on ``user_action`` / ``verification_attempt``;
 * one statement for every velocity field together: the user's, device's and IP's recent rows
-  (``user_id = :u OR device_id = :d OR ip_address = :ip`` over three indexes) with one
-  conditional aggregate per field and window;
+  (a UNION ALL of one index range each) with one conditional aggregate per field and window;
 * one small query of the network lists' versions (compiled ranges stay cached per version).
 
 The UA, the country (iptocc) and the GeoLite2-City record need no query.
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import maxminddb
-from sqlalchemy import Select, and_, case, delete, distinct, exists, func, insert, literal, or_, select
+from sqlalchemy import Select, and_, case, delete, distinct, exists, func, insert, literal, select, union_all
 
 from app.config import Settings
 from app.domain import signals as domain
@@ -284,24 +283,29 @@ def _velocity(plan: SignalPlan, inputs: SignalInputs, values: SignalValues) -> N
             values.set(item.path, None)  # no device id / IP sent: nothing to count
     if not fields:
         return
-    since = inputs.now - max(f.window for f in fields)
-    scopes = sorted({f.scope for f in fields})
+    # One branch per scope, each an equality + range on its own index (tenant, user|device|ip,
+    # created_at), glued with UNION ALL: a plan no planner can turn into a scan of the tenant's
+    # recent rows, whatever its statistics say. Each field is one conditional aggregate on top.
+    branches = []
+    for scope in sorted({f.scope for f in fields}):
+        since = inputs.now - max(f.window for f in fields if f.scope == scope)
+        branches.append(
+            select(literal(scope).label("scope"), ua.user_id, ua.action_code, ua.state, ua.created_at).where(
+                ua.tenant_id == inputs.tenant_id, scope_column[scope] == keys[scope], ua.created_at >= since))
+    recent = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("recent")
     columns = []
     for item in fields:
-        in_scope = and_(scope_column[item.scope] == keys[item.scope], ua.created_at >= inputs.now - item.window)
+        in_scope = and_(recent.c.scope == item.scope, recent.c.created_at >= inputs.now - item.window)
         if item.metric == "distinctUsers":
-            columns.append(func.count(distinct(case((and_(in_scope, ua.user_id != inputs.user_id), ua.user_id)))))
+            columns.append(func.count(distinct(case((and_(in_scope, recent.c.user_id != inputs.user_id),
+                                                      recent.c.user_id)))))
             continue
         if item.metric == "actionCodeCount":
-            in_scope = and_(in_scope, ua.action_code == inputs.request.action_code)
+            in_scope = and_(in_scope, recent.c.action_code == inputs.request.action_code)
         elif item.metric == "failedChallenges":
-            in_scope = and_(in_scope, ua.state == ActionState.CHALLENGE_FAILED)
+            in_scope = and_(in_scope, recent.c.state == ActionState.CHALLENGE_FAILED)
         columns.append(func.coalesce(func.sum(case((in_scope, 1), else_=0)), literal(0)))
-    statement = select(*columns).where(
-        ua.tenant_id == inputs.tenant_id,
-        ua.created_at >= since,
-        or_(*[scope_column[scope] == keys[scope] for scope in scopes]),
-    )
+    statement = select(*columns).select_from(recent)
     row = db.session.execute(statement).one()
     for item, counted in zip(fields, row, strict=True):
         # This action counts too: "more than 5 in 10 minutes" is true on the 6th.
