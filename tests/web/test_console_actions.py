@@ -63,7 +63,7 @@ def test_list_shows_each_action_with_active_rules_and_last_weeks_outcomes(app, a
     assert "Create a new action" in page and 'href="/console/actions/new"' in page
     withdraw = page[page.index("<code>withdraw</code>"):]  # listed by code: signIn first
     assert '<span class="badge CHALLENGE">CHALLENGE</span>' in withdraw
-    assert "<td>1</td>" in withdraw  # one active rule
+    assert '<td data-label="Active rules">1</td>' in withdraw  # one active rule
     assert 'aria-label="ALLOW 1, CHALLENGE 0, REVIEW 0, BLOCK 1"' in withdraw
     assert 'class="bars"' in withdraw and '<rect class="BLOCK"' in withdraw
     assert "No activity" in page[page.index("<code>signIn</code>"):page.index("<code>withdraw</code>")]
@@ -284,8 +284,10 @@ def test_test_action_shows_outcome_deciding_rule_and_trace(admin, withdraw):
     assert "<span class=\"badge ALLOW\">ALLOW</span></p>" in page  # unenrolled: the action would be ALLOW
     # every rule and condition is traced, with what was observed
     assert "1. Known device" in page and "did not match" in page and "3. Block bad IP" in page
-    assert "<code>&gt;</code>" in page and "<td><code>5000</code></td><td><code>1000</code></td>" in page
-    assert "<td><code>&#34;203.0.113.66&#34;</code></td>" in page
+    assert "<code>&gt;</code>" in page
+    assert '<td data-label="Observed"><code>5000</code></td>' in page
+    assert '<td data-label="Expected"><code>1000</code></td>' in page
+    assert '<td data-label="Observed"><code>&#34;203.0.113.66&#34;</code></td>' in page
 
 
 def test_test_action_uses_an_existing_users_enrolment(admin, withdraw, api):
