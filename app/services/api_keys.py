@@ -30,6 +30,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 class ApiCaller:
     tenant_id: str
     api_key_id: str
+    tenant: Tenant  # loaded with the key, so the tenant's settings cost no further query
 
 
 def create_api_key(
@@ -118,8 +119,10 @@ def find_api_key(raw_key: str) -> ApiKey | None:
     return db.session.execute(select(ApiKey).where(ApiKey.digest == digest_api_key(raw_key))).scalar_one_or_none()
 
 
-_KEY_BY_DIGEST = select(ApiKey.id, ApiKey.tenant_id, ApiKey.digest, ApiKey.revoked_at, ApiKey.last_used_at).where(
-    ApiKey.digest == bindparam("digest")
+_KEY_BY_DIGEST = (
+    select(ApiKey.id, ApiKey.tenant_id, ApiKey.digest, ApiKey.revoked_at, ApiKey.last_used_at, Tenant)
+    .join(Tenant, Tenant.id == ApiKey.tenant_id)
+    .where(ApiKey.digest == bindparam("digest"))
 )
 
 
@@ -133,4 +136,4 @@ def authenticate_api_key(raw_key: str | None, *, now: datetime) -> ApiCaller:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         db.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         db.session.commit()
-    return ApiCaller(tenant_id=key.tenant_id, api_key_id=key.id)
+    return ApiCaller(tenant_id=key.tenant_id, api_key_id=key.id, tenant=key.Tenant)

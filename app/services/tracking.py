@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.config import Settings
 from app.domain.context import RequestFacts, UserFacts, build_context
@@ -46,7 +47,12 @@ _ACTIVE_RULE_STAMP = (
     .where(Rule.action_configuration_id == bindparam("config_id"), Rule.is_active.is_(True))
     .order_by(Rule.priority)
 )
-_FIND_USER = select(EndUser).where(EndUser.tenant_id == bindparam("tenant_id"), EndUser.user_id == bindparam("user_id"))
+# With the user's authenticators in the same round trip: track needs the enrolled methods.
+_FIND_USER = (
+    select(EndUser)
+    .options(joinedload(EndUser.authenticators))
+    .where(EndUser.tenant_id == bindparam("tenant_id"), EndUser.user_id == bindparam("user_id"))
+)
 _INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.id)
 _INSERT_STATE_CHANGE = ActionStateChange.__table__.insert()
 # Per-process, immutable once built: keyed by the exact (id, version, priority) of every active rule.
@@ -243,7 +249,7 @@ def request_facts(action_code: str, attributes: TrackAttributes) -> RequestFacts
 
 
 def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes, *, now: datetime) -> EndUser:
-    user = db.session.execute(_FIND_USER, {"tenant_id": tenant_id, "user_id": user_id}).scalar_one_or_none()
+    user = db.session.execute(_FIND_USER, {"tenant_id": tenant_id, "user_id": user_id}).unique().scalar_one_or_none()
     if user is None:
         user = EndUser(tenant_id=tenant_id, user_id=user_id, custom={}, created_at=now, updated_at=now)
     # Identifiers sent with a track fill gaps; they never overwrite what update_user set.
