@@ -3,7 +3,8 @@
 An integrator tracks an action (official Python SDK) that a REVIEW rule sends to review; the end
 user's hosted page says it is being reviewed and keeps reloading; a reviewer signs in, finds the case
 in the queue (the nav count shows it), claims it, adds a note and approves it; ``get_action``
-then reports REVIEW_SUCCEEDED, and the end user's page continues by itself to the integrator with a
+then reports REVIEW_SUCCEEDED, the integrator's webhook endpoint receives a correctly signed
+``action.review_decided``, and the end user's page continues by itself to the integrator with a
 result token that validates (state REVIEW_SUCCEEDED), once.
 """
 
@@ -11,17 +12,33 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from app.extensions import db
+from app.models import WebhookEndpoint
+from app.models.base import new_id, utcnow
 from app.services.console_users import create_console_user
+from app.services.webhooks import deliver_due
 from tests.factories import make_action, rule
+from tests.webhook_receiver import running_receiver
 
 ACTION = "e2e-payout"
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture
+def webhook_receiver(live_server, tenant):
+    """The integrator's endpoint, subscribed to review decisions."""
+    with running_receiver(tenant.api_key) as (url, received), live_server.app.app_context():
+        db.session.add(WebhookEndpoint(id=new_id(), tenant_id=tenant.id, url=url, description="", is_active=True,
+                                       event_types=["action.review_decided"], created_at=utcnow(), updated_at=utcnow()))
+        db.session.commit()
+        yield received
+
+
 def test_a_reviewer_approves_a_tracked_case_and_the_end_user_continues(
-    page: Page, sdk, live_server, tenant, browser_errors
+    page: Page, sdk, live_server, tenant, browser_errors, webhook_receiver
 ):
     make_action(live_server.app, tenant.id, ACTION, rules=[
         rule("Large payout", 0, "REVIEW", {">": [{"var": "custom.amount"}, 1000]}),
@@ -66,6 +83,14 @@ def test_a_reviewer_approves_a_tracked_case_and_the_end_user_continues(
     expect(page.locator("#next-case")).to_be_visible()
 
     assert sdk.get_action("e2e-rev", ACTION, tracked["idempotency_key"])["state"] == "REVIEW_SUCCEEDED"
+
+    # The worker delivers the decision to the integrator, signed with the tenant's secret key.
+    with live_server.app.app_context():
+        report = deliver_due(settings=live_server.app.config["TOLLGATE"])
+    assert report.failed == report.retrying == 0
+    [event] = webhook_receiver
+    assert event["type"] == "action.review_decided" and event["tenantId"] == tenant.id
+    assert event["data"]["idempotencyKey"] == tracked["idempotency_key"]
 
     # The end user's page reloads itself (every 5 s) and goes on to the integrator with a result token.
     end_user.wait_for_url(re.compile(re.escape(live_server.callback_url) + r"\?token="), timeout=15_000)

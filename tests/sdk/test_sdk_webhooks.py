@@ -4,14 +4,6 @@ receiver checks X-Signature-V2 with its own HMAC code. update_action through the
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from sqlalchemy import select
 
@@ -22,51 +14,16 @@ from app.models.base import new_id, utcnow
 from app.services.console_users import create_console_user
 from app.services.webhooks import deliver_due
 from tests.factories import make_action, rule
+from tests.webhook_receiver import running_receiver
 
 pytestmark = pytest.mark.sdk
 ACTION = "payout"
 
 
-def verify_like_a_receiver(body: bytes, header: str, key: str, *, tolerance_minutes: int = 5) -> dict:
-    """Authsignal's documented check, written out here: no Tollgate code involved."""
-    parts = [part.split("=", 1) for part in header.split(",")]
-    timestamp = int(dict(parts)["t"])
-    if timestamp < time.time() - tolerance_minutes * 60:
-        raise ValueError("Timestamp is outside the tolerance zone.")
-    digest = hmac.new(key.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).digest()
-    expected = base64.b64encode(digest).decode().replace("=", "")
-    if not any(name == "v2" and hmac.compare_digest(value, expected) for name, value in parts):
-        raise ValueError("Signature mismatch.")
-    return json.loads(body)
-
-
 @pytest.fixture
 def receiver(tenant):
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802  (http.server's name)
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            try:
-                received.append(verify_like_a_receiver(body, self.headers["X-Signature-V2"], tenant.api_key))
-                self.send_response(204)
-            except ValueError:
-                self.send_response(400)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/tollgate", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with running_receiver(tenant.api_key) as running:
+        yield running
 
 
 @pytest.fixture
