@@ -3,60 +3,7 @@
 (function () {
   "use strict";
 
-  function toBuffer(base64url) {
-    var base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
-    var padded = base64 + "===".slice((base64.length + 3) % 4);
-    var binary = atob(padded);
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes.buffer;
-  }
-
-  function toBase64url(buffer) {
-    var bytes = new Uint8Array(buffer);
-    var binary = "";
-    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
-    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
-  function withIds(descriptors) {
-    return (descriptors || []).map(function (d) { return Object.assign({}, d, { id: toBuffer(d.id) }); });
-  }
-
-  function creationOptions(options) {
-    return Object.assign({}, options, {
-      challenge: toBuffer(options.challenge),
-      user: Object.assign({}, options.user, { id: toBuffer(options.user.id) }),
-      excludeCredentials: withIds(options.excludeCredentials),
-    });
-  }
-
-  function requestOptions(options) {
-    var converted = Object.assign({}, options, { challenge: toBuffer(options.challenge) });
-    if (options.allowCredentials) converted.allowCredentials = withIds(options.allowCredentials);
-    return converted;
-  }
-
-  function credentialJSON(credential) {
-    var r = credential.response;
-    var response = { clientDataJSON: toBase64url(r.clientDataJSON) };
-    if (r.attestationObject) {
-      response.attestationObject = toBase64url(r.attestationObject);
-      response.transports = r.getTransports ? r.getTransports() : [];
-    } else {
-      response.authenticatorData = toBase64url(r.authenticatorData);
-      response.signature = toBase64url(r.signature);
-      if (r.userHandle) response.userHandle = toBase64url(r.userHandle);
-    }
-    return {
-      id: credential.id,
-      rawId: toBase64url(credential.rawId),
-      type: credential.type,
-      authenticatorAttachment: credential.authenticatorAttachment || undefined,
-      clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
-      response: response,
-    };
-  }
+  var webauthn = window.TollgateWebAuthn;
 
   function callApi(path, token, body) {
     return fetch("/v1/client" + path, {
@@ -71,9 +18,9 @@
 
   function register(token) {
     return callApi("/user-authenticators/passkey/registration-options", token).then(function (started) {
-      return navigator.credentials.create({ publicKey: creationOptions(started.options) }).then(function (credential) {
+      return navigator.credentials.create({ publicKey: webauthn.creationOptions(started.options) }).then(function (credential) {
         return callApi("/user-authenticators/passkey", token, {
-          registrationCredential: credentialJSON(credential), challengeId: started.challengeId,
+          registrationCredential: webauthn.credentialJSON(credential), challengeId: started.challengeId,
         });
       });
     });
@@ -81,20 +28,16 @@
 
   function authenticate(token) {
     return callApi("/user-authenticators/passkey/authentication-options", token).then(function (started) {
-      return navigator.credentials.get({ publicKey: requestOptions(started.options) }).then(function (credential) {
+      return navigator.credentials.get({ publicKey: webauthn.requestOptions(started.options) }).then(function (credential) {
         return callApi("/verify/passkey", token, {
-          authenticationCredential: credentialJSON(credential), challengeId: started.challengeId,
+          authenticationCredential: webauthn.credentialJSON(credential), challengeId: started.challengeId,
         });
       });
     });
   }
 
   function explain(error) {
-    if (error && error.name === "NotAllowedError") {
-      return "The passkey was not used: it was cancelled, timed out or could not verify you. Try again, or choose another way.";
-    }
-    if (error && error.name === "InvalidStateError") return "This device already has a passkey for you.";
-    return (error && error.message) || "Something went wrong. Try again, or choose another way.";
+    return webauthn.explainFailure(error) + " Try again, or choose another way.";
   }
 
   function setUpPasskey(section) {

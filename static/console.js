@@ -3,37 +3,7 @@
 (function () {
   "use strict";
 
-  function toBuffer(base64url) {
-    var base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
-    var binary = atob(base64 + "===".slice((base64.length + 3) % 4));
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes.buffer;
-  }
-
-  function toBase64url(buffer) {
-    var bytes = new Uint8Array(buffer), binary = "";
-    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
-    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
-  function withIds(list) {
-    return (list || []).map(function (d) { return Object.assign({}, d, { id: toBuffer(d.id) }); });
-  }
-
-  function credentialJSON(c) {
-    var r = c.response, response = { clientDataJSON: toBase64url(r.clientDataJSON) };
-    if (r.attestationObject) {
-      response.attestationObject = toBase64url(r.attestationObject);
-      response.transports = r.getTransports ? r.getTransports() : [];
-    } else {
-      response.authenticatorData = toBase64url(r.authenticatorData);
-      response.signature = toBase64url(r.signature);
-      if (r.userHandle) response.userHandle = toBase64url(r.userHandle);
-    }
-    return { id: c.id, rawId: toBase64url(c.rawId), type: c.type, response: response,
-             clientExtensionResults: c.getClientExtensionResults ? c.getClientExtensionResults() : {} };
-  }
+  var webauthn = window.TollgateWebAuthn;
 
   function csrfToken() {
     var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
@@ -51,11 +21,6 @@
     });
   }
 
-  function explain(error) {
-    if (error && error.name === "NotAllowedError") return "The passkey was not used (cancelled, timed out or not verified).";
-    return (error && error.message) || "Something went wrong.";
-  }
-
   function bind(button) {
     var status = document.getElementById(button.dataset.status);
     button.addEventListener("click", function () {
@@ -64,26 +29,21 @@
       var ceremony;
       if (button.dataset.ceremony === "register") {
         ceremony = post(button.dataset.optionsUrl).then(function (started) {
-          var o = started.options;
-          return navigator.credentials.create({ publicKey: Object.assign({}, o, {
-            challenge: toBuffer(o.challenge), user: Object.assign({}, o.user, { id: toBuffer(o.user.id) }),
-            excludeCredentials: withIds(o.excludeCredentials) }) }).then(function (c) {
+          return navigator.credentials.create({ publicKey: webauthn.creationOptions(started.options) }).then(function (c) {
             var name = document.getElementById(button.dataset.nameField);
-            return post(button.dataset.verifyUrl, { challengeId: started.challengeId, credential: credentialJSON(c),
+            return post(button.dataset.verifyUrl, { challengeId: started.challengeId, credential: webauthn.credentialJSON(c),
                                                     name: name ? name.value : "" });
           });
         });
       } else {
         ceremony = post(button.dataset.optionsUrl).then(function (started) {
-          var o = started.options;
-          return navigator.credentials.get({ publicKey: Object.assign({}, o, {
-            challenge: toBuffer(o.challenge), allowCredentials: withIds(o.allowCredentials) }) });
-        }).then(function (c) { return post(button.dataset.verifyUrl, credentialJSON(c)); });
+          return navigator.credentials.get({ publicKey: webauthn.requestOptions(started.options) });
+        }).then(function (c) { return post(button.dataset.verifyUrl, webauthn.credentialJSON(c)); });
       }
       ceremony.then(function (result) {
         window.location.assign(result.redirect);
       }).catch(function (error) {
-        status.textContent = explain(error);
+        status.textContent = webauthn.explainFailure(error);
         button.disabled = false;
       });
     });
