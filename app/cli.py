@@ -225,7 +225,8 @@ def webhooks_deliver_once(batch: int) -> None:
     click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed.")
 
 
-ip_lists_cli = AppGroup("ip-lists", help="Network lists (CIDRs) for ip.isAnonymous and ip.cidrLists.")
+ip_lists_cli = AppGroup("ip-lists", help="Instance-wide network lists (CIDRs, shared by every tenant) for ip.isAnonymous "
+                        "and ip.cidrLists; also under Data → Network lists in the console.")
 
 
 @ip_lists_cli.command("import")
@@ -240,7 +241,7 @@ def ip_lists_import(name: str, file, description: str | None, not_anonymous: boo
     Takes effect at the next track in every process."""
     from app.domain.errors import DomainError
     from app.models.base import utcnow
-    from app.services.signals import import_network_list
+    from app.services.network_lists import import_network_list
 
     try:
         report = import_network_list(name, file, description=description, is_anonymous=not not_anonymous, now=utcnow())
@@ -252,7 +253,7 @@ def ip_lists_import(name: str, file, description: str | None, not_anonymous: boo
 @ip_lists_cli.command("list")
 def ip_lists_list() -> None:
     """The network lists, their sizes and whether they count as anonymous."""
-    from app.services.signals import list_network_lists
+    from app.services.network_lists import list_network_lists
 
     for row, count in list_network_lists():
         kind = "anonymous" if row.is_anonymous else "listed only"
@@ -264,7 +265,7 @@ def ip_lists_list() -> None:
 def ip_lists_delete(name: str) -> None:
     """Delete list NAME (rules on it stop matching at the next track)."""
     from app.domain.errors import DomainError
-    from app.services.signals import delete_network_list
+    from app.services.network_lists import delete_network_list
 
     try:
         delete_network_list(name)

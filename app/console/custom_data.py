@@ -1,4 +1,5 @@
-"""Data: custom data points (typed custom.* fields) and custom lists for rules (admins only).
+"""Data: custom data points (typed custom.* fields), custom lists for rules, and the instance-wide
+network lists behind ip.isAnonymous / ip.cidrLists (admins only).
 
 Views stay thin: parse a form, call one service, render the page (or its ``_`` fragment for htmx).
 """
@@ -12,7 +13,7 @@ from flask import flash, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
@@ -22,11 +23,12 @@ from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models import CustomDataPoint, CustomList
 from app.models.base import utcnow
-from app.services import custom_data
+from app.services import custom_data, network_lists
 
 # Lists are edited as text of up to MAX_ITEMS lines: more than the API's 64 KiB body limit.
 LIST_BODY_LIMIT = 4 * 1024 * 1024
-LIST_ENDPOINTS = frozenset({"console.custom_list_create", "console.custom_list_update", "console.custom_list_import"})
+LIST_ENDPOINTS = frozenset({"console.custom_list_create", "console.custom_list_update", "console.custom_list_import",
+                            "console.network_list_import"})
 
 
 def with_tenant_catalogue(view: Callable) -> Callable:
@@ -199,7 +201,9 @@ def custom_list_create():
         except custom_data.InvalidCustomData as exc:
             form.add_errors(exc.fields)
         else:
-            flash(f"List “{row.name}” added with {row.item_count} items; rules read it as lists.{row.name}.")
+            reads = (f"rules ask whether ip.cidrLists contains “{row.name}”" if row.kind == custom_data.CIDR_KIND
+                     else f"rules read it as lists.{row.name}")
+            flash(f"List “{row.name}” added with {row.item_count} items; {reads}.")
             return redirect_to(url_for("console.custom_list_edit", list_id=row.id))
     return _list_form_page(form, status=400)
 
@@ -270,3 +274,71 @@ def custom_list_delete(list_id: str):
             return redirect_to(url_for("console.custom_list_list"))
     return render("console/custom_data/list_delete.html", "console/custom_data/_list_delete.html", status=status,
                   row=row, form=form, error=error)
+
+
+# ---------------------------------------------------------------------------------------------
+# Network lists: instance-wide, shared by every tenant (the same service as `flask ip-lists`)
+
+
+class NetworkListForm(FlaskForm, FieldErrors):
+    name = StringField("Name", validators=[Length(max=200)])
+    description = StringField("Description", validators=[Length(max=2000)])
+    is_anonymous = BooleanField("Anonymous: an address in it makes ip.isAnonymous true", default=True)
+    file = FileField("Text file, one address or CIDR per line")
+    cidrs = TextAreaField("Or paste the addresses and CIDRs, one per line")
+
+
+# The service's error codes → the form field they are about.
+_NETWORK_LIST_FIELDS = {"invalid_list_name": "name", "invalid_description": "description"}
+
+
+def _network_lists_page(form: NetworkListForm, *, status: int = 200):
+    return render("console/custom_data/network_lists.html", "console/custom_data/_network_lists.html", status=status,
+                  lists=network_lists.list_network_lists(), form=form)
+
+
+@bp.get("/data/network-lists")
+def network_list_list():
+    return _network_lists_page(NetworkListForm(formdata=None))
+
+
+@bp.post("/data/network-lists")
+def network_list_import():
+    form = NetworkListForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        raw = upload.read() if upload else b""
+        source = "file" if raw.strip() else "cidrs"
+        try:
+            text = raw.decode("utf-8-sig") if source == "file" else (form.cidrs.data or "")
+        except UnicodeDecodeError:
+            form.file.errors = ["The file is not UTF-8 text."]
+        else:
+            if not text.strip():
+                form.cidrs.errors = ["Choose a text file or paste at least one address or CIDR."]
+            else:
+                try:
+                    report = network_lists.import_network_list(
+                        (form.name.data or "").strip(), text.splitlines(),
+                        description=(form.description.data or "").strip(), is_anonymous=bool(form.is_anonymous.data),
+                        now=utcnow(), actor=current_user)
+                except DomainError as exc:
+                    field = _NETWORK_LIST_FIELDS.get(exc.code, "cidrs")
+                    form.add_errors({source if field == "cidrs" else field: [exc.message]})
+                else:
+                    flash(f"Network list “{report.name}” now holds {report.count} CIDRs (version {report.version}); "
+                          "every tenant's next track uses it.")
+                    return redirect_to(url_for("console.network_list_list"))
+    return _network_lists_page(form, status=400)
+
+
+@bp.route("/data/network-lists/<name>/delete", methods=["GET", "POST"])
+def network_list_delete(name: str):
+    row, count = network_lists.get_network_list(name)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        network_lists.delete_network_list(name, actor=current_user, now=utcnow())
+        flash(f"Network list “{name}” deleted.")
+        return redirect_to(url_for("console.network_list_list"))
+    return render("console/custom_data/network_list_delete.html", "console/custom_data/_network_list_delete.html",
+                  row=row, count=count, form=form)

@@ -65,11 +65,12 @@ SIGNAL_FIELDS: tuple[CatalogueField, ...] = (
     CatalogueField("ip.isUnrecognized", "boolean", "IP is unrecognized",
                    "This IP address was never tracked for this user before."),
     CatalogueField("ip.isAnonymous", "boolean", "IP is anonymous",
-                   "The IP address is in a network list marked anonymous (Tor, VPN, hosting ranges), "
-                   "imported with `flask ip-lists import`."),
+                   "The IP address is in an instance-wide network list marked anonymous (operator threat intel "
+                   "such as Tor exit or VPN ranges, shared by every tenant; Data → Network lists or "
+                   "`flask ip-lists import`). Your own custom lists never make an address anonymous."),
     CatalogueField("ip.cidrLists", "list", "IP's network lists",
-                   "Names of the network lists whose CIDRs contain the IP address: use 'contains' with a "
-                   "list name, e.g. tor."),
+                   "Names of the lists whose CIDRs contain the IP address: your custom lists of IP ranges and "
+                   "the instance-wide network lists. Use 'contains' with a list name, e.g. office or tor."),
     CatalogueField("ip.city", "text", "IP city", "City of the IP address." + _NEEDS_GEO),
     CatalogueField("ip.latitude", "number", "IP latitude", "Latitude of the IP address." + _NEEDS_GEO),
     CatalogueField("ip.longitude", "number", "IP longitude", "Longitude of the IP address." + _NEEDS_GEO),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -43,6 +43,7 @@ DATA_TYPES = {
 }
 MODEL_TYPES = {"action": "Action: sent with each track in custom", "user": "User: set on the user (update user custom)"}
 LIST_KINDS = {"strings": "Text values", "numbers": "Numbers", "cidrs": "IP ranges (CIDR)"}
+CIDR_KIND = "cidrs"  # matched against the track IP by ip.cidrLists
 MAX_DESCRIPTION = 500
 MAX_ITEMS = 10_000
 MAX_ITEM_LENGTH = 200
@@ -343,15 +344,17 @@ def import_list_cli(tenant_id: str, name: str, text: str, *, kind: str, replace:
     return row, True
 
 
-def rules_reading_list(tenant_id: str, name: str) -> list[tuple[str, str]]:
-    """(action code, rule name) of every rule whose conditions read ``lists.<name>``."""
+def rules_reading_list(tenant_id: str, name: str, *, kind: str | None = None) -> list[tuple[str, str]]:
+    """(action code, rule name) of every rule whose conditions read ``lists.<name>``, and for a
+    CIDR list also every rule asking whether ``ip.cidrLists`` contains ``name``."""
     rows = db.session.execute(
         select(ActionConfiguration.code, Rule.name, Rule.conditions)
         .join(Rule, Rule.action_configuration_id == ActionConfiguration.id)
         .where(ActionConfiguration.tenant_id == tenant_id)
     ).all()
     path = LISTS_PREFIX + name
-    return [(code, rule_name) for code, rule_name, conditions in rows if _reads(conditions, path)]
+    return [(code, rule_name) for code, rule_name, conditions in rows
+            if _reads(conditions, path) or (kind == CIDR_KIND and _asks_cidr_lists(conditions, name))]
 
 
 def _reads(node: Any, path: str) -> bool:
@@ -366,10 +369,25 @@ def _reads(node: Any, path: str) -> bool:
     return False
 
 
+def _asks_cidr_lists(node: Any, name: str) -> bool:
+    """Whether a condition is ``{"in": [name, {"var": "ip.cidrLists"}]}`` (the builder's "contains")."""
+    if isinstance(node, dict):
+        args = node.get("in")
+        if isinstance(args, list) and len(args) == 2 and args[0] == name and isinstance(args[1], dict):
+            target = args[1].get("var")
+            target = target[0] if isinstance(target, list) and target else target
+            if target == "ip.cidrLists":
+                return True
+        return any(_asks_cidr_lists(value, name) for value in node.values())
+    if isinstance(node, list):
+        return any(_asks_cidr_lists(item, name) for item in node)
+    return False
+
+
 def delete_list(actor: ConsoleUser, list_id: str, *, now: datetime) -> CustomList:
     """Refused while a rule reads the list: "not in list" would then match every action."""
     row = get_list(actor.tenant_id, list_id)
-    users = rules_reading_list(actor.tenant_id, row.name)
+    users = rules_reading_list(actor.tenant_id, row.name, kind=row.kind)
     if users:
         named = ", ".join(f"“{rule}” ({code})" for code, rule in users[:5]) + (" and others" if len(users) > 5 else "")
         raise DomainError(f"Rules read this list: {named}. Change them first.", code="custom_list_in_use", status=409)
@@ -380,26 +398,26 @@ def delete_list(actor: ConsoleUser, list_id: str, *, now: datetime) -> CustomLis
 
 
 # ---------------------------------------------------------------------------------------------
-# For the signals engineer's CIDR matching (ip.inCidr.<name>)
+# For ip.cidrLists (app.services.signals): the tenant's CIDR lists matched against the track's IP
 
 
-def cidr_list_items(tenant_id: str, name: str) -> list[str] | None:
-    """The normalised CIDRs of the tenant's CIDR list ``name``; None if there is no such CIDR list."""
-    row = db.session.execute(
-        select(CustomList.kind, CustomList.items).where(CustomList.tenant_id == tenant_id, CustomList.name == name)
-    ).first()
-    return list(row.items) if row is not None and row.kind == "cidrs" else None
+def cidr_list_stamps(tenant_id: str) -> Select:
+    """``(id, version, name)`` of the tenant's CIDR lists, without their items: a cheap statement
+    the signals run (in one UNION with the instance-wide lists) to check their compiled ranges."""
+    return select(CustomList.id, CustomList.version, CustomList.name).where(
+        CustomList.tenant_id == tenant_id, CustomList.kind == CIDR_KIND)
 
 
-def list_versions(tenant_id: str, names: Iterable[str]) -> dict[str, int]:
-    """``{name: version}`` without loading items: a cache of parsed items can check it cheaply."""
-    names = list(names)
-    if not names:
-        return {}
+def cidr_lists_by_id(list_ids: Iterable[str]) -> list[tuple[str, int, list[str]]]:
+    """``(id, version, items)`` of the CIDR lists with these ids (ids from :func:`cidr_list_stamps`)."""
+    list_ids = sorted(set(list_ids))
+    if not list_ids:
+        return []
     rows = db.session.execute(
-        select(CustomList.name, CustomList.version).where(CustomList.tenant_id == tenant_id, CustomList.name.in_(names))
+        select(CustomList.id, CustomList.version, CustomList.items)
+        .where(CustomList.id.in_(list_ids), CustomList.kind == CIDR_KIND)
     ).all()
-    return {name: version for name, version in rows}
+    return [(list_id, version, list(items or ())) for list_id, version, items in rows]
 
 
 # ---------------------------------------------------------------------------------------------

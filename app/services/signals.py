@@ -9,7 +9,10 @@ read no signal runs no query here at all. Otherwise, per track at most:
   subquery is one index seek on ``user_action`` / ``verification_attempt``;
 * one statement for every velocity field together: the user's, device's and IP's recent rows
   (a UNION ALL of one index range each) with one conditional aggregate per field and window;
-* one small query of the network lists' versions (compiled ranges stay cached per version).
+* one small query of the CIDR lists' versions, when a rule reads ``ip.cidrLists`` or
+  ``ip.isAnonymous``: the instance-wide network lists and (for ``ip.cidrLists``) the tenant's
+  custom lists of kind ``cidrs``, in one UNION ALL. Their compiled ranges stay cached per process
+  keyed by (list, version), which never changes its CIDRs; a list not cached yet is loaded once.
 
 The UA, the country (iptocc) and the GeoLite2-City record need no query.
 """
@@ -17,7 +20,6 @@ The UA, the country (iptocc) and the GeoLite2-City record need no query.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,16 +28,17 @@ from pathlib import Path
 from typing import Any
 
 import maxminddb
-from sqlalchemy import Select, and_, case, delete, distinct, exists, func, insert, literal, select, union_all
+from sqlalchemy import Select, and_, case, distinct, exists, func, literal, select, union_all
 
 from app.config import Settings
 from app.domain import signals as domain
 from app.domain.context import RequestFacts
 from app.domain.decision import ActionState, RuleInput
-from app.domain.errors import InvalidRequest, NotFound
 from app.domain.signals import GeoPoint, NetworkSet, SignalPlan, SignalValues
 from app.extensions import db
 from app.models import EndUser, NetworkList, NetworkListEntry, UserAction, VerificationAttempt
+from app.services import custom_data
+from app.services.network_lists import import_network_list  # noqa: F401  (bench/signals.py imports it from here)
 
 # ---------------------------------------------------------------------------------------------
 # Locating an address (no query: iptocc's table, the configured GeoLite2-City file)
@@ -228,15 +231,30 @@ def _history_values(plan: SignalPlan, inputs: SignalInputs, row: dict[str, Any],
 
 
 # ---------------------------------------------------------------------------------------------
-# Network lists: compiled ranges cached per list version
+# CIDR lists: the instance-wide network lists and the tenant's own CIDR lists, compiled ranges
+# cached per (list, version)
+
+# Where a list lives: the instance-wide ``network_list`` table or the tenant's ``custom_list``.
+INSTANCE, TENANT = "network", "custom"
+COMPILED_CACHE_SIZE = 4096  # lists; a 10,000-CIDR list compiles to well under a megabyte
+_compiled_lists: dict[tuple[str, str, int], NetworkSet] = {}
+_compiled_lock = threading.Lock()
 
 
-_compiled_lists: dict[tuple[str, int], NetworkSet] = {}
-_LIST_STAMP = select(NetworkList.id, NetworkList.version, NetworkList.name, NetworkList.is_anonymous).order_by(
-    NetworkList.name)
+def _list_stamps(plan: SignalPlan, tenant_id: str) -> Select:
+    """One statement naming every list the rules can match, with its version (no CIDRs)."""
+    instance = select(literal(INSTANCE).label("source"), NetworkList.id, NetworkList.version, NetworkList.name,
+                      NetworkList.is_anonymous)
+    if "cidrLists" not in plan.ip:  # only ip.isAnonymous: only the anonymous instance-wide lists
+        return instance.where(NetworkList.is_anonymous.is_(True))
+    tenant = custom_data.cidr_list_stamps(tenant_id).subquery()
+    return union_all(instance, select(literal(TENANT).label("source"), tenant.c.id, tenant.c.version, tenant.c.name,
+                                      literal(False).label("is_anonymous")))
 
 
 def _network_lists(plan: SignalPlan, inputs: SignalInputs, values: SignalValues) -> None:
+    """``ip.isAnonymous`` (instance-wide lists marked anonymous) and ``ip.cidrLists`` (names of the
+    instance-wide and the tenant's CIDR lists containing the address): one query of versions."""
     if not plan.ip & {"isAnonymous", "cidrLists"}:
         return
     address = domain.parse_address(inputs.request.ip_address)
@@ -244,25 +262,54 @@ def _network_lists(plan: SignalPlan, inputs: SignalInputs, values: SignalValues)
         values.set("ip.isAnonymous", None)
         values.set("ip.cidrLists", None)
         return
-    matched: list[str] = []
+    stamps = db.session.execute(_list_stamps(plan, inputs.tenant_id)).all()
+    compiled = network_sets([(source, list_id, version) for source, list_id, version, _, _ in stamps])
+    matched: set[str] = set()
     anonymous = False
-    for list_id, version, name, is_anonymous in db.session.execute(_LIST_STAMP):
-        if address in network_set(list_id, version):
-            matched.append(name)
-            anonymous = anonymous or is_anonymous
+    for source, list_id, version, name, is_anonymous in stamps:
+        if address in compiled[(source, list_id, version)]:
+            matched.add(name)
+            anonymous = anonymous or (source == INSTANCE and bool(is_anonymous))
     values.set("ip.isAnonymous", anonymous)
-    values.set("ip.cidrLists", matched)
+    values.set("ip.cidrLists", sorted(matched))
 
 
-def network_set(list_id: str, version: int) -> NetworkSet:
-    key = (list_id, version)
-    compiled = _compiled_lists.get(key)
-    if compiled is None:
-        cidrs = db.session.execute(
-            select(NetworkListEntry.cidr).where(NetworkListEntry.network_list_id == list_id)).scalars()
-        compiled = NetworkSet.of(cidrs)
-        for old in [k for k in _compiled_lists if k[0] == list_id]:
-            _compiled_lists.pop(old, None)
+def network_sets(keys: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str, int], NetworkSet]:
+    """The compiled ranges of each ``(source, list id, version)``; lists not cached yet are loaded
+    in at most one query per source (a version only ever names one set of CIDRs)."""
+    keys = list(keys)
+    found = {key: _compiled_lists.get(key) for key in keys}
+    missing = [key for key, compiled in found.items() if compiled is None]
+    if not missing:
+        return found  # type: ignore[return-value]
+    instance_ids = [list_id for source, list_id, _ in missing if source == INSTANCE]
+    if instance_ids:
+        cidrs: dict[str, list[str]] = {list_id: [] for list_id in instance_ids}
+        for list_id, cidr in db.session.execute(
+                select(NetworkListEntry.network_list_id, NetworkListEntry.cidr)
+                .where(NetworkListEntry.network_list_id.in_(instance_ids))):
+            cidrs[list_id].append(cidr)
+        for source, list_id, version in missing:
+            if source == INSTANCE:
+                found[(source, list_id, version)] = _remember((source, list_id, version), NetworkSet.of(cidrs[list_id]))
+    tenant_ids = [list_id for source, list_id, _ in missing if source == TENANT]
+    loaded = {list_id: (version, items) for list_id, version, items in custom_data.cidr_lists_by_id(tenant_ids)}
+    for source, list_id, version in missing:
+        if source != TENANT:
+            continue
+        current, items = loaded.get(list_id, (version, []))
+        compiled = NetworkSet.of(items)
+        # Edited since the stamp was read: cache it under the version it is, use it now anyway.
+        found[(source, list_id, version)] = _remember((source, list_id, current), compiled)
+    return found  # type: ignore[return-value]
+
+
+def _remember(key: tuple[str, str, int], compiled: NetworkSet) -> NetworkSet:
+    with _compiled_lock:
+        for old in [k for k in _compiled_lists if k[:2] == key[:2] and k != key]:
+            _compiled_lists.pop(old, None)  # an older version of the same list
+        while len(_compiled_lists) >= COMPILED_CACHE_SIZE:
+            _compiled_lists.pop(next(iter(_compiled_lists)))  # the longest cached
         _compiled_lists[key] = compiled
     return compiled
 
@@ -311,60 +358,3 @@ def _velocity(plan: SignalPlan, inputs: SignalInputs, values: SignalValues) -> N
         # This action counts too: "more than 5 in 10 minutes" is true on the 6th.
         extra = 0 if item.metric == "failedChallenges" else 1
         values.set(item.path, int(counted or 0) + extra)
-
-
-# ---------------------------------------------------------------------------------------------
-# Managing network lists (the CLI's `flask ip-lists ...`)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    name: str
-    count: int
-    version: int
-    problems: tuple[str, ...]
-
-
-LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def import_network_list(
-    name: str, lines: Iterable[str], *, description: str | None = None, is_anonymous: bool = True, now: datetime
-) -> ImportReport:
-    """Replace the list's CIDRs with the file's (creating the list); refuses a file with bad lines."""
-    if not LIST_NAME.fullmatch(name):
-        raise InvalidRequest("A list name is 1-64 letters, digits, '_' or '-'.", code="invalid_list_name")
-    cidrs, problems = domain.parse_cidrs(lines)
-    if problems:
-        raise InvalidRequest("The file has lines that are not CIDRs: " + "; ".join(problems[:10]),
-                             code="invalid_cidr")
-    found = db.session.execute(select(NetworkList).where(NetworkList.name == name).with_for_update()).scalar_one_or_none()
-    if found is None:
-        found = NetworkList(name=name, version=1)
-        db.session.add(found)
-        db.session.flush()
-    else:
-        db.session.execute(delete(NetworkListEntry).where(NetworkListEntry.network_list_id == found.id))
-        found.version += 1
-    found.description = description if description is not None else found.description
-    found.is_anonymous = is_anonymous
-    found.updated_at = now
-    if cidrs:
-        db.session.execute(insert(NetworkListEntry),
-                           [{"network_list_id": found.id, "cidr": cidr} for cidr in cidrs])
-    db.session.commit()
-    return ImportReport(name, len(cidrs), found.version, tuple(problems))
-
-
-def list_network_lists() -> list[tuple[NetworkList, int]]:
-    return [(row, count) for row, count in db.session.execute(
-        select(NetworkList, func.count(NetworkListEntry.id))
-        .outerjoin(NetworkListEntry).group_by(NetworkList.id).order_by(NetworkList.name))]
-
-
-def delete_network_list(name: str) -> None:
-    found = db.session.execute(select(NetworkList).where(NetworkList.name == name)).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"No network list named {name!r}.", code="network_list_not_found")
-    db.session.delete(found)
-    db.session.commit()

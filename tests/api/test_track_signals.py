@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import event, select, update
 
 from app.extensions import db
-from app.models import Authenticator, EndUser, UserAction
+from app.models import Authenticator, EndUser, Tenant, UserAction
+from app.services import custom_data, network_lists
 from app.services import signals as signal_service
 from app.services.simulator import simulate_action
+from tests.conftest import ApiClient
 from tests.factories import enroll_authenticator_app, make_action, rule
 from tests.mmdb_fixture import write_city_mmdb
 
@@ -170,24 +172,123 @@ def test_anonymous_ip_lists_v4_and_v6_take_effect_at_the_next_track(api, app, te
     ])
     assert state(api, ipAddress="185.220.101.7") == "ALLOW"
     with app.app_context():
-        signal_service.import_network_list("tor", ["# exits", "185.220.101.0/24", "2a0b:f4c2::/32"],
+        network_lists.import_network_list("tor", ["# exits", "185.220.101.0/24", "2a0b:f4c2::/32"],
                                            now=datetime.now(UTC))
-        signal_service.import_network_list("office", ["192.0.2.0/24"], is_anonymous=False, now=datetime.now(UTC))
+        network_lists.import_network_list("office", ["192.0.2.0/24"], is_anonymous=False, now=datetime.now(UTC))
     assert state(api, ipAddress="185.220.101.7") == "BLOCK"
     assert state(api, ipAddress="2a0b:f4c2:2::1") == "BLOCK"
     assert state(api, ipAddress="192.0.2.10") == "REVIEW_REQUIRED"  # listed, not anonymous
     assert state(api, ipAddress="8.8.8.8") == "ALLOW"
     with app.app_context():
-        report = signal_service.import_network_list("tor", ["2a0b:f4c2::/32"], now=datetime.now(UTC))
+        report = network_lists.import_network_list("tor", ["2a0b:f4c2::/32"], now=datetime.now(UTC))
     assert report.version == 2
     assert state(api, ipAddress="185.220.101.7") == "ALLOW"  # re-imported without it
+
+
+def _cidr_list(app, tenant_id, name, items, kind="cidrs"):
+    """A tenant's custom list, the way `flask lists import` makes it (creates or replaces)."""
+    with app.app_context():
+        custom_data.import_list_cli(tenant_id, name, "\n".join(items), kind=kind, replace=True, now=datetime.now(UTC))
+
+
+def test_tenant_cidr_lists_feed_ip_cidr_lists_and_edits_take_effect_at_the_next_track(api, app, tenant):
+    make_action(app, tenant.id, "withdraw-funds", rules=[
+        rule("Anonymous", 0, "BLOCK", {"==": [var("ip.isAnonymous"), True]}),
+        rule("Office", 1, "REVIEW", {"in": ["office", var("ip.cidrLists")]}),
+    ])
+    assert state(api, ipAddress="198.51.100.7") == "ALLOW"  # no list yet
+    _cidr_list(app, tenant.id, "office", ["198.51.100.0/24", "2001:db8:abcd::/48"])
+    assert state(api, ipAddress="198.51.100.7") == "REVIEW_REQUIRED"  # a tenant list is never "anonymous"
+    assert state(api, ipAddress="2001:db8:abcd:1::5") == "REVIEW_REQUIRED"
+    assert state(api, ipAddress="::ffff:198.51.100.9") == "REVIEW_REQUIRED"  # IPv4-mapped
+    assert state(api, ipAddress="198.51.101.7") == "ALLOW"
+
+    _cidr_list(app, tenant.id, "office", ["198.51.101.0/24"])  # replaced: version 2, recompiled
+    assert state(api, ipAddress="198.51.100.7") == "ALLOW"
+    assert state(api, ipAddress="198.51.101.7") == "REVIEW_REQUIRED"
+
+    _cidr_list(app, tenant.id, "office-names", ["198.51.100.7"], kind="strings")  # text, not ranges: not matched
+    body = track(api, ipAddress="198.51.101.7")
+    observed = {c["field"]: c["observed"] for c in _trace(app, body)}
+    assert observed == {"ip.isAnonymous": False, "ip.cidrLists": ["office"]}
+
+
+def test_ip_cidr_lists_name_tenant_and_instance_wide_lists_and_only_instance_lists_are_anonymous(api, app, tenant):
+    with_rule(app, tenant, {"in": ["nothing-matches", var("ip.cidrLists")]})
+    _cidr_list(app, tenant.id, "partners", ["185.220.0.0/16"])
+    _cidr_list(app, tenant.id, "tor", ["185.220.101.7"])  # same name as an instance-wide list: named once
+    with app.app_context():
+        network_lists.import_network_list("tor", ["185.220.101.0/24"], now=datetime.now(UTC))
+        network_lists.import_network_list("hosting", ["185.220.101.0/24"], is_anonymous=False, now=datetime.now(UTC))
+        simulation = simulate_action(tenant.id, "withdraw-funds", "alice", {"ipAddress": "185.220.101.7"})
+    observed = {c["field"]: c["observed"] for r in simulation.rules for c in r["conditions"]}
+    assert observed == {"ip.cidrLists": ["hosting", "partners", "tor"]}
+
+    _cidr_list(app, tenant.id, "vpn-like", ["203.0.113.0/24"])
+    with_rule(app, tenant, {"==": [var("ip.isAnonymous"), True]}, action="sign-in")
+    assert state(api, action="sign-in", ipAddress="203.0.113.5") == "ALLOW"  # in a tenant list: not anonymous
+    assert state(api, action="sign-in", ipAddress="185.220.101.9") == "BLOCK"
+
+
+def _other_tenant(app) -> tuple[str, ApiClient]:
+    from app.services.api_keys import create_api_key
+
+    with app.app_context():
+        row = Tenant(name="Other tenant")
+        db.session.add(row)
+        db.session.commit()
+        _, raw = create_api_key(row.id, name="other", settings=app.config["TOLLGATE"])
+        return row.id, ApiClient(app.test_client(), raw)
+
+
+def test_another_tenants_cidr_lists_never_match(api, app, tenant):
+    other_id, other_api = _other_tenant(app)
+    with_rule(app, tenant, {"in": ["office", var("ip.cidrLists")]}, outcome="REVIEW")
+    make_action(app, other_id, "withdraw-funds", rules=[rule("Office", 0, "REVIEW", {"in": ["office", var("ip.cidrLists")]})])
+    _cidr_list(app, other_id, "office", ["192.0.2.0/24"])
+
+    assert state(api, ipAddress="192.0.2.10") == "ALLOW"  # the other tenant's list
+    assert state(other_api, ipAddress="192.0.2.10") == "REVIEW_REQUIRED"  # its own list, compiled and cached
+
+    _cidr_list(app, tenant.id, "office", ["10.0.0.0/8"])  # same name, this tenant's own ranges
+    assert state(api, ipAddress="192.0.2.10") == "ALLOW"
+    assert state(api, ipAddress="10.1.2.3") == "REVIEW_REQUIRED"
+    assert state(other_api, ipAddress="10.1.2.3") == "ALLOW"
+
+
+def _list_reads(seen: list[str]) -> list[str]:
+    return [s for s in seen if ("network_list" in s or "custom_list" in s) and s.lstrip().upper().startswith("SELECT")]
+
+
+def test_cidr_lists_cost_one_version_query_per_track_once_compiled(api, app, tenant):
+    with_rule(app, tenant, {"or": [{"==": [var("ip.isAnonymous"), True]}, {"in": ["office", var("ip.cidrLists")]}]})
+    _cidr_list(app, tenant.id, "office", ["192.0.2.0/24"])
+    _cidr_list(app, tenant.id, "branch", ["198.51.100.0/24"])
+    with app.app_context():
+        network_lists.import_network_list("tor", ["185.220.101.0/24"], now=datetime.now(UTC))
+    with statements(app) as first:
+        assert state(api, ipAddress="192.0.2.1") == "BLOCK"
+    with statements(app) as cached:
+        assert state(api, ipAddress="185.220.101.1") == "BLOCK"
+    with statements(app) as plain_miss:
+        assert state(api, ipAddress="8.8.8.8") == "ALLOW"
+
+    assert len(_list_reads(first)) == 3  # versions; then the tenant's lists' items, the network list's CIDRs
+    assert len(_list_reads(cached)) == len(_list_reads(plain_miss)) == 1  # one UNION ALL of both tables' versions
+    assert "custom_list" in _list_reads(cached)[0] and "network_list" in _list_reads(cached)[0]
+
+    with_rule(app, tenant, {"==": [var("ip.isAnonymous"), True]}, action="sign-in")
+    with statements(app) as anonymous_only:
+        state(api, action="sign-in", ipAddress="8.8.8.8")
+    reads = _list_reads(anonymous_only)
+    assert len(reads) == 1 and "custom_list" not in reads[0]  # tenant lists never make an address anonymous
 
 
 def test_a_list_file_with_bad_lines_is_refused(app):
     from app.domain.errors import InvalidRequest
 
     with app.app_context(), pytest.raises(InvalidRequest, match="line 2"):
-        signal_service.import_network_list("tor", ["10.0.0.0/8", "10.0.0.300"], now=datetime.now(UTC))
+        network_lists.import_network_list("tor", ["10.0.0.0/8", "10.0.0.300"], now=datetime.now(UTC))
 
 
 # --- travel ---------------------------------------------------------------------------------------

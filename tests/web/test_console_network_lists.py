@@ -1,0 +1,170 @@
+"""Console Data → Network lists: the instance-wide lists behind ip.isAnonymous / ip.cidrLists
+(pages, fragments, import from a textarea or a file, refusals, delete with confirmation, audit, guards),
+and a tenant's CIDR list whose name rules ask for in ip.cidrLists."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, NetworkList, NetworkListEntry
+from app.models.base import utcnow
+from app.services.network_lists import import_network_list
+from tests.factories import make_action, rule
+
+pytestmark = pytest.mark.usefixtures("tenant")
+PAGE = "/console/data/network-lists"
+
+
+def _network_list(app, name) -> tuple[NetworkList | None, list[str]]:
+    with app.app_context():
+        row = db.session.execute(select(NetworkList).where(NetworkList.name == name)).scalar_one_or_none()
+        cidrs = [] if row is None else list(db.session.execute(
+            select(NetworkListEntry.cidr).where(NetworkListEntry.network_list_id == row.id)
+            .order_by(NetworkListEntry.id)).scalars())
+        return row, cidrs
+
+
+def _events(app, event: str) -> list[AuditEvent]:
+    with app.app_context():
+        return list(db.session.execute(select(AuditEvent).where(AuditEvent.event == event)).scalars())
+
+
+def _import(admin, htmx=False, **data):
+    form = {"name": "tor", "description": "Tor exit nodes", "is_anonymous": "y", "cidrs": "", **data}
+    return admin.post(PAGE, data=form, content_type="multipart/form-data", htmx=htmx)
+
+
+def test_the_page_full_and_as_htmx_fragment_says_the_lists_are_shared(app, admin):
+    with app.app_context():
+        import_network_list("tor", ["185.220.101.0/24", "2a0b:f4c2::/32"], description="Tor exits", now=utcnow())
+        import_network_list("hosting", ["192.0.2.0/24"], is_anonymous=False, now=utcnow())
+    full = admin.get(PAGE)
+    fragment = admin.get(PAGE, headers={"HX-Request": "true"})
+
+    html = full.get_data(as_text=True)
+    assert full.status_code == 200 and "<html" in html
+    assert 'aria-current="page">Data</a>' in html and 'aria-current="page">Network lists</a>' in html
+    assert "shared by every tenant on this Tollgate" in html
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    assert 'id="network-lists"' in fragment.get_data(as_text=True)
+    assert "HX-Request" in full.headers["Vary"]
+    rows = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert rows.index("<code>hosting</code>") < rows.index("<code>tor</code>")  # by name
+    assert '<td data-label="CIDRs">2</td>' in rows and "No (ip.cidrLists only)" in rows and "Tor exits" in rows
+    assert 'href="/console/data/network-lists"' in admin.get("/console/data/lists").get_data(as_text=True)  # a tab
+
+
+def test_importing_from_the_textarea_creates_the_list_and_audits_it(app, admin):
+    response = _import(admin, cidrs="# exits\n185.220.101.1\n10.1.2.3/8\n\n2001:db8::/32\n")
+
+    assert response.status_code == 303 and response.headers["Location"] == PAGE
+    row, cidrs = _network_list(app, "tor")
+    assert row.is_anonymous and row.version == 1 and row.description == "Tor exit nodes"
+    assert cidrs == ["185.220.101.1/32", "10.0.0.0/8", "2001:db8::/32"]
+    [event] = _events(app, "network_list.imported")
+    assert event.before is None and event.target_type == "network_list"
+    assert event.after["cidrs"] == 3 and event.after["anonymous"] is True and event.after["addedCount"] == 3
+    assert "now holds 3 CIDRs" in admin.get(PAGE).get_data(as_text=True)
+
+
+def test_importing_a_file_under_an_existing_name_replaces_it(app, admin):
+    assert _import(admin, cidrs="185.220.101.0/24\n").status_code == 303
+    response = _import(admin, is_anonymous="", description="Office and partners",
+                       file=(io.BytesIO(b"\xef\xbb\xbf192.0.2.0/24\r\n198.51.100.0/24\n"), "office.txt"))
+
+    assert response.status_code == 303
+    row, cidrs = _network_list(app, "tor")
+    assert cidrs == ["192.0.2.0/24", "198.51.100.0/24"] and row.version == 2 and not row.is_anonymous
+    second = _events(app, "network_list.imported")[-1]
+    assert second.before["cidrs"] == 1 and second.before["anonymous"] is True
+    assert second.after["removed"] == ["185.220.101.0/24"] and second.after["addedCount"] == 2
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"cidrs": "10.0.0.0/8\n10.0.0.300\n"}, "line 2: &#39;10.0.0.300&#39; is not an IPv4/IPv6 address or CIDR"),
+    ({"name": "tor exits", "cidrs": "10.0.0.0/8"}, "A list name is 1-64 letters, digits"),
+    ({"cidrs": "  \n"}, "Choose a text file or paste at least one address or CIDR."),
+    ({"file": (io.BytesIO(b"\xff\xfe\x00"), "tor.bin")}, "The file is not UTF-8 text."),
+    ({"file": (io.BytesIO(b"10.0.0.0/8\nnope\n"), "tor.txt")}, "line 2: &#39;nope&#39;"),
+])
+def test_bad_imports_are_refused_whole_next_to_the_field(app, admin, data, message):
+    assert _import(admin, cidrs="185.220.101.0/24").status_code == 303
+
+    response = _import(admin, htmx=True, **data)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and message in html, html
+    assert 'aria-invalid="true"' in html and "<html" not in html
+    row, cidrs = _network_list(app, "tor")
+    assert cidrs == ["185.220.101.0/24"] and row.version == 1  # unchanged
+    assert len(_events(app, "network_list.imported")) == 1
+
+
+def test_deleting_asks_first_then_deletes_and_audits(app, admin):
+    assert _import(admin, cidrs="185.220.101.0/24\n2a0b:f4c2::/32").status_code == 303
+    confirm = admin.get(f"{PAGE}/tor/delete").get_data(as_text=True)
+    assert "Delete the network list" in confirm and "every tenant on this Tollgate" in confirm and "2 CIDRs" in confirm
+
+    response = admin.post(f"{PAGE}/tor/delete", htmx=True)
+
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == PAGE
+    assert _network_list(app, "tor") == (None, [])
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(NetworkListEntry)).scalar() == 0
+    [event] = _events(app, "network_list.deleted")
+    assert event.before["name"] == "tor" and event.before["cidrs"] == 2
+    assert admin.get(f"{PAGE}/tor/delete").status_code == 404
+
+
+def test_changes_need_the_csrf_token(app, admin):
+    response = admin.client.post(PAGE, data={"name": "tor", "cidrs": "10.0.0.0/8"})
+    assert response.status_code == 400 and _network_list(app, "tor") == (None, [])
+    with app.app_context():
+        import_network_list("tor", ["10.0.0.0/8"], now=utcnow())
+    assert admin.client.post(f"{PAGE}/tor/delete").status_code == 400
+    assert _network_list(app, "tor")[0] is not None
+
+
+def test_reviewers_cannot_open_or_change_network_lists(app, reviewer):
+    with app.app_context():
+        import_network_list("tor", ["10.0.0.0/8"], now=utcnow())
+    assert reviewer.get(PAGE).status_code == 403
+    assert reviewer.get(f"{PAGE}/tor/delete").status_code == 403
+    assert reviewer.post(PAGE, data={"name": "vpn", "cidrs": "10.0.0.0/8"}).status_code == 403
+    assert reviewer.post(f"{PAGE}/tor/delete").status_code == 403
+    assert _network_list(app, "tor")[0] is not None and _network_list(app, "vpn")[0] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# A tenant's own CIDR list, matched in ip.cidrLists
+
+
+def _add_cidr_list(admin, name="office"):
+    response = admin.post("/console/data/lists", data={"name": name, "kind": "cidrs", "description": "",
+                                                       "items": "192.0.2.0/24"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_a_cidr_list_page_says_rules_match_it_in_ip_cidr_lists(admin):
+    list_id = _add_cidr_list(admin)
+    html = admin.get(f"/console/data/lists/{list_id}").get_data(as_text=True)
+    assert "<code>ip.cidrLists</code>) contains “office”" in html and "lists.office" not in html
+
+
+def test_a_cidr_list_that_rules_ask_for_in_ip_cidr_lists_cannot_be_deleted(app, admin, tenant):
+    list_id = _add_cidr_list(admin)
+    other_id = _add_cidr_list(admin, name="branch")
+    make_action(app, tenant.id, "sign-in", rules=[
+        rule("Outside the office", 0, "CHALLENGE", {"!": {"in": ["office", {"var": "ip.cidrLists"}]}})])
+
+    refused = admin.post(f"/console/data/lists/{list_id}/delete", htmx=True)
+    deleted = admin.post(f"/console/data/lists/{other_id}/delete")
+
+    assert refused.status_code == 409
+    assert "Rules read this list: “Outside the office” (sign-in)" in refused.get_data(as_text=True)
+    assert deleted.status_code == 303
