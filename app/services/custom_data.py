@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -474,6 +474,15 @@ def _names_read(fields: Iterable[str], prefix: str) -> set[str]:
     return {path[len(prefix):].split(".", 1)[0] for path in fields if path.startswith(prefix) and len(path) > len(prefix)}
 
 
+# Track runs these: built once, so SQLAlchemy reuses their compiled form (expanding IN).
+_LISTS_BY_NAME = select(CustomList.name, CustomList.items).where(
+    CustomList.tenant_id == bindparam("tenant_id"), CustomList.name.in_(bindparam("names", expanding=True))
+)
+_POINTS_BY_NAME = select(CustomDataPoint.model_type, CustomDataPoint.name, CustomDataPoint.data_type).where(
+    CustomDataPoint.tenant_id == bindparam("tenant_id"), CustomDataPoint.name.in_(bindparam("names", expanding=True))
+)
+
+
 def prepare_context(tenant_id: str, fields: Iterable[str], context: dict[str, Any]) -> CustomDataCheck | None:
     """Put the lists the rules read into ``context`` and drop custom values of the wrong type.
 
@@ -485,10 +494,7 @@ def prepare_context(tenant_id: str, fields: Iterable[str], context: dict[str, An
     check = CustomDataCheck()
     list_names = {name for name in _names_read(fields, LISTS_PREFIX) if LIST_NAME.fullmatch(name)}
     if list_names:
-        rows = db.session.execute(
-            select(CustomList.name, CustomList.items)
-            .where(CustomList.tenant_id == tenant_id, CustomList.name.in_(sorted(list_names)))
-        ).all()
+        rows = db.session.execute(_LISTS_BY_NAME, {"tenant_id": tenant_id, "names": sorted(list_names)}).all()
         check.lists = {name: list(items or ()) for name, items in rows}
         check.missing_lists = sorted(list_names - set(check.lists))
         lists_namespace = context.get("lists")
@@ -501,10 +507,7 @@ def prepare_context(tenant_id: str, fields: Iterable[str], context: dict[str, An
     sent = {model: {name for name in read[model] if sections[model].get(name) is not None} for model in sections}
     wanted = sent["action"] | sent["user"]
     if wanted:
-        points = db.session.execute(
-            select(CustomDataPoint.model_type, CustomDataPoint.name, CustomDataPoint.data_type)
-            .where(CustomDataPoint.tenant_id == tenant_id, CustomDataPoint.name.in_(sorted(wanted)))
-        ).all()
+        points = db.session.execute(_POINTS_BY_NAME, {"tenant_id": tenant_id, "names": sorted(wanted)}).all()
         for model, name, data_type in sorted(points):
             if model not in sections or name not in sent[model]:
                 continue
