@@ -54,6 +54,7 @@ _FIND_USER = (
     .where(EndUser.tenant_id == bindparam("tenant_id"), EndUser.user_id == bindparam("user_id"))
 )
 _INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.id)
+_INSERT_USER = EndUser.__table__.insert()
 _INSERT_STATE_CHANGE = ActionStateChange.__table__.insert()
 # Per-process, immutable once built: keyed by the exact (id, version, priority) of every active rule.
 RULE_SET_CACHE_SIZE = 1024
@@ -180,9 +181,14 @@ def _track_new(
     emit_action_created(values, now=now)
     # Plain INSERTs rather than the ORM's unit of work: this is the API's hottest write, and the
     # flush machinery cost more than the statements themselves (bench/track.py).
-    db.session.add(user)
-    db.session.flush()
     connection = db.session.connection()
+    if user.id is None:
+        connection.execute(_INSERT_USER, {
+            "tenant_id": tenant_id, "user_id": user_id, "email": user.email, "phone_number": user.phone_number,
+            "username": user.username, "custom": {}, "created_at": now, "updated_at": now,
+        })
+    else:
+        db.session.flush()  # identifiers a track filled in on a known user
     action_id = connection.execute(_INSERT_ACTION, values).scalar_one()
     connection.execute(
         _INSERT_STATE_CHANGE,
