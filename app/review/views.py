@@ -33,8 +33,8 @@ def queue_list():
     parsed = reviews.parse_queue_filters(request.args)
     page = reviews.list_queue(
         current_user.tenant_id, parsed.filters, viewer_id=current_user.id, now=utcnow(),
-        after=reviews.QueueCursor.decode(request.args.get("after")),
-        before=reviews.QueueCursor.decode(request.args.get("before")),
+        after=reviews.Cursor.decode(request.args.get("after")),
+        before=reviews.Cursor.decode(request.args.get("before")),
     )
     return render("review/queue.html", "review/_queue.html", **_queue_context(parsed, page))
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import selectinload
 from app.domain.decision import ActionState
 from app.extensions import db
 from app.models import ActionConfiguration, ActionStateChange, UserAction
+from app.services.keyset import Cursor
 
 PAGE_SIZE = 50
-_CURSOR_TIME = "%Y%m%dT%H%M%S.%fZ"
 
 # JsonLogic operators as an admin reads them in a trace.
 OPERATOR_LABELS = {
@@ -32,28 +32,6 @@ OPERATOR_LABELS = {
     "in": "in", "!": "is false", "!!": "is true", "var": "is true", "missing": "is missing",
     "missing_some": "is missing",
 }
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """The last row of a page; the next page starts strictly after it."""
-
-    created_at: datetime
-    id: int
-
-    def encode(self) -> str:
-        return f"{self.created_at.astimezone(UTC).strftime(_CURSOR_TIME)}_{self.id}"
-
-    @classmethod
-    def decode(cls, raw: str | None) -> Cursor | None:
-        """None for anything that is not a cursor this module wrote (a hand-edited URL)."""
-        if not raw:
-            return None
-        stamp, _, ident = raw.partition("_")
-        try:
-            return cls(datetime.strptime(stamp, _CURSOR_TIME).replace(tzinfo=UTC), int(ident))
-        except ValueError:
-            return None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -46,6 +46,7 @@ from app.models import (
 from app.models.review import OverduePolicy
 from app.services import activity
 from app.services.audit import record_change
+from app.services.keyset import Cursor
 from app.services.tracking import change_action_state
 
 PAGE_SIZE = 50
@@ -59,7 +60,6 @@ CLAIM_FILTERS = ("all", "mine", "unclaimed")
 DECISIONS = {"approve": ActionState.REVIEW_SUCCEEDED, "reject": ActionState.REVIEW_FAILED}
 REVIEW_OUTCOME_STATES = frozenset(DECISIONS.values())
 API_REASON = "Set through the server API (update_action)."
-_CURSOR_TIME = "%Y%m%dT%H%M%S.%fZ"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,27 +117,6 @@ def parse_queue_filters(args: Mapping[str, str]) -> ParsedQueueFilters:
 
 
 @dataclass(frozen=True)
-class QueueCursor:
-    """A row's (created_at, id): the queue is ordered by that pair, oldest first."""
-
-    created_at: datetime
-    id: int
-
-    def encode(self) -> str:
-        return f"{self.created_at.astimezone(UTC).strftime(_CURSOR_TIME)}_{self.id}"
-
-    @classmethod
-    def decode(cls, raw: str | None) -> QueueCursor | None:
-        if not raw:
-            return None
-        stamp, _, ident = raw.partition("_")
-        try:
-            return cls(datetime.strptime(stamp, _CURSOR_TIME).replace(tzinfo=UTC), int(ident))
-        except ValueError:
-            return None
-
-
-@dataclass(frozen=True)
 class QueueRow:
     id: int
     created_at: datetime
@@ -155,8 +134,8 @@ class QueueRow:
 @dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
-    newer: QueueCursor | None  # the page after this one (toward newer cases), if any
-    older: QueueCursor | None  # the page before this one (toward older cases), if any
+    newer: Cursor | None  # the page after this one (toward newer cases), if any
+    older: Cursor | None  # the page before this one (toward older cases), if any
 
 
 def list_queue(
@@ -165,8 +144,8 @@ def list_queue(
     *,
     viewer_id: str | None,
     now: datetime,
-    after: QueueCursor | None = None,
-    before: QueueCursor | None = None,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
     limit: int | None = None,
 ) -> QueuePage:
     """REVIEW_REQUIRED actions, oldest first, keyset-paginated both ways.
@@ -231,8 +210,8 @@ def list_queue(
             claimed_by=row.claimer_email, claimed_by_me=bool(viewer_id and row.claimer_id == viewer_id),
             due_at=due_at, overdue=due_at is not None and due_at <= now,
         ))
-    first = QueueCursor(rows[0].created_at, rows[0].id) if rows else None
-    last = QueueCursor(rows[-1].created_at, rows[-1].id) if rows else None
+    first = Cursor(rows[0].created_at, rows[0].id) if rows else None
+    last = Cursor(rows[-1].created_at, rows[-1].id) if rows else None
     if backwards:
         return QueuePage(rows=rows, newer=last, older=first if more else None)
     return QueuePage(rows=rows, newer=last if more else None, older=first if after and rows else None)
