@@ -48,6 +48,7 @@ from app.services import activity
 from app.services.audit import record_change
 from app.services.keyset import Cursor
 from app.services.tracking import change_action_state
+from app.services.webhooks import emit_review_decided
 
 PAGE_SIZE = 50
 BULK_LIMIT = 500
@@ -600,6 +601,8 @@ def _decide_locked(
         decided_by=actor.email if actor else source, decided_at=now,
     )
     db.session.add(decision)
+    emit_review_decided(action, previous_state=before, decided_by=decision.decided_by, reason=reason, source=source,
+                        now=now)
     db.session.execute(delete(ReviewClaim).where(ReviewClaim.user_action_id == action.id))
     event = "review.approved" if outcome is ActionState.REVIEW_SUCCEEDED else "review.rejected"
     audit = {"before": {"state": before.value}, "after": {"state": outcome.value, "reason": reason, "source": source}}

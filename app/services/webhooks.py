@@ -50,7 +50,6 @@ EVENT_TYPES: dict[str, str] = {
     AUTHENTICATOR_CREATED: "A user enrolled an authenticator (passkey, authenticator app, or one your backend added).",
     AUTHENTICATOR_DELETED: "An authenticator was removed (through the API or the console).",
 }
-REVIEW_REQUIRED, REVIEW_DECISIONS = "REVIEW_REQUIRED", frozenset({"REVIEW_SUCCEEDED", "REVIEW_FAILED"})
 
 # -- delivery policy --------------------------------------------------------------------------------
 
@@ -126,7 +125,8 @@ def emit_action_created(action: Mapping[str, Any], *, now: datetime) -> None:
 def emit_state_change(action: Any, new_state: Any, *, source: str, now: datetime) -> None:
     """Call before the action's state is changed: ``action.state`` is still the previous one.
 
-    A change out of REVIEW_REQUIRED into a review outcome is also an ``action.review_decided``.
+    Review decisions also emit ``action.review_decided``, from the review service, which knows the
+    reviewer and the reason.
     """
     previous = _value(action.state)
     new = _value(new_state)
@@ -136,10 +136,24 @@ def emit_state_change(action: Any, new_state: Any, *, source: str, now: datetime
         values.update(state=new, state_updated_at=now)
         return {**action_data(values), "previousState": previous, "source": source}
 
-    events = [(ACTION_STATE_CHANGED, data)]
-    if previous == REVIEW_REQUIRED and new in REVIEW_DECISIONS:
-        events.append((ACTION_REVIEW_DECIDED, data))
-    emit(action.tenant_id, events, now=now)
+    emit(action.tenant_id, [(ACTION_STATE_CHANGED, data)], now=now)
+
+
+def emit_review_decided(action: Any, *, previous_state: Any, decided_by: str, reason: str, source: str,
+                        now: datetime) -> None:
+    """After a review decision is recorded: the state change plus who decided, why, and through what."""
+
+    def data() -> dict[str, Any]:
+        values = {column: getattr(action, column) for column in _ACTION_COLUMNS}
+        return {
+            **action_data(values),
+            "previousState": _value(previous_state),
+            "source": source,
+            "review": {"outcome": _value(action.state), "decidedBy": decided_by, "reason": reason,
+                       "decidedAt": _iso(now)},
+        }
+
+    emit(action.tenant_id, [(ACTION_REVIEW_DECIDED, data)], now=now)
 
 
 def emit_authenticator_created(authenticator: Authenticator, *, now: datetime | None = None) -> None:

@@ -12,6 +12,8 @@ from app.extensions import db
 from app.models import UserAction, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.base import new_id, utcnow
 from app.services import webhooks
+from app.services.console_users import create_console_user
+from app.services.reviews import decide_case
 from app.services.tracking import change_action_state
 from tests.api.test_client_api_totp import enroll, verify
 from tests.factories import make_action, otp_uri
@@ -128,20 +130,24 @@ def test_a_committed_change_and_its_event_land_together(app, api, tenant):
 
 
 @pytest.mark.parametrize("outcome", ["REVIEW_SUCCEEDED", "REVIEW_FAILED"])
-def test_a_review_outcome_is_also_a_review_decided_event(app, api, tenant, outcome):
+def test_a_review_outcome_is_also_a_review_decided_event_saying_who_and_why(app, api, tenant, outcome):
     make_action(app, tenant.id, "withdraw-funds", default_outcome="REVIEW")
     add_endpoint(app, tenant.id, events=["action.state_changed", "action.review_decided"])
     tracked = track(api)
     assert tracked["state"] == "REVIEW_REQUIRED"
-    with app.app_context():  # the review queue decides through change_action_state
+    with app.app_context():
+        reviewer = create_console_user(tenant.id, email="rita@example.com", password="correct horse battery staple",
+                                       role="reviewer", settings=app.config["TOLLGATE"])
         action = db.session.execute(select(UserAction)).scalar_one()
-        change_action_state(action, ActionState(outcome), source="review", now=utcnow())
-        db.session.commit()
+        decide_case(reviewer, action.id, ActionState(outcome), "Checked with the customer.", now=utcnow())
 
     kinds = {kind: data for kind, data in events(app)}
     assert set(kinds) == {"action.state_changed", "action.review_decided"}
     decided = kinds["action.review_decided"]
-    assert (decided["previousState"], decided["state"], decided["source"]) == ("REVIEW_REQUIRED", outcome, "review")
+    assert (decided["previousState"], decided["state"], decided["source"]) == ("REVIEW_REQUIRED", outcome, "console")
+    assert decided["review"]["decidedBy"] == "rita@example.com"
+    assert decided["review"]["reason"] == "Checked with the customer."
+    assert decided["review"]["outcome"] == outcome
 
 
 def test_other_state_changes_are_not_review_decisions(app, api, tenant):
