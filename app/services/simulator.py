@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.config import Settings, current_settings
-from app.domain.decision import ActionState, Decision, VerificationMethod
+from app.domain.decision import ActionState, Decision, Outcome, UnenrolledPolicy, VerificationMethod
 from app.extensions import db
 from app.models import EndUser
 from app.models.base import utcnow
@@ -33,6 +33,9 @@ class Simulation:
     default_verification_method: VerificationMethod | None
     user_exists: bool
     enrolled_verification_methods: list[str]
+    # Set when a CHALLENGE could not be put to this user (nothing enrolled that the action accepts),
+    # so the action's unenrolled policy chose the state instead of the outcome.
+    unenrolled_policy: UnenrolledPolicy | None = None
 
     @property
     def deciding_rule_name(self) -> str | None:
@@ -71,6 +74,8 @@ def simulate_action(
                                settings, now)
         decision = evaluate_action(config, user_facts(user_id, user, enrolled), request, signals=signals)
         state, allowed, default_method = resulting_state(config, decision, enrolled)
-        return Simulation(decision, state, allowed, default_method, user is not None, enrolled)
+        policy_applied = decision.outcome is Outcome.CHALLENGE and not set(enrolled) & set(allowed)
+        return Simulation(decision, state, allowed, default_method, user is not None, enrolled,
+                          config.unenrolled_policy if policy_applied else None)
     finally:
         db.session.rollback()

@@ -300,6 +300,45 @@ def test_test_action_uses_an_existing_users_enrolment(admin, withdraw, api):
     assert '<span class="badge CHALLENGE_REQUIRED">CHALLENGE_REQUIRED</span>' in page
 
 
+@pytest.mark.parametrize(("policy", "state", "reason"), [
+    ("ALLOW", "ALLOW", "and the action lets unenrolled users through."),
+    ("REQUIRE_ENROLLMENT", "CHALLENGE_REQUIRED", "and the action requires enrolment: the hosted page enrols them first."),
+    ("BLOCK", "BLOCK", "and the action blocks unenrolled users."),
+])
+def test_test_action_says_why_an_unenrolled_user_is_not_challenged(app, admin, tenant, policy, state, reason):
+    make_action(app, tenant.id, "payout", unenrolled_policy=policy,
+                rules=[rule("Always", 0, "CHALLENGE", {">": [{"var": "custom.amount"}, 0]})])
+
+    page = _simulate(admin, code="payout", user_id="nobody", custom='{"amount": 5}').get_data(as_text=True)
+
+    assert f'would start as <span class="badge {state}">{state}</span></p>' in page
+    assert '<p class="verdict-reason">' in page
+    assert " ".join(page.split("verdict-reason")[1].split()).startswith(
+        f'">Because this user has no authenticator {reason}</p>')
+
+
+def test_test_action_names_enrolled_methods_the_action_does_not_accept(app, admin, tenant, api):
+    make_action(app, tenant.id, "payout", verification_methods=["PASSKEY"], unenrolled_policy="BLOCK",
+                rules=[rule("Always", 0, "CHALLENGE")])
+    _track(api, "totp-only", "signIn")
+    enroll_authenticator_app(api, "totp-only")
+
+    page = " ".join(_simulate(admin, code="payout", user_id="totp-only").get_data(as_text=True).split())
+
+    assert ("Because none of this user's authenticators (AUTHENTICATOR_APP) is allowed for this action "
+            "and the action blocks unenrolled users.") in page
+
+
+def test_test_action_gives_no_enrolment_reason_when_the_outcome_stands(admin, withdraw, api):
+    _track(api, "enrolled", "signIn")
+    enroll_authenticator_app(api, "enrolled")
+
+    challenged = _simulate(admin, user_id="enrolled", custom='{"amount": 5000}').get_data(as_text=True)
+    allowed = _simulate(admin, custom='{"amount": 10}').get_data(as_text=True)
+
+    assert "verdict-reason" not in challenged and "verdict-reason" not in allowed
+
+
 def test_test_action_default_outcome_when_nothing_matches(admin, withdraw):
     page = _simulate(admin, custom='{"amount": 10}').get_data(as_text=True)
 
