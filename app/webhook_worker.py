@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.config import Settings
 from app.extensions import db
 from app.models.base import utcnow
-from app.services import webhooks
+from app.services import passkeys, webhooks
 
 log = logging.getLogger("tollgate.webhooks")
 PRUNE_EVERY = timedelta(hours=1)
@@ -43,9 +43,13 @@ def run_worker(
                 report = webhooks.deliver_due(settings=settings, limit=batch, send=sender)
                 if time.monotonic() - last_prune > PRUNE_EVERY.total_seconds():
                     pruned = webhooks.prune(older_than=timedelta(days=keep_days), now=utcnow())
+                    # The one background process every deployment runs also sweeps stale challenges.
+                    purged = passkeys.purge_challenges(now=utcnow())
                     last_prune = time.monotonic()
                     if pruned:
                         echo(f"webhooks: pruned {pruned} finished event(s) older than {keep_days} days")
+                    if purged:
+                        echo(f"passkeys: deleted {purged} expired WebAuthn challenge(s)")
             except SQLAlchemyError as exc:  # the database restarting must not end the worker
                 db.session.rollback()
                 echo(f"webhooks: database error, retrying in {interval}s: {exc}")

@@ -309,6 +309,16 @@ def consume_challenge(challenge_id: str | None, *, tenant_id: str, purposes: tup
     return db.session.get(WebAuthnChallenge, challenge_id)
 
 
+def purge_challenges(*, now: datetime, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete WebAuthn challenges long past their expiry (used or not): they prove nothing any more,
+    and usernameless sign-in lets anyone who knows a tenant id create them."""
+    deleted = db.session.execute(
+        WebAuthnChallenge.__table__.delete().where(WebAuthnChallenge.expires_at < now - older_than)
+    ).rowcount
+    db.session.commit()
+    return deleted
+
+
 def passkeys_exist(tenant_id: str, credential_ids: list[str]) -> bool:
     if not credential_ids:
         return False

@@ -731,3 +731,19 @@ def test_options_fetched_for_one_action_cannot_complete_another(api, client, enr
     assert response.status_code == 400
     assert response.get_json()["errorCode"] == "invalid_challenge"
     assert action_state(api, "alice", second)["state"] == "CHALLENGE_REQUIRED"
+
+
+def test_long_expired_challenges_are_purged_and_fresh_ones_kept(app, client, tenant):
+    from datetime import timedelta
+
+    from app.services.passkeys import purge_challenges
+
+    fresh = call(client, "/challenge", headers=tenant_basic(tenant.id), json={"action": "sign-in"}).get_json()
+    with app.app_context():
+        db.session.add(WebAuthnChallenge(tenant_id=tenant.id, purpose="sign-in", created_at=utcnow() - timedelta(days=3),
+                                         expires_at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+
+        assert purge_challenges(now=utcnow()) == 1
+        remaining = db.session.execute(select(WebAuthnChallenge.id)).scalars().all()
+    assert remaining == [fresh["challengeId"]]
