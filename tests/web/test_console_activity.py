@@ -265,3 +265,18 @@ def test_another_tenants_action_is_not_found(app, admin, other_tenant):
 
     assert admin.get(f"/console/activity/{foreign}").status_code == 404
     assert admin.get("/console/activity/999999").status_code == 404
+
+
+def test_detail_points_out_wrong_type_values_and_missing_lists(app, tenant, admin):
+    action_id = add_action(app, tenant.id, output={
+        "rules": [], "outcome": "ALLOW", "defaultOutcome": "ALLOW", "decidingRuleId": None,
+        "dataPointErrors": [{"field": "custom.amount", "expectedType": "number", "receivedType": "text",
+                             "value": "\"5000\""}],
+        "missingLists": ["blocked-countries"],
+    })
+
+    page = admin.get(f"/console/activity/{action_id}").get_data(as_text=True)
+
+    assert "Custom values of the wrong type were treated as not sent" in page
+    assert "<code>custom.amount</code>: expected number, received text" in page
+    assert "Rules read lists that do not exist" in page and "<code>blocked-countries</code>" in page
