@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app:create_app
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench venv chromium clean
 
 venv: $(STAMP)
 
@@ -31,7 +31,14 @@ run: venv
 	trap 'kill $$worker $$sla 2>/dev/null; wait $$worker $$sla 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'app:create_app()'
 
-test: venv
+# The browser tests drive Debian's Chromium (never a downloaded one); as root, install it if missing.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "The browser tests need Chromium: sudo apt-get install --no-install-recommends chromium"; exit 1; fi; }
+
+test: venv chromium
 	$(BIN)/ruff check --quiet app tests bench migrations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
