@@ -385,3 +385,15 @@ def test_test_action_decides_exactly_like_tracking(app, admin, withdraw, api):
     page = _simulate(admin, user_id="same", custom='{"amount": 5000}', device_id="d9").get_data(as_text=True)
 
     assert f'<span class="badge {tracked["state"]}">{tracked["state"]}</span></p>' in page
+
+
+def test_test_action_points_out_a_custom_value_of_the_wrong_type(app, tenant, admin, withdraw):
+    from tests.api.test_track_custom_data import make_data_point
+
+    make_data_point(app, tenant.id, "amount", "number")
+
+    page = _simulate(admin, custom='{"amount": "5000"}').get_data(as_text=True)
+
+    assert "Custom values of the wrong type were treated as not sent" in page
+    assert "<code>custom.amount</code>: expected number, received text" in page
+    assert "Large amount" in page and 'Outcome <span class="badge CHALLENGE">' not in page
