@@ -21,6 +21,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
+from app.domain._jsonlogic import kind_of
 from app.domain.builder import parse_number
 from app.domain.catalogue import (
     DATA_POINT_NAME,
@@ -67,18 +68,14 @@ class InvalidCustomData(DomainError):
 
 
 def value_type(value: Any) -> str:
-    """The data point type a JSON value is (``None`` for null), as reported in dataPointErrors."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
+    """The data point type a JSON value is, as reported in dataPointErrors: the rules engine's own
+    classification (kind_of), in the data points' vocabulary."""
+    kind = kind_of(value)
+    if kind == "string":
         return "text"
-    if isinstance(value, list):
+    if kind == "array":
         return "multiselect" if all(isinstance(item, str) for item in value) else "list"
-    return type(value).__name__
+    return kind
 
 
 def value_fits(data_type: str, value: Any) -> bool:
