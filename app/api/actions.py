@@ -15,15 +15,15 @@ from app.domain.decision import ActionState
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
 from app.services import challenges, tracking
-from app.services.tenant_settings import effective_settings
 
 
 @bp.post("/users/<user_id>/actions/<action_code>")
 def action_track(user_id: str, action_code: str):
     attributes = parse_body(tracking.TrackAttributes)
     # The tenant's redirect allow-list and client token lifetime win over the environment's.
-    settings = effective_settings(current_settings(), g.caller.tenant)
-    result = tracking.track_action(g.caller.tenant_id, user_id, action_code, attributes, settings=settings, now=utcnow())
+    config = g.caller.config
+    result = tracking.track_action(g.caller.tenant_id, user_id, action_code, attributes,
+                                   settings=config.settings(current_settings()), now=utcnow(), config=config)
     return jsonify(track_response(result))
 
 

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
+from app.models import config_stamp  # noqa: E402,F401,I001  (registers the restamping session event)
 from app.models.action import ActionConfiguration, Rule
 from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.custom_data import CustomDataPoint, CustomList

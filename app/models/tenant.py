@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, new_id, utcnow
+
+
+def new_config_stamp() -> str:
+    # Random, not a counter: two databases (tests, a restored backup) never share a stamp by chance.
+    return secrets.token_hex(16)
 
 
 class Tenant(Base):
@@ -23,6 +29,9 @@ class Tenant(Base):
     webauthn_origins: Mapped[list[str] | None] = mapped_column(JSON)
     redirect_allowlist: Mapped[list[str] | None] = mapped_column(JSON)
     client_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    # Changes whenever anything track reads of this tenant's configuration changes (models.config_stamp):
+    # each process caches that configuration and trusts its copy only while the stamp is the same.
+    config_stamp: Mapped[str] = mapped_column(String(32), default=new_config_stamp, server_default="initial")
 
 
 class ApiKey(Base):

@@ -18,6 +18,7 @@ from app.domain.secretbox import SecretBox
 from app.extensions import db
 from app.models import ApiKey, ConsoleUser, Tenant
 from app.services.audit import record_change
+from app.services.tenant_config import TENANT_COLUMNS, TenantConfig, config_for, overrides_of
 
 UNAUTHORIZED_MESSAGE = (
     "The request is unauthorized. Check that your API key and region base URL are correctly configured."
@@ -30,7 +31,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 class ApiCaller:
     tenant_id: str
     api_key_id: str
-    tenant: Tenant  # loaded with the key, so the tenant's settings cost no further query
+    config: TenantConfig  # the tenant's configuration, checked by the stamp read with the key
 
 
 def create_api_key(
@@ -120,20 +121,22 @@ def find_api_key(raw_key: str) -> ApiKey | None:
 
 
 _KEY_BY_DIGEST = (
-    select(ApiKey.id, ApiKey.tenant_id, ApiKey.digest, ApiKey.revoked_at, ApiKey.last_used_at, Tenant)
+    select(ApiKey.id, ApiKey.tenant_id, ApiKey.digest, ApiKey.revoked_at, ApiKey.last_used_at, *TENANT_COLUMNS)
     .join(Tenant, Tenant.id == ApiKey.tenant_id)
     .where(ApiKey.digest == bindparam("digest"))
 )
 
 
 def authenticate_api_key(raw_key: str | None, *, now: datetime) -> ApiCaller:
-    """On every server API request: one indexed lookup of the few columns needed, no ORM object."""
+    """On every server API request: one indexed lookup, which also tells whether this process's copy
+    of the tenant's configuration is still current (services.tenant_config)."""
     if not raw_key:
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
-    key = db.session.execute(_KEY_BY_DIGEST, {"digest": digest_api_key(raw_key)}).one_or_none()
+    key = db.session.connection().execute(_KEY_BY_DIGEST, {"digest": digest_api_key(raw_key)}).one_or_none()
     if key is None or key.revoked_at is not None or not digests_match(key.digest, raw_key):
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         db.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         db.session.commit()
-    return ApiCaller(tenant_id=key.tenant_id, api_key_id=key.id, tenant=key.Tenant)
+    config = config_for(key.tenant_id, key.config_stamp, overrides_of(key))
+    return ApiCaller(tenant_id=key.tenant_id, api_key_id=key.id, config=config)

@@ -1,8 +1,8 @@
 """Custom data points and custom lists: console CRUD, CLI import, and what a track needs of them.
 
 At track time (:func:`prepare_context`), and only for what the action's rules read:
-- ``lists.<name>`` is put in the rule context, loaded fresh in one query (no per-process cache,
-  so an edited list decides the very next track);
+- ``lists.<name>`` is put in the rule context, from the tenant's configuration (services.tenant_config:
+  cached per process, but an edited list gives the tenant a new stamp, so it decides the very next track);
 - ``custom.<name>`` / ``user.custom.<name>`` values are checked against their data point's type;
   a value of the wrong type is reported in the decision output (``dataPointErrors``) and removed
   from the context, so comparisons on it simply do not match.
@@ -15,9 +15,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -35,6 +35,9 @@ from app.domain.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, CustomDataPoint, CustomList, Rule
 from app.services.audit import record_change
+
+if TYPE_CHECKING:
+    from app.services.tenant_config import TenantConfig
 
 DATA_TYPES = {
     "text": "Text",
@@ -471,28 +474,18 @@ def _names_read(fields: Iterable[str], prefix: str) -> set[str]:
     return {path[len(prefix):].split(".", 1)[0] for path in fields if path.startswith(prefix) and len(path) > len(prefix)}
 
 
-# Track runs these: built once, so SQLAlchemy reuses their compiled form (expanding IN).
-_LISTS_BY_NAME = select(CustomList.name, CustomList.items).where(
-    CustomList.tenant_id == bindparam("tenant_id"), CustomList.name.in_(bindparam("names", expanding=True))
-)
-_POINTS_BY_NAME = select(CustomDataPoint.model_type, CustomDataPoint.name, CustomDataPoint.data_type).where(
-    CustomDataPoint.tenant_id == bindparam("tenant_id"), CustomDataPoint.name.in_(bindparam("names", expanding=True))
-)
-
-
-def prepare_context(tenant_id: str, fields: Iterable[str], context: dict[str, Any]) -> CustomDataCheck | None:
+def prepare_context(config: TenantConfig, fields: Iterable[str], context: dict[str, Any]) -> CustomDataCheck | None:
     """Put the lists the rules read into ``context`` and drop custom values of the wrong type.
 
-    ``fields``: every path the action's active rules read (compiled conditions' ``fields``). At
-    most two indexed queries, each only when a rule reads lists / a custom value was sent."""
+    ``fields``: every path the action's active rules read (compiled conditions' ``fields``).
+    Lists and data points come from the tenant's configuration (no query once it is loaded)."""
     fields = set(fields)
     if not fields:
         return None
     check = CustomDataCheck()
     list_names = {name for name in _names_read(fields, LISTS_PREFIX) if LIST_NAME.fullmatch(name)}
     if list_names:
-        rows = db.session.execute(_LISTS_BY_NAME, {"tenant_id": tenant_id, "names": sorted(list_names)}).all()
-        check.lists = {name: list(items or ()) for name, items in rows}
+        check.lists = config.lists(list_names)
         check.missing_lists = sorted(list_names - set(check.lists))
         lists_namespace = context.get("lists")
         if not isinstance(lists_namespace, dict):
@@ -502,21 +495,18 @@ def prepare_context(tenant_id: str, fields: Iterable[str], context: dict[str, An
     sections = {"action": _section(context, "custom"), "user": _section(context.get("user"), "custom")}
     read = {"action": _names_read(fields, "custom."), "user": _names_read(fields, "user.custom.")}
     sent = {model: {name for name in read[model] if sections[model].get(name) is not None} for model in sections}
-    wanted = sent["action"] | sent["user"]
-    if wanted:
-        points = db.session.execute(_POINTS_BY_NAME, {"tenant_id": tenant_id, "names": sorted(wanted)}).all()
-        for model, name, data_type in sorted(points):
-            if model not in sections or name not in sent[model]:
-                continue
-            value = sections[model][name]
-            if not value_fits(data_type, value):
-                check.errors.append({
-                    "field": ("user.custom." if model == "user" else "custom.") + name,
-                    "expectedType": data_type,
-                    "receivedType": value_type(value),
-                    "value": _shown(value),
-                })
-                del sections[model][name]  # as if not sent: comparisons on it do not match
+    point_types = config.data_point_types() if sent["action"] or sent["user"] else {}
+    for model, name in sorted((m, name) for m, names in sent.items() for name in names):
+        data_type = point_types.get((model, name))
+        value = sections[model][name]
+        if data_type is not None and not value_fits(data_type, value):
+            check.errors.append({
+                "field": ("user.custom." if model == "user" else "custom.") + name,
+                "expectedType": data_type,
+                "receivedType": value_type(value),
+                "value": _shown(value),
+            })
+            del sections[model][name]  # as if not sent: comparisons on it do not match
     return check if (check.errors or check.lists or check.missing_lists) else None
 
 

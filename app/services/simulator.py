@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from app.config import Settings, current_settings
 from app.domain.decision import ActionState, Decision, Outcome, UnenrolledPolicy, VerificationMethod
+from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import EndUser
 from app.models.base import utcnow
 from app.services.documents import parse_document
-from app.services.rules import get_action_configuration
 from app.services.signals import SignalInputs, locate
+from app.services.tenant_config import current_config
 from app.services.tracking import TrackAttributes, evaluate_action, request_facts, resulting_state, user_facts
 from app.services.users import enrolled_verification_methods, validate_user_id
 
@@ -64,7 +65,10 @@ def simulate_action(
     try:
         validate_user_id(user_id)
         parsed = parse_document(TrackAttributes, attributes)
-        config = get_action_configuration(tenant_id, action_code)
+        config = current_config(tenant_id)
+        action = config.action(action_code)
+        if action is None:
+            raise NotFound(f"No action '{action_code}' exists.", code="action_not_found")
         user = db.session.execute(
             select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
         ).scalar_one_or_none()
@@ -72,10 +76,10 @@ def simulate_action(
         request = request_facts(action_code, parsed)
         signals = SignalInputs(tenant_id, user, request, user_id, locate(parsed.ip_address, settings=settings),
                                settings, now)
-        decision = evaluate_action(config, user_facts(user_id, user, enrolled), request, signals=signals)
-        state, allowed, default_method = resulting_state(config, decision, enrolled)
+        decision = evaluate_action(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
+        state, allowed, default_method = resulting_state(action, decision, enrolled)
         policy_applied = decision.outcome is Outcome.CHALLENGE and not set(enrolled) & set(allowed)
         return Simulation(decision, state, allowed, default_method, user is not None, enrolled,
-                          config.unenrolled_policy if policy_applied else None)
+                          action.unenrolled_policy if policy_applied else None)
     finally:
         db.session.rollback()

@@ -18,14 +18,14 @@ from app.domain.context import RequestFacts, UserFacts, build_context
 from app.domain.decision import ActionState, Decision, RuleInput, VerificationMethod, decide, initial_state
 from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.domain.redirects import is_allowed
-from app.domain.rules import CompiledRuleCache
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.extensions import db
-from app.models import ActionConfiguration, ActionStateChange, EndUser, Rule, UserAction
+from app.models import ActionStateChange, EndUser, UserAction
 from app.services.custom_data import prepare_context
 from app.services.documents import CustomValue, Short, WireModel, check_custom
-from app.services.rules import ActionDocument, find_action_configuration, new_action_configuration, validate_action_code
+from app.services.rules import ActionDocument, new_action_configuration, validate_action_code
 from app.services.signals import SignalInputs, locate, signal_namespaces
+from app.services.tenant_config import ActionPolicy, TenantConfig, current_config
 from app.services.users import enrolled_verification_methods, validate_user_id
 from app.services.webhooks import emit_action_created, emit_state_change
 
@@ -36,17 +36,11 @@ QUERY_WINDOW = timedelta(days=30)
 # retries and finds the winner's rows.
 ATTEMPTS = 3
 
-_compiled_rules = CompiledRuleCache()
 REVIEW_OUTCOMES = frozenset({ActionState.REVIEW_SUCCEEDED, ActionState.REVIEW_FAILED})
 REVIEW_STATES = REVIEW_OUTCOMES | {ActionState.REVIEW_REQUIRED}
 
 # The hot path's statements, built once: SQLAlchemy then reuses their compiled form instead of
 # rebuilding and re-keying a statement object on every track (measured in bench/track.py).
-_ACTIVE_RULE_STAMP = (
-    select(Rule.id, Rule.version, Rule.priority)
-    .where(Rule.action_configuration_id == bindparam("config_id"), Rule.is_active.is_(True))
-    .order_by(Rule.priority)
-)
 # With the user's authenticators in the same round trip: track needs the enrolled methods.
 _FIND_USER = (
     select(EndUser)
@@ -56,9 +50,6 @@ _FIND_USER = (
 _INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.id)
 _INSERT_USER = EndUser.__table__.insert()
 _INSERT_STATE_CHANGE = ActionStateChange.__table__.insert()
-# Per-process, immutable once built: keyed by the exact (id, version, priority) of every active rule.
-RULE_SET_CACHE_SIZE = 1024
-_rule_inputs: dict[tuple, list[RuleInput]] = {}
 
 
 class TrackAttributes(WireModel):
@@ -97,8 +88,16 @@ class TrackResult:
 
 
 def track_action(
-    tenant_id: str, user_id: str, action_code: str, attributes: TrackAttributes, *, settings: Settings, now: datetime
+    tenant_id: str,
+    user_id: str,
+    action_code: str,
+    attributes: TrackAttributes,
+    *,
+    settings: Settings,
+    now: datetime,
+    config: TenantConfig | None = None,
 ) -> TrackResult:
+    """``config``: the tenant's configuration when the caller has it already (the API-key lookup)."""
     validate_user_id(user_id)
     validate_action_code(action_code)
     scope = _parse_scope(attributes.scope)
@@ -113,16 +112,18 @@ def track_action(
             if existing is not None:
                 return _replay(existing, user_id, action_code, settings=settings, now=now)
         try:
-            return _track_new(tenant_id, user_id, action_code, attributes, scope, settings=settings, now=now)
+            return _track_new(config or current_config(tenant_id), user_id, action_code, attributes, scope,
+                              settings=settings, now=now)
         except IntegrityError:
             db.session.rollback()
+            config = None  # the winner may have created the action: read the configuration again
             if attempt == ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
 def _track_new(
-    tenant_id: str,
+    config: TenantConfig,
     user_id: str,
     action_code: str,
     attributes: TrackAttributes,
@@ -133,24 +134,29 @@ def _track_new(
 ) -> TrackResult:
     # Read and decide first, write last: on SQLite the write lock is held from the first INSERT to
     # the commit, so the lock window is just the inserts (measured: p99 under load halves).
+    tenant_id = config.tenant_id
     with db.session.no_autoflush:
-        config = find_action_configuration(tenant_id, action_code)
         user = _user_for_tracking(tenant_id, user_id, attributes, now=now)
         enrolled = enrolled_verification_methods(user) if user.id is not None else []
-    if config is None:
-        config = new_action_configuration(tenant_id, ActionDocument(code=action_code))
+    action = config.action(action_code)
+    new_action = None
+    if action is None:  # Authsignal's behaviour: an unknown action code is created, ALLOW by default
+        new_action = new_action_configuration(tenant_id, ActionDocument(code=action_code))
+        action = ActionPolicy.of(new_action)
 
     request = request_facts(action_code, attributes)
     geo = locate(attributes.ip_address, settings=settings)  # stored below: later tracks judge travel by it
     signals = SignalInputs(tenant_id, user, request, user_id, geo, settings, now)
-    decision = evaluate_action(config, user_facts(user_id, user, enrolled), request, signals=signals)
-    state, allowed, default_method = resulting_state(config, decision, enrolled)
-    if config.id is None:
-        db.session.add(config)
+    decision = evaluate_action(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
+    state, allowed, default_method = resulting_state(action, decision, enrolled)
+    action_id = action.id
+    if new_action is not None:
+        db.session.add(new_action)
         db.session.flush()
+        action_id = new_action.id
     values = {
         "tenant_id": tenant_id,
-        "action_configuration_id": config.id,
+        "action_configuration_id": action_id,
         "action_code": action_code,
         "user_id": user_id,
         "idempotency_key": attributes.idempotency_key or secrets.token_hex(16),
@@ -178,7 +184,7 @@ def _track_new(
         "result_validated_at": None,
     }
     # Webhook outbox, same transaction; its one lookup runs before the inserts take SQLite's write lock.
-    emit_action_created(values, now=now)
+    emit_action_created(values, subscribers=config.webhook_subscribers(), now=now)
     # Plain INSERTs rather than the ORM's unit of work: this is the API's hottest write, and the
     # flush machinery cost more than the statements themselves (bench/track.py).
     connection = db.session.connection()
@@ -199,18 +205,23 @@ def _track_new(
 
 
 def evaluate_action(
-    config: ActionConfiguration, user: UserFacts, request: RequestFacts, *, signals: SignalInputs | None = None
+    config: TenantConfig,
+    action: ActionPolicy,
+    user: UserFacts,
+    request: RequestFacts,
+    *,
+    signals: SignalInputs | None = None,
 ) -> Decision:
     """The one decision path: tracking and the console's Test action both decide through here.
 
     ``signals`` is what risk signals are computed from; only those the active rules read are
     computed (an action whose rules read none runs no extra query)."""
     with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
-        rules = _active_rules(config)
+        rules = config.active_rules(action)
         context = build_context(user, request, signal_namespaces(rules, signals) if signals is not None else None)
-        # Lists the rules read (fresh, one query) and custom values checked against data points.
-        custom_data = prepare_context(config.tenant_id, _fields_read(rules), context) if rules else None
-    decision = decide(rules, context, default_outcome=config.default_outcome)
+        # Lists the rules read and custom values checked against data points.
+        custom_data = prepare_context(config, _fields_read(rules), context) if rules else None
+    decision = decide(rules, context, default_outcome=action.default_outcome)
     if custom_data is not None:
         custom_data.annotate(decision.output)
     return decision
@@ -221,14 +232,14 @@ def _fields_read(rules: list[RuleInput]) -> frozenset[str]:
 
 
 def resulting_state(
-    config: ActionConfiguration, decision: Decision, enrolled: list[str]
+    action: ActionPolicy, decision: Decision, enrolled: list[str]
 ) -> tuple[ActionState, list[str], VerificationMethod | None]:
     """The state a decision starts the action in, with the methods it may be verified by."""
-    allowed, default_method = _verification_methods(config, decision)
+    allowed, default_method = _verification_methods(action, decision)
     state = initial_state(
         decision.outcome,
         can_challenge=bool(set(enrolled) & set(allowed)),
-        unenrolled_policy=config.unenrolled_policy,
+        unenrolled_policy=action.unenrolled_policy,
     )
     return state, allowed, default_method
 
@@ -266,49 +277,13 @@ def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes
     return user
 
 
-def _active_rules(config: ActionConfiguration) -> list[RuleInput]:
-    """The action's active rules, ready to evaluate.
-
-    A cheap query of (id, version, priority) decides whether this process's cached inputs are
-    still current; only a changed rule set is loaded and compiled again.
-    """
-    if config.id is None:  # just created: no rules yet
-        return []
-    stamp = tuple(tuple(row) for row in db.session.execute(_ACTIVE_RULE_STAMP, {"config_id": config.id}))
-    key = (config.id, stamp)
-    cached = _rule_inputs.get(key)
-    if cached is not None:
-        return cached
-    rules = db.session.execute(
-        select(Rule).where(Rule.id.in_([rule_id for rule_id, _, _ in stamp])).order_by(Rule.priority)
-    ).scalars()
-    inputs = [
-        RuleInput(
-            rule_id=rule.id,
-            name=rule.name,
-            priority=rule.priority,
-            outcome=rule.outcome,
-            conditions=_compiled_rules.get_or_compile(rule.id, rule.version, rule.conditions),
-            verification_methods=(
-                tuple(VerificationMethod(m) for m in rule.verification_methods) if rule.verification_methods else None
-            ),
-            default_verification_method=rule.default_verification_method,
-        )
-        for rule in rules
-    ]
-    if len(_rule_inputs) >= RULE_SET_CACHE_SIZE:
-        _rule_inputs.clear()
-    _rule_inputs[key] = inputs
-    return inputs
-
-
-def _verification_methods(config: ActionConfiguration, decision: Decision) -> tuple[list[str], VerificationMethod | None]:
+def _verification_methods(action: ActionPolicy, decision: Decision) -> tuple[list[str], VerificationMethod | None]:
     rule = decision.deciding_rule
     if rule is not None and rule.verification_methods:
         allowed = [m.value for m in rule.verification_methods]
     else:
-        allowed = list(config.verification_methods)
-    default = (rule.default_verification_method if rule else None) or config.default_verification_method
+        allowed = list(action.verification_methods)
+    default = (rule.default_verification_method if rule else None) or action.default_verification_method
     if default is not None and default.value not in allowed:
         default = None
     return allowed, default

@@ -127,16 +127,14 @@ def test_good_values_and_unread_data_points_add_nothing_to_the_output(api, app, 
     assert "dataPointErrors" not in output and "missingLists" not in output
 
 
-def test_lists_load_in_one_query_only_for_actions_whose_rules_read_them(api, app, tenant):
-    make_list(app, tenant.id, "high-risk", "strings", "KP")
+def test_lists_load_once_per_configuration_and_again_after_an_edit(api, app, tenant):
+    list_id = make_list(app, tenant.id, "high-risk", "strings", "KP")
     make_list(app, tenant.id, "other", "strings", "XX")
     make_action(app, tenant.id, "withdraw-funds", rules=[
         rule("A", 0, "BLOCK", COUNTRY_IN_HIGH_RISK),
         rule("B", 1, "REVIEW", {"in": [{"var": "custom.city"}, {"var": "lists.other"}]}),
     ])
     make_action(app, tenant.id, "sign-in", rules=[rule("Big", 0, "BLOCK", {">": [{"var": "custom.amount"}, 1000]})])
-    track(api, custom={"country": "NZ"})  # warm the per-process rule cache
-    track(api, action="sign-in")
 
     def list_queries(action, **body):
         seen = []
@@ -148,13 +146,16 @@ def test_lists_load_in_one_query_only_for_actions_whose_rules_read_them(api, app
                 seen.append(statement)
         event.listen(engine, "before_cursor_execute", count)
         try:
-            track(api, action=action, **body)
+            state = track(api, action=action, **body)["state"]
         finally:
             event.remove(engine, "before_cursor_execute", count)
-        return len(seen)
+        return len(seen), state
 
-    assert list_queries("withdraw-funds", custom={"country": "NZ"}) == 1
-    assert list_queries("sign-in") == 0
+    assert list_queries("withdraw-funds", custom={"country": "NZ"}) == (1, "ALLOW")  # both lists, one query
+    assert list_queries("withdraw-funds", custom={"country": "NZ"}) == (0, "ALLOW")  # kept with the configuration
+    assert list_queries("sign-in") == (0, "ALLOW")  # its rules read no list
+    set_items(app, tenant.id, list_id, "KP\nNZ")
+    assert list_queries("withdraw-funds", custom={"country": "NZ"}) == (1, "BLOCK")  # the edit decides at once
 
 
 def test_the_console_test_action_sees_the_lists(app, tenant):
