@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import maxminddb
 from sqlalchemy import Select, and_, case, distinct, exists, func, literal, select, union_all
@@ -39,6 +39,9 @@ from app.extensions import db
 from app.models import EndUser, NetworkList, NetworkListEntry, UserAction, VerificationAttempt
 from app.services import custom_data
 from app.services.network_lists import import_network_list  # noqa: F401  (bench/signals.py imports it from here)
+
+if TYPE_CHECKING:
+    from app.services.tracking import TrackedUser
 
 # ---------------------------------------------------------------------------------------------
 # Locating an address (no query: iptocc's table, the configured GeoLite2-City file)
@@ -100,7 +103,7 @@ class SignalInputs:
     """What the signals of one track are computed from (besides the rules)."""
 
     tenant_id: str
-    end_user: EndUser | None  # None or unsaved: a first-time user
+    end_user: EndUser | TrackedUser | None  # None, or id None: a first-time user
     request: RequestFacts
     user_id: str
     geo: GeoPoint

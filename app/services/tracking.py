@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from app.config import Settings
 from app.domain.context import RequestFacts, UserFacts, build_context
@@ -20,7 +19,7 @@ from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.domain.redirects import is_allowed
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.extensions import db
-from app.models import ActionStateChange, EndUser, UserAction
+from app.models import ActionStateChange, Authenticator, EndUser, UserAction
 from app.services.custom_data import prepare_context
 from app.services.documents import CustomValue, Short, WireModel, check_custom
 from app.services.rules import ActionDocument, new_action_configuration, validate_action_code
@@ -41,14 +40,19 @@ REVIEW_STATES = REVIEW_OUTCOMES | {ActionState.REVIEW_REQUIRED}
 
 # The hot path's statements, built once: SQLAlchemy then reuses their compiled form instead of
 # rebuilding and re-keying a statement object on every track (measured in bench/track.py).
-# With the user's authenticators in the same round trip: track needs the enrolled methods.
+# With the user's authenticators in the same round trip (track needs the enrolled methods), as plain
+# rows: building ORM objects cost more than the query.
 _FIND_USER = (
-    select(EndUser)
-    .options(joinedload(EndUser.authenticators))
+    select(EndUser.id, EndUser.email, EndUser.phone_number, EndUser.username, EndUser.custom, EndUser.created_at,
+           Authenticator.verification_method, Authenticator.verified_at, Authenticator.last_verified_at)
+    .outerjoin(Authenticator, Authenticator.end_user_id == EndUser.id)
     .where(EndUser.tenant_id == bindparam("tenant_id"), EndUser.user_id == bindparam("user_id"))
+    .order_by(Authenticator.created_at)
 )
 _INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.id)
 _INSERT_USER = EndUser.__table__.insert()
+_UPDATE_USER = EndUser.__table__.update().where(EndUser.__table__.c.id == bindparam("user_pk"))
+IDENTIFIERS = ("email", "phone_number", "username")
 _INSERT_STATE_CHANGE = ActionStateChange.__table__.insert()
 
 
@@ -80,8 +84,44 @@ class TrackAttributes(WireModel):
 
 
 @dataclass(frozen=True)
+class AuthenticatorFacts:
+    verification_method: VerificationMethod
+    verified_at: datetime | None
+    last_verified_at: datetime | None
+
+
+@dataclass
+class TrackedUser:
+    """What a track reads of its user (and what signals read: see services.signals.SignalInputs)."""
+
+    id: int | None  # None: first seen now, inserted with the action
+    email: str | None
+    phone_number: str | None
+    username: str | None
+    custom: dict[str, Any]
+    created_at: datetime
+    authenticators: list[AuthenticatorFacts]
+    filled: dict[str, str]  # identifiers this track sent for a known user who had none
+
+
+@dataclass(frozen=True)
+class TrackedAction:
+    """What a track answers with of the action it stored (an ORM object cost more than the insert)."""
+
+    tenant_id: str
+    user_id: str
+    action_code: str
+    idempotency_key: str
+    state: ActionState
+    allowed_verification_methods: list[str]
+    default_verification_method: VerificationMethod | None
+    rule_ids: list[str]
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class TrackResult:
-    action: UserAction  # a snapshot of what was stored, not attached to the session
+    action: UserAction | TrackedAction  # the stored row (a replay), or a snapshot of what was stored
     token: str
     url: str
     enrolled_verification_methods: list[str]
@@ -193,15 +233,16 @@ def _track_new(
             "tenant_id": tenant_id, "user_id": user_id, "email": user.email, "phone_number": user.phone_number,
             "username": user.username, "custom": {}, "created_at": now, "updated_at": now,
         })
-    else:
-        db.session.flush()  # identifiers a track filled in on a known user
+    elif user.filled:
+        connection.execute(_UPDATE_USER, {"user_pk": user.id, **user.filled, "updated_at": now})
     action_id = connection.execute(_INSERT_ACTION, values).scalar_one()
     connection.execute(
         _INSERT_STATE_CHANGE,
         {"user_action_id": action_id, "from_state": None, "to_state": state, "source": "track", "changed_at": now},
     )
     db.session.commit()
-    return _result(UserAction(id=action_id, **values), enrolled, settings=settings, now=now)
+    stored = TrackedAction(**{name: values[name] for name in TrackedAction.__dataclass_fields__})
+    return _result(stored, enrolled, settings=settings, now=now)
 
 
 def evaluate_action(
@@ -244,7 +285,7 @@ def resulting_state(
     return state, allowed, default_method
 
 
-def user_facts(user_id: str, user: EndUser | None, enrolled: list[str]) -> UserFacts:
+def user_facts(user_id: str, user: EndUser | TrackedUser | None, enrolled: list[str]) -> UserFacts:
     return UserFacts(
         user_id=user_id,
         email=user.email if user else None,
@@ -265,15 +306,25 @@ def request_facts(action_code: str, attributes: TrackAttributes) -> RequestFacts
     )
 
 
-def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes, *, now: datetime) -> EndUser:
-    user = db.session.execute(_FIND_USER, {"tenant_id": tenant_id, "user_id": user_id}).unique().scalar_one_or_none()
-    if user is None:
-        user = EndUser(tenant_id=tenant_id, user_id=user_id, custom={}, created_at=now, updated_at=now)
+def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes, *, now: datetime) -> TrackedUser:
+    rows = db.session.connection().execute(_FIND_USER, {"tenant_id": tenant_id, "user_id": user_id}).all()
+    if rows:
+        first = rows[0]
+        user = TrackedUser(
+            first.id, first.email, first.phone_number, first.username, first.custom or {}, first.created_at,
+            [AuthenticatorFacts(r.verification_method, r.verified_at, r.last_verified_at)
+             for r in rows if r.verification_method is not None],
+            {},
+        )
+    else:
+        user = TrackedUser(None, None, None, None, {}, now, [], {})
     # Identifiers sent with a track fill gaps; they never overwrite what update_user set.
-    for name in ("email", "phone_number", "username"):
+    for name in IDENTIFIERS:
         value = getattr(attributes, name)
         if value and not getattr(user, name):
             setattr(user, name, value)
+            if user.id is not None:
+                user.filled[name] = value
     return user
 
 
@@ -326,7 +377,7 @@ def _replay(action: UserAction, user_id: str, action_code: str, *, settings: Set
     return _result(action, enrolled, settings=settings, now=now)
 
 
-def _result(action: UserAction, enrolled: list[str], *, settings: Settings, now: datetime) -> TrackResult:
+def _result(action: UserAction | TrackedAction, enrolled: list[str], *, settings: Settings, now: datetime) -> TrackResult:
     scope = tuple(str(action.attributes.get("scope", "")).split()) or DEFAULT_SCOPE
     token = issue_token(
         action_ref(action),
@@ -345,7 +396,7 @@ def _result(action: UserAction, enrolled: list[str], *, settings: Settings, now:
     )
 
 
-def action_ref(action: UserAction) -> ActionRef:
+def action_ref(action: UserAction | TrackedAction) -> ActionRef:
     return ActionRef(
         tenant_id=action.tenant_id,
         user_id=action.user_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -14,6 +14,9 @@ from app.domain.errors import InvalidRequest
 from app.extensions import db
 from app.models import Authenticator, EndUser
 from app.services.activity import ActivityFilters, ActivityRow, as_json_text, list_activity
+
+if TYPE_CHECKING:
+    from app.services.tracking import TrackedUser
 
 MAX_USER_ID_LENGTH = 255
 MAX_QUERY_LIMIT = 100
@@ -48,7 +51,7 @@ def find_user(tenant_id: str, user_id: str) -> EndUser | None:
     ).scalar_one_or_none()
 
 
-def enrolled_verification_methods(user: EndUser) -> list[str]:
+def enrolled_verification_methods(user: EndUser | TrackedUser) -> list[str]:
     """Distinct methods the user has verified authenticators for, in enrolment order."""
     methods = [a.verification_method.value for a in user.authenticators if a.verified_at is not None]
     return list(dict.fromkeys(methods))

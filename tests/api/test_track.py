@@ -213,3 +213,18 @@ def test_redirect_url_outside_the_allow_list_is_refused(api, url):
     assert response.status_code == 400
     assert response.get_json()["errorCode"] == "redirect_url_not_allowed"
     assert api.get("/users/alice/actions").get_json() == []
+
+
+def test_identifiers_sent_with_a_track_fill_gaps_but_never_overwrite(api):
+    assert api.patch("/users/alice", json={"email": "alice@example.com"}).status_code == 200
+
+    track = api.post("/users/alice/actions/sign-in",
+                     json={"email": "other@example.com", "phoneNumber": "+6421000000", "username": "alice1"})
+    assert track.status_code == 200
+    first_seen = api.post("/users/bob/actions/sign-in", json={"email": "bob@example.com", "username": "bob"})
+    assert first_seen.status_code == 200
+
+    alice = api.get("/users/alice").get_json()
+    assert (alice["email"], alice["phoneNumber"], alice["username"]) == ("alice@example.com", "+6421000000", "alice1")
+    bob = api.get("/users/bob").get_json()
+    assert (bob["email"], bob["username"]) == ("bob@example.com", "bob")
