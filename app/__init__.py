@@ -31,14 +31,10 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
 
     from app import models  # noqa: F401  (registers every table on the metadata)
     from app.extensions import csrf, db, htmx, login_manager, migrate, tune_sqlite
-    from app.sqlite_checkpoints import start_background_checkpoints
 
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
-        # Tests build many short-lived apps on throw-away files; a thread per file would outlive each.
-        if not app.testing:
-            start_background_checkpoints(db.engine)
     # Batch mode lets later migrations ALTER tables on SQLite too; compare_type catches type drift.
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     htmx.init_app(app)

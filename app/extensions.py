@@ -33,6 +33,4 @@ def tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # Backstop (~40 MB): app.sqlite_checkpoints' thread checkpoints; requests only do if it is absent or far behind.
-        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
