@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_settings
 
@@ -26,6 +27,9 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(settings.flask_config())
+    if settings.trusted_proxy_hops:
+        # Only the proxies we were told about may name the client: rate limits and stored IPs use it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=settings.trusted_proxy_hops)
     app.json.sort_keys = False
     instance_path.mkdir(parents=True, exist_ok=True)
 

@@ -55,6 +55,10 @@ class Settings:
     # Risk signals: a GeoLite2-City-format .mmdb enables the travel fields (ip.city, ip.latitude...).
     geoip_city_db: Path | None = None
     impossible_travel_kmh: int = 900
+    # Behind N reverse proxies, the client's address is the Nth from the right in X-Forwarded-For.
+    trusted_proxy_hops: int = 0
+    # Challenges anyone may start without a token (usernameless passkey sign-in), per client IP.
+    anonymous_challenges_per_minute: int = 30
 
     @property
     def fast_password_hashing(self) -> bool:
@@ -99,6 +103,8 @@ VARIABLES = {
     "TOLLGATE_ADMIN_PASSWORD": None,
     "TOLLGATE_GEOIP_CITY_DB": None,
     "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH": "900",
+    "TOLLGATE_TRUSTED_PROXY_HOPS": "0",
+    "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE": "30",
 }
 
 
@@ -214,6 +220,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
     travel_kmh = _int_in_range(
         "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH", get("TOLLGATE_IMPOSSIBLE_TRAVEL_KMH"), 100, 20000, problems, unit="km/h"
     )
+    proxy_hops = _int_in_range("TOLLGATE_TRUSTED_PROXY_HOPS", get("TOLLGATE_TRUSTED_PROXY_HOPS"), 0, 5, problems,
+                               unit="proxies")
+    anonymous_rate = _int_in_range(
+        "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", get("TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE"), 1, 100000, problems,
+        unit="challenges",
+    )
 
     if problems:
         raise ConfigError(problems)
@@ -237,6 +249,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         bootstrap_admin_password=admin_password,
         geoip_city_db=geoip_city_db,
         impossible_travel_kmh=travel_kmh,
+        trusted_proxy_hops=proxy_hops,
+        anonymous_challenges_per_minute=anonymous_rate,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.api.responses import error_response
+from app.api.responses import domain_error_response, error_response
 from app.domain.errors import DomainError
 
 API_PREFIX = "/v1"
@@ -27,7 +27,7 @@ def register(app: Flask) -> None:
 def _domain_error(exc: DomainError):
     """A refusal the blueprint did not handle itself: its message, in the caller's format."""
     if _wants_json():
-        return error_response(exc.code, exc.message, exc.status)
+        return domain_error_response(exc)
     return render_template("error.html", status=exc.status, title="That did not work", message=exc.message), exc.status
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from app.api.responses import error_response
+from app.api.responses import domain_error_response
 from app.domain.errors import DomainError
 from app.models.base import utcnow
 from app.services.api_keys import authenticate_api_key
@@ -23,7 +23,7 @@ def authenticate_caller():
 
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
-    return error_response(exc.code, exc.message, exc.status)
+    return domain_error_response(exc)
 
 
 from app.api import actions, users  # noqa: E402,F401  (routes register on bp)

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from flask import Response, jsonify, request
 
+from app.domain.errors import DomainError, TooManyRequests
 from app.services.documents import WireModel, parse_document
 
 Model = TypeVar("Model", bound=WireModel)
@@ -15,6 +16,14 @@ Model = TypeVar("Model", bound=WireModel)
 def error_response(code: str, description: str, status: int) -> tuple[Response, int]:
     # Node reads `error`, Python reads `errorCode`, the browser SDK keys off `error`: send all three.
     return jsonify({"error": code, "errorCode": code, "errorDescription": description}), status
+
+
+def domain_error_response(exc: DomainError) -> tuple[Response, int]:
+    """A service's refusal as the error body (with ``Retry-After`` when it says when to come back)."""
+    response, status = error_response(exc.code, exc.message, exc.status)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response, status
 
 
 def parse_body(model: type[Model]) -> Model:

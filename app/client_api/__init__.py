@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from app.api.responses import error_response
+from app.api.responses import domain_error_response
 from app.client_api.cors import add_cors_headers
 from app.domain.errors import DomainError
 
@@ -20,7 +20,7 @@ bp.after_request(add_cors_headers)
 
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
-    return error_response(exc.code, exc.message, exc.status)
+    return domain_error_response(exc)
 
 
 @bp.before_request

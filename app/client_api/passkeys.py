@@ -88,7 +88,10 @@ def passkey_register():
 def sign_in_challenge():
     tenant_id = basic_tenant_id()
     body = parse_body(SignInChallengeRequest)
-    return jsonify({"challengeId": passkeys.start_sign_in(tenant_id, action_code=body.action, now=utcnow())})
+    challenge_id = passkeys.start_sign_in(
+        tenant_id, action_code=body.action, client_ip=request.remote_addr, settings=current_settings(), now=utcnow()
+    )
+    return jsonify({"challengeId": challenge_id})
 
 
 @bp.post("/user-authenticators/passkey/authentication-options")
@@ -96,8 +99,8 @@ def passkey_authentication_options():
     session, tenant_id = session_or_tenant()
     body = parse_body(AuthenticationOptionsRequest)
     started = passkeys.start_authentication(
-        tenant_id, session=session, challenge_id=body.challenge_id, settings=settings_for(tenant_id, current_settings()),
-        now=utcnow(),
+        tenant_id, session=session, challenge_id=body.challenge_id, client_ip=request.remote_addr,
+        settings=settings_for(tenant_id, current_settings()), now=utcnow(),
     )
     return jsonify({"challengeId": started.challenge_id, "options": started.options})
 

@@ -46,6 +46,15 @@ class Conflict(DomainError):
     status = 409
 
 
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds, sent as Retry-After
+
+
 class InvalidRuleConditions(DomainError):
     """A rule's JsonLogic does not validate; ``path`` points at the offending node."""
 

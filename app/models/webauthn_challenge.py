@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, BigId, UTCDateTime, new_id, utcnow
@@ -12,6 +12,8 @@ from app.models.base import Base, BigId, UTCDateTime, new_id, utcnow
 
 class WebAuthnChallenge(Base):
     __tablename__ = "webauthn_challenge"
+    # Counting a client address's recent anonymous challenges (services.passkeys rate limit).
+    __table_args__ = (Index(None, "client_ip", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)  # the challengeId
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
@@ -24,3 +26,5 @@ class WebAuthnChallenge(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set on challenges started without a token (usernameless sign-in): what the rate limit counts.
+    client_ip: Mapped[str | None] = mapped_column(String(45))

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.domain.decision import ActionState, VerificationMethod
-from app.domain.errors import Conflict, Forbidden, InvalidRequest
+from app.domain.errors import Conflict, Forbidden, InvalidRequest, TooManyRequests
 from app.domain.passkey import (
     InvalidCredential,
     KnownCredential,
@@ -33,6 +33,7 @@ from app.services.tracking import TrackAttributes, get_action, track_action
 from app.services.webhooks import emit_authenticator_created
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
+ANONYMOUS_WINDOW = timedelta(minutes=1)
 # The action recorded for a usernameless sign-in started without an action code.
 DEFAULT_SIGN_IN_ACTION = "sign-in"
 
@@ -140,12 +141,15 @@ def finish_registration(
     return Registered(authenticator=authenticator, access_token=token)
 
 
-def start_sign_in(tenant_id: str, *, action_code: str | None, now: datetime) -> str:
+def start_sign_in(tenant_id: str, *, action_code: str | None, client_ip: str | None, settings: Settings,
+                  now: datetime) -> str:
     """``/client/challenge``: reserve a challenge id for a usernameless sign-in to an action."""
     if action_code is not None:
         validate_action_code(action_code)
+    _limit_anonymous_challenges(client_ip, settings=settings, now=now)
     challenge = WebAuthnChallenge(
-        tenant_id=tenant_id, purpose="sign-in", action_code=action_code, created_at=now, expires_at=now + CHALLENGE_LIFETIME
+        tenant_id=tenant_id, purpose="sign-in", action_code=action_code, created_at=now,
+        expires_at=now + CHALLENGE_LIFETIME, client_ip=client_ip,
     )
     db.session.add(challenge)
     db.session.commit()
@@ -153,7 +157,13 @@ def start_sign_in(tenant_id: str, *, action_code: str | None, now: datetime) -> 
 
 
 def start_authentication(
-    tenant_id: str, *, session: ClientSession | None, challenge_id: str | None, settings: Settings, now: datetime
+    tenant_id: str,
+    *,
+    session: ClientSession | None,
+    challenge_id: str | None,
+    client_ip: str | None,
+    settings: Settings,
+    now: datetime,
 ) -> Options:
     """With a session: the user's own passkeys only. Without: any discoverable passkey."""
     rp = relying_party(settings)
@@ -167,9 +177,10 @@ def start_authentication(
         )
     else:
         ceremony = authentication_ceremony(rp, allowed=None)
-        challenge = _pending_sign_in(challenge_id, tenant_id=tenant_id, now=now) or WebAuthnChallenge(
-            tenant_id=tenant_id, purpose="sign-in"
-        )
+        challenge = _pending_sign_in(challenge_id, tenant_id=tenant_id, now=now)
+        if challenge is None:
+            _limit_anonymous_challenges(client_ip, settings=settings, now=now)
+            challenge = WebAuthnChallenge(tenant_id=tenant_id, purpose="sign-in", client_ip=client_ip)
     challenge.challenge = ceremony.challenge
     challenge.created_at = now
     challenge.expires_at = now + CHALLENGE_LIFETIME
@@ -177,6 +188,23 @@ def start_authentication(
         db.session.add(challenge)
     db.session.commit()
     return Options(challenge_id=challenge.id, options=ceremony.options)
+
+
+def _limit_anonymous_challenges(client_ip: str | None, *, settings: Settings, now: datetime) -> None:
+    """Tenant ids are public, so anyone can start usernameless sign-ins: cap them per client address
+    (over all tenants, a rolling minute) so nobody can fill the table or flood a tenant's users."""
+    if client_ip is None:
+        return
+    started = db.session.execute(
+        select(func.count()).select_from(WebAuthnChallenge).where(
+            WebAuthnChallenge.client_ip == client_ip, WebAuthnChallenge.created_at > now - ANONYMOUS_WINDOW
+        )
+    ).scalar_one()
+    if started >= settings.anonymous_challenges_per_minute:
+        raise TooManyRequests(
+            "Too many sign-in challenges from this address; try again in a minute.",
+            retry_after=int(ANONYMOUS_WINDOW.total_seconds()),
+        )
 
 
 def _pending_sign_in(challenge_id: str | None, *, tenant_id: str, now: datetime) -> WebAuthnChallenge | None:

@@ -747,3 +747,56 @@ def test_long_expired_challenges_are_purged_and_fresh_ones_kept(app, client, ten
         assert purge_challenges(now=utcnow()) == 1
         remaining = db.session.execute(select(WebAuthnChallenge.id)).scalars().all()
     assert remaining == [fresh["challengeId"]]
+
+
+# -- anonymous challenges are rate-limited per client address -------------------------------------
+
+
+def stored_client_ips(app) -> list[str | None]:
+    with app.app_context():
+        return list(db.session.execute(select(WebAuthnChallenge.client_ip)).scalars())
+
+
+def test_anonymous_sign_in_challenges_are_limited_per_client_address(app, client, tenant, settings):
+    basic = tenant_basic(tenant.id)
+    for _ in range(settings.anonymous_challenges_per_minute - 1):
+        assert call(client, "/challenge", headers=basic).status_code == 200
+    reserved = call(client, "/challenge", headers=basic).get_json()["challengeId"]  # the last one allowed
+
+    for refused in (call(client, "/challenge", headers=basic), authentication_options(client, basic)):
+        assert refused.status_code == 429
+        assert refused.get_json()["errorCode"] == "too_many_requests"
+        assert refused.headers["Retry-After"] == "60"
+    # A challenge already reserved goes on (it was counted when it was started) ...
+    assert authentication_options(client, basic, reserved).status_code == 200
+    # ... another address is not affected ...
+    elsewhere = client.post("/v1/client/challenge", headers=basic, json={}, environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert elsewhere.status_code == 200
+    # ... and a minute later this one may start again.
+    with app.app_context():
+        db.session.execute(update(WebAuthnChallenge).values(created_at=utcnow() - timedelta(seconds=61)))
+        db.session.commit()
+    assert call(client, "/challenge", headers=basic).status_code == 200
+
+
+def test_challenges_with_a_token_are_not_counted(api, app, client, enrolled, device, settings):
+    token = track(api, "alice")["token"]
+    for _ in range(settings.anonymous_challenges_per_minute + 1):
+        assert authentication_options(client, bearer(token)).status_code == 200
+
+    assert set(stored_client_ips(app)) == {None}
+
+
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(app, app_env, client, tenant):
+    from app import create_app
+
+    basic = {**tenant_basic(tenant.id), "X-Forwarded-For": "203.0.113.9"}
+    assert call(client, "/challenge", headers=basic).status_code == 200  # no proxy trusted: the header is ignored
+    behind_proxy = create_app({**app_env, "TOLLGATE_TRUSTED_PROXY_HOPS": "1"})
+    try:
+        assert call(behind_proxy.test_client(), "/challenge", headers=basic).status_code == 200
+    finally:
+        with behind_proxy.app_context():
+            db.engine.dispose()  # its own pool: close it before psycopg's connections are collected
+
+    assert sorted(stored_client_ips(app)) == ["127.0.0.1", "203.0.113.9"]

@@ -71,6 +71,9 @@ def test_production_without_secrets_lists_every_problem(tmp_path):
     ("TOLLGATE_RESULT_TOKEN_TTL", "99999", "between 30 and 3600"),
     ("TOLLGATE_API_SECRET_KEY", "short", "at least 24"),
     ("TOLLGATE_REDIRECT_ALLOWLIST", "https://ok.example,app.example.com", "not an absolute http(s) URL"),
+    ("TOLLGATE_TRUSTED_PROXY_HOPS", "-1", "between 0 and 5"),
+    ("TOLLGATE_TRUSTED_PROXY_HOPS", "all", "whole number"),
+    ("TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", "0", "between 1 and 100000"),
 ])
 def test_each_malformed_value_has_a_clear_message(tmp_path, name, value, fragment):
     with pytest.raises(ConfigError) as error:
