@@ -15,6 +15,7 @@ REVIEWER_READS = frozenset({
 })
 ANYONE = frozenset({
     "console.account_show",
+    "console.account_password",
     "console.account_passkey_options",
     "console.account_passkey_add",
     "console.account_passkey_remove",

@@ -1,21 +1,43 @@
-"""The signed-in console user's own account: passkeys as a second factor."""
+"""The signed-in console user's own account: their password, and passkeys as a second factor."""
 
 from __future__ import annotations
 
-from flask import flash, jsonify, request, url_for
-from flask_login import current_user
+from flask import flash, jsonify, request, session, url_for
+from flask_login import current_user, login_user
 
-from app.config import current_settings
+from app.config import MIN_PASSWORD_LENGTH, current_settings
 from app.console import bp
+from app.console.account_forms import ChangePasswordForm
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
-from app.services import console_passkeys
+from app.services import console_passkeys, console_users
 
 
 @bp.get("/account")
 def account_show():
     return render("console/account/show.html", user=current_user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def account_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            console_users.change_password(current_user, current=form.current_password.data,
+                                          new=form.new_password.data, settings=current_settings(), now=utcnow())
+        except console_users.InvalidPasswordChange as exc:
+            for name, message in exc.fields.items():
+                form[name].errors.append(message)
+        else:
+            user = current_user._get_current_object()
+            login_user(user)  # the change ended every session, this one included: start it again
+            session["seen"] = utcnow().timestamp()
+            flash("Your password is changed. Other sessions of yours have ended.")
+            return redirect_to(url_for("console.account_show"))
+    return render("console/account/password.html", "console/account/_password.html",
+                  status=400 if form.errors else 200, form=form, required=current_user.must_change_password,
+                  min_length=MIN_PASSWORD_LENGTH)
 
 
 @bp.post("/account/passkeys/options")

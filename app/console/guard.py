@@ -12,9 +12,12 @@ from flask import Blueprint, abort, flash, make_response, redirect, request, ses
 from flask_login import current_user, logout_user
 
 from app.config import current_settings
+from app.htmx import redirect_to
 from app.models.base import utcnow
 
 READ_METHODS = frozenset({"GET", "HEAD"})
+# Where a user whose password someone else chose (an invitation) may go until they choose their own.
+PASSWORD_CHANGE = "console.account_password"
 
 
 def install_guard(bp: Blueprint, *, reviewer_reads: Iterable[str] = (), anyone: Iterable[str] = ()) -> None:
@@ -31,6 +34,9 @@ def install_guard(bp: Blueprint, *, reviewer_reads: Iterable[str] = (), anyone: 
             session.clear()
             return _to_sign_in("You were signed out after a period of inactivity.")
         session["seen"] = now
+        if current_user.must_change_password and request.endpoint != PASSWORD_CHANGE:
+            flash("Choose your own password first: the one you signed in with was set by someone else.")
+            return redirect_to(url_for(PASSWORD_CHANGE))
         if current_user.is_admin or request.endpoint in anyone:
             return None
         if request.endpoint in reviewer_reads and request.method in READ_METHODS:

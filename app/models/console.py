@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigId, UTCDateTime, new_id, utcnow
@@ -21,6 +21,9 @@ class ConsoleUser(Base):
     name: Mapped[str] = mapped_column(String(120), default="")
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2id
+    # An invited user's first password was seen by the admin who invited them: it only gets them
+    # as far as choosing their own (console.guard).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Bumped on sign-in, password change and disabling: every older session cookie stops working.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     webauthn_user_handle: Mapped[str | None] = mapped_column(String(64), unique=True)

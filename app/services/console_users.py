@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.config import MIN_PASSWORD_LENGTH, Settings
-from app.domain.errors import Conflict, InvalidRequest, NotFound
+from app.domain.errors import Conflict, DomainError, InvalidRequest, NotFound
 from app.extensions import db
 from app.models import ConsoleUser
 from app.models.console import ROLES
@@ -54,14 +54,16 @@ def create_console_user(
     settings: Settings,
     name: str = "",
     actor: ConsoleUser | None = None,
+    temporary: bool = False,
 ) -> ConsoleUser:
+    """``temporary``: someone else knows the password, so it only lets the user choose their own."""
     email = (email or "").strip().lower()
     validate_email(email)
     validate_password(password)
     if role not in ROLES:
         raise InvalidRequest(f"The role must be one of {', '.join(ROLES)}.", code="invalid_role")
     user = ConsoleUser(tenant_id=tenant_id, email=email, name=name.strip()[:120], role=role,
-                       password_hash=_hasher(settings).hash(password))
+                       password_hash=_hasher(settings).hash(password), must_change_password=temporary)
     db.session.add(user)
     try:
         db.session.flush()
@@ -85,8 +87,40 @@ def invite_console_user(actor: ConsoleUser, *, email: str, name: str, role: str,
     """An admin adds a colleague with a generated first password (Tollgate sends no email)."""
     password = secrets.token_urlsafe(18)
     user = create_console_user(actor.tenant_id, email=email, password=password, role=role, settings=settings,
-                               name=name, actor=actor)
+                               name=name, actor=actor, temporary=True)
     return Invitation(user=user, password=password)
+
+
+class InvalidPasswordChange(DomainError):
+    """``fields`` maps each form field to what is wrong with it."""
+
+    code = "invalid_password_change"
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__(" ".join(fields.values()))
+        self.fields = fields
+
+
+def change_password(user: ConsoleUser, *, current: str, new: str, settings: Settings, now: datetime) -> None:
+    """The user's own change; every other session of theirs ends (the caller signs this one in again)."""
+    hasher = _hasher(settings)
+    problems = {}
+    if not _verify(hasher, user.password_hash, current):
+        problems["current_password"] = "This is not your current password."
+    try:
+        validate_password(new)
+    except InvalidRequest as exc:
+        problems["new_password"] = exc.message
+    if not problems and _verify(hasher, user.password_hash, new):
+        problems["new_password"] = "Choose a password different from the current one."
+    if problems:
+        raise InvalidPasswordChange(problems)
+    user.password_hash = hasher.hash(new)
+    user.must_change_password = False
+    user.session_epoch += 1
+    record_change(user, "console_user.password_changed", user.id, "console_user", now=now)
+    db.session.commit()
+
 
 
 def reset_password(email: str, password: str, *, settings: Settings) -> ConsoleUser:

@@ -1,0 +1,109 @@
+"""Console users change their own password; an invited user must, before anything else."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, ConsoleUser
+from tests.web.conftest import PASSWORD, ConsoleClient, csrf_from, sign_in
+from tests.web.test_console_settings import PASSWORD_SHOWN, field_error
+
+NEW_PASSWORD = "a much longer passphrase of mine"
+
+
+def change(client, current=PASSWORD, new=NEW_PASSWORD, confirm=None, **kwargs):
+    page = client.get("/console/account/password").get_data(as_text=True)
+    data = {"current_password": current, "new_password": new, "confirm_password": new if confirm is None else confirm,
+            "csrf_token": csrf_from(page)}
+    return client.post("/console/account/password", data=data, **kwargs)
+
+
+def invite(admin: ConsoleClient, email: str, role: str = "reviewer") -> str:
+    html = admin.post("/console/settings/team", data={"email": email, "role": role}).get_data(as_text=True)
+    return PASSWORD_SHOWN.search(html).group(1)
+
+
+def stored(app, email: str) -> ConsoleUser:
+    with app.app_context():
+        user = db.session.execute(select(ConsoleUser).where(ConsoleUser.email == email)).scalar_one()
+        db.session.expunge(user)
+        return user
+
+
+def test_an_invited_user_must_choose_their_own_password_before_anything_else(admin, app):
+    first_password = invite(admin, "rita@example.com")
+    newcomer = app.test_client()
+    assert sign_in(newcomer, "rita@example.com", first_password).status_code == 302
+
+    for path in ("/console/activity", "/console/account", "/review/"):
+        assert newcomer.get(path).headers["Location"].endswith("/console/account/password"), path
+    page = newcomer.get("/console/account/password").get_data(as_text=True)
+    assert "Choose your own password" in page and "chosen by the admin who invited you" in page
+    htmx = newcomer.get("/console/activity", headers={"HX-Request": "true"})
+    assert htmx.headers["HX-Redirect"].endswith("/console/account/password")
+
+    assert change(newcomer, current=first_password).status_code == 303
+    assert newcomer.get("/console/activity").status_code == 200
+    assert not stored(app, "rita@example.com").must_change_password
+    fresh = app.test_client()
+    assert sign_in(fresh, "rita@example.com", first_password).status_code == 400  # the admin's copy is useless now
+    assert sign_in(fresh, "rita@example.com", NEW_PASSWORD).status_code == 302
+
+
+def test_users_created_by_an_operator_are_not_asked(app, make_console_user):
+    make_console_user("ops@example.com")
+    client = app.test_client()
+    sign_in(client, "ops@example.com")
+
+    assert client.get("/console/activity").status_code == 200
+
+
+def test_changing_the_password_ends_every_other_session_and_keeps_this_one(admin, app):
+    elsewhere = app.test_client()  # a copy of the session cookie (another tab, or a stolen one)
+    elsewhere.set_cookie("tollgate_session", admin.client.get_cookie("tollgate_session").value)
+    assert elsewhere.get("/console/activity").status_code == 200
+
+    response = change(admin.client)
+
+    assert response.status_code == 303 and response.headers["Location"].endswith("/console/account")
+    assert admin.get("/console/activity").status_code == 200
+    assert elsewhere.get("/console/activity").status_code == 302
+    with app.app_context():
+        event = db.session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+        assert (event.event, event.actor_email) == ("console_user.password_changed", "admin@example.com")
+        assert event.before is None and event.after is None  # never the password, not even hashed
+
+
+@pytest.mark.parametrize(("kwargs", "field", "message"), [
+    ({"current": "not my password"}, "current_password", "This is not your current password."),
+    ({"new": "short"}, "new_password", "at least 12 characters"),
+    ({"new": PASSWORD}, "new_password", "different from the current one"),
+    ({"confirm": "something else entirely"}, "confirm_password", "The two passwords differ."),
+    ({"current": ""}, "current_password", "Enter your current password."),
+])
+def test_each_mistake_is_shown_next_to_its_field_and_changes_nothing(admin, app, kwargs, field, message):
+    before = stored(app, "admin@example.com").password_hash
+
+    response = change(admin.client, **kwargs)
+
+    assert response.status_code == 400
+    assert message in field_error(response.get_data(as_text=True), field)
+    assert stored(app, "admin@example.com").password_hash == before
+
+
+def test_with_htmx_a_mistake_swaps_the_form_and_success_redirects(admin):
+    wrong = change(admin.client, current="not my password", headers={"HX-Request": "true"})
+    assert wrong.status_code == 400 and b"<html" not in wrong.data and b'id="password-form"' in wrong.data
+
+    done = change(admin.client, headers={"HX-Request": "true"})
+    assert done.status_code == 204 and done.headers["HX-Redirect"].endswith("/console/account")
+
+
+def test_the_password_form_needs_the_csrf_token(admin):
+    response = admin.client.post("/console/account/password",
+                                 data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
+                                       "confirm_password": NEW_PASSWORD})
+
+    assert response.status_code == 400
