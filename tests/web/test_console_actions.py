@@ -205,6 +205,7 @@ def test_activity_tab_lists_this_actions_newest_first_with_links(app, admin, ten
     assert page.index("<td>u2</td>") < page.index("<td>u1</td>")
     assert "<td>u3</td>" not in page
     assert f'href="/console/activity/{ids["u1"]}"' in page
+    assert 'href="/console/activity?action=signIn"' in page  # everything, paged, in Activity
 
 
 def test_settings_change_everything_but_the_code_and_are_audited(app, admin, tenant):
