@@ -200,6 +200,7 @@ class TenantCatalogue:
 
     fields: tuple[CatalogueField, ...] = ()
     lists: tuple[ListRef, ...] = ()
+    network_lists: tuple[str, ...] = ()  # the instance-wide ones' names
     _by_path: dict[str, CatalogueField] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -210,6 +211,10 @@ class TenantCatalogue:
 
     def find_list(self, name: str) -> ListRef | None:
         return next((ref for ref in self.lists if ref.name == name), None)
+
+    def cidr_list_names(self) -> tuple[str, ...]:
+        """What ``ip.cidrLists`` can contain: the tenant's CIDR lists and the instance-wide lists."""
+        return tuple(sorted({ref.name for ref in self.lists if ref.kind == "cidrs"} | set(self.network_lists)))
 
     def lists_for(self, field_type: str) -> tuple[ListRef, ...]:
         kinds = LIST_KINDS_FOR_TYPE.get(field_type, ())

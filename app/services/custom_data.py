@@ -33,7 +33,7 @@ from app.domain.catalogue import (
 )
 from app.domain.errors import DomainError, NotFound
 from app.extensions import db
-from app.models import ActionConfiguration, ConsoleUser, CustomDataPoint, CustomList, Rule
+from app.models import ActionConfiguration, ConsoleUser, CustomDataPoint, CustomList, NetworkList, Rule
 from app.services.audit import record_change
 
 if TYPE_CHECKING:
@@ -425,13 +425,15 @@ def cidr_lists_by_id(list_ids: Iterable[str]) -> list[tuple[str, int, list[str]]
 
 
 def builder_catalogue(tenant_id: str) -> TenantCatalogue:
-    """The tenant's data points as builder fields and its lists (without items)."""
+    """The tenant's data points as builder fields, its lists (without items) and the instance-wide
+    network lists' names (ip.cidrLists may contain those too)."""
     fields = tuple(
         CatalogueField(point.path, point.data_type, point.path, point.description or f"Custom data point ({point.data_type}).")
         for point in list_data_points(tenant_id)
     )
     lists = tuple(ListRef(row.name, row.kind, row.item_count) for row in list_lists(tenant_id))
-    return TenantCatalogue(fields=fields, lists=lists)
+    network_lists = tuple(db.session.execute(select(NetworkList.name).order_by(NetworkList.name)).scalars())
+    return TenantCatalogue(fields=fields, lists=lists, network_lists=network_lists)
 
 
 # ---------------------------------------------------------------------------------------------

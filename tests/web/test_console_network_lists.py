@@ -168,3 +168,20 @@ def test_a_cidr_list_that_rules_ask_for_in_ip_cidr_lists_cannot_be_deleted(app, 
     assert refused.status_code == 409
     assert "Rules read this list: “Outside the office” (sign-in)" in refused.get_data(as_text=True)
     assert deleted.status_code == 303
+
+
+def test_the_rule_builder_suggests_network_list_names_for_ip_cidr_lists(app, admin, tenant):
+    _add_cidr_list(admin)
+    _add_cidr_list(admin, name="strings-only")  # a CIDR list too (the kind decides, not the name)
+    with app.app_context():
+        import_network_list("tor", ["198.51.100.0/24"], description="", is_anonymous=True, now=utcnow())
+    [rule_id] = make_action(app, tenant.id, "sign-in", rules=[
+        rule("Outside the office", 0, "CHALLENGE", {"!": {"in": ["office", {"var": "ip.cidrLists"}]}})])
+
+    html = admin.get(f"/console/actions/sign-in/rules/{rule_id}").get_data(as_text=True)
+
+    assert 'list="c-0-0-names"' in html
+    datalist = html[html.index('<datalist id="c-0-0-names">'):]
+    datalist = datalist[:datalist.index("</datalist>")]
+    assert datalist.count("<option") == 3
+    assert all(f'<option value="{name}">' in datalist for name in ("office", "strings-only", "tor"))
