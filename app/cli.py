@@ -100,10 +100,13 @@ def _report_key(raw: str | None, source: str) -> None:
 @tollgate_cli.command("create-admin")
 @click.option("--email", envvar="TOLLGATE_ADMIN_EMAIL", required=True)
 @click.option("--password", envvar="TOLLGATE_ADMIN_PASSWORD", help="At least 12 characters (else one is generated).")
-def tollgate_create_admin(email: str, password: str | None) -> None:
-    """Create a console admin, or reset the password of an existing one."""
+@click.option("--temporary", is_flag=True,
+              help="The user must choose their own password at next sign-in (you are handing this one over).")
+def tollgate_create_admin(email: str, password: str | None, temporary: bool) -> None:
+    """Create a console admin, or reset the password of an existing one (whatever their role)."""
     tenant = provisioning.default_tenant() or provisioning.ensure_tenant("Default")
-    generated = _run(provisioning.ensure_admin, tenant, email=email, password=password, settings=current_settings())
+    generated = _run(provisioning.ensure_admin, tenant, email=email, password=password, settings=current_settings(),
+                     temporary=temporary)
     if generated:
         click.echo(f"Console admin (shown once): {email} / {generated}")
     else:

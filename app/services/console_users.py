@@ -123,12 +123,15 @@ def change_password(user: ConsoleUser, *, current: str, new: str, settings: Sett
 
 
 
-def reset_password(email: str, password: str, *, settings: Settings) -> ConsoleUser:
-    """Set a new password (CLI, provisioning); every existing session of the user ends."""
+def reset_password(email: str, password: str, *, settings: Settings, temporary: bool = False) -> ConsoleUser:
+    """Set a new password (CLI, provisioning); every existing session of the user ends.
+
+    ``temporary`` as for :func:`create_console_user`; without it, the operator's password stands."""
     user = find_console_user(email)
     if user is None:
         raise NotFound(f"No console user {email}.")
     user.password_hash = _hasher(settings).hash(validate_password(password))
+    user.must_change_password = temporary
     user.session_epoch += 1
     user.failed_logins, user.locked_until = 0, None
     db.session.commit()

@@ -78,15 +78,19 @@ def ensure_api_key(tenant: Tenant, *, settings: Settings, raw_key: str | None) -
     return raw, "generated"
 
 
-def ensure_admin(tenant: Tenant, *, email: str, password: str | None, settings: Settings) -> str | None:
-    """Create the first admin if there is none with this email; returns a generated password."""
+def ensure_admin(tenant: Tenant, *, email: str, password: str | None, settings: Settings,
+                 temporary: bool = False) -> str | None:
+    """Create the first admin if there is none with this email; returns a generated password.
+
+    ``temporary``: the password is being handed to someone, who must choose their own at sign-in."""
     if find_console_user(email) is not None:
         if password is not None:
-            reset_password(email, password, settings=settings)
+            reset_password(email, password, settings=settings, temporary=temporary)
         return None
     generated = None if password is not None else secrets.token_urlsafe(12)
     create_console_user(
-        tenant.id, email=email, password=password or generated, role="admin", name="Admin", settings=settings
+        tenant.id, email=email, password=password or generated, role="admin", name="Admin", settings=settings,
+        temporary=temporary,
     )
     return generated
 

@@ -107,3 +107,19 @@ def test_the_password_form_needs_the_csrf_token(admin):
                                        "confirm_password": NEW_PASSWORD})
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(("flag", "asked"), [(["--temporary"], True), ([], False)])
+def test_an_operator_reset_is_temporary_only_when_asked(app, make_console_user, flag, asked):
+    make_console_user("rita@example.com", "reviewer")
+    handed_over = "handed over by the operator"
+
+    result = app.test_cli_runner().invoke(
+        args=["tollgate", "create-admin", "--email", "rita@example.com", "--password", handed_over, *flag])
+
+    assert result.exit_code == 0, result.output
+    assert stored(app, "rita@example.com").must_change_password is asked
+    client = app.test_client()
+    assert sign_in(client, "rita@example.com", handed_over).status_code == 302
+    sent_to_change = client.get("/review/").headers.get("Location", "").endswith("/console/account/password")
+    assert sent_to_change is asked
