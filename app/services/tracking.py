@@ -52,8 +52,9 @@ _FIND_USER = (
 _INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.id)
 _INSERT_USER = EndUser.__table__.insert()
 _UPDATE_USER = EndUser.__table__.update().where(EndUser.__table__.c.id == bindparam("user_pk"))
-IDENTIFIERS = ("email", "phone_number", "username")
 _INSERT_STATE_CHANGE = ActionStateChange.__table__.insert()
+# What a track may tell about its user: it fills these in when the stored user has none.
+IDENTIFIERS = ("email", "phone_number", "username")
 
 
 class TrackAttributes(WireModel):
@@ -223,7 +224,7 @@ def _track_new(
         "attributes": _stored_attributes(attributes, scope),
         "result_validated_at": None,
     }
-    # Webhook outbox, same transaction; its one lookup runs before the inserts take SQLite's write lock.
+    # Webhook outbox, same transaction (the subscribers come with the tenant's configuration).
     emit_action_created(values, subscribers=config.webhook_subscribers(), now=now)
     # Plain INSERTs rather than the ORM's unit of work: this is the API's hottest write, and the
     # flush machinery cost more than the statements themselves (bench/track.py).
