@@ -66,7 +66,11 @@ def show_context(code: str, *, test_form: SimulationForm | None = None, simulati
     }
 
 
+# Links use .../rules: "/actions/new" is the create form, and a track may create an action whose
+# code is "new". The short URL keeps working for the others. (The lower decorator registers first,
+# and url_for builds the first rule that fits.)
 @bp.get("/actions/<code>")
+@bp.get("/actions/<code>/rules")
 def action_show(code: str):
     return render("console/actions/show.html", **show_context(code))
 

@@ -75,7 +75,7 @@ def create_rule_in_builder(page: Page, code: str, name: str, outcome: str, opera
     if shoot:
         shoot(page)
     page.locator(".form-actions").get_by_role("button", name="Save rule").click()
-    page.wait_for_url(f"**/console/actions/{code}")
+    page.wait_for_url(f"**/console/actions/{code}/rules")
     expect(page.locator(".flash")).to_contain_text(f"Rule “{name}” saved.")
 
 
@@ -98,7 +98,7 @@ def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_de
     page.get_by_label("Name", exact=True).fill("Withdraw funds (e2e)")
     page.get_by_label("Default outcome").select_option("ALLOW")
     page.get_by_role("button", name="Create action").click()
-    page.wait_for_url(f"**/console/actions/{CODE}")
+    page.wait_for_url(f"**/console/actions/{CODE}/rules")
     expect(page.locator(".flash")).to_contain_text(f"Action {CODE} created.")
     expect(page.get_by_role("navigation", name="Action").get_by_role("link", name="Rules")).to_have_attribute(
         "aria-current", "page")
@@ -152,7 +152,7 @@ def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_de
 
     # The actions list counts them (and is photographed with something in its bars).
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Actions").click()
-    row = page.locator("tr", has=page.locator(f"a[href='/console/actions/{CODE}']"))
+    row = page.locator("tr", has=page.locator(f"a[href='/console/actions/{CODE}/rules']"))
     expect(row.locator("td").nth(3)).to_have_text("2")  # active rules
     expect(row.locator(".counts")).to_contain_text("Allow 1")
     expect(row.locator(".counts")).to_contain_text("Challenge 1")

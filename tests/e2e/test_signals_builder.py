@@ -56,7 +56,7 @@ def test_a_device_is_new_rule_built_in_the_builder_shows_in_the_test_action_trac
     expect(page.locator("#c-0-0-op")).to_have_value("is_true")
     expect(page.locator("#c-0-0-value")).to_have_count(0)  # "is true" takes no value
     page.locator(".form-actions").get_by_role("button", name="Save rule").click()
-    page.wait_for_url(f"**/console/actions/{CODE}")
+    page.wait_for_url(f"**/console/actions/{CODE}/rules")
     expect(page.locator(".flash")).to_contain_text(f"Rule “{RULE}” saved.")
     expect(page.locator("#rules .rule-name")).to_have_text([RULE])
 

@@ -105,7 +105,7 @@ def test_create_an_action_is_audited_and_lands_on_its_page(app, admin):
     response = admin.post("/console/actions/new", data=VALID)
 
     assert response.status_code == 303
-    assert response.headers["Location"] == "/console/actions/withdraw-funds"
+    assert response.headers["Location"] == "/console/actions/withdraw-funds/rules"
     config = _config(app, "withdraw-funds")
     assert config.name == "Withdraw funds" and config.default_outcome is Outcome.CHALLENGE
     assert config.verification_methods == ["PASSKEY", "AUTHENTICATOR_APP"]
@@ -118,7 +118,7 @@ def test_create_an_action_is_audited_and_lands_on_its_page(app, admin):
 def test_create_with_htmx_answers_with_hx_redirect(admin):
     response = admin.post("/console/actions/new", data=VALID, htmx=True)
 
-    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/console/actions/withdraw-funds"
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/console/actions/withdraw-funds/rules"
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -181,9 +181,20 @@ def test_action_page_has_rules_activity_and_settings_tabs(app, admin, tenant):
 
     page = admin.get("/console/actions/signIn").get_data(as_text=True)
 
-    assert 'href="/console/actions/signIn" aria-current="page">Rules' in page
+    assert 'href="/console/actions/signIn/rules" aria-current="page">Rules' in page
     assert 'href="/console/actions/signIn/activity"' in page and 'href="/console/actions/signIn/settings"' in page
     assert "First match wins, from the top." in page and "Test action" in page
+
+
+def test_an_action_tracked_as_new_opens_beside_the_create_form(app, admin, api):
+    _track(api, "u1", "new")  # Authsignal accepts any code, "new" included
+
+    listing = admin.get("/console/actions").get_data(as_text=True)
+    page = admin.get("/console/actions/new/rules").get_data(as_text=True)
+
+    assert 'href="/console/actions/new/rules"><code>new</code>' in listing
+    assert 'href="/console/actions/new/rules" aria-current="page">Rules' in page
+    assert 'id="action-form"' in admin.get("/console/actions/new").get_data(as_text=True)  # still the form
 
 
 def test_unknown_action_is_404(admin):

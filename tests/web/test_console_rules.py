@@ -55,7 +55,7 @@ def test_builder_saves_json_logic_and_the_rule_goes_last(app, admin, action, ten
     first = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000})
     second = admin.post("/console/actions/withdraw/rules/new", data={**BASE, "name": "Everything", "g-0-join": "and"})
 
-    assert first.status_code == 303 and first.headers["Location"] == "/console/actions/withdraw"
+    assert first.status_code == 303 and first.headers["Location"] == "/console/actions/withdraw/rules"
     assert second.status_code == 303
     mine = [r for r in _rules(app) if r["name"] != "Elsewhere"]
     assert [(r["name"], r["priority"]) for r in mine] == [("Large amount", 0), ("Everything", 1)]
