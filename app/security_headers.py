@@ -1,10 +1,10 @@
-"""Headers for the console and sign-in pages (the hosted challenge pages set their own)."""
+"""Headers for the console, review and sign-in pages (the hosted challenge pages set their own)."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 
-CONSOLE_BLUEPRINTS = frozenset({"console", "auth"})
+CONSOLE_BLUEPRINTS = frozenset({"console", "review", "auth"})
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

@@ -3,7 +3,6 @@
 from flask import Blueprint, g, request, session
 
 from app.console.guard import install_guard
-from app.security_headers import CONSOLE_CSP
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -34,16 +33,10 @@ install_guard(bp, reviewer_reads=REVIEWER_READS, anyone=ANYONE)
 
 
 @bp.after_request
-def harden(response):
+def restore_last_seen(response):
     # ...and put it back after a passive request.
     if request.endpoint in PASSIVE and g.get("review_seen_before") is not None:
         session["seen"] = g.review_seen_before
-    # The same headers as the console (security_headers.py covers the console and auth blueprints).
-    response.headers["Content-Security-Policy"] = CONSOLE_CSP
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
