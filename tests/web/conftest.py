@@ -19,6 +19,12 @@ def csrf_from(html: str) -> str:
     return next(group for group in match.groups() if group)
 
 
+def next_page_link(response) -> str | None:
+    """The list page's "next" link (keyset paging), unescaped; None on the last page."""
+    match = re.search(r'<a href="([^"]+)" rel="next"', response.get_data(as_text=True))
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
 def sign_in(client, email: str, password: str = PASSWORD):
     page = client.get("/auth/login").get_data(as_text=True)
     return client.post("/auth/login", data={"email": email, "password": password, "csrf_token": csrf_from(page)})

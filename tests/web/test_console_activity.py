@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import ActionStateChange, Tenant, UserAction
 from app.services.activity import Cursor
 from tests.factories import make_action, rule
+from tests.web.conftest import next_page_link
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 ROW_LINK = re.compile(r'href="/console/activity/(\d+)"')
@@ -40,17 +41,13 @@ def listed_ids(response) -> list[int]:
     return [int(found) for found in ROW_LINK.findall(response.get_data(as_text=True))]
 
 
-def older_link(response) -> str | None:
-    match = re.search(r'<a href="([^"]+)" rel="next"', response.get_data(as_text=True))
-    return match.group(1).replace("&amp;", "&") if match else None
-
 
 def walk(client, url: str) -> list[list[int]]:
     pages = []
     while url:
         response = client.get(url)
         pages.append(listed_ids(response))
-        url = older_link(response)
+        url = next_page_link(response)
     return pages
 
 
@@ -114,14 +111,14 @@ def test_an_older_page_fragment_carries_the_next_cursor_with_htmx_attributes(app
         add_action(app, tenant.id, created_at=T0)
 
     first = admin.get("/console/activity")
-    url = older_link(first)
+    url = next_page_link(first)
     second = admin.get(url, headers={"HX-Request": "true"})
 
     assert "cursor=" in url
     assert 'hx-target="#activity-results"' in first.get_data(as_text=True)
     assert "<html" not in second.get_data(as_text=True)
     assert len(listed_ids(second)) == 1
-    assert older_link(second) is None and "← Newest" in second.get_data(as_text=True)
+    assert next_page_link(second) is None and "← Newest" in second.get_data(as_text=True)
 
 
 def test_a_mangled_cursor_starts_from_the_newest(app, admin, tenant):
@@ -157,7 +154,7 @@ def test_pagination_keeps_the_filters(app, admin, tenant):
     assert [len(page) for page in pages] == [30]
     for n in range(120):
         add_action(app, tenant.id, user_id="alice", created_at=T0 - timedelta(seconds=n + 1))
-    url = older_link(admin.get("/console/activity?user=alice&state=ALLOW"))
+    url = next_page_link(admin.get("/console/activity?user=alice&state=ALLOW"))
     assert "user=alice" in url and "state=ALLOW" in url
 
 
