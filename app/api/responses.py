@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from flask import Response, jsonify, request
 
-from app.domain.errors import DomainError, TooManyRequests
+from app.domain.errors import DomainError
 from app.services.documents import WireModel, parse_document
 
 Model = TypeVar("Model", bound=WireModel)
@@ -19,10 +19,9 @@ def error_response(code: str, description: str, status: int) -> tuple[Response, 
 
 
 def domain_error_response(exc: DomainError) -> tuple[Response, int]:
-    """A service's refusal as the error body (with ``Retry-After`` when it says when to come back)."""
+    """A service's refusal as the error body, with any headers it carries (e.g. ``Retry-After``)."""
     response, status = error_response(exc.code, exc.message, exc.status)
-    if isinstance(exc, TooManyRequests):
-        response.headers["Retry-After"] = str(exc.retry_after)
+    response.headers.update(exc.headers)
     return response, status
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 class DomainError(Exception):
     code = "invalid_request"
     status = 400
+    headers: dict[str, str] = {}  # sent with the error response (never mutated: subclasses replace it)
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
         super().__init__(message)
@@ -52,7 +53,7 @@ class TooManyRequests(DomainError):
 
     def __init__(self, message: str, *, retry_after: int):
         super().__init__(message)
-        self.retry_after = retry_after  # seconds, sent as Retry-After
+        self.headers = {"Retry-After": str(retry_after)}  # seconds
 
 
 class InvalidRuleConditions(DomainError):

@@ -18,7 +18,7 @@ from app.domain.secretbox import SecretBox
 from app.extensions import db
 from app.models import ApiKey, ConsoleUser, Tenant
 from app.services.audit import record_change
-from app.services.tenant_config import TENANT_COLUMNS, TenantConfig, config_for, overrides_of
+from app.services.tenant_config import TENANT_COLUMNS, TenantConfig, config_for
 
 UNAUTHORIZED_MESSAGE = (
     "The request is unauthorized. Check that your API key and region base URL are correctly configured."
@@ -138,5 +138,5 @@ def authenticate_api_key(raw_key: str | None, *, now: datetime) -> ApiCaller:
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         db.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         db.session.commit()
-    config = config_for(key.tenant_id, key.config_stamp, overrides_of(key))
+    config = config_for(key.tenant_id, key)
     return ApiCaller(tenant_id=key.tenant_id, api_key_id=key.id, config=config)

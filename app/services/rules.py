@@ -93,8 +93,12 @@ def find_action_configuration(tenant_id: str, code: str) -> ActionConfiguration 
 def get_action_configuration(tenant_id: str, code: str) -> ActionConfiguration:
     config = find_action_configuration(tenant_id, code)
     if config is None:
-        raise NotFound(f"No action '{code}' exists.", code="action_not_found")
+        raise action_not_found(code)
     return config
+
+
+def action_not_found(code: str) -> NotFound:
+    return NotFound(f"No action '{code}' exists.", code="action_not_found")
 
 
 def new_action_configuration(tenant_id: str, document: ActionDocument) -> ActionConfiguration:

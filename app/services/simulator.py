@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from app.config import Settings, current_settings
 from app.domain.decision import ActionState, Decision, Outcome, UnenrolledPolicy, VerificationMethod
-from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import EndUser
 from app.models.base import utcnow
 from app.services.documents import parse_document
+from app.services.rules import action_not_found
 from app.services.signals import SignalInputs, locate
 from app.services.tenant_config import current_config
 from app.services.tracking import TrackAttributes, evaluate_action, request_facts, resulting_state, user_facts
@@ -68,7 +68,7 @@ def simulate_action(
         config = current_config(tenant_id)
         action = config.action(action_code)
         if action is None:
-            raise NotFound(f"No action '{action_code}' exists.", code="action_not_found")
+            raise action_not_found(action_code)
         user = db.session.execute(
             select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
         ).scalar_one_or_none()

@@ -108,7 +108,7 @@ class TenantConfig:
     def action(self, code: str) -> ActionPolicy | None:
         if code not in self._actions:
             row = _execute(_ACTION, tenant_id=self.tenant_id, code=code).one_or_none()
-            self._actions[code] = ActionPolicy(*row) if row is not None else None
+            self._actions[code] = ActionPolicy(**row._mapping) if row is not None else None
         return self._actions[code]
 
     def active_rules(self, action: ActionPolicy) -> list[RuleInput]:
@@ -162,26 +162,22 @@ class TenantConfig:
 _configs: dict[str, TenantConfig] = {}
 
 
-def config_for(tenant_id: str, stamp: str, overrides: TenantOverrides) -> TenantConfig:
-    """The process's configuration for ``stamp``; a new (empty) one when the stamp moved on."""
+def config_for(tenant_id: str, row: Any) -> TenantConfig:
+    """The process's configuration for the stamp in ``row`` (which selected ``TENANT_COLUMNS``); a new,
+    empty one when the stamp moved on. On the hot path: a hit builds nothing."""
     config = _configs.get(tenant_id)
-    if config is None or config.stamp != stamp:
+    if config is None or config.stamp != row.config_stamp:
         if len(_configs) >= CACHED_TENANTS:
             _configs.clear()
-        config = _configs[tenant_id] = TenantConfig(tenant_id, stamp, overrides)
+        overrides = TenantOverrides(row.webauthn_rp_id, row.webauthn_rp_name, row.webauthn_origins,
+                                    row.redirect_allowlist, row.client_token_ttl)
+        config = _configs[tenant_id] = TenantConfig(tenant_id, row.config_stamp, overrides)
     return config
 
 
 def current_config(tenant_id: str) -> TenantConfig:
     """For callers that did not read the stamp already (one primary-key lookup)."""
-    row = _execute(_TENANT, tenant_id=tenant_id).one()
-    return config_for(tenant_id, row.config_stamp, overrides_of(row))
-
-
-def overrides_of(row: Any) -> TenantOverrides:
-    """From a row that selected ``TENANT_COLUMNS``."""
-    return TenantOverrides(row.webauthn_rp_id, row.webauthn_rp_name, row.webauthn_origins, row.redirect_allowlist,
-                           row.client_token_ttl)
+    return config_for(tenant_id, _execute(_TENANT, tenant_id=tenant_id).one())
 
 
 def _execute(statement, **params):
