@@ -147,24 +147,23 @@ def _verify_page(session: ClientSession, token: str, usable: list[VerificationMe
 
 @bp.post("/totp")
 def totp_submit():
-    token = request.form.get("token")
-    session = _session(token, kinds=(TokenKind.CLIENT,))
-    _require_open(session)
-    result = codes.verify_totp(session, request.form.get("code", ""), settings=current_settings(), now=utcnow())
-    if result.is_verified:
-        return _after_success(session, result.access_token)
-    return _code_refused(session, token, result.failure_reason, VerificationMethod.AUTHENTICATOR_APP)
+    return _submit_code(codes.verify_totp, VerificationMethod.AUTHENTICATOR_APP)
 
 
 @bp.post("/recovery")
 def recovery_submit():
+    return _submit_code(codes.verify_recovery_code, VerificationMethod.RECOVERY_CODE)
+
+
+def _submit_code(verify, method: VerificationMethod):
+    """An authenticator-app or recovery code typed into the page: the two differ only in the check."""
     token = request.form.get("token")
     session = _session(token, kinds=(TokenKind.CLIENT,))
     _require_open(session)
-    result = codes.verify_recovery_code(session, request.form.get("code", ""), settings=current_settings(), now=utcnow())
+    result = verify(session, request.form.get("code", ""), settings=current_settings(), now=utcnow())
     if result.is_verified:
         return _after_success(session, result.access_token)
-    return _code_refused(session, token, result.failure_reason, VerificationMethod.RECOVERY_CODE)
+    return _code_refused(session, token, result.failure_reason, method)
 
 
 def _code_refused(session: ClientSession, token: str, reason: str | None, method: VerificationMethod):
