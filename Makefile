@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app:create_app
 
-.PHONY: run test bench venv chromium clean
+.PHONY: run test bench venv chromium node-sdk clean
 
 venv: $(STAMP)
 
@@ -38,7 +38,19 @@ chromium:
 	    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
 	  else echo "The browser tests need Chromium: sudo apt-get install --no-install-recommends chromium"; exit 1; fi; }
 
-test: venv chromium
+# The Node SDK tests (tests/sdk/test_node_sdk.py) run @authsignal/node from the committed lock file.
+NODE_SDK := tests/sdk/node
+node-sdk: $(NODE_SDK)/node_modules/.installed
+
+$(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; \
+	  else echo "The Node SDK tests need Node.js and npm: sudo apt-get install nodejs npm"; exit 1; fi; }
+	npm ci --prefix $(NODE_SDK) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: venv chromium node-sdk
 	$(BIN)/ruff check --quiet app tests bench migrations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -48,4 +60,4 @@ bench: venv
 	  echo "== bench/$$script.py"; $(BIN)/python bench/$$script.py || status=1; done; exit $$status
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(NODE_SDK)/node_modules
