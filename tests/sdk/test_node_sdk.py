@@ -247,7 +247,7 @@ def test_node_only_endpoints_we_do_not_serve_answer_a_clear_404(sdk):
         sdk.challenge({"verificationMethod": "EMAIL_OTP", "action": "signIn", "email": "x@example.com"})
 
     assert raised.value.status_code == 404
-    assert raised.value.error_code and raised.value.error_description
+    assert raised.value.error_code == "not_found" and raised.value.error_description
 
 
 # -- webhooks --------------------------------------------------------------------------------------
