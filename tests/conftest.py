@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from cryptography.fernet import Fernet
@@ -19,6 +19,7 @@ from flask_migrate import upgrade
 from sqlalchemy import delete, text
 
 from app import create_app
+from app.config import Settings
 from app.extensions import db
 from app.models.base import Base
 
@@ -86,6 +87,17 @@ def _empty_tables(request) -> Iterator[None]:
 @pytest.fixture
 def settings(app):
     return app.config["TOLLGATE"]
+
+
+@pytest.fixture
+def private_networks_allowed(app, monkeypatch) -> Settings:
+    """The app as ``make run`` has it (TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS on), for the duration of
+    one test: webhooks may go to a receiver on 127.0.0.1. Returns those settings, for the worker.
+
+    Tests otherwise run as production does, with private networks refused."""
+    allowed = replace(app.config["TOLLGATE"], webhook_allow_private_networks=True)
+    monkeypatch.setitem(app.config, "TOLLGATE", allowed)
+    return allowed
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select, update
 
 from app.config import Settings
+from app.domain.destinations import is_private_host
 from app.domain.errors import DomainError, NotFound
 from app.domain.secretbox import SecretBox
 from app.domain.webhook_signing import HEADER, sign
@@ -256,10 +257,11 @@ class EndpointInput:
     is_active: bool = True
 
 
-def validate_endpoint(data: EndpointInput) -> EndpointInput:
+def validate_endpoint(data: EndpointInput, *, allow_private_networks: bool) -> EndpointInput:
+    """``allow_private_networks``: the operator's TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS."""
     problems: dict[str, list[str]] = {}
     url = (data.url or "").strip()
-    url_problem = _url_problem(url)
+    url_problem = _url_problem(url, allow_private_networks=allow_private_networks)
     if url_problem:
         problems["url"] = [url_problem]
     unknown = [t for t in data.event_types if t not in EVENT_TYPES]
@@ -276,7 +278,7 @@ def validate_endpoint(data: EndpointInput) -> EndpointInput:
     return EndpointInput(url=url, event_types=ordered, description=description, is_active=bool(data.is_active))
 
 
-def _url_problem(url: str) -> str | None:
+def _url_problem(url: str, *, allow_private_networks: bool) -> str | None:
     if not url:
         return "Enter the URL that receives the events."
     if len(url) > 2048:
@@ -293,6 +295,13 @@ def _url_problem(url: str) -> str | None:
         return "Leave credentials out of the URL; requests are signed (X-Signature-V2) instead."
     if parts.fragment:
         return "A URL fragment (#...) is never sent; remove it."
+    # The host as written, without DNS (slow, and its answer changes): the worker checks where a name
+    # really leads when it connects (HttpSender).
+    if not allow_private_networks and is_private_host(host):
+        return (f"{host} is not on the public internet (a loopback, private, link-local or reserved address); "
+                "webhooks can only go to public addresses.")
+    if parts.scheme == "http" and not allow_private_networks:
+        return "Use https."
     if parts.scheme == "http" and host not in LOCAL_HOSTS:
         return "Use https. Plain http is allowed only for localhost and 127.0.0.1 (development)."
     return None
@@ -312,8 +321,8 @@ def get_endpoint(tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
     return endpoint
 
 
-def create_endpoint(actor: ConsoleUser, data: EndpointInput, *, now: datetime) -> WebhookEndpoint:
-    data = validate_endpoint(data)
+def create_endpoint(actor: ConsoleUser, data: EndpointInput, *, settings: Settings, now: datetime) -> WebhookEndpoint:
+    data = validate_endpoint(data, allow_private_networks=settings.webhook_allow_private_networks)
     endpoint = WebhookEndpoint(id=new_id(), tenant_id=actor.tenant_id, url=data.url, description=data.description,
                                event_types=data.event_types, is_active=data.is_active, created_at=now, updated_at=now)
     db.session.add(endpoint)
@@ -322,9 +331,10 @@ def create_endpoint(actor: ConsoleUser, data: EndpointInput, *, now: datetime) -
     return endpoint
 
 
-def update_endpoint(actor: ConsoleUser, endpoint_id: str, data: EndpointInput, *, now: datetime) -> WebhookEndpoint:
+def update_endpoint(actor: ConsoleUser, endpoint_id: str, data: EndpointInput, *, settings: Settings,
+                    now: datetime) -> WebhookEndpoint:
     endpoint = get_endpoint(actor.tenant_id, endpoint_id)
-    data = validate_endpoint(data)
+    data = validate_endpoint(data, allow_private_networks=settings.webhook_allow_private_networks)
     before = _audited(endpoint)
     endpoint.url, endpoint.description = data.url, data.description
     endpoint.event_types, endpoint.is_active = data.event_types, data.is_active

@@ -111,9 +111,81 @@ def test_a_refused_htmx_form_comes_back_as_the_fragment(admin):
     assert "HX-Request" in response.headers["Vary"]
 
 
-@pytest.mark.parametrize("url", ["http://localhost:8000/hook", "http://127.0.0.1:9000/hook", "https://hooks.example"])
-def test_https_anywhere_and_http_on_localhost_are_accepted(app, admin, url):
+# -- private networks (TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS) -----------------------------------------
+
+PRIVATE_URLS = [
+    "https://169.254.169.254/latest/meta-data/",  # the cloud metadata service
+    "https://127.0.0.1/hook", "https://127.0.0.2:8443/hook", "https://10.0.0.5/hook", "https://172.16.3.4/hook",
+    "https://192.168.1.10/hook", "https://100.64.0.1/hook", "https://0.0.0.0:8000/hook", "https://224.0.0.1/hook",
+    "https://240.0.0.1/hook", "https://255.255.255.255/hook",
+    "https://[::1]/hook", "https://[::]/hook", "https://[fe80::1]/hook", "https://[fd00::1]/hook", "https://[ff02::1]/hook",
+    "https://[::ffff:127.0.0.1]/hook", "https://[::ffff:a9fe:a9fe]/hook", "https://[64:ff9b::10.0.0.5]/hook",
+    "https://[2002:7f00:1::1]/hook",
+    "https://localhost/hook", "https://LocalHost:8443/hook", "https://localhost./hook", "https://api.localhost/hook",
+    "https://2130706433/hook", "https://0x7f000001/hook", "https://127.1/hook", "https://0177.0.0.1/hook",
+    "http://localhost:8000/hook", "http://127.0.0.1:9000/hook", "http://[::1]:9000/hook",
+]
+PUBLIC_URLS = ["https://hooks.example", "https://hooks.example.com:8443/in?team=fraud", "https://93.184.215.14/in",
+               "https://[2606:4700:4700::1111]/in", "https://localhost.example.com/in", "https://127.0.0.1.example.com/in"]
+
+
+@pytest.mark.parametrize("url", PRIVATE_URLS)
+def test_private_destinations_are_refused_when_private_networks_are_not_allowed(app, admin, url):
+    response = admin.post("/console/webhooks", data=form(url=url))
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "is not on the public internet" in page and "webhooks can only go to public addresses" in page
+    assert endpoint_rows(app) == []
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_public_https_urls_are_accepted_when_private_networks_are_not_allowed(app, admin, url):
+    # Names are not resolved when saving: where they lead is checked at each connection (tests/api).
     assert admin.post("/console/webhooks", data=form(url=url)).status_code == 303
+    assert endpoint_rows(app)[0].url == url
+
+
+def test_without_private_networks_plain_http_is_never_accepted(app, admin):
+    response = admin.post("/console/webhooks", data=form(url="http://hooks.example/in"))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Use https." in page and "allowed only for localhost" not in page
+
+
+def test_an_edit_to_a_private_address_is_refused_and_keeps_the_saved_url(app, admin, endpoint_id):
+    response = admin.post(f"/console/webhooks/{endpoint_id}", data=form(url="https://169.254.169.254/latest/"))
+
+    assert response.status_code == 400
+    assert "169.254.169.254 is not on the public internet" in response.get_data(as_text=True)
+    assert endpoint_rows(app)[0].url == "https://hooks.example/tollgate"
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8000/hook", "http://127.0.0.1:9000/hook", "http://[::1]:9000/hook",
+                                 "https://hooks.example", "https://10.0.0.5/hook", "https://169.254.169.254/"])
+def test_https_anywhere_and_http_on_localhost_are_accepted_with_private_networks_allowed(app, admin, url,
+                                                                                          private_networks_allowed):
+    assert admin.post("/console/webhooks", data=form(url=url)).status_code == 303
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5/hook", "http://hooks.example/in", "http://api.localhost/hook"])
+def test_with_private_networks_allowed_plain_http_is_still_for_localhost_only(app, admin, url, private_networks_allowed):
+    response = admin.post("/console/webhooks", data=form(url=url))
+
+    assert response.status_code == 400
+    assert "Plain http is allowed only for localhost and 127.0.0.1" in response.get_data(as_text=True)
+
+
+def test_the_url_hint_asks_for_a_public_https_url(admin):
+    page = admin.get("/console/webhooks/new").get_data(as_text=True)
+
+    assert "an https URL on the public internet" in page and "plain http" not in page
+
+
+def test_with_private_networks_allowed_the_url_hint_mentions_http_on_localhost(admin, private_networks_allowed):
+    page = admin.get("/console/webhooks/new").get_data(as_text=True)
+
+    assert "plain http is accepted only for localhost" in page and "public internet" not in page
 
 
 def test_list_shows_each_endpoint(admin, endpoint_id):
