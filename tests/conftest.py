@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -98,6 +99,20 @@ def private_networks_allowed(app, monkeypatch) -> Settings:
     allowed = replace(app.config["TOLLGATE"], webhook_allow_private_networks=True)
     monkeypatch.setitem(app.config, "TOLLGATE", allowed)
     return allowed
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """The resolver's answers for some names, as a hostile or rebinding DNS server would give them:
+    ``dns["hooks.example"] = "127.0.0.1"``. Other names resolve as usual."""
+    answers: dict[str, str] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return real(answers.get(host, host), *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
 
 
 @pytest.fixture

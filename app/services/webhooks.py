@@ -9,7 +9,8 @@ Delivering (``deliver_due``) runs in a worker process (``flask webhooks work``):
 deliveries with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional UPDATE everywhere),
 so several workers never send the same delivery at once, then POSTs each outside any transaction,
 signed like Authsignal, and records the outcome. A failure is retried with exponential backoff and
-jitter; after the last attempt the delivery is marked failed.
+jitter; after the last attempt the delivery is marked failed. Unless the operator allows private
+networks, requests go only to public internet addresses (checked on save, and on each connection).
 """
 
 from __future__ import annotations
@@ -441,13 +442,29 @@ Sender = Callable[[str, bytes, dict[str, str]], SendResult]
 
 
 class HttpSender:
-    """POST with timeouts, never following redirects; one connection pool per worker (close it)."""
+    """POST with timeouts, never following redirects, straight to the receiver (no proxy); one
+    connection pool per worker (close it).
 
-    def __init__(self) -> None:
+    ``allow_private_networks`` off (TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS), every connection must
+    reach a public address, whatever DNS answered (``app.egress``); a refusal is a failed attempt,
+    retried like any other: DNS answers change, and a refused attempt sends nothing.
+    """
+
+    def __init__(self, *, allow_private_networks: bool) -> None:
         import requests  # the worker's dependency; the web app never sends webhooks itself
 
-        self._requests = requests
+        from app.egress import DestinationNotAllowed, PublicOnlyAdapter
+
+        self._failures = (requests.RequestException, DestinationNotAllowed)
         self._http = requests.Session()
+        # Nothing from the environment (proxies, ~/.netrc, REQUESTS_CA_BUNDLE): through an HTTPS_PROXY the
+        # peer the address check sees would be the proxy, which reaches internal hosts for us; .netrc
+        # would add credentials to the requests.
+        self._http.trust_env = False
+        if not allow_private_networks:
+            guard = PublicOnlyAdapter()
+            self._http.mount("http://", guard)
+            self._http.mount("https://", guard)
 
     def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         try:
@@ -457,7 +474,7 @@ class HttpSender:
                     return SendResult(response.status_code)
                 snippet = response.raw.read(ERROR_TEXT_LIMIT, decode_content=True).decode("utf-8", "replace")
                 return SendResult(response.status_code, f"HTTP {response.status_code}: {snippet}".strip())
-        except self._requests.RequestException as exc:
+        except self._failures as exc:
             return SendResult(None, f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT])
 
     def close(self) -> None:
@@ -533,7 +550,7 @@ def deliver_due(
     keys = _signing_keys({job.tenant_id for job in jobs}, settings=settings)
     db.session.commit()  # no transaction stays open while we wait on the network
     if send is None:
-        with HttpSender() as sender:
+        with HttpSender(allow_private_networks=settings.webhook_allow_private_networks) as sender:
             return _send_all(jobs, keys, token, send=sender, clock=clock, rand=rand)
     return _send_all(jobs, keys, token, send=send, clock=clock, rand=rand)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from app.models import AuditEvent, WebhookDelivery, WebhookEndpoint, WebhookEven
 from app.models.base import utcnow
 from app.services import webhooks
 from app.services.webhooks import SendResult, deliver_due
+from tests.webhook_receiver import running_receiver
 
 ALL = list(webhooks.EVENT_TYPES)
 
@@ -265,6 +267,26 @@ def test_send_test_event_queues_one_delivery_and_the_log_shows_it(app, admin, en
     fragment = admin.get(f"/console/webhooks/{endpoint_id}/deliveries", headers={"HX-Request": "true"}).get_data(
         as_text=True)
     assert "Delivered" in fragment and "every 3s" not in fragment
+
+
+def test_the_delivery_log_says_why_a_delivery_that_led_to_a_private_address_was_refused(app, admin, tenant, settings,
+                                                                                         dns):
+    with running_receiver(tenant.api_key) as (receiver_url, received):
+        url = f"https://hooks.example:{urlsplit(receiver_url).port}/in"
+        admin.post("/console/webhooks", data=form(url=url))  # a public name: accepted when saved
+        [endpoint] = endpoint_rows(app)
+        admin.post(f"/console/webhooks/{endpoint.id}/test")
+        dns["hooks.example"] = "127.0.0.1"  # by delivery time the name points inside
+
+        with app.app_context():
+            assert deliver_due(settings=settings, now=utcnow()).retrying == 1
+
+    assert received == []
+    fragment = admin.get(f"/console/webhooks/{endpoint.id}/deliveries", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert ("nothing was sent; hooks.example leads to an address off the public internet (loopback, private, "
+            "link-local or reserved).") in fragment
+    assert "Pending" in fragment  # retried like any other failure
 
 
 def test_the_delivery_log_pages_backwards(app, admin, endpoint_id, monkeypatch):
