@@ -59,6 +59,8 @@ class Settings:
     trusted_proxy_hops: int = 0
     # Challenges anyone may start without a token (usernameless passkey sign-in), per client IP.
     anonymous_challenges_per_minute: int = 30
+    # Webhooks to loopback, private, link-local... addresses: development only, unless the operator says so.
+    webhook_allow_private_networks: bool = False
 
     @property
     def fast_password_hashing(self) -> bool:
@@ -105,6 +107,7 @@ VARIABLES = {
     "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH": "900",
     "TOLLGATE_TRUSTED_PROXY_HOPS": "0",
     "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE": "30",
+    "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": None,
 }
 
 
@@ -226,6 +229,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", get("TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE"), 1, 100000, problems,
         unit="challenges",
     )
+    # `make run` points webhooks at a receiver on localhost; anywhere else that is the SSRF to refuse.
+    allow_private = _boolean("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", get("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
+                             problems, default=env == "development")
 
     if problems:
         raise ConfigError(problems)
@@ -251,6 +257,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         impossible_travel_kmh=travel_kmh,
         trusted_proxy_hops=proxy_hops,
         anonymous_challenges_per_minute=anonymous_rate,
+        webhook_allow_private_networks=allow_private,
     )
 
 
@@ -306,6 +313,19 @@ def _int_in_range(
     if not low <= number <= high:
         problems.append(f"{name} must be between {low} and {high} {unit}, got {number}")
     return number
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def _boolean(name: str, value: str | None, problems: list[str], *, default: bool) -> bool:
+    if value is None:
+        return default
+    try:
+        return _BOOLEANS[value.lower()]
+    except KeyError:
+        problems.append(f"{name} must be true or false, got {value!r}")
+        return False
 
 
 def _engine_options(database_url: str) -> dict:

@@ -37,7 +37,7 @@ def run_worker(
     """Deliver until ``stop`` is set: straight on while there is work, ``interval`` seconds apart when idle."""
     stop = stop or _stop_on_signals()
     last_prune = 0.0
-    with webhooks.HttpSender() as sender:
+    with webhooks.HttpSender(allow_private_networks=settings.webhook_allow_private_networks) as sender:
         while not stop.is_set():
             try:
                 report = webhooks.deliver_due(settings=settings, limit=batch, send=sender)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from cryptography.fernet import Fernet
@@ -19,6 +20,7 @@ from flask_migrate import upgrade
 from sqlalchemy import delete, text
 
 from app import create_app
+from app.config import Settings
 from app.extensions import db
 from app.models.base import Base
 
@@ -86,6 +88,31 @@ def _empty_tables(request) -> Iterator[None]:
 @pytest.fixture
 def settings(app):
     return app.config["TOLLGATE"]
+
+
+@pytest.fixture
+def private_networks_allowed(app, monkeypatch) -> Settings:
+    """The app as ``make run`` has it (TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS on), for the duration of
+    one test: webhooks may go to a receiver on 127.0.0.1. Returns those settings, for the worker.
+
+    Tests otherwise run as production does, with private networks refused."""
+    allowed = replace(app.config["TOLLGATE"], webhook_allow_private_networks=True)
+    monkeypatch.setitem(app.config, "TOLLGATE", allowed)
+    return allowed
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """The resolver's answers for some names, as a hostile or rebinding DNS server would give them:
+    ``dns["hooks.example"] = "127.0.0.1"``. Other names resolve as usual."""
+    answers: dict[str, str] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return real(answers.get(host, host), *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from wtforms import BooleanField, SelectMultipleField, StringField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from app.config import current_settings
 from app.console import bp
 from app.htmx import redirect_to, render
 from app.models import WebhookEndpoint
@@ -51,11 +52,10 @@ class ConfirmForm(FlaskForm):
 
 
 def _form_page(form: EndpointForm, endpoint: WebhookEndpoint | None = None, *, status: int = 200):
-    if endpoint is None:
-        return render("console/webhooks/new.html", "console/webhooks/_form.html", status=status, form=form,
-                      endpoint=None, event_types=webhooks.EVENT_TYPES)
-    return render("console/webhooks/edit.html", "console/webhooks/_form.html", status=status, form=form,
-                  endpoint=endpoint, event_types=webhooks.EVENT_TYPES)
+    page = "console/webhooks/new.html" if endpoint is None else "console/webhooks/edit.html"
+    return render(page, "console/webhooks/_form.html", status=status, form=form, endpoint=endpoint,
+                  event_types=webhooks.EVENT_TYPES,
+                  private_networks_allowed=current_settings().webhook_allow_private_networks)
 
 
 @bp.get("/webhooks")
@@ -74,7 +74,7 @@ def webhook_create():
     form = EndpointForm()
     if form.validate_on_submit():
         try:
-            endpoint = webhooks.create_endpoint(current_user, form.to_input(), now=utcnow())
+            endpoint = webhooks.create_endpoint(current_user, form.to_input(), settings=current_settings(), now=utcnow())
         except webhooks.InvalidEndpoint as exc:
             form.add_errors(exc.fields)
         else:
@@ -112,7 +112,7 @@ def webhook_update(endpoint_id: str):
     form = EndpointForm()
     if form.validate_on_submit():
         try:
-            webhooks.update_endpoint(current_user, endpoint_id, form.to_input(), now=utcnow())
+            webhooks.update_endpoint(current_user, endpoint_id, form.to_input(), settings=current_settings(), now=utcnow())
         except webhooks.InvalidEndpoint as exc:
             form.add_errors(exc.fields)
         else:

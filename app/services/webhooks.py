@@ -9,7 +9,8 @@ Delivering (``deliver_due``) runs in a worker process (``flask webhooks work``):
 deliveries with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional UPDATE everywhere),
 so several workers never send the same delivery at once, then POSTs each outside any transaction,
 signed like Authsignal, and records the outcome. A failure is retried with exponential backoff and
-jitter; after the last attempt the delivery is marked failed.
+jitter; after the last attempt the delivery is marked failed. Unless the operator allows private
+networks, requests go only to public internet addresses (checked on save, and on each connection).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select, update
 
 from app.config import Settings
+from app.domain.destinations import is_private_host
 from app.domain.errors import DomainError, NotFound
 from app.domain.secretbox import SecretBox
 from app.domain.webhook_signing import HEADER, sign
@@ -256,10 +258,11 @@ class EndpointInput:
     is_active: bool = True
 
 
-def validate_endpoint(data: EndpointInput) -> EndpointInput:
+def validate_endpoint(data: EndpointInput, *, allow_private_networks: bool) -> EndpointInput:
+    """``allow_private_networks``: the operator's TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS."""
     problems: dict[str, list[str]] = {}
     url = (data.url or "").strip()
-    url_problem = _url_problem(url)
+    url_problem = _url_problem(url, allow_private_networks=allow_private_networks)
     if url_problem:
         problems["url"] = [url_problem]
     unknown = [t for t in data.event_types if t not in EVENT_TYPES]
@@ -276,7 +279,7 @@ def validate_endpoint(data: EndpointInput) -> EndpointInput:
     return EndpointInput(url=url, event_types=ordered, description=description, is_active=bool(data.is_active))
 
 
-def _url_problem(url: str) -> str | None:
+def _url_problem(url: str, *, allow_private_networks: bool) -> str | None:
     if not url:
         return "Enter the URL that receives the events."
     if len(url) > 2048:
@@ -293,6 +296,13 @@ def _url_problem(url: str) -> str | None:
         return "Leave credentials out of the URL; requests are signed (X-Signature-V2) instead."
     if parts.fragment:
         return "A URL fragment (#...) is never sent; remove it."
+    # The host as written, without DNS (slow, and its answer changes): the worker checks where a name
+    # really leads when it connects (HttpSender).
+    if not allow_private_networks and is_private_host(host):
+        return (f"{host} is not on the public internet (a loopback, private, link-local or reserved address); "
+                "webhooks can only go to public addresses.")
+    if parts.scheme == "http" and not allow_private_networks:
+        return "Use https."
     if parts.scheme == "http" and host not in LOCAL_HOSTS:
         return "Use https. Plain http is allowed only for localhost and 127.0.0.1 (development)."
     return None
@@ -312,8 +322,8 @@ def get_endpoint(tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
     return endpoint
 
 
-def create_endpoint(actor: ConsoleUser, data: EndpointInput, *, now: datetime) -> WebhookEndpoint:
-    data = validate_endpoint(data)
+def create_endpoint(actor: ConsoleUser, data: EndpointInput, *, settings: Settings, now: datetime) -> WebhookEndpoint:
+    data = validate_endpoint(data, allow_private_networks=settings.webhook_allow_private_networks)
     endpoint = WebhookEndpoint(id=new_id(), tenant_id=actor.tenant_id, url=data.url, description=data.description,
                                event_types=data.event_types, is_active=data.is_active, created_at=now, updated_at=now)
     db.session.add(endpoint)
@@ -322,9 +332,10 @@ def create_endpoint(actor: ConsoleUser, data: EndpointInput, *, now: datetime) -
     return endpoint
 
 
-def update_endpoint(actor: ConsoleUser, endpoint_id: str, data: EndpointInput, *, now: datetime) -> WebhookEndpoint:
+def update_endpoint(actor: ConsoleUser, endpoint_id: str, data: EndpointInput, *, settings: Settings,
+                    now: datetime) -> WebhookEndpoint:
     endpoint = get_endpoint(actor.tenant_id, endpoint_id)
-    data = validate_endpoint(data)
+    data = validate_endpoint(data, allow_private_networks=settings.webhook_allow_private_networks)
     before = _audited(endpoint)
     endpoint.url, endpoint.description = data.url, data.description
     endpoint.event_types, endpoint.is_active = data.event_types, data.is_active
@@ -431,13 +442,29 @@ Sender = Callable[[str, bytes, dict[str, str]], SendResult]
 
 
 class HttpSender:
-    """POST with timeouts, never following redirects; one connection pool per worker (close it)."""
+    """POST with timeouts, never following redirects, straight to the receiver (no proxy); one
+    connection pool per worker (close it).
 
-    def __init__(self) -> None:
+    ``allow_private_networks`` off (TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS), every connection must
+    reach a public address, whatever DNS answered (``app.egress``); a refusal is a failed attempt,
+    retried like any other: DNS answers change, and a refused attempt sends nothing.
+    """
+
+    def __init__(self, *, allow_private_networks: bool) -> None:
         import requests  # the worker's dependency; the web app never sends webhooks itself
 
-        self._requests = requests
+        from app.egress import DestinationNotAllowed, PublicOnlyAdapter
+
+        self._failures = (requests.RequestException, DestinationNotAllowed)
         self._http = requests.Session()
+        # Nothing from the environment (proxies, ~/.netrc, REQUESTS_CA_BUNDLE): through an HTTPS_PROXY the
+        # peer the address check sees would be the proxy, which reaches internal hosts for us; .netrc
+        # would add credentials to the requests.
+        self._http.trust_env = False
+        if not allow_private_networks:
+            guard = PublicOnlyAdapter()
+            self._http.mount("http://", guard)
+            self._http.mount("https://", guard)
 
     def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         try:
@@ -447,7 +474,7 @@ class HttpSender:
                     return SendResult(response.status_code)
                 snippet = response.raw.read(ERROR_TEXT_LIMIT, decode_content=True).decode("utf-8", "replace")
                 return SendResult(response.status_code, f"HTTP {response.status_code}: {snippet}".strip())
-        except self._requests.RequestException as exc:
+        except self._failures as exc:
             return SendResult(None, f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT])
 
     def close(self) -> None:
@@ -523,7 +550,7 @@ def deliver_due(
     keys = _signing_keys({job.tenant_id for job in jobs}, settings=settings)
     db.session.commit()  # no transaction stays open while we wait on the network
     if send is None:
-        with HttpSender() as sender:
+        with HttpSender(allow_private_networks=settings.webhook_allow_private_networks) as sender:
             return _send_all(jobs, keys, token, send=sender, clock=clock, rand=rand)
     return _send_all(jobs, keys, token, send=send, clock=clock, rand=rand)
 

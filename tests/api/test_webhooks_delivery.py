@@ -1,5 +1,6 @@
 """Delivering webhooks: signed like Authsignal, retried with backoff, claimed safely by several
-workers, and nothing lost when the receiver is down for a while."""
+workers, nothing lost when the receiver is down for a while, and not a byte sent to an address off
+the public internet unless the operator allows private networks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import hmac
 import json
 import socket
+import socketserver
 import threading
 import time
 from datetime import timedelta
@@ -310,11 +312,12 @@ class Receiver:
         self.server.server_close()
 
 
-def test_a_receiver_that_is_down_for_a_while_loses_nothing(app, api, tenant, settings):
+def test_a_receiver_that_is_down_for_a_while_loses_nothing(app, api, tenant, private_networks_allowed):
+    settings = private_networks_allowed  # the receiver is on 127.0.0.1
     port = free_port()
     add_endpoint(app, tenant.id, url=f"http://127.0.0.1:{port}/webhooks")
     tracked = track(api)
-    real_sender = webhooks.HttpSender()
+    real_sender = webhooks.HttpSender(allow_private_networks=settings.webhook_allow_private_networks)
     now = utcnow()
 
     def send(url, body, headers):  # the real HTTP sender; the receiver checks against the worker's clock
@@ -349,7 +352,8 @@ def test_a_receiver_that_is_down_for_a_while_loses_nothing(app, api, tenant, set
     assert (done.status, done.attempts, done.last_response_code) == ("delivered", 3, 200)
 
 
-def test_redirects_are_not_followed(app, api, tenant, settings):
+def test_redirects_are_not_followed(app, api, tenant, private_networks_allowed):
+    settings = private_networks_allowed  # the receiver is on 127.0.0.1
     port = free_port()
 
     class Redirect(BaseHTTPRequestHandler):
@@ -375,6 +379,130 @@ def test_redirects_are_not_followed(app, api, tenant, settings):
     assert delivery(app).last_response_code == 307
 
 
+# -- private networks (TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS off, as in production and these tests) -----
+
+
+class Listener:
+    """A bare TCP service on 127.0.0.1 that keeps every byte each connection sent it: what an internal
+    service (a database, an admin port, the metadata service) would see of the worker."""
+
+    def __init__(self):
+        self.received: list[bytes] = []
+        received = self.received
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                self.request.settimeout(2)
+                data = b""
+                try:
+                    while chunk := self.request.recv(4096):
+                        data += chunk
+                except TimeoutError:  # a client still waiting for an answer: it sent what it meant to
+                    pass
+                received.append(data)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def connections(self) -> list[bytes]:
+        """What each connection sent, once one has ended (each is handled in a thread of its own)."""
+        deadline = time.monotonic() + 5
+        while not self.received and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return list(self.received)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener():
+    running = Listener()
+    yield running
+    running.close()
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::ffff:127.0.0.1]", "2130706433"])
+def test_an_endpoint_on_this_machine_gets_a_closed_connection_and_not_one_byte(app, api, tenant, settings, listener,
+                                                                               host):
+    # Saved before this check existed, or while the setting was on: the worker checks every connection anyway.
+    add_endpoint(app, tenant.id, url=f"http://{host}:{listener.port}/hook")
+    track(api)
+    now = utcnow()
+    assert settings.webhook_allow_private_networks is False
+
+    with app.app_context():
+        report = deliver_due(settings=settings, now=now, rand=lambda: 0.5)
+
+    assert listener.connections() == [b""]
+    assert report.retrying == 1  # a refusal is a failed attempt like any other, retried on the same schedule
+    refused = delivery(app)
+    assert (refused.status, refused.attempts, refused.last_response_code) == ("pending", 1, None)
+    assert refused.next_attempt_at == now + RETRY_DELAYS[0]
+    assert refused.last_error.startswith("DestinationNotAllowed: nothing was sent; ")
+    assert "leads to an address off the public internet" in refused.last_error
+
+
+def test_a_public_name_whose_dns_answer_is_private_is_refused_before_the_tls_handshake(app, api, tenant, settings,
+                                                                                        listener, dns):
+    url = f"https://hooks.example:{listener.port}/in"
+    webhooks.validate_endpoint(webhooks.EndpointInput(url=url, event_types=[webhooks.ACTION_CREATED]),
+                               allow_private_networks=False)  # a public name passes when saved: no DNS then
+    add_endpoint(app, tenant.id, url=url)
+    track(api)
+    dns["hooks.example"] = "127.0.0.1"  # rebinding: by delivery time the name points inside
+
+    with app.app_context():
+        assert deliver_due(settings=settings, now=utcnow()).retrying == 1
+
+    assert listener.connections() == [b""]  # not even a TLS ClientHello
+    refused = delivery(app)
+    assert refused.last_error == ("DestinationNotAllowed: nothing was sent; hooks.example leads to an address off the "
+                                  "public internet (loopback, private, link-local or reserved).")
+    assert "127.0.0.1" not in refused.last_error  # whoever typed the URL does not learn internal addresses
+
+
+def test_with_private_networks_allowed_a_name_on_this_machine_is_delivered(app, api, tenant, private_networks_allowed):
+    port = free_port()
+    add_endpoint(app, tenant.id, url=f"http://localhost:{port}/hook")
+    tracked = track(api)
+    receiver = Receiver(port, tenant.api_key)
+    receiver.status = 200
+    try:
+        with app.app_context():
+            assert deliver_due(settings=private_networks_allowed, now=utcnow()).delivered == 1
+    finally:
+        receiver.close()
+
+    [event] = receiver.accepted
+    assert event["data"]["idempotencyKey"] == tracked["idempotencyKey"]
+    assert (delivery(app).status, delivery(app).last_error) == ("delivered", None)
+
+
+def test_proxies_from_the_environment_are_ignored(app, api, tenant, private_networks_allowed, listener, monkeypatch):
+    # Through a proxy the worker's peer would be the proxy: the address check would judge the wrong host.
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{listener.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    port = free_port()
+    add_endpoint(app, tenant.id, url=f"http://127.0.0.1:{port}/hook")
+    track(api)
+    receiver = Receiver(port, tenant.api_key)
+    receiver.status = 200
+    try:
+        with app.app_context():
+            assert deliver_due(settings=private_networks_allowed, now=utcnow()).delivered == 1
+    finally:
+        receiver.close()
+
+    assert len(receiver.accepted) == 1 and listener.received == []
+
+
 def test_a_tenant_without_an_active_key_waits_and_retries(app, api, tenant, settings):
     add_endpoint(app, tenant.id)
     track(api)
@@ -391,7 +519,7 @@ def test_a_tenant_without_an_active_key_waits_and_retries(app, api, tenant, sett
 # -- the worker process ---------------------------------------------------------------------------------
 
 
-def test_deliver_once_command(app, api, tenant):
+def test_deliver_once_command(app, api, tenant, private_networks_allowed):
     port = free_port()
     add_endpoint(app, tenant.id, url=f"http://127.0.0.1:{port}/")
     track(api)
@@ -402,9 +530,10 @@ def test_deliver_once_command(app, api, tenant):
     assert "0 delivered, 1 to retry, 0 failed." in result.output
 
 
-def test_the_worker_loop_delivers_until_stopped(app, api, tenant, settings):
+def test_the_worker_loop_delivers_until_stopped(app, api, tenant, private_networks_allowed):
     from app.webhook_worker import run_worker
 
+    settings = private_networks_allowed  # the receiver is on 127.0.0.1
     port = free_port()
     add_endpoint(app, tenant.id, url=f"http://127.0.0.1:{port}/hook")
     tracked = track(api)

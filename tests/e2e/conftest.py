@@ -186,6 +186,8 @@ def live_server(app: Flask, app_env: dict[str, str]) -> Iterator[LiveServer]:
         "TOLLGATE_WEBAUTHN_ORIGINS": url,
         # Its own origin too: redirects land on /test-callback, popups post to an opener page here.
         "TOLLGATE_REDIRECT_ALLOWLIST": f"{app_env['TOLLGATE_REDIRECT_ALLOWLIST']},{url}",
+        # Like `make run`: the integrator's webhook receiver runs on 127.0.0.1 beside it.
+        "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
     })
     _add_test_routes(served)
     server = make_server("127.0.0.1", port, served, threaded=True, request_handler=_QuietHandler)

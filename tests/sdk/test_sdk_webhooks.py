@@ -21,7 +21,8 @@ ACTION = "payout"
 
 
 @pytest.fixture
-def receiver(tenant):
+def receiver(tenant, private_networks_allowed):
+    """On 127.0.0.1, which the worker may reach only with private networks allowed (as in development)."""
     with running_receiver(tenant.api_key) as running:
         yield running
 

@@ -74,6 +74,7 @@ def test_production_without_secrets_lists_every_problem(tmp_path):
     ("TOLLGATE_TRUSTED_PROXY_HOPS", "-1", "between 0 and 5"),
     ("TOLLGATE_TRUSTED_PROXY_HOPS", "all", "whole number"),
     ("TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", "0", "between 1 and 100000"),
+    ("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe", "must be true or false, got 'maybe'"),
 ])
 def test_each_malformed_value_has_a_clear_message(tmp_path, name, value, fragment):
     with pytest.raises(ConfigError) as error:
@@ -91,3 +92,24 @@ def test_rp_id_may_be_a_parent_domain_of_the_origins(tmp_path):
 
 def test_instance_path_type(tmp_path):
     assert isinstance(load({}, tmp_path).instance_path, Path)
+
+
+@pytest.mark.parametrize(("env", "allowed"), [("development", True), ("test", False), ("production", False)])
+def test_webhooks_to_private_networks_are_allowed_by_default_in_development_only(tmp_path, env, allowed):
+    settings = load({**PRODUCTION, "TOLLGATE_ENV": env}, tmp_path)
+
+    assert settings.webhook_allow_private_networks is allowed
+
+
+@pytest.mark.parametrize(("env", "value", "allowed"), [
+    ("production", "true", True),
+    ("production", "1", True),
+    ("test", "Yes", True),
+    ("development", "false", False),
+    ("development", "OFF", False),
+    ("development", "0", False),
+])
+def test_the_operator_decides_about_private_networks_in_any_environment(tmp_path, env, value, allowed):
+    settings = load({**PRODUCTION, "TOLLGATE_ENV": env, "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": value}, tmp_path)
+
+    assert settings.webhook_allow_private_networks is allowed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from app.models import AuditEvent, WebhookDelivery, WebhookEndpoint, WebhookEven
 from app.models.base import utcnow
 from app.services import webhooks
 from app.services.webhooks import SendResult, deliver_due
+from tests.webhook_receiver import running_receiver
 
 ALL = list(webhooks.EVENT_TYPES)
 
@@ -111,9 +113,81 @@ def test_a_refused_htmx_form_comes_back_as_the_fragment(admin):
     assert "HX-Request" in response.headers["Vary"]
 
 
-@pytest.mark.parametrize("url", ["http://localhost:8000/hook", "http://127.0.0.1:9000/hook", "https://hooks.example"])
-def test_https_anywhere_and_http_on_localhost_are_accepted(app, admin, url):
+# -- private networks (TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS) -----------------------------------------
+
+PRIVATE_URLS = [
+    "https://169.254.169.254/latest/meta-data/",  # the cloud metadata service
+    "https://127.0.0.1/hook", "https://127.0.0.2:8443/hook", "https://10.0.0.5/hook", "https://172.16.3.4/hook",
+    "https://192.168.1.10/hook", "https://100.64.0.1/hook", "https://0.0.0.0:8000/hook", "https://224.0.0.1/hook",
+    "https://240.0.0.1/hook", "https://255.255.255.255/hook",
+    "https://[::1]/hook", "https://[::]/hook", "https://[fe80::1]/hook", "https://[fd00::1]/hook", "https://[ff02::1]/hook",
+    "https://[::ffff:127.0.0.1]/hook", "https://[::ffff:a9fe:a9fe]/hook", "https://[64:ff9b::10.0.0.5]/hook",
+    "https://[2002:7f00:1::1]/hook",
+    "https://localhost/hook", "https://LocalHost:8443/hook", "https://localhost./hook", "https://api.localhost/hook",
+    "https://2130706433/hook", "https://0x7f000001/hook", "https://127.1/hook", "https://0177.0.0.1/hook",
+    "http://localhost:8000/hook", "http://127.0.0.1:9000/hook", "http://[::1]:9000/hook",
+]
+PUBLIC_URLS = ["https://hooks.example", "https://hooks.example.com:8443/in?team=fraud", "https://93.184.215.14/in",
+               "https://[2606:4700:4700::1111]/in", "https://localhost.example.com/in", "https://127.0.0.1.example.com/in"]
+
+
+@pytest.mark.parametrize("url", PRIVATE_URLS)
+def test_private_destinations_are_refused_when_private_networks_are_not_allowed(app, admin, url):
+    response = admin.post("/console/webhooks", data=form(url=url))
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "is not on the public internet" in page and "webhooks can only go to public addresses" in page
+    assert endpoint_rows(app) == []
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_public_https_urls_are_accepted_when_private_networks_are_not_allowed(app, admin, url):
+    # Names are not resolved when saving: where they lead is checked at each connection (tests/api).
     assert admin.post("/console/webhooks", data=form(url=url)).status_code == 303
+    assert endpoint_rows(app)[0].url == url
+
+
+def test_without_private_networks_plain_http_is_never_accepted(app, admin):
+    response = admin.post("/console/webhooks", data=form(url="http://hooks.example/in"))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Use https." in page and "allowed only for localhost" not in page
+
+
+def test_an_edit_to_a_private_address_is_refused_and_keeps_the_saved_url(app, admin, endpoint_id):
+    response = admin.post(f"/console/webhooks/{endpoint_id}", data=form(url="https://169.254.169.254/latest/"))
+
+    assert response.status_code == 400
+    assert "169.254.169.254 is not on the public internet" in response.get_data(as_text=True)
+    assert endpoint_rows(app)[0].url == "https://hooks.example/tollgate"
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8000/hook", "http://127.0.0.1:9000/hook", "http://[::1]:9000/hook",
+                                 "https://hooks.example", "https://10.0.0.5/hook", "https://169.254.169.254/"])
+def test_https_anywhere_and_http_on_localhost_are_accepted_with_private_networks_allowed(app, admin, url,
+                                                                                          private_networks_allowed):
+    assert admin.post("/console/webhooks", data=form(url=url)).status_code == 303
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5/hook", "http://hooks.example/in", "http://api.localhost/hook"])
+def test_with_private_networks_allowed_plain_http_is_still_for_localhost_only(app, admin, url, private_networks_allowed):
+    response = admin.post("/console/webhooks", data=form(url=url))
+
+    assert response.status_code == 400
+    assert "Plain http is allowed only for localhost and 127.0.0.1" in response.get_data(as_text=True)
+
+
+def test_the_url_hint_asks_for_a_public_https_url(admin):
+    page = admin.get("/console/webhooks/new").get_data(as_text=True)
+
+    assert "an https URL on the public internet" in page and "plain http" not in page
+
+
+def test_with_private_networks_allowed_the_url_hint_mentions_http_on_localhost(admin, private_networks_allowed):
+    page = admin.get("/console/webhooks/new").get_data(as_text=True)
+
+    assert "plain http is accepted only for localhost" in page and "public internet" not in page
 
 
 def test_list_shows_each_endpoint(admin, endpoint_id):
@@ -193,6 +267,26 @@ def test_send_test_event_queues_one_delivery_and_the_log_shows_it(app, admin, en
     fragment = admin.get(f"/console/webhooks/{endpoint_id}/deliveries", headers={"HX-Request": "true"}).get_data(
         as_text=True)
     assert "Delivered" in fragment and "every 3s" not in fragment
+
+
+def test_the_delivery_log_says_why_a_delivery_that_led_to_a_private_address_was_refused(app, admin, tenant, settings,
+                                                                                         dns):
+    with running_receiver(tenant.api_key) as (receiver_url, received):
+        url = f"https://hooks.example:{urlsplit(receiver_url).port}/in"
+        admin.post("/console/webhooks", data=form(url=url))  # a public name: accepted when saved
+        [endpoint] = endpoint_rows(app)
+        admin.post(f"/console/webhooks/{endpoint.id}/test")
+        dns["hooks.example"] = "127.0.0.1"  # by delivery time the name points inside
+
+        with app.app_context():
+            assert deliver_due(settings=settings, now=utcnow()).retrying == 1
+
+    assert received == []
+    fragment = admin.get(f"/console/webhooks/{endpoint.id}/deliveries", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert ("nothing was sent; hooks.example leads to an address off the public internet (loopback, private, "
+            "link-local or reserved).") in fragment
+    assert "Pending" in fragment  # retried like any other failure
 
 
 def test_the_delivery_log_pages_backwards(app, admin, endpoint_id, monkeypatch):
