@@ -16,6 +16,7 @@ networks, requests go only to public internet addresses (checked on save, and on
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -457,10 +458,12 @@ class HttpSender:
 
         self._failures = (requests.RequestException, DestinationNotAllowed)
         self._http = requests.Session()
-        # Nothing from the environment (proxies, ~/.netrc, REQUESTS_CA_BUNDLE): through an HTTPS_PROXY the
-        # peer the address check sees would be the proxy, which reaches internal hosts for us; .netrc
-        # would add credentials to the requests.
+        # Nothing from the environment (proxies, ~/.netrc): through an HTTPS_PROXY the peer the address
+        # check sees would be the proxy, which reaches internal hosts for us; .netrc would add
+        # credentials to the requests. The CA bundle is harmless, and receivers behind a company CA
+        # need it: keep requests' own variables for it.
         self._http.trust_env = False
+        self._http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         if not allow_private_networks:
             guard = PublicOnlyAdapter()
             self._http.mount("http://", guard)

@@ -23,7 +23,15 @@ from app.models import WebhookDelivery
 from app.models.base import utcnow
 from app.services import webhooks
 from app.services.api_keys import create_api_key
-from app.services.webhooks import MAX_ATTEMPTS, RETRY_DELAYS, SendResult, claim_due, deliver_due, retry_delay
+from app.services.webhooks import (
+    MAX_ATTEMPTS,
+    RETRY_DELAYS,
+    HttpSender,
+    SendResult,
+    claim_due,
+    deliver_due,
+    retry_delay,
+)
 from tests.api.test_webhooks_outbox import add_endpoint, track
 from tests.conftest import PUBLIC_URL
 
@@ -501,6 +509,15 @@ def test_proxies_from_the_environment_are_ignored(app, api, tenant, private_netw
         receiver.close()
 
     assert len(receiver.accepted) == 1 and listener.received == []
+
+
+def test_a_company_ca_bundle_from_the_environment_is_still_used(monkeypatch, tmp_path):
+    # Ignoring the environment is about proxies and credentials; receivers behind a company CA still work.
+    bundle = tmp_path / "company-ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+
+    with HttpSender(allow_private_networks=False) as sender:
+        assert sender._http.verify == str(bundle)
 
 
 def test_a_tenant_without_an_active_key_waits_and_retries(app, api, tenant, settings):
