@@ -46,6 +46,23 @@ def _echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
+def _repeat(one_round, *, every: int | None) -> None:
+    """Run a housekeeping round once (cron) or every ``every`` seconds until Ctrl-C, logging each."""
+    from app.extensions import db
+    from app.models.base import utcnow
+
+    try:
+        while True:
+            summary = one_round()
+            db.session.remove()  # a fresh session (and connection) per round
+            click.echo(f"{utcnow().isoformat(timespec='seconds')} {summary}")
+            if every is None:
+                return
+            time.sleep(every)
+    except KeyboardInterrupt:  # Ctrl-C on `make run`: stop quietly
+        return
+
+
 def _run(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
@@ -113,6 +130,26 @@ def tollgate_create_admin(email: str, password: str | None, temporary: bool) -> 
         click.echo(f"Console admin {email} is ready.")
 
 
+@tollgate_cli.command("purge")
+@click.option("--every", type=click.IntRange(min=1), default=None, metavar="SECONDS",
+              help="Keep running, purging every SECONDS (else run once, e.g. from cron).")
+def tollgate_purge(every: int | None) -> None:
+    """Delete tracked actions past TOLLGATE_ACTION_RETENTION_DAYS and verification attempts no signal reads."""
+    from app.models.base import utcnow
+    from app.services.retention import purge_expired
+
+    settings = current_settings()
+    kept = (f"older than {settings.action_retention_days} days" if settings.action_retention_days
+            else "none: TOLLGATE_ACTION_RETENTION_DAYS is not set")
+
+    def one_round() -> str:
+        report = purge_expired(settings=settings, now=utcnow())
+        return (f"purge: {report.actions} actions ({kept}), "
+                f"{report.verification_attempts} old verification attempts deleted")
+
+    _repeat(one_round, every=every)
+
+
 @keys_cli.command("create")
 @click.option("--name", default="CLI", show_default=True)
 @click.option("--key", "raw_key", help="Use this value instead of generating one.")
@@ -164,21 +201,15 @@ def rules_delete(rule_id: str) -> None:
               help="Keep running, applying the deadlines every SECONDS (else run once, e.g. from cron).")
 def reviews_apply_sla(every: int | None) -> None:
     """Auto-approve, auto-reject or flag the review cases whose action's deadline has passed."""
-    from app.extensions import db
     from app.models.base import utcnow
     from app.services import reviews
 
-    try:
-        while True:
-            report = reviews.apply_sla(now=utcnow())
-            db.session.remove()  # a fresh session (and connection) per round
-            click.echo(f"{utcnow().isoformat(timespec='seconds')} review SLA: {len(report.approved)} approved, "
-                       f"{len(report.rejected)} rejected, {len(report.flagged)} flagged overdue")
-            if every is None:
-                return
-            time.sleep(every)
-    except KeyboardInterrupt:  # Ctrl-C on `make run`: stop quietly
-        return
+    def one_round() -> str:
+        report = reviews.apply_sla(now=utcnow())
+        return (f"review SLA: {len(report.approved)} approved, {len(report.rejected)} rejected, "
+                f"{len(report.flagged)} flagged overdue")
+
+    _repeat(one_round, every=every)
 
 
 @reviews_cli.command("set-sla")

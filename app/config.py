@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 
 from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
+from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 
 ENVIRONMENTS = ("development", "test", "production")
 MIN_SECRET_LENGTH = 32
@@ -61,6 +62,8 @@ class Settings:
     anonymous_challenges_per_minute: int = 30
     # Webhooks to loopback, private, link-local... addresses: development only, unless the operator says so.
     webhook_allow_private_networks: bool = False
+    # Tracked actions older than this are deleted by `flask tollgate purge`; None keeps them all.
+    action_retention_days: int | None = None
 
     @property
     def fast_password_hashing(self) -> bool:
@@ -107,6 +110,7 @@ VARIABLES = {
     "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH": "900",
     "TOLLGATE_TRUSTED_PROXY_HOPS": "0",
     "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE": "30",
+    "TOLLGATE_ACTION_RETENTION_DAYS": None,
     "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": None,
 }
 
@@ -230,6 +234,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         unit="challenges",
     )
     # `make run` points webhooks at a receiver on localhost; anywhere else that is the SSRF to refuse.
+    retention = get("TOLLGATE_ACTION_RETENTION_DAYS")
+    # Never shorter than the longest window a risk signal looks back over, so purging old actions
+    # can never change a decision.
+    retention_days = (None if not retention else
+                      _int_in_range("TOLLGATE_ACTION_RETENTION_DAYS", retention, SIGNAL_HISTORY.days, 36500, problems,
+                                    unit="days"))
     allow_private = _boolean("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", get("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
                              problems, default=env == "development")
 
@@ -258,6 +268,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         trusted_proxy_hops=proxy_hops,
         anonymous_challenges_per_minute=anonymous_rate,
         webhook_allow_private_networks=allow_private,
+        action_retention_days=retention_days,
     )
 
 
