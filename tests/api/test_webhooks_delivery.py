@@ -474,19 +474,23 @@ def test_a_public_name_whose_dns_answer_is_private_is_refused_before_the_tls_han
     assert "127.0.0.1" not in refused.last_error  # whoever typed the URL does not learn internal addresses
 
 
-def test_with_private_networks_allowed_a_name_on_this_machine_is_delivered(app, api, tenant, private_networks_allowed):
-    port = free_port()
-    add_endpoint(app, tenant.id, url=f"http://localhost:{port}/hook")
-    tracked = track(api)
+def deliver_to_a_receiver(app, tenant, port: int, *, settings) -> list[dict]:
+    """Run the worker once against a receiver that accepts on ``port``; what it received."""
     receiver = Receiver(port, tenant.api_key)
     receiver.status = 200
     try:
         with app.app_context():
-            assert deliver_due(settings=private_networks_allowed, now=utcnow()).delivered == 1
+            assert deliver_due(settings=settings, now=utcnow()).delivered == 1
     finally:
         receiver.close()
+    return receiver.accepted
 
-    [event] = receiver.accepted
+
+def test_with_private_networks_allowed_a_name_on_this_machine_is_delivered(app, api, tenant, private_networks_allowed):
+    port = free_port()
+    add_endpoint(app, tenant.id, url=f"http://localhost:{port}/hook")
+    tracked = track(api)
+    [event] = deliver_to_a_receiver(app, tenant, port, settings=private_networks_allowed)
     assert event["data"]["idempotencyKey"] == tracked["idempotencyKey"]
     assert (delivery(app).status, delivery(app).last_error) == ("delivered", None)
 
@@ -500,15 +504,8 @@ def test_proxies_from_the_environment_are_ignored(app, api, tenant, private_netw
     port = free_port()
     add_endpoint(app, tenant.id, url=f"http://127.0.0.1:{port}/hook")
     track(api)
-    receiver = Receiver(port, tenant.api_key)
-    receiver.status = 200
-    try:
-        with app.app_context():
-            assert deliver_due(settings=private_networks_allowed, now=utcnow()).delivered == 1
-    finally:
-        receiver.close()
-
-    assert len(receiver.accepted) == 1 and listener.received == []
+    assert len(deliver_to_a_receiver(app, tenant, port, settings=private_networks_allowed)) == 1
+    assert listener.received == []
 
 
 def test_a_company_ca_bundle_from_the_environment_is_still_used(monkeypatch, tmp_path):
