@@ -242,10 +242,10 @@ def test_activity_lists_the_tracked_action_and_its_page_shows_trace_and_history(
     expect(context.locator("table.kv")).to_contain_text("amount")
     expect(context.locator("table.kv")).to_contain_text("5000")
     decision = page.get_by_role("region", name="Decision")
-    expect(decision).to_contain_text(f"decided by the rule {CHALLENGE_RULE}")
-    expect(decision.locator(".decision-rule.deciding")).to_contain_text("deciding rule")
+    expect(decision).to_contain_text(f"Decided by the rule {CHALLENGE_RULE}")
+    expect(decision.locator("details.trace-rule.deciding summary")).to_contain_text("deciding rule")
     expect(decision.locator("tbody tr").first.locator("td")).to_have_text(
-        ["custom.amount", "greater than", "5000", "1000", "✓true"])
+        ["$", "custom.amount", "greater than", "5000", "1000", "✓true"])
     history = page.get_by_role("region", name="State history").locator("tbody tr")
     expect(history).to_have_count(2)
     expect(history.nth(0).locator("td").nth(1)).to_have_text("tracked")
