@@ -139,7 +139,7 @@ def list_activity(
     rows = [
         ActivityRow(
             id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
-            state=row.state, deciding_rule_name=_rule_name(row.output, row.priority_rule_id),
+            state=row.state, deciding_rule_name=deciding_rule_name(row.output, row.priority_rule_id),
             ip_address=row.ip_address,
         )
         for row in fetched[:limit]
@@ -148,12 +148,13 @@ def list_activity(
     return ActivityPage(rows=rows, next_cursor=Cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 
-def _rule_name(output: dict | None, rule_id: str | None) -> str | None:
-    """The deciding rule's name as it was when the action was decided (rules can be renamed)."""
+def deciding_rule_name(output: dict | None, rule_id: str | None) -> str | None:
+    """The deciding rule's name as it was when the action was decided (rules can be renamed), for
+    list rows that need only the name, not the whole trace (:func:`read_trace`)."""
     if not rule_id or not output:
         return None
     for rule in output.get("rules") or ():
-        if rule.get("ruleId") == rule_id:
+        if isinstance(rule, dict) and rule.get("ruleId") == rule_id:
             return rule.get("name")
     return None
 
