@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import flash, request, url_for
 from flask_login import current_user
 from pydantic import ValidationError
@@ -62,7 +60,6 @@ def show_context(code: str, *, test_form: SimulationForm | None = None, simulati
         "simulation": simulation,
         "test_error": test_error,
         "message": message,
-        "as_json": json.dumps,
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -24,15 +24,6 @@ from app.models import ActionConfiguration, ActionStateChange, UserAction
 from app.services.keyset import Cursor
 
 PAGE_SIZE = 50
-
-# JsonLogic operators as an admin reads them in a trace.
-OPERATOR_LABELS = {
-    "==": "equals", "===": "equals", "!=": "not equals", "!==": "not equals",
-    ">": "greater than", ">=": "at least", "<": "less than", "<=": "at most",
-    "in": "in", "!": "is false", "!!": "is true", "var": "is true", "missing": "is missing",
-    "missing_some": "is missing",
-}
-
 
 @dataclass(frozen=True)
 class ActivityFilters:
@@ -148,7 +139,7 @@ def list_activity(
     rows = [
         ActivityRow(
             id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
-            state=row.state, deciding_rule_name=_rule_name(row.output, row.priority_rule_id),
+            state=row.state, deciding_rule_name=deciding_rule_name(row.output, row.priority_rule_id),
             ip_address=row.ip_address,
         )
         for row in fetched[:limit]
@@ -157,12 +148,13 @@ def list_activity(
     return ActivityPage(rows=rows, next_cursor=Cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 
-def _rule_name(output: dict | None, rule_id: str | None) -> str | None:
-    """The deciding rule's name as it was when the action was decided (rules can be renamed)."""
+def deciding_rule_name(output: dict | None, rule_id: str | None) -> str | None:
+    """The deciding rule's name as it was when the action was decided (rules can be renamed), for
+    list rows that need only the name, not the whole trace (:func:`read_trace`)."""
     if not rule_id or not output:
         return None
     for rule in output.get("rules") or ():
-        if rule.get("ruleId") == rule_id:
+        if isinstance(rule, dict) and rule.get("ruleId") == rule_id:
             return rule.get("name")
     return None
 
@@ -180,35 +172,11 @@ def action_codes(tenant_id: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class ConditionLine:
-    field: str  # the variable read, or the condition's path when it compares no variable
-    operator: str
-    operator_label: str
-    observed: str  # JSON text, for display
-    expected: str
-    result: bool
-
-
-@dataclass(frozen=True)
-class RuleLine:
-    rule_id: str | None
-    name: str
-    priority: int | None
-    outcome: str | None
-    matched: bool
-    deciding: bool
-    conditions: list[ConditionLine] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class ActionDetail:
     action: UserAction
     custom: list[tuple[str, str]]  # (key, JSON text of the value)
     scope: str | None
-    outcome: str | None
-    default_outcome: str | None
-    deciding_rule_name: str | None
-    rules: list[RuleLine]
+    trace: DecisionTrace
     history: list[ActionStateChange]
 
 
@@ -220,30 +188,12 @@ def get_action_detail(tenant_id: str, action_id: int) -> ActionDetail | None:
     ).scalar_one_or_none()
     if action is None:
         return None
-    output = action.output or {}
     attributes = action.attributes or {}
-    deciding_id = output.get("decidingRuleId")
-    rules = [
-        RuleLine(
-            rule_id=rule.get("ruleId"),
-            name=str(rule.get("name") or rule.get("ruleId") or "(unnamed rule)"),
-            priority=rule.get("priority"),
-            outcome=rule.get("outcome"),
-            matched=bool(rule.get("matched")),
-            deciding=deciding_id is not None and rule.get("ruleId") == deciding_id,
-            conditions=[_condition_line(entry) for entry in rule.get("conditions") or () if isinstance(entry, dict)],
-        )
-        for rule in output.get("rules") or ()
-        if isinstance(rule, dict)
-    ]
     return ActionDetail(
         action=action,
         custom=_items(attributes.get("custom")),
         scope=attributes.get("scope") or None,
-        outcome=output.get("outcome"),
-        default_outcome=output.get("defaultOutcome"),
-        deciding_rule_name=_rule_name(output, action.priority_rule_id),
-        rules=rules,
+        trace=read_trace(action.output),
         history=list(action.state_changes),
     )
 
@@ -254,18 +204,97 @@ def _items(custom: Any) -> list[tuple[str, str]]:
     return [] if custom in (None, "") else [("(value)", as_json_text(custom))]
 
 
+def as_json_text(value: Any) -> str:
+    """Compact JSON for display; the template escapes it like any other text."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# ---------------------------------------------------------------------------------------------
+# A decision trace, as console/_decision_trace.html shows it on an action's page, a review case
+# and the Test action panel alike
+
+
+# JsonLogic operators as an admin reads them in a trace.
+OPERATOR_LABELS = {
+    "==": "equals", "===": "equals", "!=": "not equals", "!==": "not equals",
+    ">": "greater than", ">=": "at least", "<": "less than", "<=": "at most",
+    "in": "in", "!": "is false", "!!": "is true", "var": "is true", "missing": "is missing",
+    "missing_some": "is missing",
+}
+
+
+@dataclass(frozen=True)
+class ConditionLine:
+    path: str  # where the condition sits in the rule's JsonLogic, as rule validation errors name it
+    field: str | None  # the variable read, when one operand is a plain var
+    operator: str
+    operator_label: str
+    observed: str  # JSON text, for display
+    expected: str
+    result: bool
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    position: int  # 1-based, in the order the rules were evaluated (priority, then id)
+    rule_id: str | None
+    name: str
+    priority: int | None
+    outcome: str | None
+    matched: bool
+    deciding: bool
+    conditions: list[ConditionLine]
+
+
+@dataclass(frozen=True)
+class DecisionTrace:
+    outcome: str | None
+    default_outcome: str | None
+    rules: list[RuleLine]
+    deciding_rule: RuleLine | None  # None: no rule matched, the default outcome applied
+    data_point_errors: list[dict[str, Any]]  # custom values of the wrong type, treated as not sent
+    missing_lists: list[str]  # lists the rules read that did not exist
+
+
+def read_trace(output: Mapping[str, Any] | None) -> DecisionTrace:
+    """A decision's output (stored on an action, or simulated) as display lines.
+
+    Stored outputs are whatever tracking wrote at the time, so every key is optional and malformed
+    entries are skipped rather than failing the page."""
+    output = output or {}
+    deciding_id = output.get("decidingRuleId")
+    entries = [rule for rule in output.get("rules") or () if isinstance(rule, dict)]
+    rules = [
+        RuleLine(
+            position=position,
+            rule_id=rule.get("ruleId"),
+            name=str(rule.get("name") or rule.get("ruleId") or "(unnamed rule)"),
+            priority=rule.get("priority"),
+            outcome=rule.get("outcome"),
+            matched=bool(rule.get("matched")),
+            deciding=deciding_id is not None and rule.get("ruleId") == deciding_id,
+            conditions=[_condition_line(entry) for entry in rule.get("conditions") or () if isinstance(entry, dict)],
+        )
+        for position, rule in enumerate(entries, start=1)
+    ]
+    return DecisionTrace(
+        outcome=output.get("outcome"),
+        default_outcome=output.get("defaultOutcome"),
+        rules=rules,
+        deciding_rule=next((rule for rule in rules if rule.deciding), None),
+        data_point_errors=[error for error in output.get("dataPointErrors") or () if isinstance(error, dict)],
+        missing_lists=[str(name) for name in output.get("missingLists") or ()],
+    )
+
+
 def _condition_line(entry: dict[str, Any]) -> ConditionLine:
     operator = str(entry.get("operator") or "")
     return ConditionLine(
-        field=str(entry.get("field") or entry.get("path") or ""),
+        path=str(entry.get("path") or ""),
+        field=str(entry["field"]) if entry.get("field") else None,
         operator=operator,
         operator_label=OPERATOR_LABELS.get(operator, operator),
         observed=as_json_text(entry.get("observed")),
         expected=as_json_text(entry.get("expected")),
         result=bool(entry.get("result")),
     )
-
-
-def as_json_text(value: Any) -> str:
-    """Compact JSON for display; the template escapes it like any other text."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

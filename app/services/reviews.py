@@ -206,7 +206,7 @@ def list_queue(
         due_at = _due_at(row.state_updated_at, deadlines.get(row.action_configuration_id))
         rows.append(QueueRow(
             id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
-            deciding_rule_name=_rule_name(row.output, row.priority_rule_id),
+            deciding_rule_name=activity.deciding_rule_name(row.output, row.priority_rule_id),
             ip_address=row.ip_address, key_values=_key_values(row.attributes),
             claimed_by=row.claimer_email, claimed_by_me=bool(viewer_id and row.claimer_id == viewer_id),
             due_at=due_at, overdue=due_at is not None and due_at <= now,
@@ -262,14 +262,6 @@ def _deadlines(tenant_id: str) -> dict[str, int]:
 
 def _due_at(review_started: datetime, deadline_minutes: int | None) -> datetime | None:
     return review_started + timedelta(minutes=deadline_minutes) if deadline_minutes else None
-
-
-def _rule_name(output: dict | None, rule_id: str | None) -> str | None:
-    """The deciding rule's name as recorded in the decision trace (rules can be renamed later)."""
-    for rule in (output or {}).get("rules") or ():
-        if rule_id and isinstance(rule, dict) and rule.get("ruleId") == rule_id:
-            return rule.get("name")
-    return None
 
 
 def _key_values(attributes: dict[str, Any] | None) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from app.domain.decision import ActionState, Decision, Outcome, UnenrolledPolicy
 from app.extensions import db
 from app.models import EndUser
 from app.models.base import utcnow
+from app.services.activity import DecisionTrace, read_trace
 from app.services.documents import parse_document
 from app.services.rules import action_not_found
 from app.services.signals import SignalInputs, locate
@@ -39,12 +40,8 @@ class Simulation:
     unenrolled_policy: UnenrolledPolicy | None = None
 
     @property
-    def deciding_rule_name(self) -> str | None:
-        return self.decision.deciding_rule.name if self.decision.deciding_rule else None
-
-    @property
-    def rules(self) -> list[dict[str, Any]]:
-        return self.decision.output["rules"]
+    def trace(self) -> DecisionTrace:
+        return read_trace(self.decision.output)
 
 
 def simulate_action(

@@ -221,7 +221,7 @@ def test_ip_cidr_lists_name_tenant_and_instance_wide_lists_and_only_instance_lis
         network_lists.import_network_list("tor", ["185.220.101.0/24"], now=datetime.now(UTC))
         network_lists.import_network_list("hosting", ["185.220.101.0/24"], is_anonymous=False, now=datetime.now(UTC))
         simulation = simulate_action(tenant.id, "withdraw-funds", "alice", {"ipAddress": "185.220.101.7"})
-    observed = {c["field"]: c["observed"] for r in simulation.rules for c in r["conditions"]}
+    observed = {c["field"]: c["observed"] for r in simulation.decision.output["rules"] for c in r["conditions"]}
     assert observed == {"ip.cidrLists": ["hosting", "partners", "tor"]}
 
     _cidr_list(app, tenant.id, "vpn-like", ["203.0.113.0/24"])
@@ -423,7 +423,7 @@ def test_signals_are_observed_in_the_trace_and_the_test_action(api, app, tenant)
 
     with app.app_context():
         simulation = simulate_action(tenant.id, "withdraw-funds", "alice", {"deviceId": "d1", "ipAddress": "1.1.1.1"})
-    observed = {c["field"]: c["observed"] for r in simulation.rules for c in r["conditions"]}
+    observed = {c["field"]: c["observed"] for r in simulation.decision.output["rules"] for c in r["conditions"]}
     assert observed == {"device.isNew": False}  # `and` stops at the first false
     assert simulation.state == "ALLOW"
 

@@ -126,18 +126,19 @@ def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_de
     after_htmx(page, f"/console/actions/{CODE}/test", lambda: panel.get_by_role("button", name="Run test").click())
     panel = page.locator("#test-panel")
     expect(panel.locator(".verdict")).to_contain_text("Outcome CHALLENGE")
-    expect(panel.locator(".result")).to_contain_text(f"Decided by rule {CHALLENGE_RULE} (position 2)")
+    expect(panel.locator(".decision-trace")).to_contain_text(f"Decided by the rule {CHALLENGE_RULE} (position 2 of 2")
     traces = panel.locator("details.trace-rule")
     expect(traces).to_have_count(2)
     expect(traces.nth(0).locator("summary")).to_contain_text(f"1. {BLOCK_RULE} BLOCK — did not match")
     expect(traces.nth(1).locator("summary")).to_contain_text(f"2. {CHALLENGE_RULE} CHALLENGE — matched")
-    expect(traces.nth(1).locator("summary")).to_contain_text("decides")
-    # Node, Field, Operator, Observed, Expected, Result
+    expect(traces.nth(1).locator("summary")).to_contain_text("deciding rule")
+    # Node, Field, Operator (its JsonLogic symbol in the title), Observed, Expected, Result
     expect(traces.nth(1).locator("tbody tr").first.locator("td")).to_have_text(
-        ["and[0]", "custom.amount", ">", "5000", "1000", "true"])
+        ["and[0]", "custom.amount", "greater than", "5000", "1000", "✓true"])
+    expect(traces.nth(1).locator("tbody tr").first.locator("td").nth(2).locator("span")).to_have_attribute("title", ">")
     expect(traces.nth(0).locator("tbody tr").first.locator("td").nth(3)).to_have_text("5000")
     expect(traces.nth(0).locator("tbody tr").first.locator("td").nth(4)).to_have_text("100000")
-    expect(traces.nth(0).locator("tbody tr").first.locator("td").nth(5)).to_have_text("false")
+    expect(traces.nth(0).locator("tbody tr").first.locator("td").nth(5)).to_have_text("✗false")
     screenshot(page, "action-rules")  # the reordered list and the Test action trace
     # Nothing was recorded by the test.
     page.get_by_role("navigation", name="Action").get_by_role("link", name="Activity").click()
@@ -242,10 +243,10 @@ def test_activity_lists_the_tracked_action_and_its_page_shows_trace_and_history(
     expect(context.locator("table.kv")).to_contain_text("amount")
     expect(context.locator("table.kv")).to_contain_text("5000")
     decision = page.get_by_role("region", name="Decision")
-    expect(decision).to_contain_text(f"decided by the rule {CHALLENGE_RULE}")
-    expect(decision.locator(".decision-rule.deciding")).to_contain_text("deciding rule")
+    expect(decision).to_contain_text(f"Decided by the rule {CHALLENGE_RULE}")
+    expect(decision.locator("details.trace-rule.deciding summary")).to_contain_text("deciding rule")
     expect(decision.locator("tbody tr").first.locator("td")).to_have_text(
-        ["custom.amount", "greater than", "5000", "1000", "✓true"])
+        ["$", "custom.amount", "greater than", "5000", "1000", "✓true"])
     history = page.get_by_role("region", name="State history").locator("tbody tr")
     expect(history).to_have_count(2)
     expect(history.nth(0).locator("td").nth(1)).to_have_text("tracked")

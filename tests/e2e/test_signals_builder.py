@@ -31,7 +31,8 @@ def expect_device_is_new(panel: Locator, observed: str) -> None:
     row = panel.locator("details.trace-rule").first.locator("tbody tr").first.locator("td")
     expect(row.nth(1)).to_have_text("device.isNew")
     expect(row.nth(3)).to_have_text(observed)
-    expect(row.nth(5)).to_have_text(observed)  # "is true" holds exactly when the device is new
+    # "is true" holds exactly when the device is new; the mark is for the eye, the word for everyone.
+    expect(row.nth(5)).to_have_text(("✓" if observed == "true" else "✗") + observed)
 
 
 @pytest.mark.timeout(90)
@@ -63,7 +64,7 @@ def test_a_device_is_new_rule_built_in_the_builder_shows_in_the_test_action_trac
     # A device this user never used: the signal is true and the rule decides.
     panel = run_test_action(page, USER, DEVICE)
     expect(panel.locator(".verdict")).to_contain_text("Outcome REVIEW")
-    expect(panel.locator(".result")).to_contain_text(f"Decided by rule {RULE} (position 1)")
+    expect(panel.locator(".decision-trace")).to_contain_text(f"Decided by the rule {RULE} (position 1 of 1")
     expect_device_is_new(panel, "true")
 
     # The integrator's backend tracks the user on that device (a new device then: review).
@@ -72,7 +73,7 @@ def test_a_device_is_new_rule_built_in_the_builder_shows_in_the_test_action_trac
     # Now the device is known: false, the rule does not match, the default outcome applies.
     panel = run_test_action(page, USER, DEVICE)
     expect(panel.locator(".verdict")).to_contain_text("Outcome ALLOW")
-    expect(panel.locator(".result")).to_contain_text("No active rule matched")
+    expect(panel.locator(".decision-trace")).to_contain_text("No active rule matched")
     expect_device_is_new(panel, "false")
     expect(panel.locator("details.trace-rule summary").first).to_contain_text(f"1. {RULE} REVIEW — did not match")
 

@@ -291,15 +291,15 @@ def test_test_action_shows_outcome_deciding_rule_and_trace(admin, withdraw):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in page and 'id="test-panel"' in page
     assert 'Outcome <span class="badge CHALLENGE">CHALLENGE</span>' in page
-    assert "Decided by rule <strong>Large amount</strong> (position 2)" in page
+    assert "Decided by the rule <strong>Large amount</strong> (position 2 of 3" in page
     assert "Unknown user: treated as a new user" in page
     assert "<span class=\"badge ALLOW\">ALLOW</span></p>" in page  # unenrolled: the action would be ALLOW
     # every rule and condition is traced, with what was observed
     assert "1. Known device" in page and "did not match" in page and "3. Block bad IP" in page
-    assert "<code>&gt;</code>" in page
-    assert '<td data-label="Observed"><code>5000</code></td>' in page
-    assert '<td data-label="Expected"><code>1000</code></td>' in page
-    assert '<td data-label="Observed"><code>&#34;203.0.113.66&#34;</code></td>' in page
+    assert '<span title="&gt;">greater than</span>' in page
+    assert '<td class="wrap" data-label="Observed"><code>5000</code></td>' in page
+    assert '<td class="wrap" data-label="Expected"><code>1000</code></td>' in page
+    assert '<td class="wrap" data-label="Observed"><code>&#34;203.0.113.66&#34;</code></td>' in page
 
 
 def test_test_action_uses_an_existing_users_enrolment(admin, withdraw, api):
@@ -361,7 +361,7 @@ def test_test_action_without_js_renders_the_whole_page(admin, withdraw):
     response = _simulate(admin, htmx=False, custom='{"amount": 5000}')
 
     assert response.status_code == 200 and "<html" in response.get_data(as_text=True)
-    assert "Decided by rule <strong>Large amount</strong>" in response.get_data(as_text=True)
+    assert "Decided by the rule <strong>Large amount</strong>" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("data", "message"), [

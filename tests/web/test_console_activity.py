@@ -222,7 +222,7 @@ def test_detail_shows_context_trace_history_and_verification(app, admin, api, te
     assert "custom.amount" in html and "greater than" in html and "1000" in html
     assert "custom.country" in html and "equals" in html and "&#34;XX&#34;" in html
     assert "✓" in html and "✗" in html and "did not match" in html
-    trace = html[html.index('class="decision-rule'):]
+    trace = html[html.index('<details class="trace-rule'):]
     assert trace.index("Blocked country") < trace.index("Big amounts")  # priority order
     # The history: tracked as REVIEW_REQUIRED, then REVIEW_SUCCEEDED.
     history = html[html.index("State history"):]

@@ -355,7 +355,7 @@ def test_the_case_view_gathers_the_users_history(api, review_action, people):
     assert view.is_open and view.decision is None
     assert [(d.user_action_id, d.reason) for d in view.earlier_decisions] == [(earlier, "Mule account")]
     assert [r.id for r in view.recent_actions] == [earlier]
-    assert view.detail.deciding_rule_name == "Big amount"
+    assert view.detail.trace.deciding_rule.name == "Big amount"
 
 
 # ---------------------------------------------------------------------------------------------
