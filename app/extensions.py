@@ -19,6 +19,9 @@ csrf = CSRFProtect()
 htmx = Htmx()
 
 
+WAL_CHECKPOINT_PAGES = 250
+
+
 def tune_sqlite(engine: Engine) -> None:
     """SQLite leaves foreign keys (and so ON DELETE CASCADE) off unless each connection asks.
 
@@ -33,4 +36,8 @@ def tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoint every 250 WAL pages (~1 MB) instead of SQLite's 1,000. The request whose commit
+        # crosses the threshold copies the pages back and fsyncs, and that stall grows with the pages:
+        # under bench/track.py the p99 at half load fell from 25-26 ms to 17-19 ms, throughput unchanged.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         cursor.close()
