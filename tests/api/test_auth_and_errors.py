@@ -72,6 +72,19 @@ def test_wrong_method_is_a_json_405(api):
     assert response.get_json()["errorCode"] == "method_not_allowed"
 
 
+def test_api_answers_are_never_cached_sniffed_or_framed(api, client, tenant):
+    tracked = api.post("/users/alice/actions/sign-in", json={})
+    refused = client.get("/v1/users/alice", headers=basic("wrong-key-" + "x" * 30))
+    client_api = client.get("/v1/client/user-authenticators",
+                            headers={"Authorization": f"Bearer {tracked.get_json()['token']}"})
+
+    for response in (tracked, refused, client_api):
+        assert response.headers["Cache-Control"] == "no-store"  # tokens and personal data
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert response.content_type == "application/json"  # exactly: the Python SDK insists
+
+
 def test_health_is_public(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
