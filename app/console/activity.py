@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import Response, abort, request, stream_with_context
 from flask_login import current_user
 
 from app.console import bp
 from app.domain.decision import ActionState
 from app.htmx import render
-from app.services import activity
+from app.models.base import utcnow
+from app.services import activity, activity_export
 
 
 @bp.get("/activity")
@@ -23,6 +24,18 @@ def activity_list():
         states=list(ActionState), action_codes=activity.action_codes(current_user.tenant_id),
         paged=bool(request.args.get("cursor")),
     )
+
+
+@bp.get("/activity/export.csv")
+def activity_export_csv():
+    """Admins only (the guard's default): a bulk export of personal data."""
+    parsed = activity.parse_filters(request.args)
+    now = utcnow()
+    activity_export.record_export(current_user, parsed.filters, now=now)
+    chunks = activity_export.csv_chunks(current_user.tenant_id, parsed.filters)
+    return Response(stream_with_context(chunks), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="tollgate-activity-{now:%Y%m%d-%H%M%S}.csv"',
+    })
 
 
 @bp.get("/activity/<int:action_id>")
