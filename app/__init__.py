@@ -45,9 +45,10 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app import api, auth, challenge, cli, client_api, console, errors, health, review, security_headers
+    from app import api, auth, challenge, cli, client_api, console, errors, health, request_limits, review, security_headers
     from app.services.console_users import load_session_user
 
+    request_limits.register(app)  # before any blueprint's hooks: it guards them all
     login_manager.user_loader(load_session_user)
     login_manager.login_view = "auth.login"
     # Token-authenticated surfaces: a CSRF cookie means nothing to them (the hosted pages carry
