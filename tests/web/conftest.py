@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from app.extensions import db
+from app.models import AuditEvent
 from app.services.console_users import create_console_user
 
 PASSWORD = "correct horse battery staple"
@@ -23,6 +26,14 @@ def next_page_link(response) -> str | None:
     """The list page's "next" link (keyset paging), unescaped; None on the last page."""
     match = re.search(r'<a href="([^"]+)" rel="next"', response.get_data(as_text=True))
     return match.group(1).replace("&amp;", "&") if match else None
+
+
+def audit_events(app, event: str) -> list[AuditEvent]:
+    """The audit trail's entries of one kind, oldest first (in the order the changes happened)."""
+    with app.app_context():
+        return list(db.session.execute(
+            select(AuditEvent).where(AuditEvent.event == event).order_by(AuditEvent.occurred_at, AuditEvent.id)
+        ).scalars())
 
 
 def sign_in(client, email: str, password: str = PASSWORD):

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import ActionConfiguration, AuditEvent, EndUser, Rule, UserAction
 from app.models.base import utcnow
 from tests.factories import enroll_authenticator_app, make_action, rule
+from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
 
@@ -20,11 +21,6 @@ def _track(api, user_id: str, code: str, **body):
     response = api.post(f"/users/{user_id}/actions/{code}", json=body)
     assert response.status_code == 200, response.get_json()
     return response.get_json()
-
-
-def _audit(app, event: str) -> list[AuditEvent]:
-    with app.app_context():
-        return list(db.session.execute(select(AuditEvent).where(AuditEvent.event == event)).scalars())
 
 
 def _count(app, model) -> int:
@@ -111,7 +107,7 @@ def test_create_an_action_is_audited_and_lands_on_its_page(app, admin):
     assert config.verification_methods == ["PASSKEY", "AUTHENTICATOR_APP"]
     assert config.default_verification_method.value == "PASSKEY"
     assert config.unenrolled_policy.value == "REQUIRE_ENROLLMENT"
-    (event,) = _audit(app, "action.created")
+    (event,) = audit_events(app, "action.created")
     assert event.actor_email == "admin@example.com" and event.after["code"] == "withdraw-funds"
 
 
@@ -232,7 +228,7 @@ def test_settings_change_everything_but_the_code_and_are_audited(app, admin, ten
     config = _config(app, "signIn")
     assert config.name == "Sign in" and config.default_outcome is Outcome.REVIEW
     assert config.verification_methods == ["PASSKEY"] and config.unenrolled_policy.value == "BLOCK"
-    (event,) = _audit(app, "action.updated")
+    (event,) = audit_events(app, "action.updated")
     assert event.before["defaultOutcome"] == "ALLOW" and event.after["defaultOutcome"] == "REVIEW"
 
 
@@ -263,7 +259,7 @@ def test_delete_asks_first_and_says_history_is_kept(app, admin, tenant, api):
     with app.app_context():
         kept = db.session.execute(select(UserAction)).scalar_one()
         assert kept.action_code == "signIn" and kept.action_configuration_id is None
-    (event,) = _audit(app, "action.deleted")
+    (event,) = audit_events(app, "action.deleted")
     assert event.before["code"] == "signIn" and event.before["rules"][0]["name"] == "All"
 
 

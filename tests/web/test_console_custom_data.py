@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, CustomDataPoint, CustomList, Rule
+from app.models import CustomDataPoint, CustomList, Rule
 from tests.factories import make_action, rule
+from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
 
@@ -22,11 +23,6 @@ def _points(app) -> list[CustomDataPoint]:
 def _list(app, name) -> CustomList | None:
     with app.app_context():
         return db.session.execute(select(CustomList).where(CustomList.name == name)).scalar_one_or_none()
-
-
-def _events(app, event: str) -> list[AuditEvent]:
-    with app.app_context():
-        return list(db.session.execute(select(AuditEvent).where(AuditEvent.event == event)).scalars())
 
 
 def _add_list(admin, name="high-risk", kind="strings", items="KP\nIR"):
@@ -66,7 +62,7 @@ def test_adding_a_data_point_lists_it_and_audits_it(app, admin):
     assert "<code>custom.country</code>" in page and "<code>user.custom.vip</code>" in page
     assert [(p.name, p.data_type, p.model_type) for p in _points(app)] == [
         ("country", "text", "action"), ("vip", "boolean", "user")]
-    [created, _] = _events(app, "custom_data_point.created")
+    [created, _] = audit_events(app, "custom_data_point.created")
     assert created.after == {"name": "country", "path": "custom.country", "type": "text", "description": "Payee country"}
 
 
@@ -106,7 +102,7 @@ def test_editing_changes_type_and_description_but_not_the_name(app, admin):
     assert response.status_code == 303
     [point] = _points(app)
     assert (point.name, point.data_type, point.description) == ("country", "multiselect", "Countries")
-    [updated] = _events(app, "custom_data_point.updated")
+    [updated] = audit_events(app, "custom_data_point.updated")
     assert updated.before["type"] == "text" and updated.after["type"] == "multiselect"
 
 
@@ -118,7 +114,7 @@ def test_deleting_a_data_point_after_confirmation(app, admin):
     response = admin.post(f"/console/data/points/{point_id}/delete", htmx=True)
 
     assert response.status_code == 204 and response.headers["HX-Redirect"] == "/console/data/points"
-    assert _points(app) == [] and len(_events(app, "custom_data_point.deleted")) == 1
+    assert _points(app) == [] and len(audit_events(app, "custom_data_point.deleted")) == 1
 
 
 def test_unknown_ids_are_404(admin):
@@ -157,7 +153,7 @@ def test_a_list_is_created_from_the_textarea_and_shown_with_its_items(app, admin
     assert row.items == ["KP", "IR"] and row.item_count == 2 and row.kind == "strings"
     assert "<code>lists.high-risk</code>" in page and "\nKP\nIR</textarea>" in page
     assert "<html" not in listing and "<code>high-risk</code>" in listing and "<td data-label=\"Items\">2</td>" in listing
-    [created] = _events(app, "custom_list.created")
+    [created] = audit_events(app, "custom_list.created")
     assert created.after["items"] == 2 and created.after["added"] == ["KP", "IR"]
 
 
@@ -183,7 +179,7 @@ def test_editing_items_bumps_the_version_and_audits_the_change(app, admin):
     assert response.status_code == 303
     row = _list(app, "high-risk")
     assert row.items == ["KP", "RU"] and row.version == 2 and row.description == "OFAC"
-    [updated] = _events(app, "custom_list.updated")
+    [updated] = audit_events(app, "custom_list.updated")
     assert (updated.after["added"], updated.after["removed"]) == (["RU"], ["IR"])
 
 
@@ -243,7 +239,7 @@ def test_deleting_an_unused_list(app, admin):
     response = admin.post(f"/console/data/lists/{list_id}/delete")
 
     assert response.status_code == 303 and response.headers["Location"] == "/console/data/lists"
-    assert _list(app, "high-risk") is None and len(_events(app, "custom_list.deleted")) == 1
+    assert _list(app, "high-risk") is None and len(audit_events(app, "custom_list.deleted")) == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, NetworkList, NetworkListEntry
+from app.models import NetworkList, NetworkListEntry
 from app.models.base import utcnow
 from app.services.network_lists import import_network_list
 from tests.factories import make_action, rule
+from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
 PAGE = "/console/data/network-lists"
@@ -26,11 +27,6 @@ def _network_list(app, name) -> tuple[NetworkList | None, list[str]]:
             select(NetworkListEntry.cidr).where(NetworkListEntry.network_list_id == row.id)
             .order_by(NetworkListEntry.id)).scalars())
         return row, cidrs
-
-
-def _events(app, event: str) -> list[AuditEvent]:
-    with app.app_context():
-        return list(db.session.execute(select(AuditEvent).where(AuditEvent.event == event)).scalars())
 
 
 def _import(admin, htmx=False, **data):
@@ -65,7 +61,7 @@ def test_importing_from_the_textarea_creates_the_list_and_audits_it(app, admin):
     row, cidrs = _network_list(app, "tor")
     assert row.is_anonymous and row.version == 1 and row.description == "Tor exit nodes"
     assert cidrs == ["185.220.101.1/32", "10.0.0.0/8", "2001:db8::/32"]
-    [event] = _events(app, "network_list.imported")
+    [event] = audit_events(app, "network_list.imported")
     assert event.before is None and event.target_type == "network_list"
     assert event.after["cidrs"] == 3 and event.after["anonymous"] is True and event.after["addedCount"] == 3
     assert "now holds 3 CIDRs" in admin.get(PAGE).get_data(as_text=True)
@@ -79,7 +75,7 @@ def test_importing_a_file_under_an_existing_name_replaces_it(app, admin):
     assert response.status_code == 303
     row, cidrs = _network_list(app, "tor")
     assert cidrs == ["192.0.2.0/24", "198.51.100.0/24"] and row.version == 2 and not row.is_anonymous
-    second = _events(app, "network_list.imported")[-1]
+    second = audit_events(app, "network_list.imported")[-1]
     assert second.before["cidrs"] == 1 and second.before["anonymous"] is True
     assert second.after["removed"] == ["185.220.101.0/24"] and second.after["addedCount"] == 2
 
@@ -101,7 +97,7 @@ def test_bad_imports_are_refused_whole_next_to_the_field(app, admin, data, messa
     assert 'aria-invalid="true"' in html and "<html" not in html
     row, cidrs = _network_list(app, "tor")
     assert cidrs == ["185.220.101.0/24"] and row.version == 1  # unchanged
-    assert len(_events(app, "network_list.imported")) == 1
+    assert len(audit_events(app, "network_list.imported")) == 1
 
 
 def test_deleting_asks_first_then_deletes_and_audits(app, admin):
@@ -115,7 +111,7 @@ def test_deleting_asks_first_then_deletes_and_audits(app, admin):
     assert _network_list(app, "tor") == (None, [])
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(NetworkListEntry)).scalar() == 0
-    [event] = _events(app, "network_list.deleted")
+    [event] = audit_events(app, "network_list.deleted")
     assert event.before["name"] == "tor" and event.before["cidrs"] == 2
     assert admin.get(f"{PAGE}/tor/delete").status_code == 404
 

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Rule
+from app.models import Rule
 from tests.factories import make_action, rule
+from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
 
@@ -30,11 +31,6 @@ def _rules(app) -> list[dict]:
         rows = db.session.execute(select(Rule).order_by(Rule.priority)).scalars()
         return [{"id": r.id, "name": r.name, "priority": r.priority, "active": r.is_active, "version": r.version,
                  "conditions": r.conditions, "outcome": r.outcome.value} for r in rows]
-
-
-def _events(app, event: str) -> list[AuditEvent]:
-    with app.app_context():
-        return list(db.session.execute(select(AuditEvent).where(AuditEvent.event == event)).scalars())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,7 +57,7 @@ def test_builder_saves_json_logic_and_the_rule_goes_last(app, admin, action, ten
     assert [(r["name"], r["priority"]) for r in mine] == [("Large amount", 0), ("Everything", 1)]
     assert mine[0]["conditions"] == {"and": [{">": [{"var": "custom.amount"}, 1000]}]}
     assert mine[1]["conditions"] is None
-    (created, _) = _events(app, "rule.created")
+    (created, _) = audit_events(app, "rule.created")
     assert created.after["name"] == "Large amount" and created.after["action"] == "withdraw"
 
 
@@ -158,7 +154,7 @@ def test_editing_bumps_the_version_and_is_audited(app, admin, action):
     (after,) = _rules(app)
     assert after["version"] == before["version"] + 1 and after["priority"] == before["priority"]
     assert after["conditions"] == {"and": [{">": [{"var": "custom.amount"}, 2000]}]} and after["outcome"] == "BLOCK"
-    (event,) = _events(app, "rule.updated")
+    (event,) = audit_events(app, "rule.updated")
     assert event.before["outcome"] == "CHALLENGE" and event.after["outcome"] == "BLOCK"
     assert event.after["verificationMethods"] == ["PASSKEY"]
 
@@ -285,7 +281,7 @@ def test_move_down_swaps_priorities_in_one_step(app, admin, three):
 
     assert response.status_code == 303
     assert [(r["name"], r["priority"]) for r in _rules(app)] == [("B", 0), ("A", 5), ("C", 99)]
-    (event,) = _events(app, "rule.moved")
+    (event,) = audit_events(app, "rule.moved")
     assert event.before == {"name": "A", "priority": 0} and event.after == {"name": "A", "priority": 5}
 
 
@@ -307,7 +303,7 @@ def test_moving_past_the_ends_changes_nothing(app, admin, three):
     admin.post(f"/console/actions/signIn/rules/{c}/move", data={"direction": "down"})
 
     assert [r["priority"] for r in _rules(app)] == [0, 5, 99]
-    assert _events(app, "rule.moved") == []
+    assert audit_events(app, "rule.moved") == []
 
 
 def test_moving_with_all_100_priorities_taken_is_refused_with_a_message(app, admin, tenant):
@@ -335,7 +331,7 @@ def test_toggle_turns_a_rule_off_and_on(app, admin, three):
     on = admin.post(f"/console/actions/signIn/rules/{a}/active", data={"active": "true"})
 
     assert on.status_code == 303 and _rules(app)[0]["active"] is True
-    assert [e.event for e in _events(app, "rule.deactivated") + _events(app, "rule.activated")] == [
+    assert [e.event for e in audit_events(app, "rule.deactivated") + audit_events(app, "rule.activated")] == [
         "rule.deactivated", "rule.activated"]
 
 
@@ -347,7 +343,7 @@ def test_delete_rule_after_confirmation(app, admin, three):
     response = admin.post(f"/console/actions/signIn/rules/{a}/delete")
 
     assert response.status_code == 303 and [r["name"] for r in _rules(app)] == ["B", "C"]
-    (event,) = _events(app, "rule.deleted")
+    (event,) = audit_events(app, "rule.deleted")
     assert event.before["name"] == "A" and event.before["action"] == "signIn"
 
 
