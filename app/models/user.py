@@ -105,7 +105,11 @@ class VerificationAttempt(Base):
     """Failed code attempts, counted per user over a sliding window to rate-limit guessing."""
 
     __tablename__ = "verification_attempt"
-    __table_args__ = (Index(None, "end_user_id", "attempted_at"),)
+    __table_args__ = (
+        Index(None, "end_user_id", "attempted_at"),
+        # Across all users by time: /metrics counts the last minutes' failures, purge deletes the old ones.
+        Index(None, "attempted_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     end_user_id: Mapped[int] = mapped_column(ForeignKey("end_user.id", ondelete="CASCADE"))
