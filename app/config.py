@@ -23,6 +23,7 @@ from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 ENVIRONMENTS = ("development", "test", "production")
 MIN_SECRET_LENGTH = 32
 MIN_API_KEY_LENGTH = 24
+MIN_METRICS_TOKEN_LENGTH = 24
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -64,6 +65,8 @@ class Settings:
     webhook_allow_private_networks: bool = False
     # Tracked actions older than this are deleted by `flask tollgate purge`; None keeps them all.
     action_retention_days: int | None = None
+    # Bearer token Prometheus sends to /metrics; None keeps the endpoint off (404).
+    metrics_token: str | None = None
 
     @property
     def fast_password_hashing(self) -> bool:
@@ -112,6 +115,7 @@ VARIABLES = {
     "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE": "30",
     "TOLLGATE_ACTION_RETENTION_DAYS": None,
     "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": None,
+    "TOLLGATE_METRICS_TOKEN": None,
 }
 
 
@@ -242,6 +246,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
                                     unit="days"))
     allow_private = _boolean("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", get("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
                              problems, default=env == "development")
+    metrics_token = get("TOLLGATE_METRICS_TOKEN")
+    # It travels in an HTTP header (Authorization: Bearer ...): visible ASCII, no spaces.
+    if metrics_token is not None and (len(metrics_token) < MIN_METRICS_TOKEN_LENGTH or not metrics_token.isascii()
+                                      or not metrics_token.isprintable() or " " in metrics_token):
+        problems.append(f"TOLLGATE_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} ASCII characters without spaces")
 
     if problems:
         raise ConfigError(problems)
@@ -269,6 +278,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         anonymous_challenges_per_minute=anonymous_rate,
         webhook_allow_private_networks=allow_private,
         action_retention_days=retention_days,
+        metrics_token=metrics_token,
     )
 
 

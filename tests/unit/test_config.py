@@ -77,6 +77,9 @@ def test_production_without_secrets_lists_every_problem(tmp_path):
     ("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe", "must be true or false, got 'maybe'"),
     ("TOLLGATE_ACTION_RETENTION_DAYS", "30", "between 90 and 36500 days"),  # shorter than the signals read
     ("TOLLGATE_ACTION_RETENTION_DAYS", "a year", "whole number of days"),
+    ("TOLLGATE_METRICS_TOKEN", "short", "at least 24 ASCII characters without spaces"),
+    ("TOLLGATE_METRICS_TOKEN", "a token with spaces inside of it", "without spaces"),
+    ("TOLLGATE_METRICS_TOKEN", "non-ascii-token-é-é-é-é-é-é", "at least 24 ASCII"),
 ])
 def test_each_malformed_value_has_a_clear_message(tmp_path, name, value, fragment):
     with pytest.raises(ConfigError) as error:
@@ -115,3 +118,10 @@ def test_the_operator_decides_about_private_networks_in_any_environment(tmp_path
     settings = load({**PRODUCTION, "TOLLGATE_ENV": env, "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": value}, tmp_path)
 
     assert settings.webhook_allow_private_networks is allowed
+
+
+def test_metrics_stay_off_until_the_operator_sets_a_token(tmp_path):
+    assert load(PRODUCTION, tmp_path).metrics_token is None
+
+    token = "m" * 32
+    assert load({**PRODUCTION, "TOLLGATE_METRICS_TOKEN": token}, tmp_path).metrics_token == token
