@@ -45,7 +45,20 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app import api, auth, challenge, cli, client_api, console, errors, health, request_limits, review, security_headers
+    from app import (
+        api,
+        auth,
+        challenge,
+        cli,
+        client_api,
+        console,
+        errors,
+        health,
+        metrics,
+        request_limits,
+        review,
+        security_headers,
+    )
     from app.services.console_users import load_session_user
 
     request_limits.register(app)  # before any blueprint's hooks: it guards them all
@@ -56,7 +69,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     for token_surface in (api.bp, client_api.bp, challenge.bp):
         csrf.exempt(token_surface)
 
-    for blueprint in (api.bp, client_api.bp, challenge.bp, health.bp, auth.bp, console.bp, review.bp):
+    for blueprint in (api.bp, client_api.bp, challenge.bp, health.bp, metrics.bp, auth.bp, console.bp, review.bp):
         app.register_blueprint(blueprint)
     security_headers.register(app)
     errors.register(app)
