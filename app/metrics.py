@@ -15,6 +15,7 @@ from importlib.metadata import version
 from flask import Blueprint, Response, abort, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from app.config import current_settings
 from app.models.base import utcnow
@@ -23,8 +24,8 @@ from app.services.metrics import WINDOW, MetricsSnapshot, take_snapshot
 bp = Blueprint("metrics", __name__)
 
 VERSION = version("tollgate")  # package metadata; fixed for the life of the process
-RECENT = f"last_{int(WINDOW.total_seconds()) // 60}m"
-RECENT_TEXT = f"in the last {int(WINDOW.total_seconds()) // 60} minutes"
+_WINDOW_MINUTES = int(WINDOW.total_seconds()) // 60
+RECENT, RECENT_TEXT = f"last_{_WINDOW_MINUTES}m", f"in the last {_WINDOW_MINUTES} minutes"
 
 
 @bp.get("/metrics")
@@ -49,8 +50,8 @@ def _bearer_matches(expected: str) -> bool:
     return hmac.compare_digest(presented.strip().encode(), expected.encode())
 
 
-class SnapshotCollector:
-    """One snapshot as metric families (prometheus_client's Collector protocol: ``collect``)."""
+class SnapshotCollector(Collector):
+    """One snapshot as metric families."""
 
     def __init__(self, snapshot: MetricsSnapshot):
         self.snapshot = snapshot

@@ -95,6 +95,14 @@ def test_the_token_opens_the_exposition_which_no_cache_keeps(client, metrics_on)
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_any_token_the_setting_accepts_works_whole(app, client, monkeypatch):
+    token = "base64ish=token/with+signs=="  # an inner "=" is where a generic header parser gives up
+    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], metrics_token=token))
+
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/metrics", headers={"Authorization": "Bearer base64ish"}).status_code == 401
+
+
 # -- the numbers ------------------------------------------------------------------------------------
 
 
