@@ -95,7 +95,7 @@ def tollgate_seed_demo(api_key: str | None) -> None:
         f"\nTollgate demo tenant '{report.tenant.name}' (id {report.tenant.id}) is ready.\n"
         f"  Console:                             {base}/console/\n"
         f"  Server API (Authsignal SDK api_url): {base}/v1\n"
-        f"  Health check:                        {base}/healthz\n"
+        f"  Health / readiness:                  {base}/healthz, {base}/readyz\n"
         f"  Try it:  curl -u \"$TOLLGATE_API_SECRET_KEY:\" -X POST {base}/v1/users/alice/actions/{provisioning.DEMO_ACTION} \\\n"
         f"             -H 'Content-Type: application/json' -d '{{\"custom\": {{\"amount\": 2500}}}}'\n"
     )
