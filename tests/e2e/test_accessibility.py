@@ -1,0 +1,88 @@
+"""WCAG 2.1 A and AA, checked by axe-core in real Chromium on every kind of page, light and dark.
+
+axe-core (bundled by axe-playwright-python) finds what a machine can: contrast, names of
+controls and links, labels, landmarks, ARIA misuse, language. It does not replace trying the pages
+with a keyboard and a screen reader, but it keeps what it can see from regressing. Each page is
+checked in both colour schemes, because the stylesheets follow the system's (``color-scheme:
+light dark``) and a colour that passes on white can fail on the dark canvas.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import LiveServer
+from tests.factories import make_action, rule
+
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+SCHEMES = ("light", "dark")
+CONSOLE_PAGES = [
+    "/console/actions", "/console/actions/payout/rules", "/console/actions/payout/rules/new",
+    "/console/actions/payout/settings", "/console/actions/payout/activity", "/console/activity",
+    "/console/users", "/console/users/ann", "/console/data/points", "/console/data/lists",
+    "/console/data/network-lists", "/console/webhooks", "/console/webhooks/new", "/console/settings",
+    "/console/settings/api-keys", "/console/settings/team", "/console/settings/audit", "/console/account",
+    "/review/",
+]
+
+axe = Axe()
+
+
+def violations(page: Page) -> list[str]:
+    found = axe.run(page, options=WCAG_21_AA).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes'][:3]]} {v['help']}" for v in found]
+
+
+def assert_accessible(page: Page, path: str) -> None:
+    """``path`` in each colour scheme, as the page stands after load."""
+    problems = {}
+    for scheme in SCHEMES:
+        page.emulate_media(color_scheme=scheme)
+        page.goto(path)
+        found = violations(page)
+        if found:
+            problems[scheme] = found
+    assert not problems, f"{path}: {problems}"
+
+
+@pytest.fixture
+def tracked(live_server: LiveServer, tenant, sdk) -> dict[str, str]:
+    """An action with a review rule, one allowed and one held action: the pages have rows to show."""
+    make_action(live_server.app, tenant.id, "payout", default_outcome="CHALLENGE", unenrolled_policy="REQUIRE_ENROLLMENT",
+                rules=[rule("Large payout", 0, "REVIEW", {">": [{"var": "custom.amount"}, 1000]})])
+    challenged = sdk.track("ann", "payout", {"custom": {"amount": 5}, "redirectUrl": "https://app.example/done"})
+    held = sdk.track("bo", "payout", {"custom": {"amount": 5000}, "redirectUrl": "https://app.example/done"})
+    origin = "http://localhost:5000"
+    return {"challenge": challenged["url"].removeprefix(origin), "review": held["url"].removeprefix(origin)}
+
+
+def test_console_and_review_pages(page: Page, console_admin, tracked):
+    for path in CONSOLE_PAGES:
+        assert_accessible(page, path)
+    page.goto("/console/activity")
+    action_page = page.locator("table a[href^='/console/activity/']").first.get_attribute("href")
+    assert_accessible(page, action_page)
+    page.goto("/review/")
+    case_page = page.locator("table a[href^='/review/']").first.get_attribute("href")
+    assert_accessible(page, case_page)
+
+
+def test_sign_in_page(page: Page, live_server):
+    assert_accessible(page, "/auth/login")
+
+
+def test_hosted_pages(page: Page, tracked):
+    assert_accessible(page, tracked["challenge"])  # enrolment: passkey first, authenticator app instead
+    assert_accessible(page, tracked["review"])  # "being reviewed", reloading itself
+    assert_accessible(page, "/challenge?token=not-a-token")  # the error page
+
+    for scheme in SCHEMES:
+        page.emulate_media(color_scheme=scheme)
+        page.goto(tracked["challenge"])
+        page.get_by_role("button", name=re.compile("Use an authenticator app")).click()
+        page.wait_for_selector("#totp-secret")
+        assert violations(page) == [], f"authenticator-app set-up ({scheme})"
