@@ -237,13 +237,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", get("TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE"), 1, 100000, problems,
         unit="challenges",
     )
-    # `make run` points webhooks at a receiver on localhost; anywhere else that is the SSRF to refuse.
     retention = get("TOLLGATE_ACTION_RETENTION_DAYS")
     # Never shorter than the longest window a risk signal looks back over, so purging old actions
     # can never change a decision.
     retention_days = (None if not retention else
                       _int_in_range("TOLLGATE_ACTION_RETENTION_DAYS", retention, SIGNAL_HISTORY.days, 36500, problems,
                                     unit="days"))
+    # `make run` points webhooks at a receiver on localhost; anywhere else that is the SSRF to refuse.
     allow_private = _boolean("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", get("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
                              problems, default=env == "development")
     metrics_token = get("TOLLGATE_METRICS_TOKEN")
