@@ -60,8 +60,13 @@ def _form_page(form: EndpointForm, endpoint: WebhookEndpoint | None = None, *, s
 
 @bp.get("/webhooks")
 def webhook_list():
-    return render("console/webhooks/list.html", "console/webhooks/_list.html",
-                  endpoints=webhooks.list_endpoints(current_user.tenant_id))
+    endpoints = webhooks.list_endpoints(current_user.tenant_id)
+    return render("console/webhooks/list.html", "console/webhooks/_list.html", endpoints=endpoints,
+                  refusals={e.id: _refusal(e) for e in endpoints})
+
+
+def _refusal(endpoint: WebhookEndpoint) -> str | None:
+    return webhooks.refusal_reason(endpoint, allow_private_networks=current_settings().webhook_allow_private_networks)
 
 
 @bp.get("/webhooks/new")
@@ -86,7 +91,7 @@ def webhook_create():
 def _show(endpoint: WebhookEndpoint, *, status: int = 200):
     log = webhooks.list_deliveries(endpoint, before_id=request.args.get("before", type=int))
     return render("console/webhooks/show.html", "console/webhooks/_deliveries.html", status=status, endpoint=endpoint,
-                  log=log, form=ConfirmForm(), event_types=webhooks.EVENT_TYPES)
+                  log=log, form=ConfirmForm(), event_types=webhooks.EVENT_TYPES, refusal=_refusal(endpoint))
 
 
 @bp.get("/webhooks/<endpoint_id>")

@@ -280,6 +280,13 @@ def validate_endpoint(data: EndpointInput, *, allow_private_networks: bool) -> E
     return EndpointInput(url=url, event_types=ordered, description=description, is_active=bool(data.is_active))
 
 
+def refusal_reason(endpoint: WebhookEndpoint, *, allow_private_networks: bool) -> str | None:
+    """Why an endpoint saved under other rules (before the private-network check existed, or while
+    the operator allowed private networks) is refused now, if it is: its deliveries fail until the
+    URL is changed, and the console says so next to it."""
+    return _url_problem(endpoint.url, allow_private_networks=allow_private_networks)
+
+
 def _url_problem(url: str, *, allow_private_networks: bool) -> str | None:
     if not url:
         return "Enter the URL that receives the events."

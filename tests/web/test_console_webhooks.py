@@ -190,6 +190,26 @@ def test_with_private_networks_allowed_the_url_hint_mentions_http_on_localhost(a
     assert "plain http is accepted only for localhost" in page and "public internet" not in page
 
 
+def test_an_endpoint_saved_under_other_rules_is_flagged_where_it_is_shown(app, tenant, admin):
+    # Saved before the private-network check existed, or while the operator allowed private networks.
+    with app.app_context():
+        db.session.add(WebhookEndpoint(id="legacy", tenant_id=tenant.id, url="http://10.0.0.5/hook", description="",
+                                       event_types=list(webhooks.EVENT_TYPES), is_active=True,
+                                       created_at=utcnow(), updated_at=utcnow()))
+        db.session.commit()
+
+    listed = admin.get("/console/webhooks").get_data(as_text=True)
+    shown = admin.get("/console/webhooks/legacy").get_data(as_text=True)
+
+    assert "Deliveries are refused: 10.0.0.5 is not on the public internet" in listed
+    assert "Deliveries to this URL are refused: 10.0.0.5 is not on the public internet" in shown
+
+
+def test_endpoints_that_are_fine_carry_no_warning(admin, endpoint_id):
+    assert "refused" not in admin.get("/console/webhooks").get_data(as_text=True)
+    assert "refused" not in admin.get(f"/console/webhooks/{endpoint_id}").get_data(as_text=True)
+
+
 def test_list_shows_each_endpoint(admin, endpoint_id):
     page = admin.get("/console/webhooks").get_data(as_text=True)
 
