@@ -30,7 +30,7 @@ def endpoint_rows(app) -> list[WebhookEndpoint]:
         return list(db.session.execute(select(WebhookEndpoint)).scalars())
 
 
-def audit_events(app) -> list[str]:
+def audited_event_names(app) -> list[str]:
     with app.app_context():
         return list(db.session.execute(select(AuditEvent.event).order_by(AuditEvent.id)).scalars())
 
@@ -69,7 +69,7 @@ def test_create_is_audited_and_lands_on_the_endpoint(app, admin):
     assert response.headers["Location"].endswith(f"/console/webhooks/{endpoint.id}")
     assert (endpoint.url, endpoint.description, endpoint.is_active) == ("https://hooks.example/tollgate", "Fraud team", True)
     assert endpoint.event_types == ["action.created", "action.review_decided"]
-    assert audit_events(app) == ["webhook_endpoint.created"]
+    assert audited_event_names(app) == ["webhook_endpoint.created"]
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert "Endpoint added" in page and "Send test event" in page and "Nothing sent yet" in page
 
@@ -235,7 +235,7 @@ def test_edit_prefills_and_saves_with_an_audit_record(app, admin, endpoint_id):
     [endpoint] = endpoint_rows(app)
     assert (endpoint.url, endpoint.event_types, endpoint.is_active) == ("https://hooks.example/v2",
                                                                         ["authenticator.deleted"], False)
-    assert audit_events(app) == ["webhook_endpoint.created", "webhook_endpoint.updated"]
+    assert audited_event_names(app) == ["webhook_endpoint.created", "webhook_endpoint.updated"]
     with app.app_context():
         updated = db.session.execute(select(AuditEvent).where(AuditEvent.event == "webhook_endpoint.updated")).scalar_one()
     assert updated.before["active"] is True and updated.after["active"] is False
@@ -257,7 +257,7 @@ def test_delete_asks_first_then_deletes_with_an_audit_record(app, admin, endpoin
 
     assert response.status_code == 303 and response.headers["Location"].endswith("/console/webhooks")
     assert endpoint_rows(app) == []
-    assert audit_events(app)[-1] == "webhook_endpoint.deleted"
+    assert audited_event_names(app)[-1] == "webhook_endpoint.deleted"
 
 
 def test_send_test_event_queues_one_delivery_and_the_log_shows_it(app, admin, endpoint_id, settings):
@@ -267,7 +267,7 @@ def test_send_test_event_queues_one_delivery_and_the_log_shows_it(app, admin, en
     with app.app_context():
         [event] = db.session.execute(select(WebhookEvent)).scalars()
         assert event.type == "webhook.test" and event.data["endpointId"] == endpoint_id
-    assert audit_events(app)[-1] == "webhook_endpoint.test_sent"
+    assert audited_event_names(app)[-1] == "webhook_endpoint.test_sent"
     page = admin.get(f"/console/webhooks/{endpoint_id}").get_data(as_text=True)
     assert "webhook.test" in page and "Pending" in page
     assert 'hx-trigger="every 3s"' in page  # the log refreshes while something is pending
