@@ -10,7 +10,7 @@ from importlib.metadata import version
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app import create_app
 from app.domain.decision import ActionState
@@ -24,6 +24,7 @@ from tests.api.test_client_api_totp import bearer, enroll, wrong_code
 from tests.api.test_webhooks_outbox import add_endpoint
 from tests.conftest import ApiClient
 from tests.factories import make_action, rule
+from tests.sql_statements import statements
 
 TOKEN = "scrape-" + "s" * 32
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
@@ -216,19 +217,9 @@ def test_another_instance_on_the_same_database_answers_the_same(app, app_env, ap
 
 
 def statements_of_one_scrape(app, client) -> list[str]:
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements(app) as seen:
         scrape(client)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-    return statements
+    return seen
 
 
 def test_a_scrape_is_the_same_few_statements_however_much_there_is(app, api, client, tenant, settings, metrics_on):

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActionConfiguration, CustomDataPoint, CustomList, EndUser, Rule, Tenant, WebhookEndpoint
 from app.models.base import utcnow
 from tests.factories import make_action, rule
+from tests.sql_statements import statements
 
 CONFIG_TABLES = ("action_configuration", "rule", "custom_data_point", "custom_list", "webhook_endpoint")
 
@@ -144,19 +145,9 @@ def test_a_warm_track_reads_no_configuration(app, api, tenant):
         db.session.commit()
     track(api, custom={"amount": 5})
 
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements(app) as seen:
         assert track(api, user_id="bob", custom={"amount": 5})["state"] == "ALLOW"
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
 
-    read = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    read = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     assert not [s for s in read for table in CONFIG_TABLES if re.search(rf"\bFROM {table}\b", s)]
     assert len(read) == 2, read  # the API key (with the tenant's stamp) and the user

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from app.extensions import db
 from app.models.base import utcnow
 from app.services import custom_data
 from tests.factories import make_action, rule
+from tests.sql_statements import statements
 
 COUNTRY_IN_HIGH_RISK = {"in": [{"var": "custom.country"}, {"var": "lists.high-risk"}]}
 
@@ -137,19 +136,9 @@ def test_lists_load_once_per_configuration_and_again_after_an_edit(api, app, ten
     make_action(app, tenant.id, "sign-in", rules=[rule("Big", 0, "BLOCK", {">": [{"var": "custom.amount"}, 1000]})])
 
     def list_queries(action, **body):
-        seen = []
-        with app.app_context():
-            engine = db.engine
-
-        def count(conn, cursor, statement, *args):
-            if "FROM custom_list" in statement:
-                seen.append(statement)
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with statements(app) as seen:
             state = track(api, action=action, **body)["state"]
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return len(seen), state
+        return len([s for s in seen if "FROM custom_list" in s]), state
 
     assert list_queries("withdraw-funds", custom={"country": "NZ"}) == (1, "ALLOW")  # both lists, one query
     assert list_queries("withdraw-funds", custom={"country": "NZ"}) == (0, "ALLOW")  # kept with the configuration

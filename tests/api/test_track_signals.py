@@ -4,12 +4,10 @@ whose rules read no signal pays no query for them."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Authenticator, EndUser, Tenant, UserAction
@@ -19,6 +17,7 @@ from app.services.simulator import simulate_action
 from tests.conftest import ApiClient
 from tests.factories import enroll_authenticator_app, make_action, rule
 from tests.mmdb_fixture import write_city_mmdb
+from tests.sql_statements import statements
 
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
@@ -42,23 +41,6 @@ def state(api, **body):
 
 def with_rule(app, tenant, conditions, outcome="BLOCK", action="withdraw-funds"):
     make_action(app, tenant.id, action, rules=[rule("Signal rule", 0, outcome, conditions)])
-
-
-@contextmanager
-def statements(app) -> Iterator[list[str]]:
-    """Every SQL statement the app runs inside the block."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def age_actions(app, user_id, by: timedelta):
