@@ -48,9 +48,13 @@ def check_custom(custom: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def parse_document(model: type[Model], data: Any) -> Model:
+    """``data``: a request body (bytes or text; app.request_limits has refused U+0000 in it already)
+    or decoded JSON (the CLI's files, the simulator's form), checked for U+0000 here."""
     try:
         if isinstance(data, (bytes, str)):
             return model.model_validate_json(data)
+        if _holds_nul(data):
+            raise InvalidRequest("The document contains a NUL character (U+0000), which is never valid input.")
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc)) from exc
@@ -66,3 +70,13 @@ def describe_validation_error(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"]) or "body"
         messages.append(f"{where}: {error['msg']}")
     return "; ".join(messages)
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

@@ -105,6 +105,14 @@ def test_non_json_input_is_refused(cli):
     assert "Not valid JSON" in result.output
 
 
+def test_a_nul_character_is_refused_with_a_message(cli):
+    cli("tollgate", "init")
+    result = cli("actions", "create", input='{"code": "sign-in", "name": "Sign\\u0000in"}')
+
+    assert result.exit_code != 0
+    assert "NUL character" in result.output
+
+
 def test_commands_need_a_tenant(cli):
     result = cli("actions", "list")
 
