@@ -144,8 +144,8 @@ def tollgate_purge(every: int | None) -> None:
 
     def one_round() -> str:
         report = purge_expired(settings=settings, now=utcnow())
-        return (f"purge: {report.actions} actions ({kept}), "
-                f"{report.verification_attempts} old verification attempts deleted")
+        return (f"purge: {report.actions} actions ({kept}), {report.verification_attempts} old verification "
+                f"attempts, {report.sign_in_failures} old failed sign-ins deleted")
 
     _repeat(one_round, every=every)
 

@@ -32,8 +32,13 @@ def login():
     form = SignInForm()
     if form.validate_on_submit():
         result = console_users.check_password(
-            form.email.data, form.password.data, settings=current_settings(), now=utcnow()
+            form.email.data, form.password.data, client_ip=request.remote_addr, settings=current_settings(),
+            now=utcnow(),
         )
+        if result.throttled:
+            form.password.errors.append(result.error)
+            retry_after = int(console_users.SIGN_IN_FAILURE_WINDOW.total_seconds())
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(retry_after)}
         if result.user is None:
             form.password.errors.append(result.error)
             return render_template("auth/login.html", form=form), 400

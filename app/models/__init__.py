@@ -2,7 +2,7 @@
 
 from app.models import config_stamp  # noqa: E402,F401,I001  (registers the restamping session event)
 from app.models.action import ActionConfiguration, Rule
-from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
+from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser, SignInFailure
 from app.models.custom_data import CustomDataPoint, CustomList
 from app.models.network import NetworkList, NetworkListEntry
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
@@ -32,6 +32,7 @@ __all__ = [
     "ReviewNote",
     "ReviewOverdueFlag",
     "Rule",
+    "SignInFailure",
     "Tenant",
     "UserAction",
     "VerificationAttempt",

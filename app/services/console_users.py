@@ -14,13 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from app.config import MIN_PASSWORD_LENGTH, Settings
 from app.domain.errors import Conflict, DomainError, InvalidRequest, NotFound
 from app.extensions import db
-from app.models import ConsoleUser
+from app.models import ConsoleUser, SignInFailure
 from app.models.console import ROLES
 from app.services.audit import record_change
 from app.services.users import validate_email
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+# Failed sign-ins are also counted per client address, over all accounts, within this window.
+SIGN_IN_FAILURE_WINDOW = timedelta(minutes=15)
 _STANDARD = PasswordHasher()  # argon2id with the library's (RFC 9106) recommended cost
 _FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 # Verified against when the email is unknown, so a wrong email costs as much time as a wrong password.
@@ -142,14 +144,21 @@ def reset_password(email: str, password: str, *, settings: Settings, temporary: 
 class SignIn:
     user: ConsoleUser | None
     error: str | None = None
+    throttled: bool = False  # the client address is over its failure limit: nothing was checked
 
 
-def check_password(email: str, password: str, *, settings: Settings, now: datetime) -> SignIn:
-    """Verify email and password; five failures lock the account for 15 minutes. Commits."""
+def check_password(email: str, password: str, *, client_ip: str | None, settings: Settings, now: datetime) -> SignIn:
+    """Verify email and password; five failures lock the account for 15 minutes, and too many from
+    one client address (over all accounts) refuse that address for a while. Commits."""
     generic = "The email or password is not right."
+    if client_ip is not None and _recent_failures(client_ip, now) >= settings.sign_in_failures_per_address:
+        # Before any hashing: argon2's ~140 ms must not be free to spend for someone guessing.
+        return SignIn(user=None, error="Too many failed sign-ins from your network. Try again in 15 minutes.",
+                      throttled=True)
     user = find_console_user(email)
     if user is None:
         _verify(_hasher(settings), _DUMMY_HASHES[_hasher(settings)], password)
+        _record_failure(client_ip, now)
         return SignIn(user=None, error=generic)
     if user.locked_until is not None and user.locked_until > now:
         return SignIn(user=None, error="Too many failed sign-ins. Try again in a few minutes.")
@@ -158,7 +167,7 @@ def check_password(email: str, password: str, *, settings: Settings, now: dateti
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        db.session.commit()
+        _record_failure(client_ip, now)
         return SignIn(user=None, error=generic)
     if not user.is_active:
         return SignIn(user=None, error="This account is disabled.")
@@ -167,6 +176,20 @@ def check_password(email: str, password: str, *, settings: Settings, now: dateti
     user.failed_logins, user.locked_until = 0, None
     db.session.commit()
     return SignIn(user=user)
+
+
+def _recent_failures(client_ip: str, now: datetime) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(SignInFailure)
+        .where(SignInFailure.client_ip == client_ip, SignInFailure.failed_at > now - SIGN_IN_FAILURE_WINDOW)
+    ).scalar_one()
+
+
+def _record_failure(client_ip: str | None, now: datetime) -> None:
+    """Count the failure against the address (stored in the database: one limit across workers) and commit."""
+    if client_ip is not None:
+        db.session.add(SignInFailure(client_ip=client_ip[:64], failed_at=now))
+    db.session.commit()
 
 
 def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:

@@ -5,7 +5,8 @@
   WebAuthn challenges: all ``ON DELETE CASCADE``). A case still waiting for a reviewer is kept
   whatever its age: deleting it would decide it silently. The setting is never below the longest
   window a risk signal reads, so a purge cannot change a decision.
-* Failed verification attempts older than that same window: nothing reads them any more.
+* Failed verification attempts older than that same window, and failed console sign-ins older
+  than the per-address limit's window: nothing reads them any more.
 
 Batches are deleted one transaction each, so a large first purge never holds SQLite's write lock
 (or PostgreSQL row locks) for long, and an interrupted purge simply resumes next time.
@@ -22,7 +23,8 @@ from app.config import Settings
 from app.domain.decision import ActionState
 from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 from app.extensions import db
-from app.models import Tenant, UserAction, VerificationAttempt
+from app.models import SignInFailure, Tenant, UserAction, VerificationAttempt
+from app.services.console_users import SIGN_IN_FAILURE_WINDOW
 
 BATCH = 1000
 
@@ -31,6 +33,7 @@ BATCH = 1000
 class PurgeReport:
     actions: int
     verification_attempts: int
+    sign_in_failures: int
 
 
 def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> PurgeReport:
@@ -43,7 +46,10 @@ def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> P
         select(VerificationAttempt.id).where(VerificationAttempt.attempted_at < now - SIGNAL_HISTORY),
         VerificationAttempt, batch,
     )
-    return PurgeReport(actions=actions, verification_attempts=attempts)
+    sign_ins = _purge_in_batches(
+        select(SignInFailure.id).where(SignInFailure.failed_at < now - SIGN_IN_FAILURE_WINDOW), SignInFailure, batch,
+    )
+    return PurgeReport(actions=actions, verification_attempts=attempts, sign_in_failures=sign_ins)
 
 
 def _purge_actions(tenant_id: str, cutoff: datetime, batch: int) -> int:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import ActionStateChange, EndUser, ReviewNote, UserAction, VerificationAttempt
+from app.models import ActionStateChange, EndUser, ReviewNote, SignInFailure, UserAction, VerificationAttempt
 from app.models.base import utcnow
 from app.services.retention import purge_expired
 from tests.factories import make_action, rule
@@ -123,13 +123,24 @@ def test_verification_attempts_older_than_any_signal_window_go(app, api, payout)
     assert count(app, VerificationAttempt) == 1
 
 
+def test_failed_sign_ins_go_once_the_per_address_limit_no_longer_counts_them(app):
+    with app.app_context():
+        db.session.add_all([SignInFailure(client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=16)),
+                            SignInFailure(client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=1))])
+        db.session.commit()
+
+    assert purge(app).sign_in_failures == 1
+    assert count(app, SignInFailure) == 1
+
+
 def test_the_command_reports_what_it_deleted(app, api, payout, retention):
     age(app, track(api, "fi"), RETENTION_DAYS + 1)
 
     result = app.test_cli_runner().invoke(args=["tollgate", "purge"])
 
     assert result.exit_code == 0, result.output
-    assert f"purge: 1 actions (older than {RETENTION_DAYS} days), 0 old verification attempts deleted" in result.output
+    assert (f"purge: 1 actions (older than {RETENTION_DAYS} days), 0 old verification attempts, 0 old failed sign-ins "
+            "deleted") in result.output
 
 
 def test_the_command_says_when_retention_is_off(app):

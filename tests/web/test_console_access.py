@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import SignInFailure
+from app.models.base import utcnow
 from tests.web.conftest import PASSWORD, csrf_from, sign_in
 
 SAMPLE_VALUES = {"int": "1", "default": "sample", "path": "sample"}
@@ -89,6 +98,50 @@ def test_five_failures_lock_the_account(make_console_user, client):
 
     assert response.status_code == 400
     assert b"Too many failed sign-ins" in response.data
+
+
+@pytest.fixture
+def few_failures_per_address(app, monkeypatch):
+    """TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS=3, for this test."""
+    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], sign_in_failures_per_address=3))
+
+
+def test_failures_from_one_address_across_accounts_stop_that_address(app, make_console_user, client,
+                                                                     few_failures_per_address):
+    make_console_user("admin@example.com")
+    for email in ("ann@example.com", "bo@example.com", "cy@example.com"):  # spraying: one guess per account
+        assert sign_in(client, email, "Winter2026!!!!").status_code == 400
+
+    refused = sign_in(client, "admin@example.com", PASSWORD)  # even the right password, from here
+
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "900"
+    assert b"Too many failed sign-ins from your network" in refused.data
+    other_address = app.test_client()
+    page = other_address.get("/auth/login", environ_base={"REMOTE_ADDR": "198.51.100.7"}).get_data(as_text=True)
+    assert other_address.post("/auth/login", environ_base={"REMOTE_ADDR": "198.51.100.7"}, data={
+        "email": "admin@example.com", "password": PASSWORD, "csrf_token": csrf_from(page)}).status_code == 302
+
+
+def test_a_refused_address_costs_no_password_hashing(app, client, few_failures_per_address, monkeypatch):
+    from app.services import console_users
+
+    for _ in range(3):
+        sign_in(client, "nobody@example.com", "guess")
+    monkeypatch.setattr(console_users, "_verify", lambda *args: pytest.fail("hashed a refused attempt"))
+
+    assert sign_in(client, "nobody@example.com", "guess").status_code == 429
+
+
+def test_the_address_window_passes(app, client, make_console_user, few_failures_per_address):
+    make_console_user("admin@example.com")
+    for _ in range(3):
+        sign_in(client, "nobody@example.com", "guess")
+    with app.app_context():
+        db.session.execute(update(SignInFailure).values(failed_at=utcnow() - timedelta(minutes=16)))
+        db.session.commit()
+
+    assert sign_in(client, "admin@example.com", PASSWORD).status_code == 302
 
 
 def test_sign_in_without_csrf_token_is_refused(make_console_user, client):
