@@ -139,6 +139,22 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        """Close the response the browser walked away from.
+
+        When Chromium resets a connection mid-response (a navigation away while a static file is
+        still being sent), werkzeug 3.1's dev server raises out of its drain loop before it reaches
+        ``application_iter.close()``: the file stays open and its ResourceWarning, turned into an
+        error by our ``filterwarnings``, fails whichever test is running when it is collected. The
+        response is still referenced from the traceback's frames; close it there. (Production runs
+        gunicorn, which closes it.)"""
+        frame = error.__traceback__
+        while frame is not None:
+            response = frame.tb_frame.f_locals.get("application_iter")
+            if hasattr(response, "close"):
+                response.close()
+            frame = frame.tb_next
+
 
 @dataclass(frozen=True)
 class LiveServer:
