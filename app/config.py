@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -199,8 +199,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
                 f"TOLLGATE_WEBAUTHN_RP_ID {rp_id!r} must equal or be a parent domain of origin {origin!r}"
             )
 
-    client_ttl = _int_in_range("TOLLGATE_CLIENT_TOKEN_TTL", get("TOLLGATE_CLIENT_TOKEN_TTL"), 60, 86400, problems)
-    result_ttl = _int_in_range("TOLLGATE_RESULT_TOKEN_TTL", get("TOLLGATE_RESULT_TOKEN_TTL"), 30, 3600, problems)
+    client_ttl = _int_in_range(get, "TOLLGATE_CLIENT_TOKEN_TTL", 60, 86400, problems)
+    result_ttl = _int_in_range(get, "TOLLGATE_RESULT_TOKEN_TTL", 30, 3600, problems)
 
     api_key = get("TOLLGATE_API_SECRET_KEY")
     if api_key is not None and (len(api_key) < MIN_API_KEY_LENGTH or not api_key.isascii() or ":" in api_key):
@@ -216,12 +216,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
             except ValueError as exc:
                 problems.append(f"TOLLGATE_REDIRECT_ALLOWLIST: {exc}")
 
-    idle_minutes = _int_in_range(
-        "TOLLGATE_CONSOLE_IDLE_MINUTES", get("TOLLGATE_CONSOLE_IDLE_MINUTES"), 1, 24 * 60, problems, unit="minutes"
-    )
-    claim_minutes = _int_in_range(
-        "TOLLGATE_REVIEW_CLAIM_MINUTES", get("TOLLGATE_REVIEW_CLAIM_MINUTES"), 1, 24 * 60, problems, unit="minutes"
-    )
+    idle_minutes = _int_in_range(get, "TOLLGATE_CONSOLE_IDLE_MINUTES", 1, 24 * 60, problems, unit="minutes")
+    claim_minutes = _int_in_range(get, "TOLLGATE_REVIEW_CLAIM_MINUTES", 1, 24 * 60, problems, unit="minutes")
     admin_email, admin_password = get("TOLLGATE_ADMIN_EMAIL"), get("TOLLGATE_ADMIN_PASSWORD")
     if admin_email is not None and "@" not in admin_email:
         problems.append("TOLLGATE_ADMIN_EMAIL must be an email address")
@@ -231,28 +227,19 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         problems.append("TOLLGATE_ADMIN_EMAIL and TOLLGATE_ADMIN_PASSWORD go together: set both or neither")
 
     geoip_city_db = _geoip_city_db(get("TOLLGATE_GEOIP_CITY_DB"), problems)
-    travel_kmh = _int_in_range(
-        "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH", get("TOLLGATE_IMPOSSIBLE_TRAVEL_KMH"), 100, 20000, problems, unit="km/h"
-    )
-    proxy_hops = _int_in_range("TOLLGATE_TRUSTED_PROXY_HOPS", get("TOLLGATE_TRUSTED_PROXY_HOPS"), 0, 5, problems,
-                               unit="proxies")
-    anonymous_rate = _int_in_range(
-        "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", get("TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE"), 1, 100000, problems,
-        unit="challenges",
-    )
-    sign_in_failures = _int_in_range(
-        "TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS", get("TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS"), 1, 100000, problems,
-        unit="failures",
-    )
+    travel_kmh = _int_in_range(get, "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH", 100, 20000, problems, unit="km/h")
+    proxy_hops = _int_in_range(get, "TOLLGATE_TRUSTED_PROXY_HOPS", 0, 5, problems, unit="proxies")
+    anonymous_rate = _int_in_range(get, "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", 1, 100000, problems,
+                                   unit="challenges")
+    sign_in_failures = _int_in_range(get, "TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS", 1, 100000, problems,
+                                     unit="failures")
     retention = get("TOLLGATE_ACTION_RETENTION_DAYS")
     # Never shorter than the longest window a risk signal looks back over, so purging old actions
     # can never change a decision.
-    retention_days = (None if not retention else
-                      _int_in_range("TOLLGATE_ACTION_RETENTION_DAYS", retention, SIGNAL_HISTORY.days, 36500, problems,
-                                    unit="days"))
+    retention_days = (None if not retention else _int_in_range(
+        get, "TOLLGATE_ACTION_RETENTION_DAYS", SIGNAL_HISTORY.days, 36500, problems, unit="days"))
     # `make run` points webhooks at a receiver on localhost; anywhere else that is the SSRF to refuse.
-    allow_private = _boolean("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", get("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
-                             problems, default=env == "development")
+    allow_private = _boolean(get, "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", problems, default=env == "development")
     metrics_token = get("TOLLGATE_METRICS_TOKEN")
     # It travels in an HTTP header (Authorization: Bearer ...): visible ASCII, no spaces.
     if metrics_token is not None and (len(metrics_token) < MIN_METRICS_TOKEN_LENGTH or not metrics_token.isascii()
@@ -332,8 +319,10 @@ def _geoip_city_db(value: str | None, problems: list[str]) -> Path | None:
 
 
 def _int_in_range(
-    name: str, value: str | None, low: int, high: int, problems: list[str], *, unit: str = "seconds"
+    get: Callable[[str], str | None], name: str, low: int, high: int, problems: list[str], *, unit: str = "seconds"
 ) -> int:
+    """The variable ``name`` (read with ``get``: the environment, then the defaults) as a whole number."""
+    value = get(name)
     try:
         number = int(value or "")
     except ValueError:
@@ -347,7 +336,8 @@ def _int_in_range(
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
-def _boolean(name: str, value: str | None, problems: list[str], *, default: bool) -> bool:
+def _boolean(get: Callable[[str], str | None], name: str, problems: list[str], *, default: bool) -> bool:
+    value = get(name)
     if value is None:
         return default
     try:
