@@ -28,7 +28,8 @@ def _domain_error(exc: DomainError):
     """A refusal the blueprint did not handle itself: its message, in the caller's format."""
     if _wants_json():
         return domain_error_response(exc)
-    return render_template("error.html", status=exc.status, title="That did not work", message=exc.message), exc.status
+    page = render_template("error.html", status=exc.status, title="That did not work", message=exc.message)
+    return page, exc.status, exc.headers  # e.g. Retry-After, on a page as in JSON
 
 
 def _wants_json() -> bool:

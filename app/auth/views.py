@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import SignInForm
 from app.config import current_settings
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, TooManyRequests
 from app.extensions import db
 from app.models import ConsoleUser
 from app.models.base import utcnow
@@ -31,14 +31,14 @@ def login():
         return redirect(landing_url(current_user))
     form = SignInForm()
     if form.validate_on_submit():
-        result = console_users.check_password(
-            form.email.data, form.password.data, client_ip=request.remote_addr, settings=current_settings(),
-            now=utcnow(),
-        )
-        if result.throttled:
-            form.password.errors.append(result.error)
-            retry_after = int(console_users.SIGN_IN_FAILURE_WINDOW.total_seconds())
-            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(retry_after)}
+        try:
+            result = console_users.check_password(
+                form.email.data, form.password.data, client_ip=request.remote_addr, settings=current_settings(),
+                now=utcnow(),
+            )
+        except TooManyRequests as exc:
+            form.password.errors.append(exc.message)
+            return render_template("auth/login.html", form=form), exc.status, exc.headers
         if result.user is None:
             form.password.errors.append(result.error)
             return render_template("auth/login.html", form=form), 400

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.config import MIN_PASSWORD_LENGTH, Settings
-from app.domain.errors import Conflict, DomainError, InvalidRequest, NotFound
+from app.domain.errors import Conflict, DomainError, InvalidRequest, NotFound, TooManyRequests
 from app.extensions import db
 from app.models import ConsoleUser, SignInFailure
 from app.models.console import ROLES
@@ -144,17 +144,17 @@ def reset_password(email: str, password: str, *, settings: Settings, temporary: 
 class SignIn:
     user: ConsoleUser | None
     error: str | None = None
-    throttled: bool = False  # the client address is over its failure limit: nothing was checked
 
 
 def check_password(email: str, password: str, *, client_ip: str | None, settings: Settings, now: datetime) -> SignIn:
-    """Verify email and password; five failures lock the account for 15 minutes, and too many from
-    one client address (over all accounts) refuse that address for a while. Commits."""
+    """Verify email and password; five failures lock the account for 15 minutes. Commits.
+
+    Too many failures from one client address (over all accounts) raise TooManyRequests before any
+    hashing: argon2's ~140 ms must not be free to spend for someone guessing."""
     generic = "The email or password is not right."
     if client_ip is not None and _recent_failures(client_ip, now) >= settings.sign_in_failures_per_address:
-        # Before any hashing: argon2's ~140 ms must not be free to spend for someone guessing.
-        return SignIn(user=None, error="Too many failed sign-ins from your network. Try again in 15 minutes.",
-                      throttled=True)
+        raise TooManyRequests("Too many failed sign-ins from your network. Try again in 15 minutes.",
+                              retry_after=int(SIGN_IN_FAILURE_WINDOW.total_seconds()))
     user = find_console_user(email)
     if user is None:
         _verify(_hasher(settings), _DUMMY_HASHES[_hasher(settings)], password)

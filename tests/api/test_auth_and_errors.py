@@ -94,3 +94,21 @@ def test_non_api_404_is_a_page(client):
 
     assert response.status_code == 404
     assert response.content_type.startswith("text/html")
+
+
+def test_a_refusal_keeps_its_headers_on_a_page_as_in_json(app_env, tmp_path):
+    from app import create_app
+    from app.domain.errors import TooManyRequests
+
+    fresh = create_app({**app_env, "TOLLGATE_INSTANCE_PATH": str(tmp_path)})
+
+    def refuse():
+        raise TooManyRequests("Slow down.", retry_after=60)
+
+    fresh.add_url_rule("/slow-page", view_func=refuse)
+    fresh.add_url_rule("/v1/slow-api", view_func=refuse)
+    client = fresh.test_client()
+
+    for path in ("/slow-page", "/v1/slow-api"):
+        response = client.get(path)
+        assert response.status_code == 429 and response.headers["Retry-After"] == "60", path
