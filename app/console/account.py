@@ -22,6 +22,7 @@ def account_show():
 @bp.route("/account/password", methods=["GET", "POST"])
 def account_password():
     form = ChangePasswordForm()
+    required = current_user.must_change_password
     if form.validate_on_submit():
         try:
             console_users.change_password(current_user, current=form.current_password.data,
@@ -33,10 +34,13 @@ def account_password():
             user = current_user._get_current_object()
             login_user(user)  # the change ended every session, this one included: start it again
             session["seen"] = utcnow().timestamp()
+            if required:  # an invitation's first sign-in: now they can start where their role starts
+                flash("Your password is set. Welcome to Tollgate.")
+                return redirect_to(url_for("console.home"))
             flash("Your password is changed. Other sessions of yours have ended.")
             return redirect_to(url_for("console.account_show"))
     return render("console/account/password.html", "console/account/_password.html",
-                  status=400 if form.errors else 200, form=form, required=current_user.must_change_password,
+                  status=400 if form.errors else 200, form=form, required=required,
                   min_length=MIN_PASSWORD_LENGTH)
 
 

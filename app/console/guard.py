@@ -20,16 +20,27 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 PASSWORD_CHANGE = "console.account_password"
 
 
-def install_guard(bp: Blueprint, *, reviewer_reads: Iterable[str] = (), anyone: Iterable[str] = ()) -> None:
-    """``reviewer_reads``: endpoints reviewers may GET; ``anyone``: endpoints any signed-in role may use."""
-    reviewer_reads, anyone = frozenset(reviewer_reads), frozenset(anyone)
+def install_guard(
+    bp: Blueprint, *, reviewer_reads: Iterable[str] = (), anyone: Iterable[str] = (), polls: Iterable[str] = ()
+) -> None:
+    """``reviewer_reads``: endpoints reviewers may GET; ``anyone``: endpoints any signed-in role may use;
+    ``polls``: endpoints a page asks on a timer (they must also be listed for the roles that may read them).
+
+    A poll is not the user at work: it never counts as activity (an open tab would otherwise never
+    reach the idle sign-out) and never redirects. Where a page would be sent elsewhere (signed out,
+    idle, a password to choose), a poll answers 204, which htmx does not swap: a poll that redirected
+    would load a page that polls again, and a page polling its own redirect reloads itself for ever.
+    """
+    reviewer_reads, anyone, polls = frozenset(reviewer_reads), frozenset(anyone), frozenset(polls)
 
     @bp.before_request
     def guard() -> object:
+        if request.endpoint in polls:
+            return _poll_guard()
         if not current_user.is_authenticated:
             return _to_sign_in(None)
         now = utcnow().timestamp()
-        if now - float(session.get("seen", 0)) > current_settings().console_idle_minutes * 60:
+        if _idle(now):
             logout_user()
             session.clear()
             return _to_sign_in("You were signed out after a period of inactivity.")
@@ -37,11 +48,23 @@ def install_guard(bp: Blueprint, *, reviewer_reads: Iterable[str] = (), anyone: 
         if current_user.must_change_password and request.endpoint != PASSWORD_CHANGE:
             flash("Choose your own password first: the one you signed in with was set by someone else.")
             return redirect_to(url_for(PASSWORD_CHANGE))
+        return _by_role()
+
+    def _poll_guard() -> object:
+        if not current_user.is_authenticated or _idle(utcnow().timestamp()) or current_user.must_change_password:
+            return make_response("", 204)
+        return _by_role()
+
+    def _by_role() -> object:
         if current_user.is_admin or request.endpoint in anyone:
             return None
         if request.endpoint in reviewer_reads and request.method in READ_METHODS:
             return None
         abort(403)
+
+
+def _idle(now: float) -> bool:
+    return now - float(session.get("seen", 0)) > current_settings().console_idle_minutes * 60
 
 
 def _to_sign_in(message: str | None):

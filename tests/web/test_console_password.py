@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from app.extensions import db
@@ -50,6 +51,43 @@ def test_an_invited_user_must_choose_their_own_password_before_anything_else(adm
     fresh = app.test_client()
     assert sign_in(fresh, "rita@example.com", first_password).status_code == 400  # the admin's copy is useless now
     assert sign_in(fresh, "rita@example.com", NEW_PASSWORD).status_code == 302
+
+
+def test_while_a_password_must_be_chosen_the_page_has_no_nav_and_the_badge_poll_stays_quiet(admin, app):
+    newcomer = app.test_client()
+    sign_in(newcomer, "rita@example.com", invite(admin, "rita@example.com"))
+
+    page = BeautifulSoup(newcomer.get("/console/account/password").get_data(as_text=True), "html.parser")
+    poll = newcomer.get("/review/count", headers={"HX-Request": "true"})
+
+    assert page.find("nav") is None and page.select("[hx-trigger]") == []
+    assert page.find("button", string="Sign out") is not None
+    assert (poll.status_code, poll.data, poll.headers.get("HX-Redirect")) == (204, b"", None)
+
+
+def test_the_first_own_password_lands_where_the_role_starts(admin, app):
+    newcomer = app.test_client()
+    first_password = invite(admin, "rita@example.com", role="reviewer")
+    sign_in(newcomer, "rita@example.com", first_password)
+
+    response = change(newcomer, current=first_password, follow_redirects=True)
+
+    assert response.request.path == "/console/activity"
+    flash = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one(".flash")
+    assert "Your password is set." in flash.get_text()
+
+
+@pytest.mark.parametrize("why", ["signed out", "idle"])
+def test_a_poll_never_redirects(reviewer, app, why):
+    if why == "signed out":
+        reviewer.client.delete_cookie("tollgate_session")
+    else:
+        with reviewer.client.session_transaction() as session:
+            session["seen"] = 0
+
+    poll = reviewer.client.get("/review/count", headers={"HX-Request": "true"})
+
+    assert (poll.status_code, poll.headers.get("HX-Redirect"), poll.headers.get("Location")) == (204, None, None)
 
 
 def test_users_created_by_an_operator_are_not_asked(app, make_console_user):
