@@ -59,7 +59,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         review,
         security_headers,
     )
-    from app.services.console_users import load_session_user
+    from app.services.console.console_users import load_session_user
 
     request_limits.register(app)  # before any blueprint's hooks: it guards them all
     login_manager.user_loader(load_session_user)

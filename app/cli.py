@@ -10,10 +10,11 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.config import current_settings
+from app.domain.documents import parse_document
 from app.domain.errors import DomainError
-from app.services import provisioning, rules
-from app.services.api_keys import create_api_key
-from app.services.documents import parse_document
+from app.services.operations import provisioning
+from app.services.rulesets import rules
+from app.services.tenancy.api_keys import create_api_key
 
 tollgate_cli = AppGroup("tollgate", help="Provision a Tollgate instance.")
 keys_cli = AppGroup("api-keys", help="Manage API secret keys.")
@@ -136,7 +137,7 @@ def tollgate_create_admin(email: str, password: str | None, temporary: bool) -> 
 def tollgate_purge(every: int | None) -> None:
     """Delete tracked actions past TOLLGATE_ACTION_RETENTION_DAYS and verification attempts no signal reads."""
     from app.models.base import utcnow
-    from app.services.retention import purge_expired
+    from app.services.operations.retention import purge_expired
 
     settings = current_settings()
     kept = (f"older than {settings.action_retention_days} days" if settings.action_retention_days
@@ -202,7 +203,7 @@ def rules_delete(rule_id: str) -> None:
 def reviews_apply_sla(every: int | None) -> None:
     """Auto-approve, auto-reject or flag the review cases whose action's deadline has passed."""
     from app.models.base import utcnow
-    from app.services import reviews
+    from app.services.reviews import queue as reviews
 
     def one_round() -> str:
         report = reviews.apply_sla(now=utcnow())
@@ -221,7 +222,7 @@ def reviews_apply_sla(every: int | None) -> None:
 def reviews_set_sla(action_code: str, deadline_minutes: int | None, policy: str) -> None:
     """Set ACTION_CODE's review deadline and what happens when it passes."""
     from app.models.review import OverduePolicy
-    from app.services import reviews
+    from app.services.reviews import queue as reviews
 
     config = _run(reviews.set_review_sla, _tenant_id(), action_code, deadline_minutes=deadline_minutes,
                   policy=OverduePolicy(policy))
@@ -253,7 +254,7 @@ def webhooks_work(interval: float, batch: int, keep_days: int) -> None:
 @click.option("--batch", default=100, show_default=True, help="At most this many deliveries.")
 def webhooks_deliver_once(batch: int) -> None:
     """Attempt every delivery that is due now, once (for cron or a quick check), then exit."""
-    from app.services.webhooks import deliver_due
+    from app.services.delivery.webhooks import deliver_due
 
     report = deliver_due(settings=current_settings(), limit=batch)
     click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed.")
@@ -275,7 +276,7 @@ def ip_lists_import(name: str, file, description: str | None, not_anonymous: boo
     Takes effect at the next track in every process."""
     from app.domain.errors import DomainError
     from app.models.base import utcnow
-    from app.services.network_lists import import_network_list
+    from app.services.rulesets.network_lists import import_network_list
 
     try:
         report = import_network_list(name, file, description=description, is_anonymous=not not_anonymous, now=utcnow())
@@ -287,7 +288,7 @@ def ip_lists_import(name: str, file, description: str | None, not_anonymous: boo
 @ip_lists_cli.command("list")
 def ip_lists_list() -> None:
     """The network lists, their sizes and whether they count as anonymous."""
-    from app.services.network_lists import list_network_lists
+    from app.services.rulesets.network_lists import list_network_lists
 
     for row, count in list_network_lists():
         kind = "anonymous" if row.is_anonymous else "listed only"
@@ -299,7 +300,7 @@ def ip_lists_list() -> None:
 def ip_lists_delete(name: str) -> None:
     """Delete list NAME (rules on it stop matching at the next track)."""
     from app.domain.errors import DomainError
-    from app.services.network_lists import delete_network_list
+    from app.services.rulesets.network_lists import delete_network_list
 
     try:
         delete_network_list(name)
@@ -322,7 +323,7 @@ lists_cli = AppGroup("lists", help="Custom lists that rules read as lists.<name>
 def lists_import(name: str, source, kind: str, append: bool) -> None:
     """Set the items of custom list NAME from FILE (one item per line; '-' reads stdin), creating it if needed."""
     from app.models.base import utcnow
-    from app.services import custom_data
+    from app.services.rulesets import custom_data
 
     try:
         row, created = custom_data.import_list_cli(_tenant_id(), name, source.read(), kind=kind, replace=not append,

@@ -10,7 +10,7 @@ from functools import cache
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 
-from app.services.readiness import check_readiness
+from app.services.operations.readiness import check_readiness
 
 bp = Blueprint("health", __name__)
 

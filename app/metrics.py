@@ -3,7 +3,7 @@
 Off unless ``TOLLGATE_METRICS_TOKEN`` is set: then it answers 404 like any unknown path, so it
 tells nobody it exists. On, only ``Authorization: Bearer <token>`` (what Prometheus'
 ``authorization: credentials`` sends) gets the numbers. Every value comes from the database at
-scrape time (services.metrics), so any worker of any instance answers the same.
+scrape time (services.operations.metrics), so any worker of any instance answers the same.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 
 from app.config import current_settings
 from app.models.base import utcnow
-from app.services.metrics import WINDOW, MetricsSnapshot, take_snapshot
+from app.services.operations.metrics import WINDOW, MetricsSnapshot, take_snapshot
 
 bp = Blueprint("metrics", __name__)
 

@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.config import Settings
 from app.extensions import db
 from app.models.base import utcnow
-from app.services import passkeys, webhooks
+from app.services.challenges import passkeys
+from app.services.delivery import webhooks
 
 log = logging.getLogger("tollgate.webhooks")
 PRUNE_EVERY = timedelta(hours=1)

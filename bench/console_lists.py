@@ -118,9 +118,9 @@ def provision(app) -> str:
     """Migrate; tenant, admin, actions and rules. Returns the tenant id."""
     from flask_migrate import upgrade
 
-    from app.services.console_users import create_console_user
-    from app.services.provisioning import ensure_tenant
-    from app.services.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+    from app.services.console.console_users import create_console_user
+    from app.services.operations.provisioning import ensure_tenant
+    from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
 
     upgrade()
     tenant = ensure_tenant("Bench tenant")
@@ -139,7 +139,7 @@ def decision_templates(app, tenant_id: str, now: datetime) -> dict[tuple[str, in
 
     from app.extensions import db
     from app.models import ActionStateChange, UserAction
-    from app.services.tracking import TrackAttributes, track_action
+    from app.services.decisions.tracking import TrackAttributes, track_action
 
     templates = {}
     for code, *_ in ACTIONS:
@@ -331,7 +331,7 @@ def main() -> int:
 
             from app.extensions import db
             from app.models import ActionStateChange, EndUser, UserAction
-            from app.services.activity import Cursor
+            from app.services.console.activity import Cursor
 
             counts = {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
                       for model in (UserAction, ActionStateChange, EndUser)}

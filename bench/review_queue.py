@@ -46,9 +46,9 @@ def fill(app, cases: int) -> tuple[str, str]:
 
     from app.extensions import db
     from app.models import ActionStateChange, ReviewClaim, UserAction
-    from app.services.console_users import create_console_user
-    from app.services.provisioning import ensure_tenant
-    from app.services.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+    from app.services.console.console_users import create_console_user
+    from app.services.operations.provisioning import ensure_tenant
+    from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
 
     with app.app_context():
         tenant = ensure_tenant("Bench")

@@ -103,10 +103,10 @@ def make_app(root: Path, name: str):
     with app.app_context():
         upgrade()
         from app.domain.decision import Outcome
-        from app.services.api_keys import create_api_key
-        from app.services.provisioning import ensure_tenant
-        from app.services.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
-        from app.services.signals import import_network_list
+        from app.services.decisions.signals import import_network_list
+        from app.services.operations.provisioning import ensure_tenant
+        from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+        from app.services.tenancy.api_keys import create_api_key
 
         tenant = ensure_tenant("Bench")
         _, key = create_api_key(tenant.id, name="bench", settings=app.config["TOLLGATE"])

@@ -129,8 +129,8 @@ class Tenant:
 
 @pytest.fixture
 def tenant(app) -> Tenant:
-    from app.services.api_keys import create_api_key
-    from app.services.provisioning import ensure_tenant
+    from app.services.operations.provisioning import ensure_tenant
+    from app.services.tenancy.api_keys import create_api_key
 
     with app.app_context():
         row = ensure_tenant("Test tenant")

@@ -7,7 +7,7 @@ from typing import Any
 import pyotp
 
 from app.domain.decision import Outcome
-from app.services.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
 
 
 def make_action(app, tenant_id: str, code: str, *, default_outcome: Outcome = Outcome.ALLOW, rules: list[dict] = (),

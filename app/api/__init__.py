@@ -7,7 +7,7 @@ from flask import Blueprint, g, request
 from app.api.responses import domain_error_response
 from app.domain.errors import DomainError
 from app.models.base import utcnow
-from app.services.api_keys import authenticate_api_key
+from app.services.tenancy.api_keys import authenticate_api_key
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 

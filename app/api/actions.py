@@ -14,7 +14,8 @@ from app.config import current_settings
 from app.domain.decision import ActionState
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
-from app.services import challenges, tracking
+from app.services.challenges import sessions as challenges
+from app.services.decisions import tracking
 
 
 @bp.post("/users/<user_id>/actions/<action_code>")

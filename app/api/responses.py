@@ -7,8 +7,8 @@ from typing import TypeVar
 
 from flask import Response, jsonify, request
 
+from app.domain.documents import WireModel, parse_document
 from app.domain.errors import DomainError
-from app.services.documents import WireModel, parse_document
 
 Model = TypeVar("Model", bound=WireModel)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from app.domain.decision import ActionState
-from app.services.documents import CustomValue, Short, WireModel, check_custom
+from app.domain.documents import CustomValue, Short, WireModel, check_custom
 
 
 class UpdateActionRequest(WireModel):

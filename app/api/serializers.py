@@ -6,10 +6,10 @@ from typing import Any
 
 from app.api.responses import iso
 from app.models import Authenticator, EndUser, UserAction
-from app.services.challenges import Validation
-from app.services.rules import DEFAULT_VERIFICATION_METHODS
-from app.services.tracking import TrackResult
-from app.services.users import enrolled_verification_methods
+from app.services.challenges.sessions import Validation
+from app.services.decisions.tracking import TrackResult
+from app.services.end_users.users import enrolled_verification_methods
+from app.services.rulesets.rules import DEFAULT_VERIFICATION_METHODS
 
 
 def _without_none(data: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from app.api.serializers import authenticator_response, user_response, user_summ
 from app.config import current_settings
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
-from app.services import authenticators, users
+from app.services.end_users import authenticators, users
 
 
 @bp.get("/users/<user_id>")

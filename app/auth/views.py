@@ -14,7 +14,7 @@ from app.domain.errors import DomainError, TooManyRequests
 from app.extensions import db
 from app.models import ConsoleUser
 from app.models.base import utcnow
-from app.services import console_passkeys, console_users
+from app.services.console import console_passkeys, console_users
 
 PENDING_KEY = "pending_second_factor"
 # The password step is only good for a short while: the passkey must follow promptly.

@@ -17,10 +17,10 @@ from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind
 from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
-from app.services import codes
-from app.services.challenges import ClientSession, open_session, review_result_token
-from app.services.tenant_settings import effective_settings
-from app.services.users import enrolled_verification_methods
+from app.services.challenges import codes
+from app.services.challenges.sessions import ClientSession, open_session, review_result_token
+from app.services.end_users.users import enrolled_verification_methods
+from app.services.tenancy.tenant_settings import effective_settings
 
 # What these pages can verify, in the order offered when the action names no default.
 PAGE_METHODS = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)

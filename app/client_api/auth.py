@@ -14,7 +14,7 @@ from app.domain.tokens import ExpiredToken, InvalidToken
 from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
-from app.services.challenges import ClientSession, open_session
+from app.services.challenges.sessions import ClientSession, open_session
 
 
 def bearer_session() -> ClientSession:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from app.config import current_settings
-from app.services.tenant_settings import browser_origins
+from app.services.tenancy.tenant_settings import browser_origins
 
 
 def allowed_origins() -> set[str]:

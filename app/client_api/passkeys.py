@@ -14,10 +14,10 @@ from app.api.serializers import authenticator_response
 from app.client_api import bp
 from app.client_api.auth import basic_tenant_id, bearer_session, session_or_tenant
 from app.config import current_settings
+from app.domain.documents import Short, WireModel
 from app.models.base import utcnow
-from app.services import passkeys
-from app.services.documents import Short, WireModel
-from app.services.tenant_settings import settings_for
+from app.services.challenges import passkeys
+from app.services.tenancy.tenant_settings import settings_for
 
 
 class RegistrationOptionsRequest(WireModel):

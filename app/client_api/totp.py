@@ -12,9 +12,9 @@ from app.api.serializers import authenticator_response
 from app.client_api import bp
 from app.client_api.auth import bearer_session
 from app.config import current_settings
+from app.domain.documents import WireModel
 from app.models.base import utcnow
-from app.services import codes
-from app.services.documents import WireModel
+from app.services.challenges import codes
 
 
 class VerifyCodeRequest(WireModel):

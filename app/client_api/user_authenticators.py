@@ -7,7 +7,7 @@ from flask import jsonify
 from app.api.serializers import authenticator_response
 from app.client_api import bp
 from app.client_api.auth import bearer_session
-from app.services.challenges import require_scope
+from app.services.challenges.sessions import require_scope
 
 
 @bp.get("/user-authenticators")

@@ -11,7 +11,7 @@ from app.console.account_forms import ChangePasswordForm
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
-from app.services import console_passkeys, console_users
+from app.services.console import console_passkeys, console_users
 
 
 @bp.get("/account")

@@ -1,4 +1,4 @@
-"""The account page's password form: parsing and CSRF only (services.console_users checks it)."""
+"""The account page's password form: parsing and CSRF only (services.console.console_users checks it)."""
 
 from __future__ import annotations
 

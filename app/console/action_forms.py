@@ -21,7 +21,7 @@ from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
 from app.domain.errors import InvalidRuleConditions
 from app.domain.rules import validate_conditions
 from app.models import ActionConfiguration, Rule
-from app.services.rules import ACTION_CODE_PATTERN, DEFAULT_VERIFICATION_METHODS, ActionSettings, RuleChanges
+from app.services.rulesets.rules import ACTION_CODE_PATTERN, DEFAULT_VERIFICATION_METHODS, ActionSettings, RuleChanges
 
 METHOD_LABELS = {
     VerificationMethod.PASSKEY: "Passkey",

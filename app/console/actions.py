@@ -15,8 +15,10 @@ from app.extensions import db
 from app.htmx import redirect_to, render
 from app.models import UserAction
 from app.models.base import utcnow
-from app.services import action_stats, rules, simulator
-from app.services.rules import ActionDocument
+from app.services.console import action_stats
+from app.services.decisions import simulator
+from app.services.rulesets import rules
+from app.services.rulesets.rules import ActionDocument
 
 ACTIVITY_LIMIT = 50
 

@@ -9,7 +9,7 @@ from app.console import bp
 from app.domain.decision import ActionState
 from app.htmx import render
 from app.models.base import utcnow
-from app.services import activity, activity_export
+from app.services.console import activity, activity_export
 
 
 @bp.get("/activity")

@@ -23,7 +23,7 @@ from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models import CustomDataPoint, CustomList
 from app.models.base import utcnow
-from app.services import custom_data, network_lists
+from app.services.rulesets import custom_data, network_lists
 
 # Lists are edited as text of up to MAX_ITEMS lines: more than the API's 64 KiB body limit.
 LIST_BODY_LIMIT = 4 * 1024 * 1024

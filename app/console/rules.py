@@ -23,7 +23,7 @@ from app.domain.catalogue import (
 )
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
-from app.services import rules
+from app.services.rulesets import rules
 
 EDIT_PAGE = "console/actions/rule_edit.html"
 BUILDER = "console/actions/_builder.html"

@@ -16,7 +16,8 @@ from app.console.settings_forms import ApiKeyForm, AuditFilterForm, ConfirmForm,
 from app.domain.errors import Conflict, DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
-from app.services import api_keys, audit, console_users, tenant_settings
+from app.services.console import console_users
+from app.services.tenancy import api_keys, audit, tenant_settings
 
 # -- tenant settings --------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import Tenant
-from app.services.tenant_settings import TenantSettingsInput
+from app.services.tenancy.tenant_settings import TenantSettingsInput
 
 
 def _lines(text: str | None) -> list[str]:

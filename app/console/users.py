@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.console import bp
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
-from app.services import authenticators, users
+from app.services.end_users import authenticators, users
 
 
 @bp.get("/users")

@@ -17,7 +17,7 @@ from app.console import bp
 from app.htmx import redirect_to, render
 from app.models import WebhookEndpoint
 from app.models.base import utcnow
-from app.services import webhooks
+from app.services.delivery import webhooks
 
 
 class EndpointForm(FlaskForm):

@@ -36,7 +36,7 @@ def build_context(
     sources can each fill their own part of ``ip`` or ``velocity`` without knowing of each other.
 
     Signal fields are present as ``None`` until computed: they are computed only for actions whose
-    rules read them (``app.services.signals``), and a ``None`` never matches a comparison.
+    rules read them (``app.services.decisions.signals``), and a ``None`` never matches a comparison.
     """
     context = {
         "user": {

@@ -3,7 +3,7 @@
 Which signals a set of rules needs (:class:`SignalPlan`, from the compiled rules' ``fields``),
 and every computation that needs no database: user-agent parsing, CIDR matching, the country of
 an address (iptocc's offline table), geo records, great-circle distance and travel speed, velocity
-windows. ``app.services.signals`` runs the queries and feeds the results through here.
+windows. ``app.services.decisions.signals`` runs the queries and feeds the results through here.
 
 Paths (see ``app.domain.catalogue`` for the typed, described list the builder offers):
 

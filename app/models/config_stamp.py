@@ -1,6 +1,6 @@
 """Give a tenant a new configuration stamp in the same flush that changes its configuration.
 
-Track caches, per process, what it reads of a tenant's configuration (services.tenant_config) and
+Track caches, per process, what it reads of a tenant's configuration (services.tenancy.tenant_config) and
 checks that copy against ``Tenant.config_stamp`` on every request. A session event rather than a
 call in each service: no editing path (console, CLI, tests, a future API) can forget it, and the new
 stamp commits or rolls back together with the change it announces.

@@ -12,7 +12,7 @@ from app.models.base import Base, BigId, UTCDateTime, new_id, utcnow
 
 class WebAuthnChallenge(Base):
     __tablename__ = "webauthn_challenge"
-    # Counting a client address's recent anonymous challenges (services.passkeys rate limit).
+    # Counting a client address's recent anonymous challenges (services.challenges.passkeys rate limit).
     __table_args__ = (Index(None, "client_ip", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)  # the challengeId

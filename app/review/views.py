@@ -14,7 +14,7 @@ from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.review import bp
-from app.services import reviews
+from app.services.reviews import queue as reviews
 
 
 def _queue_context(parsed: reviews.ParsedQueueFilters, page: reviews.QueuePage, **extra) -> dict:

@@ -32,7 +32,7 @@ def test_missing_or_wrong_key_is_401_with_the_contract_body(client, tenant, head
 def test_revoked_key_is_401(client, app, tenant):
     from app.extensions import db
     from app.models.base import utcnow
-    from app.services.api_keys import find_api_key
+    from app.services.tenancy.api_keys import find_api_key
 
     with app.app_context():
         find_api_key(tenant.api_key).revoked_at = utcnow()
@@ -42,7 +42,7 @@ def test_revoked_key_is_401(client, app, tenant):
 
 
 def test_key_is_stored_only_as_a_digest(app, tenant):
-    from app.services.api_keys import find_api_key
+    from app.services.tenancy.api_keys import find_api_key
 
     with app.app_context():
         key = find_api_key(tenant.api_key)
@@ -51,7 +51,7 @@ def test_key_is_stored_only_as_a_digest(app, tenant):
 
 
 def test_use_is_recorded(client, app, tenant):
-    from app.services.api_keys import find_api_key
+    from app.services.tenancy.api_keys import find_api_key
 
     client.get("/v1/users/alice", headers=basic(tenant.api_key))
     with app.app_context():

@@ -736,7 +736,7 @@ def test_options_fetched_for_one_action_cannot_complete_another(api, client, enr
 def test_long_expired_challenges_are_purged_and_fresh_ones_kept(app, client, tenant):
     from datetime import timedelta
 
-    from app.services.passkeys import purge_challenges
+    from app.services.challenges.passkeys import purge_challenges
 
     fresh = call(client, "/challenge", headers=tenant_basic(tenant.id), json={"action": "sign-in"}).get_json()
     with app.app_context():

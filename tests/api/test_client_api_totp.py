@@ -15,8 +15,8 @@ from app.domain.totp import parse_otp_uri
 from app.extensions import db
 from app.models import Authenticator, EndUser, RecoveryCode, VerificationAttempt
 from app.models.base import utcnow
-from app.services.challenges import open_session
-from app.services.codes import issue_recovery_codes, verify_recovery_code
+from app.services.challenges.codes import issue_recovery_codes, verify_recovery_code
+from app.services.challenges.sessions import open_session
 from tests.factories import make_action
 
 ACTION = "withdraw-funds"

@@ -24,7 +24,7 @@ ROUNDS = 5
 @pytest.fixture
 def console_user(app, tenant):
     """Create a console user (the console fixtures live in tests/web)."""
-    from app.services.console_users import create_console_user
+    from app.services.console.console_users import create_console_user
 
     def make(email: str, role: str = "reviewer") -> None:
         with app.app_context():

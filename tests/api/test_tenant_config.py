@@ -36,7 +36,7 @@ def first(model, **where):
 
 
 def add_rule(tenant_id):
-    from app.services.rules import RuleDocument, create_rule
+    from app.services.rulesets.rules import RuleDocument, create_rule
 
     create_rule(tenant_id, "withdraw-funds", RuleDocument.model_validate(rule("Big", 1, "REVIEW", {">": [1, 0]})))
 

@@ -26,7 +26,7 @@ def test_unknown_action_is_created_and_allowed(api, app, tenant):
     assert body["allowedVerificationMethods"] == ["PASSKEY", "AUTHENTICATOR_APP"]
     assert body["ruleIds"] == []
     with app.app_context():
-        from app.services.rules import get_action_configuration
+        from app.services.rulesets.rules import get_action_configuration
 
         assert get_action_configuration(tenant.id, "sign-in").default_outcome == "ALLOW"
 
@@ -146,7 +146,7 @@ def test_snake_case_attributes_are_accepted_and_custom_keys_kept_verbatim(api, a
     summary = api.get("/users/alice/actions").get_json()[0]
     assert summary["ipAddress"] == "203.0.113.7" and summary["userAgent"] == "UA"
     with app.app_context():
-        from app.services.tracking import get_action
+        from app.services.decisions.tracking import get_action
 
         stored = get_action(tenant.id, "alice", "withdraw-funds", body["idempotencyKey"])
         assert stored.attributes["custom"] == {"payment_amount": 5, "paymentMethod": "card"}

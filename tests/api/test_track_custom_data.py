@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.services import custom_data
+from app.services.rulesets import custom_data
 from tests.factories import make_action, rule
 from tests.sql_statements import statements
 
@@ -148,7 +148,7 @@ def test_lists_load_once_per_configuration_and_again_after_an_edit(api, app, ten
 
 
 def test_the_console_test_action_sees_the_lists(app, tenant):
-    from app.services.simulator import simulate_action
+    from app.services.decisions.simulator import simulate_action
 
     make_list(app, tenant.id, "high-risk", "strings", "KP")
     make_action(app, tenant.id, "withdraw-funds", rules=[rule("High-risk country", 0, "BLOCK", COUNTRY_IN_HIGH_RISK)])

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Authenticator, EndUser, Tenant, UserAction
-from app.services import custom_data, network_lists
-from app.services import signals as signal_service
-from app.services.simulator import simulate_action
+from app.services.decisions import signals as signal_service
+from app.services.decisions.simulator import simulate_action
+from app.services.rulesets import custom_data, network_lists
 from tests.conftest import ApiClient
 from tests.factories import enroll_authenticator_app, make_action, rule
 from tests.mmdb_fixture import write_city_mmdb
@@ -213,7 +213,7 @@ def test_ip_cidr_lists_name_tenant_and_instance_wide_lists_and_only_instance_lis
 
 
 def _other_tenant(app) -> tuple[str, ApiClient]:
-    from app.services.api_keys import create_api_key
+    from app.services.tenancy.api_keys import create_api_key
 
     with app.app_context():
         row = Tenant(name="Other tenant")
@@ -386,7 +386,7 @@ def test_failed_challenges_velocity(api, app, tenant):
 
 def _trace(app, body):
     with app.app_context():
-        from app.services.tracking import get_action
+        from app.services.decisions.tracking import get_action
 
         action = db.session.execute(select(UserAction).where(UserAction.idempotency_key == body["idempotencyKey"])
                                     ).scalar_one()

@@ -104,7 +104,7 @@ def test_totp_secret_is_stored_encrypted(api, app, tenant):
     secret = uri.split("secret=")[1].split("&")[0]
 
     with app.app_context():
-        from app.services.authenticators import list_authenticators
+        from app.services.end_users.authenticators import list_authenticators
 
         [stored] = list_authenticators(tenant.id, "alice")
         assert secret not in stored.otp_secret_ciphertext

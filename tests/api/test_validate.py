@@ -6,8 +6,8 @@ from app.domain.decision import VerificationMethod
 from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
-from app.services.api_keys import create_api_key
-from app.services.challenges import record_challenge_success
+from app.services.challenges.sessions import record_challenge_success
+from app.services.tenancy.api_keys import create_api_key
 from tests.conftest import ApiClient
 from tests.factories import enroll_authenticator_app, make_action
 

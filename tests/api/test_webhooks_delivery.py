@@ -21,9 +21,8 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import WebhookDelivery
 from app.models.base import utcnow
-from app.services import webhooks
-from app.services.api_keys import create_api_key
-from app.services.webhooks import (
+from app.services.delivery import webhooks
+from app.services.delivery.webhooks import (
     MAX_ATTEMPTS,
     RETRY_DELAYS,
     HttpSender,
@@ -32,6 +31,7 @@ from app.services.webhooks import (
     deliver_due,
     retry_delay,
 )
+from app.services.tenancy.api_keys import create_api_key
 from tests.api.test_webhooks_outbox import add_endpoint, track
 from tests.conftest import PUBLIC_URL
 

@@ -11,10 +11,10 @@ from app.domain.decision import ActionState
 from app.extensions import db
 from app.models import UserAction, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.base import new_id, utcnow
-from app.services import webhooks
-from app.services.console_users import create_console_user
-from app.services.reviews import decide_case
-from app.services.tracking import change_action_state
+from app.services.console.console_users import create_console_user
+from app.services.decisions.tracking import change_action_state
+from app.services.delivery import webhooks
+from app.services.reviews.queue import decide_case
 from tests.api.test_client_api_totp import enroll, verify
 from tests.factories import make_action, otp_uri
 
@@ -217,8 +217,8 @@ def test_a_registered_passkey_is_created_and_its_challenge_a_state_change(app, a
 
 
 def test_removing_an_authenticator_in_the_console_emits_deleted(app, api, tenant, make_console_user):
-    from app.services.authenticators import remove_authenticator
-    from app.services.console_users import find_console_user
+    from app.services.console.console_users import find_console_user
+    from app.services.end_users.authenticators import remove_authenticator
 
     enrolled = api.post("/users/bob/authenticators",
                         json={"verificationMethod": "AUTHENTICATOR_APP", "otpUri": otp_uri()}).get_json()
@@ -244,7 +244,7 @@ def test_each_event_has_its_own_stable_id_shared_by_its_deliveries(app, api, ten
 
 @pytest.fixture
 def make_console_user(app, tenant):
-    from app.services.console_users import create_console_user
+    from app.services.console.console_users import create_console_user
     from tests.web.conftest import PASSWORD
 
     def make(email: str, role: str = "admin"):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.services.api_keys import find_api_key
+from app.services.tenancy.api_keys import find_api_key
 
 RULE = {"name": "Large", "priority": 10, "outcome": "CHALLENGE", "conditions": {">": [{"var": "custom.amount"}, 1000]}}
 

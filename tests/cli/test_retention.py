@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import ActionStateChange, EndUser, ReviewNote, SignInFailure, UserAction, VerificationAttempt
 from app.models.base import utcnow
-from app.services.retention import purge_expired
+from app.services.operations.retention import purge_expired
 from tests.factories import make_action, rule
 
 RETENTION_DAYS = 365

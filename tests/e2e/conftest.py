@@ -319,7 +319,7 @@ class ConsoleAccount:
 
 def make_console_account(live_server: LiveServer, tenant_id: str, email: str, role: str = "admin") -> ConsoleAccount:
     """A console user in the shared database (the same service the CLI and the team page use)."""
-    from app.services.console_users import create_console_user
+    from app.services.console.console_users import create_console_user
 
     with live_server.app.app_context():
         user = create_console_user(tenant_id, email=email, password=CONSOLE_PASSWORD, role=role,

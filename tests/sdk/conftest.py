@@ -29,8 +29,8 @@ from app.domain.decision import Outcome, VerificationMethod
 from app.extensions import db
 from app.models import UserAction
 from app.models.base import utcnow
-from app.services.challenges import record_challenge_success
-from app.services.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+from app.services.challenges.sessions import record_challenge_success
+from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
 
 
 class _QuietHandler(WSGIRequestHandler):

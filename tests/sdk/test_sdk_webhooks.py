@@ -11,8 +11,8 @@ from app.domain.decision import ActionState
 from app.extensions import db
 from app.models import UserAction, WebhookEndpoint
 from app.models.base import new_id, utcnow
-from app.services.console_users import create_console_user
-from app.services.webhooks import deliver_due
+from app.services.console.console_users import create_console_user
+from app.services.delivery.webhooks import deliver_due
 from tests.factories import make_action, rule
 from tests.webhook_receiver import running_receiver
 
@@ -47,7 +47,7 @@ def deliver(app) -> None:
 
 def test_a_reviewer_approval_reaches_the_receiver_correctly_signed(app, tenant, authsignal_client, receiver,
                                                                      review_action):
-    from app.services.reviews import decide_case
+    from app.services.reviews.queue import decide_case
 
     url, received = receiver
     subscribe(app, tenant.id, url, ["action.review_decided"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.custom_data import MAX_ITEMS, CustomDataCheck, parse_items, value_fits, value_type
+from app.services.rulesets.custom_data import MAX_ITEMS, CustomDataCheck, parse_items, value_fits, value_type
 
 
 def test_string_items_are_trimmed_deduplicated_and_skip_blanks_and_comments():

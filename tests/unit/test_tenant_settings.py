@@ -7,7 +7,7 @@ import pytest
 from app.config import load_settings
 from app.domain.redirects import AllowedRedirect
 from app.models import Tenant
-from app.services.tenant_settings import (
+from app.services.tenancy.tenant_settings import (
     InvalidTenantSettings,
     TenantSettingsInput,
     effective_settings,

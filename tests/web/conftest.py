@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent
-from app.services.console_users import create_console_user
+from app.services.console.console_users import create_console_user
 
 PASSWORD = "correct horse battery staple"
 CSRF_META = re.compile(r'"X-CSRFToken": "([^"]+)"|name="csrf_token" type="hidden" value="([^"]+)"|'

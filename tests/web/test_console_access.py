@@ -129,7 +129,7 @@ def test_failures_from_one_address_across_accounts_stop_that_address(app, make_c
 
 
 def test_a_refused_address_costs_no_password_hashing(app, client, few_failures_per_address, monkeypatch):
-    from app.services import console_users
+    from app.services.console import console_users
 
     for _ in range(3):
         sign_in(client, "nobody@example.com", "guess")
@@ -179,7 +179,7 @@ def test_sign_in_rotates_the_session(app, make_console_user):
 
 def test_disabled_users_are_signed_out_and_cannot_sign_in(app, admin, make_console_user):
     from app.models.base import utcnow
-    from app.services.console_users import find_console_user, set_disabled
+    from app.services.console.console_users import find_console_user, set_disabled
 
     make_console_user("reviewer@example.com", "reviewer")
     reviewer_client = app.test_client()

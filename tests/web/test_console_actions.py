@@ -66,7 +66,7 @@ def test_list_shows_each_action_with_active_rules_and_last_weeks_outcomes(app, a
 
 
 def test_outcome_counts_come_from_one_grouped_query(app, tenant, api):
-    from app.services.action_stats import bucket_for, outcome_counts
+    from app.services.console.action_stats import bucket_for, outcome_counts
 
     make_action(app, tenant.id, "pay", rules=[rule("Review all", 0, "REVIEW")])
     _track(api, "u1", "pay")

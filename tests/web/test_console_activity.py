@@ -11,7 +11,7 @@ import pytest
 from app.domain.decision import ActionState
 from app.extensions import db
 from app.models import ActionStateChange, Tenant, UserAction
-from app.services.activity import Cursor
+from app.services.console.activity import Cursor
 from tests.factories import make_action, rule
 from tests.web.conftest import next_page_link
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent
-from app.services import activity_export
-from app.services.activity import ActivityFilters
+from app.services.console import activity_export
+from app.services.console.activity import ActivityFilters
 from tests.factories import make_action, rule
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import NetworkList, NetworkListEntry
 from app.models.base import utcnow
-from app.services.network_lists import import_network_list
+from app.services.rulesets.network_lists import import_network_list
 from tests.factories import make_action, rule
 from tests.web.conftest import audit_events
 

@@ -380,7 +380,7 @@ def test_a_revoked_key_cannot_be_revoked_again(admin, app, tenant):
 
 
 def test_keys_of_another_tenant_are_not_found(admin, app):
-    from app.services.api_keys import create_api_key
+    from app.services.tenancy.api_keys import create_api_key
 
     with app.app_context():
         other = Tenant(name="Other")
@@ -517,7 +517,7 @@ def test_the_filter_menus_offer_what_was_recorded(admin, some_history):
 
 
 def test_the_audit_log_pages_by_keyset(admin, app, tenant):
-    from app.services.audit import PAGE_SIZE, record_change
+    from app.services.tenancy.audit import PAGE_SIZE, record_change
 
     with app.app_context():
         actor = db.session.execute(select(ConsoleUser)).scalar_one()

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.base import utcnow
-from app.services import webhooks
-from app.services.webhooks import SendResult, deliver_due
+from app.services.delivery import webhooks
+from app.services.delivery.webhooks import SendResult, deliver_due
 from tests.webhook_receiver import running_receiver
 
 ALL = list(webhooks.EVENT_TYPES)

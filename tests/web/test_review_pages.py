@@ -70,7 +70,7 @@ def test_queue_filters_answer_htmx_with_the_results_fragment(app, api, reviewer,
 
 
 def test_queue_pages_by_keyset(app, api, reviewer, review_action, monkeypatch):
-    from app.services import reviews
+    from app.services.reviews import queue as reviews
 
     cases = [track(app, api, user=f"u{i}") for i in range(3)]
     monkeypatch.setattr(reviews, "PAGE_SIZE", 2)
@@ -88,7 +88,7 @@ def test_queue_pages_by_keyset(app, api, reviewer, review_action, monkeypatch):
 
 
 def test_overdue_cases_are_highlighted(app, api, tenant, reviewer, review_action):
-    from app.services import reviews
+    from app.services.reviews import queue as reviews
 
     track(app, api)
     with app.app_context():

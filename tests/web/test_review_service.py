@@ -1,4 +1,4 @@
-"""services.reviews: every transition, conflict and permission of the review queue."""
+"""services.reviews.queue: every transition, conflict and permission of the review queue."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from app.extensions import db
 from app.models import AuditEvent, ReviewClaim, ReviewDecision, UserAction
 from app.models.base import utcnow
 from app.models.review import OverduePolicy
-from app.services import reviews
-from app.services.console_users import find_console_user
+from app.services.console.console_users import find_console_user
+from app.services.reviews import queue as reviews
 from tests.factories import make_action, rule
 
 APPROVE, REJECT = ActionState.REVIEW_SUCCEEDED, ActionState.REVIEW_FAILED
@@ -218,7 +218,7 @@ def test_actions_not_in_review_are_not_cases(api, app, tenant, review_action, pe
 
 def test_other_tenants_cases_are_not_found(api, app, review_action, people, settings):
     from app.models import Tenant
-    from app.services.console_users import create_console_user
+    from app.services.console.console_users import create_console_user
 
     case = track(api)
     stranger = Tenant(name="Other")

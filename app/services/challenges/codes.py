@@ -1,0 +1,197 @@
+"""Code-based verification: authenticator apps (TOTP) and one-time recovery codes.
+
+Both are guessable one code at a time, so both share one per-user budget of failed attempts, and
+both accept a code once: TOTP by time-step (RFC 6238 §5.2), recovery codes by marking them used.
+Each acceptance is a conditional UPDATE, so two concurrent requests cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+
+from app.config import Settings
+from app.domain.decision import VerificationMethod
+from app.domain.errors import Forbidden
+from app.domain.recovery_codes import digest_code, generate_codes
+from app.domain.secretbox import SecretBox, derive_key
+from app.domain.totp import TotpSeed, new_seed, verify_code
+from app.extensions import db
+from app.models import Authenticator, RecoveryCode, Tenant
+from app.services.challenges.sessions import ClientSession, attempts_exhausted, complete_challenge, record_failed_attempt
+from app.services.delivery.webhooks import emit_authenticator_created
+
+FAILURE_INVALID = "CODE_INVALID_OR_EXPIRED"
+FAILURE_LOCKED = "MAX_ATTEMPTS_EXCEEDED"
+
+
+@dataclass(frozen=True)
+class PendingEnrollment:
+    authenticator: Authenticator
+    uri: str
+    secret: str
+
+
+def start_totp_enrollment(session: ClientSession, *, settings: Settings, now: datetime) -> PendingEnrollment:
+    """A new secret, confirmed later by a first code; an earlier unconfirmed one is replaced."""
+    if not session.may_add_authenticator():
+        raise Forbidden(
+            "Adding an authenticator app needs a passed challenge and the add:authenticators scope.",
+            code="insufficient_scope",
+        )
+    user = session.user
+    db.session.execute(
+        delete(Authenticator).where(
+            Authenticator.end_user_id == user.id,
+            Authenticator.verification_method == VerificationMethod.AUTHENTICATOR_APP,
+            Authenticator.verified_at.is_(None),
+        )
+    )
+    seed = new_seed()
+    authenticator = Authenticator(
+        end_user_id=user.id,
+        verification_method=VerificationMethod.AUTHENTICATOR_APP,
+        name="Authenticator app",
+        otp_secret_ciphertext=SecretBox(settings.encryption_keys).encrypt(json.dumps(asdict(seed))),
+        created_at=now,
+    )
+    db.session.add(authenticator)
+    db.session.commit()
+    return _pending(session, authenticator, seed)
+
+
+def pending_totp_enrollment(session: ClientSession, *, settings: Settings) -> PendingEnrollment | None:
+    """The enrolment waiting for its first code, to show its QR code again after a wrong code."""
+    authenticator = db.session.execute(
+        select(Authenticator).where(
+            Authenticator.end_user_id == session.user.id,
+            Authenticator.verification_method == VerificationMethod.AUTHENTICATOR_APP,
+            Authenticator.verified_at.is_(None),
+        )
+    ).scalar_one_or_none()
+    if authenticator is None:
+        return None
+    return _pending(session, authenticator, _seed(authenticator, SecretBox(settings.encryption_keys)))
+
+
+def _pending(session: ClientSession, authenticator: Authenticator, seed: TotpSeed) -> PendingEnrollment:
+    user = session.user
+    issuer = db.session.get(Tenant, session.tenant_id).name
+    account = user.email or user.username or user.user_id
+    return PendingEnrollment(
+        authenticator=authenticator, uri=seed.provisioning_uri(account=account, issuer=issuer), secret=seed.secret
+    )
+
+
+def _seed(authenticator: Authenticator, box: SecretBox) -> TotpSeed:
+    return TotpSeed(**json.loads(box.decrypt(authenticator.otp_secret_ciphertext or "")))
+
+
+@dataclass(frozen=True)
+class CodeResult:
+    is_verified: bool
+    access_token: str | None = None
+    failure_reason: str | None = None
+    authenticator: Authenticator | None = None
+    newly_enrolled: bool = False
+
+
+def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
+    """Check a code against the user's authenticator apps (including one awaiting confirmation)."""
+    if attempts_exhausted(session, now=now):
+        return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED)
+    box = SecretBox(settings.encryption_keys)
+    apps = db.session.execute(
+        select(Authenticator).where(
+            Authenticator.end_user_id == session.user.id,
+            Authenticator.verification_method == VerificationMethod.AUTHENTICATOR_APP,
+        )
+    ).scalars()
+    for authenticator in apps:
+        step = verify_code(_seed(authenticator, box), code, now=now, last_accepted_step=authenticator.last_totp_step)
+        if step is None or not _claim_step(authenticator, step):
+            continue
+        newly_enrolled = authenticator.verified_at is None
+        if newly_enrolled:
+            authenticator.verified_at = now
+            emit_authenticator_created(authenticator, now=now)  # an app counts once its first code confirms it
+        authenticator.last_verified_at = now
+        token = complete_challenge(
+            session.action,
+            verification_method=VerificationMethod.AUTHENTICATOR_APP,
+            authenticator_id=authenticator.id,
+            settings=settings,
+            now=now,
+        )
+        db.session.commit()
+        return CodeResult(is_verified=True, access_token=token, authenticator=authenticator, newly_enrolled=newly_enrolled)
+    return _failed(session, VerificationMethod.AUTHENTICATOR_APP, now=now)
+
+
+def _claim_step(authenticator: Authenticator, step: int) -> bool:
+    claimed = db.session.execute(
+        update(Authenticator)
+        .where(
+            Authenticator.id == authenticator.id,
+            or_(Authenticator.last_totp_step.is_(None), Authenticator.last_totp_step < step),
+        )
+        .values(last_totp_step=step)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    return claimed == 1
+
+
+def issue_recovery_codes(session: ClientSession, *, settings: Settings, now: datetime) -> list[str]:
+    """Replace the user's recovery codes with ten new ones; the plain codes exist only in the answer."""
+    codes = generate_codes()
+    key = _code_key(settings)
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.end_user_id == session.user.id))
+    db.session.add_all(
+        RecoveryCode(end_user_id=session.user.id, code_digest=digest_code(code, key=key), created_at=now) for code in codes
+    )
+    db.session.commit()
+    return codes
+
+
+def has_recovery_codes(session: ClientSession) -> bool:
+    return (
+        db.session.execute(
+            select(RecoveryCode.id).where(RecoveryCode.end_user_id == session.user.id, RecoveryCode.used_at.is_(None))
+        ).first()
+        is not None
+    )
+
+
+def verify_recovery_code(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
+    if attempts_exhausted(session, now=now):
+        return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED)
+    used = db.session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.end_user_id == session.user.id,
+            RecoveryCode.code_digest == digest_code(code, key=_code_key(settings)),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=now)
+    ).rowcount
+    if used != 1:
+        db.session.rollback()
+        return _failed(session, VerificationMethod.RECOVERY_CODE, now=now)
+    token = complete_challenge(
+        session.action, verification_method=VerificationMethod.RECOVERY_CODE, authenticator_id=None, settings=settings,
+        now=now,
+    )
+    db.session.commit()
+    return CodeResult(is_verified=True, access_token=token)
+
+
+def _failed(session: ClientSession, method: VerificationMethod, *, now: datetime) -> CodeResult:
+    locked = record_failed_attempt(session, method, now=now)
+    return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED if locked else FAILURE_INVALID)
+
+
+def _code_key(settings: Settings) -> bytes:
+    return derive_key(settings.secret_key, "recovery-codes")

@@ -1,0 +1,227 @@
+"""Challenge sessions: opening one from a token, finishing it, and validating the proof.
+
+A *client session* is what a client token (from track) or an access token (handed out after a
+passed challenge) opens: one tenant, one user, one tracked action, a scope. The hosted pages and
+the client API both work through it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from app.config import Settings
+from app.domain.decision import ActionState, VerificationMethod
+from app.domain.errors import Conflict, Forbidden
+from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind, derive_signing_key, issue_token, read_token
+from app.extensions import db
+from app.models import EndUser, UserAction, VerificationAttempt
+from app.services.decisions.tracking import action_ref, change_action_state, get_action
+from app.services.end_users.users import enrolled_verification_methods
+
+# States whose result token /validate accepts (a review approval hands one out too: review_result_token).
+SUCCESS_STATES = frozenset({ActionState.CHALLENGE_SUCCEEDED, ActionState.REVIEW_SUCCEEDED})
+# States in which proving identity (or enrolling a first authenticator) completes the action.
+COMPLETABLE_STATES = frozenset({ActionState.CHALLENGE_REQUIRED, ActionState.ALLOW, ActionState.CHALLENGE_SUCCEEDED})
+ATTEMPT_WINDOW = timedelta(minutes=5)
+MAX_FAILED_ATTEMPTS = 10
+
+
+@dataclass
+class ClientSession:
+    tenant_id: str
+    action: UserAction
+    user: EndUser
+    scope: tuple[str, ...]
+
+    @property
+    def is_enrolled(self) -> bool:
+        return bool(enrolled_verification_methods(self.user))
+
+    def may_add_authenticator(self) -> bool:
+        """A first authenticator needs only the token; more need a passed challenge and the scope.
+
+        Either way the action must still be open: a blocked or reviewed action enrols nothing.
+        """
+        if self.action.state not in COMPLETABLE_STATES:
+            return False
+        if not self.is_enrolled:
+            return True
+        return "add:authenticators" in self.scope and self.action.state is ActionState.CHALLENGE_SUCCEEDED
+
+
+def open_session(
+    token: str,
+    *,
+    settings: Settings,
+    now: datetime,
+    kinds: tuple[TokenKind, ...] = (TokenKind.CLIENT, TokenKind.RESULT),
+) -> ClientSession:
+    """Resolve a client or access (result) token to its tenant, user and action, or refuse it."""
+    claims = read_token(
+        token,
+        kinds=kinds,
+        signing_key=derive_signing_key(settings.secret_key),
+        issuer=settings.public_url,
+        now=now,
+    )
+    ref = claims.action
+    action = db.session.execute(
+        select(UserAction).where(UserAction.tenant_id == ref.tenant_id, UserAction.idempotency_key == ref.idempotency_key)
+    ).scalar_one_or_none()
+    if action is None or action.user_id != ref.user_id or action.action_code != ref.action_code:
+        raise InvalidToken("The token no longer matches an action.")
+    user = db.session.execute(
+        select(EndUser).where(EndUser.tenant_id == ref.tenant_id, EndUser.user_id == ref.user_id)
+    ).scalar_one_or_none()
+    if user is None:
+        raise InvalidToken("The user of this token no longer exists.")
+    return ClientSession(tenant_id=ref.tenant_id, action=action, user=user, scope=claims.scope)
+
+
+def complete_challenge(
+    action: UserAction,
+    *,
+    verification_method: VerificationMethod,
+    authenticator_id: str | None,
+    settings: Settings,
+    now: datetime,
+) -> str:
+    """Mark the action's challenge as passed (the caller commits) and return its result token."""
+    if action.state not in COMPLETABLE_STATES:
+        raise Conflict(f"The action is {action.state.value}; it cannot be completed.", code="action_not_pending")
+    if action.state is not ActionState.CHALLENGE_SUCCEEDED:
+        change_action_state(action, ActionState.CHALLENGE_SUCCEEDED, source="challenge", now=now)
+        action.verification_method = verification_method
+        action.verified_by_authenticator_id = authenticator_id
+    return _result_token(action, settings=settings, now=now)
+
+
+def review_result_token(session: ClientSession, *, settings: Settings, now: datetime) -> str | None:
+    """After a reviewer approved the action, the hosted page continues with a result token like a
+    passed challenge's; None while the action is not approved or its result was already validated."""
+    action = session.action
+    if action.state is not ActionState.REVIEW_SUCCEEDED or action.result_validated_at is not None:
+        return None
+    return _result_token(action, settings=settings, now=now)
+
+
+def _result_token(action: UserAction, *, settings: Settings, now: datetime) -> str:
+    return issue_token(
+        action_ref(action),
+        kind=TokenKind.RESULT,
+        scope=tuple(str(action.attributes.get("scope", "")).split()),
+        signing_key=derive_signing_key(settings.secret_key),
+        issuer=settings.public_url,
+        now=now,
+        ttl_seconds=settings.result_token_ttl,
+    )
+
+
+def record_challenge_success(
+    tenant_id: str,
+    user_id: str,
+    action_code: str,
+    idempotency_key: str,
+    *,
+    verification_method: VerificationMethod,
+    authenticator_id: str | None,
+    settings: Settings,
+    now: datetime,
+) -> str:
+    """Complete a pending challenge known by its ids (tests and operators) and commit."""
+    action = get_action(tenant_id, user_id, action_code, idempotency_key)
+    if action.state is not ActionState.CHALLENGE_REQUIRED:
+        raise Conflict(f"The action is {action.state.value}, not awaiting a challenge.", code="action_not_pending")
+    token = complete_challenge(
+        action, verification_method=verification_method, authenticator_id=authenticator_id, settings=settings, now=now
+    )
+    db.session.commit()
+    return token
+
+
+def attempts_exhausted(session: ClientSession, *, now: datetime) -> bool:
+    """At most MAX_FAILED_ATTEMPTS wrong codes per user per window, across all code methods."""
+    return _recent_failures(session.user, now=now) >= MAX_FAILED_ATTEMPTS
+
+
+def record_failed_attempt(session: ClientSession, method: VerificationMethod, *, now: datetime) -> bool:
+    """Count a wrong code; at the limit the action's challenge fails. Commits. True when locked."""
+    db.session.add(VerificationAttempt(end_user_id=session.user.id, verification_method=method.value, attempted_at=now))
+    db.session.flush()
+    locked = _recent_failures(session.user, now=now) >= MAX_FAILED_ATTEMPTS
+    if locked and session.action.state is ActionState.CHALLENGE_REQUIRED:
+        change_action_state(session.action, ActionState.CHALLENGE_FAILED, source="challenge", now=now)
+    db.session.commit()
+    return locked
+
+
+def _recent_failures(user: EndUser, *, now: datetime) -> int:
+    return db.session.execute(
+        select(func.count())
+        .select_from(VerificationAttempt)
+        .where(VerificationAttempt.end_user_id == user.id, VerificationAttempt.attempted_at > now - ATTEMPT_WINDOW)
+    ).scalar_one()
+
+
+def require_scope(session: ClientSession, scope: str) -> None:
+    if scope not in session.scope:
+        raise Forbidden(f"The token lacks the '{scope}' scope.", code="insufficient_scope")
+
+
+@dataclass(frozen=True)
+class Validation:
+    is_valid: bool
+    action: UserAction | None
+    error: str | None = None
+
+
+def validate_challenge(
+    tenant_id: str,
+    token: str,
+    *,
+    user_id: str | None,
+    action_code: str | None,
+    settings: Settings,
+    now: datetime,
+) -> Validation:
+    """``isValid`` is true once per result token, and only for a succeeded action.
+
+    A client token (from track) is accepted too, so a backend can poll the state, but it is never
+    valid: only the token handed over after a passed challenge proves anything.
+    """
+    try:
+        claims = read_token(
+            token,
+            kinds=(TokenKind.CLIENT, TokenKind.RESULT),
+            signing_key=derive_signing_key(settings.secret_key),
+            issuer=settings.public_url,
+            now=now,
+        )
+    except ExpiredToken as exc:
+        return Validation(is_valid=False, action=None, error=exc.message)
+    if claims.action.tenant_id != tenant_id:
+        raise InvalidToken("The token is invalid.")
+    action = db.session.execute(
+        select(UserAction).where(
+            UserAction.tenant_id == tenant_id, UserAction.idempotency_key == claims.action.idempotency_key
+        )
+    ).scalar_one_or_none()
+    if action is None:
+        return Validation(is_valid=False, action=None, error="The action no longer exists.")
+    if (user_id and user_id != action.user_id) or (action_code and action_code != action.action_code):
+        return Validation(is_valid=False, action=action, error="The token does not belong to this user or action.")
+    if claims.kind is not TokenKind.RESULT or action.state not in SUCCESS_STATES:
+        return Validation(is_valid=False, action=action)
+    # One conditional UPDATE decides the race between two concurrent validations.
+    consumed = db.session.execute(
+        update(UserAction)
+        .where(UserAction.id == action.id, UserAction.result_validated_at.is_(None))
+        .values(result_validated_at=now)
+    ).rowcount
+    db.session.commit()
+    if consumed != 1:
+        return Validation(is_valid=False, action=action, error="The token has already been used.")
+    return Validation(is_valid=True, action=action)

@@ -1,0 +1,300 @@
+"""Tracked actions for the console: the filtered, keyset-paginated list and one action's story.
+
+The list is ordered ``created_at DESC, id DESC`` and paginated by that pair (never OFFSET), so a
+page costs the same however deep it is and equal timestamps neither repeat nor skip a row. Every
+filter combination starts from one of the table's indexes, all led by ``tenant_id`` and ending in
+``created_at``: (tenant_id, created_at), (tenant_id, state, created_at) and
+(tenant_id, user_id, created_at); the action code is a filter on top of the first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.domain.decision import ActionState
+from app.domain.keyset import Cursor
+from app.extensions import db
+from app.models import ActionConfiguration, ActionStateChange, UserAction
+
+PAGE_SIZE = 50
+
+@dataclass(frozen=True)
+class ActivityFilters:
+    action_code: str | None = None
+    state: ActionState | None = None
+    user_id: str | None = None
+    date_from: date | None = None  # inclusive, UTC
+    date_to: date | None = None  # inclusive, UTC
+
+    @property
+    def active(self) -> bool:
+        return any((self.action_code, self.state, self.user_id, self.date_from, self.date_to))
+
+    def as_query(self) -> dict[str, str]:
+        """The filters as URL query arguments, for links that keep them (pagination)."""
+        query = {
+            "action": self.action_code, "state": self.state.value if self.state else None, "user": self.user_id,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+        }
+        return {name: value for name, value in query.items() if value}
+
+
+@dataclass(frozen=True)
+class ParsedFilters:
+    filters: ActivityFilters
+    errors: dict[str, str]  # query argument → message; a bad value is reported and ignored
+    values: dict[str, str]  # what was typed, to put back in the form
+
+
+def parse_filters(args: Mapping[str, str]) -> ParsedFilters:
+    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``)."""
+    values = {name: (args.get(name) or "").strip() for name in ("action", "state", "user", "from", "to")}
+    errors: dict[str, str] = {}
+    state = None
+    if values["state"]:
+        try:
+            state = ActionState(values["state"])
+        except ValueError:
+            errors["state"] = "Pick a state from the list."
+    dates: dict[str, date | None] = {"from": None, "to": None}
+    for name in dates:
+        if values[name]:
+            try:
+                dates[name] = date.fromisoformat(values[name])
+            except ValueError:
+                errors[name] = "Enter a date as YYYY-MM-DD."
+    if dates["from"] and dates["to"] and dates["from"] > dates["to"]:
+        errors["to"] = "The end date is before the start date."
+        dates["to"] = None
+    filters = ActivityFilters(
+        action_code=values["action"][:64] or None,
+        state=state,
+        user_id=values["user"][:255] or None,
+        date_from=dates["from"],
+        date_to=dates["to"],
+    )
+    return ParsedFilters(filters=filters, errors=errors, values=values)
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    id: int
+    created_at: datetime
+    action_code: str
+    user_id: str
+    state: ActionState
+    deciding_rule_name: str | None
+    ip_address: str | None
+
+
+@dataclass(frozen=True)
+class ActivityPage:
+    rows: list[ActivityRow]
+    next_cursor: Cursor | None  # None on the last page
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def list_activity(
+    tenant_id: str, filters: ActivityFilters = ActivityFilters(), *, cursor: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> ActivityPage:
+    """Newest first. Fetches ``limit + 1`` rows to know whether an older page exists."""
+    columns = (
+        UserAction.id, UserAction.created_at, UserAction.action_code, UserAction.user_id, UserAction.state,
+        UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
+    )
+    query = select(*columns).where(UserAction.tenant_id == tenant_id)
+    # Equality filters first: they pick the index whose next column is created_at.
+    if filters.user_id:
+        query = query.where(UserAction.user_id == filters.user_id)
+    if filters.state:
+        query = query.where(UserAction.state == filters.state)
+    if filters.action_code:
+        query = query.where(UserAction.action_code == filters.action_code)
+    if filters.date_from:
+        query = query.where(UserAction.created_at >= _start_of(filters.date_from))
+    if filters.date_to:
+        query = query.where(UserAction.created_at < _start_of(filters.date_to + timedelta(days=1)))
+    if cursor:
+        # (created_at, id) < cursor, written so the first conjunct is an index range on created_at
+        # and the second only sorts out rows sharing the cursor's timestamp.
+        query = query.where(
+            UserAction.created_at <= cursor.created_at,
+            or_(UserAction.created_at < cursor.created_at,
+                and_(UserAction.created_at == cursor.created_at, UserAction.id < cursor.id)),
+        )
+    query = query.order_by(UserAction.created_at.desc(), UserAction.id.desc()).limit(limit + 1)
+    fetched = db.session.execute(query).all()
+    rows = [
+        ActivityRow(
+            id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
+            state=row.state, deciding_rule_name=deciding_rule_name(row.output, row.priority_rule_id),
+            ip_address=row.ip_address,
+        )
+        for row in fetched[:limit]
+    ]
+    more = len(fetched) > limit
+    return ActivityPage(rows=rows, next_cursor=Cursor(rows[-1].created_at, rows[-1].id) if more else None)
+
+
+def deciding_rule_name(output: dict | None, rule_id: str | None) -> str | None:
+    """The deciding rule's name as it was when the action was decided (rules can be renamed), for
+    list rows that need only the name, not the whole trace (:func:`read_trace`)."""
+    if not rule_id or not output:
+        return None
+    for rule in output.get("rules") or ():
+        if isinstance(rule, dict) and rule.get("ruleId") == rule_id:
+            return rule.get("name")
+    return None
+
+
+def action_codes(tenant_id: str) -> list[str]:
+    """Configured action codes, to suggest in the filter form."""
+    return list(db.session.execute(
+        select(ActionConfiguration.code).where(ActionConfiguration.tenant_id == tenant_id)
+        .order_by(ActionConfiguration.code)
+    ).scalars())
+
+
+# ---------------------------------------------------------------------------------------------
+# One action
+
+
+@dataclass(frozen=True)
+class ActionDetail:
+    action: UserAction
+    custom: list[tuple[str, str]]  # (key, JSON text of the value)
+    scope: str | None
+    trace: DecisionTrace
+    history: list[ActionStateChange]
+
+
+def get_action_detail(tenant_id: str, action_id: int) -> ActionDetail | None:
+    """None when the action does not exist or belongs to another tenant."""
+    action = db.session.execute(
+        select(UserAction).where(UserAction.tenant_id == tenant_id, UserAction.id == action_id)
+        .options(selectinload(UserAction.state_changes))
+    ).scalar_one_or_none()
+    if action is None:
+        return None
+    attributes = action.attributes or {}
+    return ActionDetail(
+        action=action,
+        custom=_items(attributes.get("custom")),
+        scope=attributes.get("scope") or None,
+        trace=read_trace(action.output),
+        history=list(action.state_changes),
+    )
+
+
+def _items(custom: Any) -> list[tuple[str, str]]:
+    if isinstance(custom, dict):
+        return [(str(key), as_json_text(value)) for key, value in sorted(custom.items(), key=lambda kv: str(kv[0]))]
+    return [] if custom in (None, "") else [("(value)", as_json_text(custom))]
+
+
+def as_json_text(value: Any) -> str:
+    """Compact JSON for display; the template escapes it like any other text."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# ---------------------------------------------------------------------------------------------
+# A decision trace, as console/_decision_trace.html shows it on an action's page, a review case
+# and the Test action panel alike
+
+
+# JsonLogic operators as an admin reads them in a trace.
+OPERATOR_LABELS = {
+    "==": "equals", "===": "equals", "!=": "not equals", "!==": "not equals",
+    ">": "greater than", ">=": "at least", "<": "less than", "<=": "at most",
+    "in": "in", "!": "is false", "!!": "is true", "var": "is true", "missing": "is missing",
+    "missing_some": "is missing",
+}
+
+
+@dataclass(frozen=True)
+class ConditionLine:
+    path: str  # where the condition sits in the rule's JsonLogic, as rule validation errors name it
+    field: str | None  # the variable read, when one operand is a plain var
+    operator: str
+    operator_label: str
+    observed: str  # JSON text, for display
+    expected: str
+    result: bool
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    position: int  # 1-based, in the order the rules were evaluated (priority, then id)
+    rule_id: str | None
+    name: str
+    priority: int | None
+    outcome: str | None
+    matched: bool
+    deciding: bool
+    conditions: list[ConditionLine]
+
+
+@dataclass(frozen=True)
+class DecisionTrace:
+    outcome: str | None
+    default_outcome: str | None
+    rules: list[RuleLine]
+    deciding_rule: RuleLine | None  # None: no rule matched, the default outcome applied
+    data_point_errors: list[dict[str, Any]]  # custom values of the wrong type, treated as not sent
+    missing_lists: list[str]  # lists the rules read that did not exist
+
+
+def read_trace(output: Mapping[str, Any] | None) -> DecisionTrace:
+    """A decision's output (stored on an action, or simulated) as display lines.
+
+    Stored outputs are whatever tracking wrote at the time, so every key is optional and malformed
+    entries are skipped rather than failing the page."""
+    output = output or {}
+    deciding_id = output.get("decidingRuleId")
+    entries = [rule for rule in output.get("rules") or () if isinstance(rule, dict)]
+    rules = [
+        RuleLine(
+            position=position,
+            rule_id=rule.get("ruleId"),
+            name=str(rule.get("name") or rule.get("ruleId") or "(unnamed rule)"),
+            priority=rule.get("priority"),
+            outcome=rule.get("outcome"),
+            matched=bool(rule.get("matched")),
+            deciding=deciding_id is not None and rule.get("ruleId") == deciding_id,
+            conditions=[_condition_line(entry) for entry in rule.get("conditions") or () if isinstance(entry, dict)],
+        )
+        for position, rule in enumerate(entries, start=1)
+    ]
+    return DecisionTrace(
+        outcome=output.get("outcome"),
+        default_outcome=output.get("defaultOutcome"),
+        rules=rules,
+        deciding_rule=next((rule for rule in rules if rule.deciding), None),
+        data_point_errors=[error for error in output.get("dataPointErrors") or () if isinstance(error, dict)],
+        missing_lists=[str(name) for name in output.get("missingLists") or ()],
+    )
+
+
+def _condition_line(entry: dict[str, Any]) -> ConditionLine:
+    operator = str(entry.get("operator") or "")
+    return ConditionLine(
+        path=str(entry.get("path") or ""),
+        field=str(entry["field"]) if entry.get("field") else None,
+        operator=operator,
+        operator_label=OPERATOR_LABELS.get(operator, operator),
+        observed=as_json_text(entry.get("observed")),
+        expected=as_json_text(entry.get("expected")),
+        result=bool(entry.get("result")),
+    )

@@ -1,0 +1,82 @@
+"""The console's Test action: what tracking would decide, and why, without tracking anything.
+
+It decides through :func:`app.services.decisions.tracking.evaluate_action`, the same function a real
+track uses, with the same attribute validation. It only reads: no user, action or configuration
+is created, and the session is rolled back afterwards so nothing it touched can be flushed later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.config import Settings, current_settings
+from app.domain.decision import ActionState, Decision, Outcome, UnenrolledPolicy, VerificationMethod
+from app.domain.documents import parse_document
+from app.extensions import db
+from app.models import EndUser
+from app.models.base import utcnow
+from app.services.console.activity import DecisionTrace, read_trace
+from app.services.decisions.signals import SignalInputs, locate
+from app.services.decisions.tracking import TrackAttributes, evaluate_action, request_facts, resulting_state, user_facts
+from app.services.end_users.users import enrolled_verification_methods, validate_user_id
+from app.services.rulesets.rules import action_not_found
+from app.services.tenancy.tenant_config import current_config
+
+
+@dataclass(frozen=True)
+class Simulation:
+    decision: Decision
+    state: ActionState
+    allowed_verification_methods: list[str]
+    default_verification_method: VerificationMethod | None
+    user_exists: bool
+    enrolled_verification_methods: list[str]
+    # Set when a CHALLENGE could not be put to this user (nothing enrolled that the action accepts),
+    # so the action's unenrolled policy chose the state instead of the outcome.
+    unenrolled_policy: UnenrolledPolicy | None = None
+
+    @property
+    def trace(self) -> DecisionTrace:
+        return read_trace(self.decision.output)
+
+
+def simulate_action(
+    tenant_id: str,
+    action_code: str,
+    user_id: str,
+    attributes: dict[str, Any],
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Simulation:
+    """``attributes`` are a track call's (camelCase: ipAddress, deviceId, userAgent, custom).
+
+    Risk signals the rules read are computed from the stored history as a track would; ``settings``
+    defaults to the running app's (the GeoLite2-City file, the impossible-travel speed)."""
+    settings = settings or current_settings()
+    now = now or utcnow()
+    try:
+        validate_user_id(user_id)
+        parsed = parse_document(TrackAttributes, attributes)
+        config = current_config(tenant_id)
+        action = config.action(action_code)
+        if action is None:
+            raise action_not_found(action_code)
+        user = db.session.execute(
+            select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
+        ).scalar_one_or_none()
+        enrolled = enrolled_verification_methods(user) if user is not None else []
+        request = request_facts(action_code, parsed)
+        signals = SignalInputs(tenant_id, user, request, user_id, locate(parsed.ip_address, settings=settings),
+                               settings, now)
+        decision = evaluate_action(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
+        state, allowed, default_method = resulting_state(action, decision, enrolled)
+        policy_applied = decision.outcome is Outcome.CHALLENGE and not set(enrolled) & set(allowed)
+        return Simulation(decision, state, allowed, default_method, user is not None, enrolled,
+                          action.unenrolled_policy if policy_applied else None)
+    finally:
+        db.session.rollback()

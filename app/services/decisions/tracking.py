@@ -1,0 +1,473 @@
+"""Tracking an action and reading or moving its state afterwards."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, field_validator
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+
+from app.config import Settings
+from app.domain.context import RequestFacts, UserFacts, build_context
+from app.domain.decision import ActionState, Decision, RuleInput, VerificationMethod, decide, initial_state
+from app.domain.documents import CustomValue, Short, WireModel, check_custom
+from app.domain.errors import Conflict, InvalidRequest, NotFound
+from app.domain.redirects import is_allowed
+from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
+from app.extensions import db
+from app.models import ActionStateChange, Authenticator, EndUser, UserAction
+from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
+from app.services.delivery.webhooks import emit_action_created, emit_state_change
+from app.services.end_users.users import enrolled_verification_methods, validate_user_id
+from app.services.rulesets.custom_data import prepare_context
+from app.services.rulesets.rules import ActionDocument, new_action_configuration, validate_action_code
+from app.services.tenancy.tenant_config import ActionPolicy, TenantConfig, current_config
+
+KNOWN_SCOPES = frozenset({"read:authenticators", "add:authenticators", "update:authenticators", "remove:authenticators"})
+DEFAULT_SCOPE = ("read:authenticators",)
+QUERY_WINDOW = timedelta(days=30)
+# Concurrent first tracks race to create the same user / action / idempotency key; the loser
+# retries and finds the winner's rows.
+ATTEMPTS = 3
+
+REVIEW_OUTCOMES = frozenset({ActionState.REVIEW_SUCCEEDED, ActionState.REVIEW_FAILED})
+REVIEW_STATES = REVIEW_OUTCOMES | {ActionState.REVIEW_REQUIRED}
+
+# The hot path's statements, built once: SQLAlchemy then reuses their compiled form instead of
+# rebuilding and re-keying a statement object on every track (measured in bench/track.py).
+# With the user's authenticators in the same round trip (track needs the enrolled methods), as plain
+# rows: building ORM objects cost more than the query.
+_FIND_USER = (
+    select(EndUser.id, EndUser.email, EndUser.phone_number, EndUser.username, EndUser.custom, EndUser.created_at,
+           Authenticator.verification_method, Authenticator.verified_at, Authenticator.last_verified_at)
+    .outerjoin(Authenticator, Authenticator.end_user_id == EndUser.id)
+    .where(EndUser.tenant_id == bindparam("tenant_id"), EndUser.user_id == bindparam("user_id"))
+    .order_by(Authenticator.created_at)
+)
+_INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.id)
+_INSERT_USER = EndUser.__table__.insert()
+_UPDATE_USER = EndUser.__table__.update().where(EndUser.__table__.c.id == bindparam("user_pk"))
+_INSERT_STATE_CHANGE = ActionStateChange.__table__.insert()
+# What a track may tell about its user: it fills these in when the stored user has none.
+IDENTIFIERS = ("email", "phone_number", "username")
+
+
+class TrackAttributes(WireModel):
+    """What a track call may send (all optional)."""
+
+    idempotency_key: Short | None = Field(default=None, min_length=1)
+    redirect_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    redirect_to_settings: bool = False
+    ip_address: Annotated[str, StringConstraints(max_length=64)] | None = None
+    user_agent: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    device_id: Short | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=32)] | None = None
+    username: Short | None = None
+    scope: Short | None = None
+    locale: Annotated[str, StringConstraints(max_length=35)] | None = None
+    challenge_id: Short | None = None
+    custom: dict[str, CustomValue] | None = None
+
+    @field_validator("ip_address")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)  # ValueError becomes a 400 naming the field
+        return value
+
+    _custom = field_validator("custom")(check_custom)
+
+
+@dataclass(frozen=True)
+class AuthenticatorFacts:
+    verification_method: VerificationMethod
+    verified_at: datetime | None
+    last_verified_at: datetime | None
+
+
+@dataclass
+class TrackedUser:
+    """What a track reads of its user (and what signals read: see services.decisions.signals.SignalInputs)."""
+
+    id: int | None  # None: first seen now, inserted with the action
+    email: str | None
+    phone_number: str | None
+    username: str | None
+    custom: dict[str, Any]
+    created_at: datetime
+    authenticators: list[AuthenticatorFacts]
+    filled: dict[str, str]  # identifiers this track sent for a known user who had none
+
+
+@dataclass(frozen=True)
+class TrackedAction:
+    """What a track answers with of the action it stored (an ORM object cost more than the insert)."""
+
+    tenant_id: str
+    user_id: str
+    action_code: str
+    idempotency_key: str
+    state: ActionState
+    allowed_verification_methods: list[str]
+    default_verification_method: VerificationMethod | None
+    rule_ids: list[str]
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    action: UserAction | TrackedAction  # the stored row (a replay), or a snapshot of what was stored
+    token: str
+    url: str
+    enrolled_verification_methods: list[str]
+
+
+def track_action(
+    tenant_id: str,
+    user_id: str,
+    action_code: str,
+    attributes: TrackAttributes,
+    *,
+    settings: Settings,
+    now: datetime,
+    config: TenantConfig | None = None,
+) -> TrackResult:
+    """``config``: the tenant's configuration when the caller has it already (the API-key lookup)."""
+    validate_user_id(user_id)
+    validate_action_code(action_code)
+    scope = _parse_scope(attributes.scope)
+    if attributes.redirect_url and not is_allowed(attributes.redirect_url, settings.redirect_allowlist):
+        raise InvalidRequest(
+            "redirectUrl is not in the redirect allow-list (console settings, or TOLLGATE_REDIRECT_ALLOWLIST).",
+            code="redirect_url_not_allowed",
+        )
+    for attempt in range(ATTEMPTS):
+        if attributes.idempotency_key:
+            existing = _find_by_idempotency_key(tenant_id, attributes.idempotency_key)
+            if existing is not None:
+                return _replay(existing, user_id, action_code, settings=settings, now=now)
+        try:
+            return _track_new(config or current_config(tenant_id), user_id, action_code, attributes, scope,
+                              settings=settings, now=now)
+        except IntegrityError:
+            db.session.rollback()
+            config = None  # the winner may have created the action: read the configuration again
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _track_new(
+    config: TenantConfig,
+    user_id: str,
+    action_code: str,
+    attributes: TrackAttributes,
+    scope: tuple[str, ...],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> TrackResult:
+    # Read and decide first, write last: on SQLite the write lock is held from the first INSERT to
+    # the commit, so the lock window is just the inserts (measured: p99 under load halves).
+    tenant_id = config.tenant_id
+    with db.session.no_autoflush:
+        user = _user_for_tracking(tenant_id, user_id, attributes, now=now)
+        enrolled = enrolled_verification_methods(user) if user.id is not None else []
+    action = config.action(action_code)
+    new_action = None
+    if action is None:  # Authsignal's behaviour: an unknown action code is created, ALLOW by default
+        new_action = new_action_configuration(tenant_id, ActionDocument(code=action_code))
+        action = ActionPolicy.of(new_action)
+
+    request = request_facts(action_code, attributes)
+    geo = locate(attributes.ip_address, settings=settings)  # stored below: later tracks judge travel by it
+    signals = SignalInputs(tenant_id, user, request, user_id, geo, settings, now)
+    decision = evaluate_action(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
+    state, allowed, default_method = resulting_state(action, decision, enrolled)
+    action_id = action.id
+    if new_action is not None:
+        db.session.add(new_action)
+        db.session.flush()
+        action_id = new_action.id
+    values = {
+        "tenant_id": tenant_id,
+        "action_configuration_id": action_id,
+        "action_code": action_code,
+        "user_id": user_id,
+        "idempotency_key": attributes.idempotency_key or secrets.token_hex(16),
+        "state": state,
+        "state_updated_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "is_enrolled": bool(enrolled),
+        "allowed_verification_methods": allowed,
+        "default_verification_method": default_method,
+        "verification_method": None,
+        "verified_by_authenticator_id": None,
+        "rule_ids": list(decision.matched_rule_ids),
+        "priority_rule_id": decision.deciding_rule.rule_id if decision.deciding_rule else None,
+        "output": decision.output,
+        "ip_address": attributes.ip_address,
+        "user_agent": attributes.user_agent,
+        "device_id": attributes.device_id,
+        "country_code": geo.country_code,
+        "city": geo.city,
+        "latitude": geo.latitude,
+        "longitude": geo.longitude,
+        "redirect_url": attributes.redirect_url,
+        "attributes": _stored_attributes(attributes, scope),
+        "result_validated_at": None,
+    }
+    # Webhook outbox, same transaction (the subscribers come with the tenant's configuration).
+    emit_action_created(values, subscribers=config.webhook_subscribers(), now=now)
+    # Plain INSERTs rather than the ORM's unit of work: this is the API's hottest write, and the
+    # flush machinery cost more than the statements themselves (bench/track.py).
+    connection = db.session.connection()
+    if user.id is None:
+        connection.execute(_INSERT_USER, {
+            "tenant_id": tenant_id, "user_id": user_id, "email": user.email, "phone_number": user.phone_number,
+            "username": user.username, "custom": {}, "created_at": now, "updated_at": now,
+        })
+    elif user.filled:
+        connection.execute(_UPDATE_USER, {"user_pk": user.id, **user.filled, "updated_at": now})
+    action_id = connection.execute(_INSERT_ACTION, values).scalar_one()
+    connection.execute(
+        _INSERT_STATE_CHANGE,
+        {"user_action_id": action_id, "from_state": None, "to_state": state, "source": "track", "changed_at": now},
+    )
+    db.session.commit()
+    stored = TrackedAction(**{name: values[name] for name in TrackedAction.__dataclass_fields__})
+    return _result(stored, enrolled, settings=settings, now=now)
+
+
+def evaluate_action(
+    config: TenantConfig,
+    action: ActionPolicy,
+    user: UserFacts,
+    request: RequestFacts,
+    *,
+    signals: SignalInputs | None = None,
+) -> Decision:
+    """The one decision path: tracking and the console's Test action both decide through here.
+
+    ``signals`` is what risk signals are computed from; only those the active rules read are
+    computed (an action whose rules read none runs no extra query)."""
+    with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
+        rules = config.active_rules(action)
+        context = build_context(user, request, signal_namespaces(rules, signals) if signals is not None else None)
+        # Lists the rules read and custom values checked against data points.
+        custom_data = prepare_context(config, _fields_read(rules), context) if rules else None
+    decision = decide(rules, context, default_outcome=action.default_outcome)
+    if custom_data is not None:
+        custom_data.annotate(decision.output)
+    return decision
+
+
+def _fields_read(rules: list[RuleInput]) -> frozenset[str]:
+    return frozenset().union(*(rule.conditions.fields for rule in rules))
+
+
+def resulting_state(
+    action: ActionPolicy, decision: Decision, enrolled: list[str]
+) -> tuple[ActionState, list[str], VerificationMethod | None]:
+    """The state a decision starts the action in, with the methods it may be verified by."""
+    allowed, default_method = _verification_methods(action, decision)
+    state = initial_state(
+        decision.outcome,
+        can_challenge=bool(set(enrolled) & set(allowed)),
+        unenrolled_policy=action.unenrolled_policy,
+    )
+    return state, allowed, default_method
+
+
+def user_facts(user_id: str, user: EndUser | TrackedUser | None, enrolled: list[str]) -> UserFacts:
+    return UserFacts(
+        user_id=user_id,
+        email=user.email if user else None,
+        phone_number=user.phone_number if user else None,
+        username=user.username if user else None,
+        custom=(user.custom or {}) if user else {},
+        enrolled_verification_methods=tuple(enrolled),
+    )
+
+
+def request_facts(action_code: str, attributes: TrackAttributes) -> RequestFacts:
+    return RequestFacts(
+        action_code=action_code,
+        ip_address=attributes.ip_address,
+        device_id=attributes.device_id,
+        user_agent=attributes.user_agent,
+        custom=attributes.custom or {},
+    )
+
+
+def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes, *, now: datetime) -> TrackedUser:
+    rows = db.session.connection().execute(_FIND_USER, {"tenant_id": tenant_id, "user_id": user_id}).all()
+    if rows:
+        first = rows[0]
+        user = TrackedUser(
+            first.id, first.email, first.phone_number, first.username, first.custom or {}, first.created_at,
+            [AuthenticatorFacts(r.verification_method, r.verified_at, r.last_verified_at)
+             for r in rows if r.verification_method is not None],
+            {},
+        )
+    else:
+        user = TrackedUser(None, None, None, None, {}, now, [], {})
+    # Identifiers sent with a track fill gaps; they never overwrite what update_user set.
+    for name in IDENTIFIERS:
+        value = getattr(attributes, name)
+        if value and not getattr(user, name):
+            setattr(user, name, value)
+            if user.id is not None:
+                user.filled[name] = value
+    return user
+
+
+def _verification_methods(action: ActionPolicy, decision: Decision) -> tuple[list[str], VerificationMethod | None]:
+    rule = decision.deciding_rule
+    if rule is not None and rule.verification_methods:
+        allowed = [m.value for m in rule.verification_methods]
+    else:
+        allowed = list(action.verification_methods)
+    default = (rule.default_verification_method if rule else None) or action.default_verification_method
+    if default is not None and default.value not in allowed:
+        default = None
+    return allowed, default
+
+
+def _stored_attributes(attributes: TrackAttributes, scope: tuple[str, ...]) -> dict[str, Any]:
+    stored: dict[str, Any] = {"scope": " ".join(scope), "custom": attributes.custom or {}}
+    for name in ("email", "phone_number", "username", "locale", "challenge_id"):
+        value = getattr(attributes, name)
+        if value is not None:
+            stored[name] = value
+    if attributes.redirect_to_settings:
+        stored["redirect_to_settings"] = True
+    return stored
+
+
+def _parse_scope(scope: str | None) -> tuple[str, ...]:
+    if not scope:
+        return DEFAULT_SCOPE
+    requested = tuple(dict.fromkeys(scope.split()))
+    unknown = [s for s in requested if s not in KNOWN_SCOPES]
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown scope {', '.join(unknown)}; known scopes: {', '.join(sorted(KNOWN_SCOPES))}.",
+            code="invalid_scope",
+        )
+    return requested
+
+
+def _replay(action: UserAction, user_id: str, action_code: str, *, settings: Settings, now: datetime) -> TrackResult:
+    """Same idempotency key again: the same action, a fresh client token, nothing written."""
+    if action.user_id != user_id or action.action_code != action_code:
+        raise Conflict(
+            "This idempotencyKey was already used for a different user or action.", code="idempotency_key_conflict"
+        )
+    user = db.session.execute(
+        select(EndUser).where(EndUser.tenant_id == action.tenant_id, EndUser.user_id == user_id)
+    ).scalar_one_or_none()
+    enrolled = enrolled_verification_methods(user) if user else []
+    return _result(action, enrolled, settings=settings, now=now)
+
+
+def _result(action: UserAction | TrackedAction, enrolled: list[str], *, settings: Settings, now: datetime) -> TrackResult:
+    scope = tuple(str(action.attributes.get("scope", "")).split()) or DEFAULT_SCOPE
+    token = issue_token(
+        action_ref(action),
+        kind=TokenKind.CLIENT,
+        scope=scope,
+        signing_key=derive_signing_key(settings.secret_key),
+        issuer=settings.public_url,
+        now=now,
+        ttl_seconds=settings.client_token_ttl,
+    )
+    return TrackResult(
+        action=action,
+        token=token,
+        url=f"{settings.public_url}/challenge?token={token}",
+        enrolled_verification_methods=enrolled,
+    )
+
+
+def action_ref(action: UserAction | TrackedAction) -> ActionRef:
+    return ActionRef(
+        tenant_id=action.tenant_id,
+        user_id=action.user_id,
+        action_code=action.action_code,
+        idempotency_key=action.idempotency_key,
+    )
+
+
+def _find_by_idempotency_key(tenant_id: str, idempotency_key: str) -> UserAction | None:
+    return db.session.execute(
+        select(UserAction).where(UserAction.tenant_id == tenant_id, UserAction.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+
+
+def get_action(tenant_id: str, user_id: str, action_code: str, idempotency_key: str) -> UserAction:
+    action = _find_by_idempotency_key(tenant_id, idempotency_key)
+    if action is None or action.user_id != user_id or action.action_code != action_code:
+        raise NotFound("The action was not found.", code="action_not_found")
+    return action
+
+
+def change_action_state(action: UserAction, new_state: ActionState, *, source: str, now: datetime) -> None:
+    """Move an action to a new state and record the step; the caller commits."""
+    if action.state == new_state:
+        return
+    emit_state_change(action, new_state, source=source, now=now)  # webhooks (before action.state moves on)
+    action.state_changes.append(
+        ActionStateChange(from_state=action.state, to_state=new_state, source=source, changed_at=now)
+    )
+    action.state = new_state
+    action.state_updated_at = now
+    action.updated_at = now
+
+
+def update_action_state(
+    tenant_id: str, user_id: str, action_code: str, idempotency_key: str, new_state: ActionState, *, now: datetime
+) -> UserAction:
+    """The server API's update_action: integrators may set any state (Authsignal does too).
+
+    A review outcome on a case in review is a review decision (exactly one wins, a second is a
+    409 review_already_decided): services.reviews.queue decides it.
+    """
+    action = get_action(tenant_id, user_id, action_code, idempotency_key)
+    if new_state in REVIEW_OUTCOMES and action.state in REVIEW_STATES:
+        from app.services.reviews.queue import decide_from_api  # reviews builds on this module
+
+        return decide_from_api(action, new_state, now=now)
+    change_action_state(action, new_state, source="api", now=now)
+    db.session.commit()
+    return action
+
+
+def query_user_actions(
+    tenant_id: str,
+    user_id: str,
+    *,
+    from_date: datetime | None,
+    codes: list[str] | None,
+    state: ActionState | None,
+    now: datetime,
+    limit: int = 1000,
+) -> list[UserAction]:
+    """Newest first, never older than 30 days (as Authsignal's query endpoint)."""
+    earliest = now - QUERY_WINDOW
+    since = max(from_date, earliest) if from_date else earliest
+    query = select(UserAction).where(
+        UserAction.tenant_id == tenant_id, UserAction.user_id == user_id, UserAction.created_at >= since
+    )
+    if codes:
+        query = query.where(UserAction.action_code.in_(codes))
+    if state:
+        query = query.where(UserAction.state == state)
+    return list(db.session.execute(query.order_by(UserAction.created_at.desc()).limit(limit)).scalars())

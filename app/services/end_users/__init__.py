@@ -1,0 +1,1 @@
+"""End users and their authenticators, as the server API manages them."""

@@ -1,0 +1,176 @@
+"""End users as the server API sees them: read, upsert, delete, search."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.domain.errors import InvalidRequest
+from app.extensions import db
+from app.models import Authenticator, EndUser
+from app.services.console.activity import ActivityFilters, ActivityRow, as_json_text, list_activity
+
+if TYPE_CHECKING:
+    from app.services.decisions.tracking import TrackedUser
+
+MAX_USER_ID_LENGTH = 255
+MAX_QUERY_LIMIT = 100
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+USER_FIELDS = ("email", "email_verified", "phone_number", "phone_number_verified", "username", "display_name", "custom", "locale")
+
+
+def validate_user_id(user_id: str) -> str:
+    if not user_id or len(user_id) > MAX_USER_ID_LENGTH or not user_id.isprintable():
+        raise InvalidRequest(
+            f"The user id must be 1-{MAX_USER_ID_LENGTH} printable characters.", code="invalid_user_id"
+        )
+    return user_id
+
+
+def validate_email(email: str | None) -> str | None:
+    if email is not None and not EMAIL.fullmatch(email):
+        raise InvalidRequest("email must be an email address.", code="invalid_email")
+    return email
+
+
+def validate_phone_number(phone_number: str | None) -> str | None:
+    if phone_number is not None and not E164.fullmatch(phone_number):
+        raise InvalidRequest("phoneNumber must be in E.164 format, e.g. +64211234567.", code="invalid_phone_number")
+    return phone_number
+
+
+def find_user(tenant_id: str, user_id: str) -> EndUser | None:
+    return db.session.execute(
+        select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
+    ).scalar_one_or_none()
+
+
+def enrolled_verification_methods(user: EndUser | TrackedUser) -> list[str]:
+    """Distinct methods the user has verified authenticators for, in enrolment order."""
+    methods = [a.verification_method.value for a in user.authenticators if a.verified_at is not None]
+    return list(dict.fromkeys(methods))
+
+
+def update_user(tenant_id: str, user_id: str, changes: dict[str, Any], *, now: datetime) -> EndUser:
+    """Create the user if needed and apply the given attributes (absent ones stay as they are)."""
+    validate_user_id(user_id)
+    unknown = set(changes) - set(USER_FIELDS)
+    if unknown:
+        raise InvalidRequest(f"Unknown user attributes: {', '.join(sorted(unknown))}.")
+    validate_email(changes.get("email"))
+    validate_phone_number(changes.get("phone_number"))
+    user = find_user(tenant_id, user_id)
+    if user is None:
+        user = EndUser(tenant_id=tenant_id, user_id=user_id, custom={}, created_at=now)
+        db.session.add(user)
+    for name, value in changes.items():
+        if name == "custom":
+            # custom merges key by key; a null value removes that key.
+            merged = {**(user.custom or {}), **value}
+            user.custom = {k: v for k, v in merged.items() if v is not None}
+        else:
+            setattr(user, name, value)
+    user.updated_at = now
+    db.session.commit()
+    return user
+
+
+def delete_user(tenant_id: str, user_id: str) -> None:
+    """Remove the user and their authenticators; tracked actions stay as history."""
+    db.session.execute(delete(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id))
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[EndUser]
+    last_evaluated_user_id: str | None
+
+
+def query_users(
+    tenant_id: str,
+    *,
+    email: str | None = None,
+    phone_number: str | None = None,
+    username: str | None = None,
+    limit: int = MAX_QUERY_LIMIT,
+    after_user_id: str | None = None,
+) -> UserPage:
+    """Keyset-paginated by user id, so a page never skips or repeats a user."""
+    query = select(EndUser).where(EndUser.tenant_id == tenant_id)
+    if email:
+        query = query.where(EndUser.email == email)
+    if phone_number:
+        query = query.where(EndUser.phone_number == phone_number)
+    if username:
+        query = query.where(EndUser.username == username)
+    if after_user_id:
+        query = query.where(EndUser.user_id > after_user_id)
+    rows = list(db.session.execute(query.order_by(EndUser.user_id).limit(limit + 1)).scalars())
+    more = len(rows) > limit
+    users = rows[:limit]
+    return UserPage(users=users, last_evaluated_user_id=users[-1].user_id if more and users else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Console: one search box, and everything the user page shows
+
+SEARCH_PAGE_SIZE = 50
+_PHONE_PUNCTUATION = re.compile(r"[\s().-]")
+
+
+def search_users(
+    tenant_id: str, text: str | None, *, after_user_id: str | None = None, limit: int = SEARCH_PAGE_SIZE
+) -> UserPage:
+    """Users whose id equals or starts with ``text``, whose email equals it (any case), or whose
+    phone number equals it (spaces, dots, dashes and brackets ignored). Empty text lists everyone.
+    Keyset-paginated by user id, like :func:`query_users`."""
+    query = select(EndUser).where(EndUser.tenant_id == tenant_id)
+    text = (text or "").strip()[:MAX_USER_ID_LENGTH]
+    if text:
+        # A prefix as a range (index-friendly on (tenant_id, user_id)) plus an exact check, so
+        # neither LIKE's wildcards nor SQLite's case-insensitive LIKE change what matches.
+        matches = [
+            EndUser.user_id == text,
+            and_(EndUser.user_id >= text, func.substr(EndUser.user_id, 1, len(text)) == text),
+        ]
+        if "@" in text:
+            matches.append(func.lower(EndUser.email) == text.lower())
+        phone = _PHONE_PUNCTUATION.sub("", text)
+        if E164.fullmatch(phone):
+            matches.append(EndUser.phone_number == phone)
+        query = query.where(or_(*matches))
+    if after_user_id:
+        query = query.where(EndUser.user_id > after_user_id)
+    rows = list(db.session.execute(query.order_by(EndUser.user_id).limit(limit + 1)).scalars())
+    users = rows[:limit]
+    return UserPage(users=users, last_evaluated_user_id=users[-1].user_id if len(rows) > limit and users else None)
+
+
+RECENT_ACTIONS = 20
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    user: EndUser
+    authenticators: list[Authenticator]  # passkey details loaded
+    custom: list[tuple[str, str]]  # (key, JSON text of the value), sorted by key
+    recent_actions: list[ActivityRow]  # newest first
+
+
+def get_user_profile(tenant_id: str, user_id: str) -> UserProfile | None:
+    user = db.session.execute(
+        select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
+        .options(selectinload(EndUser.authenticators).selectinload(Authenticator.passkey))
+    ).scalar_one_or_none()
+    if user is None:
+        return None
+    recent = list_activity(tenant_id, ActivityFilters(user_id=user_id), limit=RECENT_ACTIONS).rows
+    custom = sorted((str(key), as_json_text(value)) for key, value in (user.custom or {}).items())
+    return UserProfile(user=user, authenticators=list(user.authenticators), custom=custom, recent_actions=recent)

@@ -1,0 +1,1 @@
+"""What operators run: provisioning and the demo, metrics, readiness, retention."""

@@ -1,0 +1,72 @@
+"""Retention: deleting what is older than anyone needs, in short transactions.
+
+* Tracked actions older than ``TOLLGATE_ACTION_RETENTION_DAYS`` (unset: kept forever), with
+  everything that hangs off them (state changes, review claims, notes, decisions and flags,
+  WebAuthn challenges: all ``ON DELETE CASCADE``). A case still waiting for a reviewer is kept
+  whatever its age: deleting it would decide it silently. The setting is never below the longest
+  window a risk signal reads, so a purge cannot change a decision.
+* Failed verification attempts older than that same window, and failed console sign-ins older
+  than the per-address limit's window: nothing reads them any more.
+
+Batches are deleted one transaction each, so a large first purge never holds SQLite's write lock
+(or PostgreSQL row locks) for long, and an interrupted purge simply resumes next time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from app.config import Settings
+from app.domain.decision import ActionState
+from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
+from app.extensions import db
+from app.models import SignInFailure, Tenant, UserAction, VerificationAttempt
+from app.services.console.console_users import SIGN_IN_FAILURE_WINDOW
+
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    actions: int
+    verification_attempts: int
+    sign_in_failures: int
+
+
+def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> PurgeReport:
+    actions = 0
+    if settings.action_retention_days is not None:
+        cutoff = now - timedelta(days=settings.action_retention_days)
+        for tenant_id in db.session.execute(select(Tenant.id)).scalars().all():
+            actions += _purge_actions(tenant_id, cutoff, batch)
+    attempts = _purge_in_batches(
+        select(VerificationAttempt.id).where(VerificationAttempt.attempted_at < now - SIGNAL_HISTORY),
+        VerificationAttempt, batch,
+    )
+    sign_ins = _purge_in_batches(
+        select(SignInFailure.id).where(SignInFailure.failed_at < now - SIGN_IN_FAILURE_WINDOW), SignInFailure, batch,
+    )
+    return PurgeReport(actions=actions, verification_attempts=attempts, sign_in_failures=sign_ins)
+
+
+def _purge_actions(tenant_id: str, cutoff: datetime, batch: int) -> int:
+    # Per tenant, so the (tenant_id, created_at) index finds the old rows without a scan.
+    return _purge_in_batches(
+        select(UserAction.id).where(UserAction.tenant_id == tenant_id, UserAction.created_at < cutoff,
+                                    UserAction.state != ActionState.REVIEW_REQUIRED),
+        UserAction, batch,
+    )
+
+
+def _purge_in_batches(ids_query, model, batch: int) -> int:
+    deleted = 0
+    while True:
+        ids = db.session.execute(ids_query.limit(batch)).scalars().all()
+        if not ids:
+            return deleted
+        db.session.execute(delete(model).where(model.id.in_(ids)))
+        db.session.commit()
+        deleted += len(ids)

@@ -1,0 +1,1 @@
+"""The manual-review queue: cases, claims, notes, decisions and review deadlines (SLA)."""

@@ -1,0 +1,1 @@
+"""What decides: the action configurations, rules, custom data points and lists admins manage."""

@@ -1,0 +1,185 @@
+"""What deciding an action reads of a tenant's configuration, kept per process while its stamp holds.
+
+Every track reads the tenant's settings, the action's configuration and active rules, the custom
+data points and lists its rules use, and the webhook endpoints to notify. Admins change these
+rarely; the API reads them on every request. So each process keeps one :class:`TenantConfig` per
+tenant and trusts it only while ``Tenant.config_stamp`` is the one it was built for: every flush
+that changes any of these rows gives the tenant a new stamp in the same transaction
+(``app.models.config_stamp``), and the API-key lookup reads the stamp in the same statement as the
+key. A request therefore sees either the configuration before a change or the one after it.
+
+Each part is loaded on first use (plain rows, no ORM objects: they are shared between requests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from app.config import Settings
+from app.domain.decision import Outcome, RuleInput, UnenrolledPolicy, VerificationMethod
+from app.domain.rules import CompiledRuleCache
+from app.extensions import db
+from app.models import ActionConfiguration, CustomDataPoint, CustomList, Rule, Tenant, WebhookEndpoint
+from app.services.tenancy.tenant_settings import effective_settings
+
+CACHED_TENANTS = 1024
+
+_compiled_rules = CompiledRuleCache()
+
+# What a caller selects with the tenant to get its configuration (see api_keys: with the key).
+TENANT_COLUMNS = (Tenant.config_stamp, Tenant.webauthn_rp_id, Tenant.webauthn_rp_name, Tenant.webauthn_origins,
+                  Tenant.redirect_allowlist, Tenant.client_token_ttl)
+_TENANT = select(*TENANT_COLUMNS).where(Tenant.id == bindparam("tenant_id"))
+_ACTION = select(
+    ActionConfiguration.id, ActionConfiguration.tenant_id, ActionConfiguration.code,
+    ActionConfiguration.default_outcome, ActionConfiguration.verification_methods,
+    ActionConfiguration.default_verification_method, ActionConfiguration.unenrolled_policy,
+).where(ActionConfiguration.tenant_id == bindparam("tenant_id"), ActionConfiguration.code == bindparam("code"))
+_ACTIVE_RULES = (
+    select(Rule.id, Rule.version, Rule.name, Rule.priority, Rule.outcome, Rule.conditions, Rule.verification_methods,
+           Rule.default_verification_method)
+    .where(Rule.action_configuration_id == bindparam("action_id"), Rule.is_active.is_(True))
+    .order_by(Rule.priority)
+)
+_DATA_POINTS = select(CustomDataPoint.model_type, CustomDataPoint.name, CustomDataPoint.data_type).where(
+    CustomDataPoint.tenant_id == bindparam("tenant_id")
+)
+_LISTS = select(CustomList.name, CustomList.items).where(
+    CustomList.tenant_id == bindparam("tenant_id"), CustomList.name.in_(bindparam("names", expanding=True))
+)
+_SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+    WebhookEndpoint.tenant_id == bindparam("tenant_id"), WebhookEndpoint.is_active.is_(True)
+)
+
+
+@dataclass(frozen=True)
+class ActionPolicy:
+    """What deciding needs of an action's configuration."""
+
+    id: str | None  # None: tracked for the first time, not stored yet
+    tenant_id: str
+    code: str
+    default_outcome: Outcome
+    verification_methods: list[str]
+    default_verification_method: VerificationMethod | None
+    unenrolled_policy: UnenrolledPolicy
+
+    @classmethod
+    def of(cls, config: ActionConfiguration) -> ActionPolicy:
+        return cls(config.id, config.tenant_id, config.code, config.default_outcome, list(config.verification_methods),
+                   config.default_verification_method, config.unenrolled_policy)
+
+
+@dataclass(frozen=True)
+class TenantOverrides:
+    """The tenant's console overrides of the environment (read by ``effective_settings``)."""
+
+    webauthn_rp_id: str | None
+    webauthn_rp_name: str | None
+    webauthn_origins: list[str] | None
+    redirect_allowlist: list[str] | None
+    client_token_ttl: int | None
+
+
+class TenantConfig:
+    """One tenant's configuration as of one stamp; each part loaded on first use, then kept."""
+
+    def __init__(self, tenant_id: str, stamp: str, overrides: TenantOverrides) -> None:
+        self.tenant_id = tenant_id
+        self.stamp = stamp
+        self.overrides = overrides
+        self._settings: tuple[Settings, Settings] | None = None
+        self._actions: dict[str, ActionPolicy | None] = {}
+        self._rules: dict[str, list[RuleInput]] = {}
+        self._lists: dict[str, list[Any] | None] = {}
+        self._point_types: dict[tuple[str, str], str] | None = None
+        self._subscribers: list[tuple[str, list[str]]] | None = None
+
+    def settings(self, base: Settings) -> Settings:
+        """``base`` (the environment's) with this tenant's overrides."""
+        cached = self._settings
+        if cached is None or cached[0] is not base:
+            cached = self._settings = (base, effective_settings(base, self.overrides))
+        return cached[1]
+
+    def action(self, code: str) -> ActionPolicy | None:
+        if code not in self._actions:
+            row = _execute(_ACTION, tenant_id=self.tenant_id, code=code).one_or_none()
+            self._actions[code] = ActionPolicy(**row._mapping) if row is not None else None
+        return self._actions[code]
+
+    def active_rules(self, action: ActionPolicy) -> list[RuleInput]:
+        """The action's active rules, compiled, in priority order."""
+        if action.id is None:
+            return []
+        if action.id not in self._rules:
+            self._rules[action.id] = [
+                RuleInput(
+                    rule_id=row.id,
+                    name=row.name,
+                    priority=row.priority,
+                    outcome=row.outcome,
+                    conditions=_compiled_rules.get_or_compile(row.id, row.version, row.conditions),
+                    verification_methods=(
+                        tuple(VerificationMethod(m) for m in row.verification_methods)
+                        if row.verification_methods else None
+                    ),
+                    default_verification_method=row.default_verification_method,
+                )
+                for row in _execute(_ACTIVE_RULES, action_id=action.id)
+            ]
+        return self._rules[action.id]
+
+    def data_point_types(self) -> dict[tuple[str, str], str]:
+        """(model type, name) → data type, for every custom data point the tenant declared."""
+        if self._point_types is None:
+            self._point_types = {
+                (model, name): data_type for model, name, data_type in _execute(_DATA_POINTS, tenant_id=self.tenant_id)
+            }
+        return self._point_types
+
+    def lists(self, names: set[str]) -> dict[str, list[Any]]:
+        """The named custom lists that exist, by name."""
+        unknown = sorted(names - self._lists.keys())
+        if unknown:
+            found = dict(_execute(_LISTS, tenant_id=self.tenant_id, names=unknown).all())
+            for name in unknown:
+                self._lists[name] = list(found[name] or ()) if name in found else None
+        return {name: self._lists[name] for name in names if self._lists[name] is not None}
+
+    def webhook_subscribers(self) -> list[tuple[str, list[str]]]:
+        """(endpoint id, event types) of every active endpoint."""
+        if self._subscribers is None:
+            self._subscribers = [
+                (endpoint_id, list(types or ())) for endpoint_id, types in _execute(_SUBSCRIBERS, tenant_id=self.tenant_id)
+            ]
+        return self._subscribers
+
+
+_configs: dict[str, TenantConfig] = {}
+
+
+def config_for(tenant_id: str, row: Any) -> TenantConfig:
+    """The process's configuration for the stamp in ``row`` (which selected ``TENANT_COLUMNS``); a new,
+    empty one when the stamp moved on. On the hot path: a hit builds nothing."""
+    config = _configs.get(tenant_id)
+    if config is None or config.stamp != row.config_stamp:
+        if len(_configs) >= CACHED_TENANTS:
+            _configs.clear()
+        overrides = TenantOverrides(row.webauthn_rp_id, row.webauthn_rp_name, row.webauthn_origins,
+                                    row.redirect_allowlist, row.client_token_ttl)
+        config = _configs[tenant_id] = TenantConfig(tenant_id, row.config_stamp, overrides)
+    return config
+
+
+def current_config(tenant_id: str) -> TenantConfig:
+    """For callers that did not read the stamp already (one primary-key lookup)."""
+    return config_for(tenant_id, _execute(_TENANT, tenant_id=tenant_id).one())
+
+
+def _execute(statement, **params):
+    # On the session's connection, not through the ORM: plain rows, and it never autoflushes.
+    return db.session.connection().execute(statement, params)

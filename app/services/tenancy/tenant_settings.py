@@ -1,0 +1,295 @@
+"""Tenant settings: the console's overrides of the environment's defaults, and the settings in effect.
+
+The environment (``app.config``) gives every tenant its defaults; a tenant may override the
+branding, its WebAuthn relying party, its redirect allow-list and its client-token lifetime. A
+``None`` column means "use the environment". Surfaces ask ``settings_for`` once per request and
+pass the result to the services, which already take ``settings`` as an argument.
+
+Overrides are checked with the same rules ``app.config`` applies at start-up, against the values
+that will be in effect (an RP ID override is checked against the environment's origins when the
+origins are not overridden too).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from app.config import Settings
+from app.domain.errors import DomainError, NotFound
+from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
+from app.extensions import db
+from app.models import ConsoleUser, Tenant
+from app.services.tenancy.audit import record_change
+
+CLIENT_TOKEN_TTL_RANGE = (60, 86400)  # the same bounds as TOLLGATE_CLIENT_TOKEN_TTL
+MAX_LIST_ENTRIES = 50
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+# The fields a tenant may override, in the order the console shows them.
+FIELDS = ("name", "logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_origins", "redirect_allowlist",
+          "client_token_ttl")
+
+
+class InvalidTenantSettings(DomainError):
+    """One or more fields are unusable; ``fields`` maps each field to its messages."""
+
+    code = "invalid_tenant_settings"
+    status = 400
+
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__("Some settings are not valid: " + "; ".join(m for ms in fields.values() for m in ms))
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class TenantSettingsInput:
+    """What the console submits; ``None`` (or empty) means "use the environment's default"."""
+
+    name: str
+    logo_url: str | None = None
+    webauthn_rp_id: str | None = None
+    webauthn_rp_name: str | None = None
+    webauthn_origins: list[str] | None = None
+    redirect_allowlist: list[str] | None = None
+    client_token_ttl: int | None = None
+
+
+@dataclass
+class _Problems:
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.fields.setdefault(name, []).append(message)
+
+
+# -- the settings in effect -----------------------------------------------------------------------
+
+
+def effective_settings(base: Settings, tenant: Tenant | None) -> Settings:
+    """``base`` with the tenant's overrides; ``base`` itself when there are none (no copy, no query)."""
+    if tenant is None:
+        return base
+    changes: dict = {}
+    if tenant.webauthn_rp_id:
+        changes["webauthn_rp_id"] = tenant.webauthn_rp_id
+    if tenant.webauthn_rp_name:
+        changes["webauthn_rp_name"] = tenant.webauthn_rp_name
+    if tenant.webauthn_origins:
+        changes["webauthn_origins"] = tuple(tenant.webauthn_origins)
+    if tenant.redirect_allowlist:
+        changes["redirect_allowlist"] = _parsed_allowlist(tuple(tenant.redirect_allowlist))
+    if tenant.client_token_ttl:
+        changes["client_token_ttl"] = tenant.client_token_ttl
+    return replace(base, **changes) if changes else base
+
+
+def settings_for(tenant_id: str, base: Settings) -> Settings:
+    """One primary-key lookup (free when the tenant row is already in the session)."""
+    return effective_settings(base, db.session.get(Tenant, tenant_id))
+
+
+def browser_origins(base: Settings) -> set[str]:
+    """Every origin any tenant's pages may call the client API from (CORS).
+
+    A CORS preflight carries no credentials, so it cannot say which tenant it is for: the answer is
+    the union over tenants of their passkey origins and redirect origins (each tenant's own or the
+    environment's). One small query; the client API still authenticates every real request.
+    """
+    rows = db.session.execute(select(Tenant.webauthn_origins, Tenant.redirect_allowlist)).all()
+    origins: set[str] = set()
+    for webauthn_origins, redirect_allowlist in rows or [(None, None)]:
+        origins.update(webauthn_origins or base.webauthn_origins)
+        redirects = _parsed_allowlist(tuple(redirect_allowlist)) if redirect_allowlist else base.redirect_allowlist
+        origins.update(rule.origin for rule in redirects)
+    return origins
+
+
+@lru_cache(maxsize=256)
+def _parsed_allowlist(entries: tuple[str, ...]) -> tuple[AllowedRedirect, ...]:
+    # Pure function of immutable strings, so a per-process cache is safe. Entries were validated on
+    # save; one that no longer parses is skipped rather than failing every request.
+    parsed = []
+    for entry in entries:
+        try:
+            parsed.append(parse_allowed_redirect(entry))
+        except ValueError:
+            continue
+    return tuple(parsed)
+
+
+# -- reading and changing ---------------------------------------------------------------------------
+
+
+def get_tenant(tenant_id: str) -> Tenant:
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("No such tenant.")
+    return tenant
+
+
+def snapshot(tenant: Tenant) -> dict:
+    """The overridable fields as plain JSON (what the audit log keeps before and after)."""
+    return {name: _plain(getattr(tenant, name)) for name in FIELDS}
+
+
+def update_tenant_settings(actor: ConsoleUser, changes: TenantSettingsInput, *, base: Settings) -> Tenant:
+    """Validate every field against the rules ``app.config`` uses, save, audit, commit once."""
+    tenant = get_tenant(actor.tenant_id)
+    cleaned = validate_tenant_settings(changes, base=base)
+    before = snapshot(tenant)
+    for name, value in cleaned.items():
+        setattr(tenant, name, value)
+    after = snapshot(tenant)
+    if after != before:
+        record_change(actor, "tenant.settings_updated", tenant.id, "tenant", before=before, after=after)
+        db.session.commit()
+    return tenant
+
+
+def validate_tenant_settings(changes: TenantSettingsInput, *, base: Settings) -> dict:
+    """The cleaned column values, or ``InvalidTenantSettings`` naming every bad field."""
+    problems = _Problems()
+    cleaned: dict = {
+        "name": _name(changes.name, problems),
+        "logo_url": _logo_url(_blank_to_none(changes.logo_url), problems),
+        "webauthn_rp_id": _rp_id(_blank_to_none(changes.webauthn_rp_id), problems),
+        "webauthn_rp_name": _rp_name(_blank_to_none(changes.webauthn_rp_name), problems),
+        "webauthn_origins": _origins(_entries(changes.webauthn_origins), problems),
+        "redirect_allowlist": _redirects(_entries(changes.redirect_allowlist), problems),
+        "client_token_ttl": _ttl(changes.client_token_ttl, problems),
+    }
+    if not {"webauthn_rp_id", "webauthn_origins"} & problems.fields.keys():
+        rp_id = cleaned["webauthn_rp_id"] or base.webauthn_rp_id
+        origins = cleaned["webauthn_origins"] or list(base.webauthn_origins)
+        # The message goes where the admin can fix it: the origins if they were entered here.
+        target = "webauthn_origins" if cleaned["webauthn_origins"] else "webauthn_rp_id"
+        for origin in origins:
+            host = urlsplit(origin).hostname or ""
+            if not (host == rp_id or host.endswith("." + rp_id)):
+                where = "" if cleaned["webauthn_origins"] else " (an environment default)"
+                problems.add(target, f"The RP ID {rp_id} must equal or be a parent domain of origin {origin}{where}.")
+    if problems.fields:
+        raise InvalidTenantSettings(problems.fields)
+    return cleaned
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _entries(values: list[str] | None) -> list[str]:
+    return [v.strip() for v in values or [] if v and v.strip()]
+
+
+def _name(value: str | None, problems: _Problems) -> str:
+    name = (value or "").strip()
+    if not name:
+        problems.add("name", "Enter the name your users see.")
+    elif len(name) > 120:
+        problems.add("name", "The name must be at most 120 characters.")
+    return name
+
+
+def _logo_url(value: str | None, problems: _Problems) -> str | None:
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        problems.add("logo_url", "The logo URL is not a valid URL.")
+        return None
+    if len(value) > 2048:
+        problems.add("logo_url", "The logo URL must be at most 2048 characters.")
+    elif not host or parts.scheme not in ("http", "https") or parts.username or parts.password:
+        problems.add("logo_url", "The logo URL must be an absolute https:// URL.")
+    elif not (_is_hostname(host) or _is_ip(host)) or any(c.isspace() for c in value):
+        problems.add("logo_url", "The logo URL's host is not a valid domain name or IP address.")
+    elif parts.scheme == "http" and host not in LOCAL_HOSTS:
+        problems.add("logo_url", "The logo URL must use https (http only for localhost).")
+    return value
+
+
+def _is_hostname(value: str) -> bool:
+    labels = value.split(".")
+    return len(value) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _rp_id(value: str | None, problems: _Problems) -> str | None:
+    if value is None:
+        return None
+    rp_id = value.lower()
+    if not _is_hostname(rp_id):
+        problems.add("webauthn_rp_id", "The RP ID must be a domain name such as example.com (no scheme, port or path).")
+    return rp_id
+
+
+def _rp_name(value: str | None, problems: _Problems) -> str | None:
+    if value is not None and len(value) > 120:
+        problems.add("webauthn_rp_name", "The RP name must be at most 120 characters.")
+    return value
+
+
+def _origins(values: list[str], problems: _Problems) -> list[str] | None:
+    if len(values) > MAX_LIST_ENTRIES:
+        problems.add("webauthn_origins", f"At most {MAX_LIST_ENTRIES} origins.")
+    origins: list[str] = []
+    for raw in values:
+        origin = raw.rstrip("/")
+        try:
+            parts = urlsplit(origin)
+            host, _ = parts.hostname, parts.port
+        except ValueError:
+            host, parts = None, None
+        if (parts is None or parts.scheme not in ("http", "https") or not host or parts.path or parts.query
+                or parts.fragment or parts.username or parts.password):
+            problems.add("webauthn_origins", f"“{raw}” is not an origin like https://example.com (scheme://host[:port]).")
+            continue
+        normalised = f"{parts.scheme}://{parts.netloc.lower()}"
+        if normalised not in origins:
+            origins.append(normalised)
+    return origins or None
+
+
+def _redirects(values: list[str], problems: _Problems) -> list[str] | None:
+    if len(values) > MAX_LIST_ENTRIES:
+        problems.add("redirect_allowlist", f"At most {MAX_LIST_ENTRIES} entries.")
+    entries: list[str] = []
+    for raw in values:
+        try:
+            parse_allowed_redirect(raw)
+        except ValueError as exc:
+            problems.add("redirect_allowlist", f"{exc}.")
+            continue
+        if raw not in entries:
+            entries.append(raw)
+    return entries or None
+
+
+def _ttl(value: int | None, problems: _Problems) -> int | None:
+    if value is None:
+        return None
+    low, high = CLIENT_TOKEN_TTL_RANGE
+    if not low <= value <= high:
+        problems.add("client_token_ttl", f"The client token lifetime must be between {low} and {high} seconds.")
+    return value
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple | list) else value
