@@ -52,6 +52,7 @@ $(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package-lock.json
 
 test: venv chromium node-sdk
 	$(BIN)/ruff check --quiet app tests bench migrations
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Every benchmark runs even when an earlier one misses its target; the exit status reports any miss.

@@ -15,7 +15,8 @@ from app.domain.decision import ActionState
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
 from app.services.challenges import sessions as challenges
-from app.services.decisions import tracking
+from app.services.decisions import action_state, tracking
+from app.services.reviews import queue as reviews
 
 
 @bp.post("/users/<user_id>/actions/<action_code>")
@@ -30,14 +31,14 @@ def action_track(user_id: str, action_code: str):
 
 @bp.get("/users/<user_id>/actions/<action_code>/<idempotency_key>")
 def action_get(user_id: str, action_code: str, idempotency_key: str):
-    action = tracking.get_action(g.caller.tenant_id, user_id, action_code, idempotency_key)
+    action = action_state.get_action(g.caller.tenant_id, user_id, action_code, idempotency_key)
     return jsonify(action_response(action))
 
 
 @bp.patch("/users/<user_id>/actions/<action_code>/<idempotency_key>")
 def action_update(user_id: str, action_code: str, idempotency_key: str):
     body = parse_body(UpdateActionRequest)
-    action = tracking.update_action_state(
+    action = reviews.update_action_state(
         g.caller.tenant_id, user_id, action_code, idempotency_key, body.state, now=utcnow()
     )
     return jsonify(action_response(action))
@@ -49,7 +50,7 @@ def action_list(user_id: str):
     if state is not None and state not in ActionState.__members__:
         raise InvalidRequest(f"state must be one of {', '.join(ActionState)}.")
     codes = [c for c in (request.args.get("codes") or "").split(",") if c]
-    actions = tracking.query_user_actions(
+    actions = action_state.query_user_actions(
         g.caller.tenant_id,
         user_id,
         from_date=_parse_date(request.args.get("fromDate")),

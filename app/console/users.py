@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.console import bp
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
+from app.services.console import user_profile
 from app.services.end_users import authenticators, users
 
 
@@ -21,7 +22,7 @@ def user_list():
 
 @bp.get("/users/<path:user_id>")
 def user_show(user_id: str):
-    profile = users.get_user_profile(current_user.tenant_id, user_id)
+    profile = user_profile.get_user_profile(current_user.tenant_id, user_id)
     if profile is None:
         abort(404)
     return render("console/users/show.html", profile=profile, user=profile.user)

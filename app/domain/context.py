@@ -4,9 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from app.domain.decision import VerificationMethod
 from app.domain.signals import COMMON_WINDOWS, DEVICE_SIGNALS, IP_SIGNALS, USER_SIGNALS, VELOCITY_METRICS
+
+
+@dataclass(frozen=True)
+class AuthenticatorFacts:
+    verification_method: VerificationMethod
+    verified_at: datetime | None
+    last_verified_at: datetime | None
+
+
+@dataclass
+class TrackedUser:
+    """What a track reads of its user (and what signals read: see services.decisions.signals.SignalInputs)."""
+
+    id: int | None  # None: first seen now, inserted with the action
+    email: str | None
+    phone_number: str | None
+    username: str | None
+    custom: dict[str, Any]
+    created_at: datetime
+    authenticators: list[AuthenticatorFacts]
+    filled: dict[str, str]  # identifiers this track sent for a known user who had none
 
 
 @dataclass(frozen=True)

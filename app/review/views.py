@@ -14,13 +14,14 @@ from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.review import bp
+from app.services.console import activity
 from app.services.reviews import queue as reviews
 
 
 def _queue_context(parsed: reviews.ParsedQueueFilters, page: reviews.QueuePage, **extra) -> dict:
     return {
         "results": page, "filters": parsed.filters, "errors": parsed.errors, "values": parsed.values,
-        "action_codes": reviews.activity.action_codes(current_user.tenant_id),
+        "action_codes": activity.action_codes(current_user.tenant_id),
         "rules": reviews.rule_choices(current_user.tenant_id),
         "pending": reviews.count_pending(current_user.tenant_id),
         "paged": bool(request.args.get("after") or request.args.get("before")),

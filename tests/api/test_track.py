@@ -146,7 +146,7 @@ def test_snake_case_attributes_are_accepted_and_custom_keys_kept_verbatim(api, a
     summary = api.get("/users/alice/actions").get_json()[0]
     assert summary["ipAddress"] == "203.0.113.7" and summary["userAgent"] == "UA"
     with app.app_context():
-        from app.services.decisions.tracking import get_action
+        from app.services.decisions.action_state import get_action
 
         stored = get_action(tenant.id, "alice", "withdraw-funds", body["idempotencyKey"])
         assert stored.attributes["custom"] == {"payment_amount": 5, "paymentMethod": "card"}

@@ -386,7 +386,7 @@ def test_failed_challenges_velocity(api, app, tenant):
 
 def _trace(app, body):
     with app.app_context():
-        from app.services.decisions.tracking import get_action
+        from app.services.decisions.action_state import get_action
 
         action = db.session.execute(select(UserAction).where(UserAction.idempotency_key == body["idempotencyKey"])
                                     ).scalar_one()

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import UserAction, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.base import new_id, utcnow
 from app.services.console.console_users import create_console_user
-from app.services.decisions.tracking import change_action_state
+from app.services.decisions.action_state import change_action_state
 from app.services.delivery import webhooks
 from app.services.reviews.queue import decide_case
 from tests.api.test_client_api_totp import enroll, verify

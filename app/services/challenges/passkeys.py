@@ -28,7 +28,8 @@ from app.domain.passkey import (
 from app.extensions import db
 from app.models import Authenticator, EndUser, PasskeyCredential, UserAction, WebAuthnChallenge
 from app.services.challenges.sessions import ClientSession, complete_challenge
-from app.services.decisions.tracking import TrackAttributes, get_action, track_action
+from app.services.decisions.action_state import get_action
+from app.services.decisions.tracking import TrackAttributes, track_action
 from app.services.delivery.webhooks import emit_authenticator_created
 from app.services.rulesets.rules import validate_action_code
 

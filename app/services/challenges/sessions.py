@@ -18,7 +18,8 @@ from app.domain.errors import Conflict, Forbidden
 from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind, derive_signing_key, issue_token, read_token
 from app.extensions import db
 from app.models import EndUser, UserAction, VerificationAttempt
-from app.services.decisions.tracking import action_ref, change_action_state, get_action
+from app.services.decisions.action_state import change_action_state, get_action
+from app.services.decisions.tracking import action_ref
 from app.services.end_users.users import enrolled_verification_methods
 
 # States whose result token /validate accepts (a review approval hands one out too: review_result_token).

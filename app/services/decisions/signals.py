@@ -41,7 +41,7 @@ from app.services.rulesets import custom_data
 from app.services.rulesets.network_lists import import_network_list  # noqa: F401  (bench/signals.py imports it from here)
 
 if TYPE_CHECKING:
-    from app.services.decisions.tracking import TrackedUser
+    from app.domain.context import TrackedUser
 
 # ---------------------------------------------------------------------------------------------
 # Locating an address (no query: iptocc's table, the configured GeoLite2-City file)

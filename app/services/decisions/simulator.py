@@ -19,8 +19,8 @@ from app.domain.documents import parse_document
 from app.extensions import db
 from app.models import EndUser
 from app.models.base import utcnow
-from app.services.console.activity import DecisionTrace, read_trace
 from app.services.decisions.signals import SignalInputs, locate
+from app.services.decisions.trace_view import DecisionTrace, read_trace
 from app.services.decisions.tracking import TrackAttributes, evaluate_action, request_facts, resulting_state, user_facts
 from app.services.end_users.users import enrolled_verification_methods, validate_user_id
 from app.services.rulesets.rules import action_not_found

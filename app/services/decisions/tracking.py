@@ -1,11 +1,11 @@
-"""Tracking an action and reading or moving its state afterwards."""
+"""Tracking an action: deciding it, storing it with its first state, and answering with its tokens."""
 
 from __future__ import annotations
 
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
@@ -13,16 +13,17 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
-from app.domain.context import RequestFacts, UserFacts, build_context
+from app.domain.context import AuthenticatorFacts, RequestFacts, TrackedUser, UserFacts, build_context
 from app.domain.decision import ActionState, Decision, RuleInput, VerificationMethod, decide, initial_state
 from app.domain.documents import CustomValue, Short, WireModel, check_custom
-from app.domain.errors import Conflict, InvalidRequest, NotFound
+from app.domain.errors import Conflict, InvalidRequest
 from app.domain.redirects import is_allowed
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.extensions import db
 from app.models import ActionStateChange, Authenticator, EndUser, UserAction
+from app.services.decisions.action_state import find_by_idempotency_key
 from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
-from app.services.delivery.webhooks import emit_action_created, emit_state_change
+from app.services.delivery.webhooks import emit_action_created
 from app.services.end_users.users import enrolled_verification_methods, validate_user_id
 from app.services.rulesets.custom_data import prepare_context
 from app.services.rulesets.rules import ActionDocument, new_action_configuration, validate_action_code
@@ -30,13 +31,9 @@ from app.services.tenancy.tenant_config import ActionPolicy, TenantConfig, curre
 
 KNOWN_SCOPES = frozenset({"read:authenticators", "add:authenticators", "update:authenticators", "remove:authenticators"})
 DEFAULT_SCOPE = ("read:authenticators",)
-QUERY_WINDOW = timedelta(days=30)
 # Concurrent first tracks race to create the same user / action / idempotency key; the loser
 # retries and finds the winner's rows.
 ATTEMPTS = 3
-
-REVIEW_OUTCOMES = frozenset({ActionState.REVIEW_SUCCEEDED, ActionState.REVIEW_FAILED})
-REVIEW_STATES = REVIEW_OUTCOMES | {ActionState.REVIEW_REQUIRED}
 
 # The hot path's statements, built once: SQLAlchemy then reuses their compiled form instead of
 # rebuilding and re-keying a statement object on every track (measured in bench/track.py).
@@ -85,27 +82,6 @@ class TrackAttributes(WireModel):
 
 
 @dataclass(frozen=True)
-class AuthenticatorFacts:
-    verification_method: VerificationMethod
-    verified_at: datetime | None
-    last_verified_at: datetime | None
-
-
-@dataclass
-class TrackedUser:
-    """What a track reads of its user (and what signals read: see services.decisions.signals.SignalInputs)."""
-
-    id: int | None  # None: first seen now, inserted with the action
-    email: str | None
-    phone_number: str | None
-    username: str | None
-    custom: dict[str, Any]
-    created_at: datetime
-    authenticators: list[AuthenticatorFacts]
-    filled: dict[str, str]  # identifiers this track sent for a known user who had none
-
-
-@dataclass(frozen=True)
 class TrackedAction:
     """What a track answers with of the action it stored (an ORM object cost more than the insert)."""
 
@@ -149,7 +125,7 @@ def track_action(
         )
     for attempt in range(ATTEMPTS):
         if attributes.idempotency_key:
-            existing = _find_by_idempotency_key(tenant_id, attributes.idempotency_key)
+            existing = find_by_idempotency_key(tenant_id, attributes.idempotency_key)
             if existing is not None:
                 return _replay(existing, user_id, action_code, settings=settings, now=now)
         try:
@@ -404,70 +380,3 @@ def action_ref(action: UserAction | TrackedAction) -> ActionRef:
         action_code=action.action_code,
         idempotency_key=action.idempotency_key,
     )
-
-
-def _find_by_idempotency_key(tenant_id: str, idempotency_key: str) -> UserAction | None:
-    return db.session.execute(
-        select(UserAction).where(UserAction.tenant_id == tenant_id, UserAction.idempotency_key == idempotency_key)
-    ).scalar_one_or_none()
-
-
-def get_action(tenant_id: str, user_id: str, action_code: str, idempotency_key: str) -> UserAction:
-    action = _find_by_idempotency_key(tenant_id, idempotency_key)
-    if action is None or action.user_id != user_id or action.action_code != action_code:
-        raise NotFound("The action was not found.", code="action_not_found")
-    return action
-
-
-def change_action_state(action: UserAction, new_state: ActionState, *, source: str, now: datetime) -> None:
-    """Move an action to a new state and record the step; the caller commits."""
-    if action.state == new_state:
-        return
-    emit_state_change(action, new_state, source=source, now=now)  # webhooks (before action.state moves on)
-    action.state_changes.append(
-        ActionStateChange(from_state=action.state, to_state=new_state, source=source, changed_at=now)
-    )
-    action.state = new_state
-    action.state_updated_at = now
-    action.updated_at = now
-
-
-def update_action_state(
-    tenant_id: str, user_id: str, action_code: str, idempotency_key: str, new_state: ActionState, *, now: datetime
-) -> UserAction:
-    """The server API's update_action: integrators may set any state (Authsignal does too).
-
-    A review outcome on a case in review is a review decision (exactly one wins, a second is a
-    409 review_already_decided): services.reviews.queue decides it.
-    """
-    action = get_action(tenant_id, user_id, action_code, idempotency_key)
-    if new_state in REVIEW_OUTCOMES and action.state in REVIEW_STATES:
-        from app.services.reviews.queue import decide_from_api  # reviews builds on this module
-
-        return decide_from_api(action, new_state, now=now)
-    change_action_state(action, new_state, source="api", now=now)
-    db.session.commit()
-    return action
-
-
-def query_user_actions(
-    tenant_id: str,
-    user_id: str,
-    *,
-    from_date: datetime | None,
-    codes: list[str] | None,
-    state: ActionState | None,
-    now: datetime,
-    limit: int = 1000,
-) -> list[UserAction]:
-    """Newest first, never older than 30 days (as Authsignal's query endpoint)."""
-    earliest = now - QUERY_WINDOW
-    since = max(from_date, earliest) if from_date else earliest
-    query = select(UserAction).where(
-        UserAction.tenant_id == tenant_id, UserAction.user_id == user_id, UserAction.created_at >= since
-    )
-    if codes:
-        query = query.where(UserAction.action_code.in_(codes))
-    if state:
-        query = query.where(UserAction.state == state)
-    return list(db.session.execute(query.order_by(UserAction.created_at.desc()).limit(limit)).scalars())

@@ -8,15 +8,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.orm import selectinload
 
 from app.domain.errors import InvalidRequest
 from app.extensions import db
-from app.models import Authenticator, EndUser
-from app.services.console.activity import ActivityFilters, ActivityRow, as_json_text, list_activity
+from app.models import EndUser
 
 if TYPE_CHECKING:
-    from app.services.decisions.tracking import TrackedUser
+    from app.domain.context import TrackedUser
 
 MAX_USER_ID_LENGTH = 255
 MAX_QUERY_LIMIT = 100
@@ -151,26 +149,3 @@ def search_users(
     rows = list(db.session.execute(query.order_by(EndUser.user_id).limit(limit + 1)).scalars())
     users = rows[:limit]
     return UserPage(users=users, last_evaluated_user_id=users[-1].user_id if len(rows) > limit and users else None)
-
-
-RECENT_ACTIONS = 20
-
-
-@dataclass(frozen=True)
-class UserProfile:
-    user: EndUser
-    authenticators: list[Authenticator]  # passkey details loaded
-    custom: list[tuple[str, str]]  # (key, JSON text of the value), sorted by key
-    recent_actions: list[ActivityRow]  # newest first
-
-
-def get_user_profile(tenant_id: str, user_id: str) -> UserProfile | None:
-    user = db.session.execute(
-        select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
-        .options(selectinload(EndUser.authenticators).selectinload(Authenticator.passkey))
-    ).scalar_one_or_none()
-    if user is None:
-        return None
-    recent = list_activity(tenant_id, ActivityFilters(user_id=user_id), limit=RECENT_ACTIONS).rows
-    custom = sorted((str(key), as_json_text(value)) for key, value in (user.custom or {}).items())
-    return UserProfile(user=user, authenticators=list(user.authenticators), custom=custom, recent_actions=recent)

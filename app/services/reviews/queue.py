@@ -46,7 +46,8 @@ from app.models import (
 )
 from app.models.review import OverduePolicy
 from app.services.console import activity
-from app.services.decisions.tracking import change_action_state
+from app.services.decisions.action_state import change_action_state, get_action
+from app.services.decisions.trace_view import as_json_text
 from app.services.delivery.webhooks import emit_review_decided
 from app.services.tenancy.audit import record_change
 
@@ -60,6 +61,7 @@ EARLIER_DECISIONS_SHOWN = 20
 CLAIM_FILTERS = ("all", "mine", "unclaimed")
 DECISIONS = {"approve": ActionState.REVIEW_SUCCEEDED, "reject": ActionState.REVIEW_FAILED}
 REVIEW_OUTCOME_STATES = frozenset(DECISIONS.values())
+REVIEW_STATES = REVIEW_OUTCOME_STATES | {ActionState.REVIEW_REQUIRED}
 API_REASON = "Set through the server API (update_action)."
 
 
@@ -268,7 +270,7 @@ def _key_values(attributes: dict[str, Any] | None) -> list[tuple[str, str]]:
     custom = (attributes or {}).get("custom")
     if not isinstance(custom, dict):
         return []
-    return [(str(k), activity.as_json_text(v)) for k, v in list(custom.items())[:KEY_VALUES_SHOWN]]
+    return [(str(k), as_json_text(v)) for k, v in list(custom.items())[:KEY_VALUES_SHOWN]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,6 +517,23 @@ def decide_from_api(action: UserAction, new_state: ActionState, *, now: datetime
     _decide_or_conflict(action, new_state, API_REASON, actor=None, source="api", now=now)
     db.session.commit()
     return action
+
+
+def update_action_state(
+    tenant_id: str, user_id: str, action_code: str, idempotency_key: str, new_state: ActionState, *, now: datetime
+) -> UserAction:
+    """The server API's update_action: integrators may set any state (Authsignal does too).
+
+    A review outcome on a case in review is a review decision (exactly one wins, a second is a
+    409 review_already_decided); any other is a plain state change.
+    """
+    action = get_action(tenant_id, user_id, action_code, idempotency_key)
+    if new_state in REVIEW_OUTCOME_STATES and action.state in REVIEW_STATES:
+        return decide_from_api(action, new_state, now=now)
+    change_action_state(action, new_state, source="api", now=now)
+    db.session.commit()
+    return action
+
 
 
 @dataclass(frozen=True)
