@@ -203,10 +203,10 @@ def rules_delete(rule_id: str) -> None:
 def reviews_apply_sla(every: int | None) -> None:
     """Auto-approve, auto-reject or flag the review cases whose action's deadline has passed."""
     from app.models.base import utcnow
-    from app.services.reviews import queue as reviews
+    from app.services.reviews import sla
 
     def one_round() -> str:
-        report = reviews.apply_sla(now=utcnow())
+        report = sla.apply_sla(now=utcnow())
         return (f"review SLA: {len(report.approved)} approved, {len(report.rejected)} rejected, "
                 f"{len(report.flagged)} flagged overdue")
 
@@ -222,9 +222,9 @@ def reviews_apply_sla(every: int | None) -> None:
 def reviews_set_sla(action_code: str, deadline_minutes: int | None, policy: str) -> None:
     """Set ACTION_CODE's review deadline and what happens when it passes."""
     from app.models.review import OverduePolicy
-    from app.services.reviews import queue as reviews
+    from app.services.reviews import sla
 
-    config = _run(reviews.set_review_sla, _tenant_id(), action_code, deadline_minutes=deadline_minutes,
+    config = _run(sla.set_review_sla, _tenant_id(), action_code, deadline_minutes=deadline_minutes,
                   policy=OverduePolicy(policy))
     if config.review_deadline_minutes:
         click.echo(f"{action_code}: review within {config.review_deadline_minutes} minutes, then {policy}.")

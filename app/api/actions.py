@@ -16,7 +16,7 @@ from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
 from app.services.challenges import sessions as challenges
 from app.services.decisions import action_state, tracking
-from app.services.reviews import queue as reviews
+from app.services.reviews import decisions as review_decisions
 
 
 @bp.post("/users/<user_id>/actions/<action_code>")
@@ -38,7 +38,7 @@ def action_get(user_id: str, action_code: str, idempotency_key: str):
 @bp.patch("/users/<user_id>/actions/<action_code>/<idempotency_key>")
 def action_update(user_id: str, action_code: str, idempotency_key: str):
     body = parse_body(UpdateActionRequest)
-    action = reviews.update_action_state(
+    action = review_decisions.update_action_state(
         g.caller.tenant_id, user_id, action_code, idempotency_key, body.state, now=utcnow()
     )
     return jsonify(action_response(action))

@@ -11,19 +11,20 @@ from flask_login import current_user
 
 from app.config import current_settings
 from app.domain.errors import DomainError
+from app.domain.keyset import Cursor
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.review import bp
 from app.services.console import activity
-from app.services.reviews import queue as reviews
+from app.services.reviews import cases, decisions, queue
 
 
-def _queue_context(parsed: reviews.ParsedQueueFilters, page: reviews.QueuePage, **extra) -> dict:
+def _queue_context(parsed: queue.ParsedQueueFilters, page: queue.QueuePage, **extra) -> dict:
     return {
         "results": page, "filters": parsed.filters, "errors": parsed.errors, "values": parsed.values,
         "action_codes": activity.action_codes(current_user.tenant_id),
-        "rules": reviews.rule_choices(current_user.tenant_id),
-        "pending": reviews.count_pending(current_user.tenant_id),
+        "rules": queue.rule_choices(current_user.tenant_id),
+        "pending": queue.count_pending(current_user.tenant_id),
         "paged": bool(request.args.get("after") or request.args.get("before")),
         "now": utcnow(), **extra,
     }
@@ -31,11 +32,11 @@ def _queue_context(parsed: reviews.ParsedQueueFilters, page: reviews.QueuePage, 
 
 @bp.get("/")
 def queue_list():
-    parsed = reviews.parse_queue_filters(request.args)
-    page = reviews.list_queue(
+    parsed = queue.parse_queue_filters(request.args)
+    page = queue.list_queue(
         current_user.tenant_id, parsed.filters, viewer_id=current_user.id, now=utcnow(),
-        after=reviews.Cursor.decode(request.args.get("after")),
-        before=reviews.Cursor.decode(request.args.get("before")),
+        after=Cursor.decode(request.args.get("after")),
+        before=Cursor.decode(request.args.get("before")),
     )
     return render("review/queue.html", "review/_queue.html", **_queue_context(parsed, page))
 
@@ -43,7 +44,7 @@ def queue_list():
 @bp.get("/count")
 def queue_count():
     """The nav badge (always a fragment: only htmx asks for it)."""
-    return render("review/_count.html", "review/_count.html", pending=reviews.count_pending(current_user.tenant_id))
+    return render("review/_count.html", "review/_count.html", pending=queue.count_pending(current_user.tenant_id))
 
 
 @bp.post("/bulk")
@@ -51,8 +52,8 @@ def queue_bulk_decide():
     """Admins only (the guard lists it for no other role): one outcome and reason for the ticked cases."""
     ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
     try:
-        outcome = reviews.parse_decision(request.form.get("decision"))
-        result = reviews.bulk_decide(current_user, ids, outcome, request.form.get("reason", ""), now=utcnow())
+        outcome = decisions.parse_decision(request.form.get("decision"))
+        result = decisions.bulk_decide(current_user, ids, outcome, request.form.get("reason", ""), now=utcnow())
     except DomainError as exc:
         flash(exc.message)
         return redirect_to(_back_to_queue())
@@ -66,14 +67,14 @@ def queue_bulk_decide():
 
 def _back_to_queue() -> str:
     """The queue with the filters the bulk form was sent from (kept in its hidden fields)."""
-    parsed = reviews.parse_queue_filters(request.form)
+    parsed = queue.parse_queue_filters(request.form)
     return url_for("review.queue_list", **parsed.filters.as_query())
 
 
 @bp.get("/next")
 def case_next():
     """After a decision: the oldest case this reviewer holds, else the oldest unclaimed one."""
-    action_id = reviews.next_case_id(current_user.tenant_id, viewer_id=current_user.id, now=utcnow())
+    action_id = queue.next_case_id(current_user.tenant_id, viewer_id=current_user.id, now=utcnow())
     if action_id is None:
         flash("The queue is empty: nothing left to review.")
         return redirect(url_for("review.queue_list"))
@@ -82,7 +83,7 @@ def case_next():
 
 @bp.get("/<int:action_id>")
 def case_show(action_id: int):
-    case = reviews.get_case(current_user.tenant_id, action_id, viewer_id=current_user.id, now=utcnow())
+    case = cases.get_case(current_user.tenant_id, action_id, viewer_id=current_user.id, now=utcnow())
     return render("review/case.html", case=case, action=case.action, now=utcnow())
 
 
@@ -95,7 +96,7 @@ def _case_section(action_id: int, fragment: str, *, error: DomainError | None = 
     if error is None and not request.htmx:
         return redirect_to(url_for("review.case_show", action_id=action_id))
     now = utcnow()
-    case = reviews.get_case(current_user.tenant_id, action_id, viewer_id=current_user.id, now=now)
+    case = cases.get_case(current_user.tenant_id, action_id, viewer_id=current_user.id, now=now)
     return render("review/case.html", fragment, status=error.status if error else 200, case=case, action=case.action,
                   now=now, error=error.message if error else None, error_in=fragment, **extra)
 
@@ -103,7 +104,7 @@ def _case_section(action_id: int, fragment: str, *, error: DomainError | None = 
 @bp.post("/<int:action_id>/claim")
 def case_claim(action_id: int):
     try:
-        reviews.claim_case(current_user, action_id, settings=current_settings(), now=utcnow())
+        cases.claim_case(current_user, action_id, settings=current_settings(), now=utcnow())
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -114,7 +115,7 @@ def case_claim(action_id: int):
 @bp.post("/<int:action_id>/release")
 def case_release(action_id: int):
     try:
-        reviews.release_case(current_user, action_id, now=utcnow())
+        cases.release_case(current_user, action_id, now=utcnow())
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -125,7 +126,7 @@ def case_release(action_id: int):
 @bp.post("/<int:action_id>/notes")
 def note_create(action_id: int):
     try:
-        reviews.add_note(current_user, action_id, request.form.get("text", ""), settings=current_settings(),
+        cases.add_note(current_user, action_id, request.form.get("text", ""), settings=current_settings(),
                          now=utcnow())
     except DomainError as exc:
         if exc.status == 404:
@@ -138,8 +139,8 @@ def note_create(action_id: int):
 def case_decide(action_id: int):
     reason = request.form.get("reason", "")
     try:
-        outcome = reviews.parse_decision(request.form.get("decision"))
-        reviews.decide_case(current_user, action_id, outcome, reason, now=utcnow())
+        outcome = decisions.parse_decision(request.form.get("decision"))
+        decisions.decide_case(current_user, action_id, outcome, reason, now=utcnow())
     except DomainError as exc:
         if exc.status == 404:
             raise

@@ -14,7 +14,7 @@ from app.models.base import new_id, utcnow
 from app.services.console.console_users import create_console_user
 from app.services.decisions.action_state import change_action_state
 from app.services.delivery import webhooks
-from app.services.reviews.queue import decide_case
+from app.services.reviews.decisions import decide_case
 from tests.api.test_client_api_totp import enroll, verify
 from tests.factories import make_action, otp_uri
 

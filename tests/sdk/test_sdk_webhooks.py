@@ -47,7 +47,7 @@ def deliver(app) -> None:
 
 def test_a_reviewer_approval_reaches_the_receiver_correctly_signed(app, tenant, authsignal_client, receiver,
                                                                      review_action):
-    from app.services.reviews.queue import decide_case
+    from app.services.reviews.decisions import decide_case
 
     url, received = receiver
     subscribe(app, tenant.id, url, ["action.review_decided"])

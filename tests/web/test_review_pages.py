@@ -70,10 +70,10 @@ def test_queue_filters_answer_htmx_with_the_results_fragment(app, api, reviewer,
 
 
 def test_queue_pages_by_keyset(app, api, reviewer, review_action, monkeypatch):
-    from app.services.reviews import queue as reviews
+    from app.services.reviews import queue
 
     cases = [track(app, api, user=f"u{i}") for i in range(3)]
-    monkeypatch.setattr(reviews, "PAGE_SIZE", 2)
+    monkeypatch.setattr(queue, "PAGE_SIZE", 2)
 
     first = reviewer.get("/review/").get_data(as_text=True)
     newer = re.search(r'href="(/review/\?after=[^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
@@ -88,11 +88,11 @@ def test_queue_pages_by_keyset(app, api, reviewer, review_action, monkeypatch):
 
 
 def test_overdue_cases_are_highlighted(app, api, tenant, reviewer, review_action):
-    from app.services.reviews import queue as reviews
+    from app.services.reviews import sla
 
     track(app, api)
     with app.app_context():
-        reviews.set_review_sla(tenant.id, "withdraw", deadline_minutes=1, policy=OverduePolicy.FLAG)
+        sla.set_review_sla(tenant.id, "withdraw", deadline_minutes=1, policy=OverduePolicy.FLAG)
         db.session.execute(UserAction.__table__.update().values(state_updated_at=utcnow() - timedelta(minutes=5)))
         db.session.commit()
 

@@ -14,7 +14,7 @@ from app.models import AuditEvent, ReviewClaim, ReviewDecision, UserAction
 from app.models.base import utcnow
 from app.models.review import OverduePolicy
 from app.services.console.console_users import find_console_user
-from app.services.reviews import queue as reviews
+from app.services.reviews import cases, decisions, queue, sla
 from tests.factories import make_action, rule
 
 APPROVE, REJECT = ActionState.REVIEW_SUCCEEDED, ActionState.REVIEW_FAILED
@@ -56,9 +56,9 @@ def test_one_reviewer_holds_a_case_at_a_time(api, review_action, people, setting
     case = track(api)
     now = utcnow()
 
-    claim = reviews.claim_case(ann, case, settings=settings, now=now)
+    claim = cases.claim_case(ann, case, settings=settings, now=now)
     with pytest.raises(Conflict) as refused:
-        reviews.claim_case(bob, case, settings=settings, now=now)
+        cases.claim_case(bob, case, settings=settings, now=now)
 
     assert claim.is_mine and claim.expires_at == now + timedelta(minutes=settings.review_claim_minutes)
     assert refused.value.code == "review_claimed" and "ann@example.com" in refused.value.message
@@ -69,9 +69,9 @@ def test_claiming_again_extends_ones_own_claim(api, review_action, people, setti
     ann, _, _ = people
     case = track(api)
     now = utcnow()
-    reviews.claim_case(ann, case, settings=settings, now=now)
+    cases.claim_case(ann, case, settings=settings, now=now)
 
-    later = reviews.claim_case(ann, case, settings=settings, now=now + timedelta(minutes=10))
+    later = cases.claim_case(ann, case, settings=settings, now=now + timedelta(minutes=10))
 
     assert later.expires_at == now + timedelta(minutes=10 + settings.review_claim_minutes)
 
@@ -80,39 +80,39 @@ def test_a_lapsed_claim_can_be_taken_over(api, review_action, people, settings):
     ann, bob, _ = people
     case = track(api)
     now = utcnow()
-    reviews.claim_case(ann, case, settings=settings, now=now)
+    cases.claim_case(ann, case, settings=settings, now=now)
     after_idle = now + timedelta(minutes=settings.review_claim_minutes, seconds=1)
 
-    claim = reviews.claim_case(bob, case, settings=settings, now=after_idle)
+    claim = cases.claim_case(bob, case, settings=settings, now=after_idle)
 
     assert claim.holder_id == bob.id
-    assert reviews.get_case(ann.tenant_id, case, viewer_id=ann.id, now=after_idle).claim.holder_email == "bob@example.com"
+    assert cases.get_case(ann.tenant_id, case, viewer_id=ann.id, now=after_idle).claim.holder_email == "bob@example.com"
 
 
 def test_release_is_for_the_holder_or_an_admin(api, review_action, people, settings):
     ann, bob, boss = people
     case = track(api)
     now = utcnow()
-    reviews.claim_case(ann, case, settings=settings, now=now)
+    cases.claim_case(ann, case, settings=settings, now=now)
 
     with pytest.raises(Forbidden):
-        reviews.release_case(bob, case, now=now)
-    reviews.release_case(boss, case, now=now)
+        cases.release_case(bob, case, now=now)
+    cases.release_case(boss, case, now=now)
 
     assert db.session.get(ReviewClaim, case) is None
-    reviews.claim_case(bob, case, settings=settings, now=now)
-    reviews.release_case(bob, case, now=now)
+    cases.claim_case(bob, case, settings=settings, now=now)
+    cases.release_case(bob, case, now=now)
     assert db.session.get(ReviewClaim, case) is None
-    reviews.release_case(bob, case, now=now)  # nothing held: nothing to do
+    cases.release_case(bob, case, now=now)  # nothing held: nothing to do
 
 
 def test_decided_cases_cannot_be_claimed(api, review_action, people, settings):
     ann, _, _ = people
     case = track(api)
-    reviews.decide_case(ann, case, APPROVE, "Known customer", now=utcnow())
+    decisions.decide_case(ann, case, APPROVE, "Known customer", now=utcnow())
 
     with pytest.raises(Conflict) as refused:
-        reviews.claim_case(ann, case, settings=settings, now=utcnow())
+        cases.claim_case(ann, case, settings=settings, now=utcnow())
 
     assert refused.value.code == "review_already_decided"
 
@@ -125,12 +125,12 @@ def test_notes_are_appended_with_author_and_time_and_keep_the_claim_alive(api, r
     ann, bob, _ = people
     case = track(api)
     now = utcnow()
-    reviews.claim_case(ann, case, settings=settings, now=now)
+    cases.claim_case(ann, case, settings=settings, now=now)
 
-    reviews.add_note(ann, case, "  Called the customer.  ", settings=settings, now=now + timedelta(minutes=20))
-    reviews.add_note(bob, case, "Second opinion: fine.", settings=settings, now=now + timedelta(minutes=21))
+    cases.add_note(ann, case, "  Called the customer.  ", settings=settings, now=now + timedelta(minutes=20))
+    cases.add_note(bob, case, "Second opinion: fine.", settings=settings, now=now + timedelta(minutes=21))
 
-    notes = reviews.get_case(ann.tenant_id, case, viewer_id=ann.id, now=now).notes
+    notes = cases.get_case(ann.tenant_id, case, viewer_id=ann.id, now=now).notes
     assert [(n.author_email, n.text) for n in notes] == [
         ("ann@example.com", "Called the customer."), ("bob@example.com", "Second opinion: fine.")]
     assert db.session.get(ReviewClaim, case).expires_at == now + timedelta(minutes=20 + settings.review_claim_minutes)
@@ -141,7 +141,7 @@ def test_empty_or_huge_notes_are_refused(api, review_action, people, settings, t
     case = track(api)
 
     with pytest.raises(InvalidRequest):
-        reviews.add_note(people[0], case, text, settings=settings, now=utcnow())
+        cases.add_note(people[0], case, text, settings=settings, now=utcnow())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,9 +152,9 @@ def test_empty_or_huge_notes_are_refused(api, review_action, people, settings, t
 def test_a_decision_moves_the_action_records_who_why_and_audits(api, review_action, people, settings, outcome):
     ann, _, _ = people
     case = track(api)
-    reviews.claim_case(ann, case, settings=settings, now=utcnow())
+    cases.claim_case(ann, case, settings=settings, now=utcnow())
 
-    decided = reviews.decide_case(ann, case, outcome, "Checked the payee", now=utcnow())
+    decided = decisions.decide_case(ann, case, outcome, "Checked the payee", now=utcnow())
 
     assert state_of(case) is outcome
     decision = db.session.execute(select(ReviewDecision)).scalar_one()
@@ -174,10 +174,10 @@ def test_a_decision_moves_the_action_records_who_why_and_audits(api, review_acti
 def test_an_already_decided_case_is_refused(api, review_action, people):
     ann, bob, _ = people
     case = track(api)
-    reviews.decide_case(ann, case, APPROVE, "ok", now=utcnow())
+    decisions.decide_case(ann, case, APPROVE, "ok", now=utcnow())
 
     with pytest.raises(Conflict) as refused:
-        reviews.decide_case(bob, case, REJECT, "no", now=utcnow())
+        decisions.decide_case(bob, case, REJECT, "no", now=utcnow())
 
     assert refused.value.code == "review_already_decided" and refused.value.status == 409
     assert state_of(case) is APPROVE
@@ -189,7 +189,7 @@ def test_a_decision_needs_a_reason(api, review_action, people, reason):
     case = track(api)
 
     with pytest.raises(InvalidRequest):
-        reviews.decide_case(people[0], case, APPROVE, reason, now=utcnow())
+        decisions.decide_case(people[0], case, APPROVE, reason, now=utcnow())
 
     assert state_of(case) is ActionState.REVIEW_REQUIRED
 
@@ -197,11 +197,11 @@ def test_a_decision_needs_a_reason(api, review_action, people, reason):
 def test_a_case_someone_else_holds_is_theirs_to_decide(api, review_action, people, settings):
     ann, bob, boss = people
     case = track(api)
-    reviews.claim_case(ann, case, settings=settings, now=utcnow())
+    cases.claim_case(ann, case, settings=settings, now=utcnow())
 
     for other in (bob, boss):
         with pytest.raises(Conflict) as refused:
-            reviews.decide_case(other, case, APPROVE, "ok", now=utcnow())
+            decisions.decide_case(other, case, APPROVE, "ok", now=utcnow())
         assert refused.value.code == "review_claimed"
 
 
@@ -209,9 +209,9 @@ def test_actions_not_in_review_are_not_cases(api, app, tenant, review_action, pe
     allowed = track(api, amount=5)  # under the rule's threshold: ALLOW
 
     with pytest.raises(Conflict) as refused:
-        reviews.decide_case(people[0], allowed, APPROVE, "ok", now=utcnow())
+        decisions.decide_case(people[0], allowed, APPROVE, "ok", now=utcnow())
     with pytest.raises(NotFound):
-        reviews.decide_case(people[0], 999_999, APPROVE, "ok", now=utcnow())
+        decisions.decide_case(people[0], 999_999, APPROVE, "ok", now=utcnow())
 
     assert refused.value.code == "review_not_pending"
 
@@ -227,10 +227,10 @@ def test_other_tenants_cases_are_not_found(api, app, review_action, people, sett
     other = create_console_user(stranger.id, email="x@other.example", password="p" * 12, role="admin",
                                 settings=settings)
 
-    for attempt in (lambda: reviews.decide_case(other, case, APPROVE, "ok", now=utcnow()),
-                    lambda: reviews.claim_case(other, case, settings=settings, now=utcnow()),
-                    lambda: reviews.add_note(other, case, "hi", settings=settings, now=utcnow()),
-                    lambda: reviews.get_case(other.tenant_id, case, viewer_id=other.id, now=utcnow())):
+    for attempt in (lambda: decisions.decide_case(other, case, APPROVE, "ok", now=utcnow()),
+                    lambda: cases.claim_case(other, case, settings=settings, now=utcnow()),
+                    lambda: cases.add_note(other, case, "hi", settings=settings, now=utcnow()),
+                    lambda: cases.get_case(other.tenant_id, case, viewer_id=other.id, now=utcnow())):
         with pytest.raises(NotFound):
             attempt()
 
@@ -243,16 +243,16 @@ def test_bulk_decisions_are_for_admins(api, review_action, people):
     case = track(api)
 
     with pytest.raises(Forbidden):
-        reviews.bulk_decide(people[0], [case], APPROVE, "batch", now=utcnow())
+        decisions.bulk_decide(people[0], [case], APPROVE, "batch", now=utcnow())
 
 
 def test_bulk_decides_the_open_unheld_cases_and_reports_the_rest(api, review_action, people, settings):
     ann, _, boss = people
     open_one, held, decided, allowed = track(api), track(api, user="bo"), track(api, user="cy"), track(api, amount=1)
-    reviews.claim_case(ann, held, settings=settings, now=utcnow())
-    reviews.decide_case(ann, decided, REJECT, "fraud", now=utcnow())
+    cases.claim_case(ann, held, settings=settings, now=utcnow())
+    decisions.decide_case(ann, decided, REJECT, "fraud", now=utcnow())
 
-    result = reviews.bulk_decide(boss, [open_one, held, decided, allowed, 424242], APPROVE, "Campaign", now=utcnow())
+    result = decisions.bulk_decide(boss, [open_one, held, decided, allowed, 424242], APPROVE, "Campaign", now=utcnow())
 
     assert result.decided == [open_one]
     assert set(result.skipped) == {held, decided, allowed, 424242}
@@ -264,9 +264,9 @@ def test_bulk_decides_the_open_unheld_cases_and_reports_the_rest(api, review_act
 def test_bulk_needs_a_selection_and_a_reason(api, review_action, people):
     boss = people[2]
     with pytest.raises(InvalidRequest):
-        reviews.bulk_decide(boss, [], APPROVE, "why", now=utcnow())
+        decisions.bulk_decide(boss, [], APPROVE, "why", now=utcnow())
     with pytest.raises(InvalidRequest):
-        reviews.bulk_decide(boss, [track(api)], APPROVE, " ", now=utcnow())
+        decisions.bulk_decide(boss, [track(api)], APPROVE, " ", now=utcnow())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,9 +278,9 @@ def test_the_queue_lists_cases_oldest_first_with_what_a_reviewer_needs(api, revi
     first = track(api, user="alice", ipAddress="203.0.113.9")
     second = track(api, user="bob")
     track(api, amount=1)  # ALLOW: not a case
-    reviews.claim_case(bob, second, settings=settings, now=utcnow())
+    cases.claim_case(bob, second, settings=settings, now=utcnow())
 
-    page = reviews.list_queue(ann.tenant_id, viewer_id=ann.id, now=utcnow())
+    page = queue.list_queue(ann.tenant_id, viewer_id=ann.id, now=utcnow())
 
     assert [r.id for r in page.rows] == [first, second]
     row = page.rows[0]
@@ -288,17 +288,17 @@ def test_the_queue_lists_cases_oldest_first_with_what_a_reviewer_needs(api, revi
         "withdraw", "alice", "Big amount", "203.0.113.9")
     assert row.key_values == [("amount", "5000")]
     assert page.rows[1].claimed_by == "bob@example.com" and not page.rows[1].claimed_by_me
-    assert reviews.count_pending(ann.tenant_id) == 2
+    assert queue.count_pending(ann.tenant_id) == 2
 
 
 def test_queue_filters(api, app, tenant, review_action, people, settings):
     ann, bob, _ = people
     [other_rule] = make_action(app, tenant.id, "sign-in", default_outcome="REVIEW", rules=[rule("All", 0, "REVIEW")])
     withdraw, sign_in, mine = track(api), track(api, action="sign-in"), track(api, user="me")
-    reviews.claim_case(ann, mine, settings=settings, now=utcnow())
+    cases.claim_case(ann, mine, settings=settings, now=utcnow())
 
     def ids(**filters):
-        return [r.id for r in reviews.list_queue(ann.tenant_id, reviews.QueueFilters(**filters), viewer_id=ann.id,
+        return [r.id for r in queue.list_queue(ann.tenant_id, queue.QueueFilters(**filters), viewer_id=ann.id,
                                                  now=utcnow()).rows]
 
     assert ids(action_code="sign-in") == [sign_in]
@@ -308,11 +308,11 @@ def test_queue_filters(api, app, tenant, review_action, people, settings):
     assert ids(claim="unclaimed") == [withdraw, sign_in]
     assert ids(min_age_minutes=5) == []
     later = utcnow() + timedelta(minutes=10)
-    assert [r.id for r in reviews.list_queue(ann.tenant_id, reviews.QueueFilters(min_age_minutes=5), viewer_id=ann.id,
+    assert [r.id for r in queue.list_queue(ann.tenant_id, queue.QueueFilters(min_age_minutes=5), viewer_id=ann.id,
                                              now=later).rows] == [withdraw, sign_in, mine]
     # A lapsed claim counts as unclaimed.
     after_idle = utcnow() + timedelta(minutes=settings.review_claim_minutes + 1)
-    assert [r.id for r in reviews.list_queue(ann.tenant_id, reviews.QueueFilters(claim="unclaimed"), viewer_id=ann.id,
+    assert [r.id for r in queue.list_queue(ann.tenant_id, queue.QueueFilters(claim="unclaimed"), viewer_id=ann.id,
                                              now=after_idle).rows] == [withdraw, sign_in, mine]
 
 
@@ -321,7 +321,7 @@ def test_queue_keyset_pages_both_ways(api, review_action, people):
     cases = [track(api, user=f"u{i}") for i in range(5)]
 
     def page(**kw):
-        return reviews.list_queue(ann.tenant_id, viewer_id=ann.id, now=utcnow(), limit=2, **kw)
+        return queue.list_queue(ann.tenant_id, viewer_id=ann.id, now=utcnow(), limit=2, **kw)
 
     first = page()
     second = page(after=first.newer)
@@ -337,20 +337,20 @@ def test_queue_keyset_pages_both_ways(api, review_action, people):
 def test_next_case_prefers_ones_own_claim_then_the_oldest_unclaimed(api, review_action, people, settings):
     ann, bob, _ = people
     oldest, middle, newest = track(api), track(api, user="b"), track(api, user="c")
-    reviews.claim_case(bob, oldest, settings=settings, now=utcnow())
+    cases.claim_case(bob, oldest, settings=settings, now=utcnow())
 
-    assert reviews.next_case_id(ann.tenant_id, viewer_id=ann.id, now=utcnow()) == middle
-    reviews.claim_case(ann, newest, settings=settings, now=utcnow())
-    assert reviews.next_case_id(ann.tenant_id, viewer_id=ann.id, now=utcnow()) == newest
+    assert queue.next_case_id(ann.tenant_id, viewer_id=ann.id, now=utcnow()) == middle
+    cases.claim_case(ann, newest, settings=settings, now=utcnow())
+    assert queue.next_case_id(ann.tenant_id, viewer_id=ann.id, now=utcnow()) == newest
 
 
 def test_the_case_view_gathers_the_users_history(api, review_action, people):
     ann = people[0]
     earlier = track(api)
-    reviews.decide_case(ann, earlier, REJECT, "Mule account", now=utcnow())
+    decisions.decide_case(ann, earlier, REJECT, "Mule account", now=utcnow())
     case = track(api)
 
-    view = reviews.get_case(ann.tenant_id, case, viewer_id=ann.id, now=utcnow())
+    view = cases.get_case(ann.tenant_id, case, viewer_id=ann.id, now=utcnow())
 
     assert view.is_open and view.decision is None
     assert [(d.user_action_id, d.reason) for d in view.earlier_decisions] == [(earlier, "Mule account")]
@@ -366,36 +366,36 @@ def test_the_case_view_gathers_the_users_history(api, review_action, people):
     (OverduePolicy.AUTO_APPROVE, APPROVE), (OverduePolicy.AUTO_REJECT, REJECT),
 ])
 def test_sla_decides_overdue_cases(api, tenant, review_action, people, policy, expected):
-    reviews.set_review_sla(tenant.id, "withdraw", deadline_minutes=60, policy=policy)
+    sla.set_review_sla(tenant.id, "withdraw", deadline_minutes=60, policy=policy)
     case = track(api)
 
-    early = reviews.apply_sla(now=utcnow() + timedelta(minutes=59))
-    late = reviews.apply_sla(now=utcnow() + timedelta(minutes=61))
+    early = sla.apply_sla(now=utcnow() + timedelta(minutes=59))
+    late = sla.apply_sla(now=utcnow() + timedelta(minutes=61))
 
-    assert early == reviews.SlaReport()
+    assert early == sla.SlaReport()
     assert (late.approved if expected is APPROVE else late.rejected) == [case]
     assert state_of(case) is expected
     decision = db.session.execute(select(ReviewDecision)).scalar_one()
     assert decision.source == "sla" and "60 minutes" in decision.reason
-    assert reviews.apply_sla(now=utcnow() + timedelta(minutes=120)) == reviews.SlaReport()
+    assert sla.apply_sla(now=utcnow() + timedelta(minutes=120)) == sla.SlaReport()
 
 
 def test_sla_flags_once_and_the_queue_shows_overdue(api, tenant, review_action, people):
-    reviews.set_review_sla(tenant.id, "withdraw", deadline_minutes=30, policy=OverduePolicy.FLAG)
+    sla.set_review_sla(tenant.id, "withdraw", deadline_minutes=30, policy=OverduePolicy.FLAG)
     case = track(api)
     later = utcnow() + timedelta(minutes=31)
 
-    assert reviews.apply_sla(now=later).flagged == [case]
-    assert reviews.apply_sla(now=later).flagged == []
+    assert sla.apply_sla(now=later).flagged == [case]
+    assert sla.apply_sla(now=later).flagged == []
     assert state_of(case) is ActionState.REVIEW_REQUIRED
-    [row] = reviews.list_queue(tenant.id, viewer_id=None, now=later).rows
+    [row] = queue.list_queue(tenant.id, viewer_id=None, now=later).rows
     assert row.overdue and row.due_at is not None
-    assert reviews.get_case(tenant.id, case, viewer_id=None, now=later).flagged_at == later
+    assert cases.get_case(tenant.id, case, viewer_id=None, now=later).flagged_at == later
 
 
 def test_sla_settings_are_validated(tenant, app_context, review_action):
     with pytest.raises(InvalidRequest):
-        reviews.set_review_sla(tenant.id, "withdraw", deadline_minutes=0)
+        sla.set_review_sla(tenant.id, "withdraw", deadline_minutes=0)
     with pytest.raises(NotFound):
-        reviews.set_review_sla(tenant.id, "nope", deadline_minutes=5)
-    assert reviews.set_review_sla(tenant.id, "withdraw", deadline_minutes=None).review_deadline_minutes is None
+        sla.set_review_sla(tenant.id, "nope", deadline_minutes=5)
+    assert sla.set_review_sla(tenant.id, "withdraw", deadline_minutes=None).review_deadline_minutes is None

@@ -1,0 +1,222 @@
+"""One review case: what a reviewer sees of it, who holds it (claims), and the notes on it.
+
+A claim is a row whose primary key is the action id: two reviewers claiming at once both try to
+INSERT and one of them gets the IntegrityError. An expired claim is taken over with a conditional
+UPDATE (``WHERE expires_at <= now``), again with one winner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.config import Settings
+from app.domain.decision import ActionState
+from app.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from app.extensions import db
+from app.models import (
+    ActionConfiguration,
+    Authenticator,
+    ConsoleUser,
+    EndUser,
+    ReviewClaim,
+    ReviewDecision,
+    ReviewNote,
+    ReviewOverdueFlag,
+    UserAction,
+)
+from app.services.console import activity
+from app.services.reviews.queue import due_at_for
+from app.services.tenancy.audit import record_change
+
+MAX_NOTE_LENGTH = 4000
+RECENT_ACTIONS_SHOWN = 10
+EARLIER_DECISIONS_SHOWN = 20
+REVIEW_OUTCOME_STATES = frozenset({ActionState.REVIEW_SUCCEEDED, ActionState.REVIEW_FAILED})
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    holder_id: str
+    holder_email: str
+    claimed_at: datetime
+    expires_at: datetime
+    is_mine: bool
+
+
+@dataclass(frozen=True)
+class CaseView:
+    detail: activity.ActionDetail
+    claim: ClaimView | None
+    notes: list[ReviewNote]
+    decision: ReviewDecision | None  # the latest decision on this action
+    recent_actions: list[activity.ActivityRow]
+    authenticators: list[Authenticator]
+    earlier_decisions: list[ReviewDecision]  # on this user's other actions, newest first
+    due_at: datetime | None
+    overdue: bool
+    flagged_at: datetime | None
+
+    @property
+    def action(self) -> UserAction:
+        return self.detail.action
+
+    @property
+    def is_open(self) -> bool:
+        return self.action.state is ActionState.REVIEW_REQUIRED
+
+
+def get_case(tenant_id: str, action_id: int, *, viewer_id: str | None, now: datetime) -> CaseView:
+    detail = activity.get_action_detail(tenant_id, action_id)
+    if detail is None:
+        raise NotFound("There is no such case.", code="review_case_not_found")
+    action = detail.action
+    recent = activity.list_activity(
+        tenant_id, activity.ActivityFilters(user_id=action.user_id), limit=RECENT_ACTIONS_SHOWN
+    ).rows
+    authenticators = list(db.session.execute(
+        select(Authenticator).join(EndUser, EndUser.id == Authenticator.end_user_id)
+        .where(EndUser.tenant_id == tenant_id, EndUser.user_id == action.user_id, Authenticator.verified_at.is_not(None))
+        .order_by(Authenticator.created_at)
+    ).scalars())
+    decisions = list(db.session.execute(
+        select(ReviewDecision).where(ReviewDecision.tenant_id == tenant_id, ReviewDecision.user_id == action.user_id)
+        .order_by(ReviewDecision.decided_at.desc(), ReviewDecision.id.desc()).limit(EARLIER_DECISIONS_SHOWN + 5)
+    ).scalars())
+    own = [d for d in decisions if d.user_action_id == action.id]
+    deadline = None
+    if action.action_configuration_id:
+        deadline = db.session.execute(
+            select(ActionConfiguration.review_deadline_minutes).where(ActionConfiguration.id == action.action_configuration_id)
+        ).scalar_one_or_none()
+    due_at = due_at_for(action.state_updated_at, deadline) if action.state is ActionState.REVIEW_REQUIRED else None
+    flag = db.session.get(ReviewOverdueFlag, action.id)
+    return CaseView(
+        detail=detail,
+        claim=claim_holder(action.id, viewer_id=viewer_id, now=now),
+        notes=_notes(action.id),
+        decision=own[0] if own else None,
+        recent_actions=[row for row in recent if row.id != action.id],
+        authenticators=authenticators,
+        earlier_decisions=[d for d in decisions if d.user_action_id != action.id][:EARLIER_DECISIONS_SHOWN],
+        due_at=due_at,
+        overdue=due_at is not None and due_at <= now,
+        flagged_at=flag.flagged_at if flag else None,
+    )
+
+
+def claim_holder(action_id: int, *, viewer_id: str | None, now: datetime) -> ClaimView | None:
+    row = db.session.execute(
+        select(ReviewClaim, ConsoleUser.email)
+        .join(ConsoleUser, ConsoleUser.id == ReviewClaim.console_user_id)
+        .where(ReviewClaim.user_action_id == action_id, ReviewClaim.expires_at > now)
+    ).first()
+    if row is None:
+        return None
+    claim, email = row
+    return ClaimView(holder_id=claim.console_user_id, holder_email=email, claimed_at=claim.claimed_at,
+                     expires_at=claim.expires_at, is_mine=claim.console_user_id == viewer_id)
+
+
+def claim_view(actor: ConsoleUser, action_id: int, *, now: datetime) -> ClaimView | None:
+    """The live claim on a case (after a claim or release, for the claim fragment)."""
+    load_case_action(actor.tenant_id, action_id)
+    return claim_holder(action_id, viewer_id=actor.id, now=now)
+
+
+def _notes(action_id: int) -> list[ReviewNote]:
+    return list(db.session.execute(
+        select(ReviewNote).where(ReviewNote.user_action_id == action_id).order_by(ReviewNote.id)
+    ).scalars())
+
+
+def list_notes(actor: ConsoleUser, action_id: int) -> list[ReviewNote]:
+    load_case_action(actor.tenant_id, action_id)
+    return _notes(action_id)
+
+
+def load_case_action(tenant_id: str, action_id: int) -> UserAction:
+    action = db.session.execute(
+        select(UserAction).where(UserAction.tenant_id == tenant_id, UserAction.id == action_id)
+    ).scalar_one_or_none()
+    if action is None:
+        raise NotFound("There is no such case.", code="review_case_not_found")
+    return action
+
+
+def require_open(action: UserAction) -> None:
+    if action.state in REVIEW_OUTCOME_STATES:
+        raise Conflict(f"This case was already decided ({action.state.value}).", code="review_already_decided")
+    if action.state is not ActionState.REVIEW_REQUIRED:
+        raise Conflict(f"This action is {action.state.value}, not waiting for review.", code="review_not_pending")
+
+
+def claim_case(actor: ConsoleUser, action_id: int, *, settings: Settings, now: datetime) -> ClaimView:
+    """Take the case, or keep it (a reviewer's own claim is extended). One holder at a time."""
+    action = load_case_action(actor.tenant_id, action_id)
+    require_open(action)
+    expires_at = now + timedelta(minutes=settings.review_claim_minutes)
+    # Mine already, or lapsed: one conditional UPDATE, so two takers of a lapsed claim get one winner.
+    taken = db.session.execute(
+        update(ReviewClaim)
+        .where(ReviewClaim.user_action_id == action.id,
+               or_(ReviewClaim.console_user_id == actor.id, ReviewClaim.expires_at <= now))
+        .values(console_user_id=actor.id, claimed_at=now, expires_at=expires_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        try:
+            db.session.add(ReviewClaim(user_action_id=action.id, console_user_id=actor.id, claimed_at=now,
+                                       expires_at=expires_at))
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            holder = claim_holder(action_id, viewer_id=actor.id, now=now)
+            who = holder.holder_email if holder else "another reviewer"
+            raise Conflict(f"This case is claimed by {who}.", code="review_claimed") from None
+    record_change(actor, "review.claimed", str(action.id), "user_action", after={"expiresAt": expires_at.isoformat()},
+                  now=now)
+    db.session.commit()
+    return ClaimView(holder_id=actor.id, holder_email=actor.email, claimed_at=now, expires_at=expires_at, is_mine=True)
+
+
+def release_case(actor: ConsoleUser, action_id: int, *, now: datetime) -> None:
+    """Give the case back. Admins may release anyone's claim (a reviewer who left); reviewers only their own."""
+    action = load_case_action(actor.tenant_id, action_id)
+    claim = db.session.get(ReviewClaim, action.id)
+    if claim is None or claim.expires_at <= now:
+        if claim is not None:
+            db.session.delete(claim)
+            db.session.commit()
+        return
+    if claim.console_user_id != actor.id and not actor.is_admin:
+        raise Forbidden("Only the reviewer holding this case (or an admin) can release it.", code="review_claimed")
+    db.session.execute(delete(ReviewClaim).where(ReviewClaim.user_action_id == action.id,
+                                                 ReviewClaim.console_user_id == claim.console_user_id))
+    record_change(actor, "review.released", str(action.id), "user_action",
+                  before={"claimedBy": claim.console_user_id}, now=now)
+    db.session.commit()
+
+
+def add_note(actor: ConsoleUser, action_id: int, text: str, *, settings: Settings, now: datetime) -> ReviewNote:
+    """Append a note (notes are never edited or deleted). Working on a case you hold keeps your claim."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidRequest("Write the note first.", code="note_required")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise InvalidRequest(f"A note is at most {MAX_NOTE_LENGTH} characters.", code="note_too_long")
+    action = load_case_action(actor.tenant_id, action_id)
+    note = ReviewNote(user_action_id=action.id, author_id=actor.id, author_email=actor.email, created_at=now, text=text)
+    db.session.add(note)
+    db.session.execute(
+        update(ReviewClaim)
+        .where(ReviewClaim.user_action_id == action.id, ReviewClaim.console_user_id == actor.id,
+               ReviewClaim.expires_at > now)
+        .values(expires_at=now + timedelta(minutes=settings.review_claim_minutes))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return note
