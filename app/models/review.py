@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.decision import ActionState
@@ -36,6 +37,12 @@ class ReviewClaim(Base):
     console_user_id: Mapped[str] = mapped_column(ForeignKey("console_user.id", ondelete="CASCADE"), index=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @hybrid_method
+    def is_held(self, now: datetime) -> bool:
+        """Whether the claim still holds the case at ``now``: the one lapse rule, in Python and in SQL
+        (``ReviewClaim.is_held(now)`` in a WHERE, ``~ReviewClaim.is_held(now)`` for a lapsed one)."""
+        return self.expires_at > now
 
 
 class ReviewNote(Base):

@@ -112,7 +112,7 @@ def claim_holder(action_id: int, *, viewer_id: str | None, now: datetime) -> Cla
     row = db.session.execute(
         select(ReviewClaim, ConsoleUser.email)
         .join(ConsoleUser, ConsoleUser.id == ReviewClaim.console_user_id)
-        .where(ReviewClaim.user_action_id == action_id, ReviewClaim.expires_at > now)
+        .where(ReviewClaim.user_action_id == action_id, ReviewClaim.is_held(now))
     ).first()
     if row is None:
         return None
@@ -163,7 +163,7 @@ def claim_case(actor: ConsoleUser, action_id: int, *, settings: Settings, now: d
     taken = db.session.execute(
         update(ReviewClaim)
         .where(ReviewClaim.user_action_id == action.id,
-               or_(ReviewClaim.console_user_id == actor.id, ReviewClaim.expires_at <= now))
+               or_(ReviewClaim.console_user_id == actor.id, ~ReviewClaim.is_held(now)))
         .values(console_user_id=actor.id, claimed_at=now, expires_at=expires_at)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -187,7 +187,7 @@ def release_case(actor: ConsoleUser, action_id: int, *, now: datetime) -> None:
     """Give the case back. Admins may release anyone's claim (a reviewer who left); reviewers only their own."""
     action = load_case_action(actor.tenant_id, action_id)
     claim = db.session.get(ReviewClaim, action.id)
-    if claim is None or claim.expires_at <= now:
+    if claim is None or not claim.is_held(now):
         if claim is not None:
             db.session.delete(claim)
             db.session.commit()
@@ -214,7 +214,7 @@ def add_note(actor: ConsoleUser, action_id: int, text: str, *, settings: Setting
     db.session.execute(
         update(ReviewClaim)
         .where(ReviewClaim.user_action_id == action.id, ReviewClaim.console_user_id == actor.id,
-               ReviewClaim.expires_at > now)
+               ReviewClaim.is_held(now))
         .values(expires_at=now + timedelta(minutes=settings.review_claim_minutes))
         .execution_options(synchronize_session=False)
     )

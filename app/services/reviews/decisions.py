@@ -129,7 +129,7 @@ def bulk_decide(
     ).scalars()}
     held = dict(db.session.execute(
         select(ReviewClaim.user_action_id, ReviewClaim.console_user_id)
-        .where(ReviewClaim.user_action_id.in_(ids), ReviewClaim.expires_at > now, ReviewClaim.console_user_id != actor.id)
+        .where(ReviewClaim.user_action_id.in_(ids), ReviewClaim.is_held(now), ReviewClaim.console_user_id != actor.id)
     ).all())
     result = BulkResult()
     for action_id in ids:

@@ -116,7 +116,7 @@ def list_queue(
     join on the claim's primary key.
     """
     limit = limit or PAGE_SIZE
-    claim_join = and_(ReviewClaim.user_action_id == UserAction.id, ReviewClaim.expires_at > now)
+    claim_join = and_(ReviewClaim.user_action_id == UserAction.id, ReviewClaim.is_held(now))
     query = (
         select(
             UserAction.id, UserAction.created_at, UserAction.state_updated_at, UserAction.action_code,
