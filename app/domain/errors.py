@@ -56,6 +56,19 @@ class TooManyRequests(DomainError):
         self.headers = {"Retry-After": str(retry_after)}  # seconds
 
 
+class InvalidFields(DomainError):
+    """A form-shaped refusal: ``fields`` maps each unusable field to its messages, shown beside it;
+    ``message`` joins them all, after a subclass's ``summary``."""
+
+    code = "invalid_fields"
+    status = 400
+    summary = ""
+
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__(self.summary + "; ".join(m for ms in fields.values() for m in ms))
+        self.fields = fields
+
+
 class InvalidRuleConditions(DomainError):
     """A rule's JsonLogic does not validate; ``path`` points at the offending node."""
 

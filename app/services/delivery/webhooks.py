@@ -28,7 +28,7 @@ from sqlalchemy import or_, select, update
 
 from app.config import Settings
 from app.domain.destinations import is_private_host
-from app.domain.errors import DomainError, NotFound
+from app.domain.errors import InvalidFields, NotFound
 from app.domain.secretbox import SecretBox
 from app.domain.webhook_signing import HEADER, sign
 from app.extensions import db
@@ -240,15 +240,11 @@ def envelope(event: WebhookEvent, *, source: str) -> str:
 # -- endpoints (console) ----------------------------------------------------------------------------
 
 
-class InvalidEndpoint(DomainError):
-    """``fields`` maps each unusable field to its messages."""
+class InvalidEndpoint(InvalidFields):
+    """A webhook endpoint the console cannot save."""
 
     code = "invalid_webhook_endpoint"
-    status = 400
-
-    def __init__(self, fields: dict[str, list[str]]):
-        super().__init__("The endpoint is not valid: " + "; ".join(m for ms in fields.values() for m in ms))
-        self.fields = fields
+    summary = "The endpoint is not valid: "
 
 
 @dataclass(frozen=True)

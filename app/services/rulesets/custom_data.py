@@ -31,7 +31,7 @@ from app.domain.catalogue import (
     ListRef,
     TenantCatalogue,
 )
-from app.domain.errors import DomainError, NotFound
+from app.domain.errors import DomainError, InvalidFields, NotFound
 from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, CustomDataPoint, CustomList, NetworkList, Rule
 from app.services.tenancy.audit import record_change
@@ -55,15 +55,10 @@ MAX_LINE_ERRORS = 10
 AUDIT_SAMPLE = 50  # items added / removed named in an audit entry
 
 
-class InvalidCustomData(DomainError):
-    """``fields`` maps each unusable form field to its messages."""
+class InvalidCustomData(InvalidFields):
+    """Custom data points and lists a console form or the CLI cannot save."""
 
     code = "invalid_custom_data"
-    status = 400
-
-    def __init__(self, fields: dict[str, list[str]]):
-        super().__init__("; ".join(m for ms in fields.values() for m in ms))
-        self.fields = fields
 
 
 # ---------------------------------------------------------------------------------------------

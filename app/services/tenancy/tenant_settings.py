@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from app.config import Settings
-from app.domain.errors import DomainError, NotFound
+from app.domain.errors import InvalidFields, NotFound
 from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
 from app.extensions import db
 from app.models import ConsoleUser, Tenant
@@ -36,15 +36,11 @@ FIELDS = ("name", "logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_or
           "client_token_ttl")
 
 
-class InvalidTenantSettings(DomainError):
-    """One or more fields are unusable; ``fields`` maps each field to its messages."""
+class InvalidTenantSettings(InvalidFields):
+    """Tenant settings the console cannot save."""
 
     code = "invalid_tenant_settings"
-    status = 400
-
-    def __init__(self, fields: dict[str, list[str]]):
-        super().__init__("Some settings are not valid: " + "; ".join(m for ms in fields.values() for m in ms))
-        self.fields = fields
+    summary = "Some settings are not valid: "
 
 
 @dataclass(frozen=True)
