@@ -16,7 +16,7 @@ from app.domain.totp import parse_otp_uri
 from app.extensions import db
 from app.models import Authenticator, EndUser, RecoveryCode, VerificationAttempt
 from app.models.base import utcnow
-from app.services.challenges.codes import issue_recovery_codes, verify_recovery_code
+from app.services.challenges.codes import issue_recovery_codes, verify_recovery_code, verify_totp
 from app.services.challenges.sessions import open_session
 from tests.concurrency import at_once
 from tests.factories import make_action
@@ -253,6 +253,23 @@ def test_wrong_codes_sent_at_once_are_checked_only_while_the_budget_lasts(app, a
     assert action_state(api, challenge) == "CHALLENGE_FAILED"
     assert verify(client, challenge["token"], next_code(secret))["failureReason"] == "MAX_ATTEMPTS_EXCEEDED"
 
+
+
+def test_a_last_wrong_code_read_before_a_right_one_passed_does_not_fail_the_passed_challenge(
+    app, api, client, settings, challenge, secret
+):
+    for _ in range(9):
+        verify(client, challenge["token"], wrong_code(secret))
+    with app.app_context():
+        late = open_session(challenge["token"], settings=settings, now=utcnow())  # sees CHALLENGE_REQUIRED
+        [passed] = at_once(lambda: verify(app.test_client(), challenge["token"], next_code(secret)))
+
+        tenth = verify_totp(late, wrong_code(secret), settings=settings, now=utcnow())
+
+    assert passed["isVerified"] is True
+    assert tenth.failure_reason == "MAX_ATTEMPTS_EXCEEDED"
+    assert action_state(api, challenge) == "CHALLENGE_SUCCEEDED"
+    assert validate(api, passed["accessToken"])["isValid"] is True
 
 # -- recovery codes (through the service the hosted pages use) ------------------------------------
 

@@ -49,6 +49,10 @@ def take_attempt_slot(session: ClientSession, method: VerificationMethod, *, now
     if number > MAX_FAILED_ATTEMPTS:
         db.session.rollback()
         return None
+    # The action as the request that held the lock before left it (passed, or failed by the last
+    # slot), not as this request read it before waiting: a stale CHALLENGE_REQUIRED would let a
+    # wrong code fail a challenge that was just passed.
+    db.session.refresh(session.action)
     return AttemptSlot(row=row, number=number)
 
 
