@@ -5,6 +5,7 @@ ten within five minutes lock the user out and fail a pending challenge.
 """
 
 import time
+from collections import Counter
 from datetime import timedelta
 
 import pyotp
@@ -15,9 +16,11 @@ from app.domain.totp import parse_otp_uri
 from app.extensions import db
 from app.models import Authenticator, EndUser, RecoveryCode, VerificationAttempt
 from app.models.base import utcnow
-from app.services.challenges.codes import issue_recovery_codes, verify_recovery_code
+from app.services.challenges.codes import issue_recovery_codes, verify_recovery_code, verify_totp
 from app.services.challenges.sessions import open_session
+from tests.concurrency import at_once
 from tests.factories import make_action
+from tests.rows import count
 
 ACTION = "withdraw-funds"
 
@@ -238,6 +241,35 @@ def test_the_lock_holds_across_actions_and_ends_after_five_minutes(app, api, cli
 
     assert verify(client, later["token"], next_code(secret))["isVerified"] is True
 
+
+def test_wrong_codes_sent_at_once_are_checked_only_while_the_budget_lasts(app, api, client, challenge, secret):
+    """Sixty wrong codes in parallel on one token: ten are checked (the tenth locks), fifty are refused unchecked."""
+    code = wrong_code(secret)
+
+    answers = at_once(*[lambda: verify(app.test_client(), challenge["token"], code)["failureReason"]] * 60)
+
+    assert count(app, VerificationAttempt) == 10
+    assert Counter(answers) == {"CODE_INVALID_OR_EXPIRED": 9, "MAX_ATTEMPTS_EXCEEDED": 51}
+    assert action_state(api, challenge) == "CHALLENGE_FAILED"
+    assert verify(client, challenge["token"], next_code(secret))["failureReason"] == "MAX_ATTEMPTS_EXCEEDED"
+
+
+
+def test_a_last_wrong_code_read_before_a_right_one_passed_does_not_fail_the_passed_challenge(
+    app, api, client, settings, challenge, secret
+):
+    for _ in range(9):
+        verify(client, challenge["token"], wrong_code(secret))
+    with app.app_context():
+        late = open_session(challenge["token"], settings=settings, now=utcnow())  # sees CHALLENGE_REQUIRED
+        [passed] = at_once(lambda: verify(app.test_client(), challenge["token"], next_code(secret)))
+
+        tenth = verify_totp(late, wrong_code(secret), settings=settings, now=utcnow())
+
+    assert passed["isVerified"] is True
+    assert tenth.failure_reason == "MAX_ATTEMPTS_EXCEEDED"
+    assert action_state(api, challenge) == "CHALLENGE_SUCCEEDED"
+    assert validate(api, passed["accessToken"])["isValid"] is True
 
 # -- recovery codes (through the service the hosted pages use) ------------------------------------
 

@@ -15,6 +15,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.extensions import db
 from app.models import ReviewDecision
+from tests.concurrency import at_once
 from tests.factories import make_action, rule
 from tests.web.conftest import PASSWORD, ConsoleClient, sign_in
 
@@ -126,19 +127,7 @@ def live_url(app) -> Iterator[str]:
 
 def race(*calls) -> list[int]:
     """Run the calls at the same moment, each in its own thread; their HTTP statuses in order."""
-    barrier = threading.Barrier(len(calls))
-    statuses: list[int | None] = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        statuses[index] = call().status_code
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return statuses
+    return [response.status_code for response in at_once(*calls)]
 
 
 def test_two_api_decisions_at_once_make_exactly_one(api, app, tenant, live_url, review_action):

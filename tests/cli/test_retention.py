@@ -6,13 +6,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ActionStateChange, EndUser, ReviewNote, SignInFailure, UserAction, VerificationAttempt
 from app.models.base import utcnow
 from app.services.operations.retention import purge_expired
 from tests.factories import make_action, rule
+from tests.rows import count
 
 RETENTION_DAYS = 365
 BIG = {">": [{"var": "custom.amount"}, 1000]}
@@ -44,11 +45,6 @@ def age(app, idempotency_key: str, days: int) -> None:
 def remaining(app) -> set[str]:
     with app.app_context():
         return set(db.session.execute(select(UserAction.idempotency_key)).scalars())
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def purge(app, **kwargs):

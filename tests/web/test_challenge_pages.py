@@ -2,12 +2,16 @@
 except the passkey ceremony itself."""
 
 import re
+from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 import pytest
 
+from app.models import VerificationAttempt
+from tests.concurrency import at_once
 from tests.factories import make_action
+from tests.rows import count
 
 REDIRECT = "https://app.example/done?state=xyz"
 RECOVERY_CODE = re.compile(rb"<code>([A-Z0-9]{5}-[A-Z0-9]{5})</code>")
@@ -134,6 +138,25 @@ def test_ten_wrong_codes_fail_the_action(api, client, challenge_action):
     state = api.get(f"/users/alice/actions/withdraw-funds/{body['idempotencyKey']}").get_json()["state"]
     assert state == "CHALLENGE_FAILED"
     assert client.get(page_path(body["url"])).status_code == 409
+
+
+def test_wrong_recovery_codes_sent_at_once_are_checked_only_while_the_budget_lasts(app, api, client, challenge_action):
+    """Sixty wrong recovery codes in parallel on one token: ten are checked (the tenth locks), the rest are
+    refused unchecked: locked out (429), or the page for a failed action (409) once the tenth has failed it."""
+    enrolled_user(api, client)
+    body = track(api)
+
+    def submit():
+        return app.test_client().post("/challenge/recovery", data={"token": body["token"], "code": "WRONG-CODE1"})
+
+    statuses = [response.status_code for response in at_once(*[submit] * 60)]
+
+    assert count(app, VerificationAttempt) == 10
+    refused = Counter(statuses)
+    assert refused.pop(400) == 9 and refused[429] >= 1
+    assert refused.keys() <= {409, 429}
+    state = api.get(f"/users/alice/actions/withdraw-funds/{body['idempotencyKey']}").get_json()["state"]
+    assert state == "CHALLENGE_FAILED"
 
 
 def test_try_another_way_lists_the_recovery_code(api, client, challenge_action):

@@ -1,8 +1,9 @@
 """Code-based verification: authenticator apps (TOTP) and one-time recovery codes.
 
-Both are guessable one code at a time, so both share one per-user budget of failed attempts, and
-both accept a code once: TOTP by time-step (RFC 6238 §5.2), recovery codes by marking them used.
-Each acceptance is a conditional UPDATE, so two concurrent requests cannot both win.
+Both are guessable one code at a time, so both share one per-user budget of failed attempts
+(challenges.attempts: a code takes its slot before it is checked), and both accept a code once: TOTP
+by time-step (RFC 6238 §5.2), recovery codes by marking them used. Each acceptance is a conditional
+UPDATE, so two concurrent requests cannot both win.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from app.domain.secretbox import SecretBox, derive_key
 from app.domain.totp import TotpSeed, new_seed, verify_code
 from app.extensions import db
 from app.models import Authenticator, RecoveryCode, Tenant
-from app.services.challenges.sessions import ClientSession, attempts_exhausted, complete_challenge, record_failed_attempt
+from app.services.challenges.attempts import AttemptSlot, fail_slot, release_slot, take_attempt_slot
+from app.services.challenges.sessions import ClientSession, complete_challenge
 from app.services.delivery.webhooks import emit_authenticator_created
 
 FAILURE_INVALID = "CODE_INVALID_OR_EXPIRED"
@@ -101,7 +103,8 @@ class CodeResult:
 
 def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
     """Check a code against the user's authenticator apps (including one awaiting confirmation)."""
-    if attempts_exhausted(session, now=now):
+    slot = take_attempt_slot(session, VerificationMethod.AUTHENTICATOR_APP, now=now)
+    if slot is None:
         return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED)
     box = SecretBox(settings.encryption_keys)
     apps = db.session.execute(
@@ -114,6 +117,7 @@ def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: d
         step = verify_code(_seed(authenticator, box), code, now=now, last_accepted_step=authenticator.last_totp_step)
         if step is None or not _claim_step(authenticator, step):
             continue
+        release_slot(slot)
         newly_enrolled = authenticator.verified_at is None
         if newly_enrolled:
             authenticator.verified_at = now
@@ -128,7 +132,7 @@ def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: d
         )
         db.session.commit()
         return CodeResult(is_verified=True, access_token=token, authenticator=authenticator, newly_enrolled=newly_enrolled)
-    return _failed(session, VerificationMethod.AUTHENTICATOR_APP, now=now)
+    return _failed(session, slot, now=now)
 
 
 def _claim_step(authenticator: Authenticator, step: int) -> bool:
@@ -166,7 +170,8 @@ def has_recovery_codes(session: ClientSession) -> bool:
 
 
 def verify_recovery_code(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
-    if attempts_exhausted(session, now=now):
+    slot = take_attempt_slot(session, VerificationMethod.RECOVERY_CODE, now=now)
+    if slot is None:
         return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED)
     used = db.session.execute(
         update(RecoveryCode)
@@ -178,8 +183,8 @@ def verify_recovery_code(session: ClientSession, code: str, *, settings: Setting
         .values(used_at=now)
     ).rowcount
     if used != 1:
-        db.session.rollback()
-        return _failed(session, VerificationMethod.RECOVERY_CODE, now=now)
+        return _failed(session, slot, now=now)
+    release_slot(slot)
     token = complete_challenge(
         session.action, verification_method=VerificationMethod.RECOVERY_CODE, authenticator_id=None, settings=settings,
         now=now,
@@ -188,8 +193,8 @@ def verify_recovery_code(session: ClientSession, code: str, *, settings: Setting
     return CodeResult(is_verified=True, access_token=token)
 
 
-def _failed(session: ClientSession, method: VerificationMethod, *, now: datetime) -> CodeResult:
-    locked = record_failed_attempt(session, method, now=now)
+def _failed(session: ClientSession, slot: AttemptSlot, *, now: datetime) -> CodeResult:
+    locked = fail_slot(session, slot, now=now)
     return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED if locked else FAILURE_INVALID)
 
 

@@ -8,16 +8,16 @@ the client API both work through it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.config import Settings
 from app.domain.decision import ActionState, VerificationMethod
 from app.domain.errors import Conflict, Forbidden
 from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind, derive_signing_key, issue_token, read_token
 from app.extensions import db
-from app.models import EndUser, UserAction, VerificationAttempt
+from app.models import EndUser, UserAction
 from app.services.decisions.action_state import change_action_state, get_action
 from app.services.decisions.tracking import action_ref
 from app.services.end_users.users import enrolled_verification_methods
@@ -26,8 +26,6 @@ from app.services.end_users.users import enrolled_verification_methods
 SUCCESS_STATES = frozenset({ActionState.CHALLENGE_SUCCEEDED, ActionState.REVIEW_SUCCEEDED})
 # States in which proving identity (or enrolling a first authenticator) completes the action.
 COMPLETABLE_STATES = frozenset({ActionState.CHALLENGE_REQUIRED, ActionState.ALLOW, ActionState.CHALLENGE_SUCCEEDED})
-ATTEMPT_WINDOW = timedelta(minutes=5)
-MAX_FAILED_ATTEMPTS = 10
 
 
 @dataclass
@@ -141,30 +139,6 @@ def record_challenge_success(
     )
     db.session.commit()
     return token
-
-
-def attempts_exhausted(session: ClientSession, *, now: datetime) -> bool:
-    """At most MAX_FAILED_ATTEMPTS wrong codes per user per window, across all code methods."""
-    return _recent_failures(session.user, now=now) >= MAX_FAILED_ATTEMPTS
-
-
-def record_failed_attempt(session: ClientSession, method: VerificationMethod, *, now: datetime) -> bool:
-    """Count a wrong code; at the limit the action's challenge fails. Commits. True when locked."""
-    db.session.add(VerificationAttempt(end_user_id=session.user.id, verification_method=method.value, attempted_at=now))
-    db.session.flush()
-    locked = _recent_failures(session.user, now=now) >= MAX_FAILED_ATTEMPTS
-    if locked and session.action.state is ActionState.CHALLENGE_REQUIRED:
-        change_action_state(session.action, ActionState.CHALLENGE_FAILED, source="challenge", now=now)
-    db.session.commit()
-    return locked
-
-
-def _recent_failures(user: EndUser, *, now: datetime) -> int:
-    return db.session.execute(
-        select(func.count())
-        .select_from(VerificationAttempt)
-        .where(VerificationAttempt.end_user_id == user.id, VerificationAttempt.attempted_at > now - ATTEMPT_WINDOW)
-    ).scalar_one()
 
 
 def require_scope(session: ClientSession, scope: str) -> None:

@@ -1,0 +1,71 @@
+"""The per-user budget of wrong codes: MAX_FAILED_ATTEMPTS within ATTEMPT_WINDOW, over all code methods.
+
+A code takes a slot *before* it is checked, and the slot counts as a failure unless the code turns
+out right. Taking the slot and counting the window happen under a lock on the user held to the
+caller's commit, so requests racing on other workers or instances take slots one at a time: no
+more than the limit are ever checked, however many arrive together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.domain.decision import ActionState, VerificationMethod
+from app.extensions import db
+from app.models import EndUser, VerificationAttempt
+from app.services.challenges.sessions import ClientSession
+from app.services.decisions.action_state import change_action_state
+
+ATTEMPT_WINDOW = timedelta(minutes=5)
+MAX_FAILED_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class AttemptSlot:
+    """A place in the user's budget, held for one code; ``number`` counts it among the window's failures."""
+
+    row: VerificationAttempt
+    number: int
+
+
+def take_attempt_slot(session: ClientSession, method: VerificationMethod, *, now: datetime) -> AttemptSlot | None:
+    """The slot for the code about to be checked, or None (nothing taken, nothing to check) when the
+    budget is spent. The caller settles it with release_slot or fail_slot in the same transaction."""
+    # PostgreSQL: the user row's lock makes a concurrent request wait here until this one commits,
+    # and its count (a new snapshot under READ COMMITTED) then sees this slot. SQLite ignores FOR
+    # UPDATE, but flushing the INSERT takes the database's write lock before the count.
+    db.session.execute(select(EndUser.id).where(EndUser.id == session.user.id).with_for_update())
+    row = VerificationAttempt(end_user_id=session.user.id, verification_method=method.value, attempted_at=now)
+    db.session.add(row)
+    db.session.flush()
+    number = db.session.execute(
+        select(func.count())
+        .select_from(VerificationAttempt)
+        .where(VerificationAttempt.end_user_id == session.user.id, VerificationAttempt.attempted_at > now - ATTEMPT_WINDOW)
+    ).scalar_one()
+    if number > MAX_FAILED_ATTEMPTS:
+        db.session.rollback()
+        return None
+    # The action as the request that held the lock before left it (passed, or failed by the last
+    # slot), not as this request read it before waiting: a stale CHALLENGE_REQUIRED would let a
+    # wrong code fail a challenge that was just passed.
+    db.session.refresh(session.action)
+    return AttemptSlot(row=row, number=number)
+
+
+def release_slot(slot: AttemptSlot) -> None:
+    """The code was right: its slot was no failure. The caller commits."""
+    db.session.delete(slot.row)
+
+
+def fail_slot(session: ClientSession, slot: AttemptSlot, *, now: datetime) -> bool:
+    """The code was wrong: the slot stays a failure, and the last one fails a pending challenge.
+    Commits. True when the user is now locked out."""
+    locked = slot.number >= MAX_FAILED_ATTEMPTS
+    if locked and session.action.state is ActionState.CHALLENGE_REQUIRED:
+        change_action_state(session.action, ActionState.CHALLENGE_FAILED, source="challenge", now=now)
+    db.session.commit()
+    return locked
