@@ -254,7 +254,7 @@ def webhooks_work(interval: float, batch: int, keep_days: int) -> None:
 @click.option("--batch", default=100, show_default=True, help="At most this many deliveries.")
 def webhooks_deliver_once(batch: int) -> None:
     """Attempt every delivery that is due now, once (for cron or a quick check), then exit."""
-    from app.services.delivery.webhooks import deliver_due
+    from app.services.delivery.worker import deliver_due
 
     report = deliver_due(settings=current_settings(), limit=batch)
     click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed.")

@@ -20,7 +20,7 @@ from app.config import Settings
 from app.extensions import db
 from app.models.base import utcnow
 from app.services.challenges import passkeys
-from app.services.delivery import webhooks
+from app.services.delivery import worker
 
 log = logging.getLogger("tollgate.webhooks")
 PRUNE_EVERY = timedelta(hours=1)
@@ -30,7 +30,7 @@ def run_worker(
     *,
     settings: Settings,
     interval: float = 2.0,
-    batch: int = webhooks.CLAIM_BATCH,
+    batch: int = worker.CLAIM_BATCH,
     keep_days: int = 30,
     stop: threading.Event | None = None,
     echo: Callable[[str], None] = log.info,
@@ -38,12 +38,12 @@ def run_worker(
     """Deliver until ``stop`` is set: straight on while there is work, ``interval`` seconds apart when idle."""
     stop = stop or _stop_on_signals()
     last_prune = 0.0
-    with webhooks.HttpSender(allow_private_networks=settings.webhook_allow_private_networks) as sender:
+    with worker.HttpSender(allow_private_networks=settings.webhook_allow_private_networks) as sender:
         while not stop.is_set():
             try:
-                report = webhooks.deliver_due(settings=settings, limit=batch, send=sender)
+                report = worker.deliver_due(settings=settings, limit=batch, send=sender)
                 if time.monotonic() - last_prune > PRUNE_EVERY.total_seconds():
-                    pruned = webhooks.prune(older_than=timedelta(days=keep_days), now=utcnow())
+                    pruned = worker.prune(older_than=timedelta(days=keep_days), now=utcnow())
                     # The one background process every deployment runs also sweeps stale challenges.
                     purged = passkeys.purge_challenges(now=utcnow())
                     last_prune = time.monotonic()

@@ -17,7 +17,7 @@ from app.console import bp
 from app.htmx import redirect_to, render
 from app.models import WebhookEndpoint
 from app.models.base import utcnow
-from app.services.delivery import webhooks
+from app.services.delivery import endpoints, events
 
 
 class EndpointForm(FlaskForm):
@@ -26,7 +26,7 @@ class EndpointForm(FlaskForm):
     description = StringField("Description", validators=[Length(max=2000)])
     event_types = SelectMultipleField(
         "Events to send",
-        choices=[SelectChoice(name, name) for name in webhooks.EVENT_TYPES],
+        choices=[SelectChoice(name, name) for name in events.EVENT_TYPES],
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
         validate_choice=False,
@@ -38,8 +38,8 @@ class EndpointForm(FlaskForm):
         return cls(formdata=None, url=endpoint.url, description=endpoint.description,
                    event_types=list(endpoint.event_types), is_active=endpoint.is_active)
 
-    def to_input(self) -> webhooks.EndpointInput:
-        return webhooks.EndpointInput(url=self.url.data or "", description=self.description.data or "",
+    def to_input(self) -> endpoints.EndpointInput:
+        return endpoints.EndpointInput(url=self.url.data or "", description=self.description.data or "",
                                       event_types=list(self.event_types.data or []), is_active=bool(self.is_active.data))
 
     def add_errors(self, fields: dict[str, list[str]]) -> None:
@@ -54,24 +54,24 @@ class ConfirmForm(FlaskForm):
 def _form_page(form: EndpointForm, endpoint: WebhookEndpoint | None = None, *, status: int = 200):
     page = "console/webhooks/new.html" if endpoint is None else "console/webhooks/edit.html"
     return render(page, "console/webhooks/_form.html", status=status, form=form, endpoint=endpoint,
-                  event_types=webhooks.EVENT_TYPES,
+                  event_types=events.EVENT_TYPES,
                   private_networks_allowed=current_settings().webhook_allow_private_networks)
 
 
 @bp.get("/webhooks")
 def webhook_list():
-    endpoints = webhooks.list_endpoints(current_user.tenant_id)
-    return render("console/webhooks/list.html", "console/webhooks/_list.html", endpoints=endpoints,
-                  refusals={e.id: _refusal(e) for e in endpoints})
+    listed = endpoints.list_endpoints(current_user.tenant_id)
+    return render("console/webhooks/list.html", "console/webhooks/_list.html", endpoints=listed,
+                  refusals={e.id: _refusal(e) for e in listed})
 
 
 def _refusal(endpoint: WebhookEndpoint) -> str | None:
-    return webhooks.refusal_reason(endpoint, allow_private_networks=current_settings().webhook_allow_private_networks)
+    return endpoints.refusal_reason(endpoint, allow_private_networks=current_settings().webhook_allow_private_networks)
 
 
 @bp.get("/webhooks/new")
 def webhook_new():
-    return _form_page(EndpointForm(formdata=None, event_types=list(webhooks.EVENT_TYPES)))
+    return _form_page(EndpointForm(formdata=None, event_types=list(events.EVENT_TYPES)))
 
 
 @bp.post("/webhooks")
@@ -79,8 +79,8 @@ def webhook_create():
     form = EndpointForm()
     if form.validate_on_submit():
         try:
-            endpoint = webhooks.create_endpoint(current_user, form.to_input(), settings=current_settings(), now=utcnow())
-        except webhooks.InvalidEndpoint as exc:
+            endpoint = endpoints.create_endpoint(current_user, form.to_input(), settings=current_settings(), now=utcnow())
+        except endpoints.InvalidEndpoint as exc:
             form.add_errors(exc.fields)
         else:
             flash("Endpoint added. Send it a test event to check that it receives and verifies them.")
@@ -89,36 +89,36 @@ def webhook_create():
 
 
 def _show(endpoint: WebhookEndpoint, *, status: int = 200):
-    log = webhooks.list_deliveries(endpoint, before_id=request.args.get("before", type=int))
+    log = endpoints.list_deliveries(endpoint, before_id=request.args.get("before", type=int))
     return render("console/webhooks/show.html", "console/webhooks/_deliveries.html", status=status, endpoint=endpoint,
-                  log=log, form=ConfirmForm(), event_types=webhooks.EVENT_TYPES, refusal=_refusal(endpoint))
+                  log=log, form=ConfirmForm(), event_types=events.EVENT_TYPES, refusal=_refusal(endpoint))
 
 
 @bp.get("/webhooks/<endpoint_id>")
 def webhook_show(endpoint_id: str):
-    return _show(webhooks.get_endpoint(current_user.tenant_id, endpoint_id))
+    return _show(endpoints.get_endpoint(current_user.tenant_id, endpoint_id))
 
 
 @bp.get("/webhooks/<endpoint_id>/deliveries")
 def webhook_delivery_list(endpoint_id: str):
     """The delivery log alone (htmx refreshes it while deliveries are pending); the full page otherwise."""
-    return _show(webhooks.get_endpoint(current_user.tenant_id, endpoint_id))
+    return _show(endpoints.get_endpoint(current_user.tenant_id, endpoint_id))
 
 
 @bp.get("/webhooks/<endpoint_id>/edit")
 def webhook_edit(endpoint_id: str):
-    endpoint = webhooks.get_endpoint(current_user.tenant_id, endpoint_id)
+    endpoint = endpoints.get_endpoint(current_user.tenant_id, endpoint_id)
     return _form_page(EndpointForm.for_endpoint(endpoint), endpoint)
 
 
 @bp.post("/webhooks/<endpoint_id>")
 def webhook_update(endpoint_id: str):
-    endpoint = webhooks.get_endpoint(current_user.tenant_id, endpoint_id)
+    endpoint = endpoints.get_endpoint(current_user.tenant_id, endpoint_id)
     form = EndpointForm()
     if form.validate_on_submit():
         try:
-            webhooks.update_endpoint(current_user, endpoint_id, form.to_input(), settings=current_settings(), now=utcnow())
-        except webhooks.InvalidEndpoint as exc:
+            endpoints.update_endpoint(current_user, endpoint_id, form.to_input(), settings=current_settings(), now=utcnow())
+        except endpoints.InvalidEndpoint as exc:
             form.add_errors(exc.fields)
         else:
             flash("Endpoint saved.")
@@ -128,19 +128,19 @@ def webhook_update(endpoint_id: str):
 
 @bp.post("/webhooks/<endpoint_id>/test")
 def webhook_test_send(endpoint_id: str):
-    webhooks.send_test_event(current_user, endpoint_id, now=utcnow())
+    endpoints.send_test_event(current_user, endpoint_id, now=utcnow())
     flash("A webhook.test event is queued; the worker sends it within seconds. Its delivery appears below.")
     return redirect_to(url_for("console.webhook_show", endpoint_id=endpoint_id))
 
 
 @bp.get("/webhooks/<endpoint_id>/delete")
 def webhook_delete_confirm(endpoint_id: str):
-    endpoint = webhooks.get_endpoint(current_user.tenant_id, endpoint_id)
+    endpoint = endpoints.get_endpoint(current_user.tenant_id, endpoint_id)
     return render("console/webhooks/delete.html", "console/webhooks/_delete.html", endpoint=endpoint, form=ConfirmForm())
 
 
 @bp.post("/webhooks/<endpoint_id>/delete")
 def webhook_delete(endpoint_id: str):
-    endpoint = webhooks.delete_endpoint(current_user, endpoint_id, now=utcnow())
+    endpoint = endpoints.delete_endpoint(current_user, endpoint_id, now=utcnow())
     flash(f"Endpoint {endpoint.url} is deleted with its delivery log.")
     return redirect_to(url_for("console.webhook_list"))

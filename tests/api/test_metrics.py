@@ -17,7 +17,7 @@ from app.domain.decision import ActionState
 from app.extensions import db
 from app.models import Tenant, UserAction, WebhookDelivery
 from app.models.base import utcnow
-from app.services.delivery.webhooks import MAX_ATTEMPTS, SendResult, deliver_due
+from app.services.delivery.worker import MAX_ATTEMPTS, SendResult, deliver_due
 from app.services.reviews.sla import set_review_sla
 from app.services.tenancy.api_keys import create_api_key
 from tests.api.test_client_api_totp import bearer, enroll, wrong_code

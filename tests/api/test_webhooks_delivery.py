@@ -21,16 +21,8 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import WebhookDelivery
 from app.models.base import utcnow
-from app.services.delivery import webhooks
-from app.services.delivery.webhooks import (
-    MAX_ATTEMPTS,
-    RETRY_DELAYS,
-    HttpSender,
-    SendResult,
-    claim_due,
-    deliver_due,
-    retry_delay,
-)
+from app.services.delivery import endpoints, events, worker
+from app.services.delivery.worker import MAX_ATTEMPTS, RETRY_DELAYS, HttpSender, SendResult, claim_due, deliver_due, retry_delay
 from app.services.tenancy.api_keys import create_api_key
 from tests.api.test_webhooks_outbox import add_endpoint, track
 from tests.conftest import PUBLIC_URL
@@ -193,7 +185,7 @@ def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_runs_out(app, a
     with app.app_context():
         _, first = claim_due(now=now)
         _, second = claim_due(now=now + timedelta(minutes=1))
-        _, after_lease = claim_due(now=now + webhooks.LEASE + timedelta(seconds=1))
+        _, after_lease = claim_due(now=now + worker.LEASE + timedelta(seconds=1))
 
     assert len(first) == 1 and second == [] and after_lease == first
 
@@ -204,10 +196,10 @@ def test_a_worker_whose_lease_ran_out_cannot_overwrite_the_new_holders_outcome(a
     now = utcnow()
     with app.app_context():
         stale_token, [delivery_id] = claim_due(now=now)
-        later = now + webhooks.LEASE + timedelta(seconds=1)
+        later = now + worker.LEASE + timedelta(seconds=1)
         assert deliver_due(settings=settings, now=later, send=Recorder(200)).delivered == 1
-        job = webhooks._Job(delivery_id=delivery_id, attempts=0, url="x", tenant_id=tenant.id, body="{}")
-        webhooks._record(job, stale_token, SendResult(500, "late"), now=later, rand=0.5)
+        job = worker._Job(delivery_id=delivery_id, attempts=0, url="x", tenant_id=tenant.id, body="{}")
+        worker._record(job, stale_token, SendResult(500, "late"), now=later, rand=0.5)
 
     done = delivery(app)
     assert (done.status, done.attempts, done.last_response_code) == ("delivered", 1, 200)
@@ -325,7 +317,7 @@ def test_a_receiver_that_is_down_for_a_while_loses_nothing(app, api, tenant, pri
     port = free_port()
     add_endpoint(app, tenant.id, url=f"http://127.0.0.1:{port}/webhooks")
     tracked = track(api)
-    real_sender = webhooks.HttpSender(allow_private_networks=settings.webhook_allow_private_networks)
+    real_sender = worker.HttpSender(allow_private_networks=settings.webhook_allow_private_networks)
     now = utcnow()
 
     def send(url, body, headers):  # the real HTTP sender; the receiver checks against the worker's clock
@@ -458,7 +450,7 @@ def test_an_endpoint_on_this_machine_gets_a_closed_connection_and_not_one_byte(a
 def test_a_public_name_whose_dns_answer_is_private_is_refused_before_the_tls_handshake(app, api, tenant, settings,
                                                                                         listener, dns):
     url = f"https://hooks.example:{listener.port}/in"
-    webhooks.validate_endpoint(webhooks.EndpointInput(url=url, event_types=[webhooks.ACTION_CREATED]),
+    endpoints.validate_endpoint(endpoints.EndpointInput(url=url, event_types=[events.ACTION_CREATED]),
                                allow_private_networks=False)  # a public name passes when saved: no DNS then
     add_endpoint(app, tenant.id, url=url)
     track(api)

@@ -13,12 +13,12 @@ from app.models import UserAction, WebhookDelivery, WebhookEndpoint, WebhookEven
 from app.models.base import new_id, utcnow
 from app.services.console.console_users import create_console_user
 from app.services.decisions.action_state import change_action_state
-from app.services.delivery import webhooks
+from app.services.delivery import events
 from app.services.reviews.decisions import decide_case
 from tests.api.test_client_api_totp import enroll, verify
 from tests.factories import make_action, otp_uri
 
-ALL_EVENTS = list(webhooks.EVENT_TYPES)
+ALL_EVENTS = list(events.EVENT_TYPES)
 
 
 def add_endpoint(app, tenant_id: str, *, events=ALL_EVENTS, active: bool = True, url: str = "https://hooks.example/in"):

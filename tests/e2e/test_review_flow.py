@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import WebhookEndpoint
 from app.models.base import new_id, utcnow
 from app.services.console.console_users import create_console_user
-from app.services.delivery.webhooks import deliver_due
+from app.services.delivery.worker import deliver_due
 from tests.factories import make_action, rule
 from tests.webhook_receiver import running_receiver
 

@@ -23,7 +23,7 @@ import pyotp
 import pytest
 
 from app.domain.decision import Outcome
-from app.services.delivery.webhooks import SendResult, deliver_due
+from app.services.delivery.worker import SendResult, deliver_due
 from tests.factories import make_action, rule
 
 pytestmark = pytest.mark.sdk

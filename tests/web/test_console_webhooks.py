@@ -11,11 +11,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.base import utcnow
-from app.services.delivery import webhooks
-from app.services.delivery.webhooks import SendResult, deliver_due
+from app.services.delivery import endpoints, events
+from app.services.delivery.worker import SendResult, deliver_due
 from tests.webhook_receiver import running_receiver
 
-ALL = list(webhooks.EVENT_TYPES)
+ALL = list(events.EVENT_TYPES)
 
 
 def form(url="https://hooks.example/tollgate", events=ALL, description="Fraud team", active=True) -> dict:
@@ -194,7 +194,7 @@ def test_an_endpoint_saved_under_other_rules_is_flagged_where_it_is_shown(app, t
     # Saved before the private-network check existed, or while the operator allowed private networks.
     with app.app_context():
         db.session.add(WebhookEndpoint(id="legacy", tenant_id=tenant.id, url="http://10.0.0.5/hook", description="",
-                                       event_types=list(webhooks.EVENT_TYPES), is_active=True,
+                                       event_types=list(events.EVENT_TYPES), is_active=True,
                                        created_at=utcnow(), updated_at=utcnow()))
         db.session.commit()
 
@@ -310,7 +310,7 @@ def test_the_delivery_log_says_why_a_delivery_that_led_to_a_private_address_was_
 
 
 def test_the_delivery_log_pages_backwards(app, admin, endpoint_id, monkeypatch):
-    monkeypatch.setattr(webhooks, "LOG_PAGE_SIZE", 2)
+    monkeypatch.setattr(endpoints, "LOG_PAGE_SIZE", 2)
     for _ in range(3):
         admin.post(f"/console/webhooks/{endpoint_id}/test")
     with app.app_context():

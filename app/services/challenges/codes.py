@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import Authenticator, RecoveryCode, Tenant
 from app.services.challenges.attempts import AttemptSlot, fail_slot, release_slot, take_attempt_slot
 from app.services.challenges.sessions import ClientSession, complete_challenge
-from app.services.delivery.webhooks import emit_authenticator_created
+from app.services.delivery.events import emit_authenticator_created
 
 FAILURE_INVALID = "CODE_INVALID_OR_EXPIRED"
 FAILURE_LOCKED = "MAX_ATTEMPTS_EXCEEDED"

@@ -30,7 +30,7 @@ from app.models import Authenticator, EndUser, PasskeyCredential, UserAction, We
 from app.services.challenges.sessions import ClientSession, complete_challenge
 from app.services.decisions.action_state import get_action
 from app.services.decisions.tracking import TrackAttributes, track_action
-from app.services.delivery.webhooks import emit_authenticator_created
+from app.services.delivery.events import emit_authenticator_created
 from app.services.rulesets.rules import validate_action_code
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)

@@ -16,7 +16,7 @@ from app.domain.decision import ActionState
 from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import ActionStateChange, UserAction
-from app.services.delivery.webhooks import emit_state_change
+from app.services.delivery.events import emit_state_change
 
 QUERY_WINDOW = timedelta(days=30)
 

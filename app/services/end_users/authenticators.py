@@ -19,7 +19,7 @@ from app.domain.secretbox import SecretBox
 from app.domain.totp import parse_otp_uri
 from app.extensions import db
 from app.models import Authenticator, ConsoleUser, EndUser
-from app.services.delivery.webhooks import emit_authenticator_created, emit_authenticator_deleted
+from app.services.delivery.events import emit_authenticator_created, emit_authenticator_deleted
 from app.services.end_users.users import find_user, validate_email, validate_phone_number, validate_user_id
 from app.services.tenancy.audit import record_change
 

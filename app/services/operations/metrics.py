@@ -27,7 +27,7 @@ from sqlalchemy import and_, func, or_, select
 from app.domain.decision import ActionState
 from app.extensions import db
 from app.models import ActionConfiguration, Tenant, UserAction, VerificationAttempt, WebhookDelivery
-from app.services.delivery.webhooks import FAILED, PENDING
+from app.services.delivery.events import FAILED, PENDING
 
 # How far back the "recent" figures look: short enough to show an incident, long enough to be
 # stable between two scrapes (Prometheus' default interval is one minute).

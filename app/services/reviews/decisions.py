@@ -26,7 +26,7 @@ from app.models import (
     UserAction,
 )
 from app.services.decisions.action_state import change_action_state, get_action
-from app.services.delivery.webhooks import emit_review_decided
+from app.services.delivery.events import emit_review_decided
 from app.services.reviews.cases import REVIEW_OUTCOME_STATES, claim_holder, load_case_action, require_open
 from app.services.tenancy.audit import record_change
 
