@@ -11,7 +11,8 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import SignInFailure
 from app.models.base import utcnow
-from tests.web.conftest import PASSWORD, csrf_from, sign_in
+from tests.html import csrf_from
+from tests.web.conftest import PASSWORD, sign_in
 
 SAMPLE_VALUES = {"int": "1", "default": "sample", "path": "sample"}
 

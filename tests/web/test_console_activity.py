@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import ActionStateChange, Tenant, UserAction
 from app.services.console.activity import Cursor
 from tests.factories import make_action, rule
-from tests.web.conftest import next_page_link
+from tests.html import pager_link
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 ROW_LINK = re.compile(r'href="/console/activity/(\d+)"')
@@ -47,7 +47,7 @@ def walk(client, url: str) -> list[list[int]]:
     while url:
         response = client.get(url)
         pages.append(listed_ids(response))
-        url = next_page_link(response)
+        url = pager_link(response)
     return pages
 
 
@@ -111,14 +111,14 @@ def test_an_older_page_fragment_carries_the_next_cursor_with_htmx_attributes(app
         add_action(app, tenant.id, created_at=T0)
 
     first = admin.get("/console/activity")
-    url = next_page_link(first)
+    url = pager_link(first)
     second = admin.get(url, headers={"HX-Request": "true"})
 
     assert "cursor=" in url
     assert 'hx-target="#activity-results"' in first.get_data(as_text=True)
     assert "<html" not in second.get_data(as_text=True)
     assert len(listed_ids(second)) == 1
-    assert next_page_link(second) is None and "← Newest" in second.get_data(as_text=True)
+    assert pager_link(second) is None and "← Newest" in second.get_data(as_text=True)
 
 
 def test_a_mangled_cursor_starts_from_the_newest(app, admin, tenant):
@@ -154,7 +154,7 @@ def test_pagination_keeps_the_filters(app, admin, tenant):
     assert [len(page) for page in pages] == [30]
     for n in range(120):
         add_action(app, tenant.id, user_id="alice", created_at=T0 - timedelta(seconds=n + 1))
-    url = next_page_link(admin.get("/console/activity?user=alice&state=ALLOW"))
+    url = pager_link(admin.get("/console/activity?user=alice&state=ALLOW"))
     assert "user=alice" in url and "state=ALLOW" in url
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, Authenticator, EndUser, PasskeyCredential, Tenant
 from tests.factories import enroll_authenticator_app
-from tests.web.conftest import next_page_link
+from tests.html import pager_link
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 USER_LINK = re.compile(r'<a href="/console/users/([^"]+)">')
@@ -113,7 +113,7 @@ def test_user_pages_neither_repeat_nor_skip(app, admin, tenant):
     while url:
         response = admin.get(url, headers={"HX-Request": "true"} if pages else {})
         seen += listed_users(response)
-        url, pages = next_page_link(response), pages + 1
+        url, pages = pager_link(response), pages + 1
 
     assert pages == 3 and seen == expected
 
