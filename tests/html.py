@@ -14,9 +14,9 @@ import json
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 
-def parse(source) -> BeautifulSoup:
-    """A test client response's body (or an HTML string, or bytes), parsed."""
-    if isinstance(source, BeautifulSoup):
+def parse(source) -> Tag:
+    """A test client response's body (or an HTML string, or bytes), parsed; an element already parsed stays itself."""
+    if isinstance(source, Tag):
         return source
     if hasattr(source, "get_data"):
         source = source.get_data(as_text=True)
@@ -54,16 +54,31 @@ def csrf_from(source) -> str:
     return json.loads(body["hx-headers"])["X-CSRFToken"]
 
 
-def field_error(source, field: str) -> str:
-    """The error shown next to a form control, checking that the control is marked invalid and points at it."""
+def field_error(source, field: str, control: str | None = None) -> str:
+    """The error shown next to a form control, checking that the control (its id is the field's name unless
+    given) is marked invalid and points at the error; for a group of checkboxes or radio buttons, that the
+    fieldset points at it and every box is marked invalid."""
     page = parse(source)
     error = page.find(id=f"{field}-error")
     assert error is not None and "error" in error.get("class", []), f"no error shown for {field}"
-    control = page.find(["input", "textarea", "select"], id=field)
-    assert control is not None, f"no control {field}"
-    assert control.get("aria-invalid") == "true", control
-    assert f"{field}-error" in control.get("aria-describedby", "").split(), control
+    element = page.find(["input", "textarea", "select"], id=control or field)
+    if element is not None:
+        assert element.get("aria-invalid") == "true", element
+        assert f"{field}-error" in element.get("aria-describedby", "").split(), element
+    else:
+        group = page.select_one(f'fieldset[aria-describedby~="{field}-error"]')
+        assert group is not None, f"nothing points at the error for {field}"
+        assert all(box.get("aria-invalid") == "true" for box in group.find_all("input")), group
     return text_of(error)
+
+
+def outcome_badges(source) -> list[str]:
+    """The outcome and state badges, in order: what each says, checked to be styled as what it says."""
+    shown = []
+    for badge in parse(source).select(".badge"):
+        assert text_of(badge) in badge["class"], badge
+        shown.append(text_of(badge))
+    return shown
 
 
 def selected_value(source, name: str) -> str | None:
