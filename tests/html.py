@@ -73,12 +73,20 @@ def field_error(source, field: str, control: str | None = None) -> str:
 
 
 def outcome_badges(source) -> list[str]:
-    """The outcome and state badges, in order: what each says, checked to be styled as what it says."""
+    """The outcome and state badges, in order: the outcome or state each is styled as, checked to be what it
+    says (as the code, "CHALLENGE_REQUIRED", or in words, "Challenge required")."""
     shown = []
     for badge in parse(source).select(".badge"):
-        assert text_of(badge) in badge["class"], badge
-        shown.append(text_of(badge))
+        [named] = [name for name in badge["class"] if name != "badge"]
+        assert text_of(badge).upper().replace(" ", "_") == named, badge
+        shown.append(named)
     return shown
+
+
+def definitions(source) -> dict[str, str]:
+    """A description list (<dl>): each term's text and the text of its description."""
+    terms = parse(source).find_all("dt")
+    return {text_of(term): text_of(term.find_next_sibling("dd")) for term in terms}
 
 
 def selected_value(source, name: str) -> str | None:
