@@ -104,6 +104,13 @@ def option_texts(source, name: str) -> dict[str, str]:
     return {option.get("value"): text_of(option) for option in select.find_all("option")}
 
 
+def section(source, heading: str) -> Tag:
+    """The <section> (a page's card) whose heading reads exactly that."""
+    title = parse(source).find(["h2", "h3"], string=heading)
+    assert title is not None, f"no heading {heading!r}"
+    return title.find_parent("section")
+
+
 def table_rows(source, selector: str = "table") -> list[dict[str, str]]:
     """The body rows of the (first) table matching the selector, each cell's text under its column heading."""
     table = parse(source).select_one(selector)

@@ -21,6 +21,7 @@ from tests.html import (
     outcome_badges,
     pager_link,
     parse,
+    section,
     table_rows,
     text_of,
 )
@@ -51,10 +52,6 @@ def listed_ids(response) -> list[int]:
     links = parse(response).select("#activity-results tbody a[href]")
     return [int(link["href"].removeprefix("/console/activity/")) for link in links]
 
-
-def section(page, heading: str):
-    """The detail page's card whose heading says that."""
-    return page.find("h2", string=heading).find_parent("section")
 
 
 
@@ -239,7 +236,7 @@ def test_detail_shows_context_trace_history_and_verification(app, admin, api, te
     facts = definitions(context)
     assert (facts["IP address"], facts["Device id"], facts["User agent"], facts["Redirect URL"], facts["Scope"]) == (
         "203.0.113.9", "device-42", "Mozilla/5.0 Test", "https://app.example/after", "read:authenticators")
-    custom = {text_of(row.th): text_of(row.td) for row in context.select("table.kv tbody tr")}
+    custom = {row["Key"]: row["Value"] for row in table_rows(context, "table.kv")}
     assert custom == {"amount": "5000", "country": '"NZ"'}
     # The trace: both rules, each condition with field, operator, observed, expected and result.
     blocked, big = section(page, "Decision").select(".decision-trace details.trace-rule")  # priority order
@@ -282,7 +279,7 @@ def test_detail_escapes_attacker_controlled_context(app, admin, tenant):
     # Shown as text, every one of them ...
     assert text_of(main.select_one("p a.wrap")) == "<script>alert(1)</script>"
     assert definitions(section(page, "Context"))["User agent"] == "<b>ua</b>"
-    custom = {text_of(row.th): text_of(row.td) for row in section(page, "Context").select("table.kv tbody tr")}
+    custom = {row["Key"]: row["Value"] for row in table_rows(section(page, "Context"), "table.kv")}
     assert custom == {"<i>k</i>": '"<script>alert(4)</script>"'}
     [rule_shown] = section(page, "Decision").select("details.trace-rule")
     assert "<u>rule" in text_of(rule_shown.summary)
