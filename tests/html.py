@@ -120,6 +120,11 @@ def table_rows(source, selector: str = "table") -> list[dict[str, str]]:
             for tr in table.select("tbody > tr")]
 
 
+def inline_scripts(source) -> list[Tag]:
+    """The page's inline scripts: <script> elements with code in them or no src (what a strict CSP refuses)."""
+    return [script for script in parse(source).find_all("script") if not script.get("src") or script.get_text().strip()]
+
+
 def alerts(source) -> list[str]:
     """What the page announces as alerts (role="alert": refusals, errors, one-time warnings), in order."""
     return [text_of(element) for element in parse(source).select('[role="alert"]')]
