@@ -126,7 +126,7 @@ def test_overdue_cases_are_highlighted(app, api, tenant, reviewer, review_action
 
     [row] = parse(reviewer.get("/review/")).select("#queue-results tbody tr")
 
-    assert "overdue" in row["class"] and "Overdue" in text_of(row.select_one(".overdue-tag"))
+    assert "overdue" in row.get("class", []) and "Overdue" in text_of(row.select_one(".overdue-tag"))
 
 
 def test_nav_links_to_the_queue_and_polls_its_count(app, api, reviewer, review_action):
