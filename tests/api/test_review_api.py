@@ -4,7 +4,6 @@ and real concurrent requests (threads against a live server) producing exactly o
 from __future__ import annotations
 
 import base64
-import re
 import threading
 from collections.abc import Iterator
 
@@ -17,9 +16,15 @@ from app.extensions import db
 from app.models import ReviewDecision
 from tests.concurrency import at_once
 from tests.factories import make_action, rule
+from tests.html import csrf_from, parse
 from tests.web.conftest import PASSWORD, ConsoleClient, sign_in
 
 ROUNDS = 5
+
+
+def queued_cases(page) -> list[str]:
+    """The ids of the cases the review queue page lists, in order."""
+    return [link["href"].removeprefix("/review/") for link in parse(page).select("#queue-results tbody a[href]")]
 
 
 @pytest.fixture
@@ -83,7 +88,7 @@ def test_a_case_decided_in_the_console_is_409_on_the_api(api, app, console_user,
     sign_in(browser, "admin@example.com")
     admin = ConsoleClient(browser)
     key = track(api)
-    [case] = re.findall(r'href="/review/(\d+)"', admin.get("/review/").get_data(as_text=True))
+    [case] = queued_cases(admin.get("/review/"))
     admin.post(f"/review/{case}/decision", data={"decision": "reject", "reason": "Stolen card"})
 
     response = api.patch(f"/users/alice/actions/withdraw/{key}", json={"state": "REVIEW_SUCCEEDED"})
@@ -154,13 +159,11 @@ def test_two_api_decisions_at_once_make_exactly_one(api, app, tenant, live_url, 
 
 def _console_session(live_url: str, email: str) -> requests.Session:
     session = requests.Session()
-    page = session.get(f"{live_url}/auth/login", timeout=10).text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    token = csrf_from(session.get(f"{live_url}/auth/login", timeout=10).text)
     response = session.post(f"{live_url}/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
                             timeout=10, allow_redirects=False)
     assert response.status_code == 302, response.text
-    session.headers["X-CSRFToken"] = re.search(r'"X-CSRFToken": "([^"]+)"',
-                                               session.get(f"{live_url}/review/", timeout=10).text).group(1)
+    session.headers["X-CSRFToken"] = csrf_from(session.get(f"{live_url}/review/", timeout=10).text)
     return session
 
 
@@ -171,7 +174,7 @@ def test_two_reviewers_deciding_at_once_make_exactly_one(api, app, live_url, con
     try:
         for _ in range(ROUNDS):
             track(api)
-            case = re.findall(r'href="/review/(\d+)"', ann.get(f"{live_url}/review/?claim=unclaimed", timeout=10).text)[0]
+            case = queued_cases(ann.get(f"{live_url}/review/?claim=unclaimed", timeout=10).text)[0]
             url = f"{live_url}/review/{case}/decision"
             statuses = race(
                 lambda url=url: ann.post(url, data={"decision": "approve", "reason": "ok"}, headers={"HX-Request": "true"},

@@ -1,8 +1,6 @@
-"""Console fixtures: signed-in test clients per role, and the CSRF token a page carries."""
+"""Console fixtures: signed-in test clients per role, sending the CSRF token their pages carry."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 from sqlalchemy import select
@@ -10,22 +8,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent
 from app.services.console.console_users import create_console_user
+from tests.html import csrf_from
 
 PASSWORD = "correct horse battery staple"
-CSRF_META = re.compile(r'"X-CSRFToken": "([^"]+)"|name="csrf_token" type="hidden" value="([^"]+)"|'
-                       r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    match = CSRF_META.search(html)
-    assert match, "page carries no CSRF token"
-    return next(group for group in match.groups() if group)
-
-
-def next_page_link(response) -> str | None:
-    """The list page's "next" link (keyset paging), unescaped; None on the last page."""
-    match = re.search(r'<a href="([^"]+)" rel="next"', response.get_data(as_text=True))
-    return match.group(1).replace("&amp;", "&") if match else None
 
 
 def audit_events(app, event: str) -> list[AuditEvent]:
@@ -37,7 +22,7 @@ def audit_events(app, event: str) -> list[AuditEvent]:
 
 
 def sign_in(client, email: str, password: str = PASSWORD):
-    page = client.get("/auth/login").get_data(as_text=True)
+    page = client.get("/auth/login")
     return client.post("/auth/login", data={"email": email, "password": password, "csrf_token": csrf_from(page)})
 
 
@@ -58,7 +43,8 @@ class ConsoleClient:
 
     def __init__(self, client):
         self.client = client
-        self.csrf = csrf_from(client.get("/console/account").get_data(as_text=True))
+        self.csrf = csrf_from(client.get("/console/account"))
+
 
     def get(self, path, **kwargs):
         return self.client.get(path, **kwargs)

@@ -9,7 +9,6 @@ page, a re-rendered form or a redirect: never a 5xx.
 
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -18,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import make_action, rule
+from tests.html import parse
 
 EXAMPLES = 25
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -133,7 +133,8 @@ def test_every_hosted_page_form_survives_generated_input(app, tenant, api, clien
     url = api.post("/users/alice/actions/withdraw-funds",
                    json={"redirectUrl": "https://app.example/done"}).get_json()["url"]
     challenge_page = client.get(url.removeprefix("http://localhost:5000"))
-    token = re.search(r'name="token" value="([^"]+)"', challenge_page.get_data(as_text=True)).group(1)
+    enrol_form = parse(challenge_page).find("form", action="/challenge/totp-setup")
+    token = enrol_form.find("input", attrs={"name": "token"})["value"]
     setup_page = client.post("/challenge/totp-setup", data={"token": token})  # the enrolment step's own form
     forms: dict[str, dict[str, list[str]]] = {}
     for page in (challenge_page, setup_page):

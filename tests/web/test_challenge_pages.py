@@ -1,6 +1,7 @@
 """Hosted challenge pages through the Flask test client: every step works without JavaScript
 except the passkey ceremony itself."""
 
+import json
 import re
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
@@ -11,11 +12,11 @@ import pytest
 from app.models import VerificationAttempt
 from tests.concurrency import at_once
 from tests.factories import make_action
+from tests.html import alerts, inline_scripts, parse, text_of
 from tests.rows import count
 
 REDIRECT = "https://app.example/done?state=xyz"
-RECOVERY_CODE = re.compile(rb"<code>([A-Z0-9]{5}-[A-Z0-9]{5})</code>")
-CONTINUE_LINK = re.compile(rb'id="continue"\s+href="([^"]+)"')
+RECOVERY_CODE = re.compile(r"[A-Z0-9]{5}-[A-Z0-9]{5}")
 
 
 @pytest.fixture
@@ -32,14 +33,23 @@ def page_path(url: str) -> str:
 
 
 def continue_link(response) -> str:
-    return CONTINUE_LINK.search(response.data).group(1).decode().replace("&amp;", "&")
+    return parse(response).find("a", id="continue")["href"]
+
+
+def recovery_codes(response) -> list[str]:
+    """The recovery codes the page lists, checking each looks like one."""
+    codes = [text_of(code) for code in parse(response).select("#recovery-codes li code")]
+    assert all(RECOVERY_CODE.fullmatch(code) for code in codes), codes
+    return codes
 
 
 def enrol_totp(client, token, mode=None) -> str:
     """Start authenticator-app enrolment and return the secret shown on the page."""
     response = client.post("/challenge/totp-setup", data={"token": token, **({"mode": mode} if mode else {})})
     assert response.status_code == 200
-    return re.search(rb'id="totp-secret"[^>]*>([A-Z2-7]+)<', response.data).group(1).decode()
+    secret = text_of(parse(response).find(id="totp-secret"))
+    assert re.fullmatch("[A-Z2-7]+", secret), secret
+    return secret
 
 
 def enrolled_user(api, client):
@@ -58,7 +68,7 @@ def test_pages_send_strict_security_headers(api, client, challenge_action):
     assert "frame-ancestors 'none'" in csp
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
-    assert b"<script>" not in response.data
+    assert parse(response).find("script") is not None and inline_scripts(response) == []
 
 
 def test_popup_mode_may_be_framed_by_allowed_origins_only(api, client, challenge_action):
@@ -69,10 +79,11 @@ def test_popup_mode_may_be_framed_by_allowed_origins_only(api, client, challenge
 
 
 def test_unenrolled_user_is_offered_passkey_first_then_an_app(api, client, challenge_action):
-    page = client.get(page_path(track(api)["url"])).get_data(as_text=True)
+    page = parse(client.get(page_path(track(api)["url"])))
 
-    assert page.index("Create a passkey") < page.index("Use an authenticator app instead")
-    assert 'data-ceremony="register"' in page
+    offered = [text_of(button) for button in page.find_all("button")]
+    assert offered.index("Create a passkey") < offered.index("Use an authenticator app instead")
+    assert page.find(id="passkey")["data-ceremony"] == "register"
 
 
 def test_totp_enrolment_without_javascript_ends_at_the_redirect_with_a_result_token(api, client, challenge_action):
@@ -80,7 +91,7 @@ def test_totp_enrolment_without_javascript_ends_at_the_redirect_with_a_result_to
 
     redirected = client.get(continue_link(confirmed))
 
-    assert len(RECOVERY_CODE.findall(confirmed.data)) == 10
+    assert len(recovery_codes(confirmed)) == 10
     assert redirected.status_code == 302
     target = urlsplit(redirected.headers["Location"])
     query = parse_qs(target.query)
@@ -98,26 +109,27 @@ def test_wrong_enrolment_code_shows_the_qr_again_with_an_error(api, client, chal
     response = client.post("/challenge/totp", data={"token": body["token"], "code": "000000"})
 
     assert response.status_code == 400
-    assert b'role="alert"' in response.data and secret.encode() in response.data and b"<svg" in response.data
+    page = parse(response)
+    assert alerts(page) and text_of(page.find(id="totp-secret")) == secret and page.select_one(".qr svg") is not None
 
 
 def test_enrolled_user_gets_the_code_form_and_replay_is_refused(api, client, challenge_action):
     secret, _ = enrolled_user(api, client)
     body = track(api)
     assert body["state"] == "CHALLENGE_REQUIRED"
-    page = client.get(page_path(body["url"])).get_data(as_text=True)
-    assert 'autocomplete="one-time-code"' in page
+    page = parse(client.get(page_path(body["url"])))
+    assert page.find("input", id="code")["autocomplete"] == "one-time-code"
 
     # The code that confirmed enrolment is from the same time-step: a replay.
     replayed = client.post("/challenge/totp", data={"token": body["token"], "code": pyotp.TOTP(secret).now()})
 
     assert replayed.status_code == 400
-    assert b"already used" in replayed.data
+    assert any("already used" in alert for alert in alerts(replayed))
 
 
 def test_recovery_code_works_once(api, client, challenge_action):
     _, confirmed = enrolled_user(api, client)
-    code = RECOVERY_CODE.findall(confirmed.data)[0].decode()
+    code = recovery_codes(confirmed)[0]
 
     first, second = track(api), track(api)
     used = client.post("/challenge/recovery", data={"token": first["token"], "code": code.lower()})
@@ -163,11 +175,13 @@ def test_try_another_way_lists_the_recovery_code(api, client, challenge_action):
     enrolled_user(api, client)
     body = track(api)
 
-    page = client.get(page_path(body["url"])).get_data(as_text=True)
-    recovery = client.get(page_path(body["url"]) + "&method=RECOVERY_CODE").get_data(as_text=True)
+    page = parse(client.get(page_path(body["url"])))
+    recovery = parse(client.get(page_path(body["url"]) + "&method=RECOVERY_CODE"))
 
-    assert "Try another way" in page and "method=RECOVERY_CODE" in page
-    assert "Enter one of your recovery codes" in recovery
+    another_way = page.find("nav", attrs={"aria-labelledby": "another-way"})
+    assert text_of(page.find(id=another_way["aria-labelledby"])) == "Try another way"
+    assert "method=RECOVERY_CODE" in another_way.find("a", string="Recovery code")["href"]
+    assert text_of(recovery.find("label", attrs={"for": "code"})) == "Enter one of your recovery codes"
 
 
 def test_popup_mode_posts_the_token_instead_of_redirecting(api, client, challenge_action):
@@ -180,7 +194,7 @@ def test_popup_mode_posts_the_token_instead_of_redirecting(api, client, challeng
     page = client.get(continue_link(confirmed))
 
     assert page.status_code == 200
-    assert b"AUTHSIGNAL_CLOSE_POPUP" in page.data and b'id="popup-result"' in page.data
+    assert json.loads(parse(page).find(id="popup-result")["data-message"])["event"] == "AUTHSIGNAL_CLOSE_POPUP"
 
 
 @pytest.mark.parametrize("path", ["/challenge?token=garbage", "/challenge", "/challenge/finish?token=garbage"])
@@ -188,7 +202,7 @@ def test_bad_links_get_a_clear_page(client, path):
     response = client.get(path)
 
     assert response.status_code == 400
-    assert b"This link is not valid" in response.data
+    assert "This link is not valid" in text_of(parse(response).find("main"))
 
 
 def test_a_track_token_cannot_finish_a_challenge(api, client, challenge_action):
@@ -197,10 +211,10 @@ def test_a_track_token_cannot_finish_a_challenge(api, client, challenge_action):
 
 
 @pytest.mark.parametrize(("state", "status", "text"), [
-    ("BLOCK", 409, b"blocked"),
-    ("REVIEW_REQUIRED", 200, b"being reviewed"),
-    ("CHALLENGE_FAILED", 409, b"Verification failed"),
-    ("CHALLENGE_SUCCEEDED", 409, b"Already verified"),
+    ("BLOCK", 409, "blocked"),
+    ("REVIEW_REQUIRED", 200, "being reviewed"),
+    ("CHALLENGE_FAILED", 409, "Verification failed"),
+    ("CHALLENGE_SUCCEEDED", 409, "Already verified"),
 ])
 def test_actions_that_are_not_awaiting_a_challenge_explain_themselves(api, client, challenge_action, state, status, text):
     body = track(api)
@@ -209,4 +223,5 @@ def test_actions_that_are_not_awaiting_a_challenge_explain_themselves(api, clien
     response = client.get(page_path(body["url"]))
 
     assert response.status_code == status
-    assert text in response.data
+    assert text in text_of(parse(response).find("main"))
+

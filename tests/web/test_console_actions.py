@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import ActionConfiguration, AuditEvent, EndUser, Rule, UserAction
 from app.models.base import utcnow
 from tests.factories import enroll_authenticator_app, make_action, rule
+from tests.html import field_error, fragment_root, is_fragment, outcome_badges, parse, table_rows, text_of
 from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
@@ -54,15 +55,18 @@ def test_list_shows_each_action_with_active_rules_and_last_weeks_outcomes(app, a
         old.created_at = utcnow() - timedelta(days=8)
         db.session.commit()
 
-    page = admin.get("/console/actions").get_data(as_text=True)
+    page = parse(admin.get("/console/actions"))
 
-    assert "Create a new action" in page and 'href="/console/actions/new"' in page
-    withdraw = page[page.index("<code>withdraw</code>"):]  # listed by code: signIn first
-    assert '<span class="badge CHALLENGE">CHALLENGE</span>' in withdraw
-    assert '<td data-label="Active rules">1</td>' in withdraw  # one active rule
-    assert 'aria-label="ALLOW 1, CHALLENGE 0, REVIEW 0, BLOCK 1"' in withdraw
-    assert 'class="bars"' in withdraw and '<rect class="BLOCK"' in withdraw
-    assert "No activity" in page[page.index("<code>signIn</code>"):page.index("<code>withdraw</code>")]
+    assert page.find("a", string="Create a new action")["href"] == "/console/actions/new"
+    rows = table_rows(page, ".actions-table")
+    assert [row["Code"] for row in rows] == ["signIn", "withdraw"]  # listed by code: signIn first
+    sign_in, withdraw = page.select(".actions-table tbody > tr")
+    assert outcome_badges(withdraw.find("td", attrs={"data-label": "Default"})) == ["CHALLENGE"]
+    assert rows[1]["Active rules"] == "1"  # one active rule
+    bars = withdraw.select_one('.bars[role="img"]')
+    assert bars["aria-label"] == "ALLOW 1, CHALLENGE 0, REVIEW 0, BLOCK 1"
+    assert [rect["class"] for rect in bars.find_all("rect")] == [["ALLOW"], ["BLOCK"]]
+    assert rows[0]["Last 7 days"] == "No activity" and sign_in.select(".bars") == []
 
 
 def test_outcome_counts_come_from_one_grouped_query(app, tenant, api):
@@ -89,12 +93,14 @@ VALID = {"code": "withdraw-funds", "name": "Withdraw funds", "default_outcome": 
 
 
 def test_create_form_page(admin):
-    page = admin.get("/console/actions/new").get_data(as_text=True)
+    response = admin.get("/console/actions/new")
 
-    assert "<html" in page and 'id="action-form"' in page and 'hx-post="/console/actions/new"' in page
-    for label in ('<label for="code">', '<label for="name">', '<legend>Allowed verification methods</legend>',
-                  "Ask them to set up a method first"):
-        assert label in page
+    page = parse(response)
+    assert not is_fragment(response) and page.find("form", id="action-form")["hx-post"] == "/console/actions/new"
+    for control in ("code", "name"):
+        assert page.find("label", attrs={"for": control}) is not None and page.find(id=control) is not None
+    assert "Allowed verification methods" in [text_of(legend) for legend in page.find_all("legend")]
+    assert any("Ask them to set up a method first" in text_of(label) for label in page.find_all("label"))
 
 
 def test_create_an_action_is_audited_and_lands_on_its_page(app, admin):
@@ -117,30 +123,30 @@ def test_create_with_htmx_answers_with_hx_redirect(admin):
     assert response.status_code == 204 and response.headers["HX-Redirect"] == "/console/actions/withdraw-funds/rules"
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"code": "has space"}, "Use 1-64 letters, digits, &#39;_&#39; or &#39;-&#39;"),
-    ({"code": ""}, "Enter a code."),
-    ({"code": "x" * 65}, "Use 1-64 letters"),
-    ({"code": "new"}, "is reserved"),
-    ({"verification_methods": []}, "Allow at least one verification method."),
-    ({"verification_methods": ["AUTHENTICATOR_APP"]}, "The default method must be one of the allowed methods."),
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"code": "has space"}, "code", "Use 1-64 letters, digits, '_' or '-'"),
+    ({"code": ""}, "code", "Enter a code."),
+    ({"code": "x" * 65}, "code", "Use 1-64 letters"),
+    ({"code": "new"}, "code", "is reserved"),
+    ({"verification_methods": []}, "verification_methods", "Allow at least one verification method."),
+    ({"verification_methods": ["AUTHENTICATOR_APP"]}, "default_verification_method",
+     "The default method must be one of the allowed methods."),
 ])
-def test_create_errors_are_shown_next_to_the_field(app, admin, changes, message):
+def test_create_errors_are_shown_next_to_the_field(app, admin, changes, field, message):
     response = admin.post("/console/actions/new", data={**VALID, **changes})
 
-    page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "<html" in page and message in page and 'aria-invalid="true"' in page
+    assert not is_fragment(response) and message in field_error(response, field)
     assert _count(app, ActionConfiguration) == 0
 
 
 def test_create_errors_with_htmx_swap_only_the_form(admin):
     response = admin.post("/console/actions/new", data={**VALID, "code": "bad code"}, htmx=True)
 
-    page = response.get_data(as_text=True)
+    form = fragment_root(response)
     assert response.status_code == 400  # the console's htmx config swaps 400s
-    assert "<html" not in page and page.lstrip().startswith('<form id="action-form"')
-    assert "Use 1-64 letters" in page and 'value="bad code"' in page
+    assert (form.name, form.get("id")) == ("form", "action-form")
+    assert "Use 1-64 letters" in field_error(form, "code") and form.find(id="code")["value"] == "bad code"
 
 
 def test_duplicate_codes_are_refused_in_place(app, admin, tenant):
@@ -148,7 +154,7 @@ def test_duplicate_codes_are_refused_in_place(app, admin, tenant):
 
     response = admin.post("/console/actions/new", data=VALID)
 
-    assert response.status_code == 400 and "already exists" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "already exists" in field_error(response, "code")
 
 
 def test_create_without_csrf_token_is_refused(app, admin):
@@ -175,22 +181,27 @@ def test_reviewers_cannot_see_or_change_actions(app, reviewer, tenant):
 def test_action_page_has_rules_activity_and_settings_tabs(app, admin, tenant):
     make_action(app, tenant.id, "signIn")
 
-    page = admin.get("/console/actions/signIn").get_data(as_text=True)
+    page = parse(admin.get("/console/actions/signIn"))
 
-    assert 'href="/console/actions/signIn/rules" aria-current="page">Rules' in page
-    assert 'href="/console/actions/signIn/activity"' in page and 'href="/console/actions/signIn/settings"' in page
-    assert "First match wins, from the top." in page and "Test action" in page
+    tabs = page.select('nav[aria-label="Action"] a')
+    assert [(tab["href"], text_of(tab), tab.get("aria-current")) for tab in tabs] == [
+        ("/console/actions/signIn/rules", "Rules", "page"), ("/console/actions/signIn/activity", "Activity", None),
+        ("/console/actions/signIn/settings", "Settings", None)]
+    assert "First match wins, from the top." in text_of(page.find("main"))
+    assert text_of(page.find(id="test-heading")) == "Test action"
 
 
 def test_an_action_tracked_as_new_opens_beside_the_create_form(app, admin, api):
     _track(api, "u1", "new")  # Authsignal accepts any code, "new" included
 
-    listing = admin.get("/console/actions").get_data(as_text=True)
-    page = admin.get("/console/actions/new/rules").get_data(as_text=True)
+    listing = parse(admin.get("/console/actions"))
+    page = parse(admin.get("/console/actions/new/rules"))
 
-    assert 'href="/console/actions/new/rules"><code>new</code>' in listing
-    assert 'href="/console/actions/new/rules" aria-current="page">Rules' in page
-    assert 'id="action-form"' in admin.get("/console/actions/new").get_data(as_text=True)  # still the form
+    assert [link["href"] for link in listing.select(".actions-table td a") if text_of(link) == "new"] == [
+        "/console/actions/new/rules"]
+    current = page.select_one('nav[aria-label="Action"] a[aria-current="page"]')
+    assert (current["href"], text_of(current)) == ("/console/actions/new/rules", "Rules")
+    assert parse(admin.get("/console/actions/new")).find("form", id="action-form") is not None  # still the form
 
 
 def test_unknown_action_is_404(admin):
@@ -206,19 +217,19 @@ def test_activity_tab_lists_this_actions_newest_first_with_links(app, admin, ten
     with app.app_context():
         ids = {a.user_id: a.id for a in db.session.execute(select(UserAction)).scalars()}
 
-    page = admin.get("/console/actions/signIn/activity").get_data(as_text=True)
+    page = parse(admin.get("/console/actions/signIn/activity"))
 
     assert first["state"] == second["state"] == "ALLOW"
-    assert page.index("<td>u2</td>") < page.index("<td>u1</td>")
-    assert "<td>u3</td>" not in page
-    assert f'href="/console/activity/{ids["u1"]}"' in page
-    assert 'href="/console/activity?action=signIn"' in page  # everything, paged, in Activity
+    assert [row["User"] for row in table_rows(page, "main table")] == ["u2", "u1"]  # newest first; not u3
+    details = {text_of(row.find_all("td")[1]): row.find("a")["href"] for row in page.select("main tbody > tr")}
+    assert details["u1"] == f"/console/activity/{ids['u1']}"
+    assert page.find("a", string="All of them in Activity")["href"] == "/console/activity?action=signIn"  # paged
 
 
 def test_settings_change_everything_but_the_code_and_are_audited(app, admin, tenant):
     make_action(app, tenant.id, "signIn")
-    page = admin.get("/console/actions/signIn/settings").get_data(as_text=True)
-    assert 'value="signIn" readonly' in page
+    code = parse(admin.get("/console/actions/signIn/settings")).find("input", id="code")
+    assert code["value"] == "signIn" and code.has_attr("readonly")
 
     response = admin.post("/console/actions/signIn/settings", data={
         "code": "renamed", "name": "Sign in", "default_outcome": "REVIEW", "verification_methods": ["PASSKEY"],
@@ -239,16 +250,16 @@ def test_settings_errors_re_render_in_place(app, admin, tenant):
     full = admin.post("/console/actions/signIn/settings", data=data)
     fragment = admin.post("/console/actions/signIn/settings", data=data, htmx=True)
 
-    assert full.status_code == 400 and "Give the action a name." in full.get_data(as_text=True)
-    assert fragment.status_code == 400 and "<html" not in fragment.get_data(as_text=True)
-    assert "Give the action a name." in fragment.get_data(as_text=True)
+    assert full.status_code == 400 and not is_fragment(full) and field_error(full, "name") == "Give the action a name."
+    assert fragment.status_code == 400 and is_fragment(fragment)
+    assert field_error(fragment, "name") == "Give the action a name."
 
 
 def test_delete_asks_first_and_says_history_is_kept(app, admin, tenant, api):
     make_action(app, tenant.id, "signIn", rules=[rule("All", 0, "REVIEW")])
     _track(api, "u1", "signIn")
 
-    page = admin.get("/console/actions/signIn/delete").get_data(as_text=True)
+    page = text_of(parse(admin.get("/console/actions/signIn/delete")).find("main"))
     assert "History is kept" in page and "1 tracked action stay" in page
     assert _config(app, "signIn") is not None
 
@@ -272,6 +283,16 @@ def _simulate(admin, code="withdraw", htmx=True, **data):
     return admin.post(f"/console/actions/{code}/test", data=form, htmx=htmx)
 
 
+def _verdict(response) -> tuple[str, list[str]]:
+    """What Test action says the outcome is and the state the action would start in: the line's text and its badges."""
+    verdict = parse(response).select_one("#test-result p.verdict")
+    return text_of(verdict), outcome_badges(verdict)
+
+
+def _trace(response):
+    return parse(response).select_one("#test-result .decision-trace")
+
+
 @pytest.fixture
 def withdraw(app, tenant):
     return make_action(app, tenant.id, "withdraw", rules=[
@@ -284,28 +305,33 @@ def withdraw(app, tenant):
 def test_test_action_shows_outcome_deciding_rule_and_trace(admin, withdraw):
     response = _simulate(admin, custom='{"amount": 5000}', ip_address="203.0.113.66")
 
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "<html" not in page and 'id="test-panel"' in page
-    assert 'Outcome <span class="badge CHALLENGE">CHALLENGE</span>' in page
-    assert "Decided by the rule <strong>Large amount</strong> (position 2 of 3" in page
-    assert "Unknown user: treated as a new user" in page
-    assert "<span class=\"badge ALLOW\">ALLOW</span></p>" in page  # unenrolled: the action would be ALLOW
+    panel = fragment_root(response)
+    assert response.status_code == 200 and panel.get("id") == "test-panel"
+    # unenrolled: the action would be ALLOW
+    assert _verdict(response) == ("Outcome CHALLENGE → the action would start as ALLOW", ["CHALLENGE", "ALLOW"])
+    trace = _trace(response)
+    decided = trace.find("p")
+    assert text_of(decided).startswith("Decided by the rule Large amount (position 2 of 3")
+    assert text_of(decided.strong) == "Large amount"
+    assert "Unknown user: treated as a new user" in text_of(panel.select_one(".result"))
     # every rule and condition is traced, with what was observed
-    assert "1. Known device" in page and "did not match" in page and "3. Block bad IP" in page
-    assert '<span title="&gt;">greater than</span>' in page
-    assert '<td class="wrap" data-label="Observed"><code>5000</code></td>' in page
-    assert '<td class="wrap" data-label="Expected"><code>1000</code></td>' in page
-    assert '<td class="wrap" data-label="Observed"><code>&#34;203.0.113.66&#34;</code></td>' in page
+    known, large, block = trace.select("details")
+    assert text_of(known.summary).startswith("1. Known device") and "did not match" in text_of(known.summary)
+    assert text_of(block.summary).startswith("3. Block bad IP")
+    assert text_of(large.find("span", title=">")) == "greater than"
+    [amount] = table_rows(large)
+    assert (amount["Operator"], amount["Observed"], amount["Expected"]) == ("greater than", "5000", "1000")
+    assert table_rows(block)[0]["Observed"] == '"203.0.113.66"'
 
 
 def test_test_action_uses_an_existing_users_enrolment(admin, withdraw, api):
     _track(api, "enrolled", "signIn")
     enroll_authenticator_app(api, "enrolled")
 
-    page = _simulate(admin, user_id="enrolled", custom='{"amount": 5000}').get_data(as_text=True)
+    response = _simulate(admin, user_id="enrolled", custom='{"amount": 5000}')
 
-    assert "Known user; enrolled methods: AUTHENTICATOR_APP" in page
-    assert '<span class="badge CHALLENGE_REQUIRED">CHALLENGE_REQUIRED</span>' in page
+    assert "Known user; enrolled methods: AUTHENTICATOR_APP" in text_of(parse(response).select_one("#test-result .result"))
+    assert _verdict(response)[1] == ["CHALLENGE", "CHALLENGE_REQUIRED"]
 
 
 @pytest.mark.parametrize(("policy", "state", "reason"), [
@@ -317,12 +343,12 @@ def test_test_action_says_why_an_unenrolled_user_is_not_challenged(app, admin, t
     make_action(app, tenant.id, "payout", unenrolled_policy=policy,
                 rules=[rule("Always", 0, "CHALLENGE", {">": [{"var": "custom.amount"}, 0]})])
 
-    page = _simulate(admin, code="payout", user_id="nobody", custom='{"amount": 5}').get_data(as_text=True)
+    response = _simulate(admin, code="payout", user_id="nobody", custom='{"amount": 5}')
 
-    assert f'would start as <span class="badge {state}">{state}</span></p>' in page
-    assert '<p class="verdict-reason">' in page
-    assert " ".join(page.split("verdict-reason")[1].split()).startswith(
-        f'">Because this user has no authenticator {reason}</p>')
+    verdict, badges = _verdict(response)
+    assert verdict.endswith(f"would start as {state}") and badges[-1] == state
+    reason_given = parse(response).select_one("#test-result p.verdict-reason")
+    assert text_of(reason_given) == f"Because this user has no authenticator {reason}"
 
 
 def test_test_action_names_enrolled_methods_the_action_does_not_accept(app, admin, tenant, api):
@@ -331,33 +357,35 @@ def test_test_action_names_enrolled_methods_the_action_does_not_accept(app, admi
     _track(api, "totp-only", "signIn")
     enroll_authenticator_app(api, "totp-only")
 
-    page = " ".join(_simulate(admin, code="payout", user_id="totp-only").get_data(as_text=True).split())
+    reason = parse(_simulate(admin, code="payout", user_id="totp-only")).select_one("#test-result p.verdict-reason")
 
-    assert ("Because none of this user's authenticators (AUTHENTICATOR_APP) is allowed for this action "
-            "and the action blocks unenrolled users.") in page
+    assert text_of(reason) == ("Because none of this user's authenticators (AUTHENTICATOR_APP) is allowed for this action "
+                               "and the action blocks unenrolled users.")
 
 
 def test_test_action_gives_no_enrolment_reason_when_the_outcome_stands(admin, withdraw, api):
     _track(api, "enrolled", "signIn")
     enroll_authenticator_app(api, "enrolled")
 
-    challenged = _simulate(admin, user_id="enrolled", custom='{"amount": 5000}').get_data(as_text=True)
-    allowed = _simulate(admin, custom='{"amount": 10}').get_data(as_text=True)
+    challenged = parse(_simulate(admin, user_id="enrolled", custom='{"amount": 5000}'))
+    allowed = parse(_simulate(admin, custom='{"amount": 10}'))
 
-    assert "verdict-reason" not in challenged and "verdict-reason" not in allowed
+    assert challenged.select_one("p.verdict") and allowed.select_one("p.verdict")
+    assert challenged.select(".verdict-reason") == [] and allowed.select(".verdict-reason") == []
 
 
 def test_test_action_default_outcome_when_nothing_matches(admin, withdraw):
-    page = _simulate(admin, custom='{"amount": 10}').get_data(as_text=True)
+    trace = _trace(_simulate(admin, custom='{"amount": 10}'))
 
-    assert "No active rule matched, so the default outcome (ALLOW) applies." in page
+    assert text_of(trace.find("p")) == "No active rule matched, so the default outcome (ALLOW) applies."
 
 
 def test_test_action_without_js_renders_the_whole_page(admin, withdraw):
     response = _simulate(admin, htmx=False, custom='{"amount": 5000}')
 
-    assert response.status_code == 200 and "<html" in response.get_data(as_text=True)
-    assert "Decided by the rule <strong>Large amount</strong>" in response.get_data(as_text=True)
+    assert response.status_code == 200 and not is_fragment(response)
+    decided = _trace(response).find("p")
+    assert text_of(decided).startswith("Decided by the rule Large amount") and text_of(decided.strong) == "Large amount"
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -369,8 +397,8 @@ def test_test_action_without_js_renders_the_whole_page(admin, withdraw):
 def test_test_action_errors_are_inline(admin, withdraw, data, message):
     response = _simulate(admin, **data)
 
-    assert response.status_code == 400 and message in response.get_data(as_text=True)
-    assert "<html" not in response.get_data(as_text=True)
+    assert response.status_code == 400 and message in text_of(parse(response).find(id="test-panel"))
+    assert is_fragment(response)
     assert _simulate(admin, htmx=False, **data).status_code == 400
 
 
@@ -390,9 +418,9 @@ def test_test_action_writes_nothing(app, admin, withdraw, api):
 
 def test_test_action_decides_exactly_like_tracking(app, admin, withdraw, api):
     tracked = _track(api, "same", "withdraw", custom={"amount": 5000}, deviceId="d9")
-    page = _simulate(admin, user_id="same", custom='{"amount": 5000}', device_id="d9").get_data(as_text=True)
+    simulated = _simulate(admin, user_id="same", custom='{"amount": 5000}', device_id="d9")
 
-    assert f'<span class="badge {tracked["state"]}">{tracked["state"]}</span></p>' in page
+    assert _verdict(simulated)[1][-1] == tracked["state"]
 
 
 def test_test_action_points_out_a_custom_value_of_the_wrong_type(app, tenant, admin, withdraw):
@@ -400,8 +428,11 @@ def test_test_action_points_out_a_custom_value_of_the_wrong_type(app, tenant, ad
 
     make_data_point(app, tenant.id, "amount", "number")
 
-    page = _simulate(admin, custom='{"amount": "5000"}').get_data(as_text=True)
+    response = _simulate(admin, custom='{"amount": "5000"}')
 
-    assert "Custom values of the wrong type were treated as not sent" in page
-    assert "<code>custom.amount</code>: expected number, received text" in page
-    assert "Large amount" in page and 'Outcome <span class="badge CHALLENGE">' not in page
+    notice = _trace(response).select_one('.notice[role="note"]')
+    assert "Custom values of the wrong type were treated as not sent" in text_of(notice)
+    [wrong] = notice.find_all("li")
+    assert text_of(wrong).startswith("custom.amount: expected number, received text") and text_of(wrong.code) == "custom.amount"
+    assert "Large amount" in text_of(_trace(response)) and _verdict(response)[1][0] != "CHALLENGE"
+

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -13,10 +12,21 @@ from app.extensions import db
 from app.models import ActionStateChange, Tenant, UserAction
 from app.services.console.activity import Cursor
 from tests.factories import make_action, rule
-from tests.web.conftest import next_page_link
+from tests.html import (
+    alerts,
+    definitions,
+    field_error,
+    fragment_root,
+    is_fragment,
+    outcome_badges,
+    pager_link,
+    parse,
+    section,
+    table_rows,
+    text_of,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-ROW_LINK = re.compile(r'href="/console/activity/(\d+)"')
 
 
 def add_action(app, tenant_id: str, *, created_at: datetime = T0, user_id: str = "alice",
@@ -37,8 +47,11 @@ def add_action(app, tenant_id: str, *, created_at: datetime = T0, user_id: str =
 
 
 def listed_ids(response) -> list[int]:
+    """The actions the results list, in order, by the id their row's link leads to."""
     assert response.status_code == 200, response.status_code
-    return [int(found) for found in ROW_LINK.findall(response.get_data(as_text=True))]
+    links = parse(response).select("#activity-results tbody a[href]")
+    return [int(link["href"].removeprefix("/console/activity/")) for link in links]
+
 
 
 
@@ -47,7 +60,7 @@ def walk(client, url: str) -> list[list[int]]:
     while url:
         response = client.get(url)
         pages.append(listed_ids(response))
-        url = next_page_link(response)
+        url = pager_link(response)
     return pages
 
 
@@ -69,13 +82,14 @@ def test_activity_list_is_a_full_page_and_its_results_are_a_fragment(app, admin,
     fragment = admin.get("/console/activity", headers={"HX-Request": "true"})
 
     assert page.status_code == 200 and fragment.status_code == 200
-    html = page.get_data(as_text=True)
-    assert "<html" in html and 'id="activity-results"' in html
-    assert 'hx-get="/console/activity"' in html and 'hx-push-url="true"' in html and 'method="get"' in html
+    html = parse(page)
+    assert not is_fragment(page) and html.find(id="activity-results") is not None
+    filters = html.select_one('form[role="search"]')
+    assert (filters["method"], filters["hx-get"], filters["hx-push-url"]) == ("get", "/console/activity", "true")
     for name in ("action", "state", "user", "from", "to"):
-        assert re.search(rf'<label for="filter-{name}"', html), name
-    body = fragment.get_data(as_text=True)
-    assert "<html" not in body and body.lstrip().startswith('<div id="activity-results"')
+        assert filters.find("label", attrs={"for": f"filter-{name}"}) is not None, name
+    results = fragment_root(fragment)
+    assert (results.name, results.get("id")) == ("div", "activity-results")
     assert "Vary" in fragment.headers and "HX-Request" in fragment.headers["Vary"]
 
 
@@ -85,12 +99,12 @@ def test_rows_show_time_code_user_state_rule_and_ip_newest_first(app, admin, api
     api.post("/users/alice/actions/withdraw-funds", json={"custom": {"amount": 10}, "ipAddress": "203.0.113.9"})
     api.post("/users/bob/actions/withdraw-funds", json={"custom": {"amount": 5000}, "ipAddress": "198.51.100.7"})
 
-    html = admin.get("/console/activity").get_data(as_text=True)
+    page = parse(admin.get("/console/activity"))
 
-    assert html.index("bob") < html.index("alice")
-    assert "withdraw-funds" in html and "Big amounts" in html
-    assert "203.0.113.9" in html and "198.51.100.7" in html
-    assert 'class="badge BLOCK"' in html and 'class="badge ALLOW"' in html
+    rows = [(row["User"], row["Action"], row["Deciding rule"], row["IP"]) for row in table_rows(page, "#activity-results table")]
+    assert rows == [("bob", "withdraw-funds", "Big amounts", "198.51.100.7"),  # newest first
+                    ("alice", "withdraw-funds", "default", "203.0.113.9")]
+    assert outcome_badges(page.select_one("#activity-results tbody")) == ["BLOCK", "ALLOW"]
 
 
 def test_keyset_pages_neither_repeat_nor_skip_even_with_equal_timestamps(app, admin, tenant):
@@ -111,14 +125,14 @@ def test_an_older_page_fragment_carries_the_next_cursor_with_htmx_attributes(app
         add_action(app, tenant.id, created_at=T0)
 
     first = admin.get("/console/activity")
-    url = next_page_link(first)
+    url = pager_link(first)
     second = admin.get(url, headers={"HX-Request": "true"})
 
     assert "cursor=" in url
-    assert 'hx-target="#activity-results"' in first.get_data(as_text=True)
-    assert "<html" not in second.get_data(as_text=True)
+    assert parse(first).select_one('a[rel~="next"]')["hx-target"] == "#activity-results"
+    assert is_fragment(second)
     assert len(listed_ids(second)) == 1
-    assert next_page_link(second) is None and "← Newest" in second.get_data(as_text=True)
+    assert pager_link(second) is None and parse(second).find("a", string="← Newest") is not None
 
 
 def test_a_mangled_cursor_starts_from_the_newest(app, admin, tenant):
@@ -154,7 +168,7 @@ def test_pagination_keeps_the_filters(app, admin, tenant):
     assert [len(page) for page in pages] == [30]
     for n in range(120):
         add_action(app, tenant.id, user_id="alice", created_at=T0 - timedelta(seconds=n + 1))
-    url = next_page_link(admin.get("/console/activity?user=alice&state=ALLOW"))
+    url = pager_link(admin.get("/console/activity?user=alice&state=ALLOW"))
     assert "user=alice" in url and "state=ALLOW" in url
 
 
@@ -162,13 +176,12 @@ def test_bad_filter_values_are_reported_and_ignored(app, admin, tenant):
     action_id = add_action(app, tenant.id)
 
     response = admin.get("/console/activity?state=NOPE&from=yesterday")
-    html = response.get_data(as_text=True)
 
     assert listed_ids(response) == [action_id]
-    assert "Pick a state from the list." in html and "Enter a date as YYYY-MM-DD." in html
-    assert 'aria-invalid="true"' in html
+    assert field_error(response, "filter-state") == "Pick a state from the list."
+    assert field_error(response, "filter-from") == "Enter a date as YYYY-MM-DD."
     fragment = admin.get("/console/activity?to=2025-01-01&from=2025-02-01", headers={"HX-Request": "true"})
-    assert "The end date is before the start date." in fragment.get_data(as_text=True)
+    assert any("The end date is before the start date." in alert for alert in alerts(fragment))
 
 
 def test_the_list_shows_only_the_signed_in_tenant(app, admin, tenant, other_tenant):
@@ -182,10 +195,15 @@ def test_user_ids_and_rule_names_are_escaped(app, admin, tenant):
     add_action(app, tenant.id, user_id="<script>alert(1)</script>", priority_rule_id="r1",
                output={"decidingRuleId": "r1", "rules": [{"ruleId": "r1", "name": "<img src=x onerror=alert(2)>"}]})
 
-    html = admin.get("/console/activity").get_data(as_text=True)
+    response = admin.get("/console/activity")
 
-    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+    page = parse(response)
+    [row] = table_rows(page, "#activity-results table")
+    assert (row["User"], row["Deciding rule"]) == ("<script>alert(1)</script>", "<img src=x onerror=alert(2)>")  # text
+    assert page.find("script", string=lambda s: s and "alert" in s) is None and page.find("img") is None
+    # Escaping is about the bytes sent: the injected markup itself must not be in them.
+    html = response.get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
 
 
 def test_reviewers_read_the_activity(app, reviewer, tenant):
@@ -211,33 +229,38 @@ def test_detail_shows_context_trace_history_and_verification(app, admin, api, te
         action_id = db.session.execute(db.select(UserAction.id)).scalar_one()
 
     response = admin.get(f"/console/activity/{action_id}")
-    html = response.get_data(as_text=True)
+    page = parse(response)
 
-    assert response.status_code == 200 and "<html" in html
-    for text in ("203.0.113.9", "device-42", "Mozilla/5.0 Test", "https://app.example/after", "read:authenticators",
-                 "amount", "5000", "country", "&#34;NZ&#34;"):
-        assert text in html, text
+    assert response.status_code == 200 and not is_fragment(response)
+    context = section(page, "Context")
+    facts = definitions(context)
+    assert (facts["IP address"], facts["Device id"], facts["User agent"], facts["Redirect URL"], facts["Scope"]) == (
+        "203.0.113.9", "device-42", "Mozilla/5.0 Test", "https://app.example/after", "read:authenticators")
+    custom = {row["Key"]: row["Value"] for row in table_rows(context, "table.kv")}
+    assert custom == {"amount": "5000", "country": '"NZ"'}
     # The trace: both rules, each condition with field, operator, observed, expected and result.
-    assert "Big amounts" in html and "Blocked country" in html and "deciding rule" in html
-    assert "custom.amount" in html and "greater than" in html and "1000" in html
-    assert "custom.country" in html and "equals" in html and "&#34;XX&#34;" in html
-    assert "✓" in html and "✗" in html and "did not match" in html
-    trace = html[html.index('<details class="trace-rule'):]
-    assert trace.index("Blocked country") < trace.index("Big amounts")  # priority order
+    blocked, big = section(page, "Decision").select(".decision-trace details.trace-rule")  # priority order
+    assert text_of(blocked.summary).startswith("1. Blocked country") and "did not match" in text_of(blocked.summary)
+    assert text_of(big.summary).startswith("2. Big amounts") and text_of(big.select_one(".deciding-tag")) == "deciding rule"
+    [amount], [country] = table_rows(big), table_rows(blocked)
+    assert (amount["Field"], amount["Operator"], amount["Expected"]) == ("custom.amount", "greater than", "1000")
+    assert (country["Field"], country["Operator"], country["Expected"]) == ("custom.country", "equals", '"XX"')
+    assert text_of(big.select_one("tbody .cond-true")) == "✓" and text_of(blocked.select_one("tbody .cond-false")) == "✗"
     # The history: tracked as REVIEW_REQUIRED, then REVIEW_SUCCEEDED.
-    history = html[html.index("State history"):]
-    assert history.index("REVIEW_REQUIRED") < history.index("REVIEW_SUCCEEDED")
-    assert "track" in history
-    assert "Verification" in html
+    history = section(page, "State history").select("tbody tr")
+    assert [outcome_badges(row.find("td", attrs={"data-label": "To"})) for row in history] == [
+        ["REVIEW_REQUIRED"], ["REVIEW_SUCCEEDED"]]
+    assert text_of(history[0].find("td", attrs={"data-label": "Source"})) == "track"
+    assert section(page, "Verification") is not None
 
 
 def test_detail_of_a_verified_action_names_the_method_and_authenticator(app, admin, tenant):
     action_id = add_action(app, tenant.id, state=ActionState.CHALLENGE_SUCCEEDED,
                            verification_method="AUTHENTICATOR_APP", verified_by_authenticator_id="auth-123")
 
-    html = admin.get(f"/console/activity/{action_id}").get_data(as_text=True)
+    verification = definitions(section(parse(admin.get(f"/console/activity/{action_id}")), "Verification"))
 
-    assert "AUTHENTICATOR_APP" in html and "auth-123" in html
+    assert (verification["Method used"], verification["Authenticator"]) == ("AUTHENTICATOR_APP", "auth-123")
 
 
 def test_detail_escapes_attacker_controlled_context(app, admin, tenant):
@@ -249,11 +272,27 @@ def test_detail_escapes_attacker_controlled_context(app, admin, tenant):
                                            "expected": "</td>", "result": False}]}]},
     )
 
-    html = admin.get(f"/console/activity/{action_id}").get_data(as_text=True)
+    response = admin.get(f"/console/activity/{action_id}")
 
+    page = parse(response)
+    main = page.find("main")
+    # Shown as text, every one of them ...
+    assert text_of(main.select_one("p a.wrap")) == "<script>alert(1)</script>"
+    assert definitions(section(page, "Context"))["User agent"] == "<b>ua</b>"
+    custom = {row["Key"]: row["Value"] for row in table_rows(section(page, "Context"), "table.kv")}
+    assert custom == {"<i>k</i>": '"<script>alert(4)</script>"'}
+    [rule_shown] = section(page, "Decision").select("details.trace-rule")
+    assert "<u>rule" in text_of(rule_shown.summary)
+    [condition] = table_rows(rule_shown)
+    assert (condition["Field"], condition["Observed"], condition["Expected"]) == ("custom.<x>", '"<y>"', '"</td>"')
+    # ... so no element of the kinds injected exists, and no javascript: link ...
+    assert main.find_all(["script", "b", "i", "u", "x", "y"]) == []
+    assert page.find("script", string=lambda s: s and "alert" in s) is None
+    assert page.select('a[href^="javascript:"]') == []
+    # ... and, since escaping is about the bytes sent, the injected markup is not in them either.
+    html = response.get_data(as_text=True)
     for raw in ("<script>alert", "<b>ua", "<i>k", "<u>rule", "custom.<x>", "<y>", '"</td>"'):
         assert raw not in html, raw
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;ua&lt;/b&gt;" in html
     assert 'href="javascript:' not in html
 
 
@@ -272,8 +311,12 @@ def test_detail_points_out_wrong_type_values_and_missing_lists(app, tenant, admi
         "missingLists": ["blocked-countries"],
     })
 
-    page = admin.get(f"/console/activity/{action_id}").get_data(as_text=True)
+    wrong_type, missing = parse(admin.get(f"/console/activity/{action_id}")).select('.decision-trace .notice[role="note"]')
 
-    assert "Custom values of the wrong type were treated as not sent" in page
-    assert "<code>custom.amount</code>: expected number, received text" in page
-    assert "Rules read lists that do not exist" in page and "<code>blocked-countries</code>" in page
+    assert "Custom values of the wrong type were treated as not sent" in text_of(wrong_type)
+    [field] = wrong_type.find_all("li")
+    assert text_of(field).startswith("custom.amount: expected number, received text")
+    assert text_of(field.code) == "custom.amount"
+    assert "Rules read lists that do not exist" in text_of(missing)
+    assert [text_of(code) for code in missing.find_all("code")] == ["blocked-countries"]
+

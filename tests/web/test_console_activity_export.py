@@ -12,6 +12,7 @@ from app.models import AuditEvent
 from app.services.console import activity_export
 from app.services.console.activity import ActivityFilters
 from tests.factories import make_action, rule
+from tests.html import parse
 
 
 def rows_of(response) -> list[dict[str, str]]:
@@ -72,6 +73,8 @@ def test_reviewers_may_read_activity_but_not_export_it(reviewer):
 def test_the_list_links_to_the_export_of_what_it_shows(api, admin):
     api.post("/users/ann/actions/sign-in", json={})
 
-    page = admin.get("/console/activity?action=sign-in").get_data(as_text=True)
+    page = parse(admin.get("/console/activity?action=sign-in"))
 
-    assert 'href="/console/activity/export.csv?action=sign-in" download' in page
+    download = page.find("a", string="Download all as CSV")
+    assert download["href"] == "/console/activity/export.csv?action=sign-in" and download.has_attr("download")
+

@@ -10,6 +10,17 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CustomDataPoint, CustomList, Rule
 from tests.factories import make_action, rule
+from tests.html import (
+    alerts,
+    field_error,
+    fragment_root,
+    is_fragment,
+    option_texts,
+    parse,
+    selected_value,
+    table_rows,
+    text_of,
+)
 from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
@@ -45,10 +56,10 @@ def test_data_point_pages_full_and_as_htmx_fragment(admin):
     full = admin.get("/console/data/points")
     fragment = admin.get("/console/data/points", headers={"HX-Request": "true"})
 
-    assert full.status_code == 200 and "<html" in full.get_data(as_text=True)
-    assert 'aria-current="page">Data</a>' in full.get_data(as_text=True)
-    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
-    assert 'id="data-points"' in fragment.get_data(as_text=True)
+    assert full.status_code == 200 and not is_fragment(full)
+    current = parse(full).select('nav[aria-label="Main"] a[aria-current="page"]')
+    assert [text_of(link) for link in current] == ["Data"]
+    assert fragment.status_code == 200 and fragment_root(fragment).get("id") == "data-points"
     assert "HX-Request" in full.headers["Vary"]
     assert admin.get("/console/data/points/new").status_code == 200
 
@@ -57,28 +68,27 @@ def test_adding_a_data_point_lists_it_and_audits_it(app, admin):
     _add_point(admin)
     _add_point(admin, name="vip", data_type="boolean", model_type="user", description="")
 
-    page = admin.get("/console/data/points").get_data(as_text=True)
+    rows = table_rows(admin.get("/console/data/points"), "#data-points table")
 
-    assert "<code>custom.country</code>" in page and "<code>user.custom.vip</code>" in page
+    assert [row["Field"] for row in rows] == ["custom.country", "user.custom.vip"]
     assert [(p.name, p.data_type, p.model_type) for p in _points(app)] == [
         ("country", "text", "action"), ("vip", "boolean", "user")]
     [created, _] = audit_events(app, "custom_data_point.created")
     assert created.after == {"name": "country", "path": "custom.country", "type": "text", "description": "Payee country"}
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"name": "has space", "data_type": "text", "model_type": "action"}, "Use 1-64 letters, digits or &#39;_&#39;"),
-    ({"name": "a-b", "data_type": "text", "model_type": "action"}, "Use 1-64 letters, digits or &#39;_&#39;"),
-    ({"name": "x" * 65, "data_type": "text", "model_type": "action"}, "Use 1-64 letters"),
-    ({"name": "ok", "data_type": "date", "model_type": "action"}, "Choose a type."),
-    ({"name": "ok", "data_type": "text", "model_type": "device"}, "Choose what the data point applies to."),
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"name": "has space", "data_type": "text", "model_type": "action"}, "name", "Use 1-64 letters, digits or '_'"),
+    ({"name": "a-b", "data_type": "text", "model_type": "action"}, "name", "Use 1-64 letters, digits or '_'"),
+    ({"name": "x" * 65, "data_type": "text", "model_type": "action"}, "name", "Use 1-64 letters"),
+    ({"name": "ok", "data_type": "date", "model_type": "action"}, "data_type", "Choose a type."),
+    ({"name": "ok", "data_type": "text", "model_type": "device"}, "model_type", "Choose what the data point applies to."),
 ])
-def test_invalid_data_points_are_refused_next_to_the_field(app, admin, data, message):
+def test_invalid_data_points_are_refused_next_to_the_field(app, admin, data, field, message):
     response = admin.post("/console/data/points", data=data, htmx=True)
 
-    body = response.get_data(as_text=True)
-    assert response.status_code == 400 and message in body
-    assert 'aria-invalid="true"' in body and "<html" not in body
+    assert response.status_code == 400 and message in field_error(response, field)
+    assert is_fragment(response)
     assert _points(app) == []
 
 
@@ -88,13 +98,14 @@ def test_the_same_name_twice_is_refused_per_model(app, admin):
 
     response = admin.post("/console/data/points", data={"name": "country", "data_type": "number", "model_type": "action"})
 
-    assert response.status_code == 400 and "There is already a data point “custom.country”." in response.get_data(as_text=True)
+    assert response.status_code == 400 and field_error(response, "name") == "There is already a data point “custom.country”."
 
 
 def test_editing_changes_type_and_description_but_not_the_name(app, admin):
     _add_point(admin)
     point_id = _points(app)[0].id
-    assert "custom.country" in admin.get(f"/console/data/points/{point_id}/edit").get_data(as_text=True)
+    form = parse(admin.get(f"/console/data/points/{point_id}/edit")).find(id="data-point-form")
+    assert "Field custom.country" in text_of(form)
 
     response = admin.post(f"/console/data/points/{point_id}",
                           data={"name": "renamed", "data_type": "multiselect", "description": "Countries"})
@@ -109,7 +120,7 @@ def test_editing_changes_type_and_description_but_not_the_name(app, admin):
 def test_deleting_a_data_point_after_confirmation(app, admin):
     _add_point(admin)
     point_id = _points(app)[0].id
-    assert "Delete the data point" in admin.get(f"/console/data/points/{point_id}/delete").get_data(as_text=True)
+    assert "Delete the data point" in text_of(parse(admin.get(f"/console/data/points/{point_id}/delete")).find("main"))
 
     response = admin.post(f"/console/data/points/{point_id}/delete", htmx=True)
 
@@ -136,7 +147,9 @@ def test_reviewers_cannot_open_or_change_data(reviewer, app):
     point = {"name": "x", "data_type": "text", "model_type": "action"}
     assert reviewer.post("/console/data/points", data=point).status_code == 403
     assert reviewer.post("/console/data/lists", data={"name": "x", "kind": "strings"}).status_code == 403
-    assert "/console/data/points" not in reviewer.get("/console/activity").get_data(as_text=True)
+    response = reviewer.get("/console/activity")
+    assert parse(response).select('a[href^="/console/data"]') == []
+    assert "/console/data/points" not in response.get_data(as_text=True)  # nor any other way there (a form, an hx-get)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,29 +159,30 @@ def test_reviewers_cannot_open_or_change_data(reviewer, app):
 def test_a_list_is_created_from_the_textarea_and_shown_with_its_items(app, admin):
     list_id = _add_list(admin, items="KP\n\n# comment\nIR\nKP\n")
 
-    page = admin.get(f"/console/data/lists/{list_id}").get_data(as_text=True)
-    listing = admin.get("/console/data/lists", headers={"HX-Request": "true"}).get_data(as_text=True)
+    page = parse(admin.get(f"/console/data/lists/{list_id}"))
+    listing = admin.get("/console/data/lists", headers={"HX-Request": "true"})
 
     row = _list(app, "high-risk")
     assert row.items == ["KP", "IR"] and row.item_count == 2 and row.kind == "strings"
-    assert "<code>lists.high-risk</code>" in page and "\nKP\nIR</textarea>" in page
-    assert "<html" not in listing and "<code>high-risk</code>" in listing and "<td data-label=\"Items\">2</td>" in listing
+    assert "lists.high-risk" in [text_of(code) for code in page.select("#list-form code")]
+    assert page.find("textarea", attrs={"name": "items"}).get_text().lstrip("\r\n") == "KP\nIR"
+    assert is_fragment(listing)
+    assert [(r["Name"], r["Items"]) for r in table_rows(listing, "#custom-lists table")] == [("high-risk", "2")]
     [created] = audit_events(app, "custom_list.created")
     assert created.after["items"] == 2 and created.after["added"] == ["KP", "IR"]
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"name": "bad name", "kind": "strings", "items": ""}, "Use 1-64 letters, digits, &#39;_&#39; or &#39;-&#39;"),
-    ({"name": "bins", "kind": "numbers", "items": "411111\nabc"}, "Line 2: “abc” is not a number."),
-    ({"name": "tor", "kind": "cidrs", "items": "10.0.0.0/8\n300.1.1.1"}, "Line 2: “300.1.1.1” is not an IP address"),
-    ({"name": "x", "kind": "colours", "items": ""}, "Choose what the list holds."),
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"name": "bad name", "kind": "strings", "items": ""}, "name", "Use 1-64 letters, digits, '_' or '-'"),
+    ({"name": "bins", "kind": "numbers", "items": "411111\nabc"}, "items", "Line 2: “abc” is not a number."),
+    ({"name": "tor", "kind": "cidrs", "items": "10.0.0.0/8\n300.1.1.1"}, "items", "Line 2: “300.1.1.1” is not an IP address"),
+    ({"name": "x", "kind": "colours", "items": ""}, "kind", "Choose what the list holds."),
 ])
-def test_invalid_lists_are_refused_next_to_the_field(app, admin, data, message):
+def test_invalid_lists_are_refused_next_to_the_field(app, admin, data, field, message):
     response = admin.post("/console/data/lists", data=data, htmx=True)
 
-    body = response.get_data(as_text=True)
-    assert response.status_code == 400 and message in body and 'aria-invalid="true"' in body
-    assert "<html" not in body and _list(app, data["name"]) is None
+    assert response.status_code == 400 and message in field_error(response, field)
+    assert is_fragment(response) and _list(app, data["name"]) is None
 
 
 def test_editing_items_bumps_the_version_and_audits_the_change(app, admin):
@@ -215,8 +229,9 @@ def test_a_bad_file_is_refused_with_the_lines_named(app, admin):
     binary = admin.post(f"/console/data/lists/{list_id}/import", content_type="multipart/form-data",
                         data={"mode": "replace", "file": (io.BytesIO(b"\xff\xfe\x00"), "bins.bin")})
 
-    assert response.status_code == 400 and "Line 2: “nope” is not a number." in response.get_data(as_text=True)
-    assert binary.status_code == 400 and "The file is not UTF-8 text." in binary.get_data(as_text=True)
+    [refusal], [binary_refusal] = alerts(response), alerts(binary)
+    assert response.status_code == 400 and "Line 2: “nope” is not a number." in refusal
+    assert binary.status_code == 400 and "The file is not UTF-8 text." in binary_refusal
     assert _list(app, "bins").items == [1]
 
 
@@ -228,13 +243,13 @@ def test_a_list_that_rules_read_cannot_be_deleted(app, admin, tenant):
     refused = admin.post(f"/console/data/lists/{list_id}/delete", htmx=True)
 
     assert refused.status_code == 409
-    assert "Rules read this list: “High risk” (withdraw)" in refused.get_data(as_text=True)
+    assert any("Rules read this list: “High risk” (withdraw)" in alert for alert in alerts(refused))
     assert _list(app, "high-risk") is not None
 
 
 def test_deleting_an_unused_list(app, admin):
     list_id = _add_list(admin)
-    assert "Delete the list" in admin.get(f"/console/data/lists/{list_id}/delete").get_data(as_text=True)
+    assert "Delete the list" in text_of(parse(admin.get(f"/console/data/lists/{list_id}/delete")).find("h1"))
 
     response = admin.post(f"/console/data/lists/{list_id}/delete")
 
@@ -259,16 +274,18 @@ def test_the_builder_offers_data_points_with_their_type_and_description(admin, a
     _add_point(admin)
     _add_point(admin, name="amount", data_type="number", description="Amount in cents")
 
-    page = admin.post("/console/actions/withdraw/rules/builder", htmx=True,
-                      data={"g-0-join": "and", "builder-op": "add-condition:0"}).get_data(as_text=True)
-    chosen = admin.post("/console/actions/withdraw/rules/builder", htmx=True,
-                        data={"g-0-join": "and", "c-0-0-field": "custom.amount"}).get_data(as_text=True)
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True,
+                            data={"g-0-join": "and", "builder-op": "add-condition:0"}))
+    chosen = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True,
+                              data={"g-0-join": "and", "c-0-0-field": "custom.amount"}))
 
-    assert '<optgroup label="Your data points">' in page
-    assert '<option value="custom.amount" >custom.amount (Number)</option>' in page
-    assert "Amount in cents" in chosen and '<option value="gt" >is greater than</option>' in chosen
-    assert '<option value="in_list" >is in custom list</option>' in chosen
-    assert '<option value="contains"' not in chosen
+    yours = page.find("select", attrs={"name": "c-0-0-field"}).find("optgroup", label="Your data points")
+    assert {option["value"]: text_of(option) for option in yours.find_all("option")}["custom.amount"] == "custom.amount (Number)"
+    hint = chosen.find("select", id="c-0-0-field").find_next_sibling("p", class_="hint")
+    assert text_of(hint) == "Amount in cents"
+    operators = option_texts(chosen, "c-0-0-op")
+    assert operators["gt"] == "is greater than" and operators["in_list"] == "is in custom list"
+    assert chosen.find("option", attrs={"value": "contains"}) is None
 
 
 def test_choosing_in_list_offers_the_lists_that_fit(admin, action):
@@ -276,12 +293,12 @@ def test_choosing_in_list_offers_the_lists_that_fit(admin, action):
     _add_list(admin)
     _add_list(admin, name="bins", kind="numbers", items="1")
 
-    fragment = admin.post("/console/actions/withdraw/rules/builder", htmx=True, data={
-        "g-0-join": "and", "c-0-0-field": "custom.country", "c-0-0-op": "in_list"}).get_data(as_text=True)
+    fragment = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True, data={
+        "g-0-join": "and", "c-0-0-field": "custom.country", "c-0-0-op": "in_list"}))
 
-    assert '<select id="c-0-0-value" name="c-0-0-value"' in fragment
-    assert '<option value="high-risk" >high-risk (2 items)</option>' in fragment
-    assert 'value="bins"' not in fragment
+    assert fragment.find("select", id="c-0-0-value")["name"] == "c-0-0-value"
+    assert option_texts(fragment, "c-0-0-value")["high-risk"] == "high-risk (2 items)"
+    assert fragment.find(attrs={"value": "bins"}) is None
 
 
 def test_a_list_rule_round_trips_through_the_builder(app, admin, action):
@@ -296,10 +313,11 @@ def test_a_list_rule_round_trips_through_the_builder(app, admin, action):
         stored = db.session.execute(select(Rule)).scalar_one()
         rule_id, conditions = stored.id, stored.conditions
     assert conditions == {"and": [{"!": {"in": [{"var": "custom.country"}, {"var": "lists.high-risk"}]}}]}
-    page = admin.get(f"/console/actions/withdraw/rules/{rule_id}").get_data(as_text=True)
-    assert '<option value="custom.country" selected>' in page
-    assert '<option value="not_in_list" selected>' in page and '<option value="high-risk" selected>' in page
-    assert "custom.country is not in custom list “high-risk”" in admin.get("/console/actions/withdraw").get_data(as_text=True)
+    page = parse(admin.get(f"/console/actions/withdraw/rules/{rule_id}"))
+    assert selected_value(page, "c-0-0-field") == "custom.country"
+    assert selected_value(page, "c-0-0-op") == "not_in_list" and selected_value(page, "c-0-0-value") == "high-risk"
+    summaries = [text_of(summary) for summary in parse(admin.get("/console/actions/withdraw")).select("#rules .summary")]
+    assert summaries == ["custom.country is not in custom list “high-risk”"]
 
 
 def test_a_typed_data_point_rule_round_trips(app, admin, action):
@@ -313,8 +331,8 @@ def test_a_typed_data_point_rule_round_trips(app, admin, action):
         stored = db.session.execute(select(Rule)).scalar_one()
     assert stored.conditions == {"and": [{"or": [{"in": ["gift", {"var": "custom.tags"}]},
                                                  {"in": ["crypto", {"var": "custom.tags"}]}]}]}
-    page = admin.get(f"/console/actions/withdraw/rules/{stored.id}").get_data(as_text=True)
-    assert '<option value="contains_any" selected>' in page and 'value="gift, crypto"' in page
+    page = parse(admin.get(f"/console/actions/withdraw/rules/{stored.id}"))
+    assert selected_value(page, "c-0-0-op") == "contains_any" and page.find(id="c-0-0-value")["value"] == "gift, crypto"
 
 
 def test_a_missing_or_unfitting_list_is_an_error_on_save(app, admin, action):
@@ -325,7 +343,9 @@ def test_a_missing_or_unfitting_list_is_an_error_on_save(app, admin, action):
         **BASE, "g-0-join": "and", "c-0-0-field": "custom.amount", "c-0-0-op": "in_list", "c-0-0-value": "high-risk"})
 
     assert response.status_code == 400
-    assert "“high-risk” is a list of strings; choose a list that fits a number field." in response.get_data(as_text=True)
+    assert field_error(response, "0-0-value", control="c-0-0-value") == (
+        "“high-risk” is a list of strings; choose a list that fits a number field.")
+
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from app.models import NetworkList, NetworkListEntry
 from app.models.base import utcnow
 from app.services.rulesets.network_lists import import_network_list
 from tests.factories import make_action, rule
+from tests.html import alerts, field_error, flash_messages, fragment_root, is_fragment, parse, table_rows, text_of
 from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
@@ -41,17 +42,18 @@ def test_the_page_full_and_as_htmx_fragment_says_the_lists_are_shared(app, admin
     full = admin.get(PAGE)
     fragment = admin.get(PAGE, headers={"HX-Request": "true"})
 
-    html = full.get_data(as_text=True)
-    assert full.status_code == 200 and "<html" in html
-    assert 'aria-current="page">Data</a>' in html and 'aria-current="page">Network lists</a>' in html
-    assert "shared by every tenant on this Tollgate" in html
-    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
-    assert 'id="network-lists"' in fragment.get_data(as_text=True)
+    page = parse(full)
+    assert full.status_code == 200 and not is_fragment(full)
+    assert [text_of(a) for a in page.select('nav[aria-label="Main"] a[aria-current="page"]')] == ["Data"]
+    assert [text_of(a) for a in page.select('nav[aria-label="Data"] a[aria-current="page"]')] == ["Network lists"]
+    assert "shared by every tenant on this Tollgate" in text_of(page.select_one("#network-lists .hint"))
+    assert fragment.status_code == 200 and fragment_root(fragment).get("id") == "network-lists"
     assert "HX-Request" in full.headers["Vary"]
-    rows = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    assert rows.index("<code>hosting</code>") < rows.index("<code>tor</code>")  # by name
-    assert '<td data-label="CIDRs">2</td>' in rows and "No (ip.cidrLists only)" in rows and "Tor exits" in rows
-    assert 'href="/console/data/network-lists"' in admin.get("/console/data/lists").get_data(as_text=True)  # a tab
+    rows = [(row["Name"], row["Anonymous"], row["CIDRs"], row["Description"])
+            for row in table_rows(page, "#network-lists table")]
+    assert rows == [("hosting", "No (ip.cidrLists only)", "1", "—"), ("tor", "Yes", "2", "Tor exits")]  # by name
+    tabs = parse(admin.get("/console/data/lists")).select('nav[aria-label="Data"] a')
+    assert "/console/data/network-lists" in [tab["href"] for tab in tabs]  # a tab
 
 
 def test_importing_from_the_textarea_creates_the_list_and_audits_it(app, admin):
@@ -64,7 +66,7 @@ def test_importing_from_the_textarea_creates_the_list_and_audits_it(app, admin):
     [event] = audit_events(app, "network_list.imported")
     assert event.before is None and event.target_type == "network_list"
     assert event.after["cidrs"] == 3 and event.after["anonymous"] is True and event.after["addedCount"] == 3
-    assert "now holds 3 CIDRs" in admin.get(PAGE).get_data(as_text=True)
+    assert any("now holds 3 CIDRs" in message for message in flash_messages(admin.get(PAGE)))
 
 
 def test_importing_a_file_under_an_existing_name_replaces_it(app, admin):
@@ -80,21 +82,20 @@ def test_importing_a_file_under_an_existing_name_replaces_it(app, admin):
     assert second.after["removed"] == ["185.220.101.0/24"] and second.after["addedCount"] == 2
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"cidrs": "10.0.0.0/8\n10.0.0.300\n"}, "line 2: &#39;10.0.0.300&#39; is not an IPv4/IPv6 address or CIDR"),
-    ({"name": "tor exits", "cidrs": "10.0.0.0/8"}, "A list name is 1-64 letters, digits"),
-    ({"cidrs": "  \n"}, "Choose a text file or paste at least one address or CIDR."),
-    ({"file": (io.BytesIO(b"\xff\xfe\x00"), "tor.bin")}, "The file is not UTF-8 text."),
-    ({"file": (io.BytesIO(b"10.0.0.0/8\nnope\n"), "tor.txt")}, "line 2: &#39;nope&#39;"),
+@pytest.mark.parametrize("data, field, message", [
+    ({"cidrs": "10.0.0.0/8\n10.0.0.300\n"}, "cidrs", "line 2: '10.0.0.300' is not an IPv4/IPv6 address or CIDR"),
+    ({"name": "tor exits", "cidrs": "10.0.0.0/8"}, "name", "A list name is 1-64 letters, digits"),
+    ({"cidrs": "  \n"}, "cidrs", "Choose a text file or paste at least one address or CIDR."),
+    ({"file": (io.BytesIO(b"\xff\xfe\x00"), "tor.bin")}, "file", "The file is not UTF-8 text."),
+    ({"file": (io.BytesIO(b"10.0.0.0/8\nnope\n"), "tor.txt")}, "file", "line 2: 'nope'"),
 ])
-def test_bad_imports_are_refused_whole_next_to_the_field(app, admin, data, message):
+def test_bad_imports_are_refused_whole_next_to_the_field(app, admin, data, field, message):
     assert _import(admin, cidrs="185.220.101.0/24").status_code == 303
 
     response = _import(admin, htmx=True, **data)
 
-    html = response.get_data(as_text=True)
-    assert response.status_code == 400 and message in html, html
-    assert 'aria-invalid="true"' in html and "<html" not in html
+    assert response.status_code == 400 and message in field_error(response, field)
+    assert is_fragment(response)
     row, cidrs = _network_list(app, "tor")
     assert cidrs == ["185.220.101.0/24"] and row.version == 1  # unchanged
     assert len(audit_events(app, "network_list.imported")) == 1
@@ -102,7 +103,7 @@ def test_bad_imports_are_refused_whole_next_to_the_field(app, admin, data, messa
 
 def test_deleting_asks_first_then_deletes_and_audits(app, admin):
     assert _import(admin, cidrs="185.220.101.0/24\n2a0b:f4c2::/32").status_code == 303
-    confirm = admin.get(f"{PAGE}/tor/delete").get_data(as_text=True)
+    confirm = text_of(parse(admin.get(f"{PAGE}/tor/delete")).find("main"))
     assert "Delete the network list" in confirm and "every tenant on this Tollgate" in confirm and "2 CIDRs" in confirm
 
     response = admin.post(f"{PAGE}/tor/delete", htmx=True)
@@ -148,8 +149,10 @@ def _add_cidr_list(admin, name="office"):
 
 def test_a_cidr_list_page_says_rules_match_it_in_ip_cidr_lists(admin):
     list_id = _add_cidr_list(admin)
-    html = admin.get(f"/console/data/lists/{list_id}").get_data(as_text=True)
-    assert "<code>ip.cidrLists</code>) contains “office”" in html and "lists.office" not in html
+    response = admin.get(f"/console/data/lists/{list_id}")
+    said = next(p for p in parse(response).select("#list-form p") if "contains" in text_of(p))
+    assert "(ip.cidrLists) contains “office”" in text_of(said) and text_of(said.code) == "ip.cidrLists"
+    assert "lists.office" not in response.get_data(as_text=True)  # nowhere: not in the text, not in an attribute
 
 
 def test_a_cidr_list_that_rules_ask_for_in_ip_cidr_lists_cannot_be_deleted(app, admin, tenant):
@@ -162,7 +165,7 @@ def test_a_cidr_list_that_rules_ask_for_in_ip_cidr_lists_cannot_be_deleted(app, 
     deleted = admin.post(f"/console/data/lists/{other_id}/delete")
 
     assert refused.status_code == 409
-    assert "Rules read this list: “Outside the office” (sign-in)" in refused.get_data(as_text=True)
+    assert any("Rules read this list: “Outside the office” (sign-in)" in alert for alert in alerts(refused))
     assert deleted.status_code == 303
 
 
@@ -174,10 +177,10 @@ def test_the_rule_builder_suggests_network_list_names_for_ip_cidr_lists(app, adm
     [rule_id] = make_action(app, tenant.id, "sign-in", rules=[
         rule("Outside the office", 0, "CHALLENGE", {"!": {"in": ["office", {"var": "ip.cidrLists"}]}})])
 
-    html = admin.get(f"/console/actions/sign-in/rules/{rule_id}").get_data(as_text=True)
+    page = parse(admin.get(f"/console/actions/sign-in/rules/{rule_id}"))
 
-    assert 'list="c-0-0-names"' in html
-    datalist = html[html.index('<datalist id="c-0-0-names">'):]
-    datalist = datalist[:datalist.index("</datalist>")]
-    assert datalist.count("<option") == 3
-    assert all(f'<option value="{name}">' in datalist for name in ("office", "strings-only", "tor"))
+    value = page.find("input", id="c-0-0-value")
+    assert value["list"] == "c-0-0-names"
+    suggested = page.find("datalist", id=value["list"]).find_all("option")
+    assert sorted(option["value"] for option in suggested) == ["office", "strings-only", "tor"]
+

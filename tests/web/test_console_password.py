@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import pytest
-from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, ConsoleUser
-from tests.web.conftest import PASSWORD, ConsoleClient, csrf_from, sign_in
-from tests.web.test_console_settings import PASSWORD_SHOWN, field_error
+from tests.html import csrf_from, field_error, flash_messages, fragment_root, parse, shown_secret, text_of
+from tests.web.conftest import PASSWORD, ConsoleClient, sign_in
 
 NEW_PASSWORD = "a much longer passphrase of mine"
 
 
 def change(client, current=PASSWORD, new=NEW_PASSWORD, confirm=None, **kwargs):
-    page = client.get("/console/account/password").get_data(as_text=True)
+    page = client.get("/console/account/password")
     data = {"current_password": current, "new_password": new, "confirm_password": new if confirm is None else confirm,
             "csrf_token": csrf_from(page)}
     return client.post("/console/account/password", data=data, **kwargs)
 
 
 def invite(admin: ConsoleClient, email: str, role: str = "reviewer") -> str:
-    html = admin.post("/console/settings/team", data={"email": email, "role": role}).get_data(as_text=True)
-    return PASSWORD_SHOWN.search(html).group(1)
+    return shown_secret(admin.post("/console/settings/team", data={"email": email, "role": role}), "First password")
 
 
 def stored(app, email: str) -> ConsoleUser:
@@ -40,8 +38,8 @@ def test_an_invited_user_must_choose_their_own_password_before_anything_else(adm
 
     for path in ("/console/activity", "/console/account", "/review/"):
         assert newcomer.get(path).headers["Location"].endswith("/console/account/password"), path
-    page = newcomer.get("/console/account/password").get_data(as_text=True)
-    assert "Choose your own password" in page and "chosen by the admin who invited you" in page
+    form = parse(newcomer.get("/console/account/password")).find(id="password-form")
+    assert text_of(form.find("h2")) == "Choose your own password" and "chosen by the admin who invited you" in text_of(form)
     htmx = newcomer.get("/console/activity", headers={"HX-Request": "true"})
     assert htmx.headers["HX-Redirect"].endswith("/console/account/password")
 
@@ -57,7 +55,7 @@ def test_while_a_password_must_be_chosen_the_page_has_no_nav_and_the_badge_poll_
     newcomer = app.test_client()
     sign_in(newcomer, "rita@example.com", invite(admin, "rita@example.com"))
 
-    page = BeautifulSoup(newcomer.get("/console/account/password").get_data(as_text=True), "html.parser")
+    page = parse(newcomer.get("/console/account/password"))
     poll = newcomer.get("/review/count", headers={"HX-Request": "true"})
 
     assert page.find("nav") is None and page.select("[hx-trigger]") == []
@@ -73,8 +71,7 @@ def test_the_first_own_password_lands_where_the_role_starts(admin, app):
     response = change(newcomer, current=first_password, follow_redirects=True)
 
     assert response.request.path == "/console/activity"
-    flash = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one(".flash")
-    assert "Your password is set." in flash.get_text()
+    assert flash_messages(response) == ["Your password is set. Welcome to Tollgate."]
 
 
 @pytest.mark.parametrize("why", ["signed out", "idle"])
@@ -127,13 +124,14 @@ def test_each_mistake_is_shown_next_to_its_field_and_changes_nothing(admin, app,
     response = change(admin.client, **kwargs)
 
     assert response.status_code == 400
-    assert message in field_error(response.get_data(as_text=True), field)
+    assert message in field_error(response, field)
     assert stored(app, "admin@example.com").password_hash == before
 
 
 def test_with_htmx_a_mistake_swaps_the_form_and_success_redirects(admin):
     wrong = change(admin.client, current="not my password", headers={"HX-Request": "true"})
-    assert wrong.status_code == 400 and b"<html" not in wrong.data and b'id="password-form"' in wrong.data
+    assert wrong.status_code == 400 and fragment_root(wrong).get("id") == "password-form"
+
 
     done = change(admin.client, headers={"HX-Request": "true"})
     assert done.status_code == 204 and done.headers["HX-Redirect"].endswith("/console/account")

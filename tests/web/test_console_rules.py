@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 
 import pytest
@@ -11,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Rule
 from tests.factories import make_action, rule
+from tests.html import field_error, fragment_root, is_fragment, option_texts, parse, selected_value, text_of
 from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
@@ -33,17 +33,34 @@ def _rules(app) -> list[dict]:
                  "conditions": r.conditions, "outcome": r.outcome.value} for r in rows]
 
 
+def _control(page, name: str):
+    """The form control (input, select, textarea or button) with that name, or None."""
+    return page.find(["input", "select", "textarea", "button"], attrs={"name": name})
+
+
+def _conditions_json(page):
+    """The JsonLogic in the advanced editor's textarea, parsed."""
+    return json.loads(page.find("textarea", attrs={"name": "conditions_json"}).get_text())
+
+
+def _rule_names(page) -> list[str]:
+    return [text_of(link) for link in page.select("#rules a.rule-name")]
+
+
 # ---------------------------------------------------------------------------------------------
 # Editor and builder
 
 
 def test_new_rule_page_has_the_builder(admin, action):
-    page = admin.get("/console/actions/withdraw/rules/new").get_data(as_text=True)
+    response = admin.get("/console/actions/withdraw/rules/new")
 
-    assert "<html" in page and 'id="conditions"' in page
-    assert '<select id="g-0-join" name="g-0-join"' in page
-    assert 'value="add-condition:0"' in page and 'hx-post="/console/actions/withdraw/rules/builder"' in page
-    assert '<label for="name">Name</label>' in page and "<legend>Conditions</legend>" in page
+    page = parse(response)
+    assert not is_fragment(response) and page.find(id="conditions") is not None
+    assert page.find("select", id="g-0-join")["name"] == "g-0-join"
+    add = page.find("button", attrs={"name": "builder-op", "value": "add-condition:0"})
+    assert add["hx-post"] == "/console/actions/withdraw/rules/builder"
+    assert text_of(page.find("label", attrs={"for": "name"})) == "Name"
+    assert "Conditions" in [text_of(legend) for legend in page.find_all("legend")]
 
 
 def test_builder_saves_json_logic_and_the_rule_goes_last(app, admin, action, tenant):
@@ -65,12 +82,13 @@ def test_opening_a_rule_shows_the_same_tree(app, admin, action):
     admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, "g-0-join": "or"})
     rule_id = _rules(app)[0]["id"]
 
-    page = admin.get(f"/console/actions/withdraw/rules/{rule_id}").get_data(as_text=True)
+    page = parse(admin.get(f"/console/actions/withdraw/rules/{rule_id}"))
 
-    assert '<option value="or" selected>' in page
-    assert '<option value="custom" selected>' in page and 'name="c-0-0-custom" value="amount"' in page
-    assert '<option value="number" selected>' in page and '<option value="gt" selected>' in page
-    assert 'type="number" step="any" id="c-0-0-value" name="c-0-0-value" value="1000"' in page
+    assert selected_value(page, "g-0-join") == "or"
+    assert selected_value(page, "c-0-0-field") == "custom" and _control(page, "c-0-0-custom")["value"] == "amount"
+    assert selected_value(page, "c-0-0-type") == "number" and selected_value(page, "c-0-0-op") == "gt"
+    value = page.find("input", id="c-0-0-value")
+    assert (value["type"], value["step"], value["name"], value["value"]) == ("number", "any", "c-0-0-value", "1000")
 
 
 def test_builder_endpoint_adds_and_removes_conditions_and_groups(admin, action):
@@ -82,25 +100,26 @@ def test_builder_endpoint_adds_and_removes_conditions_and_groups(admin, action):
                                    "mode": "builder", "builder-op": "add-group:0-1"}, htmx=True)
     removed = admin.post(url, data={**AMOUNT_OVER_1000, "mode": "builder", "builder-op": "remove:0-0"}, htmx=True)
 
-    page = added.get_data(as_text=True)
-    assert added.status_code == 200 and "<html" not in page and page.lstrip().startswith('<div id="conditions"')
-    assert 'name="c-0-1-field"' in page and 'id="c-0-1-field" name="c-0-1-field"' in page
-    assert "autofocus" in page[page.index('id="c-0-1-field"'):page.index('id="c-0-1-op"')]
-    assert 'value="1000"' in page  # the existing row keeps its state
-    assert 'name="g-0-1-join"' in grouped.get_data(as_text=True) and 'name="c-0-1-0-field"' in grouped.get_data(as_text=True)
-    nested_page = nested.get_data(as_text=True)
-    assert 'name="g-0-1-1-join"' in nested_page and 'name="c-0-1-1-0-field"' in nested_page
-    assert 'value="add-group:0-1-1"' not in nested_page  # three levels deep is the limit
-    assert 'name="c-0-0-field"' not in removed.get_data(as_text=True)
+    page = fragment_root(added)
+    assert added.status_code == 200 and (page.name, page.get("id")) == ("div", "conditions")
+    new_field = page.find("select", id="c-0-1-field")
+    assert new_field["name"] == "c-0-1-field" and new_field.has_attr("autofocus")
+    assert page.find("input", id="c-0-0-value")["value"] == "1000"  # the existing row keeps its state
+    grouped_page = parse(grouped)
+    assert _control(grouped_page, "g-0-1-join") is not None and _control(grouped_page, "c-0-1-0-field") is not None
+    nested_page = parse(nested)
+    assert _control(nested_page, "g-0-1-1-join") is not None and _control(nested_page, "c-0-1-1-0-field") is not None
+    assert nested_page.find(attrs={"value": "add-group:0-1-1"}) is None  # three levels deep is the limit
+    assert _control(parse(removed), "c-0-0-field") is None
 
 
 def test_without_js_builder_buttons_re_render_the_page_without_saving(app, admin, action):
     response = admin.post("/console/actions/withdraw/rules/new",
                           data={**BASE, **AMOUNT_OVER_1000, "builder-op": "add-condition:0"})
 
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "<html" in page
-    assert 'name="c-0-1-field"' in page and 'value="Large amount"' in page
+    page = parse(response)
+    assert response.status_code == 200 and not is_fragment(response)
+    assert _control(page, "c-0-1-field") is not None and page.find("input", id="name")["value"] == "Large amount"
     assert _rules(app) == []
 
 
@@ -108,12 +127,13 @@ def test_choosing_a_field_narrows_the_operators(admin, action):
     response = admin.post("/console/actions/withdraw/rules/builder", htmx=True, data={
         "mode": "builder", "g-0-join": "and", "c-0-0-field": "user.isEnrolled", "c-0-0-op": "gt", "focus": "c-0-0-field"})
 
-    page = response.get_data(as_text=True)
-    ops = page[page.index('id="c-0-0-op"'):page.index("</select>", page.index('id="c-0-0-op"'))]
+    page = parse(response)
+    ops = option_texts(page, "c-0-0-op").values()
     assert "is true" in ops and "is greater than" not in ops
-    assert 'name="c-0-0-value"' in page  # no operator chosen yet: the value box stays
-    assert "Whether the user has at least one verified authenticator." in page
-    assert 'class="error"' not in page  # half-filled rows are judged on save, not while editing
+    assert _control(page, "c-0-0-value") is not None  # no operator chosen yet: the value box stays
+    hint = page.find("select", id="c-0-0-field").find_next_sibling("p", class_="hint")
+    assert text_of(hint) == "Whether the user has at least one verified authenticator."
+    assert page.select(".error") == []  # half-filled rows are judged on save, not while editing
 
 
 @pytest.mark.parametrize(("fields", "error_key", "message"), [
@@ -125,10 +145,8 @@ def test_choosing_a_field_narrows_the_operators(admin, action):
 def test_builder_errors_sit_next_to_the_offending_input(app, admin, action, fields, error_key, message):
     response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, **fields})
 
-    page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert f'<p class="error" id="{error_key}-error">{message}' in page
-    assert f'aria-describedby="{error_key}-error"' in page
+    assert field_error(response, error_key, control=f"c-{error_key}").startswith(message)
     assert _rules(app) == []
 
 
@@ -137,9 +155,9 @@ def test_rule_form_errors(app, admin, action):
         **BASE, **AMOUNT_OVER_1000, "name": "", "verification_methods": ["PASSKEY"],
         "default_verification_method": "SMS"})
 
-    page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "Give the rule a name." in page and "The default method must be one of this rule&#39;s methods." in page
+    assert field_error(response, "name") == "Give the rule a name."
+    assert field_error(response, "default_verification_method") == "The default method must be one of this rule's methods."
 
 
 def test_editing_bumps_the_version_and_is_audited(app, admin, action):
@@ -179,55 +197,60 @@ def test_switching_to_advanced_shows_the_generated_json_logic(admin, action):
     response = admin.post("/console/actions/withdraw/rules/builder", htmx=True,
                           data={**AMOUNT_OVER_1000, "mode": "builder", "builder-op": "to-advanced"})
 
-    page = response.get_data(as_text=True)
-    assert 'name="mode" value="advanced"' in page and "This is the JsonLogic the builder generated." in page
-    textarea = page[page.index("<textarea"):page.index("</textarea>")]
-    assert json.loads(html.unescape(textarea[textarea.index(">") + 1:])) == {
-        "and": [{">": [{"var": "custom.amount"}, 1000]}]}
-    assert 'hx-post="/console/actions/withdraw/rules/validate"' in page and 'aria-live="polite"' in page
+    page = parse(response)
+    assert _control(page, "mode")["value"] == "advanced"
+    assert "This is the JsonLogic the builder generated." in text_of(page.select_one('#conditions .note[role="status"]'))
+    assert _conditions_json(page) == {"and": [{">": [{"var": "custom.amount"}, 1000]}]}
+    textarea = page.find("textarea", attrs={"name": "conditions_json"})
+    assert textarea["hx-post"] == "/console/actions/withdraw/rules/validate"
+    assert page.select_one(textarea["hx-target"])["aria-live"] == "polite"
 
 
 def test_back_to_the_builder_when_it_can_show_the_json(admin, action):
     data = {"mode": "advanced", "conditions_json": '{"in": ["PASSKEY", {"var": "user.enrolledVerificationMethods"}]}',
             "builder-op": "to-builder"}
 
-    page = admin.post("/console/actions/withdraw/rules/builder", data=data, htmx=True).get_data(as_text=True)
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", data=data, htmx=True))
 
-    assert 'name="mode" value="builder"' in page
-    assert '<option value="user.enrolledVerificationMethods" selected>' in page and '<option value="contains" selected>' in page
+    assert _control(page, "mode")["value"] == "builder"
+    assert selected_value(page, "c-0-0-field") == "user.enrolledVerificationMethods"
+    assert selected_value(page, "c-0-0-op") == "contains"
 
 
 def test_rules_the_builder_cannot_show_open_in_advanced_mode_with_a_note(app, admin, action, tenant):
     expr = {"if": [{"var": "custom.vip"}, False, {">": [{"var": "custom.amount"}, 10]}]}
     (rule_id,) = make_action(app, tenant.id, "pay", rules=[rule("Odd", 0, "REVIEW", expr)])
 
-    page = admin.get(f"/console/actions/pay/rules/{rule_id}").get_data(as_text=True)
-    back = admin.post("/console/actions/pay/rules/builder", htmx=True, data={
-        "mode": "advanced", "conditions_json": json.dumps(expr), "builder-op": "to-builder"}).get_data(as_text=True)
+    page = parse(admin.get(f"/console/actions/pay/rules/{rule_id}"))
+    back = parse(admin.post("/console/actions/pay/rules/builder", htmx=True, data={
+        "mode": "advanced", "conditions_json": json.dumps(expr), "builder-op": "to-builder"}))
 
-    assert 'name="mode" value="advanced"' in page and "The builder cannot show this condition" in page
-    assert "&#34;if&#34;" in page
-    assert 'name="mode" value="advanced"' in back and "keep editing it as JsonLogic" in back
+    assert _control(page, "mode")["value"] == "advanced"
+    assert "The builder cannot show this condition" in text_of(page.select_one("#conditions .note"))
+    assert _conditions_json(page) == expr
+    assert _control(back, "mode")["value"] == "advanced" and "keep editing it as JsonLogic" in text_of(back.select_one(".note"))
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('{"and": [{">": [{"var": "custom.amount"}]}]}', "&#39;&gt;&#39; takes 2 arguments, got 1 — at and[0]"),
-    ('{"and": [{"bogus": [1, 2]}]}', "unknown operator &#39;bogus&#39; — at and[0]"),
+    ('{"and": [{">": [{"var": "custom.amount"}]}]}', "'>' takes 2 arguments, got 1 — at and[0]"),
+    ('{"and": [{"bogus": [1, 2]}]}', "unknown operator 'bogus' — at and[0]"),
     ('{"and": [', "Not valid JSON: Expecting value (line 1, column 10)."),
 ])
 def test_live_validation_names_the_bad_node(admin, action, text, message):
     response = admin.post("/console/actions/withdraw/rules/validate", data={"conditions_json": text}, htmx=True)
 
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "<html" not in page
-    assert message in page and "Invalid" in page
+    status = fragment_root(response)
+    assert response.status_code == 200 and "error" in status["class"]
+    assert text_of(status).startswith("Invalid: ") and message in text_of(status)
 
 
 def test_live_validation_says_valid(admin, action):
-    page = admin.post("/console/actions/withdraw/rules/validate", htmx=True,
-                      data={"conditions_json": '{"==": [{"var": "user.email"}, "a@b.c"]}'}).get_data(as_text=True)
+    response = admin.post("/console/actions/withdraw/rules/validate", htmx=True,
+                          data={"conditions_json": '{"==": [{"var": "user.email"}, "a@b.c"]}'})
 
-    assert page.strip() == '<span class="ok">Valid</span>'
+    status = fragment_root(response)
+    assert (status.name, status["class"], text_of(status)) == ("span", ["ok"], "Valid")
+    assert text_of(parse(response)) == "Valid"  # and nothing else
 
 
 def test_saving_invalid_advanced_json_shows_the_path(app, admin, action):
@@ -235,7 +258,7 @@ def test_saving_invalid_advanced_json_shows_the_path(app, admin, action):
         **BASE, "mode": "advanced", "conditions_json": '{"or": [true, {"in": [1, 2]}]}'})
 
     assert response.status_code == 400
-    assert "at or[1].in[1]" in response.get_data(as_text=True)
+    assert "at or[1].in[1]" in text_of(parse(response).find(id="conditions-status"))
     assert _rules(app) == []
 
 
@@ -266,12 +289,13 @@ def test_rules_tab_reads_first_match_wins_with_summaries(admin, app, tenant):
         rule("Raw", 1, "BLOCK", {"if": [True, True, False]}),
     ])
 
-    page = admin.get("/console/actions/signIn").get_data(as_text=True)
+    page = parse(admin.get("/console/actions/signIn"))
 
-    assert "First match wins, from the top." in page
-    assert page.index("Big") < page.index("Raw")
-    assert "custom.amount is greater than 1000 AND (User is enrolled is false OR Device ID does not exist)" in page
-    assert "Advanced condition (JsonLogic)" in page
+    assert "First match wins, from the top." in text_of(page.select_one("#rules .hint"))
+    assert _rule_names(page) == ["Big", "Raw"]
+    assert [text_of(summary) for summary in page.select("#rules .rule .summary")] == [
+        "custom.amount is greater than 1000 AND (User is enrolled is false OR Device ID does not exist)",
+        "Advanced condition (JsonLogic)"]
 
 
 def test_move_down_swaps_priorities_in_one_step(app, admin, three):
@@ -290,10 +314,11 @@ def test_move_up_with_htmx_returns_the_list_fragment(app, admin, three):
 
     response = admin.post(f"/console/actions/signIn/rules/{c}/move", data={"direction": "up"}, htmx=True)
 
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "<html" not in page and page.lstrip().startswith('<section id="rules"')
+    section = fragment_root(response)
+    assert response.status_code == 200 and (section.name, section.get("id")) == ("section", "rules")
     assert [(r["name"], r["priority"]) for r in _rules(app)] == [("A", 0), ("C", 5), ("B", 99)]
-    assert page.index(">C</a>") < page.index(">B</a>") and "“C” moved up." in page
+    assert _rule_names(section) == ["A", "C", "B"]
+    assert text_of(section.select_one('.rules-status[role="status"]')) == "“C” moved up."
 
 
 def test_moving_past_the_ends_changes_nothing(app, admin, three):
@@ -311,7 +336,8 @@ def test_moving_with_all_100_priorities_taken_is_refused_with_a_message(app, adm
 
     response = admin.post(f"/console/actions/full/rules/{ids[0]}/move", data={"direction": "down"}, htmx=True)
 
-    assert response.status_code == 409 and "All 100 priorities are in use" in response.get_data(as_text=True)
+    status = parse(response).select_one('#rules .rules-status[role="status"]')
+    assert response.status_code == 409 and "All 100 priorities are in use" in text_of(status)
     assert [r["priority"] for r in _rules(app)][:2] == [0, 1] and _rules(app)[0]["name"] == "R0"
     assert admin.post("/console/actions/full/rules/new", data={**BASE, "g-0-join": "and"}).status_code == 400
 
@@ -327,7 +353,7 @@ def test_toggle_turns_a_rule_off_and_on(app, admin, three):
 
     off = admin.post(f"/console/actions/signIn/rules/{a}/active", data={"active": "false"}, htmx=True)
     assert _rules(app)[0]["active"] is False and _rules(app)[0]["version"] == 2
-    assert "<html" not in off.get_data(as_text=True) and 'aria-pressed="false"' in off.get_data(as_text=True)
+    assert is_fragment(off) and parse(off).find("button", attrs={"aria-label": "Active: A"})["aria-pressed"] == "false"
     on = admin.post(f"/console/actions/signIn/rules/{a}/active", data={"active": "true"})
 
     assert on.status_code == 303 and _rules(app)[0]["active"] is True
@@ -338,8 +364,9 @@ def test_toggle_turns_a_rule_off_and_on(app, admin, three):
 def test_delete_rule_after_confirmation(app, admin, three):
     a, _, _ = three
 
-    page = admin.get(f"/console/actions/signIn/rules/{a}/delete").get_data(as_text=True)
-    assert "Delete rule “A”?" in page and [r["name"] for r in _rules(app)] == ["A", "B", "C"]
+    page = parse(admin.get(f"/console/actions/signIn/rules/{a}/delete"))
+    assert text_of(page.find("h1")) == "Delete rule “A”?" and [r["name"] for r in _rules(app)] == ["A", "B", "C"]
+
     response = admin.post(f"/console/actions/signIn/rules/{a}/delete")
 
     assert response.status_code == 303 and [r["name"] for r in _rules(app)] == ["B", "C"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
@@ -12,10 +12,20 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, Authenticator, EndUser, PasskeyCredential, Tenant
 from tests.factories import enroll_authenticator_app
-from tests.web.conftest import next_page_link
+from tests.html import (
+    definitions,
+    field_error,
+    flash_messages,
+    fragment_root,
+    is_fragment,
+    pager_link,
+    parse,
+    section,
+    table_rows,
+    text_of,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-USER_LINK = re.compile(r'<a href="/console/users/([^"]+)">')
 XSS = "<script>alert(1)</script>"
 
 
@@ -43,10 +53,15 @@ def add_passkey(app, tenant_id: str, user_id: str) -> str:
 
 
 def listed_users(response) -> list[str]:
+    """The users the results list, in order, by the user id their link leads to."""
     assert response.status_code == 200, response.status_code
-    from urllib.parse import unquote
+    links = parse(response).select("#user-results tbody a[href]")
+    return [unquote(link["href"].removeprefix("/console/users/")) for link in links]
 
-    return [unquote(found) for found in USER_LINK.findall(response.get_data(as_text=True))]
+
+
+def custom_data(card) -> dict[str, str]:
+    return {row["Key"]: row["Value"] for row in table_rows(card, "table.kv")}
 
 
 
@@ -69,13 +84,16 @@ def other_tenant(app) -> str:
 def test_user_list_is_a_full_page_and_its_results_are_a_fragment(app, admin, tenant):
     add_user(app, tenant.id, "alice")
 
-    page = admin.get("/console/users").get_data(as_text=True)
-    fragment = admin.get("/console/users?q=ali", headers={"HX-Request": "true"}).get_data(as_text=True)
+    response = admin.get("/console/users")
+    fragment = admin.get("/console/users?q=ali", headers={"HX-Request": "true"})
 
-    assert "<html" in page and '<label for="user-search">' in page and 'hx-get="/console/users"' in page
-    assert 'method="get"' in page and 'id="user-results"' in page
-    assert "<html" not in fragment and fragment.lstrip().startswith('<div id="user-results"')
-    assert "alice" in fragment
+    page = parse(response)
+    search = page.select_one('form[role="search"]')
+    assert not is_fragment(response) and search.find("label", attrs={"for": "user-search"}) is not None
+    assert (search["method"], search["hx-get"]) == ("get", "/console/users") and page.find(id="user-results")
+    results = fragment_root(fragment)
+    assert (results.name, results.get("id")) == ("div", "user-results")
+    assert listed_users(fragment) == ["alice"]
 
 
 def test_search_matches_user_id_exact_or_prefix_email_any_case_and_phone(app, admin, tenant):
@@ -113,7 +131,7 @@ def test_user_pages_neither_repeat_nor_skip(app, admin, tenant):
     while url:
         response = admin.get(url, headers={"HX-Request": "true"} if pages else {})
         seen += listed_users(response)
-        url, pages = next_page_link(response), pages + 1
+        url, pages = pager_link(response), pages + 1
 
     assert pages == 3 and seen == expected
 
@@ -130,11 +148,14 @@ def test_user_ids_are_escaped_in_the_list(app, admin, tenant):
     add_user(app, tenant.id, XSS, email="x@example.com")
 
     response = admin.get("/console/users")
-    html = response.get_data(as_text=True)
+    searched = admin.get("/console/users?q=%3Cscript%3E")
 
-    assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert listed_users(response) == [XSS]
-    assert XSS not in admin.get("/console/users?q=%3Cscript%3E").get_data(as_text=True)
+    assert text_of(parse(response).select_one("#user-results tbody a")) == XSS  # shown as text
+    for page in (response, searched):
+        assert parse(page).find("script", string=lambda s: s and "alert" in s) is None
+        # Escaping is about the bytes sent: the injected markup itself must not be in them.
+        assert XSS not in page.get_data(as_text=True)
 
 
 # --- the user page -------------------------------------------------------------------------------
@@ -148,31 +169,47 @@ def test_user_page_shows_attributes_authenticators_and_recent_actions(app, admin
         api.post("/users/alice/actions/sign-in", json={"ipAddress": "203.0.113.9"})
 
     response = admin.get("/console/users/alice")
-    html = response.get_data(as_text=True)
+    page = parse(response)
 
     assert response.status_code == 200
-    for text in ("alice@example.com", "(verified)", "+64211234567", "(not verified)", "ally", "Alice A.", "en-NZ",
-                 "tier", "&#34;gold&#34;"):
-        assert text in html, text
-    for text in ("Work laptop", "PASSKEY", "AUTHENTICATOR_APP", "2025-03-01 12:00", "2025-03-02 08:30",
-                 "adce0002-35bc-c60a-648b-0b25f1f05503", "eligible: yes", "backed up: no", "platform"):
-        assert text in html, text
-    assert f"/console/users/alice/authenticators/{passkey_id}/delete" in html
-    recent = html[html.index("Recent actions"):]
-    assert len(re.findall(r'href="/console/activity/\d+"', recent)) == 20
-    assert "/console/activity?user=alice" in recent
+    attributes = section(page, "Attributes")
+    facts = definitions(attributes.dl)
+    assert (facts["Email"], facts["Phone"]) == ("alice@example.com (verified)", "+64211234567 (not verified)")
+    assert (facts["Username"], facts["Display name"], facts["Locale"]) == ("ally", "Alice A.", "en-NZ")
+    assert custom_data(attributes) == {"tier": '"gold"'}
+    authenticators = section(page, "Authenticators")
+    rows = table_rows(authenticators)
+    assert sorted(row["Type"] for row in rows) == ["AUTHENTICATOR_APP", "PASSKEY"]
+    [passkey] = [row for row in authenticators.select("tbody tr") if text_of(row.find_all("td")[1]) == "PASSKEY"]
+    name, _, created, last_used = (text_of(td) for td in passkey.find_all("td")[:4])
+    assert (name, created, last_used) == ("Work laptop", "2025-03-01 12:00", "2025-03-02 08:30")
+    assert definitions(passkey) == {"AAGUID": "adce0002-35bc-c60a-648b-0b25f1f05503",
+                                    "Backup": "eligible: yes, backed up: no", "Attachment": "platform"}
+    assert passkey.find("a", string="Remove…")["href"] == f"/console/users/alice/authenticators/{passkey_id}/delete"
+    recent = section(page, "Recent actions")
+    assert len(recent.select('tbody a[href^="/console/activity/"]')) == 20
+    assert recent.find("a", href="/console/activity?user=alice") is not None
 
 
 def test_user_page_escapes_the_user_id_and_custom_data(app, admin, tenant):
     add_user(app, tenant.id, XSS, display_name="<b>bold</b>", custom={"<k>": "<script>alert(2)</script>"})
 
     response = admin.get("/console/users/%3Cscript%3Ealert(1)%3C/script%3E")
-    html = response.get_data(as_text=True)
 
     assert response.status_code == 200
+    page = parse(response)
+    # Shown as text, every one of them ...
+    assert text_of(page.find("h1")) == XSS
+    attributes = section(page, "Attributes")
+    assert definitions(attributes.dl)["Display name"] == "<b>bold</b>"
+    assert custom_data(attributes) == {"<k>": '"<script>alert(2)</script>"'}
+    # ... so no element of the kinds injected exists ...
+    assert page.find("main").find_all(["script", "b", "k"]) == []
+    assert page.find("script", string=lambda s: s and "alert" in s) is None
+    # ... and, since escaping is about the bytes sent, the injected markup is not in them either.
+    html = response.get_data(as_text=True)
     for raw in (XSS, "<b>bold", "<k>", "<script>alert(2)"):
         assert raw not in html, raw
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_user_ids_with_slashes_reach_their_page(app, admin, tenant):
@@ -191,8 +228,11 @@ def test_reviewers_read_users_but_see_no_remove_links(app, reviewer, tenant):
     add_passkey(app, tenant.id, "alice")
 
     assert reviewer.get("/console/users").status_code == 200
-    html = reviewer.get("/console/users/alice").get_data(as_text=True)
-    assert "Work laptop" in html and "/delete" not in html
+    response = reviewer.get("/console/users/alice")
+    authenticators = section(parse(response), "Authenticators")
+    assert [row["Name"] for row in table_rows(authenticators)] == ["Work laptop"]
+    assert authenticators.select('a[href$="/delete"]') == []
+    assert "/delete" not in response.get_data(as_text=True)  # nor any other way there (a form, an hx-get)
 
 
 # --- removing an authenticator -------------------------------------------------------------------
@@ -202,13 +242,17 @@ def test_remove_asks_for_confirmation_first(app, admin, tenant):
     passkey_id = add_passkey(app, tenant.id, "alice")
     url = f"/console/users/alice/authenticators/{passkey_id}/delete"
 
-    page = admin.get(url).get_data(as_text=True)
-    fragment = admin.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    response = admin.get(url)
+    fragment = admin.get(url, headers={"HX-Request": "true"})
 
-    assert "<html" in page and "Remove Work laptop?" in page
-    assert 'type="checkbox"' in page and 'name="confirm"' in page and "required" in page
-    assert 'name="csrf_token"' in page and f'<label for="confirm-remove-{passkey_id}">' in page
-    assert "<html" not in fragment and 'method="post"' in fragment
+    page = parse(response)
+    assert not is_fragment(response) and text_of(page.find(id="remove-heading")) == "Remove Work laptop?"
+    form = page.find(id="remove-heading").find_parent("section").form
+    box = form.find("input", attrs={"name": "confirm"})
+    assert box["type"] == "checkbox" and box.has_attr("required")
+    assert form.find("input", attrs={"name": "csrf_token"}) is not None
+    assert box["id"] == f"confirm-remove-{passkey_id}" and form.find("label", attrs={"for": box["id"]}) is not None
+    assert is_fragment(fragment) and parse(fragment).find("form")["method"] == "post"
     assert authenticator_count(app, passkey_id) == 1
 
 
@@ -219,7 +263,8 @@ def test_remove_without_ticking_the_box_changes_nothing(app, admin, tenant):
     response = admin.post(f"/console/users/alice/authenticators/{passkey_id}/delete", data={})
 
     assert response.status_code == 400
-    assert "Tick the box to confirm the removal." in response.get_data(as_text=True)
+    assert field_error(response, "confirm-remove", control=f"confirm-remove-{passkey_id}") == (
+        "Tick the box to confirm the removal.")
     assert authenticator_count(app, passkey_id) == 1
 
 
@@ -231,7 +276,8 @@ def test_confirmed_remove_deletes_audits_and_returns_to_the_user(app, admin, ten
 
     assert response.status_code == 303 and response.headers["Location"].endswith("/console/users/alice")
     assert authenticator_count(app, passkey_id) == 0
-    assert "Authenticator removed." in admin.get("/console/users/alice").get_data(as_text=True)
+    assert flash_messages(admin.get("/console/users/alice")) == ["Authenticator removed."]
+
     with app.app_context():
         event = db.session.execute(select(AuditEvent)).scalar_one()
         assert (event.event, event.target_type, event.target_id) == ("authenticator.removed", "authenticator", passkey_id)

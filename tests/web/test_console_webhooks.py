@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,6 +12,7 @@ from app.models import AuditEvent, WebhookDelivery, WebhookEndpoint, WebhookEven
 from app.models.base import utcnow
 from app.services.delivery import endpoints, events
 from app.services.delivery.worker import SendResult, deliver_due
+from tests.html import alerts, field_error, flash_messages, fragment_root, is_fragment, pager_link, parse, table_rows, text_of
 from tests.webhook_receiver import running_receiver
 
 ALL = list(events.EVENT_TYPES)
@@ -35,6 +35,16 @@ def audited_event_names(app) -> list[str]:
         return list(db.session.execute(select(AuditEvent.event).order_by(AuditEvent.id)).scalars())
 
 
+def deliveries(page) -> list[dict[str, str]]:
+    """The delivery log's rows (column heading -> text), newest first."""
+    return table_rows(page, "#webhook-deliveries table")
+
+
+def delivered_events(page) -> list[str]:
+    """The event type of each delivery in the log."""
+    return [text_of(row.td.code) for row in parse(page).select("#webhook-deliveries tbody tr") if row.td.code]
+
+
 @pytest.fixture
 def endpoint_id(app, admin) -> str:
     response = admin.post("/console/webhooks", data=form())
@@ -43,22 +53,20 @@ def endpoint_id(app, admin) -> str:
 
 
 def test_the_nav_links_webhooks_for_admins_only(admin, reviewer):
-    assert 'href="/console/webhooks"' in admin.get("/console/activity").get_data(as_text=True)
-    assert 'href="/console/webhooks"' not in reviewer.get("/console/activity").get_data(as_text=True)
+    assert parse(admin.get("/console/activity")).select('nav[aria-label="Main"] a[href="/console/webhooks"]')
+    assert parse(reviewer.get("/console/activity")).select('a[href="/console/webhooks"]') == []
 
 
 def test_empty_list(admin):
-    page = admin.get("/console/webhooks").get_data(as_text=True)
+    response = admin.get("/console/webhooks")
 
-    assert "No endpoints yet" in page and "<html" in page
+    assert "No endpoints yet" in text_of(parse(response).select_one("#webhooks tbody")) and not is_fragment(response)
 
 
 def test_the_new_form_offers_every_event_checked(admin):
-    page = admin.get("/console/webhooks/new").get_data(as_text=True)
+    boxes = parse(admin.get("/console/webhooks/new")).select('fieldset.webhook-events input[type="checkbox"]')
 
-    for event_type in ALL:
-        assert re.search(rf'<input[^>]*checked[^>]*value="{re.escape(event_type)}"|'
-                         rf'<input[^>]*value="{re.escape(event_type)}"[^>]*checked', page), event_type
+    assert {box["value"]: box.has_attr("checked") for box in boxes} == dict.fromkeys(ALL, True)
 
 
 def test_create_is_audited_and_lands_on_the_endpoint(app, admin):
@@ -70,8 +78,10 @@ def test_create_is_audited_and_lands_on_the_endpoint(app, admin):
     assert (endpoint.url, endpoint.description, endpoint.is_active) == ("https://hooks.example/tollgate", "Fraud team", True)
     assert endpoint.event_types == ["action.created", "action.review_decided"]
     assert audited_event_names(app) == ["webhook_endpoint.created"]
-    page = admin.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Endpoint added" in page and "Send test event" in page and "Nothing sent yet" in page
+    page = parse(admin.get(response.headers["Location"]))
+    assert flash_messages(page)[0].startswith("Endpoint added")
+    assert page.find("button", string="Send test event") is not None
+    assert "Nothing sent yet" in text_of(page.select_one("#webhook-deliveries tbody"))
 
 
 def test_create_through_htmx_answers_with_hx_redirect(app, admin):
@@ -98,18 +108,17 @@ def test_invalid_endpoints_are_refused_with_a_message(app, admin, data, message)
     response = admin.post("/console/webhooks", data=data)
 
     assert response.status_code == 400
-    page = response.get_data(as_text=True)
-    assert message in page and "<html" in page
+    assert message in text_of(parse(response).find(id="webhook-form")) and not is_fragment(response)
     assert endpoint_rows(app) == []
 
 
 def test_a_refused_htmx_form_comes_back_as_the_fragment(admin):
     response = admin.post("/console/webhooks", data=form(url="http://hooks.example/in"), htmx=True)
 
-    page = response.get_data(as_text=True)
+    refused = fragment_root(response)
     assert response.status_code == 400
-    assert page.lstrip().startswith("<form") and 'id="webhook-form"' in page and "<html" not in page
-    assert "Use https" in page and 'aria-invalid="true"' in page
+    assert (refused.name, refused.get("id")) == ("form", "webhook-form")
+    assert "Use https" in field_error(refused, "url")
     assert "HX-Request" in response.headers["Vary"]
 
 
@@ -136,8 +145,8 @@ def test_private_destinations_are_refused_when_private_networks_are_not_allowed(
     response = admin.post("/console/webhooks", data=form(url=url))
 
     assert response.status_code == 400
-    page = response.get_data(as_text=True)
-    assert "is not on the public internet" in page and "webhooks can only go to public addresses" in page
+    error = field_error(response, "url")
+    assert "is not on the public internet" in error and "webhooks can only go to public addresses" in error
     assert endpoint_rows(app) == []
 
 
@@ -151,15 +160,15 @@ def test_public_https_urls_are_accepted_when_private_networks_are_not_allowed(ap
 def test_without_private_networks_plain_http_is_never_accepted(app, admin):
     response = admin.post("/console/webhooks", data=form(url="http://hooks.example/in"))
 
-    page = response.get_data(as_text=True)
-    assert response.status_code == 400 and "Use https." in page and "allowed only for localhost" not in page
+    assert response.status_code == 400 and "Use https." in field_error(response, "url")
+    assert "allowed only for localhost" not in response.get_data(as_text=True)  # nowhere, text or attribute
 
 
 def test_an_edit_to_a_private_address_is_refused_and_keeps_the_saved_url(app, admin, endpoint_id):
     response = admin.post(f"/console/webhooks/{endpoint_id}", data=form(url="https://169.254.169.254/latest/"))
 
     assert response.status_code == 400
-    assert "169.254.169.254 is not on the public internet" in response.get_data(as_text=True)
+    assert "169.254.169.254 is not on the public internet" in field_error(response, "url")
     assert endpoint_rows(app)[0].url == "https://hooks.example/tollgate"
 
 
@@ -175,19 +184,21 @@ def test_with_private_networks_allowed_plain_http_is_still_for_localhost_only(ap
     response = admin.post("/console/webhooks", data=form(url=url))
 
     assert response.status_code == 400
-    assert "Plain http is allowed only for localhost and 127.0.0.1" in response.get_data(as_text=True)
+    assert "Plain http is allowed only for localhost and 127.0.0.1" in field_error(response, "url")
 
 
 def test_the_url_hint_asks_for_a_public_https_url(admin):
-    page = admin.get("/console/webhooks/new").get_data(as_text=True)
+    response = admin.get("/console/webhooks/new")
 
-    assert "an https URL on the public internet" in page and "plain http" not in page
+    assert "an https URL on the public internet" in text_of(parse(response).find(id="url-hint"))
+    assert "plain http" not in response.get_data(as_text=True)  # nowhere, text or attribute
 
 
 def test_with_private_networks_allowed_the_url_hint_mentions_http_on_localhost(admin, private_networks_allowed):
-    page = admin.get("/console/webhooks/new").get_data(as_text=True)
+    response = admin.get("/console/webhooks/new")
 
-    assert "plain http is accepted only for localhost" in page and "public internet" not in page
+    assert "plain http is accepted only for localhost" in text_of(parse(response).find(id="url-hint"))
+    assert "public internet" not in response.get_data(as_text=True)  # nowhere, text or attribute
 
 
 def test_an_endpoint_saved_under_other_rules_is_flagged_where_it_is_shown(app, tenant, admin):
@@ -198,11 +209,13 @@ def test_an_endpoint_saved_under_other_rules_is_flagged_where_it_is_shown(app, t
                                        created_at=utcnow(), updated_at=utcnow()))
         db.session.commit()
 
-    listed = admin.get("/console/webhooks").get_data(as_text=True)
-    shown = admin.get("/console/webhooks/legacy").get_data(as_text=True)
+    listed = parse(admin.get("/console/webhooks"))
+    shown = admin.get("/console/webhooks/legacy")
 
-    assert "Deliveries are refused: 10.0.0.5 is not on the public internet" in listed
-    assert "Deliveries to this URL are refused: 10.0.0.5 is not on the public internet" in shown
+    [row] = listed.select("#webhooks tbody tr")
+    assert text_of(row.select_one("p.error")).startswith("Deliveries are refused: 10.0.0.5 is not on the public internet")
+    [alert] = alerts(shown)
+    assert alert.startswith("Deliveries to this URL are refused: 10.0.0.5 is not on the public internet")
 
 
 def test_endpoints_that_are_fine_carry_no_warning(admin, endpoint_id):
@@ -211,22 +224,23 @@ def test_endpoints_that_are_fine_carry_no_warning(admin, endpoint_id):
 
 
 def test_list_shows_each_endpoint(admin, endpoint_id):
-    page = admin.get("/console/webhooks").get_data(as_text=True)
+    page = parse(admin.get("/console/webhooks"))
 
-    assert "https://hooks.example/tollgate" in page and f"/console/webhooks/{endpoint_id}" in page
-    assert "Active" in page
+    [row] = table_rows(page, "#webhooks table")
+    assert row["URL"].startswith("https://hooks.example/tollgate") and row["Status"] == "Active"
+    assert page.select_one("#webhooks tbody a")["href"] == f"/console/webhooks/{endpoint_id}"
 
 
 def test_the_list_fragment_for_htmx(admin, endpoint_id):
     response = admin.get("/console/webhooks", headers={"HX-Request": "true"})
 
-    page = response.get_data(as_text=True)
-    assert "<html" not in page and 'id="webhooks"' in page and "https://hooks.example/tollgate" in page
+    assert fragment_root(response).get("id") == "webhooks"
+    assert table_rows(response, "#webhooks table")[0]["URL"].startswith("https://hooks.example/tollgate")
 
 
 def test_edit_prefills_and_saves_with_an_audit_record(app, admin, endpoint_id):
-    page = admin.get(f"/console/webhooks/{endpoint_id}/edit").get_data(as_text=True)
-    assert 'value="https://hooks.example/tollgate"' in page
+    page = parse(admin.get(f"/console/webhooks/{endpoint_id}/edit"))
+    assert page.find("input", id="url")["value"] == "https://hooks.example/tollgate"
 
     response = admin.post(f"/console/webhooks/{endpoint_id}",
                           data=form(url="https://hooks.example/v2", events=["authenticator.deleted"], active=False))
@@ -245,13 +259,13 @@ def test_a_refused_edit_keeps_what_was_typed(app, admin, endpoint_id):
     response = admin.post(f"/console/webhooks/{endpoint_id}", data=form(url="http://evil.example/"))
 
     assert response.status_code == 400
-    assert 'value="http://evil.example/"' in response.get_data(as_text=True)
+    assert parse(response).find("input", id="url")["value"] == "http://evil.example/"
     assert endpoint_rows(app)[0].url == "https://hooks.example/tollgate"
 
 
 def test_delete_asks_first_then_deletes_with_an_audit_record(app, admin, endpoint_id):
-    confirm = admin.get(f"/console/webhooks/{endpoint_id}/delete").get_data(as_text=True)
-    assert "cannot be undone" in confirm and 'name="csrf_token"' in confirm
+    confirm = parse(admin.get(f"/console/webhooks/{endpoint_id}/delete")).find(id="webhook-delete")
+    assert "cannot be undone" in text_of(confirm) and confirm.form.find("input", attrs={"name": "csrf_token"})
 
     response = admin.post(f"/console/webhooks/{endpoint_id}/delete")
 
@@ -268,25 +282,25 @@ def test_send_test_event_queues_one_delivery_and_the_log_shows_it(app, admin, en
         [event] = db.session.execute(select(WebhookEvent)).scalars()
         assert event.type == "webhook.test" and event.data["endpointId"] == endpoint_id
     assert audited_event_names(app)[-1] == "webhook_endpoint.test_sent"
-    page = admin.get(f"/console/webhooks/{endpoint_id}").get_data(as_text=True)
-    assert "webhook.test" in page and "Pending" in page
-    assert 'hx-trigger="every 3s"' in page  # the log refreshes while something is pending
+    page = parse(admin.get(f"/console/webhooks/{endpoint_id}"))
+    assert delivered_events(page) == ["webhook.test"] and deliveries(page)[0]["Status"] == "Pending"
+    assert page.find(id="webhook-deliveries")["hx-trigger"] == "every 3s"  # the log refreshes while something is pending
 
     with app.app_context():
         deliver_due(settings=settings, now=utcnow(), send=lambda url, body, headers: SendResult(503, "HTTP 503: busy"))
     log = admin.get(f"/console/webhooks/{endpoint_id}/deliveries", headers={"HX-Request": "true"})
-    fragment = log.get_data(as_text=True)
-    assert "<html" not in fragment and fragment.lstrip().startswith("<section")
-    assert "503" in fragment and "HTTP 503: busy" in fragment
+    assert fragment_root(log).name == "section"
+    [retrying] = deliveries(log)
+    assert retrying["Response"] == "503 HTTP 503: busy"
     with app.app_context():
         delivery = db.session.execute(select(WebhookDelivery)).scalar_one()
-    assert delivery.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") in fragment  # next retry
+    assert retrying["Next retry"] == delivery.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S")
 
     with app.app_context():
         deliver_due(settings=settings, now=delivery.next_attempt_at, send=lambda url, body, headers: SendResult(200))
-    fragment = admin.get(f"/console/webhooks/{endpoint_id}/deliveries", headers={"HX-Request": "true"}).get_data(
-        as_text=True)
-    assert "Delivered" in fragment and "every 3s" not in fragment
+    fragment = parse(admin.get(f"/console/webhooks/{endpoint_id}/deliveries", headers={"HX-Request": "true"}))
+    assert deliveries(fragment)[0]["Status"] == "Delivered"
+    assert fragment.find(attrs={"hx-trigger": True}) is None  # nothing pending: the log stops refreshing
 
 
 def test_the_delivery_log_says_why_a_delivery_that_led_to_a_private_address_was_refused(app, admin, tenant, settings,
@@ -302,11 +316,10 @@ def test_the_delivery_log_says_why_a_delivery_that_led_to_a_private_address_was_
             assert deliver_due(settings=settings, now=utcnow()).retrying == 1
 
     assert received == []
-    fragment = admin.get(f"/console/webhooks/{endpoint.id}/deliveries", headers={"HX-Request": "true"}).get_data(
-        as_text=True)
+    [delivery] = deliveries(admin.get(f"/console/webhooks/{endpoint.id}/deliveries", headers={"HX-Request": "true"}))
     assert ("nothing was sent; hooks.example leads to an address off the public internet (loopback, private, "
-            "link-local or reserved).") in fragment
-    assert "Pending" in fragment  # retried like any other failure
+            "link-local or reserved).") in delivery["Response"]
+    assert delivery["Status"] == "Pending"  # retried like any other failure
 
 
 def test_the_delivery_log_pages_backwards(app, admin, endpoint_id, monkeypatch):
@@ -316,11 +329,13 @@ def test_the_delivery_log_pages_backwards(app, admin, endpoint_id, monkeypatch):
     with app.app_context():
         ids = sorted(db.session.execute(select(WebhookDelivery.id)).scalars())
 
-    first = admin.get(f"/console/webhooks/{endpoint_id}").get_data(as_text=True)
-    assert f"before={ids[1]}" in first
+    first = admin.get(f"/console/webhooks/{endpoint_id}")
+    assert f"before={ids[1]}" in pager_link(first)
 
-    older = admin.get(f"/console/webhooks/{endpoint_id}?before={ids[1]}").get_data(as_text=True)
-    assert older.count("webhook.test") == 1 and "Older deliveries" not in older
+    older = admin.get(f"/console/webhooks/{endpoint_id}?before={ids[1]}")
+    assert delivered_events(older) == ["webhook.test"]
+    assert pager_link(older) is None and "Older deliveries" not in older.get_data(as_text=True)
+
 
 
 def test_unknown_endpoints_are_404(admin):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from sqlalchemy import select
@@ -12,21 +11,25 @@ from app.extensions import db
 from app.models import UserAction
 from tests.api.test_track_custom_data import make_data_point
 from tests.factories import make_action, rule
+from tests.html import parse, table_rows, text_of
 
 pytestmark = pytest.mark.usefixtures("tenant")
 
 CUSTOM = '{"amount": 5000, "country": "NZ", "channel": 7}'
 
 
-def decision_trace(page: str) -> str:
-    """The trace partial's markup: its root element up to the matching end tag."""
-    start = page.index('<div class="decision-trace">')
-    depth = 0
-    for tag in re.finditer(r"<div\b|</div>", page[start:]):
-        depth += 1 if tag.group() == "<div" else -1
-        if depth == 0:
-            return page[start:start + tag.end()]
-    raise AssertionError("the decision trace is not closed")
+def decision_trace(response):
+    """The trace partial's element (its one root, div.decision-trace)."""
+    [trace] = parse(response).select("div.decision-trace")
+    return trace
+
+
+def result_mark(cell) -> tuple[str, str]:
+    """A Result cell: the mark shown to the eye (hidden from screen readers) and the word read out instead."""
+    mark, spoken = cell.find_all("span")
+    assert mark["aria-hidden"] == "true" and "visually-hidden" in spoken["class"], cell
+    assert mark["class"] == ["cond-true" if text_of(spoken) == "true" else "cond-false"], cell
+    return text_of(mark), text_of(spoken)
 
 
 @pytest.fixture
@@ -54,28 +57,36 @@ def test_the_activity_page_the_review_case_and_test_action_show_the_same_trace(a
     simulated = admin.post("/console/actions/withdraw/test", data={"user_id": "alice", "custom": CUSTOM}, htmx=True)
 
     assert activity.status_code == case.status_code == simulated.status_code == 200
-    trace = decision_trace(activity.get_data(as_text=True))
-    assert decision_trace(case.get_data(as_text=True)) == trace
-    assert decision_trace(simulated.get_data(as_text=True)) == trace
+    trace = decision_trace(activity)
+    assert decision_trace(case) == trace  # the same elements, attributes and text, node for node
+    assert decision_trace(simulated) == trace
     # What that one trace says: which rule decided and where it stands among those evaluated ...
-    assert "Decided by the rule <strong>Big amount</strong> (position 2 of 4: the first match wins" in trace
-    assert "Switched off" not in trace  # inactive rules are not evaluated, so not traced
-    assert "<code>custom.channel</code>: expected text, received number" in trace
+    decided = trace.find("p")
+    assert text_of(decided).startswith("Decided by the rule Big amount (position 2 of 4: the first match wins")
+    assert text_of(decided.strong) == "Big amount"
+    assert "Switched off" not in text_of(trace)  # inactive rules are not evaluated, so not traced
+    [wrong_type] = trace.select('.notice[role="note"] li')
+    assert text_of(wrong_type).startswith("custom.channel: expected text, received number")
+    assert text_of(wrong_type.code) == "custom.channel"
     # ... each rule marked, the deciding one told apart from one that also matched, long lists
     # opened only where something matched ...
-    rules = re.findall(r'<details class="([^"]*)"( open)?>\s*<summary>(\d)\.', trace)
-    assert rules == [("trace-rule", "", "1"), ("trace-rule matched deciding", " open", "2"),
-                     ("trace-rule matched", " open", "3"), ("trace-rule", "", "4")]
-    assert trace.count('<strong class="deciding-tag">deciding rule</strong>') == 1
-    assert "No conditions to evaluate: this rule matches every action." in trace
+    rules = trace.find_all("details")
+    assert [(r["class"], r.has_attr("open"), text_of(r.summary).split(".")[0]) for r in rules] == [
+        (["trace-rule"], False, "1"), (["trace-rule", "matched", "deciding"], True, "2"),
+        (["trace-rule", "matched"], True, "3"), (["trace-rule"], False, "4")]
+    [deciding_tag] = trace.select(".deciding-tag")
+    assert (deciding_tag.name, text_of(deciding_tag)) == ("strong", "deciding rule") and deciding_tag in rules[1].summary
+    assert "No conditions to evaluate: this rule matches every action." in text_of(rules[2])
     # ... and each condition with its node, field, operator (symbol in the title), values and result,
     # the result a mark for the eye and a word for screen readers. Big amount's second condition:
-    cells = re.findall(r'<td[^>]*data-label="[^"]+">(.*?)</td>', trace)  # six per condition
-    assert cells[12:18] == ["<code>and[1]</code>", "<code>custom.country</code>", '<span title="in">in</span>',
-                           "<code>&#34;NZ&#34;</code>", "<code>[&#34;NZ&#34;, &#34;AU&#34;]</code>",
-                           '<span class="cond-true" aria-hidden="true">✓</span><span class="visually-hidden">true</span>']
-    assert '<span title="&gt;">greater than</span>' in trace
-    assert '<span class="cond-false" aria-hidden="true">✗</span><span class="visually-hidden">false</span>' in trace
+    assert [row["Node"] for row in table_rows(rules[1])] == ["and[0]", "and[1]"]
+    node, field, operator, observed, expected, result = rules[1].select("tbody tr")[1].find_all("td")  # six a condition
+    assert [text_of(cell.code) for cell in (node, field, observed, expected)] == [
+        "and[1]", "custom.country", '"NZ"', '["NZ", "AU"]']
+    assert (operator.span["title"], text_of(operator)) == ("in", "in")
+    assert result_mark(result) == ("✓", "true")
+    assert text_of(trace.find("span", title=">")) == "greater than"
+    assert ("✗", "false") in [result_mark(cell) for cell in trace.find_all("td", attrs={"data-label": "Result"})]
 
 
 def test_a_trace_without_rules_says_the_default_outcome_applied(app, admin, tenant):
@@ -83,6 +94,7 @@ def test_a_trace_without_rules_says_the_default_outcome_applied(app, admin, tena
 
     page = admin.post("/console/actions/sign-in/test", data={"user_id": "bob", "custom": "{}"}, htmx=True)
 
-    trace = decision_trace(page.get_data(as_text=True))
-    assert "There were no active rules, so the default outcome (CHALLENGE) applies." in trace
-    assert "<details" not in trace
+    trace = decision_trace(page)
+    assert "There were no active rules, so the default outcome (CHALLENGE) applies." in text_of(trace)
+    assert trace.find("details") is None
+

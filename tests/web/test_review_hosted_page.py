@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.factories import make_action
+from tests.html import inline_scripts, parse, text_of
 
 REDIRECT = "https://app.example/done?state=xyz"
 
@@ -32,9 +34,10 @@ def test_while_in_review_the_page_says_so_and_reloads_itself(client, in_review):
     response = client.get(page(in_review["url"]))
 
     assert response.status_code == 200
-    assert b"Your request is being reviewed" in response.data
+    shown = parse(response)
+    assert "Your request is being reviewed" in text_of(shown.find("main"))
     assert response.headers["Refresh"] == "5"
-    assert b"<script>" not in response.data and b'http-equiv' not in response.data
+    assert inline_scripts(shown) == [] and shown.find("meta", attrs={"http-equiv": True}) is None  # the header reloads it
 
 
 def test_once_approved_it_continues_with_a_result_token_that_validates_once(client, api, in_review):
@@ -55,7 +58,7 @@ def test_once_approved_it_continues_with_a_result_token_that_validates_once(clie
     assert second["isValid"] is False
     # Afterwards the page no longer hands out tokens.
     again = client.get(page(in_review["url"]))
-    assert again.status_code == 409 and b"already approved" in again.data
+    assert again.status_code == 409 and "already approved" in text_of(parse(again).find("main"))
 
 
 def test_the_client_token_itself_never_validates(api, in_review):
@@ -71,7 +74,8 @@ def test_popup_mode_hands_the_token_over_like_a_passed_challenge(client, api, in
     done = client.get(finish.headers["Location"])
 
     assert "mode=popup" in finish.headers["Location"]
-    assert done.status_code == 200 and b"AUTHSIGNAL_CLOSE_POPUP" in done.data
+    assert done.status_code == 200
+    assert json.loads(parse(done).find(id="popup-result")["data-message"])["event"] == "AUTHSIGNAL_CLOSE_POPUP"
 
 
 def test_once_rejected_it_says_so(client, api, in_review):
@@ -79,5 +83,6 @@ def test_once_rejected_it_says_so(client, api, in_review):
 
     response = client.get(page(in_review["url"]))
 
-    assert response.status_code == 409 and b"Your request was declined" in response.data
+    assert response.status_code == 409 and "Your request was declined" in text_of(parse(response).find("main"))
+
     assert "Refresh" not in response.headers
