@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.domain.decision import ActionState
 from app.extensions import db
-from app.models import AuditEvent, ConsoleUser, EndUser, Tenant, UserAction, WebhookDelivery, WebhookEvent
+from app.models import AuditEvent, ConsoleUser, EndUser, UserAction, WebhookDelivery, WebhookEvent
 from app.models.base import utcnow
 from app.services.challenges.codes import issue_recovery_codes
 from app.services.challenges.sessions import open_session
@@ -22,11 +22,10 @@ from app.services.end_users import authenticators
 from app.services.operations import erasure, metrics
 from app.services.reviews.cases import add_note, claim_case
 from app.services.reviews.decisions import decide_case
-from app.services.tenancy.api_keys import create_api_key
 from tests.api.test_client_api_totp import enroll, verify, wrong_code
 from tests.api.test_webhooks_outbox import add_endpoint
 from tests.conftest import ApiClient
-from tests.factories import make_action, rule
+from tests.factories import add_tenant_with_key, make_action, rule
 from tests.personal_data import rows_keyed_by, tables_holding
 
 ACTION = "withdraw-funds"
@@ -288,11 +287,7 @@ def test_an_invalid_user_id_is_a_400(api):
 
 
 def test_another_tenants_key_erases_nothing_here(app, api, client, held):
-    with app.app_context():
-        other = Tenant(name="Other tenant")
-        db.session.add(other)
-        db.session.commit()
-        _, raw = create_api_key(other.id, name="other", settings=app.config["TOLLGATE"])
+    _, raw = add_tenant_with_key(app, "Other tenant")
 
     assert erase(ApiClient(client, raw)).status_code == 404
     assert "end_user" in tables_holding(app, (SUBJECT,))

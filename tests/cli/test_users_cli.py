@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Tenant
+from app.models import AuditEvent
 from app.services.operations.erasure import EVENT
-from app.services.tenancy.api_keys import create_api_key
 from tests.conftest import ApiClient
+from tests.factories import add_tenant_with_key
 from tests.personal_data import tables_holding
 
 SUBJECT, EMAIL, IP, UA = "ada-lovelace-1815", "ada@analytical.example", "203.0.113.77", "AdaBrowser/1.0"
@@ -73,11 +73,7 @@ def test_an_unknown_user_is_an_error_before_any_question(app, subject, args):
 
 
 def test_it_erases_in_the_default_tenant_only(app, client, subject):
-    with app.app_context():
-        later = Tenant(name="Created later")
-        db.session.add(later)
-        db.session.commit()
-        _, raw = create_api_key(later.id, name="later", settings=app.config["TOLLGATE"])
+    _, raw = add_tenant_with_key(app, "Created later")
     ApiClient(client, raw).post("/users/only-in-the-later-tenant/actions/sign-in", json={"ipAddress": IP})
 
     assert erase(app, "only-in-the-later-tenant", "--yes").exit_code == 1
