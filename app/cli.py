@@ -21,10 +21,12 @@ keys_cli = AppGroup("api-keys", help="Manage API secret keys.")
 actions_cli = AppGroup("actions", help="Manage action configurations.")
 rules_cli = AppGroup("rules", help="Manage an action's rules.")
 reviews_cli = AppGroup("reviews", help="The manual-review queue: review deadlines (SLA).")
+users_cli = AppGroup("users", help="End users of the default tenant.")
 
 
 def register(app: Flask) -> None:
-    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, webhooks_cli, ip_lists_cli, lists_cli):
+    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, users_cli, webhooks_cli, ip_lists_cli,
+                  lists_cli):
         app.cli.add_command(group)
 
 
@@ -230,6 +232,29 @@ def reviews_set_sla(action_code: str, deadline_minutes: int | None, policy: str)
         click.echo(f"{action_code}: review within {config.review_deadline_minutes} minutes, then {policy}.")
     else:
         click.echo(f"{action_code}: no review deadline.")
+
+
+@users_cli.command("erase")
+@click.argument("user_id")
+@click.option("--yes", is_flag=True, help="Do not ask for the user id again (scripts).")
+def users_erase(user_id: str, yes: bool) -> None:
+    """Erase everything held about USER_ID: their actions and review decisions are anonymised, the
+    user, authenticators, review notes and webhook events deleted, audit entries naming them
+    redacted. Cannot be undone. (DELETE /v1/users/{userId} keeps their actions.)"""
+    from app.models.base import utcnow
+    from app.services.operations import erasure
+
+    tenant_id = _tenant_id()
+    if not yes:
+        held = _run(erasure.held_about, tenant_id, user_id)
+        click.echo("Held about this user id, to be deleted or anonymised:")
+        for kind, count in held.as_dict().items():
+            click.echo(f"  {kind}: {count}")
+        # Typing the id, not y/N: the same deliberate step the console asks for.
+        if click.prompt("Type the user id to erase it", default="", show_default=False) != user_id:
+            raise click.ClickException("That is not the user id; nothing was erased.")
+    erased = _run(erasure.erase_user, tenant_id, user_id, by="cli", now=utcnow())
+    _echo_json({"erased": erased.counts.as_dict()})
 
 
 # -- webhooks ---------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ from typing import Any
 import pyotp
 
 from app.domain.decision import Outcome
+from app.extensions import db
+from app.models import Tenant
 from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+from app.services.tenancy.api_keys import create_api_key
 
 
 def make_action(app, tenant_id: str, code: str, *, default_outcome: Outcome = Outcome.ALLOW, rules: list[dict] = (),
@@ -31,3 +34,13 @@ def enroll_authenticator_app(api, user_id: str) -> dict:
                         json={"verificationMethod": "AUTHENTICATOR_APP", "otpUri": otp_uri()})
     assert response.status_code == 200, response.get_json()
     return response.get_json()["authenticator"]
+
+
+def add_tenant_with_key(app, name: str) -> tuple[str, str]:
+    """Another tenant (the first one stays the default) and a secret key of its own: (id, raw key)."""
+    with app.app_context():
+        tenant = Tenant(name=name)
+        db.session.add(tenant)
+        db.session.commit()
+        _, raw = create_api_key(tenant.id, name=name, settings=app.config["TOLLGATE"])
+        return tenant.id, raw

@@ -12,6 +12,7 @@ from app.config import current_settings
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
 from app.services.end_users import authenticators, users
+from app.services.operations import erasure
 
 
 @bp.get("/users/<user_id>")
@@ -30,6 +31,14 @@ def user_update(user_id: str):
 def user_delete(user_id: str):
     users.delete_user(g.caller.tenant_id, user_id)
     return jsonify({"success": True})
+
+
+@bp.post("/users/<user_id>/erase")
+def user_erase(user_id: str):
+    """Tollgate's own, beside the contract's DELETE (which keeps the user's actions as history):
+    everything held about the user, deleted or anonymised (services.operations.erasure)."""
+    erased = erasure.erase_user(g.caller.tenant_id, user_id, by="api", now=utcnow())
+    return jsonify({"success": True, "erased": erased.counts.as_dict()})
 
 
 @bp.get("/users")

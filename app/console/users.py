@@ -1,4 +1,4 @@
-"""End users: search, inspect, and remove an authenticator (admins only, after confirming)."""
+"""End users: search, inspect, remove an authenticator and erase a user (admins only, after confirming)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.services.console import user_profile
 from app.services.end_users import authenticators, users
+from app.services.operations import erasure
 
 
 @bp.get("/users")
@@ -41,3 +42,20 @@ def user_authenticator_delete(user_id: str, authenticator_id: str):
     error = "Tick the box to confirm the removal." if request.method == "POST" else None
     return render("console/users/authenticator_delete.html", "console/users/_authenticator_delete.html",
                   status=400 if error else 200, authenticator=authenticator, user_id=user_id, error=error)
+
+
+@bp.route("/users/<path:user_id>/erase", methods=["GET", "POST"])
+def user_erase(user_id: str):
+    """GET shows what is held and asks for the user id to be typed; POST erases, only when it was
+    typed exactly (as GitHub asks for a repository's name): a slip of the mouse cannot erase anyone."""
+    if request.method == "POST" and request.form.get("confirm_user_id") == user_id:
+        counts = erasure.erase_user(current_user.tenant_id, user_id, by=current_user, now=utcnow()).counts
+        # No user id in the message: it would travel in the session cookie.
+        flash(f"User erased: {counts.actions} actions and {counts.review_decisions} review decisions anonymised, "
+              f"{counts.deleted} rows deleted (their record, authenticators, review notes, webhook events), "
+              f"{counts.audit_events} audit entries redacted.")
+        return redirect_to(url_for("console.user_list"))
+    held = erasure.held_about(current_user.tenant_id, user_id)
+    error = "Type the user id exactly as shown to erase it." if request.method == "POST" else None
+    return render("console/users/erase.html", "console/users/_erase.html",
+                  status=400 if error else 200, held=held, user_id=user_id, error=error)

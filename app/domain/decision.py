@@ -135,3 +135,19 @@ def decide(rules: Sequence[RuleInput], context: Mapping[str, Any], *,
     }
     # Every value above is already JSON-safe (traces convert their own values), so no second pass.
     return Decision(outcome, deciding, tuple(matched_ids), output)
+
+
+# What an output keeps once the person it was about is erased (services.operations.erasure).
+_EXPLANATION_KEYS = ("defaultOutcome", "outcome", "decidingRuleId")
+_RULE_KEYS = ("ruleId", "name", "priority", "outcome", "matched")
+
+
+def without_observations(output: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored output without what its conditions observed (an IP, an email, custom data): which
+    rules matched and which one decided stay, so what is counted per rule still counts the same.
+    Only keys :func:`decide` writes are kept; anything added beside them may hold inputs too."""
+    kept = {key: output[key] for key in _EXPLANATION_KEYS if key in output}
+    rules = output.get("rules")
+    if isinstance(rules, list):
+        kept["rules"] = [{key: rule[key] for key in _RULE_KEYS if key in rule} for rule in rules if isinstance(rule, dict)]
+    return kept

@@ -2,7 +2,8 @@
 
 The case itself is the ``user_action`` row in REVIEW_REQUIRED; these tables only add to it. A
 claim is one row per action (its primary key), so two reviewers claiming at once cannot both win.
-Notes and decisions are append-only.
+Notes and decisions are append-only: only erasing the person a case is about deletes its notes
+and blanks a decision's reason (services.operations.erasure).
 """
 
 from __future__ import annotations

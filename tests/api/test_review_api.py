@@ -17,7 +17,7 @@ from app.models import ReviewDecision
 from tests.concurrency import at_once
 from tests.factories import make_action, rule
 from tests.html import csrf_from, parse
-from tests.web.conftest import PASSWORD, ConsoleClient, sign_in
+from tests.web.conftest import PASSWORD, ConsoleClient, audit_events, sign_in
 
 ROUNDS = 5
 
@@ -65,6 +65,16 @@ def test_update_action_decides_a_case_in_review(api, app, review_action, state):
     [decision] = decisions(app)
     assert (decision.source, decision.decided_by, decision.outcome) == ("api", "api", state)
     assert api.get(f"/users/alice/actions/withdraw/{key}").get_json()["state"] == state
+
+
+def test_an_api_decision_is_audited_with_the_api_as_the_actor(api, app, review_action):
+    key = track(api)
+
+    api.patch(f"/users/alice/actions/withdraw/{key}", json={"state": "REVIEW_FAILED"})
+
+    [event] = audit_events(app, "review.rejected")
+    assert (event.actor_id, event.actor_email, event.target_type) == (None, "api", "user_action")
+    assert event.after == {"state": "REVIEW_FAILED", "reason": "Set through the server API (update_action).", "source": "api"}
 
 
 @pytest.mark.parametrize("second", ["REVIEW_SUCCEEDED", "REVIEW_FAILED"])

@@ -3,13 +3,10 @@
 import pytest
 
 from app.domain.decision import VerificationMethod
-from app.extensions import db
-from app.models import Tenant
 from app.models.base import utcnow
 from app.services.challenges.sessions import record_challenge_success
-from app.services.tenancy.api_keys import create_api_key
 from tests.conftest import ApiClient
-from tests.factories import enroll_authenticator_app, make_action
+from tests.factories import add_tenant_with_key, enroll_authenticator_app, make_action
 
 
 @pytest.fixture
@@ -91,11 +88,7 @@ def test_tampered_token_is_a_400(api, challenge):
 
 
 def test_token_of_another_tenant_is_rejected(api, app, challenge):
-    with app.app_context():
-        other = Tenant(name="Other")
-        db.session.add(other)
-        db.session.commit()
-        _, other_key = create_api_key(other.id, name="other", settings=app.config["TOLLGATE"])
+    _, other_key = add_tenant_with_key(app, "Other")
     other_api = ApiClient(app.test_client(), other_key)
 
     assert other_api.post("/validate", json={"token": challenge["token"]}).status_code == 400

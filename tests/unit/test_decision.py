@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.domain.decision import Decision, Outcome, RuleInput, VerificationMethod, decide
+from app.domain.decision import Decision, Outcome, RuleInput, VerificationMethod, decide, without_observations
 from app.domain.rules import compile_conditions
 
 CONTEXT = {
@@ -114,3 +114,20 @@ def test_decision_is_immutable():
     assert isinstance(decision, Decision)
     with pytest.raises(AttributeError):
         decision.outcome = Outcome.BLOCK  # type: ignore[misc]
+
+
+def test_without_observations_keeps_which_rules_matched_and_decided_but_no_value_they_read():
+    rules = [rule("a", 10, Outcome.REVIEW, FROM_NZ), rule("b", 20, Outcome.CHALLENGE, BIG_AMOUNT)]
+    output = decide(rules, CONTEXT, default_outcome=Outcome.ALLOW).output
+    output["dataPointErrors"] = [{"name": "amount", "value": "ann@example.com"}]
+
+    kept = without_observations(output)
+
+    assert kept == {
+        "defaultOutcome": "ALLOW", "outcome": "REVIEW", "decidingRuleId": "a",
+        "rules": [
+            {"ruleId": "a", "name": "Rule a", "priority": 10, "outcome": "REVIEW", "matched": True},
+            {"ruleId": "b", "name": "Rule b", "priority": 20, "outcome": "CHALLENGE", "matched": True},
+        ],
+    }
+    assert without_observations({}) == {}

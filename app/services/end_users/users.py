@@ -80,9 +80,16 @@ def update_user(tenant_id: str, user_id: str, changes: dict[str, Any], *, now: d
 
 
 def delete_user(tenant_id: str, user_id: str) -> None:
-    """Remove the user and their authenticators; tracked actions stay as history."""
-    db.session.execute(delete(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id))
+    """Remove the user and their authenticators; tracked actions stay as history (operations.erasure
+    is what removes those too)."""
+    remove_user_record(tenant_id, user_id)
     db.session.commit()
+
+
+def remove_user_record(tenant_id: str, user_id: str) -> None:
+    """Delete the end user row; the caller commits. Their authenticators, passkeys,
+    recovery codes, verification attempts and WebAuthn challenges go with it (ON DELETE CASCADE)."""
+    db.session.execute(delete(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id))
 
 
 @dataclass(frozen=True)

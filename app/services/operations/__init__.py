@@ -1,1 +1,1 @@
-"""What operators run: provisioning and the demo, metrics, readiness, retention."""
+"""What operators run: provisioning and the demo, metrics, readiness, retention, erasing a data subject."""

@@ -202,7 +202,7 @@ def release_case(actor: ConsoleUser, action_id: int, *, now: datetime) -> None:
 
 
 def add_note(actor: ConsoleUser, action_id: int, text: str, *, settings: Settings, now: datetime) -> ReviewNote:
-    """Append a note (notes are never edited or deleted). Working on a case you hold keeps your claim."""
+    """Append a note (no one edits or deletes notes; erasing the user does). Working on a case you hold keeps your claim."""
     text = (text or "").strip()
     if not text:
         raise InvalidRequest("Write the note first.", code="note_required")

@@ -19,7 +19,6 @@ from app.domain.decision import ActionState
 from app.domain.errors import Conflict, Forbidden, InvalidRequest
 from app.extensions import db
 from app.models import (
-    AuditEvent,
     ConsoleUser,
     ReviewClaim,
     ReviewDecision,
@@ -184,9 +183,5 @@ def decide_locked(
     db.session.execute(delete(ReviewClaim).where(ReviewClaim.user_action_id == action.id))
     event = "review.approved" if outcome is ActionState.REVIEW_SUCCEEDED else "review.rejected"
     audit = {"before": {"state": before.value}, "after": {"state": outcome.value, "reason": reason, "source": source}}
-    if actor is not None:
-        record_change(actor, event, str(action.id), "user_action", now=now, **audit)
-    else:
-        db.session.add(AuditEvent(tenant_id=action.tenant_id, actor_id=None, actor_email=source, occurred_at=now,
-                                  event=event, target_type="user_action", target_id=str(action.id), **audit))
+    record_change(actor or source, event, str(action.id), "user_action", tenant_id=action.tenant_id, now=now, **audit)
     return decision

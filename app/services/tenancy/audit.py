@@ -18,21 +18,29 @@ LABEL_KEYS = ("email", "code", "name")
 
 
 def record_change(
-    actor: ConsoleUser,
+    actor: ConsoleUser | str,
     event: str,
     target_id: str,
     target_type: str,
     *,
+    tenant_id: str | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Add (not commit) an audit event; the caller's commit makes it part of the change."""
+    """Add (not commit) an audit event; the caller's commit makes it part of the change.
+
+    ``actor`` is the console user who made the change, or the name of what made it without one
+    (``api``, ``cli``, ``sla``); ``tenant_id`` is then required (a console user's own otherwise)."""
+    user = actor if isinstance(actor, ConsoleUser) else None
+    tenant = tenant_id or (user.tenant_id if user else None)
+    if tenant is None:
+        raise ValueError("a change made without a console user needs its tenant_id")
     db.session.add(
         AuditEvent(
-            tenant_id=actor.tenant_id,
-            actor_id=actor.id,
-            actor_email=actor.email,
+            tenant_id=tenant,
+            actor_id=user.id if user else None,
+            actor_email=user.email if user else str(actor),
             occurred_at=now or utcnow(),
             event=event,
             target_type=target_type,
