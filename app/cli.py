@@ -348,12 +348,12 @@ lists_cli = AppGroup("lists", help="Custom lists that rules read as lists.<name>
 def lists_import(name: str, source, kind: str, append: bool) -> None:
     """Set the items of custom list NAME from FILE (one item per line; '-' reads stdin), creating it if needed."""
     from app.models.base import utcnow
-    from app.services.rulesets import custom_data
+    from app.services.rulesets import custom_lists
 
     try:
-        row, created = custom_data.import_list_cli(_tenant_id(), name, source.read(), kind=kind, replace=not append,
+        row, created = custom_lists.import_list_cli(_tenant_id(), name, source.read(), kind=kind, replace=not append,
                                                    now=utcnow())
-    except custom_data.InvalidCustomData as exc:
+    except custom_lists.InvalidCustomData as exc:
         raise click.ClickException("; ".join(m for ms in exc.fields.values() for m in ms)) from exc
     click.echo(f"{'Created' if created else 'Updated'} list {row.name} ({row.kind}): {row.item_count} items. "
                f"Rules read it as lists.{row.name}; the next track uses it.")

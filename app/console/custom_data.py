@@ -23,7 +23,7 @@ from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models import CustomDataPoint, CustomList
 from app.models.base import utcnow
-from app.services.rulesets import custom_data, network_lists
+from app.services.rulesets import custom_lists, data_points, network_lists
 
 # Lists are edited as text of up to MAX_ITEMS lines: more than the API's 64 KiB body limit.
 LIST_BODY_LIMIT = 4 * 1024 * 1024
@@ -35,7 +35,7 @@ def with_tenant_catalogue(view: Callable) -> Callable:
     """Let the rule builder see the signed-in tenant's data points and lists while ``view`` runs."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        with tenant_catalogue(custom_data.builder_catalogue(current_user.tenant_id)):
+        with tenant_catalogue(data_points.builder_catalogue(current_user.tenant_id)):
             return view(*args, **kwargs)
     return wrapper
 
@@ -61,9 +61,9 @@ class FieldErrors:
 class DataPointForm(FlaskForm, FieldErrors):
     # Parsing and CSRF only: the rules for names and types live in the service.
     name = StringField("Name", validators=[Length(max=200)])
-    model_type = RadioField("Applies to", choices=_choices(custom_data.MODEL_TYPES), default="action",
+    model_type = RadioField("Applies to", choices=_choices(data_points.MODEL_TYPES), default="action",
                             validate_choice=False)
-    data_type = SelectField("Type", choices=_choices(custom_data.DATA_TYPES), default="text", validate_choice=False)
+    data_type = SelectField("Type", choices=_choices(data_points.DATA_TYPES), default="text", validate_choice=False)
     description = TextAreaField("Description", validators=[Length(max=2000)])
 
     @classmethod
@@ -71,24 +71,24 @@ class DataPointForm(FlaskForm, FieldErrors):
         return cls(formdata=None, name=point.name, model_type=point.model_type, data_type=point.data_type,
                    description=point.description)
 
-    def to_input(self) -> custom_data.DataPointInput:
-        return custom_data.DataPointInput(name=self.name.data or "", data_type=self.data_type.data or "",
+    def to_input(self) -> data_points.DataPointInput:
+        return data_points.DataPointInput(name=self.name.data or "", data_type=self.data_type.data or "",
                                           model_type=self.model_type.data or "", description=self.description.data or "")
 
 
 class ListForm(FlaskForm, FieldErrors):
     name = StringField("Name", validators=[Length(max=200)])
-    kind = RadioField("Holds", choices=_choices(custom_data.LIST_KINDS), default="strings", validate_choice=False)
+    kind = RadioField("Holds", choices=_choices(custom_lists.LIST_KINDS), default="strings", validate_choice=False)
     description = TextAreaField("Description", validators=[Length(max=2000)])
     items = TextAreaField("Items, one per line")
 
     @classmethod
     def for_list(cls, row: CustomList) -> ListForm:
         return cls(formdata=None, name=row.name, kind=row.kind, description=row.description,
-                   items=custom_data.format_items(row.items))
+                   items=custom_lists.format_items(row.items))
 
-    def to_input(self) -> custom_data.ListInput:
-        return custom_data.ListInput(name=self.name.data or "", kind=self.kind.data or "",
+    def to_input(self) -> custom_lists.ListInput:
+        return custom_lists.ListInput(name=self.name.data or "", kind=self.kind.data or "",
                                      description=self.description.data or "", items_text=self.items.data or "")
 
 
@@ -114,7 +114,7 @@ def _point_form_page(form: DataPointForm, point: CustomDataPoint | None = None, 
 @bp.get("/data/points")
 def data_point_list():
     return render("console/custom_data/data_points.html", "console/custom_data/_data_points.html",
-                  points=custom_data.list_data_points(current_user.tenant_id), data_types=custom_data.DATA_TYPES)
+                  points=data_points.list_data_points(current_user.tenant_id), data_types=data_points.DATA_TYPES)
 
 
 @bp.get("/data/points/new")
@@ -127,8 +127,8 @@ def data_point_create():
     form = DataPointForm()
     if form.validate_on_submit():
         try:
-            point = custom_data.create_data_point(current_user, form.to_input(), now=utcnow())
-        except custom_data.InvalidCustomData as exc:
+            point = data_points.create_data_point(current_user, form.to_input(), now=utcnow())
+        except custom_lists.InvalidCustomData as exc:
             form.add_errors(exc.fields)
         else:
             flash(f"Data point {point.path} added: rules can use it in the builder.")
@@ -138,19 +138,19 @@ def data_point_create():
 
 @bp.get("/data/points/<point_id>/edit")
 def data_point_edit(point_id: str):
-    point = custom_data.get_data_point(current_user.tenant_id, point_id)
+    point = data_points.get_data_point(current_user.tenant_id, point_id)
     return _point_form_page(DataPointForm.for_point(point), point)
 
 
 @bp.post("/data/points/<point_id>")
 def data_point_update(point_id: str):
-    point = custom_data.get_data_point(current_user.tenant_id, point_id)
+    point = data_points.get_data_point(current_user.tenant_id, point_id)
     form = DataPointForm()
     form.name.data, form.model_type.data = point.name, point.model_type  # fixed once created
     if form.validate_on_submit():
         try:
-            custom_data.update_data_point(current_user, point_id, form.to_input(), now=utcnow())
-        except custom_data.InvalidCustomData as exc:
+            data_points.update_data_point(current_user, point_id, form.to_input(), now=utcnow())
+        except custom_lists.InvalidCustomData as exc:
             form.add_errors(exc.fields)
         else:
             flash(f"Data point {point.path} saved.")
@@ -160,10 +160,10 @@ def data_point_update(point_id: str):
 
 @bp.route("/data/points/<point_id>/delete", methods=["GET", "POST"])
 def data_point_delete(point_id: str):
-    point = custom_data.get_data_point(current_user.tenant_id, point_id)
+    point = data_points.get_data_point(current_user.tenant_id, point_id)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        custom_data.delete_data_point(current_user, point_id, now=utcnow())
+        data_points.delete_data_point(current_user, point_id, now=utcnow())
         flash(f"Data point {point.path} deleted. Rules reading it treat it as an untyped custom field.")
         return redirect_to(url_for("console.data_point_list"))
     return render("console/custom_data/data_point_delete.html", "console/custom_data/_data_point_delete.html",
@@ -178,13 +178,13 @@ def _list_form_page(form: ListForm, row: CustomList | None = None, *, status: in
                     error: str | None = None):
     return render("console/custom_data/list_form.html", "console/custom_data/_list_form.html", status=status,
                   form=form, row=row, import_form=import_form or ImportForm(formdata=None), error=error,
-                  max_items=custom_data.MAX_ITEMS)
+                  max_items=custom_lists.MAX_ITEMS)
 
 
 @bp.get("/data/lists")
 def custom_list_list():
     return render("console/custom_data/lists.html", "console/custom_data/_lists.html",
-                  lists=custom_data.list_lists(current_user.tenant_id), kinds=custom_data.LIST_KINDS)
+                  lists=custom_lists.list_lists(current_user.tenant_id), kinds=custom_lists.LIST_KINDS)
 
 
 @bp.get("/data/lists/new")
@@ -197,11 +197,11 @@ def custom_list_create():
     form = ListForm()
     if form.validate_on_submit():
         try:
-            row = custom_data.create_list(current_user, form.to_input(), now=utcnow())
-        except custom_data.InvalidCustomData as exc:
+            row = custom_lists.create_list(current_user, form.to_input(), now=utcnow())
+        except custom_lists.InvalidCustomData as exc:
             form.add_errors(exc.fields)
         else:
-            reads = (f"rules ask whether ip.cidrLists contains “{row.name}”" if row.kind == custom_data.CIDR_KIND
+            reads = (f"rules ask whether ip.cidrLists contains “{row.name}”" if row.kind == custom_lists.CIDR_KIND
                      else f"rules read it as lists.{row.name}")
             flash(f"List “{row.name}” added with {row.item_count} items; {reads}.")
             return redirect_to(url_for("console.custom_list_edit", list_id=row.id))
@@ -210,19 +210,19 @@ def custom_list_create():
 
 @bp.get("/data/lists/<list_id>")
 def custom_list_edit(list_id: str):
-    row = custom_data.get_list(current_user.tenant_id, list_id)
+    row = custom_lists.get_list(current_user.tenant_id, list_id)
     return _list_form_page(ListForm.for_list(row), row)
 
 
 @bp.post("/data/lists/<list_id>")
 def custom_list_update(list_id: str):
-    row = custom_data.get_list(current_user.tenant_id, list_id)
+    row = custom_lists.get_list(current_user.tenant_id, list_id)
     form = ListForm()
     form.name.data, form.kind.data = row.name, row.kind  # fixed once created
     if form.validate_on_submit():
         try:
-            row = custom_data.update_list(current_user, list_id, form.to_input(), now=utcnow())
-        except custom_data.InvalidCustomData as exc:
+            row = custom_lists.update_list(current_user, list_id, form.to_input(), now=utcnow())
+        except custom_lists.InvalidCustomData as exc:
             form.add_errors(exc.fields)
         else:
             flash(f"List “{row.name}” saved with {row.item_count} items; the next track uses them.")
@@ -232,7 +232,7 @@ def custom_list_update(list_id: str):
 
 @bp.post("/data/lists/<list_id>/import")
 def custom_list_import(list_id: str):
-    row = custom_data.get_list(current_user.tenant_id, list_id)
+    row = custom_lists.get_list(current_user.tenant_id, list_id)
     form = ImportForm()
     error = None
     if form.validate_on_submit():
@@ -247,9 +247,9 @@ def custom_list_import(list_id: str):
                 error = "Choose a text file with one item per line."
             else:
                 try:
-                    row = custom_data.import_items(current_user, list_id, text, replace=form.mode.data != "append",
+                    row = custom_lists.import_items(current_user, list_id, text, replace=form.mode.data != "append",
                                                    now=utcnow())
-                except custom_data.InvalidCustomData as exc:
+                except custom_lists.InvalidCustomData as exc:
                     error = "The file was not imported: " + " ".join(m for ms in exc.fields.values() for m in ms)
                 else:
                     flash(f"Imported: “{row.name}” now has {row.item_count} items.")
@@ -261,12 +261,12 @@ def custom_list_import(list_id: str):
 
 @bp.route("/data/lists/<list_id>/delete", methods=["GET", "POST"])
 def custom_list_delete(list_id: str):
-    row = custom_data.get_list(current_user.tenant_id, list_id)
+    row = custom_lists.get_list(current_user.tenant_id, list_id)
     form = ConfirmForm()
     error, status = None, 200
     if request.method == "POST" and form.validate_on_submit():
         try:
-            custom_data.delete_list(current_user, list_id, now=utcnow())
+            custom_lists.delete_list(current_user, list_id, now=utcnow())
         except DomainError as exc:
             error, status = exc.message, exc.status
         else:

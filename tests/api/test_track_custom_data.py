@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.services.rulesets import custom_data
+from app.services.rulesets import custom_lists
 from tests.factories import make_action, rule
 from tests.sql_statements import statements
 
@@ -23,12 +23,12 @@ def stored_output(api, body, user_id="alice", action="withdraw-funds"):
 
 def make_list(app, tenant_id, name, kind, text):
     with app.app_context():
-        return custom_data.import_list_cli(tenant_id, name, text, kind=kind, replace=True, now=utcnow())[0].id
+        return custom_lists.import_list_cli(tenant_id, name, text, kind=kind, replace=True, now=utcnow())[0].id
 
 
 def set_items(app, tenant_id, list_id, text):
     with app.app_context():
-        custom_data.import_items(None, list_id, text, replace=True, now=utcnow(), tenant_id=tenant_id)
+        custom_lists.import_items(None, list_id, text, replace=True, now=utcnow(), tenant_id=tenant_id)
 
 
 def make_data_point(app, tenant_id, name, data_type, model_type="action"):

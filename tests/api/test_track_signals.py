@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Authenticator, EndUser, Tenant, UserAction
 from app.services.decisions import signals as signal_service
 from app.services.decisions.simulator import simulate_action
-from app.services.rulesets import custom_data, network_lists
+from app.services.rulesets import custom_lists, network_lists
 from tests.conftest import ApiClient
 from tests.factories import enroll_authenticator_app, make_action, rule
 from tests.mmdb_fixture import write_city_mmdb
@@ -170,7 +170,7 @@ def test_anonymous_ip_lists_v4_and_v6_take_effect_at_the_next_track(api, app, te
 def _cidr_list(app, tenant_id, name, items, kind="cidrs"):
     """A tenant's custom list, the way `flask lists import` makes it (creates or replaces)."""
     with app.app_context():
-        custom_data.import_list_cli(tenant_id, name, "\n".join(items), kind=kind, replace=True, now=datetime.now(UTC))
+        custom_lists.import_list_cli(tenant_id, name, "\n".join(items), kind=kind, replace=True, now=datetime.now(UTC))
 
 
 def test_tenant_cidr_lists_feed_ip_cidr_lists_and_edits_take_effect_at_the_next_track(api, app, tenant):

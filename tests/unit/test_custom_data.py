@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.rulesets.custom_data import MAX_ITEMS, CustomDataCheck, parse_items, value_fits, value_type
+from app.services.decisions.custom_data import CustomDataCheck, value_fits, value_type
+from app.services.rulesets.custom_lists import MAX_ITEMS, parse_items
 
 
 def test_string_items_are_trimmed_deduplicated_and_skip_blanks_and_comments():

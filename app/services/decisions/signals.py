@@ -37,7 +37,7 @@ from app.domain.decision import ActionState, RuleInput
 from app.domain.signals import GeoPoint, NetworkSet, SignalPlan, SignalValues
 from app.extensions import db
 from app.models import EndUser, NetworkList, NetworkListEntry, UserAction, VerificationAttempt
-from app.services.rulesets import custom_data
+from app.services.decisions import custom_data
 from app.services.rulesets.network_lists import import_network_list  # noqa: F401  (bench/signals.py imports it from here)
 
 if TYPE_CHECKING:

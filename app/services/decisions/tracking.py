@@ -22,10 +22,10 @@ from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_to
 from app.extensions import db
 from app.models import ActionStateChange, Authenticator, EndUser, UserAction
 from app.services.decisions.action_state import find_by_idempotency_key
+from app.services.decisions.custom_data import prepare_context
 from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
 from app.services.delivery.events import emit_action_created
 from app.services.end_users.users import enrolled_verification_methods, validate_user_id
-from app.services.rulesets.custom_data import prepare_context
 from app.services.rulesets.rules import ActionDocument, new_action_configuration, validate_action_code
 from app.services.tenancy.tenant_config import ActionPolicy, TenantConfig, current_config
 

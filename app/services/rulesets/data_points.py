@@ -1,0 +1,123 @@
+"""Custom data points as admins declare them (the type a custom value must have), and the builder's
+catalogue of everything a rule can read of the tenant's own data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.domain.catalogue import (
+    DATA_POINT_NAME,
+    CatalogueField,
+    ListRef,
+    TenantCatalogue,
+)
+from app.domain.errors import NotFound
+from app.extensions import db
+from app.models import ConsoleUser, CustomDataPoint, NetworkList
+from app.services.rulesets.custom_lists import MAX_DESCRIPTION, InvalidCustomData, list_lists
+from app.services.tenancy.audit import record_change
+
+DATA_TYPES = {
+    "text": "Text",
+    "number": "Number",
+    "boolean": "Boolean (true / false)",
+    "multiselect": "Multi-select (a list of text values)",
+}
+
+MODEL_TYPES = {"action": "Action: sent with each track in custom", "user": "User: set on the user (update user custom)"}
+
+
+@dataclass(frozen=True)
+class DataPointInput:
+    name: str
+    data_type: str
+    model_type: str
+    description: str = ""
+
+
+def list_data_points(tenant_id: str) -> list[CustomDataPoint]:
+    return list(db.session.execute(
+        select(CustomDataPoint).where(CustomDataPoint.tenant_id == tenant_id)
+        .order_by(CustomDataPoint.model_type, CustomDataPoint.name)
+    ).scalars())
+
+
+def get_data_point(tenant_id: str, data_point_id: str) -> CustomDataPoint:
+    row = db.session.get(CustomDataPoint, data_point_id)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFound("No such custom data point.", code="custom_data_point_not_found")
+    return row
+
+
+def _check_data_point(data: DataPointInput, *, check_name: bool = True) -> DataPointInput:
+    errors: dict[str, list[str]] = {}
+    name = (data.name or "").strip()
+    if check_name and not DATA_POINT_NAME.fullmatch(name):
+        errors["name"] = ["Use 1-64 letters, digits or '_' (it is the key your backend sends)."]
+    if data.data_type not in DATA_TYPES:
+        errors["data_type"] = ["Choose a type."]
+    if check_name and data.model_type not in MODEL_TYPES:
+        errors["model_type"] = ["Choose what the data point applies to."]
+    description = (data.description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = [f"Keep the description under {MAX_DESCRIPTION} characters."]
+    if errors:
+        raise InvalidCustomData(errors)
+    return DataPointInput(name, data.data_type, data.model_type, description)
+
+
+def _audited_point(row: CustomDataPoint) -> dict[str, Any]:
+    return {"name": row.name, "path": row.path, "type": row.data_type, "description": row.description}
+
+
+def create_data_point(actor: ConsoleUser, data: DataPointInput, *, now: datetime) -> CustomDataPoint:
+    data = _check_data_point(data)
+    row = CustomDataPoint(tenant_id=actor.tenant_id, name=data.name, data_type=data.data_type,
+                          model_type=data.model_type, description=data.description, created_at=now, updated_at=now)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvalidCustomData({"name": [f"There is already a data point “{row.path}”."]}) from None
+    record_change(actor, "custom_data_point.created", row.id, "custom_data_point", after=_audited_point(row), now=now)
+    db.session.commit()
+    return row
+
+
+def update_data_point(actor: ConsoleUser, data_point_id: str, data: DataPointInput, *, now: datetime) -> CustomDataPoint:
+    """Type and description only: the name is the key integrators send and rules read, so it stays."""
+    row = get_data_point(actor.tenant_id, data_point_id)
+    data = _check_data_point(data, check_name=False)
+    before = _audited_point(row)
+    row.data_type, row.description, row.updated_at = data.data_type, data.description, now
+    record_change(actor, "custom_data_point.updated", row.id, "custom_data_point", before=before,
+                  after=_audited_point(row), now=now)
+    db.session.commit()
+    return row
+
+
+def delete_data_point(actor: ConsoleUser, data_point_id: str, *, now: datetime) -> CustomDataPoint:
+    """Rules reading it keep working: the field is then an untyped custom field again."""
+    row = get_data_point(actor.tenant_id, data_point_id)
+    record_change(actor, "custom_data_point.deleted", row.id, "custom_data_point", before=_audited_point(row), now=now)
+    db.session.delete(row)
+    db.session.commit()
+    return row
+
+
+def builder_catalogue(tenant_id: str) -> TenantCatalogue:
+    """The tenant's data points as builder fields, its lists (without items) and the instance-wide
+    network lists' names (ip.cidrLists may contain those too)."""
+    fields = tuple(
+        CatalogueField(point.path, point.data_type, point.path, point.description or f"Custom data point ({point.data_type}).")
+        for point in list_data_points(tenant_id)
+    )
+    lists = tuple(ListRef(row.name, row.kind, row.item_count) for row in list_lists(tenant_id))
+    network_lists = tuple(db.session.execute(select(NetworkList.name).order_by(NetworkList.name)).scalars())
+    return TenantCatalogue(fields=fields, lists=lists, network_lists=network_lists)
