@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 
 from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
+from app.domain.relying_party import parse_origin, uncovered_origins
 from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -185,19 +186,16 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
     else:
         origins = tuple(o.strip().rstrip("/") for o in origins_raw.split(",") if o.strip())
     for origin in origins:
-        parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+        try:
+            parse_origin(origin)
+        except ValueError:
             problems.append(
                 f"TOLLGATE_WEBAUTHN_ORIGINS entries must be origins like https://example.com, got {origin!r}"
             )
 
     rp_id = get("TOLLGATE_WEBAUTHN_RP_ID") or (public_parts.hostname or "")
-    for origin in origins:
-        host = urlsplit(origin).hostname or ""
-        if host and not (host == rp_id or host.endswith("." + rp_id)):
-            problems.append(
-                f"TOLLGATE_WEBAUTHN_RP_ID {rp_id!r} must equal or be a parent domain of origin {origin!r}"
-            )
+    for origin in uncovered_origins(rp_id, [o for o in origins if urlsplit(o).hostname]):
+        problems.append(f"TOLLGATE_WEBAUTHN_RP_ID {rp_id!r} must equal or be a parent domain of origin {origin!r}")
 
     client_ttl = _int_in_range(get, "TOLLGATE_CLIENT_TOKEN_TTL", 60, 86400, problems)
     result_ttl = _int_in_range(get, "TOLLGATE_RESULT_TOKEN_TTL", 30, 3600, problems)

@@ -13,7 +13,6 @@ origins are not overridden too).
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from app.config import Settings
 from app.domain.errors import InvalidFields, NotFound
 from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
+from app.domain.relying_party import is_hostname, parse_origin, parse_rp_id, uncovered_origins
 from app.extensions import db
 from app.models import ConsoleUser, Tenant
 from app.services.tenancy.audit import record_change
@@ -30,7 +30,6 @@ from app.services.tenancy.audit import record_change
 CLIENT_TOKEN_TTL_RANGE = (60, 86400)  # the same bounds as TOLLGATE_CLIENT_TOKEN_TTL
 MAX_LIST_ENTRIES = 50
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 # The fields a tenant may override, in the order the console shows them.
 FIELDS = ("name", "logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_origins", "redirect_allowlist",
           "client_token_ttl")
@@ -165,11 +164,9 @@ def validate_tenant_settings(changes: TenantSettingsInput, *, base: Settings) ->
         origins = cleaned["webauthn_origins"] or list(base.webauthn_origins)
         # The message goes where the admin can fix it: the origins if they were entered here.
         target = "webauthn_origins" if cleaned["webauthn_origins"] else "webauthn_rp_id"
-        for origin in origins:
-            host = urlsplit(origin).hostname or ""
-            if not (host == rp_id or host.endswith("." + rp_id)):
-                where = "" if cleaned["webauthn_origins"] else " (an environment default)"
-                problems.add(target, f"The RP ID {rp_id} must equal or be a parent domain of origin {origin}{where}.")
+        for origin in uncovered_origins(rp_id, origins):
+            where = "" if cleaned["webauthn_origins"] else " (an environment default)"
+            problems.add(target, f"The RP ID {rp_id} must equal or be a parent domain of origin {origin}{where}.")
     if problems.fields:
         raise InvalidTenantSettings(problems.fields)
     return cleaned
@@ -207,16 +204,11 @@ def _logo_url(value: str | None, problems: _Problems) -> str | None:
         problems.add("logo_url", "The logo URL must be at most 2048 characters.")
     elif not host or parts.scheme not in ("http", "https") or parts.username or parts.password:
         problems.add("logo_url", "The logo URL must be an absolute https:// URL.")
-    elif not (_is_hostname(host) or _is_ip(host)) or any(c.isspace() for c in value):
+    elif not (is_hostname(host) or _is_ip(host)) or any(c.isspace() for c in value):
         problems.add("logo_url", "The logo URL's host is not a valid domain name or IP address.")
     elif parts.scheme == "http" and host not in LOCAL_HOSTS:
         problems.add("logo_url", "The logo URL must use https (http only for localhost).")
     return value
-
-
-def _is_hostname(value: str) -> bool:
-    labels = value.split(".")
-    return len(value) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
 def _is_ip(value: str) -> bool:
@@ -230,10 +222,11 @@ def _is_ip(value: str) -> bool:
 def _rp_id(value: str | None, problems: _Problems) -> str | None:
     if value is None:
         return None
-    rp_id = value.lower()
-    if not _is_hostname(rp_id):
-        problems.add("webauthn_rp_id", "The RP ID must be a domain name such as example.com (no scheme, port or path).")
-    return rp_id
+    try:
+        return parse_rp_id(value)
+    except ValueError as exc:
+        problems.add("webauthn_rp_id", str(exc))
+        return value.lower()
 
 
 def _rp_name(value: str | None, problems: _Problems) -> str | None:
@@ -247,19 +240,13 @@ def _origins(values: list[str], problems: _Problems) -> list[str] | None:
         problems.add("webauthn_origins", f"At most {MAX_LIST_ENTRIES} origins.")
     origins: list[str] = []
     for raw in values:
-        origin = raw.rstrip("/")
         try:
-            parts = urlsplit(origin)
-            host, _ = parts.hostname, parts.port
-        except ValueError:
-            host, parts = None, None
-        if (parts is None or parts.scheme not in ("http", "https") or not host or parts.path or parts.query
-                or parts.fragment or parts.username or parts.password):
-            problems.add("webauthn_origins", f"“{raw}” is not an origin like https://example.com (scheme://host[:port]).")
+            origin = parse_origin(raw)
+        except ValueError as exc:
+            problems.add("webauthn_origins", str(exc))
             continue
-        normalised = f"{parts.scheme}://{parts.netloc.lower()}"
-        if normalised not in origins:
-            origins.append(normalised)
+        if origin not in origins:
+            origins.append(origin)
     return origins or None
 
 
