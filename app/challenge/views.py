@@ -20,7 +20,7 @@ from app.models.base import utcnow
 from app.services.challenges import codes
 from app.services.challenges.sessions import ClientSession, open_session, review_result_token
 from app.services.end_users.users import enrolled_verification_methods
-from app.services.tenancy.tenant_settings import effective_settings
+from app.services.tenancy.tenant_config import settings_for
 
 # What these pages can verify, in the order offered when the action names no default.
 PAGE_METHODS = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
@@ -55,7 +55,7 @@ def _session(token: str | None, *, kinds=(TokenKind.CLIENT, TokenKind.RESULT)) -
         raise PageError("This link is not valid", f"{exc.message} Go back to the app and try again.") from exc
     # From here on the tenant's own settings apply (redirects, framing, logo); harden() reads them too.
     g.tenant = db.session.get(Tenant, session.tenant_id)
-    g.tenant_settings = effective_settings(current_settings(), g.tenant)
+    g.tenant_settings = settings_for(g.tenant.id, current_settings())
     return session
 
 

@@ -17,7 +17,7 @@ from app.config import current_settings
 from app.domain.documents import Short, WireModel
 from app.models.base import utcnow
 from app.services.challenges import passkeys
-from app.services.tenancy.tenant_settings import settings_for
+from app.services.tenancy.tenant_config import settings_for
 
 
 class RegistrationOptionsRequest(WireModel):

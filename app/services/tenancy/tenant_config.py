@@ -180,6 +180,12 @@ def current_config(tenant_id: str) -> TenantConfig:
     return config_for(tenant_id, _execute(_TENANT, tenant_id=tenant_id).one())
 
 
+def settings_for(tenant_id: str, base: Settings) -> Settings:
+    """The one way a request reads a tenant's settings in effect: ``base`` (the environment's) with
+    the tenant's overrides, built once per configuration stamp and process."""
+    return current_config(tenant_id).settings(base)
+
+
 def _execute(statement, **params):
     # On the session's connection, not through the ORM: plain rows, and it never autoflushes.
     return db.session.connection().execute(statement, params)

@@ -2,8 +2,10 @@
 
 The environment (``app.config``) gives every tenant its defaults; a tenant may override the
 branding, its WebAuthn relying party, its redirect allow-list and its client-token lifetime. A
-``None`` column means "use the environment". Surfaces ask ``settings_for`` once per request and
-pass the result to the services, which already take ``settings`` as an argument.
+``None`` column means "use the environment". :func:`effective_settings` lays the overrides over the
+defaults; surfaces read the result once per request through ``tenant_config.settings_for`` (cached
+by the tenant's configuration stamp) and pass it to the services, which take ``settings`` as an
+argument.
 
 Overrides are checked with the same rules ``app.config`` applies at start-up, against the values
 that will be in effect (an RP ID override is checked against the environment's origins when the
@@ -82,11 +84,6 @@ def effective_settings(base: Settings, tenant: Tenant | None) -> Settings:
     if tenant.client_token_ttl:
         changes["client_token_ttl"] = tenant.client_token_ttl
     return replace(base, **changes) if changes else base
-
-
-def settings_for(tenant_id: str, base: Settings) -> Settings:
-    """One primary-key lookup (free when the tenant row is already in the session)."""
-    return effective_settings(base, db.session.get(Tenant, tenant_id))
 
 
 def browser_origins(base: Settings) -> set[str]:
