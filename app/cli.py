@@ -10,7 +10,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.config import current_settings
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, InvalidJson
+from app.domain.json_documents import decode_json
 from app.services import provisioning, rules
 from app.services.api_keys import create_api_key
 from app.services.documents import parse_document
@@ -37,9 +38,9 @@ def _tenant_id() -> str:
 
 def _read_json(source) -> object:
     try:
-        return json.load(source)
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"Not valid JSON: {exc}") from exc
+        return decode_json(source.read())
+    except InvalidJson as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 def _echo_json(data: object) -> None:
