@@ -11,7 +11,8 @@ from flask.cli import AppGroup
 
 from app.config import current_settings
 from app.domain.documents import parse_document
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, InvalidJson
+from app.domain.json_documents import decode_json
 from app.services.operations import provisioning
 from app.services.rulesets import rules
 from app.services.tenancy.api_keys import create_api_key
@@ -40,9 +41,9 @@ def _tenant_id() -> str:
 
 def _read_json(source) -> object:
     try:
-        return json.load(source)
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"Not valid JSON: {exc}") from exc
+        return decode_json(source.read())
+    except InvalidJson as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 def _echo_json(data: object) -> None:

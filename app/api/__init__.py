@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from app.api.responses import domain_error_response
+from app.api.responses import domain_error_response, require_json_body
 from app.domain.errors import DomainError
 from app.models.base import utcnow
 from app.services.tenancy.api_keys import authenticate_api_key
@@ -19,6 +19,9 @@ def authenticate_caller():
     raw_key = auth.username if auth and auth.type == "basic" else None
     g.caller = authenticate_api_key(raw_key, now=utcnow())
     return None
+
+
+bp.before_request(require_json_body)  # after the key check: a stranger learns nothing from a 415
 
 
 @bp.errorhandler(DomainError)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from flask import Response, jsonify, request
+from werkzeug.exceptions import UnsupportedMediaType
 
 from app.domain.documents import WireModel, parse_document
 from app.domain.errors import DomainError
@@ -23,6 +24,20 @@ def domain_error_response(exc: DomainError) -> tuple[Response, int]:
     response, status = error_response(exc.code, exc.message, exc.status)
     response.headers.update(exc.headers)
     return response, status
+
+
+def require_json_body() -> None:
+    """Before every /v1 view: a body is JSON (``application/json``, ``application/*+json``, any
+    parameters) or there is none. Otherwise a form would be read as ``{}`` (Werkzeug consumes it
+    itself), so a track was decided without its custom data, and other types as JSON unlabelled."""
+    if not request.is_json and _has_body():
+        raise UnsupportedMediaType("The request body must be JSON, sent with Content-Type: application/json.")
+
+
+def _has_body() -> bool:
+    # HTTP's own rule: a request has a body only if it says how long it is or that it is chunked.
+    # The SDKs send empty GETs, DELETEs and POSTs, labelled application/json or not at all.
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
 def parse_body(model: type[Model]) -> Model:

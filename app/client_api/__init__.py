@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from app.api.responses import domain_error_response
+from app.api.responses import domain_error_response, require_json_body
 from app.client_api.cors import add_cors_headers
 from app.domain.errors import DomainError
 
@@ -28,6 +28,9 @@ def answer_preflight():
     if request.method == "OPTIONS":
         return "", 204
     return None
+
+
+bp.before_request(require_json_body)
 
 
 from app.client_api import passkeys, totp, user_authenticators  # noqa: E402,F401  (routes register on bp)

@@ -52,8 +52,9 @@ def account_passkey_options():
 
 @bp.post("/account/passkeys")
 def account_passkey_add():
-    body = request.get_json(silent=True) or {}
     try:
+        body = request.get_json(silent=True)  # a refused body (InvalidJson) answers as JSON too
+        body = body if isinstance(body, dict) else {}
         console_passkeys.finish_registration(
             current_user, challenge_id=body.get("challengeId"), credential=body.get("credential"),
             name=str(body.get("name") or ""), settings=current_settings(), now=utcnow(),

@@ -18,7 +18,8 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from app.domain.builder import Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
-from app.domain.errors import InvalidRuleConditions
+from app.domain.errors import InvalidJson, InvalidRuleConditions
+from app.domain.json_documents import decode_json
 from app.domain.rules import validate_conditions
 from app.models import ActionConfiguration, Rule
 from app.services.rulesets.rules import ACTION_CODE_PATTERN, DEFAULT_VERIFICATION_METHODS, ActionSettings, RuleChanges
@@ -164,16 +165,18 @@ class SimulationForm(FlaskForm):
     user_agent = StringField("User agent", validators=[Length(max=1024)])
 
     def validate_custom(self, field) -> None:
-        text = (field.data or "").strip() or "{}"
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+            value = self._custom()
+        except InvalidJson as exc:
+            raise ValidationError(exc.message) from None
         if not isinstance(value, dict):
             raise ValidationError('Custom data must be a JSON object, e.g. {"amount": 5000}.')
 
+    def _custom(self) -> Any:
+        return decode_json((self.custom.data or "").strip() or "{}")
+
     def attributes(self) -> dict[str, Any]:
-        attributes: dict[str, Any] = {"custom": json.loads((self.custom.data or "").strip() or "{}")}
+        attributes: dict[str, Any] = {"custom": self._custom()}
         for name, key in (("ip_address", "ipAddress"), ("device_id", "deviceId"), ("user_agent", "userAgent")):
             value = (getattr(self, name).data or "").strip()
             if value:
@@ -201,9 +204,9 @@ def check_json(text: str) -> JsonCheck:
     if not text:
         return JsonCheck(None, None)
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return JsonCheck(None, f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        value = decode_json(text)
+    except InvalidJson as exc:
+        return JsonCheck(None, exc.message)
     try:
         validate_conditions(value)
     except InvalidRuleConditions as exc:

@@ -12,7 +12,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
-from app.domain.errors import InvalidRequest
+from app.domain.errors import InvalidRequest, MalformedJson
+from app.domain.json_documents import decode_json
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -49,13 +50,19 @@ def check_custom(custom: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def parse_document(model: type[Model], data: Any) -> Model:
     """``data``: a request body (bytes or text; app.request_limits has refused U+0000 in it already)
-    or decoded JSON (the CLI's files, the simulator's form), checked for U+0000 here."""
+    or JSON decoded by :func:`decode_json` (the CLI's files, the simulator's form), checked for
+    U+0000 here."""
+    text = isinstance(data, (bytes, str))
+    if text:
+        try:
+            decode_json(data)  # for its limits only: pydantic parses the text again, below
+        except MalformedJson:
+            raise InvalidRequest("The request body is not valid JSON.") from None
+    elif _holds_nul(data):
+        raise InvalidRequest("The document contains a NUL character (U+0000), which is never valid input.")
     try:
-        if isinstance(data, (bytes, str)):
-            return model.model_validate_json(data)
-        if _holds_nul(data):
-            raise InvalidRequest("The document contains a NUL character (U+0000), which is never valid input.")
-        return model.model_validate(data)
+        # Strict models accept an enum by its name only from JSON text, hence the text, not the value.
+        return model.model_validate_json(data) if text else model.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(describe_validation_error(exc)) from exc
 

@@ -79,3 +79,11 @@ class InvalidRuleConditions(DomainError):
         super().__init__(f"{message} (at {path})")
         self.path = path
         self.reason = message
+
+
+class InvalidJson(InvalidRequest):
+    """A JSON document Tollgate will not read: too deeply nested, or a number that is not a finite double."""
+
+
+class MalformedJson(InvalidJson):
+    """Not JSON at all; the message names the first problem's line and column."""

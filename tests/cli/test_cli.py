@@ -105,6 +105,25 @@ def test_non_json_input_is_refused(cli):
     assert "Not valid JSON" in result.output
 
 
+@pytest.mark.parametrize(("document", "message"), [
+    ('{"name": "Big", "priority": 1, "outcome": "BLOCK", "conditions": {">": [{"var": "custom.amount"}, 1e400]}}',
+     "Error: conditions.>[1]: number out of range"),
+    ('{"name": "Big", "priority": 1, "outcome": "BLOCK", "conditions": {"==": [{"var": "custom.amount"}, NaN]}}',
+     "Error: conditions.==[1]: not a finite number"),
+    ('{"name": "Deep", "priority": 1, "outcome": "BLOCK", "conditions": ' + '{"!": ' * 5_000 + "true" + "}" * 5_001,
+     "Error: JSON nested too deeply (limit 64)."),
+])
+def test_a_rule_file_json_cannot_hold_is_refused_with_a_message(cli, document, message):
+    cli("tollgate", "init")
+    cli("actions", "create", input=json.dumps({"code": "payout"}))
+
+    result = cli("rules", "create", "payout", input=document)
+
+    assert result.exit_code == 1
+    assert result.output.strip() == message
+    assert json.loads(cli("rules", "list", "payout").output) == []
+
+
 def test_a_nul_character_is_refused_with_a_message(cli):
     cli("tollgate", "init")
     result = cli("actions", "create", input='{"code": "sign-in", "name": "Sign\\u0000in"}')

@@ -27,10 +27,14 @@ MAX_PAGES = 60
 # Forms whose purpose is to end the session doing the crawling.
 SKIPPED_ACTIONS = ("/auth/logout",)
 
+# JSON no form may take, whichever field it lands in: nested past the limit (Python's json recursed
+# into a RecursionError on these), or numbers that are not finite doubles.
+JSON_IT_CANNOT_HOLD = ["[" * 5_000 + "]" * 5_000, '{"a": ' * 2_000 + "1" + "}" * 2_000,
+                       '{"amount": 1e400}', '{"amount": NaN}', '{">": [{"var": "custom.amount"}, -Infinity]}']
 awkward_text = st.sampled_from(
     ["", " ", "\x00", "a" * 5000, "é", "-1", "0", "99999999999999999999", "1.5", "true", "{", "[]",
      '{"and": []}', '{"==": [{"var": "custom.amount"}, 1]}', "<script>alert(1)</script>", "../x",
-     "https://evil.example/", "10.0.0.0/8", "2026-13-45T25:61"]
+     "https://evil.example/", "10.0.0.0/8", "2026-13-45T25:61", "1e400", "NaN", *JSON_IT_CANNOT_HOLD]
 ) | st.text(max_size=60)
 
 
@@ -95,11 +99,13 @@ def discover_forms(admin) -> dict[str, dict[str, list[str]]]:
 
 @pytest.fixture
 def populated_console(app, tenant, api, admin):
-    """Something behind every kind of page, so its edit forms exist: an action with rules, tracked
-    actions (one in review), a data point, a list, a webhook endpoint and a second team member."""
+    """Something behind every kind of page, so its edit forms exist: an action with rules (one only
+    the JsonLogic editor can show), tracked actions (one in review), a data point, a list, a webhook
+    endpoint and a second team member."""
     make_action(app, tenant.id, "withdraw-funds", rules=[
         rule("Big", 0, "REVIEW", {">": [{"var": "custom.amount"}, 1000]}),
         rule("Listed payee", 1, "BLOCK", {"in": [{"var": "custom.payee"}, ["acct_1"]]}),
+        rule("VIP", 2, "ALLOW", {"if": [{"var": "custom.vip"}, True, False]}),
     ])
     api.post("/users/alice/actions/withdraw-funds", json={"custom": {"amount": 5000}})
     api.post("/users/bob/actions/withdraw-funds", json={"custom": {"amount": 5}})
@@ -126,6 +132,20 @@ def test_every_console_form_survives_generated_input(admin, populated_console):
 
     for target, fields in sorted(forms.items()):
         assert_form_survives(admin, target, fields)
+
+
+def test_every_console_form_survives_json_it_cannot_hold_in_any_free_text_field(admin, populated_console):
+    """Not left to chance: each such document in each field that has no preset value on its page
+    (the Test action's custom data, the JsonLogic editor and its live check among them)."""
+    forms = discover_forms(admin)
+    assert any("conditions_json" in fields for fields in forms.values()), sorted(forms)
+
+    for target, fields in sorted(forms.items()):
+        as_on_the_page = {name: options[0] for name, options in fields.items() if options}
+        for name in (name for name, options in fields.items() if not options):
+            for document in JSON_IT_CANNOT_HOLD:
+                response = admin.post(target, data={**as_on_the_page, name: document})
+                assert response.status_code < 500, (target, name, document[:30], response.get_data(as_text=True)[:300])
 
 
 def test_every_hosted_page_form_survives_generated_input(app, tenant, api, client):

@@ -235,6 +235,9 @@ def test_rules_the_builder_cannot_show_open_in_advanced_mode_with_a_note(app, ad
     ('{"and": [{">": [{"var": "custom.amount"}]}]}', "'>' takes 2 arguments, got 1 — at and[0]"),
     ('{"and": [{"bogus": [1, 2]}]}', "unknown operator 'bogus' — at and[0]"),
     ('{"and": [', "Not valid JSON: Expecting value (line 1, column 10)."),
+    ('{">": [{"var": "custom.amount"}, 1e400]}', ">[1]: number out of range"),
+    ('{">": [{"var": "custom.amount"}, -Infinity]}', ">[1]: not a finite number"),
+    ('{"!": ' * 2_000 + "true" + "}" * 2_000, "JSON nested too deeply (limit 64)."),
 ])
 def test_live_validation_names_the_bad_node(admin, action, text, message):
     response = admin.post("/console/actions/withdraw/rules/validate", data={"conditions_json": text}, htmx=True)
@@ -260,6 +263,26 @@ def test_saving_invalid_advanced_json_shows_the_path(app, admin, action):
     assert response.status_code == 400
     assert "at or[1].in[1]" in text_of(parse(response).find(id="conditions-status"))
     assert _rules(app) == []
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{">": [{"var": "custom.amount"}, NaN]}', ">[1]: not a finite number"),
+    ('{"and": [' * 2_000 + "true" + "]}" * 2_000, "JSON nested too deeply (limit 64)."),
+])
+def test_saving_advanced_json_refuses_what_json_cannot_hold(app, admin, action, text, message):
+    response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, "mode": "advanced", "conditions_json": text})
+
+    assert response.status_code == 400
+    assert message in text_of(parse(response).find(id="conditions-status"))
+    assert _rules(app) == []
+
+
+def test_switching_deeply_nested_json_to_the_builder_says_why_not(admin, action):
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True, data={
+        "mode": "advanced", "conditions_json": "[" * 10_000 + "]" * 10_000, "builder-op": "to-builder",
+    }))
+
+    assert _control(page, "mode")["value"] == "advanced" and "JSON nested too deeply (limit 64)." in text_of(page)
 
 
 def test_saving_advanced_json(app, admin, action):
