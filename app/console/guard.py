@@ -14,6 +14,7 @@ from flask_login import current_user, logout_user
 from app.config import current_settings
 from app.htmx import redirect_to
 from app.models.base import utcnow
+from app.services.console import console_users
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Where a user whose password someone else chose (an invitation) may go until they choose their own.
@@ -41,6 +42,7 @@ def install_guard(
             return _to_sign_in(None)
         now = utcnow().timestamp()
         if _idle(now):
+            console_users.end_session(current_user)
             logout_user()
             session.clear()
             return _to_sign_in("You were signed out after a period of inactivity.")

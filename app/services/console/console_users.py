@@ -200,9 +200,17 @@ def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
 
 
 def start_session(user: ConsoleUser, *, now: datetime) -> None:
-    """A new epoch makes every earlier session cookie of this user worthless (session rotation)."""
+    """A new epoch makes every earlier session cookie of this user worthless (session rotation):
+    a user has one live session at a time, and ``last_login_at`` is when it began."""
     user.session_epoch += 1
     user.last_login_at = now
+    db.session.commit()
+
+
+def end_session(user: ConsoleUser) -> None:
+    """Sign-out: the cookie, and any copy of it, stops working now rather than when the browser
+    forgets it. Since only the latest sign-in's session is live, this ends that one and no other."""
+    user.session_epoch += 1
     db.session.commit()
 
 
