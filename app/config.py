@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,6 +53,8 @@ class Settings:
     instance_path: Path
     redirect_allowlist: tuple[AllowedRedirect, ...] = ()
     console_idle_minutes: int = 30
+    # However active, a console session ends this long after sign-in.
+    console_session_hours: int = 12
     review_claim_minutes: int = 30
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: str | None = None
@@ -91,6 +94,11 @@ class Settings:
             "SESSION_COOKIE_NAME": "tollgate_session",
             # CSRF tokens are bound to the session, which the idle timeout already limits.
             "WTF_CSRF_TIME_LIMIT": None,
+            # Flask refuses a session cookie signed longer ago than this (31 days by default). The
+            # guard re-signs it on every request, so the limit counted from sign-in is the guard's,
+            # on the server; this keeps an unused cookie from outliving it. (The cookie ends with
+            # the browser: not "permanent", so SESSION_REFRESH_EACH_REQUEST does not apply.)
+            "PERMANENT_SESSION_LIFETIME": timedelta(hours=self.console_session_hours),
         }
 
 
@@ -109,6 +117,7 @@ VARIABLES = {
     "TOLLGATE_API_SECRET_KEY": None,
     "TOLLGATE_REDIRECT_ALLOWLIST": None,
     "TOLLGATE_CONSOLE_IDLE_MINUTES": "30",
+    "TOLLGATE_CONSOLE_SESSION_HOURS": "12",
     "TOLLGATE_REVIEW_CLAIM_MINUTES": "30",
     "TOLLGATE_ADMIN_EMAIL": None,
     "TOLLGATE_ADMIN_PASSWORD": None,
@@ -215,6 +224,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
                 problems.append(f"TOLLGATE_REDIRECT_ALLOWLIST: {exc}")
 
     idle_minutes = _int_in_range(get, "TOLLGATE_CONSOLE_IDLE_MINUTES", 1, 24 * 60, problems, unit="minutes")
+    session_hours = _int_in_range(get, "TOLLGATE_CONSOLE_SESSION_HOURS", 1, 30 * 24, problems, unit="hours")
     claim_minutes = _int_in_range(get, "TOLLGATE_REVIEW_CLAIM_MINUTES", 1, 24 * 60, problems, unit="minutes")
     admin_email, admin_password = get("TOLLGATE_ADMIN_EMAIL"), get("TOLLGATE_ADMIN_PASSWORD")
     if admin_email is not None and "@" not in admin_email:
@@ -261,6 +271,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         instance_path=instance_path,
         redirect_allowlist=tuple(redirect_allowlist),
         console_idle_minutes=idle_minutes,
+        console_session_hours=session_hours,
         review_claim_minutes=claim_minutes,
         bootstrap_admin_email=admin_email,
         bootstrap_admin_password=admin_password,
