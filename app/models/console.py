@@ -95,16 +95,3 @@ class AuditEvent(Base):
     target_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
-
-
-class SignInFailure(Base):
-    """A failed console sign-in, by client address: too many from one address within a window stop
-    that address's further attempts before any password is hashed (password spraying across
-    accounts, and argon2's cost as a way to exhaust the server's CPU)."""
-
-    __tablename__ = "sign_in_failure"
-    __table_args__ = (Index(None, "client_ip", "failed_at"), Index(None, "failed_at"))
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    client_ip: Mapped[str] = mapped_column(String(64))
-    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

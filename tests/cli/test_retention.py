@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import ActionStateChange, EndUser, ReviewNote, SignInFailure, UserAction, VerificationAttempt
+from app.models import ActionStateChange, AddressFailure, EndUser, ReviewNote, UserAction, VerificationAttempt
 from app.models.base import utcnow
 from app.services.operations.retention import purge_expired
 from tests.factories import make_action, rule
@@ -121,12 +121,14 @@ def test_verification_attempts_older_than_any_signal_window_go(app, api, payout)
 
 def test_failed_sign_ins_go_once_the_per_address_limit_no_longer_counts_them(app):
     with app.app_context():
-        db.session.add_all([SignInFailure(client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=16)),
-                            SignInFailure(client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=1))])
+        db.session.add_all([
+            AddressFailure(kind="sign_in", client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=16)),
+            AddressFailure(kind="sign_in", client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=1)),
+        ])
         db.session.commit()
 
     assert purge(app).sign_in_failures == 1
-    assert count(app, SignInFailure) == 1
+    assert count(app, AddressFailure) == 1
 
 
 def test_the_command_reports_what_it_deleted(app, api, payout, retention):
