@@ -65,8 +65,10 @@ class Settings:
     trusted_proxy_hops: int = 0
     # Challenges anyone may start without a token (usernameless passkey sign-in), per client IP.
     anonymous_challenges_per_minute: int = 30
-    # Failed console sign-ins one client address may make per SIGN_IN_FAILURE_WINDOW, over all accounts.
+    # Failed console sign-ins one client address may make per 15 minutes, over all accounts.
     sign_in_failures_per_address: int = 20
+    # Invalid API keys (server or client API) one client address may present per rolling minute.
+    api_key_failures_per_minute: int = 100
     # Webhooks to loopback, private, link-local... addresses: development only, unless the operator says so.
     webhook_allow_private_networks: bool = False
     # Tracked actions older than this are deleted by `flask tollgate purge`; None keeps them all.
@@ -126,6 +128,7 @@ VARIABLES = {
     "TOLLGATE_TRUSTED_PROXY_HOPS": "0",
     "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE": "30",
     "TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS": "20",
+    "TOLLGATE_API_KEY_FAILURES_PER_MINUTE": "100",
     "TOLLGATE_ACTION_RETENTION_DAYS": None,
     "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": None,
     "TOLLGATE_METRICS_TOKEN": None,
@@ -241,6 +244,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
                                    unit="challenges")
     sign_in_failures = _int_in_range(get, "TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS", 1, 100000, problems,
                                      unit="failures")
+    api_key_failures = _int_in_range(get, "TOLLGATE_API_KEY_FAILURES_PER_MINUTE", 1, 100000, problems,
+                                     unit="failures")
     retention = get("TOLLGATE_ACTION_RETENTION_DAYS")
     # Never shorter than the longest window a risk signal looks back over, so purging old actions
     # can never change a decision.
@@ -280,6 +285,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         trusted_proxy_hops=proxy_hops,
         anonymous_challenges_per_minute=anonymous_rate,
         sign_in_failures_per_address=sign_in_failures,
+        api_key_failures_per_minute=api_key_failures,
         webhook_allow_private_networks=allow_private,
         action_retention_days=retention_days,
         metrics_token=metrics_token,

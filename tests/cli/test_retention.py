@@ -131,14 +131,31 @@ def test_failed_sign_ins_go_once_the_per_address_limit_no_longer_counts_them(app
     assert count(app, AddressFailure) == 1
 
 
+def test_invalid_api_keys_go_after_their_own_minute_and_sign_ins_after_theirs(app):
+    two_minutes_ago = utcnow() - timedelta(minutes=2)
+    with app.app_context():
+        db.session.add_all([
+            AddressFailure(kind="api_key", client_ip="203.0.113.9", failed_at=two_minutes_ago),
+            AddressFailure(kind="api_key", client_ip="203.0.113.9", failed_at=utcnow() - timedelta(seconds=30)),
+            AddressFailure(kind="sign_in", client_ip="203.0.113.9", failed_at=two_minutes_ago),
+        ])
+        db.session.commit()
+
+    report = purge(app)
+
+    assert (report.api_key_failures, report.sign_in_failures) == (1, 0)
+    with app.app_context():
+        assert sorted(db.session.execute(select(AddressFailure.kind)).scalars()) == ["api_key", "sign_in"]
+
+
 def test_the_command_reports_what_it_deleted(app, api, payout, retention):
     age(app, track(api, "fi"), RETENTION_DAYS + 1)
 
     result = app.test_cli_runner().invoke(args=["tollgate", "purge"])
 
     assert result.exit_code == 0, result.output
-    assert (f"purge: 1 actions (older than {RETENTION_DAYS} days), 0 old verification attempts, 0 old failed sign-ins "
-            "deleted") in result.output
+    assert (f"purge: 1 actions (older than {RETENTION_DAYS} days), 0 old verification attempts, 0 old failed sign-ins, "
+            "0 old invalid API keys deleted") in result.output
 
 
 def test_the_command_says_when_retention_is_off(app):

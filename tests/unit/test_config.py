@@ -77,6 +77,8 @@ def test_production_without_secrets_lists_every_problem(tmp_path):
     ("TOLLGATE_TRUSTED_PROXY_HOPS", "-1", "between 0 and 5"),
     ("TOLLGATE_TRUSTED_PROXY_HOPS", "all", "whole number"),
     ("TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", "0", "between 1 and 100000"),
+    ("TOLLGATE_API_KEY_FAILURES_PER_MINUTE", "0", "between 1 and 100000 failures"),
+    ("TOLLGATE_API_KEY_FAILURES_PER_MINUTE", "lots", "whole number of failures"),
     ("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe", "must be true or false, got 'maybe'"),
     ("TOLLGATE_ACTION_RETENTION_DAYS", "30", "between 90 and 36500 days"),  # shorter than the signals read
     ("TOLLGATE_ACTION_RETENTION_DAYS", "a year", "whole number of days"),

@@ -1,1 +1,1 @@
-"""Limits per client address, counted in the database: failed console sign-ins."""
+"""Limits per client address, counted in the database: failed console sign-ins, invalid API keys."""

@@ -1,5 +1,5 @@
 """Failures counted per client address, in the database, so one limit holds across every worker
-and instance: failed console sign-ins.
+and instance: failed console sign-ins, invalid API keys (services.tenancy.api_keys).
 
 Each kind has its window. An address with ``allowed`` failures of a kind inside the window is
 refused (TooManyRequests, Retry-After the whole window) until enough of them age out. Refusals are
@@ -29,6 +29,8 @@ class FailureLimit:
 
 SIGN_IN = FailureLimit("sign_in", timedelta(minutes=15),
                        "Too many failed sign-ins from your network. Try again in 15 minutes.")
+API_KEY = FailureLimit("api_key", timedelta(minutes=1),
+                       "Too many requests with an invalid API key from this address. Try again in a minute.")
 
 
 def refuse_when_over(limit: FailureLimit, client_ip: str | None, *, allowed: int, now: datetime) -> None:

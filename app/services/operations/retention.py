@@ -6,7 +6,7 @@
   whatever its age: deleting it would decide it silently. The setting is never below the longest
   window a risk signal reads, so a purge cannot change a decision.
 * Failed verification attempts older than that same window, and failures by client address
-  (console sign-ins) older than their limit's window: nothing reads them any more.
+  (console sign-ins, invalid API keys) older than their limit's window: nothing reads them any more.
 
 Batches are deleted one transaction each, so a large first purge never holds SQLite's write lock
 (or PostgreSQL row locks) for long, and an interrupted purge simply resumes next time.
@@ -24,7 +24,7 @@ from app.domain.decision import ActionState
 from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 from app.extensions import db
 from app.models import AddressFailure, Tenant, UserAction, VerificationAttempt
-from app.services.limits.address_failures import SIGN_IN, FailureLimit
+from app.services.limits.address_failures import API_KEY, SIGN_IN, FailureLimit
 
 BATCH = 1000
 
@@ -34,6 +34,7 @@ class PurgeReport:
     actions: int
     verification_attempts: int
     sign_in_failures: int
+    api_key_failures: int
 
 
 def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> PurgeReport:
@@ -47,7 +48,8 @@ def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> P
         VerificationAttempt, batch,
     )
     return PurgeReport(actions=actions, verification_attempts=attempts,
-                       sign_in_failures=_purge_address_failures(SIGN_IN, now, batch))
+                       sign_in_failures=_purge_address_failures(SIGN_IN, now, batch),
+                       api_key_failures=_purge_address_failures(API_KEY, now, batch))
 
 
 def _purge_actions(tenant_id: str, cutoff: datetime, batch: int) -> int:
