@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.domain.errors import TooManyRequests
 from app.extensions import db
@@ -44,6 +44,27 @@ def refuse_when_over(limit: FailureLimit, client_ip: str | None, *, allowed: int
     ).scalar_one()
     if recent >= allowed:
         raise TooManyRequests(limit.refusal, retry_after=int(limit.window.total_seconds()))
+
+
+@dataclass(frozen=True)
+class WindowSummary:
+    failures: int  # counted within the window, all addresses
+    refused_addresses: int  # addresses that have used up their failures, so are refused now
+
+
+def summarise_window(limit: FailureLimit, *, allowed: int, now: datetime) -> WindowSummary:
+    """One statement: the kind's (kind, failed_at) index range over the window, grouped by address."""
+    per_address = (
+        select(func.count().label("failures"))
+        .where(AddressFailure.kind == limit.kind, AddressFailure.failed_at > now - limit.window)
+        .group_by(AddressFailure.client_ip)
+        .subquery()
+    )
+    failures, refused = db.session.execute(select(
+        func.coalesce(func.sum(per_address.c.failures), 0),
+        func.coalesce(func.sum(case((per_address.c.failures >= allowed, 1), else_=0)), 0),
+    )).one()
+    return WindowSummary(failures=int(failures), refused_addresses=int(refused))
 
 
 def record_failure(limit: FailureLimit, client_ip: str | None, *, now: datetime) -> None:
