@@ -149,7 +149,8 @@ def tollgate_purge(every: int | None) -> None:
     def one_round() -> str:
         report = purge_expired(settings=settings, now=utcnow())
         return (f"purge: {report.actions} actions ({kept}), {report.verification_attempts} old verification "
-                f"attempts, {report.sign_in_failures} old failed sign-ins deleted")
+                f"attempts, {report.sign_in_failures} old failed sign-ins, {report.api_key_failures} old invalid "
+                f"API keys deleted")
 
     _repeat(one_round, every=every)
 

@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,6 +53,8 @@ class Settings:
     instance_path: Path
     redirect_allowlist: tuple[AllowedRedirect, ...] = ()
     console_idle_minutes: int = 30
+    # However active, a console session ends this long after sign-in.
+    console_session_hours: int = 12
     review_claim_minutes: int = 30
     bootstrap_admin_email: str | None = None
     bootstrap_admin_password: str | None = None
@@ -62,8 +65,10 @@ class Settings:
     trusted_proxy_hops: int = 0
     # Challenges anyone may start without a token (usernameless passkey sign-in), per client IP.
     anonymous_challenges_per_minute: int = 30
-    # Failed console sign-ins one client address may make per SIGN_IN_FAILURE_WINDOW, over all accounts.
+    # Failed console sign-ins one client address may make per 15 minutes, over all accounts.
     sign_in_failures_per_address: int = 20
+    # Invalid API keys (server or client API) one client address may present per rolling minute.
+    api_key_failures_per_minute: int = 100
     # Webhooks to loopback, private, link-local... addresses: development only, unless the operator says so.
     webhook_allow_private_networks: bool = False
     # Tracked actions older than this are deleted by `flask tollgate purge`; None keeps them all.
@@ -91,6 +96,11 @@ class Settings:
             "SESSION_COOKIE_NAME": "tollgate_session",
             # CSRF tokens are bound to the session, which the idle timeout already limits.
             "WTF_CSRF_TIME_LIMIT": None,
+            # Flask refuses a session cookie signed longer ago than this (31 days by default). The
+            # guard re-signs it on every request, so the limit counted from sign-in is the guard's,
+            # on the server; this keeps an unused cookie from outliving it. (The cookie ends with
+            # the browser: not "permanent", so SESSION_REFRESH_EACH_REQUEST does not apply.)
+            "PERMANENT_SESSION_LIFETIME": timedelta(hours=self.console_session_hours),
         }
 
 
@@ -109,6 +119,7 @@ VARIABLES = {
     "TOLLGATE_API_SECRET_KEY": None,
     "TOLLGATE_REDIRECT_ALLOWLIST": None,
     "TOLLGATE_CONSOLE_IDLE_MINUTES": "30",
+    "TOLLGATE_CONSOLE_SESSION_HOURS": "12",
     "TOLLGATE_REVIEW_CLAIM_MINUTES": "30",
     "TOLLGATE_ADMIN_EMAIL": None,
     "TOLLGATE_ADMIN_PASSWORD": None,
@@ -117,6 +128,7 @@ VARIABLES = {
     "TOLLGATE_TRUSTED_PROXY_HOPS": "0",
     "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE": "30",
     "TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS": "20",
+    "TOLLGATE_API_KEY_FAILURES_PER_MINUTE": "100",
     "TOLLGATE_ACTION_RETENTION_DAYS": None,
     "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": None,
     "TOLLGATE_METRICS_TOKEN": None,
@@ -215,6 +227,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
                 problems.append(f"TOLLGATE_REDIRECT_ALLOWLIST: {exc}")
 
     idle_minutes = _int_in_range(get, "TOLLGATE_CONSOLE_IDLE_MINUTES", 1, 24 * 60, problems, unit="minutes")
+    session_hours = _int_in_range(get, "TOLLGATE_CONSOLE_SESSION_HOURS", 1, 30 * 24, problems, unit="hours")
     claim_minutes = _int_in_range(get, "TOLLGATE_REVIEW_CLAIM_MINUTES", 1, 24 * 60, problems, unit="minutes")
     admin_email, admin_password = get("TOLLGATE_ADMIN_EMAIL"), get("TOLLGATE_ADMIN_PASSWORD")
     if admin_email is not None and "@" not in admin_email:
@@ -230,6 +243,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
     anonymous_rate = _int_in_range(get, "TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", 1, 100000, problems,
                                    unit="challenges")
     sign_in_failures = _int_in_range(get, "TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS", 1, 100000, problems,
+                                     unit="failures")
+    api_key_failures = _int_in_range(get, "TOLLGATE_API_KEY_FAILURES_PER_MINUTE", 1, 100000, problems,
                                      unit="failures")
     retention = get("TOLLGATE_ACTION_RETENTION_DAYS")
     # Never shorter than the longest window a risk signal looks back over, so purging old actions
@@ -261,6 +276,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         instance_path=instance_path,
         redirect_allowlist=tuple(redirect_allowlist),
         console_idle_minutes=idle_minutes,
+        console_session_hours=session_hours,
         review_claim_minutes=claim_minutes,
         bootstrap_admin_email=admin_email,
         bootstrap_admin_password=admin_password,
@@ -269,6 +285,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         trusted_proxy_hops=proxy_hops,
         anonymous_challenges_per_minute=anonymous_rate,
         sign_in_failures_per_address=sign_in_failures,
+        api_key_failures_per_minute=api_key_failures,
         webhook_allow_private_networks=allow_private,
         action_retention_days=retention_days,
         metrics_token=metrics_token,

@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from app.config import current_settings
 from app.models.base import utcnow
+from app.services.limits.address_failures import API_KEY
 from app.services.operations.metrics import WINDOW, MetricsSnapshot, take_snapshot
 
 bp = Blueprint("metrics", __name__)
@@ -26,6 +27,10 @@ bp = Blueprint("metrics", __name__)
 VERSION = version("tollgate")  # package metadata; fixed for the life of the process
 _WINDOW_MINUTES = int(WINDOW.total_seconds()) // 60
 RECENT, RECENT_TEXT = f"last_{_WINDOW_MINUTES}m", f"in the last {_WINDOW_MINUTES} minutes"
+# Invalid API keys are kept only as long as their limit counts them, so they are shown over that window.
+_KEY_WINDOW_MINUTES = int(API_KEY.window.total_seconds()) // 60
+KEY_RECENT, KEY_RECENT_TEXT = (f"last_{_KEY_WINDOW_MINUTES}m", "in the last minute" if _KEY_WINDOW_MINUTES == 1
+                               else f"in the last {_KEY_WINDOW_MINUTES} minutes")
 
 
 @bp.get("/metrics")
@@ -38,7 +43,7 @@ def metrics_show():
                         headers={"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"})
     # A fresh registry per scrape: it holds nothing between requests, the database holds it all.
     registry = CollectorRegistry()
-    registry.register(SnapshotCollector(take_snapshot(now=utcnow())))
+    registry.register(SnapshotCollector(take_snapshot(settings=current_settings(), now=utcnow())))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
@@ -88,3 +93,12 @@ class SnapshotCollector(Collector):
 
         yield GaugeMetricFamily(f"tollgate_verification_failures_{RECENT}", f"Wrong codes entered {RECENT_TEXT}.",
                                 value=s.recent_failed_verifications)
+
+        yield GaugeMetricFamily(f"tollgate_api_key_failures_{KEY_RECENT}",
+                                f"Invalid API keys answered 401 {KEY_RECENT_TEXT}; an address stops adding to it "
+                                "once it is refused.",
+                                value=s.api_key_failures.failures)
+        yield GaugeMetricFamily("tollgate_api_key_refused_addresses",
+                                "Client addresses whose invalid API keys are refused now (429): they reached "
+                                "TOLLGATE_API_KEY_FAILURES_PER_MINUTE.",
+                                value=s.api_key_failures.refused_addresses)

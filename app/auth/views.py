@@ -102,6 +102,8 @@ def second_factor_verify():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        console_users.end_session(current_user)
     logout_user()
     session.clear()
     flash("You are signed out.")

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
 from app.services.challenges.sessions import ClientSession, open_session
+from app.services.tenancy.api_keys import count_invalid_key
 
 
 def bearer_session() -> ClientSession:
@@ -45,6 +46,7 @@ def basic_tenant_id() -> str:
     # The SDK sends base64(encodeURIComponent(tenantId)) without a colon; the docs use "tenantId:".
     tenant_id = unquote(decoded.split(":", 1)[0])
     if not tenant_id or db.session.get(Tenant, tenant_id) is None:
+        count_invalid_key(client_ip=request.remote_addr, settings=current_settings(), now=utcnow())
         raise Unauthorized("Unknown tenant.")
     return tenant_id
 

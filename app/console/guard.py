@@ -1,4 +1,5 @@
-"""The one guard every console-side blueprint installs: signed in, not idle, allowed by role.
+"""The one guard every console-side blueprint installs: signed in, not idle, not past the
+session's lifetime, allowed by role.
 
 Admins may do everything. Reviewers get only what a blueprint lists for them; a view added
 without thinking about roles is therefore admin-only, the safe default.
@@ -7,6 +8,7 @@ without thinking about roles is therefore admin-only, the safe default.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -14,6 +16,7 @@ from flask_login import current_user, logout_user
 from app.config import current_settings
 from app.htmx import redirect_to
 from app.models.base import utcnow
+from app.services.console import console_users
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Where a user whose password someone else chose (an invitation) may go until they choose their own.
@@ -39,19 +42,21 @@ def install_guard(
             return _poll_guard()
         if not current_user.is_authenticated:
             return _to_sign_in(None)
-        now = utcnow().timestamp()
-        if _idle(now):
+        now = utcnow()
+        ended = _why_ended(now)
+        if ended:
+            console_users.end_session(current_user)
             logout_user()
             session.clear()
-            return _to_sign_in("You were signed out after a period of inactivity.")
-        session["seen"] = now
+            return _to_sign_in(ended)
+        session["seen"] = now.timestamp()
         if current_user.must_change_password and request.endpoint != PASSWORD_CHANGE:
             flash("Choose your own password first: the one you signed in with was set by someone else.")
             return redirect_to(url_for(PASSWORD_CHANGE))
         return _by_role()
 
     def _poll_guard() -> object:
-        if not current_user.is_authenticated or _idle(utcnow().timestamp()) or current_user.must_change_password:
+        if not current_user.is_authenticated or _why_ended(utcnow()) or current_user.must_change_password:
             return make_response("", 204)
         return _by_role()
 
@@ -63,8 +68,19 @@ def install_guard(
         abort(403)
 
 
-def _idle(now: float) -> bool:
-    return now - float(session.get("seen", 0)) > current_settings().console_idle_minutes * 60
+def _why_ended(now: datetime) -> str | None:
+    """What ends the signed-in session now (the message for the sign-in page), or None while it goes on.
+
+    The absolute lifetime counts from sign-in, on the server (the user's ``last_login_at``), so no
+    amount of activity, and no copy of the cookie, keeps a session past it."""
+    settings = current_settings()
+    hours = settings.console_session_hours
+    started = current_user.last_login_at
+    if started is None or now - started > timedelta(hours=hours):
+        return f"You were signed out: a session lasts at most {hours} hour{'s' if hours != 1 else ''}. Sign in again."
+    if now.timestamp() - float(session.get("seen", 0)) > settings.console_idle_minutes * 60:
+        return "You were signed out after a period of inactivity."
+    return None
 
 
 def _to_sign_in(message: str | None):

@@ -2,7 +2,8 @@
 
 from app.models import config_stamp  # noqa: E402,F401,I001  (registers the restamping session event)
 from app.models.action import ActionConfiguration, Rule
-from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser, SignInFailure
+from app.models.address_failure import AddressFailure
+from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.custom_data import CustomDataPoint, CustomList
 from app.models.network import NetworkList, NetworkListEntry
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
@@ -15,6 +16,7 @@ from app.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 __all__ = [
     "ActionConfiguration",
     "ActionStateChange",
+    "AddressFailure",
     "ApiKey",
     "AuditEvent",
     "Authenticator",
@@ -32,7 +34,6 @@ __all__ = [
     "ReviewNote",
     "ReviewOverdueFlag",
     "Rule",
-    "SignInFailure",
     "Tenant",
     "UserAction",
     "VerificationAttempt",

@@ -24,7 +24,8 @@ class ConsoleUser(Base):
     # An invited user's first password was seen by the admin who invited them: it only gets them
     # as far as choosing their own (console.guard).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # Bumped on sign-in, password change and disabling: every older session cookie stops working.
+    # Bumped on sign-in, sign-out (and the idle one), password change and disabling: every older
+    # session cookie stops working, so a user has at most one live session, begun at last_login_at.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     webauthn_user_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -94,16 +95,3 @@ class AuditEvent(Base):
     target_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
-
-
-class SignInFailure(Base):
-    """A failed console sign-in, by client address: too many from one address within a window stop
-    that address's further attempts before any password is hashed (password spraying across
-    accounts, and argon2's cost as a way to exhaust the server's CPU)."""
-
-    __tablename__ = "sign_in_failure"
-    __table_args__ = (Index(None, "client_ip", "failed_at"), Index(None, "failed_at"))
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    client_ip: Mapped[str] = mapped_column(String(64))
-    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -188,7 +188,7 @@ def test_the_counts_the_console_and_metrics_show_stay_the_same(app, api, tenant,
     def counts():
         with app.app_context():
             now = utcnow()
-            return outcome_counts(tenant.id, now=now), metrics.take_snapshot(now=now)
+            return outcome_counts(tenant.id, now=now), metrics.take_snapshot(settings=app.config["TOLLGATE"], now=now)
 
     stats_before, metrics_before = counts()
 

@@ -3,6 +3,7 @@ Prometheus' text format, read from the database on every scrape with a few fixed
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import timedelta
 from importlib.metadata import version
@@ -15,7 +16,7 @@ from sqlalchemy import update
 from app import create_app
 from app.domain.decision import ActionState
 from app.extensions import db
-from app.models import Tenant, UserAction, WebhookDelivery
+from app.models import AddressFailure, Tenant, UserAction, WebhookDelivery
 from app.models.base import utcnow
 from app.services.delivery.worker import MAX_ATTEMPTS, SendResult, deliver_due
 from app.services.reviews.sla import set_review_sla
@@ -28,7 +29,7 @@ from tests.sql_statements import statements
 
 TOKEN = "scrape-" + "s" * 32
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
-STATEMENTS_PER_SCRAPE = 6
+STATEMENTS_PER_SCRAPE = 7
 
 
 @pytest.fixture
@@ -113,7 +114,8 @@ def test_an_empty_instance_reports_zeros_and_its_version(client, metrics_on):
     assert value(samples, "tollgate_build_info", version=version("tollgate")) == 1
     assert {value(samples, "tollgate_actions_tracked_last_5m", state=s.value) for s in ActionState} == {0}
     for name in ("tollgate_reviews_waiting", "tollgate_reviews_overdue", "tollgate_review_oldest_waiting_age_seconds",
-                 "tollgate_webhook_delivery_lag_seconds", "tollgate_verification_failures_last_5m"):
+                 "tollgate_webhook_delivery_lag_seconds", "tollgate_verification_failures_last_5m",
+                 "tollgate_api_key_failures_last_1m", "tollgate_api_key_refused_addresses"):
         assert value(samples, name) == 0, name
     assert value(samples, "tollgate_webhook_deliveries", status="pending") == 0
     assert value(samples, "tollgate_webhook_deliveries", status="failed") == 0
@@ -196,6 +198,25 @@ def test_wrong_codes_entered_recently(app, api, client, tenant, metrics_on):
         assert response.get_json()["isVerified"] is False
 
     assert value(scrape(client), "tollgate_verification_failures_last_5m") == 2
+
+
+def test_invalid_api_keys_of_the_last_minute_and_the_addresses_refused_now(app, client, tenant, metrics_on,
+                                                                           monkeypatch):
+    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], api_key_failures_per_minute=3))
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"tg_sk_wrong:").decode()}
+    for address, attempts in (("203.0.113.9", 5), ("198.51.100.7", 1)):
+        for _ in range(attempts):
+            client.get("/v1/users/alice", headers=wrong, environ_base={"REMOTE_ADDR": address})
+    client.get("/v1/users/alice", headers=wrong, environ_base={"REMOTE_ADDR": "192.0.2.1"})
+    with app.app_context():  # that one a little over a minute ago: the limit no longer counts it
+        db.session.execute(update(AddressFailure).where(AddressFailure.client_ip == "192.0.2.1")
+                           .values(failed_at=utcnow() - timedelta(seconds=61)))
+        db.session.commit()
+
+    samples = scrape(client)
+
+    assert value(samples, "tollgate_api_key_failures_last_1m") == 3 + 1  # the refused two are not failures
+    assert value(samples, "tollgate_api_key_refused_addresses") == 1
 
 
 def test_another_instance_on_the_same_database_answers_the_same(app, app_env, api, client, tenant, metrics_on):

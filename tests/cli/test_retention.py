@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import ActionStateChange, EndUser, ReviewNote, SignInFailure, UserAction, VerificationAttempt
+from app.models import ActionStateChange, AddressFailure, EndUser, ReviewNote, UserAction, VerificationAttempt
 from app.models.base import utcnow
 from app.services.operations.retention import purge_expired
 from tests.factories import make_action, rule
@@ -121,12 +121,31 @@ def test_verification_attempts_older_than_any_signal_window_go(app, api, payout)
 
 def test_failed_sign_ins_go_once_the_per_address_limit_no_longer_counts_them(app):
     with app.app_context():
-        db.session.add_all([SignInFailure(client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=16)),
-                            SignInFailure(client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=1))])
+        db.session.add_all([
+            AddressFailure(kind="sign_in", client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=16)),
+            AddressFailure(kind="sign_in", client_ip="203.0.113.9", failed_at=utcnow() - timedelta(minutes=1)),
+        ])
         db.session.commit()
 
     assert purge(app).sign_in_failures == 1
-    assert count(app, SignInFailure) == 1
+    assert count(app, AddressFailure) == 1
+
+
+def test_invalid_api_keys_go_after_their_own_minute_and_sign_ins_after_theirs(app):
+    two_minutes_ago = utcnow() - timedelta(minutes=2)
+    with app.app_context():
+        db.session.add_all([
+            AddressFailure(kind="api_key", client_ip="203.0.113.9", failed_at=two_minutes_ago),
+            AddressFailure(kind="api_key", client_ip="203.0.113.9", failed_at=utcnow() - timedelta(seconds=30)),
+            AddressFailure(kind="sign_in", client_ip="203.0.113.9", failed_at=two_minutes_ago),
+        ])
+        db.session.commit()
+
+    report = purge(app)
+
+    assert (report.api_key_failures, report.sign_in_failures) == (1, 0)
+    with app.app_context():
+        assert sorted(db.session.execute(select(AddressFailure.kind)).scalars()) == ["api_key", "sign_in"]
 
 
 def test_the_command_reports_what_it_deleted(app, api, payout, retention):
@@ -135,8 +154,8 @@ def test_the_command_reports_what_it_deleted(app, api, payout, retention):
     result = app.test_cli_runner().invoke(args=["tollgate", "purge"])
 
     assert result.exit_code == 0, result.output
-    assert (f"purge: 1 actions (older than {RETENTION_DAYS} days), 0 old verification attempts, 0 old failed sign-ins "
-            "deleted") in result.output
+    assert (f"purge: 1 actions (older than {RETENTION_DAYS} days), 0 old verification attempts, 0 old failed sign-ins, "
+            "0 old invalid API keys deleted") in result.output
 
 
 def test_the_command_says_when_retention_is_off(app):

@@ -1,5 +1,6 @@
 """Settings come from the environment and every problem is reported at start-up."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -71,9 +72,13 @@ def test_production_without_secrets_lists_every_problem(tmp_path):
     ("TOLLGATE_RESULT_TOKEN_TTL", "99999", "between 30 and 3600"),
     ("TOLLGATE_API_SECRET_KEY", "short", "at least 24"),
     ("TOLLGATE_REDIRECT_ALLOWLIST", "https://ok.example,app.example.com", "not an absolute http(s) URL"),
+    ("TOLLGATE_CONSOLE_SESSION_HOURS", "0", "between 1 and 720 hours"),
+    ("TOLLGATE_CONSOLE_SESSION_HOURS", "half a day", "whole number of hours"),
     ("TOLLGATE_TRUSTED_PROXY_HOPS", "-1", "between 0 and 5"),
     ("TOLLGATE_TRUSTED_PROXY_HOPS", "all", "whole number"),
     ("TOLLGATE_ANONYMOUS_CHALLENGES_PER_MINUTE", "0", "between 1 and 100000"),
+    ("TOLLGATE_API_KEY_FAILURES_PER_MINUTE", "0", "between 1 and 100000 failures"),
+    ("TOLLGATE_API_KEY_FAILURES_PER_MINUTE", "lots", "whole number of failures"),
     ("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe", "must be true or false, got 'maybe'"),
     ("TOLLGATE_ACTION_RETENTION_DAYS", "30", "between 90 and 36500 days"),  # shorter than the signals read
     ("TOLLGATE_ACTION_RETENTION_DAYS", "a year", "whole number of days"),
@@ -125,3 +130,12 @@ def test_metrics_stay_off_until_the_operator_sets_a_token(tmp_path):
 
     token = "m" * 32
     assert load({**PRODUCTION, "TOLLGATE_METRICS_TOKEN": token}, tmp_path).metrics_token == token
+
+
+def test_console_sessions_last_twelve_hours_unless_the_operator_says_and_so_does_the_cookie(tmp_path):
+    assert load(PRODUCTION, tmp_path).console_session_hours == 12
+
+    settings = load({**PRODUCTION, "TOLLGATE_CONSOLE_SESSION_HOURS": "8"}, tmp_path)
+
+    assert settings.console_session_hours == 8
+    assert settings.flask_config()["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=8)

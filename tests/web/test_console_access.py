@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import SignInFailure
+from app.models import AddressFailure
 from app.models.base import utcnow
 from tests.html import alerts, csrf_from, field_error, parse, text_of
 from tests.web.conftest import PASSWORD, sign_in
@@ -146,7 +146,7 @@ def test_the_address_window_passes(app, client, make_console_user, few_failures_
     for _ in range(3):
         sign_in(client, "nobody@example.com", "guess")
     with app.app_context():
-        db.session.execute(update(SignInFailure).values(failed_at=utcnow() - timedelta(minutes=16)))
+        db.session.execute(update(AddressFailure).values(failed_at=utcnow() - timedelta(minutes=16)))
         db.session.commit()
 
     assert sign_in(client, "admin@example.com", PASSWORD).status_code == 302

@@ -12,17 +12,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.config import MIN_PASSWORD_LENGTH, Settings
-from app.domain.errors import Conflict, DomainError, InvalidRequest, NotFound, TooManyRequests
+from app.domain.errors import Conflict, DomainError, InvalidRequest, NotFound
 from app.extensions import db
-from app.models import ConsoleUser, SignInFailure
+from app.models import ConsoleUser
 from app.models.console import ROLES
 from app.services.end_users.users import validate_email
+from app.services.limits import address_failures
 from app.services.tenancy.audit import record_change
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-# Failed sign-ins are also counted per client address, over all accounts, within this window.
-SIGN_IN_FAILURE_WINDOW = timedelta(minutes=15)
 _STANDARD = PasswordHasher()  # argon2id with the library's (RFC 9106) recommended cost
 _FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 # Verified against when the email is unknown, so a wrong email costs as much time as a wrong password.
@@ -152,9 +151,8 @@ def check_password(email: str, password: str, *, client_ip: str | None, settings
     Too many failures from one client address (over all accounts) raise TooManyRequests before any
     hashing: argon2's ~140 ms must not be free to spend for someone guessing."""
     generic = "The email or password is not right."
-    if client_ip is not None and _recent_failures(client_ip, now) >= settings.sign_in_failures_per_address:
-        raise TooManyRequests("Too many failed sign-ins from your network. Try again in 15 minutes.",
-                              retry_after=int(SIGN_IN_FAILURE_WINDOW.total_seconds()))
+    address_failures.refuse_when_over(address_failures.SIGN_IN, client_ip,
+                                      allowed=settings.sign_in_failures_per_address, now=now)
     user = find_console_user(email)
     if user is None:
         _verify(_hasher(settings), _DUMMY_HASHES[_hasher(settings)], password)
@@ -178,17 +176,9 @@ def check_password(email: str, password: str, *, client_ip: str | None, settings
     return SignIn(user=user)
 
 
-def _recent_failures(client_ip: str, now: datetime) -> int:
-    return db.session.execute(
-        select(func.count()).select_from(SignInFailure)
-        .where(SignInFailure.client_ip == client_ip, SignInFailure.failed_at > now - SIGN_IN_FAILURE_WINDOW)
-    ).scalar_one()
-
-
 def _record_failure(client_ip: str | None, now: datetime) -> None:
-    """Count the failure against the address (stored in the database: one limit across workers) and commit."""
-    if client_ip is not None:
-        db.session.add(SignInFailure(client_ip=client_ip[:64], failed_at=now))
+    """Count the failure against the address, with the account's own count, and commit."""
+    address_failures.record_failure(address_failures.SIGN_IN, client_ip, now=now)
     db.session.commit()
 
 
@@ -200,9 +190,17 @@ def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
 
 
 def start_session(user: ConsoleUser, *, now: datetime) -> None:
-    """A new epoch makes every earlier session cookie of this user worthless (session rotation)."""
+    """A new epoch makes every earlier session cookie of this user worthless (session rotation):
+    a user has one live session at a time, and ``last_login_at`` is when it began."""
     user.session_epoch += 1
     user.last_login_at = now
+    db.session.commit()
+
+
+def end_session(user: ConsoleUser) -> None:
+    """Sign-out: the cookie, and any copy of it, stops working now rather than when the browser
+    forgets it. Since only the latest sign-in's session is live, this ends that one and no other."""
+    user.session_epoch += 1
     db.session.commit()
 
 

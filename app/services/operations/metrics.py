@@ -12,9 +12,11 @@ hold millions of rows):
   statistics scans the whole index instead;
 - overdue reviews: the same index, from each deadline's tenant and cutoff back;
 - webhook deliveries: the ``(status, next_attempt_at)`` index the worker reads;
-- failed codes: the ``attempted_at`` index.
+- failed codes: the ``attempted_at`` index;
+- invalid API keys: the ``(kind, failed_at)`` index over the limit's own minute (rows older than
+  that are the purge's to delete), grouped by address.
 
-A snapshot is six statements (five while no action has a review deadline), however much data there is.
+A snapshot is seven statements (six while no action has a review deadline), however much data there is.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 
+from app.config import Settings
 from app.domain.decision import ActionState
 from app.extensions import db
 from app.models import ActionConfiguration, Tenant, UserAction, VerificationAttempt, WebhookDelivery
 from app.services.delivery.events import FAILED, PENDING
+from app.services.limits.address_failures import API_KEY, WindowSummary, summarise_window
 
 # How far back the "recent" figures look: short enough to show an incident, long enough to be
 # stable between two scrapes (Prometheus' default interval is one minute).
@@ -47,9 +51,11 @@ class MetricsSnapshot:
     # How long the most overdue pending delivery has been due: a stopped worker makes it grow.
     webhook_delivery_lag: timedelta
     recent_failed_verifications: int  # wrong codes entered within WINDOW, all users
+    # Invalid API keys within the limit's window (limits.address_failures.API_KEY), and the addresses refused now.
+    api_key_failures: WindowSummary
 
 
-def take_snapshot(*, now: datetime) -> MetricsSnapshot:
+def take_snapshot(*, settings: Settings, now: datetime) -> MetricsSnapshot:
     since = now - WINDOW
     recent_actions = _recent_actions(since)
     waiting, oldest = _review_queue()
@@ -63,6 +69,7 @@ def take_snapshot(*, now: datetime) -> MetricsSnapshot:
         webhook_deliveries=deliveries,
         webhook_delivery_lag=_age(next_due, now),
         recent_failed_verifications=_failed_verifications(since),
+        api_key_failures=summarise_window(API_KEY, allowed=settings.api_key_failures_per_minute, now=now),
     )
 
 

@@ -5,8 +5,8 @@
   WebAuthn challenges: all ``ON DELETE CASCADE``). A case still waiting for a reviewer is kept
   whatever its age: deleting it would decide it silently. The setting is never below the longest
   window a risk signal reads, so a purge cannot change a decision.
-* Failed verification attempts older than that same window, and failed console sign-ins older
-  than the per-address limit's window: nothing reads them any more.
+* Failed verification attempts older than that same window, and failures by client address
+  (console sign-ins, invalid API keys) older than their limit's window: nothing reads them any more.
 
 Batches are deleted one transaction each, so a large first purge never holds SQLite's write lock
 (or PostgreSQL row locks) for long, and an interrupted purge simply resumes next time.
@@ -23,8 +23,8 @@ from app.config import Settings
 from app.domain.decision import ActionState
 from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 from app.extensions import db
-from app.models import SignInFailure, Tenant, UserAction, VerificationAttempt
-from app.services.console.console_users import SIGN_IN_FAILURE_WINDOW
+from app.models import AddressFailure, Tenant, UserAction, VerificationAttempt
+from app.services.limits.address_failures import API_KEY, SIGN_IN, FailureLimit
 
 BATCH = 1000
 
@@ -34,6 +34,7 @@ class PurgeReport:
     actions: int
     verification_attempts: int
     sign_in_failures: int
+    api_key_failures: int
 
 
 def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> PurgeReport:
@@ -46,10 +47,9 @@ def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> P
         select(VerificationAttempt.id).where(VerificationAttempt.attempted_at < now - SIGNAL_HISTORY),
         VerificationAttempt, batch,
     )
-    sign_ins = _purge_in_batches(
-        select(SignInFailure.id).where(SignInFailure.failed_at < now - SIGN_IN_FAILURE_WINDOW), SignInFailure, batch,
-    )
-    return PurgeReport(actions=actions, verification_attempts=attempts, sign_in_failures=sign_ins)
+    return PurgeReport(actions=actions, verification_attempts=attempts,
+                       sign_in_failures=_purge_address_failures(SIGN_IN, now, batch),
+                       api_key_failures=_purge_address_failures(API_KEY, now, batch))
 
 
 def _purge_actions(tenant_id: str, cutoff: datetime, batch: int) -> int:
@@ -58,6 +58,13 @@ def _purge_actions(tenant_id: str, cutoff: datetime, batch: int) -> int:
         select(UserAction.id).where(UserAction.tenant_id == tenant_id, UserAction.created_at < cutoff,
                                     UserAction.state != ActionState.REVIEW_REQUIRED),
         UserAction, batch,
+    )
+
+
+def _purge_address_failures(limit: FailureLimit, now: datetime, batch: int) -> int:
+    return _purge_in_batches(
+        select(AddressFailure.id).where(AddressFailure.kind == limit.kind, AddressFailure.failed_at < now - limit.window),
+        AddressFailure, batch,
     )
 
 

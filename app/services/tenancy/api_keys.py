@@ -17,6 +17,8 @@ from app.domain.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from app.domain.secretbox import SecretBox
 from app.extensions import db
 from app.models import ApiKey, ConsoleUser, Tenant
+from app.services.limits import address_failures
+from app.services.limits.address_failures import API_KEY
 from app.services.tenancy.audit import record_change
 from app.services.tenancy.tenant_config import TENANT_COLUMNS, TenantConfig, config_for
 
@@ -116,6 +118,20 @@ def _audited(key: ApiKey) -> dict:
     }
 
 
+class InvalidApiKey(Unauthorized):
+    """A key was presented and opens nothing (unknown or revoked): what count_invalid_key counts."""
+
+
+def count_invalid_key(*, client_ip: str | None, settings: Settings, now: datetime) -> None:
+    """An invalid key (InvalidApiKey; on the client API, a tenant id that names no tenant) counts
+    against the client address; past TOLLGATE_API_KEY_FAILURES_PER_MINUTE the address gets
+    TooManyRequests instead. Commits. Only refused keys come here: a valid key is never counted,
+    slowed or refused, even from an address that is refused."""
+    address_failures.refuse_when_over(API_KEY, client_ip, allowed=settings.api_key_failures_per_minute, now=now)
+    address_failures.record_failure(API_KEY, client_ip, now=now)
+    db.session.commit()
+
+
 def find_api_key(raw_key: str) -> ApiKey | None:
     return db.session.execute(select(ApiKey).where(ApiKey.digest == digest_api_key(raw_key))).scalar_one_or_none()
 
@@ -129,12 +145,14 @@ _KEY_BY_DIGEST = (
 
 def authenticate_api_key(raw_key: str | None, *, now: datetime) -> ApiCaller:
     """On every server API request: one indexed lookup, which also tells whether this process's copy
-    of the tenant's configuration is still current (services.tenancy.tenant_config)."""
+    of the tenant's configuration is still current (services.tenancy.tenant_config).
+
+    A presented key that opens nothing raises InvalidApiKey, for the caller to count_invalid_key."""
     if not raw_key:
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
     key = db.session.connection().execute(_KEY_BY_DIGEST, {"digest": digest_api_key(raw_key)}).one_or_none()
     if key is None or key.revoked_at is not None or not digests_match(key.digest, raw_key):
-        raise Unauthorized(UNAUTHORIZED_MESSAGE)
+        raise InvalidApiKey(UNAUTHORIZED_MESSAGE)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         db.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         db.session.commit()
