@@ -19,7 +19,6 @@ from app.models import Tenant
 from app.models.base import utcnow
 from app.services.challenges import codes
 from app.services.challenges.sessions import ClientSession, open_session, review_result_token
-from app.services.end_users.users import enrolled_verification_methods
 from app.services.tenancy.tenant_config import settings_for
 
 # What these pages can verify, in the order offered when the action names no default.
@@ -70,20 +69,6 @@ def _context(session: ClientSession, token: str, **extra) -> dict:
     }
 
 
-def _usable_methods(session: ClientSession) -> list[VerificationMethod]:
-    """Enrolled, allowed for this action, and verifiable here; the action's default first."""
-    enrolled = set(enrolled_verification_methods(session.user))
-    allowed = set(session.action.allowed_verification_methods)
-    usable = [m for m in PAGE_METHODS if m.value in enrolled and m.value in allowed]
-    default = session.action.default_verification_method
-    return sorted(usable, key=lambda m: m != default)
-
-
-def _enrollable_methods(session: ClientSession) -> list[VerificationMethod]:
-    allowed = set(session.action.allowed_verification_methods)
-    return [m for m in PAGE_METHODS if m.value in allowed]
-
-
 def _require_open(session: ClientSession) -> None:
     state = session.action.state
     if state in STATE_PAGES:
@@ -98,12 +83,12 @@ def challenge_show():
     if session.action.state in (ActionState.REVIEW_REQUIRED, ActionState.REVIEW_SUCCEEDED):
         return _review_status(session, token)
     _require_open(session)
-    usable = _usable_methods(session)
+    usable = session.usable_methods(PAGE_METHODS)
     if usable:
         return _verify_page(session, token, usable)
     if not session.may_add_authenticator():
         raise PageError("No way to verify here", "None of your sign-in methods can be used for this action.", 409)
-    return render_template("challenge/enrol.html", **_context(session, token, methods=_enrollable_methods(session)))
+    return render_template("challenge/enrol.html", **_context(session, token, methods=session.enrollable_methods(PAGE_METHODS)))
 
 
 # Seconds between the review page's reloads (a Refresh header: no script, allowed by the CSP).
@@ -171,9 +156,9 @@ def _code_refused(session: ClientSession, token: str, reason: str | None, method
         raise PageError("Too many attempts", "Too many wrong codes. Go back to the app and start again.", 429)
     message = "That code is not right, or it was already used. Try the newest code."
     pending = codes.pending_totp_enrollment(session, settings=current_settings())
-    if pending is not None and method is VerificationMethod.AUTHENTICATOR_APP and not _usable_methods(session):
+    if pending is not None and method is VerificationMethod.AUTHENTICATOR_APP and not session.usable_methods(PAGE_METHODS):
         return _totp_setup_page(session, token, pending, error=message, status=400)
-    return _verify_page(session, token, _usable_methods(session), error=message, method=method.value, status=400)
+    return _verify_page(session, token, session.usable_methods(PAGE_METHODS), error=message, method=method.value, status=400)
 
 
 @bp.post("/totp-setup")
@@ -181,7 +166,7 @@ def totp_setup():
     token = request.form.get("token")
     session = _session(token, kinds=(TokenKind.CLIENT,))
     _require_open(session)
-    if VerificationMethod.AUTHENTICATOR_APP not in _enrollable_methods(session):
+    if VerificationMethod.AUTHENTICATOR_APP not in session.enrollable_methods(PAGE_METHODS):
         raise PageError("Not available", "An authenticator app cannot be used for this action.", 409)
     pending = codes.start_totp_enrollment(session, settings=current_settings(), now=utcnow())
     return _totp_setup_page(session, token, pending)

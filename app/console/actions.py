@@ -5,15 +5,12 @@ from __future__ import annotations
 from flask import flash, request, url_for
 from flask_login import current_user
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from app.console import bp
 from app.console.action_forms import ActionCreateForm, ActionSettingsForm, SimulationForm
 from app.domain.builder import describe_conditions
 from app.domain.errors import DomainError
-from app.extensions import db
 from app.htmx import redirect_to, render
-from app.models import UserAction
 from app.models.base import utcnow
 from app.services.console import action_stats
 from app.services.decisions import simulator
@@ -95,13 +92,8 @@ def action_test(code: str):
 @bp.get("/actions/<code>/activity")
 def action_activity(code: str):
     config = _config(code)
-    actions = db.session.execute(
-        select(UserAction)
-        .where(UserAction.tenant_id == current_user.tenant_id, UserAction.action_code == config.code)
-        .order_by(UserAction.id.desc())
-        .limit(ACTIVITY_LIMIT)
-    ).scalars()
-    return render("console/actions/activity.html", config=config, actions=list(actions), tab="activity",
+    actions = action_stats.latest_tracked(current_user.tenant_id, config.code, limit=ACTIVITY_LIMIT)
+    return render("console/actions/activity.html", config=config, actions=actions, tab="activity",
                   limit=ACTIVITY_LIMIT)
 
 
@@ -129,8 +121,5 @@ def action_delete(code: str):
         rules.delete_action_configuration(current_user, code)
         flash(f"Action {code} deleted. Its tracked actions stay in Activity.")
         return redirect_to(url_for("console.action_list"))
-    tracked = db.session.execute(
-        select(db.func.count()).select_from(UserAction)
-        .where(UserAction.tenant_id == current_user.tenant_id, UserAction.action_code == config.code)
-    ).scalar_one()
+    tracked = action_stats.count_tracked(current_user.tenant_id, config.code)
     return render("console/actions/delete.html", config=config, tracked=tracked)

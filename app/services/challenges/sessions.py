@@ -7,6 +7,7 @@ the client API both work through it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +50,18 @@ class ClientSession:
         if not self.is_enrolled:
             return True
         return "add:authenticators" in self.scope and self.action.state is ActionState.CHALLENGE_SUCCEEDED
+
+    def usable_methods(self, offered: Sequence[VerificationMethod]) -> list[VerificationMethod]:
+        """Of the methods a surface can verify: enrolled, allowed for this action; the action's default first."""
+        enrolled = set(enrolled_verification_methods(self.user))
+        usable = [m for m in self.enrollable_methods(offered) if m.value in enrolled]
+        default = self.action.default_verification_method
+        return sorted(usable, key=lambda m: m != default)
+
+    def enrollable_methods(self, offered: Sequence[VerificationMethod]) -> list[VerificationMethod]:
+        """Of the methods a surface can verify: those this action allows, in the surface's order."""
+        allowed = set(self.action.allowed_verification_methods)
+        return [m for m in offered if m.value in allowed]
 
 
 def open_session(

@@ -1,4 +1,5 @@
-"""The actions list at a glance: last week's outcomes per action, counted in one grouped query."""
+"""The actions list at a glance (last week's outcomes per action, counted in one grouped query), and one
+action's own tracked actions: its Activity tab, and what deleting it leaves behind."""
 
 from __future__ import annotations
 
@@ -59,3 +60,20 @@ def list_action_summaries(tenant_id: str, *, now: datetime) -> list[ActionSummar
         ActionSummary(config, active.get(config.id, 0), counts.get(config.code, dict.fromkeys(BUCKETS, 0)))
         for config in list_action_configurations(tenant_id)
     ]
+
+
+def latest_tracked(tenant_id: str, action_code: str, *, limit: int) -> list[UserAction]:
+    """The action's newest tracked actions, newest first."""
+    return list(db.session.execute(
+        select(UserAction)
+        .where(UserAction.tenant_id == tenant_id, UserAction.action_code == action_code)
+        .order_by(UserAction.id.desc())
+        .limit(limit)
+    ).scalars())
+
+
+def count_tracked(tenant_id: str, action_code: str) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(UserAction)
+        .where(UserAction.tenant_id == tenant_id, UserAction.action_code == action_code)
+    ).scalar_one()
