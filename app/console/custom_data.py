@@ -2,6 +2,7 @@
 network lists behind ip.isAnonymous / ip.cidrLists (admins only).
 
 Views stay thin: parse a form, call one service, render the page (or its ``_`` fragment for htmx).
+The three kinds share one Data page and its tabs, so their views stay together.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Passkey ceremonies: registration and sign-in, with challenges kept server-side and used once."""
+"""Passkey ceremonies: registration and sign-in, with challenges kept server-side and used once.
+
+Both ceremonies share the challenge's whole life (issue, rate-limit the anonymous ones, consume
+once, prune), which is why they stay in one module past our usual size.
+"""
 
 from __future__ import annotations
 

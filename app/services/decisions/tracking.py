@@ -1,4 +1,10 @@
-"""Tracking an action: deciding it, storing it with its first state, and answering with its tokens."""
+"""Tracking an action: deciding it, storing it with its first state, and answering with its tokens.
+
+Longer than our usual module on purpose: this is the API's hottest path, read top to bottom as one
+story (its prebuilt statements, the user's row, the decision, the three inserts, the answer), and
+every split so far only added a hop to follow. Reading or moving an action's state afterwards is
+``action_state``.
+"""
 
 from __future__ import annotations
 

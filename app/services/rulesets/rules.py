@@ -1,4 +1,9 @@
-"""Action configurations and their rules: what admins manage (CLI today, console next)."""
+"""Action configurations and their rules: what admins manage from the console and the CLI.
+
+Kept as one module while rules are edited live: an action and its rules are created, renumbered and
+deleted together, and the two halves call each other. Rule-set versions (drafts, publish) replace
+this editing model and will give each half its own module.
+"""
 
 from __future__ import annotations
 
