@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from app.domain.rules import LISTS_PREFIX
+
 FIELD_TYPES: tuple[str, ...] = ("text", "number", "boolean", "list", "ip", "multiselect")
 TYPE_LABELS = {"text": "Text", "number": "Number", "boolean": "Yes / no", "list": "List", "ip": "IP address",
                "multiselect": "Multi-select"}
@@ -180,7 +182,6 @@ def label_for(path: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # The tenant's own fields and lists (custom data points and custom lists)
 
-LISTS_PREFIX = "lists."
 LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DATA_POINT_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 # Which list kinds a field type can be looked up in (CIDR lists are matched by ip.* signals instead).

@@ -22,6 +22,9 @@ from typing import Any
 from app.domain._jsonlogic import COMPARATORS, kind_of, scalar_key, to_json_safe, truthy
 from app.domain.errors import InvalidRuleConditions
 
+# Where the tenant's custom lists sit in a rule's context (``{"var": "lists.high-risk"}``).
+LISTS_PREFIX = "lists."
+
 __all__ = [
     "MAX_DEPTH", "MAX_NODES", "OPERATORS", "CompiledConditions", "CompiledRuleCache",
     "ConditionTrace", "ConditionsResult", "compile_conditions", "evaluate", "to_json_safe",
@@ -374,14 +377,19 @@ class _Compiler:
             return _var_against_literal(compare, _make_getter(field_name), literal, swap, path,
                                         op, field_name)
         left, right = children
+        # A named list is traced by its reference, {"var": "lists.<name>"}, not its items: the trace
+        # stays small, and says which list decided even when two lists hold the same items.
+        expected_arg = args[0] if swap else args[1]
+        reference = expected_arg if (_var_path(expected_arg) or "").startswith(LISTS_PREFIX) else None
 
         def comparison(data: Any, trace: Trace) -> bool:
             a = left(data, trace)
             b = right(data, trace)
             result = compare(a, b)
             if trace is not None:
+                expected = a if swap else b
                 trace.append(ConditionTrace(path, op, field_name, b if swap else a,
-                                            a if swap else b, result))
+                                            expected if reference is None else reference, result))
             return result
         return comparison
 

@@ -301,6 +301,15 @@ def test_trace_records_each_comparison_reached(expr, trace):
     assert list(compile_conditions(expr).evaluate(CONTEXT).trace) == trace
 
 
+def test_a_named_list_is_traced_by_its_reference_not_its_items():
+    context = {**CONTEXT, "custom": {"country": "KP"}, "lists": {"high-risk": ["KP", "IR"], "sanctioned": ["KP", "IR"]}}
+    expr = {"or": [{"in": [var("custom.country"), var("lists.sanctioned")]}, {"in": [var("custom.country"), ["NZ"]]}]}
+
+    trace = list(compile_conditions(expr).evaluate(context).trace)
+
+    assert trace == [T("or[0]", "in", "custom.country", "KP", {"var": "lists.sanctioned"}, True)]
+
+
 def test_trace_can_be_skipped_for_a_bare_verdict():
     result = compile_conditions({">": [var("custom.amount"), 1000]}).evaluate(CONTEXT, trace=False)
     assert (result.matched, result.trace) == (True, ())

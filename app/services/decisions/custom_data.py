@@ -57,29 +57,13 @@ class CustomDataCheck:
 
     errors: list[dict[str, Any]] = field(default_factory=list)
     missing_lists: list[str] = field(default_factory=list)
-    lists: dict[str, list[Any]] = field(default_factory=dict)
 
     def annotate(self, output: dict[str, Any]) -> None:
-        """Add ``dataPointErrors`` / ``missingLists`` (only when there are any), and shorten the
-        trace: a condition that compared with a whole list shows ``{"var": "lists.<name>"}``
-        instead of every item, so stored actions stay small."""
+        """Add ``dataPointErrors`` / ``missingLists`` (only when there are any)."""
         if self.errors:
             output["dataPointErrors"] = self.errors
         if self.missing_lists:
             output["missingLists"] = self.missing_lists
-        if not self.lists:
-            return
-        by_size: dict[int, list[str]] = {}
-        for name, items in self.lists.items():
-            by_size.setdefault(len(items), []).append(name)
-        for rule in output.get("rules", ()):
-            for condition in rule.get("conditions", ()):
-                expected = condition.get("expected")
-                if condition.get("operator") != "in" or not isinstance(expected, list):
-                    continue
-                name = next((n for n in by_size.get(len(expected), ()) if self.lists[n] == expected), None)
-                if name is not None:
-                    condition["expected"] = {"var": LISTS_PREFIX + name}
 
 
 def _names_read(fields: Iterable[str], prefix: str) -> set[str]:
@@ -98,12 +82,12 @@ def prepare_context(config: TenantConfig, fields: Iterable[str], context: dict[s
     check = CustomDataCheck()
     list_names = {name for name in _names_read(fields, LISTS_PREFIX) if LIST_NAME.fullmatch(name)}
     if list_names:
-        check.lists = config.lists(list_names)
-        check.missing_lists = sorted(list_names - set(check.lists))
+        lists = config.lists(list_names)
+        check.missing_lists = sorted(list_names - set(lists))
         lists_namespace = context.get("lists")
         if not isinstance(lists_namespace, dict):
             lists_namespace = context["lists"] = {}
-        lists_namespace.update(check.lists)
+        lists_namespace.update(lists)
 
     sections = {"action": _section(context, "custom"), "user": _section(context.get("user"), "custom")}
     read = {"action": _names_read(fields, "custom."), "user": _names_read(fields, "user.custom.")}
@@ -120,7 +104,7 @@ def prepare_context(config: TenantConfig, fields: Iterable[str], context: dict[s
                 "value": _shown(value),
             })
             del sections[model][name]  # as if not sent: comparisons on it do not match
-    return check if (check.errors or check.lists or check.missing_lists) else None
+    return check if (check.errors or check.missing_lists) else None
 
 
 def _section(parent: Any, key: str) -> dict[str, Any]:
