@@ -1,10 +1,10 @@
-"""Custom data points and lists without the app: item parsing, type checks, the trace shortening."""
+"""Custom data points and lists without the app: item parsing, type checks, what a decision reports."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.services.decisions.custom_data import CustomDataCheck, value_fits, value_type
+from app.domain.custom_data import CustomDataReport, check_custom_values, value_fits, value_type
 from app.services.rulesets.custom_lists import MAX_ITEMS, parse_items
 
 
@@ -59,18 +59,30 @@ def test_value_type_names_what_was_sent():
         "null", "boolean", "number", "number", "text", "multiselect", "list"]
 
 
-def test_annotate_reports_data_point_errors_and_missing_lists():
-    check = CustomDataCheck(errors=[{"field": "custom.amount"}], missing_lists=["gone"])
+def test_the_report_writes_data_point_errors_and_missing_lists_into_the_output():
     output = {"rules": []}
 
-    check.annotate(output)
+    CustomDataReport(errors=[{"field": "custom.amount"}], missing_lists=["gone"]).write_into(output)
 
     assert output == {"rules": [], "dataPointErrors": [{"field": "custom.amount"}], "missingLists": ["gone"]}
 
 
-def test_annotate_adds_nothing_when_all_is_well():
+def test_the_report_adds_nothing_when_all_is_well():
     output = {"rules": []}
 
-    CustomDataCheck().annotate(output)
+    CustomDataReport().write_into(output)
 
     assert output == {"rules": []}
+
+
+def test_values_of_the_wrong_type_leave_the_context_and_are_reported_only_when_read():
+    context = {"custom": {"amount": "5000", "note": 7, "tags": "x" * 150}, "user": {"custom": {"vip": "yes"}}}
+    types = {("action", "amount"): "number", ("action", "note"): "text", ("action", "tags"): "multiselect",
+             ("user", "vip"): "boolean"}
+
+    errors = check_custom_values(context, {"custom.amount", "custom.tags.0", "user.custom.vip"}, types)
+
+    assert [e["field"] for e in errors] == ["custom.amount", "custom.tags", "user.custom.vip"]
+    assert errors[1] == {"field": "custom.tags", "expectedType": "multiselect", "receivedType": "text",
+                         "value": "x" * 100 + "…"}
+    assert context == {"custom": {"note": 7}, "user": {"custom": {}}}  # note is not read: left alone

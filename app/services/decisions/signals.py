@@ -37,7 +37,7 @@ from app.domain.decision import ActionState, RuleInput
 from app.domain.signals import GeoPoint, NetworkSet, SignalPlan, SignalValues
 from app.extensions import db
 from app.models import EndUser, NetworkList, NetworkListEntry, UserAction, VerificationAttempt
-from app.services.decisions import custom_data
+from app.services.decisions import cidr_lists
 from app.services.rulesets.network_lists import import_network_list  # noqa: F401  (bench/signals.py imports it from here)
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ def _list_stamps(plan: SignalPlan, tenant_id: str) -> Select:
                       NetworkList.is_anonymous)
     if "cidrLists" not in plan.ip:  # only ip.isAnonymous: only the anonymous instance-wide lists
         return instance.where(NetworkList.is_anonymous.is_(True))
-    tenant = custom_data.cidr_list_stamps(tenant_id).subquery()
+    tenant = cidr_lists.cidr_list_stamps(tenant_id).subquery()
     return union_all(instance, select(literal(TENANT).label("source"), tenant.c.id, tenant.c.version, tenant.c.name,
                                       literal(False).label("is_anonymous")))
 
@@ -296,7 +296,7 @@ def network_sets(keys: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str, i
             if source == INSTANCE:
                 found[(source, list_id, version)] = _remember((source, list_id, version), NetworkSet.of(cidrs[list_id]))
     tenant_ids = [list_id for source, list_id, _ in missing if source == TENANT]
-    loaded = {list_id: (version, items) for list_id, version, items in custom_data.cidr_lists_by_id(tenant_ids)}
+    loaded = {list_id: (version, items) for list_id, version, items in cidr_lists.cidr_lists_by_id(tenant_ids)}
     for source, list_id, version in missing:
         if source != TENANT:
             continue

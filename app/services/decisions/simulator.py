@@ -1,6 +1,6 @@
 """The console's Test action: what tracking would decide, and why, without tracking anything.
 
-It decides through :func:`app.services.decisions.tracking.evaluate_action`, the same function a real
+It decides through :func:`app.services.decisions.tracking.decide_with`, the same function a real
 track uses, with the same attribute validation. It only reads: no user, action or configuration
 is created, and the session is rolled back afterwards so nothing it touched can be flushed later.
 """
@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import select
 
 from app.config import Settings, current_settings
-from app.domain.decision import ActionState, Decision, Outcome, UnenrolledPolicy, VerificationMethod
+from app.domain.decision import ActionState, Decision, UnenrolledPolicy, VerificationMethod
 from app.domain.documents import parse_document
 from app.extensions import db
 from app.models import EndUser
 from app.models.base import utcnow
 from app.services.decisions.signals import SignalInputs, locate
 from app.services.decisions.trace_view import DecisionTrace, read_trace
-from app.services.decisions.tracking import TrackAttributes, evaluate_action, request_facts, resulting_state, user_facts
+from app.services.decisions.tracking import TrackAttributes, decide_with, request_facts, user_facts
 from app.services.end_users.users import enrolled_verification_methods, validate_user_id
 from app.services.rulesets.rules import action_not_found
 from app.services.tenancy.tenant_config import current_config
@@ -73,10 +73,9 @@ def simulate_action(
         request = request_facts(action_code, parsed)
         signals = SignalInputs(tenant_id, user, request, user_id, locate(parsed.ip_address, settings=settings),
                                settings, now)
-        decision = evaluate_action(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
-        state, allowed, default_method = resulting_state(action, decision, enrolled)
-        policy_applied = decision.outcome is Outcome.CHALLENGE and not set(enrolled) & set(allowed)
-        return Simulation(decision, state, allowed, default_method, user is not None, enrolled,
-                          action.unenrolled_policy if policy_applied else None)
+        decided = decide_with(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
+        return Simulation(decided.decision, decided.state, decided.allowed_verification_methods,
+                          decided.default_verification_method, user is not None, enrolled,
+                          action.unenrolled_policy if decided.unenrolled_policy_applied else None)
     finally:
         db.session.rollback()

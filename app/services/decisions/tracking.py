@@ -19,16 +19,16 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
-from app.domain.context import AuthenticatorFacts, RequestFacts, TrackedUser, UserFacts, build_context
-from app.domain.decision import ActionState, Decision, RuleInput, VerificationMethod, decide, initial_state
+from app.domain.context import AuthenticatorFacts, RequestFacts, TrackedUser, UserFacts
+from app.domain.decision import ActionState, VerificationMethod
 from app.domain.documents import CustomValue, Short, WireModel, check_custom
 from app.domain.errors import Conflict, InvalidRequest
 from app.domain.redirects import is_allowed
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
+from app.domain.track_decision import InputSnapshot, TrackDecision, decide_track
 from app.extensions import db
 from app.models import ActionStateChange, Authenticator, EndUser, UserAction
 from app.services.decisions.action_state import find_by_idempotency_key
-from app.services.decisions.custom_data import prepare_context
 from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
 from app.services.delivery.events import emit_action_created
 from app.services.end_users.users import enrolled_verification_methods, validate_user_id
@@ -170,8 +170,9 @@ def _track_new(
     request = request_facts(action_code, attributes)
     geo = locate(attributes.ip_address, settings=settings)  # stored below: later tracks judge travel by it
     signals = SignalInputs(tenant_id, user, request, user_id, geo, settings, now)
-    decision = evaluate_action(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
-    state, allowed, default_method = resulting_state(action, decision, enrolled)
+    decided = decide_with(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
+    decision, state = decided.decision, decided.state
+    allowed, default_method = decided.allowed_verification_methods, decided.default_verification_method
     action_id = action.id
     if new_action is not None:
         db.session.add(new_action)
@@ -228,44 +229,29 @@ def _track_new(
     return _result(stored, enrolled, settings=settings, now=now)
 
 
-def evaluate_action(
+def decide_with(
     config: TenantConfig,
     action: ActionPolicy,
     user: UserFacts,
     request: RequestFacts,
     *,
     signals: SignalInputs | None = None,
-) -> Decision:
-    """The one decision path: tracking and the console's Test action both decide through here.
+) -> TrackDecision:
+    """Load the two inputs of the one decision function and call it: tracking and the console's Test
+    action both decide through here.
 
     ``signals`` is what risk signals are computed from; only those the active rules read are
     computed (an action whose rules read none runs no extra query)."""
+    version = config.rule_set(action)
     with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
-        rules = config.active_rules(action)
-        context = build_context(user, request, signal_namespaces(rules, signals) if signals is not None else None)
-        # Lists the rules read and custom values checked against data points.
-        custom_data = prepare_context(config, _fields_read(rules), context) if rules else None
-    decision = decide(rules, context, default_outcome=action.default_outcome)
-    if custom_data is not None:
-        custom_data.annotate(decision.output)
-    return decision
-
-
-def _fields_read(rules: list[RuleInput]) -> frozenset[str]:
-    return frozenset().union(*(rule.conditions.fields for rule in rules))
-
-
-def resulting_state(
-    action: ActionPolicy, decision: Decision, enrolled: list[str]
-) -> tuple[ActionState, list[str], VerificationMethod | None]:
-    """The state a decision starts the action in, with the methods it may be verified by."""
-    allowed, default_method = _verification_methods(action, decision)
-    state = initial_state(
-        decision.outcome,
-        can_challenge=bool(set(enrolled) & set(allowed)),
-        unenrolled_policy=action.unenrolled_policy,
-    )
-    return state, allowed, default_method
+        snapshot = InputSnapshot(
+            user=user,
+            request=request,
+            signals=signal_namespaces(version.rules, signals) if signals is not None else None,
+            lists=config.lists(set(version.list_names)) if version.list_names else {},
+            data_point_types=config.data_point_types() if version.reads_custom_data else {},
+        )
+    return decide_track(version, snapshot)
 
 
 def user_facts(user_id: str, user: EndUser | TrackedUser | None, enrolled: list[str]) -> UserFacts:
@@ -309,18 +295,6 @@ def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes
             if user.id is not None:
                 user.filled[name] = value
     return user
-
-
-def _verification_methods(action: ActionPolicy, decision: Decision) -> tuple[list[str], VerificationMethod | None]:
-    rule = decision.deciding_rule
-    if rule is not None and rule.verification_methods:
-        allowed = [m.value for m in rule.verification_methods]
-    else:
-        allowed = list(action.verification_methods)
-    default = (rule.default_verification_method if rule else None) or action.default_verification_method
-    if default is not None and default.value not in allowed:
-        default = None
-    return allowed, default
 
 
 def _stored_attributes(attributes: TrackAttributes, scope: tuple[str, ...]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select
 from app.config import Settings
 from app.domain.decision import Outcome, RuleInput, UnenrolledPolicy, VerificationMethod
 from app.domain.rules import CompiledRuleCache
+from app.domain.track_decision import RuleSetVersion
 from app.extensions import db
 from app.models import ActionConfiguration, CustomDataPoint, CustomList, Rule, Tenant, WebhookEndpoint
 from app.services.tenancy.tenant_settings import effective_settings
@@ -94,6 +95,7 @@ class TenantConfig:
         self._settings: tuple[Settings, Settings] | None = None
         self._actions: dict[str, ActionPolicy | None] = {}
         self._rules: dict[str, list[RuleInput]] = {}
+        self._rule_sets: dict[str, RuleSetVersion] = {}
         self._lists: dict[str, list[Any] | None] = {}
         self._point_types: dict[tuple[str, str], str] | None = None
         self._subscribers: list[tuple[str, list[str]]] | None = None
@@ -132,6 +134,21 @@ class TenantConfig:
                 for row in _execute(_ACTIVE_RULES, action_id=action.id)
             ]
         return self._rules[action.id]
+
+    def rule_set(self, action: ActionPolicy) -> RuleSetVersion:
+        """What decides the action as of this stamp (built once per stored action: it is immutable)."""
+        cached = self._rule_sets.get(action.id) if action.id is not None else None
+        if cached is None:
+            cached = RuleSetVersion(
+                default_outcome=action.default_outcome,
+                verification_methods=tuple(action.verification_methods),
+                default_verification_method=action.default_verification_method,
+                unenrolled_policy=action.unenrolled_policy,
+                rules=tuple(self.active_rules(action)),
+            )
+            if action.id is not None:
+                self._rule_sets[action.id] = cached
+        return cached
 
     def data_point_types(self) -> dict[tuple[str, str], str]:
         """(model type, name) → data type, for every custom data point the tenant declared."""

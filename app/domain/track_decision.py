@@ -1,0 +1,117 @@
+"""Deciding a tracked action: one pure function of a rule-set version and an input snapshot.
+
+:func:`decide_track` is the whole decision. Given the same :class:`RuleSetVersion` (what an admin
+configured) and :class:`InputSnapshot` (every fact as it was at track time), it returns the same
+:class:`TrackDecision`, trace included, on any machine and at any later time. Services only load
+those two values, call it once, and store what it returns: nothing edits the context before it or
+the output after it, which is what makes a stored decision replayable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from app.domain.catalogue import LIST_NAME
+from app.domain.context import RequestFacts, UserFacts, build_context
+from app.domain.custom_data import CustomDataReport, check_custom_values, names_read
+from app.domain.decision import (
+    ActionState,
+    Decision,
+    Outcome,
+    RuleInput,
+    UnenrolledPolicy,
+    VerificationMethod,
+    decide,
+    initial_state,
+)
+from app.domain.rules import LISTS_PREFIX
+
+
+@dataclass(frozen=True)
+class RuleSetVersion:
+    """What decides one action: its active rules in priority order and the action's own policy."""
+
+    default_outcome: Outcome
+    verification_methods: tuple[str, ...]
+    default_verification_method: VerificationMethod | None
+    unenrolled_policy: UnenrolledPolicy
+    rules: tuple[RuleInput, ...] = ()
+
+    @cached_property
+    def fields_read(self) -> frozenset[str]:
+        """Every context path the rules read (``custom.amount``, ``lists.high-risk``, ``ip.isAnonymous``)."""
+        return frozenset().union(*(rule.conditions.fields for rule in self.rules))
+
+    @cached_property
+    def reads_custom_data(self) -> bool:
+        """Whether declared data point types can matter: a rule reads ``custom.*`` or ``user.custom.*``."""
+        return any(path.startswith(("custom.", "user.custom.")) for path in self.fields_read)
+
+    @cached_property
+    def list_names(self) -> frozenset[str]:
+        """The tenant's custom lists the rules read: the snapshot must carry their items."""
+        return frozenset(name for name in names_read(self.fields_read, LISTS_PREFIX) if LIST_NAME.fullmatch(name))
+
+
+@dataclass(frozen=True)
+class InputSnapshot:
+    """Every input of a decision as it was at track time.
+
+    ``signals``: the risk-signal namespaces computed for the rules that read them (``None`` when they
+    read none); ``lists``: the items of each list the rules read that exists; ``data_point_types``:
+    (model type, name) → declared type of the tenant's custom data points."""
+
+    user: UserFacts
+    request: RequestFacts
+    signals: Mapping[str, Any] | None = None
+    lists: Mapping[str, list[Any]] = field(default_factory=dict)
+    data_point_types: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackDecision:
+    decision: Decision  # outcome, deciding and matched rules, and the output (the explanation stored)
+    state: ActionState
+    allowed_verification_methods: list[str]
+    default_verification_method: VerificationMethod | None
+    # A CHALLENGE put to a user with nothing the action accepts: the unenrolled policy chose the state.
+    unenrolled_policy_applied: bool
+
+
+def decide_track(version: RuleSetVersion, snapshot: InputSnapshot) -> TrackDecision:
+    context = build_context(snapshot.user, snapshot.request, snapshot.signals)
+    report = CustomDataReport()
+    if version.rules:
+        report = _with_custom_data(context, version, snapshot)
+    decision = decide(version.rules, context, default_outcome=version.default_outcome)
+    report.write_into(decision.output)
+    allowed, default_method = _verification_methods(version, decision.deciding_rule)
+    enrolled = set(snapshot.user.enrolled_verification_methods)
+    can_challenge = bool(enrolled & set(allowed))
+    state = initial_state(decision.outcome, can_challenge=can_challenge, unenrolled_policy=version.unenrolled_policy)
+    return TrackDecision(decision, state, allowed, default_method,
+                         unenrolled_policy_applied=decision.outcome is Outcome.CHALLENGE and not can_challenge)
+
+
+def _with_custom_data(context: dict[str, Any], version: RuleSetVersion, snapshot: InputSnapshot) -> CustomDataReport:
+    """The lists the rules read join the context; custom values of the wrong type leave it."""
+    missing = sorted(name for name in version.list_names if name not in snapshot.lists)
+    if version.list_names:
+        context["lists"] = {name: snapshot.lists[name] for name in version.list_names if name in snapshot.lists}
+    errors = check_custom_values(context, version.fields_read, snapshot.data_point_types)
+    return CustomDataReport(errors=errors, missing_lists=missing)
+
+
+def _verification_methods(version: RuleSetVersion, rule: RuleInput | None) -> tuple[list[str], VerificationMethod | None]:
+    """The deciding rule's methods when it names any, else the action's; a default must be among them."""
+    if rule is not None and rule.verification_methods:
+        allowed = [m.value for m in rule.verification_methods]
+    else:
+        allowed = list(version.verification_methods)
+    default = (rule.default_verification_method if rule else None) or version.default_verification_method
+    if default is not None and default.value not in allowed:
+        default = None
+    return allowed, default
