@@ -319,7 +319,8 @@ def test_the_delivery_log_says_why_a_delivery_that_led_to_a_private_address_was_
     [delivery] = deliveries(admin.get(f"/console/webhooks/{endpoint.id}/deliveries", headers={"HX-Request": "true"}))
     assert ("nothing was sent; hooks.example leads to an address off the public internet (loopback, private, "
             "link-local or reserved).") in delivery["Response"]
-    assert delivery["Status"] == "Pending"  # retried like any other failure
+    assert delivery["Status"].startswith("Failed, retrying at ")  # retried like any other failure
+    assert delivery["Status"].removeprefix("Failed, retrying at ") == delivery["Next retry"]
 
 
 def test_the_delivery_log_pages_backwards(app, admin, endpoint_id, monkeypatch):
