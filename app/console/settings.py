@@ -17,6 +17,7 @@ from app.domain.errors import Conflict, DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.services.console import console_users
+from app.services.decisions.trace_view import as_json_text
 from app.services.tenancy import api_keys, audit, tenant_settings
 
 # -- tenant settings --------------------------------------------------------------------------------
@@ -169,4 +170,5 @@ def settings_audit_list():
     filters = {k: v for k, v in (("actor", form.actor.data), ("target_type", form.target_type.data),
                                  ("event", form.event.data)) if v}
     return render("console/settings/audit/list.html", "console/settings/audit/_list.html", form=form, results=results,
-                  filters=filters, changed_fields=audit.changed_fields, target_label=audit.target_label)
+                  filters=filters, changed_fields=audit.changed_fields, target_label=audit.target_label,
+                  as_json_text=as_json_text)

@@ -522,6 +522,20 @@ def test_the_audit_log_lists_changes_newest_first_with_a_readable_diff(admin, so
     assert {row["Who"] for row in table_rows(page, "#audit-results table")} == {"admin@example.com"}
 
 
+def test_the_audit_log_shows_json_values_as_people_read_them(admin, app, tenant):
+    from app.services.tenancy.audit import record_change
+
+    conditions = {">": [{"var": "custom.amount"}, 1000], "note": "<b> & ünïcode"}
+    with app.app_context():
+        record_change("cli", "rule.created", "r1", "rule", tenant_id=tenant.id, after={"conditions": conditions})
+        db.session.commit()
+
+    page = parse(admin.get("/console/settings/audit"))
+
+    shown = page.select_one("#audit-results dl.diff ins code")
+    assert text_of(shown) == '{">": [{"var": "custom.amount"}, 1000], "note": "<b> & ünïcode"}'
+
+
 @pytest.mark.parametrize(("query", "shown", "hidden"), [
     ("event=api_key.created", "api_key.created", "tenant.settings_updated"),
     ("target_type=console_user", "console_user.disabled", "api_key.created"),
