@@ -13,6 +13,8 @@ from app.api.responses import domain_error_response, error_response
 from app.domain.errors import DomainError
 
 API_PREFIX = "/v1"
+# Signed-in console users keep the console around an error: its nav, and a way on.
+CONSOLE_PREFIXES = ("/console", "/review")
 CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 413: "request_too_large", 415: "unsupported_media_type",
          429: "too_many_requests"}
@@ -28,8 +30,7 @@ def _domain_error(exc: DomainError):
     """A refusal the blueprint did not handle itself: its message, in the caller's format."""
     if _wants_json():
         return domain_error_response(exc)
-    page = render_template("error.html", status=exc.status, title="That did not work", message=exc.message)
-    return page, exc.status, exc.headers  # e.g. Retry-After, on a page as in JSON
+    return _page(exc.status, "That did not work", exc.message), exc.status, exc.headers  # e.g. Retry-After
 
 
 def _wants_json() -> bool:
@@ -40,7 +41,15 @@ def _http_error(exc: HTTPException):
     status = exc.code or 500
     if _wants_json():
         return error_response(CODES.get(status, "server_error"), exc.description or exc.name, status)
-    return render_template("error.html", status=status, title=exc.name, message=exc.description), status
+    return _page(status, exc.name, exc.description), status
+
+
+def _page(status: int, title: str, message: str | None) -> str:
+    from flask_login import current_user
+
+    in_console = request.path.startswith(CONSOLE_PREFIXES) and current_user.is_authenticated
+    return render_template("console/error.html" if in_console else "error.html", status=status, title=title,
+                           message=message)
 
 
 def _unexpected_error(exc: Exception):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, request, stream_with_context
+from flask import Response, request, stream_with_context
 from flask_login import current_user
 
 from app.console import bp
 from app.domain.decision import ActionState
+from app.domain.errors import NotFound
 from app.htmx import render
 from app.models.base import utcnow
 from app.services.console import activity, activity_export
@@ -42,5 +43,5 @@ def activity_export_csv():
 def activity_show(action_id: int):
     detail = activity.get_action_detail(current_user.tenant_id, action_id)
     if detail is None:
-        abort(404)
+        raise NotFound(f"There is no tracked action #{action_id}: it may have been purged by the retention policy.")
     return render("console/activity/show.html", detail=detail, action=detail.action)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, request, url_for
+from flask import flash, request, url_for
 from flask_login import current_user
 
 from app.console import bp
+from app.domain.errors import NotFound
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.services.console import user_profile
@@ -25,7 +26,7 @@ def user_list():
 def user_show(user_id: str):
     profile = user_profile.get_user_profile(current_user.tenant_id, user_id)
     if profile is None:
-        abort(404)
+        raise NotFound(f"There is no user “{user_id}”: nothing was tracked for them, or they were deleted.")
     return render("console/users/show.html", profile=profile, user=profile.user)
 
 
@@ -34,7 +35,7 @@ def user_authenticator_delete(user_id: str, authenticator_id: str):
     """GET asks for confirmation; POST removes, and only with the confirmation box ticked."""
     authenticator = authenticators.find_authenticator(current_user.tenant_id, user_id, authenticator_id)
     if authenticator is None:
-        abort(404)
+        raise NotFound(f"User “{user_id}” has no such authenticator: it may have been removed already.")
     if request.method == "POST" and request.form.get("confirm") == "yes":
         authenticators.remove_authenticator(current_user, user_id, authenticator_id, now=utcnow())
         flash("Authenticator removed.")

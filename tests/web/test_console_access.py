@@ -241,3 +241,24 @@ def test_cli_creates_an_admin(app):
 
     assert result.exit_code == 0, result.output
     assert "ops@example.com / " in result.output
+
+
+@pytest.mark.parametrize(("path", "says"), [
+    ("/console/activity/999999", "There is no tracked action #999999"),
+    ("/console/users/nobody-here", "There is no user “nobody-here”"),
+    ("/console/no-such-page", "Not Found"),
+    ("/review/999999", "There is no such case."),
+])
+def test_a_console_404_keeps_the_nav_and_says_what_was_not_found(admin, path, says):
+    response = admin.get(path)
+
+    page = parse(response)
+    assert response.status_code == 404
+    assert page.find("nav", attrs={"aria-label": "Main"}) is not None
+    assert says in text_of(page.find("main"))
+
+
+def test_outside_the_console_an_error_page_stays_the_end_users_even_for_a_signed_in_admin(admin):
+    response = admin.get("/no-such-page")
+
+    assert response.status_code == 404 and parse(response).find("nav", attrs={"aria-label": "Main"}) is None
