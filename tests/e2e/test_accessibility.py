@@ -26,7 +26,7 @@ CONSOLE_PAGES = [
     "/console/users", "/console/users/ann", "/console/data/points", "/console/data/lists",
     "/console/data/network-lists", "/console/webhooks", "/console/webhooks/new", "/console/settings",
     "/console/settings/api-keys", "/console/settings/team", "/console/settings/audit", "/console/account",
-    "/review/",
+    "/review/", "/console/users/ann/erase", "/console/activity/999999",
 ]
 
 axe = Axe()
