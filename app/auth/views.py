@@ -22,7 +22,8 @@ PENDING_FOR = timedelta(minutes=5)
 
 
 def landing_url(user: ConsoleUser) -> str:
-    return url_for("console.action_list") if user.is_admin else url_for("console.activity_list")
+    # A reviewer's work is the queue; an admin's starts with the actions they configure.
+    return url_for("console.action_list") if user.is_admin else url_for("review.queue_list")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import ConsoleAccount, LiveServer, fill_console_login
 
 OWN_PASSWORD = "a passphrase only I know"
-LANDING = {"admin": "/console/actions", "reviewer": "/console/activity"}
+LANDING = {"admin": "/console/actions", "reviewer": "/review/"}
 
 
 def invite(page: Page, email: str, role: str) -> str:

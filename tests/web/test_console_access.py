@@ -75,7 +75,7 @@ def test_sign_in_lands_each_role_on_its_page(app, make_console_user, client):
     reviewer_landing = sign_in(app.test_client(), "reviewer@example.com")
 
     assert admin_landing.headers["Location"].endswith("/console/actions")
-    assert reviewer_landing.headers["Location"].endswith("/console/activity")
+    assert reviewer_landing.headers["Location"].endswith("/review/")
 
 
 def test_wrong_password_re_renders_the_form_with_a_message(make_console_user, client):

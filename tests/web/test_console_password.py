@@ -70,7 +70,7 @@ def test_the_first_own_password_lands_where_the_role_starts(admin, app):
 
     response = change(newcomer, current=first_password, follow_redirects=True)
 
-    assert response.request.path == "/console/activity"
+    assert response.request.path == "/review/"
     assert flash_messages(response) == ["Your password is set. Welcome to Tollgate."]
 
 
