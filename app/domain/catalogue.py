@@ -7,9 +7,6 @@ integrator sends as custom data is ``custom.<name>``, typed by whoever writes th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from app.domain.rules import LISTS_PREFIX
@@ -156,11 +153,6 @@ OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
 }
 
 
-def find_field(path: str) -> CatalogueField | None:
-    """A built-in field, or one of the tenant's data points while a :func:`tenant_catalogue` is on."""
-    return (_tenant.get() or TenantCatalogue()).find_field(path)
-
-
 def is_custom(path: str) -> bool:
     return path.startswith(CUSTOM_PREFIX) and bool(CUSTOM_NAME.fullmatch(path[len(CUSTOM_PREFIX):]))
 
@@ -169,10 +161,6 @@ def operators_for(field_type: str | None) -> tuple[Operator, ...]:
     """Operators that fit a type; every operator when the type is not known yet."""
     keys = OPERATORS_BY_TYPE.get(field_type or "", tuple(OPERATORS))
     return tuple(OPERATORS[key] for key in keys)
-
-
-def label_for(path: str) -> str:
-    return (_tenant.get() or TenantCatalogue()).label_for(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,24 +213,6 @@ class TenantCatalogue:
     def lists_for(self, field_type: str) -> tuple[ListRef, ...]:
         kinds = LIST_KINDS_FOR_TYPE.get(field_type, ())
         return tuple(ref for ref in self.lists or () if ref.kind in kinds)
-
-
-# Set around a console request by :func:`tenant_catalogue`; the builder's pure functions read it
-# through find_field / current_tenant_catalogue, so their signatures stay as callers know them.
-_tenant: ContextVar[TenantCatalogue | None] = ContextVar("tollgate_tenant_catalogue", default=None)
-
-
-@contextmanager
-def tenant_catalogue(catalogue: TenantCatalogue) -> Iterator[TenantCatalogue]:
-    token = _tenant.set(catalogue)
-    try:
-        yield catalogue
-    finally:
-        _tenant.reset(token)
-
-
-def current_tenant_catalogue() -> TenantCatalogue | None:
-    return _tenant.get()
 
 
 def list_ref_name(node: object) -> str | None:
