@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.domain.builder import Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
+from app.domain.catalogue import TenantCatalogue
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
 from app.domain.errors import InvalidJson, InvalidRuleConditions
 from app.domain.json_documents import decode_json
@@ -216,6 +217,8 @@ def check_json(text: str) -> JsonCheck:
 
 @dataclass
 class ConditionsEditor:
+    # The tenant's fields and lists the tree is read and checked against, for every step of one request.
+    catalogue: TenantCatalogue
     mode: str = "builder"  # or "advanced"
     tree: Group = field(default_factory=Group)
     text: str = ""
@@ -225,24 +228,24 @@ class ConditionsEditor:
     focus: str | None = None  # the form field to focus after a re-render
 
     @classmethod
-    def for_conditions(cls, conditions: Any) -> ConditionsEditor:
-        tree = from_jsonlogic(conditions)
+    def for_conditions(cls, conditions: Any, *, catalogue: TenantCatalogue) -> ConditionsEditor:
+        tree = from_jsonlogic(conditions, catalogue=catalogue)
         if tree is None:
-            return cls(mode="advanced", text=json.dumps(conditions, indent=2), note=CANNOT_SHOW)
-        return cls(tree=tree)
+            return cls(catalogue, mode="advanced", text=json.dumps(conditions, indent=2), note=CANNOT_SHOW)
+        return cls(catalogue, tree=tree)
 
     @classmethod
-    def from_form(cls, form: Mapping[str, str]) -> ConditionsEditor:
+    def from_form(cls, form: Mapping[str, str], *, catalogue: TenantCatalogue) -> ConditionsEditor:
         if form.get("mode") == "advanced":
-            return cls(mode="advanced", text=form.get("conditions_json", ""))
-        tree, errors = tree_from_form(form)
+            return cls(catalogue, mode="advanced", text=form.get("conditions_json", ""))
+        tree, errors = tree_from_form(form, catalogue=catalogue)
         focus = form.get("focus")
-        return cls(tree=tree, errors=errors, focus=focus if focus and len(focus) < 40 else None)
+        return cls(catalogue, tree=tree, errors=errors, focus=focus if focus and len(focus) < 40 else None)
 
     def edit(self, operation: str) -> None:
         """Add, remove or switch modes (``to-advanced``, ``to-builder``); nothing is saved."""
         if operation == "to-advanced":
-            errors = {**check_tree(self.tree), **self.errors}
+            errors = {**check_tree(self.tree, catalogue=self.catalogue), **self.errors}
             if errors:
                 self.errors, self.note = errors, "Fix the conditions marked below to switch to JsonLogic."
                 return
@@ -251,7 +254,7 @@ class ConditionsEditor:
             self.note = "This is the JsonLogic the builder generated."
         elif operation == "to-builder":
             checked = check_json(self.text)
-            tree = from_jsonlogic(checked.value) if checked.message is None else None
+            tree = from_jsonlogic(checked.value, catalogue=self.catalogue) if checked.message is None else None
             if tree is None:
                 self.message = checked.message
                 self.note = "The builder cannot show this condition; keep editing it as JsonLogic."
@@ -268,7 +271,7 @@ class ConditionsEditor:
             checked = check_json(self.text)
             self.message = checked.message
             return checked.value, checked.message is None
-        self.errors = {**check_tree(self.tree), **self.errors}
+        self.errors = {**check_tree(self.tree, catalogue=self.catalogue), **self.errors}
         if self.errors:
             return None, False
         expr = to_jsonlogic(self.tree)

@@ -7,9 +7,6 @@ The three kinds share one Data page and its tabs, so their views stay together.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 from flask import flash, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -19,7 +16,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from app.console import bp
-from app.domain.catalogue import tenant_catalogue
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models import CustomDataPoint, CustomList
@@ -30,15 +26,6 @@ from app.services.rulesets import custom_lists, data_points, network_lists
 LIST_BODY_LIMIT = 4 * 1024 * 1024
 LIST_ENDPOINTS = frozenset({"console.custom_list_create", "console.custom_list_update", "console.custom_list_import",
                             "console.network_list_import"})
-
-
-def with_tenant_catalogue(view: Callable) -> Callable:
-    """Let the rule builder see the signed-in tenant's data points and lists while ``view`` runs."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        with tenant_catalogue(data_points.builder_catalogue(current_user.tenant_id)):
-            return view(*args, **kwargs)
-    return wrapper
 
 
 @bp.url_value_preprocessor

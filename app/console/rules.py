@@ -9,21 +9,11 @@ from pydantic import ValidationError
 from app.console import bp
 from app.console.action_forms import ConditionsEditor, RuleForm, check_json
 from app.console.actions import show_context
-from app.console.custom_data import with_tenant_catalogue
 from app.domain.builder import CUSTOM_TYPES, MAX_GROUP_DEPTH, custom_name, format_value
-from app.domain.catalogue import (
-    CATALOGUE,
-    FIELD_TYPES,
-    OPERATORS,
-    TYPE_LABELS,
-    TenantCatalogue,
-    current_tenant_catalogue,
-    find_field,
-    operators_for,
-)
+from app.domain.catalogue import CATALOGUE, FIELD_TYPES, OPERATORS, TYPE_LABELS, TenantCatalogue, operators_for
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
-from app.services.rulesets import rules
+from app.services.rulesets import data_points, rules
 
 EDIT_PAGE = "console/actions/rule_edit.html"
 BUILDER = "console/actions/_builder.html"
@@ -42,9 +32,8 @@ def builder_context(code: str, editor: ConditionsEditor) -> dict:
         "custom_name": custom_name,
         "format_value": format_value,
         "max_depth": MAX_GROUP_DEPTH,
-        # The tenant's data points and lists (rule views run inside with_tenant_catalogue).
-        "tenant_catalogue": current_tenant_catalogue() or TenantCatalogue(),
-        "find_field": find_field,
+        # The tenant's data points and lists: the ones the editor's tree was read and checked against.
+        "tenant_catalogue": editor.catalogue,
     }
 
 
@@ -54,12 +43,12 @@ def _editor_page(code: str, form: RuleForm, editor: ConditionsEditor, *, rule=No
                   **builder_context(code, editor))
 
 
-def _save(code: str, rule_id: str | None):
+def _save(code: str, rule_id: str | None, *, catalogue: TenantCatalogue):
     """POST of the editor: a builder button re-renders (no JS); otherwise validate and save."""
     rule = rules.find_rule(current_user.tenant_id, rule_id, action_code=code) if rule_id else None
     rules.get_action_configuration(current_user.tenant_id, code)
     form = RuleForm()
-    editor = ConditionsEditor.from_form(request.form)
+    editor = ConditionsEditor.from_form(request.form, catalogue=catalogue)
     operation = request.form.get("builder-op")
     if operation:
         editor.edit(operation)
@@ -83,28 +72,29 @@ def _save(code: str, rule_id: str | None):
 
 
 @bp.route("/actions/<code>/rules/new", methods=["GET", "POST"])
-@with_tenant_catalogue
 def rule_new(code: str):
+    catalogue = data_points.builder_catalogue(current_user.tenant_id)
     if request.method == "POST":
-        return _save(code, None)
-    return _editor_page(code, RuleForm(formdata=None), ConditionsEditor())
+        return _save(code, None, catalogue=catalogue)
+    return _editor_page(code, RuleForm(formdata=None), ConditionsEditor(catalogue))
 
 
 @bp.route("/actions/<code>/rules/<rule_id>", methods=["GET", "POST"])
-@with_tenant_catalogue
 def rule_edit(code: str, rule_id: str):
+    catalogue = data_points.builder_catalogue(current_user.tenant_id)
     if request.method == "POST":
-        return _save(code, rule_id)
+        return _save(code, rule_id, catalogue=catalogue)
     rule = rules.find_rule(current_user.tenant_id, rule_id, action_code=code)
-    return _editor_page(code, RuleForm.for_rule(rule), ConditionsEditor.for_conditions(rule.conditions), rule=rule)
+    editor = ConditionsEditor.for_conditions(rule.conditions, catalogue=catalogue)
+    return _editor_page(code, RuleForm.for_rule(rule), editor, rule=rule)
 
 
 @bp.post("/actions/<code>/rules/builder")
-@with_tenant_catalogue
 def rule_builder(code: str):
     """htmx: the conditions section re-rendered from the posted form, after an optional edit."""
+    catalogue = data_points.builder_catalogue(current_user.tenant_id)
     rules.get_action_configuration(current_user.tenant_id, code)
-    editor = ConditionsEditor.from_form(request.form)
+    editor = ConditionsEditor.from_form(request.form, catalogue=catalogue)
     operation = request.form.get("builder-op")
     if operation:
         editor.edit(operation)

@@ -7,6 +7,8 @@ anything else, which the console then shows as raw JsonLogic.
 
 Nodes are addressed by keys of their position: the root is ``"0"``, its second child ``"0-1"``,
 that child's first child ``"0-1-0"``. The console's form fields carry these keys.
+
+Whatever reads or checks fields and lists takes the :class:`TenantCatalogue` it judges them by.
 """
 
 from __future__ import annotations
@@ -26,10 +28,8 @@ from app.domain.catalogue import (
     LISTS_PREFIX,
     OPERATORS,
     OPERATORS_BY_TYPE,
-    current_tenant_catalogue,
-    find_field,
+    TenantCatalogue,
     is_custom,
-    label_for,
     list_ref_name,
 )
 
@@ -112,7 +112,7 @@ def format_value(value: Any) -> str:
 # Checking a tree
 
 
-def check_tree(root: Group) -> dict[str, str]:
+def check_tree(root: Group, *, catalogue: TenantCatalogue) -> dict[str, str]:
     """Problems keyed ``<node key>-<part>`` (part: field, op, value, group); empty when valid."""
     errors: dict[str, str] = {}
     count = 0
@@ -130,7 +130,7 @@ def check_tree(root: Group) -> dict[str, str]:
             for index, child in enumerate(node.children):
                 walk(child, f"{key}-{index}", depth + 1)
             return
-        errors.update(check_condition(node, key))
+        errors.update(check_condition(node, key, catalogue=catalogue))
 
     walk(root, ROOT, 1)
     if count > MAX_NODES:
@@ -138,12 +138,12 @@ def check_tree(root: Group) -> dict[str, str]:
     return errors
 
 
-def check_condition(node: Condition, key: str) -> dict[str, str]:
+def check_condition(node: Condition, key: str, *, catalogue: TenantCatalogue) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not node.field:
         errors[f"{key}-field"] = "Choose a field."
         return errors
-    entry = find_field(node.field)
+    entry = catalogue.find_field(node.field)
     if entry is None:
         if not node.field.startswith(CUSTOM_PREFIX):
             errors[f"{key}-field"] = "Choose a field from the list."
@@ -162,7 +162,7 @@ def check_condition(node: Condition, key: str) -> dict[str, str]:
         return errors
     op = OPERATORS[node.operator]
     if op.list_ref:
-        return _check_list_ref(node, key)
+        return _check_list_ref(node, key, catalogue=catalogue)
     if not op.takes_value:
         if node.value is not None:
             errors[f"{key}-value"] = "This operator takes no value."
@@ -176,13 +176,12 @@ def check_condition(node: Condition, key: str) -> dict[str, str]:
     return errors
 
 
-def _check_list_ref(node: Condition, key: str) -> dict[str, str]:
+def _check_list_ref(node: Condition, key: str, *, catalogue: TenantCatalogue) -> dict[str, str]:
     if not isinstance(node.value, str) or not LIST_NAME.fullmatch(node.value):
         return {f"{key}-value": "Choose a list."}
-    tenant = current_tenant_catalogue()
-    if tenant is None:  # no tenant in view (e.g. describing a rule): the name is all we can check
+    if catalogue.lists is None:  # lists not loaded (e.g. describing a rule): the name is all we can check
         return {}
-    ref = tenant.find_list(node.value)
+    ref = catalogue.find_list(node.value)
     if ref is None:
         return {f"{key}-value": f"There is no list named “{node.value}”."}
     if ref.kind not in LIST_KINDS_FOR_TYPE.get(node.type, ()):
@@ -254,16 +253,16 @@ _COMPARISON_KEYS = {symbol: key for key, symbol in _COMPARISONS.items()}
 # JsonLogic → tree
 
 
-def from_jsonlogic(expr: Any) -> Group | None:
+def from_jsonlogic(expr: Any, *, catalogue: TenantCatalogue) -> Group | None:
     """The tree for JsonLogic the builder could have written; ``None`` when it cannot show it."""
     if expr is None:
         return Group()
     if _is_group(expr):
-        root = _read_group(expr, 1)
+        root = _read_group(expr, 1, catalogue=catalogue)
     else:
-        condition = _read_condition(expr)
+        condition = _read_condition(expr, catalogue=catalogue)
         root = Group("and", [condition]) if condition is not None else None
-    if root is None or check_tree(root):
+    if root is None or check_tree(root, catalogue=catalogue):
         return None
     return root
 
@@ -273,22 +272,23 @@ def _is_group(expr: Any) -> bool:
         and isinstance(next(iter(expr.values())), list)
 
 
-def _read_group(expr: dict, depth: int) -> Group | None:
+def _read_group(expr: dict, depth: int, *, catalogue: TenantCatalogue) -> Group | None:
     if depth > MAX_GROUP_DEPTH:
         return None
     ((join, items),) = expr.items()
     children: list[Node] = []
     for item in items:
-        child = _read_contains_any(item)
+        child = _read_contains_any(item, catalogue=catalogue)
         if child is None:
-            child = _read_group(item, depth + 1) if _is_group(item) else _read_condition(item)
+            child = (_read_group(item, depth + 1, catalogue=catalogue) if _is_group(item)
+                     else _read_condition(item, catalogue=catalogue))
         if child is None:
             return None
         children.append(child)
     return Group(join, children) if children else None
 
 
-def _read_contains_any(expr: Any) -> Condition | None:
+def _read_contains_any(expr: Any, *, catalogue: TenantCatalogue) -> Condition | None:
     """``{"or": [{"in": ["a", {"var": F}]}, ...]}`` on one multi-select data point F: "contains any of"."""
     if not (_is_group(expr) and "or" in expr and expr["or"]):
         return None
@@ -298,18 +298,18 @@ def _read_contains_any(expr: Any) -> Condition | None:
         if not (isinstance(args, list) and len(args) == 2 and isinstance(args[0], str)):
             return None
         values.append(args[0])
-        paths.add(_var(args[1]))
+        paths.add(_var(args[1], catalogue=catalogue))
     path = paths.pop() if len(paths) == 1 else None
-    entry = find_field(path) if path else None
+    entry = catalogue.find_field(path) if path else None
     if entry is None or entry.type != "multiselect":
         return None
-    return _typed(path, "contains_any", values, "multiselect")
+    return _typed(path, "contains_any", values, "multiselect", catalogue=catalogue)
 
 
-def _var(node: Any) -> str | None:
+def _var(node: Any, *, catalogue: TenantCatalogue) -> str | None:
     if isinstance(node, dict) and len(node) == 1 and isinstance(node.get("var"), str):
         path = node["var"]
-        if find_field(path) is not None or is_custom(path):
+        if catalogue.find_field(path) is not None or is_custom(path):
             return path
     return None
 
@@ -318,20 +318,20 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def _typed(path: str, operator: str, value: Any, custom_type: str) -> Condition | None:
-    entry = find_field(path)
+def _typed(path: str, operator: str, value: Any, custom_type: str, *, catalogue: TenantCatalogue) -> Condition | None:
+    entry = catalogue.find_field(path)
     field_type = entry.type if entry else custom_type
     condition = Condition(path, field_type, operator, value)
-    return None if check_condition(condition, ROOT) else condition
+    return None if check_condition(condition, ROOT, catalogue=catalogue) else condition
 
 
-def _read_condition(expr: Any) -> Condition | None:
+def _read_condition(expr: Any, *, catalogue: TenantCatalogue) -> Condition | None:
     if not isinstance(expr, dict) or len(expr) != 1:
         return None
     ((op, args),) = expr.items()
     if op == "!":
         inner = args[0] if isinstance(args, list) and len(args) == 1 else args
-        negated = _read_condition(inner)
+        negated = _read_condition(inner, catalogue=catalogue)
         if negated is None:
             return None
         flipped = {"in": "not_in", "contains": "not_contains", "not_exists": "exists",
@@ -341,31 +341,32 @@ def _read_condition(expr: Any) -> Condition | None:
         return Condition(negated.field, negated.type, flipped, negated.value)
     if op == "missing":
         if isinstance(args, list) and len(args) == 1 and isinstance(args[0], str) \
-                and (find_field(args[0]) or is_custom(args[0])):
-            return _typed(args[0], "not_exists", None, "text")
+                and (catalogue.find_field(args[0]) or is_custom(args[0])):
+            return _typed(args[0], "not_exists", None, "text", catalogue=catalogue)
         return None
     if not isinstance(args, list) or len(args) != 2:
         return None
     left, right = args
-    path = _var(left)
+    path = _var(left, catalogue=catalogue)
     if op == "in" and path is None and isinstance(left, str):  # "x" in var: contains
-        contained = _var(right)
-        return _typed(contained, "contains", left, "text") if contained else None
+        contained = _var(right, catalogue=catalogue)
+        return _typed(contained, "contains", left, "text", catalogue=catalogue) if contained else None
     if path is None:
         return None
     if op == "in" and (list_name := list_ref_name(right)) is not None:
-        tenant = current_tenant_catalogue()
-        ref = tenant.find_list(list_name) if tenant else None
-        return _typed(path, "in_list", list_name, "number" if ref and ref.kind == "numbers" else "text")
+        ref = catalogue.find_list(list_name)
+        return _typed(path, "in_list", list_name, "number" if ref and ref.kind == "numbers" else "text",
+                      catalogue=catalogue)
     if op == "==" and isinstance(right, bool):
-        return _typed(path, "is_true" if right else "is_false", None, "boolean")
+        return _typed(path, "is_true" if right else "is_false", None, "boolean", catalogue=catalogue)
     if op in ("==", "!=") and _scalar(right):
-        return _typed(path, "eq" if op == "==" else "ne", right, "text" if isinstance(right, str) else "number")
+        return _typed(path, "eq" if op == "==" else "ne", right, "text" if isinstance(right, str) else "number",
+                      catalogue=catalogue)
     if op in _COMPARISON_KEYS and _scalar(right) and not isinstance(right, str):
-        return _typed(path, _COMPARISON_KEYS[op], right, "number")
+        return _typed(path, _COMPARISON_KEYS[op], right, "number", catalogue=catalogue)
     if op == "in" and isinstance(right, list) and right and all(_scalar(item) for item in right):
         kind = "text" if all(isinstance(item, str) for item in right) else "number"
-        return _typed(path, "in", list(right), kind)
+        return _typed(path, "in", list(right), kind, catalogue=catalogue)
     return None
 
 
@@ -407,22 +408,23 @@ def apply_edit(root: Group, edit: str) -> tuple[Group, str | None]:
     return tree, None
 
 
-def describe(root: Group) -> str:
+def describe(root: Group, *, catalogue: TenantCatalogue) -> str:
     """One readable line for a rule list: ``Amount is greater than 1000 AND (… OR …)``."""
     if not root.children:
         return "Always (no conditions)"
-    return _describe_group(root, top=True)
+    return _describe_group(root, catalogue=catalogue, top=True)
 
 
-def _describe_group(group: Group, *, top: bool = False) -> str:
+def _describe_group(group: Group, *, catalogue: TenantCatalogue, top: bool = False) -> str:
     joiner = f" {group.join.upper()} "
-    text = joiner.join(_describe_group(c) if isinstance(c, Group) else _describe_condition(c) for c in group.children)
+    text = joiner.join(_describe_group(c, catalogue=catalogue) if isinstance(c, Group)
+                       else _describe_condition(c, catalogue=catalogue) for c in group.children)
     return text if top or len(group.children) == 1 else f"({text})"
 
 
-def _describe_condition(node: Condition) -> str:
+def _describe_condition(node: Condition, *, catalogue: TenantCatalogue) -> str:
     op = OPERATORS[node.operator]
-    label = label_for(node.field)
+    label = catalogue.label_for(node.field)
     if not op.takes_value:
         return f"{label} {op.label}"
     if op.list_ref:
@@ -436,12 +438,12 @@ def _describe_condition(node: Condition) -> str:
     return f"{label} {op.label} {shown}"
 
 
-def describe_conditions(conditions: Any) -> str:
-    tree = from_jsonlogic(conditions)
-    return describe(tree) if tree is not None else "Advanced condition (JsonLogic)"
+def describe_conditions(conditions: Any, *, catalogue: TenantCatalogue) -> str:
+    tree = from_jsonlogic(conditions, catalogue=catalogue)
+    return describe(tree, catalogue=catalogue) if tree is not None else "Advanced condition (JsonLogic)"
 
 
-def tree_from_form(form: Mapping[str, str]) -> tuple[Group, dict[str, str]]:
+def tree_from_form(form: Mapping[str, str], *, catalogue: TenantCatalogue) -> tuple[Group, dict[str, str]]:
     """The builder's flat form fields → a tree, plus errors for values that did not parse.
 
     Groups post ``g-<key>-join``; conditions ``c-<key>-field`` (a catalogue path or ``custom``),
@@ -481,7 +483,7 @@ def tree_from_form(form: Mapping[str, str]) -> tuple[Group, dict[str, str]]:
             field_type = field_type if field_type in CUSTOM_TYPES else ""
         else:
             path = choice
-            entry = find_field(choice)
+            entry = catalogue.find_field(choice)
             field_type = entry.type if entry else ""
         operator = form.get(f"c-{key}-op", "")
         if field_type and operator not in OPERATORS_BY_TYPE.get(field_type, ()):
@@ -499,8 +501,9 @@ def tree_from_form(form: Mapping[str, str]) -> tuple[Group, dict[str, str]]:
     return root, errors
 
 
-def custom_name(path: str) -> str:
-    return path[len(CUSTOM_PREFIX):] if path.startswith(CUSTOM_PREFIX) and not find_field(path) else ""
+def custom_name(path: str, *, catalogue: TenantCatalogue) -> str:
+    """The name typed for a free custom field; "" for anything else, a tenant's data point included."""
+    return path[len(CUSTOM_PREFIX):] if path.startswith(CUSTOM_PREFIX) and not catalogue.find_field(path) else ""
 
 
 __all__ = [

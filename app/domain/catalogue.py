@@ -7,9 +7,6 @@ integrator sends as custom data is ``custom.<name>``, typed by whoever writes th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from app.domain.rules import LISTS_PREFIX
@@ -156,14 +153,6 @@ OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
 }
 
 
-def find_field(path: str) -> CatalogueField | None:
-    """A built-in field, or one of the tenant's data points while a :func:`tenant_catalogue` is on."""
-    entry = _BY_PATH.get(path)
-    if entry is None and (tenant := _tenant.get()) is not None:
-        return tenant.data_point(path)
-    return entry
-
-
 def is_custom(path: str) -> bool:
     return path.startswith(CUSTOM_PREFIX) and bool(CUSTOM_NAME.fullmatch(path[len(CUSTOM_PREFIX):]))
 
@@ -172,11 +161,6 @@ def operators_for(field_type: str | None) -> tuple[Operator, ...]:
     """Operators that fit a type; every operator when the type is not known yet."""
     keys = OPERATORS_BY_TYPE.get(field_type or "", tuple(OPERATORS))
     return tuple(OPERATORS[key] for key in keys)
-
-
-def label_for(path: str) -> str:
-    entry = find_field(path)
-    return entry.label if entry else path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,47 +181,38 @@ class ListRef:
 
 @dataclass(frozen=True)
 class TenantCatalogue:
-    """One tenant's data points (as catalogue fields) and lists, for the builder to offer and check."""
+    """What the builder offers and checks a rule against: the built-in fields, one tenant's data points
+    (as catalogue fields) and its lists. ``TenantCatalogue()`` is a tenant with none of its own."""
 
     fields: tuple[CatalogueField, ...] = ()
-    lists: tuple[ListRef, ...] = ()
+    # None: the tenant's lists were not loaded, so any well-formed list name is taken on trust
+    # (describing a rule needs only its name; offering and checking lists needs them loaded).
+    lists: tuple[ListRef, ...] | None = ()
     network_lists: tuple[str, ...] = ()  # the instance-wide ones' names
     _by_path: dict[str, CatalogueField] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_path.update({entry.path: entry for entry in self.fields})
 
-    def data_point(self, path: str) -> CatalogueField | None:
-        return self._by_path.get(path)
+    def find_field(self, path: str) -> CatalogueField | None:
+        """A built-in field, else one of the tenant's data points (a data point cannot shadow a built-in)."""
+        entry = _BY_PATH.get(path)
+        return entry if entry is not None else self._by_path.get(path)
+
+    def label_for(self, path: str) -> str:
+        entry = self.find_field(path)
+        return entry.label if entry else path
 
     def find_list(self, name: str) -> ListRef | None:
-        return next((ref for ref in self.lists if ref.name == name), None)
+        return next((ref for ref in self.lists or () if ref.name == name), None)
 
     def cidr_list_names(self) -> tuple[str, ...]:
         """What ``ip.cidrLists`` can contain: the tenant's CIDR lists and the instance-wide lists."""
-        return tuple(sorted({ref.name for ref in self.lists if ref.kind == "cidrs"} | set(self.network_lists)))
+        return tuple(sorted({ref.name for ref in self.lists or () if ref.kind == "cidrs"} | set(self.network_lists)))
 
     def lists_for(self, field_type: str) -> tuple[ListRef, ...]:
         kinds = LIST_KINDS_FOR_TYPE.get(field_type, ())
-        return tuple(ref for ref in self.lists if ref.kind in kinds)
-
-
-# Set around a console request by :func:`tenant_catalogue`; the builder's pure functions read it
-# through find_field / current_tenant_catalogue, so their signatures stay as callers know them.
-_tenant: ContextVar[TenantCatalogue | None] = ContextVar("tollgate_tenant_catalogue", default=None)
-
-
-@contextmanager
-def tenant_catalogue(catalogue: TenantCatalogue) -> Iterator[TenantCatalogue]:
-    token = _tenant.set(catalogue)
-    try:
-        yield catalogue
-    finally:
-        _tenant.reset(token)
-
-
-def current_tenant_catalogue() -> TenantCatalogue | None:
-    return _tenant.get()
+        return tuple(ref for ref in self.lists or () if ref.kind in kinds)
 
 
 def list_ref_name(node: object) -> str | None:

@@ -16,7 +16,10 @@ from app.domain.builder import (
     to_jsonlogic,
     tree_from_form,
 )
+from app.domain.catalogue import TenantCatalogue
 from app.domain.rules import evaluate, validate_conditions
+
+BUILT_IN = TenantCatalogue()  # a tenant with no data points or lists of its own
 
 
 def c(field, type_, op, value=None):
@@ -77,12 +80,12 @@ ROUND_TRIPS = [
 
 @pytest.mark.parametrize(("tree", "expected"), ROUND_TRIPS)
 def test_tree_to_jsonlogic_and_back(tree, expected):
-    assert check_tree(tree) == {}
+    assert check_tree(tree, catalogue=BUILT_IN) == {}
     expr = to_jsonlogic(tree)
 
     assert expr == expected
     validate_conditions(expr)
-    assert from_jsonlogic(expr) == tree
+    assert from_jsonlogic(expr, catalogue=BUILT_IN) == tree
 
 
 @pytest.mark.parametrize("expr", [
@@ -100,11 +103,11 @@ def test_tree_to_jsonlogic_and_back(tree, expected):
     True,
 ])
 def test_what_the_builder_cannot_show_reads_as_none(expr):
-    assert from_jsonlogic(expr) is None
+    assert from_jsonlogic(expr, catalogue=BUILT_IN) is None
 
 
 def test_a_bare_comparison_opens_as_a_one_condition_group():
-    tree = from_jsonlogic({">": [{"var": "custom.amount"}, 1000]})
+    tree = from_jsonlogic({">": [{"var": "custom.amount"}, 1000]}, catalogue=BUILT_IN)
 
     assert tree == Group("and", [c("custom.amount", "number", "gt", 1000)])
 
@@ -138,7 +141,7 @@ def test_form_fields_parse_into_a_tree():
         "c-0-3-1-field": "user.isEnrolled", "c-0-3-1-op": "is_true", "c-0-3-1-value": "ignored",
     }
 
-    tree, errors = tree_from_form(form)
+    tree, errors = tree_from_form(form, catalogue=BUILT_IN)
 
     assert errors == {}
     assert tree == Group("or", [
@@ -151,17 +154,18 @@ def test_form_errors_are_keyed_by_the_rendered_position():
     form = {"g-0-join": "and", "c-0-5-field": "custom", "c-0-5-custom": "amount", "c-0-5-type": "number",
             "c-0-5-op": "gt", "c-0-5-value": "lots"}
 
-    tree, errors = tree_from_form(form)
+    tree, errors = tree_from_form(form, catalogue=BUILT_IN)
 
     assert errors == {"0-0-value": "Enter a number."}
     assert tree.children[0].value == "lots"
 
 
 def test_an_operator_that_no_longer_fits_the_field_is_dropped():
-    tree, _ = tree_from_form({"g-0-join": "and", "c-0-0-field": "user.isEnrolled", "c-0-0-op": "gt", "c-0-0-value": "3"})
+    tree, _ = tree_from_form({"g-0-join": "and", "c-0-0-field": "user.isEnrolled", "c-0-0-op": "gt", "c-0-0-value": "3"},
+                             catalogue=BUILT_IN)
 
     assert tree.children[0].operator == ""
-    assert check_tree(tree) == {"0-0-op": "Choose an operator that fits a boolean field."}
+    assert check_tree(tree, catalogue=BUILT_IN) == {"0-0-op": "Choose an operator that fits a boolean field."}
 
 
 @pytest.mark.parametrize(("tree", "errors"), [
@@ -175,7 +179,7 @@ def test_an_operator_that_no_longer_fits_the_field_is_dropped():
     (Group("xor", []), {"0-group": "Choose AND or OR."}),
 ])
 def test_check_tree_names_the_offending_input(tree, errors):
-    assert check_tree(tree) == errors
+    assert check_tree(tree, catalogue=BUILT_IN) == errors
 
 
 @pytest.mark.parametrize(("type_", "op", "raw", "expected"), [
@@ -218,7 +222,7 @@ def test_describe_reads_like_a_sentence():
         Group("or", [c("user.isEnrolled", "boolean", "is_false"), c("ip.address", "ip", "in", ["1.2.3.4", "5.6.7.8"])]),
     ])
 
-    assert describe(tree) == ("custom.amount is greater than 1000 AND "
-                              "(User is enrolled is false OR IP address is in list [1.2.3.4, 5.6.7.8])")
-    assert describe(Group()) == "Always (no conditions)"
-    assert describe_conditions({"if": [True, True, False]}) == "Advanced condition (JsonLogic)"
+    assert describe(tree, catalogue=BUILT_IN) == ("custom.amount is greater than 1000 AND "
+                                                  "(User is enrolled is false OR IP address is in list [1.2.3.4, 5.6.7.8])")
+    assert describe(Group(), catalogue=BUILT_IN) == "Always (no conditions)"
+    assert describe_conditions({"if": [True, True, False]}, catalogue=BUILT_IN) == "Advanced condition (JsonLogic)"

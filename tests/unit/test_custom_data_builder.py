@@ -10,11 +10,12 @@ from app.domain.builder import (
     check_tree,
     custom_name,
     describe,
+    describe_conditions,
     from_jsonlogic,
     to_jsonlogic,
     tree_from_form,
 )
-from app.domain.catalogue import CatalogueField, ListRef, TenantCatalogue, find_field, operators_for, tenant_catalogue
+from app.domain.catalogue import CatalogueField, ListRef, TenantCatalogue, operators_for
 from app.domain.rules import compile_conditions, evaluate, validate_conditions
 
 TENANT = TenantCatalogue(
@@ -26,12 +27,6 @@ TENANT = TenantCatalogue(
     ),
     lists=(ListRef("high-risk", "strings", 2), ListRef("amounts", "numbers", 3), ListRef("tor", "cidrs", 9)),
 )
-
-
-@pytest.fixture(autouse=True)
-def tenant():
-    with tenant_catalogue(TENANT):
-        yield
 
 
 def c(field, type_, op, value=None):
@@ -62,18 +57,18 @@ ROUND_TRIPS = [
 
 @pytest.mark.parametrize(("tree", "expected"), ROUND_TRIPS)
 def test_tree_to_jsonlogic_and_back(tree, expected):
-    assert check_tree(tree) == {}
+    assert check_tree(tree, catalogue=TENANT) == {}
     expr = to_jsonlogic(tree)
 
     assert expr == expected
     validate_conditions(expr)
-    assert from_jsonlogic(expr) == tree
+    assert from_jsonlogic(expr, catalogue=TENANT) == tree
 
 
 def test_data_points_are_typed_fields_with_fitting_operators():
-    assert find_field("custom.amount").type == "number"
-    assert find_field("user.custom.vip").description == "A VIP customer."
-    assert custom_name("custom.amount") == ""  # a defined field, not a free-typed custom one
+    assert TENANT.find_field("custom.amount").type == "number"
+    assert TENANT.find_field("user.custom.vip").description == "A VIP customer."
+    assert custom_name("custom.amount", catalogue=TENANT) == ""  # a defined field, not a free-typed custom one
     keys = {t: [op.key for op in operators_for(t)] for t in ("number", "boolean", "text", "multiselect")}
     assert "gt" in keys["number"] and "in_list" in keys["number"]
     assert keys["boolean"] == ["is_true", "is_false", "exists", "not_exists"]
@@ -82,9 +77,8 @@ def test_data_points_are_typed_fields_with_fitting_operators():
 
 
 def test_without_the_tenant_the_data_points_are_unknown():
-    with tenant_catalogue(TenantCatalogue()):
-        assert find_field("custom.amount") is None
-        assert from_jsonlogic({"==": [{"var": "user.custom.vip"}, True]}) is None
+    assert TenantCatalogue().find_field("custom.amount") is None
+    assert from_jsonlogic({"==": [{"var": "user.custom.vip"}, True]}, catalogue=TenantCatalogue()) is None
 
 
 @pytest.mark.parametrize(("condition", "message"), [
@@ -96,11 +90,20 @@ def test_without_the_tenant_the_data_points_are_unknown():
     (c("custom.vip", "boolean", "contains_any", ["x"]), "Choose an operator that fits a boolean field."),
 ])
 def test_list_and_type_mistakes_are_named(condition, message):
-    assert list(check_tree(Group("and", [condition])).values()) == [message]
+    assert list(check_tree(Group("and", [condition]), catalogue=TENANT).values()) == [message]
 
 
 def test_a_rule_on_a_deleted_list_cannot_open_in_the_builder():
-    assert from_jsonlogic({"in": [{"var": "custom.country"}, {"var": "lists.gone"}]}) is None
+    assert from_jsonlogic({"in": [{"var": "custom.country"}, {"var": "lists.gone"}]}, catalogue=TENANT) is None
+
+
+def test_without_the_lists_loaded_a_list_name_is_taken_on_trust():
+    unloaded = TenantCatalogue(lists=None)
+    expr = {"in": [{"var": "custom.country"}, {"var": "lists.gone"}]}
+
+    assert from_jsonlogic(expr, catalogue=unloaded) == Group("and", [c("custom.country", "text", "in_list", "gone")])
+    assert describe_conditions(expr, catalogue=unloaded) == "custom.country is in custom list “gone”"
+    assert unloaded.lists_for("text") == () and unloaded.cidr_list_names() == ()
 
 
 def test_form_fields_choose_a_data_point_and_a_list():
@@ -109,16 +112,17 @@ def test_form_fields_choose_a_data_point_and_a_list():
         "c-0-0-field": "custom.country", "c-0-0-op": "not_in_list", "c-0-0-value": "high-risk",
         "c-0-1-field": "custom.amount", "c-0-1-op": "gte", "c-0-1-value": "10",
         "c-0-2-field": "custom.tags", "c-0-2-op": "contains_any", "c-0-2-value": "gift, crypto",
-    })
+    }, catalogue=TENANT)
 
-    assert errors == {} and check_tree(tree) == {}
+    assert errors == {} and check_tree(tree, catalogue=TENANT) == {}
     assert tree == Group("and", [c("custom.country", "text", "not_in_list", "high-risk"),
                                  c("custom.amount", "number", "gte", 10),
                                  c("custom.tags", "multiselect", "contains_any", ["gift", "crypto"])])
 
 
 def test_a_list_operator_without_a_list_is_an_error_on_the_value():
-    _, errors = tree_from_form({"g-0-join": "and", "c-0-0-field": "custom.country", "c-0-0-op": "in_list"})
+    _, errors = tree_from_form({"g-0-join": "and", "c-0-0-field": "custom.country", "c-0-0-op": "in_list"},
+                               catalogue=TENANT)
 
     assert errors == {"0-0-value": "Choose a list."}
 
@@ -127,8 +131,8 @@ def test_describe_names_the_list():
     tree = Group("and", [c("custom.country", "text", "in_list", "high-risk"),
                          c("custom.amount", "number", "not_in_list", "amounts")])
 
-    assert describe(tree) == ("custom.country is in custom list “high-risk” AND "
-                              "custom.amount is not in custom list “amounts”")
+    assert describe(tree, catalogue=TENANT) == ("custom.country is in custom list “high-risk” AND "
+                                                "custom.amount is not in custom list “amounts”")
 
 
 def test_the_compiled_list_rule_reads_the_list_from_the_context():

@@ -10,7 +10,7 @@ import maxminddb
 import pytest
 
 from app.domain import signals
-from app.domain.catalogue import CATALOGUE, find_field, operators_for
+from app.domain.catalogue import CATALOGUE, TenantCatalogue, operators_for
 from app.domain.context import RequestFacts, UserFacts, build_context
 from app.domain.rules import compile_conditions
 from tests.mmdb_fixture import write_city_mmdb
@@ -167,6 +167,7 @@ def test_signal_namespaces_merge_into_the_context_without_losing_request_facts()
 
 def test_every_signal_is_in_the_catalogue_typed_and_described():
     paths = {entry.path for entry in CATALOGUE}
+    built_in = TenantCatalogue()  # no data points of its own
     for name in signals.DEVICE_SIGNALS:
         assert f"device.{name}" in paths
     for name in signals.IP_SIGNALS:
@@ -176,8 +177,8 @@ def test_every_signal_is_in_the_catalogue_typed_and_described():
     for scope, metrics in signals.VELOCITY_METRICS.items():
         for metric in metrics:
             for window in signals.COMMON_WINDOWS:
-                entry = find_field(f"velocity.{scope}.{metric}.{window}")
+                entry = built_in.find_field(f"velocity.{scope}.{metric}.{window}")
                 assert entry is not None and entry.type == "number"
-    assert "GeoLite2-City" in find_field("ip.impossibleTravel").description
-    assert [op.key for op in operators_for(find_field("device.isNew").type)][:2] == ["is_true", "is_false"]
-    assert "contains" in [op.key for op in operators_for(find_field("ip.cidrLists").type)]
+    assert "GeoLite2-City" in built_in.find_field("ip.impossibleTravel").description
+    assert [op.key for op in operators_for(built_in.find_field("device.isNew").type)][:2] == ["is_true", "is_false"]
+    assert "contains" in [op.key for op in operators_for(built_in.find_field("ip.cidrLists").type)]

@@ -320,6 +320,19 @@ def test_a_list_rule_round_trips_through_the_builder(app, admin, action):
     assert summaries == ["custom.country is not in custom list “high-risk”"]
 
 
+def test_the_rules_tab_names_a_list_no_one_has_made_yet(app, admin, tenant):
+    # A rule can name a list before it exists (the API takes any name): its summary still reads as a
+    # sentence, while the editor opens it as JsonLogic (the builder only offers lists that exist).
+    [rule_id] = make_action(app, tenant.id, "payout", rules=[
+        rule("Watch", 0, "REVIEW", {"in": [{"var": "custom.country"}, {"var": "lists.watch"}]})])
+
+    summaries = [text_of(summary) for summary in parse(admin.get("/console/actions/payout")).select("#rules .summary")]
+    editor = parse(admin.get(f"/console/actions/payout/rules/{rule_id}"))
+
+    assert summaries == ["custom.country is in custom list “watch”"]
+    assert "The builder cannot show this condition" in text_of(editor.select_one("#conditions .note"))
+
+
 def test_a_typed_data_point_rule_round_trips(app, admin, action):
     _add_point(admin, name="tags", data_type="multiselect", description="Order tags")
 
