@@ -71,6 +71,9 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
 
     for blueprint in (api.bp, client_api.bp, challenge.bp, health.bp, metrics.bp, auth.bp, console.bp, review.bp):
         app.register_blueprint(blueprint)
+    from app.domain.labels import label
+
+    app.add_template_filter(label)  # pages name states, outcomes and methods in words
     security_headers.register(app)
     errors.register(app)
     cli.register(app)

@@ -125,12 +125,12 @@ def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_de
     panel.get_by_label("Custom data (JSON)").fill('{"amount": 5000}')
     after_htmx(page, f"/console/actions/{CODE}/test", lambda: panel.get_by_role("button", name="Run test").click())
     panel = page.locator("#test-panel")
-    expect(panel.locator(".verdict")).to_contain_text("Outcome CHALLENGE")
+    expect(panel.locator(".verdict")).to_contain_text("Outcome Challenge")
     expect(panel.locator(".decision-trace")).to_contain_text(f"Decided by the rule {CHALLENGE_RULE} (position 2 of 2")
     traces = panel.locator("details.trace-rule")
     expect(traces).to_have_count(2)
-    expect(traces.nth(0).locator("summary")).to_contain_text(f"1. {BLOCK_RULE} BLOCK — did not match")
-    expect(traces.nth(1).locator("summary")).to_contain_text(f"2. {CHALLENGE_RULE} CHALLENGE — matched")
+    expect(traces.nth(0).locator("summary")).to_contain_text(f"1. {BLOCK_RULE} Block — did not match")
+    expect(traces.nth(1).locator("summary")).to_contain_text(f"2. {CHALLENGE_RULE} Challenge — matched")
     expect(traces.nth(1).locator("summary")).to_contain_text("deciding rule")
     # Node, Field, Operator (its JsonLogic symbol in the title), Observed, Expected, Result
     expect(traces.nth(1).locator("tbody tr").first.locator("td")).to_have_text(
@@ -253,7 +253,7 @@ def test_activity_lists_the_tracked_action_and_its_page_shows_trace_and_history(
     expect(history.nth(0).locator("td").nth(2)).to_have_text("Challenge required")
     expect(history.nth(1).locator("td").nth(1)).to_have_text("Challenge required")
     expect(history.nth(1).locator("td").nth(2)).to_have_text("Challenge succeeded")
-    expect(page.get_by_role("region", name="Verification")).to_contain_text("AUTHENTICATOR_APP")
+    expect(page.get_by_role("region", name="Verification")).to_contain_text("Authenticator app")
     screenshot(page, "activity-detail")
     assert browser_errors == []
 

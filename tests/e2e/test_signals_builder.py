@@ -63,7 +63,7 @@ def test_a_device_is_new_rule_built_in_the_builder_shows_in_the_test_action_trac
 
     # A device this user never used: the signal is true and the rule decides.
     panel = run_test_action(page, USER, DEVICE)
-    expect(panel.locator(".verdict")).to_contain_text("Outcome REVIEW")
+    expect(panel.locator(".verdict")).to_contain_text("Outcome Review")
     expect(panel.locator(".decision-trace")).to_contain_text(f"Decided by the rule {RULE} (position 1 of 1")
     expect_device_is_new(panel, "true")
 
@@ -72,10 +72,10 @@ def test_a_device_is_new_rule_built_in_the_builder_shows_in_the_test_action_trac
 
     # Now the device is known: false, the rule does not match, the default outcome applies.
     panel = run_test_action(page, USER, DEVICE)
-    expect(panel.locator(".verdict")).to_contain_text("Outcome ALLOW")
+    expect(panel.locator(".verdict")).to_contain_text("Outcome Allow")
     expect(panel.locator(".decision-trace")).to_contain_text("No active rule matched")
     expect_device_is_new(panel, "false")
-    expect(panel.locator("details.trace-rule summary").first).to_contain_text(f"1. {RULE} REVIEW — did not match")
+    expect(panel.locator("details.trace-rule summary").first).to_contain_text(f"1. {RULE} Review — did not match")
 
     # Another device of the same user is still new.
     panel = run_test_action(page, USER, "dana-phone")

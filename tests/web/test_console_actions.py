@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.domain.decision import ActionState, Outcome
+from app.domain.labels import label
 from app.extensions import db
 from app.models import ActionConfiguration, AuditEvent, EndUser, Rule, UserAction
 from app.models.base import utcnow
@@ -308,7 +309,7 @@ def test_test_action_shows_outcome_deciding_rule_and_trace(admin, withdraw):
     panel = fragment_root(response)
     assert response.status_code == 200 and panel.get("id") == "test-panel"
     # unenrolled: the action would be ALLOW
-    assert _verdict(response) == ("Outcome CHALLENGE → the action would start as ALLOW", ["CHALLENGE", "ALLOW"])
+    assert _verdict(response) == ("Outcome Challenge → the action would start as Allow", ["CHALLENGE", "ALLOW"])
     trace = _trace(response)
     decided = trace.find("p")
     assert text_of(decided).startswith("Decided by the rule Large amount (position 2 of 3")
@@ -330,7 +331,7 @@ def test_test_action_uses_an_existing_users_enrolment(admin, withdraw, api):
 
     response = _simulate(admin, user_id="enrolled", custom='{"amount": 5000}')
 
-    assert "Known user; enrolled methods: AUTHENTICATOR_APP" in text_of(parse(response).select_one("#test-result .result"))
+    assert "Known user; enrolled methods: Authenticator app" in text_of(parse(response).select_one("#test-result .result"))
     assert _verdict(response)[1] == ["CHALLENGE", "CHALLENGE_REQUIRED"]
 
 
@@ -346,7 +347,7 @@ def test_test_action_says_why_an_unenrolled_user_is_not_challenged(app, admin, t
     response = _simulate(admin, code="payout", user_id="nobody", custom='{"amount": 5}')
 
     verdict, badges = _verdict(response)
-    assert verdict.endswith(f"would start as {state}") and badges[-1] == state
+    assert verdict.endswith(f"would start as {label(state)}") and badges[-1] == state
     reason_given = parse(response).select_one("#test-result p.verdict-reason")
     assert text_of(reason_given) == f"Because this user has no authenticator {reason}"
 
@@ -359,7 +360,7 @@ def test_test_action_names_enrolled_methods_the_action_does_not_accept(app, admi
 
     reason = parse(_simulate(admin, code="payout", user_id="totp-only")).select_one("#test-result p.verdict-reason")
 
-    assert text_of(reason) == ("Because none of this user's authenticators (AUTHENTICATOR_APP) is allowed for this action "
+    assert text_of(reason) == ("Because none of this user's authenticators (Authenticator app) is allowed for this action "
                                "and the action blocks unenrolled users.")
 
 

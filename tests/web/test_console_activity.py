@@ -260,7 +260,7 @@ def test_detail_of_a_verified_action_names_the_method_and_authenticator(app, adm
 
     verification = definitions(section(parse(admin.get(f"/console/activity/{action_id}")), "Verification"))
 
-    assert (verification["Method used"], verification["Authenticator"]) == ("AUTHENTICATOR_APP", "auth-123")
+    assert (verification["Method used"], verification["Authenticator"]) == ("Authenticator app", "auth-123")
 
 
 def test_detail_escapes_attacker_controlled_context(app, admin, tenant):

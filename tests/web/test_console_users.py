@@ -179,8 +179,8 @@ def test_user_page_shows_attributes_authenticators_and_recent_actions(app, admin
     assert custom_data(attributes) == {"tier": '"gold"'}
     authenticators = section(page, "Authenticators")
     rows = table_rows(authenticators)
-    assert sorted(row["Type"] for row in rows) == ["AUTHENTICATOR_APP", "PASSKEY"]
-    [passkey] = [row for row in authenticators.select("tbody tr") if text_of(row.find_all("td")[1]) == "PASSKEY"]
+    assert sorted(row["Type"] for row in rows) == ["Authenticator app", "Passkey"]
+    [passkey] = [row for row in authenticators.select("tbody tr") if text_of(row.find_all("td")[1]) == "Passkey"]
     name, _, created, last_used = (text_of(td) for td in passkey.find_all("td")[:4])
     assert (name, created, last_used) == ("Work laptop", "2025-03-01 12:00", "2025-03-02 08:30")
     assert definitions(passkey) == {"AAGUID": "adce0002-35bc-c60a-648b-0b25f1f05503",
