@@ -76,11 +76,14 @@ def decode_json(document: str | bytes) -> Any:
     if document.count("[") + document.count("{") > MAX_DEPTH and _depth(document) > MAX_DEPTH:
         raise InvalidJson(f"JSON nested too deeply (limit {MAX_DEPTH}).")
     try:
-        return _DECODER.decode(document)
+        try:
+            return _DECODER.decode(document)
+        except _Refused:
+            # The decoder stops at the first refused number: the text after it may not be JSON at all,
+            # which the locating decode finds, and which is then the answer.
+            raise InvalidJson(_describe_refused_number(document)) from None
     except json.JSONDecodeError as exc:
         raise MalformedJson(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
-    except _Refused:
-        raise InvalidJson(_describe_refused_number(document)) from None
 
 
 def _depth(text: str) -> int:

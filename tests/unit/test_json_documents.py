@@ -90,6 +90,10 @@ def test_an_unterminated_string_full_of_escaped_quotes_is_refused_quickly():
     ("", "Not valid JSON: Expecting value (line 1, column 1)."),
     ('{"a": 1} x', "Not valid JSON: Extra data (line 1, column 10)."),
     (b'{"a": "\xff"}', "Not valid JSON: it is not UTF-8 text."),
+    # A refused number before the syntax error: the text is not JSON, and that is what is said.
+    ("[NaN,", "Not valid JSON: Expecting value (line 1, column 6)."),
+    ('{"a": 1e400 x', "Not valid JSON: Expecting ',' delimiter (line 1, column 13)."),
+    ("[Infinity]]", "Not valid JSON: Extra data (line 1, column 11)."),
 ])
 def test_text_that_is_not_json_says_where(document, message):
     error = refusal(document)

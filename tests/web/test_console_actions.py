@@ -394,6 +394,7 @@ def test_test_action_without_js_renders_the_whole_page(admin, withdraw):
     ({"custom": "[1, 2]"}, "Custom data must be a JSON object"),
     ({"custom": '{"amount": 1e400}'}, "amount: number out of range"),
     ({"custom": '{"amount": NaN}'}, "amount: not a finite number"),
+    ({"custom": '{"amount": NaN'}, "Not valid JSON: Expecting ',' delimiter (line 1, column 15)."),
     ({"custom": '{"tags": ' + "[" * 10_000 + "]" * 10_000 + "}"}, "JSON nested too deeply (limit 64)."),
     ({"user_id": ""}, "Enter the user id to test with."),
     ({"ip_address": "not-an-ip"}, "ipAddress"),
