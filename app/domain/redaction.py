@@ -1,8 +1,8 @@
 """Taking a person's values out of a stored JSON document whose shape the caller does not know.
 
 Audit entries keep records as they were (an authenticator's email, an export's user filter) in
-shapes that grow with every new kind of event. Matching values rather than known keys keeps an
-erasure complete for the kinds added after it was written.
+shapes that grow with every new kind of event. Within an entry about the person (the caller chooses
+which), matching values rather than known keys keeps an erasure complete for kinds added later.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ class ActionConfiguration(Base):
     verification_methods: Mapped[list[str]] = mapped_column(JSON)
     default_verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
     unenrolled_policy: Mapped[UnenrolledPolicy] = mapped_column(str_enum(UnenrolledPolicy))
-    # Manual review SLA (services/reviews.py): minutes a REVIEW_REQUIRED case may wait, then the policy.
+    # Manual review SLA (services/reviews/sla.py): minutes a REVIEW_REQUIRED case may wait, then the policy.
     review_deadline_minutes: Mapped[int | None] = mapped_column(Integer)
     review_overdue_policy: Mapped[OverduePolicy] = mapped_column(
         str_enum(OverduePolicy), default=OverduePolicy.FLAG, server_default=OverduePolicy.FLAG.value

@@ -22,7 +22,7 @@ class UserAction(Base):
         Index(None, "tenant_id", "user_id", "created_at"),
         Index(None, "tenant_id", "state", "created_at"),
         Index(None, "tenant_id", "created_at"),
-        # Risk signals (app/services/signals.py): a user's devices and addresses, and the
+        # Risk signals (app/services/decisions/signals.py): a user's devices and addresses, and the
         # device / IP velocity windows, each one index range instead of a scan.
         Index(None, "tenant_id", "user_id", "device_id", "created_at"),
         Index(None, "tenant_id", "user_id", "ip_address"),

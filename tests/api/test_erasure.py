@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.domain.decision import ActionState
 from app.extensions import db
@@ -17,7 +17,7 @@ from app.services.challenges.sessions import open_session
 from app.services.console.action_stats import outcome_counts
 from app.services.console.activity import ActivityFilters
 from app.services.console.activity_export import record_export
-from app.services.console.console_users import create_console_user
+from app.services.console.console_users import create_console_user, invite_console_user
 from app.services.end_users import authenticators
 from app.services.operations import erasure, metrics
 from app.services.reviews.cases import add_note, claim_case
@@ -256,6 +256,27 @@ def test_audit_entries_about_the_subject_keep_who_did_what(app, api, held):
     assert entries["review.rejected"].after == {"state": "REVIEW_FAILED", "reason": "[erased]", "source": "console"}
 
 
+def test_entries_about_someone_else_stay_whole_whatever_the_subject_sent(app, api, admin_id, settings, withdraw):
+    # A track's attributes are the caller's to choose: here the subject's email and username are a
+    # colleague's. Erasing the subject must not blank the colleague's own entries.
+    def invite(admin):
+        invite_console_user(admin, email="colleague@example.com", name="Col", role="reviewer", settings=settings)
+        db.session.commit()
+
+    as_admin(app, admin_id, invite)
+    track(api, SUBJECT, 5, ip=IPS[0], ua=USER_AGENTS[0], email="colleague@example.com", username="reviewer")
+    with app.app_context():
+        invited_before = db.session.execute(select(AuditEvent.after).where(AuditEvent.event == "console_user.invited")
+                                            ).scalar_one()
+
+    assert erase(api).status_code == 200
+
+    with app.app_context():
+        invited_after = db.session.execute(select(AuditEvent.after).where(AuditEvent.event == "console_user.invited")
+                                           ).scalar_one()
+    assert invited_after == invited_before and invited_after["email"] == "colleague@example.com"
+
+
 def test_a_user_deleted_through_the_contract_can_still_be_erased(app, api, held):
     assert api.delete(f"/users/{SUBJECT}").get_json() == {"success": True}
     assert "user_action" in tables_holding(app, (SUBJECT,))  # DELETE keeps the history, as the contract has it
@@ -304,3 +325,19 @@ def test_a_failure_part_way_leaves_everything_as_it_was(app, tenant, held, monke
         erasure.erase_user(tenant.id, SUBJECT, by="api", now=utcnow())
 
     assert tables_holding(app, SUBJECT_DATA) == before
+
+
+def test_an_action_purged_while_the_erasure_runs_does_not_fail_it(app, tenant, held, monkeypatch):
+    read_held = erasure._read_held
+
+    def purged_meanwhile(tenant_id, user_id):
+        found = read_held(tenant_id, user_id)
+        # What the retention purge, in another process, may do between the read and the writes.
+        db.session.execute(delete(UserAction).where(UserAction.id == found.actions[0].id))
+        return found
+
+    monkeypatch.setattr(erasure, "_read_held", purged_meanwhile)
+    with app.app_context():
+        erasure.erase_user(tenant.id, SUBJECT, by="api", now=utcnow())
+
+    assert tables_holding(app, SUBJECT_DATA) == {}

@@ -24,11 +24,14 @@ a person who asked to be forgotten. Table by table, chosen so that what the cons
   ``/metrics`` gauge counts them.
 * ``webhook_event`` rows about the user are deleted with their deliveries: a pending one would
   send the data out after the erasure. The webhook backlog gauges lose them; nothing is left to send.
-* ``audit_event`` entries naming the user (their user id, email, phone, IP, user agent or device
-  id) keep who did what and when, but those values become ``[erased]``, as do the contact details
-  such an entry records and the reason kept with a review decision on one of their actions.
-  Entries are read whole, in Python, so a kind of entry added later is covered too; the audit log
-  holds console changes only, small beside the actions.
+* ``audit_event`` entries about the user (on one of their actions, or recording their user id: an
+  authenticator of theirs, an export of their activity) keep who did what and when, but the
+  person's values in them (user id, email, phone, IP, user agent, device id) become ``[erased]``,
+  as do the contact details such an entry records and the reason kept with a review decision on
+  one of their actions. Entries are chosen by what they are about, never by a matching value
+  alone: a track's attributes are the API caller's to choose, and a value they share with a
+  console user or another person must not blank entries about someone else. The audit log holds
+  console changes only, small beside the actions, and is read in Python.
 * One audit event records the erasure: the pseudonym and how many rows of each kind, never the
   user id. Even a keyed digest of the id would let anyone holding an id confirm it was erased.
 
@@ -46,7 +49,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 
 from app.domain.decision import without_observations
 from app.domain.errors import NotFound
@@ -134,7 +137,9 @@ def erase_user(tenant_id: str, user_id: str, *, by: ConsoleUser | str, now: date
         .values(user_id=pseudonym, reason=ERASED), execution_options=unsynchronised,
     )
     if held.actions:
-        db.session.execute(update(UserAction), [_anonymised(row, pseudonym, now) for row in held.actions])
+        # Core executemany, not the ORM's bulk update by primary key: an action the retention purge
+        # deleted meanwhile is simply gone, rather than a row-count mismatch failing the erasure.
+        db.session.execute(_ANONYMISE_ACTION, [_anonymised(row, pseudonym, now) for row in held.actions])
     db.session.execute(delete(WebhookEvent).where(*_their_webhook_events(tenant_id, user_id)),
                        execution_options=unsynchronised)
     if held.audit_changes:
@@ -153,7 +158,8 @@ def _read_held(tenant_id: str, user_id: str) -> _Held:
         .add_columns(UserAction.output, UserAction.ip_address, UserAction.user_agent, UserAction.device_id,
                      UserAction.attributes)
     ).all()
-    audit_changes = _audit_changes(tenant_id, _identifiers(user_id, user, actions), {str(row.id) for row in actions})
+    audit_changes = _audit_changes(tenant_id, user_id, _identifiers(user_id, user, actions),
+                                   {str(row.id) for row in actions})
     counts = ErasureCounts(
         user_records=int(user is not None),
         authenticators=len(user.authenticators) if user is not None else 0,
@@ -177,7 +183,7 @@ def _count(model, *criteria) -> int:
 
 
 def _their_webhook_events(tenant_id: str, user_id: str) -> tuple:
-    # Every event Tollgate emits names its user there (webhooks.action_data, authenticator_data).
+    # Every event Tollgate emits names its user there (delivery.events.action_data, authenticator_data).
     return WebhookEvent.tenant_id == tenant_id, WebhookEvent.data["userId"].as_string() == user_id
 
 
@@ -195,7 +201,10 @@ def _identifiers(user_id: str, user: EndUser | None, actions: list[Any]) -> froz
     return frozenset(value for value in found if isinstance(value, str) and value)
 
 
-def _audit_changes(tenant_id: str, identifiers: frozenset[str], action_ids: set[str]) -> list[dict[str, Any]]:
+def _audit_changes(tenant_id: str, user_id: str, identifiers: frozenset[str], action_ids: set[str]) -> list[dict[str, Any]]:
+    """Entries about the person, found by what they are about (one of their actions, or a record
+    naming their user id), never by a value alone: an API caller chooses what a track says, and a
+    console user's email or a shared IP must not blank entries about someone else."""
     changes = []
     entries = db.session.execute(
         select(AuditEvent.id, AuditEvent.target_type, AuditEvent.target_id, AuditEvent.before, AuditEvent.after)
@@ -203,18 +212,35 @@ def _audit_changes(tenant_id: str, identifiers: frozenset[str], action_ids: set[
     )
     for entry in entries:
         documents = (entry.before, entry.after)
-        names_them = any(redact(document, identifiers) != document for document in documents)
         about_their_action = entry.target_type == "user_action" and entry.target_id in action_ids
-        keys = (CONTACT_KEYS if names_them else _NOTHING) | (FREE_TEXT_KEYS if about_their_action else _NOTHING)
+        if not (about_their_action or any(_names_user(document, user_id) for document in documents)):
+            continue
+        keys = CONTACT_KEYS | (FREE_TEXT_KEYS if about_their_action else _NOTHING)
         before, after = (redact(document, identifiers, keys=keys) for document in documents)
         if (before, after) != documents:
             changes.append({"id": entry.id, "before": before, "after": after})
     return changes
 
 
+def _names_user(document: Any, user_id: str) -> bool:
+    """A record of one of their authenticators (``userId``), or an export of their activity."""
+    if not isinstance(document, dict):
+        return False
+    filters = document.get("filters")
+    return document.get("userId") == user_id or (isinstance(filters, dict) and filters.get("user") == user_id)
+
+
+_ANONYMISABLE = ("user_id", "idempotency_key", "updated_at", "ip_address", "user_agent", "device_id", "country_code",
+                 "city", "latitude", "longitude", "redirect_url", "verified_by_authenticator_id", "attributes", "output")
+_ANONYMISE_ACTION = (
+    update(UserAction.__table__).where(UserAction.__table__.c.id == bindparam("action_id"))
+    .values({name: bindparam(name) for name in _ANONYMISABLE})
+)
+
+
 def _anonymised(row: Any, pseudonym: str, now: datetime) -> dict[str, Any]:
     return {
-        "id": row.id, "user_id": pseudonym, "idempotency_key": f"{pseudonym}-{row.id}", "updated_at": now,
+        "action_id": row.id, "user_id": pseudonym, "idempotency_key": f"{pseudonym}-{row.id}", "updated_at": now,
         "ip_address": None, "user_agent": None, "device_id": None, "country_code": None, "city": None,
         "latitude": None, "longitude": None, "redirect_url": None, "verified_by_authenticator_id": None,
         "attributes": {}, "output": without_observations(row.output or {}),

@@ -121,21 +121,10 @@ def claim_holder(action_id: int, *, viewer_id: str | None, now: datetime) -> Cla
                      expires_at=claim.expires_at, is_mine=claim.console_user_id == viewer_id)
 
 
-def claim_view(actor: ConsoleUser, action_id: int, *, now: datetime) -> ClaimView | None:
-    """The live claim on a case (after a claim or release, for the claim fragment)."""
-    load_case_action(actor.tenant_id, action_id)
-    return claim_holder(action_id, viewer_id=actor.id, now=now)
-
-
 def _notes(action_id: int) -> list[ReviewNote]:
     return list(db.session.execute(
         select(ReviewNote).where(ReviewNote.user_action_id == action_id).order_by(ReviewNote.id)
     ).scalars())
-
-
-def list_notes(actor: ConsoleUser, action_id: int) -> list[ReviewNote]:
-    load_case_action(actor.tenant_id, action_id)
-    return _notes(action_id)
 
 
 def load_case_action(tenant_id: str, action_id: int) -> UserAction:

@@ -1,5 +1,5 @@
 """Custom lists as admins manage them (console, CLI import): items typed and checked, edits audited,
-and the rules that read a list. What a track does with them is services.decisions.custom_data."""
+and the rules that read a list. What a decision does with them is app.domain.custom_data."""
 
 from __future__ import annotations
 
