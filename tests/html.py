@@ -97,6 +97,12 @@ def selected_value(source, name: str) -> str | None:
     return None if chosen is None else chosen.get("value")
 
 
+def checked_value(source, name: str) -> str | None:
+    """The value of the checked radio button of the group with that name (None when none is)."""
+    chosen = parse(source).find("input", attrs={"type": "radio", "name": name, "checked": True})
+    return None if chosen is None else chosen.get("value")
+
+
 def option_texts(source, name: str) -> dict[str, str]:
     """The options the <select> with that name offers: value -> text, in order."""
     select = parse(source).find("select", attrs={"name": name})

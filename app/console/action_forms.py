@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
@@ -21,20 +21,19 @@ from app.domain.catalogue import TenantCatalogue
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
 from app.domain.errors import InvalidJson, InvalidRuleConditions
 from app.domain.json_documents import decode_json
+from app.domain.labels import label
 from app.domain.rules import validate_conditions
 from app.models import ActionConfiguration, Rule
-from app.services.rulesets.rules import ACTION_CODE_PATTERN, DEFAULT_VERIFICATION_METHODS, ActionSettings, RuleChanges
+from app.models.review import OverduePolicy
+from app.services.rulesets.rules import (
+    ACTION_CODE_PATTERN,
+    DEFAULT_VERIFICATION_METHODS,
+    MAX_REVIEW_DEADLINE_MINUTES,
+    ActionSettings,
+    RuleChanges,
+)
 
-METHOD_LABELS = {
-    VerificationMethod.PASSKEY: "Passkey",
-    VerificationMethod.AUTHENTICATOR_APP: "Authenticator app",
-    VerificationMethod.EMAIL_OTP: "Email code",
-    VerificationMethod.EMAIL_MAGIC_LINK: "Email magic link",
-    VerificationMethod.SMS: "SMS code",
-    VerificationMethod.WHATSAPP: "WhatsApp code",
-    VerificationMethod.SECURITY_KEY: "Security key",
-    VerificationMethod.RECOVERY_CODE: "Recovery code",
-}
+METHOD_LABELS = {method: label(method) for method in VerificationMethod}
 OUTCOME_LABELS = {
     Outcome.ALLOW: "Allow",
     Outcome.CHALLENGE: "Challenge (ask the user to verify)",
@@ -46,9 +45,31 @@ POLICY_LABELS = {
     UnenrolledPolicy.REQUIRE_ENROLLMENT: "Ask them to set up a method first, then verify with it",
     UnenrolledPolicy.BLOCK: "Block the action",
 }
+OVERDUE_LABELS = {
+    OverduePolicy.FLAG: "Flag it as overdue in the queue, and decide nothing",
+    OverduePolicy.AUTO_APPROVE: "Approve it",
+    OverduePolicy.AUTO_REJECT: "Reject it",
+}
 METHOD_CHOICES = [SelectChoice(m.value, label) for m, label in METHOD_LABELS.items()]
 OUTCOME_CHOICES = [SelectChoice(o.value, label) for o, label in OUTCOME_LABELS.items()]
 RESERVED_CODES = frozenset({"new"})  # /console/actions/new is the create form
+
+
+DEADLINE_MESSAGE = f"Enter 1 to {MAX_REVIEW_DEADLINE_MINUTES:,} minutes, or leave it empty."
+
+
+class DeadlineField(IntegerField):
+    """Whole minutes in range, or empty; one message for every way of getting it wrong."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(DEADLINE_MESSAGE) from None
+
+    def post_validate(self, form, validation_stopped: bool) -> None:
+        if not validation_stopped and self.data is not None and not 1 <= self.data <= MAX_REVIEW_DEADLINE_MINUTES:
+            self.errors.append(DEADLINE_MESSAGE)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -70,6 +91,11 @@ class ActionSettingsForm(FlaskForm):
         "When a challenged user has no usable method",
         choices=[SelectChoice(p.value, label) for p, label in POLICY_LABELS.items()], default=UnenrolledPolicy.ALLOW.value,
     )
+    review_deadline_minutes = DeadlineField("Review deadline (minutes)", validators=[Optional()])
+    review_overdue_policy = RadioField(
+        "When a case is still waiting at its deadline",
+        choices=[SelectChoice(p.value, label) for p, label in OVERDUE_LABELS.items()], default=OverduePolicy.FLAG.value,
+    )
 
     def validate_default_verification_method(self, field) -> None:
         if field.data and field.data not in (self.verification_methods.data or []):
@@ -82,6 +108,8 @@ class ActionSettingsForm(FlaskForm):
             verification_methods=self.verification_methods.data,
             default_verification_method=self.default_verification_method.data or None,
             unenrolled_policy=self.unenrolled_policy.data,
+            review_deadline_minutes=self.review_deadline_minutes.data,
+            review_overdue_policy=self.review_overdue_policy.data,
         )
 
     @classmethod
@@ -94,6 +122,8 @@ class ActionSettingsForm(FlaskForm):
             default_verification_method=config.default_verification_method.value
             if config.default_verification_method else "",
             unenrolled_policy=config.unenrolled_policy.value,
+            review_deadline_minutes=config.review_deadline_minutes,
+            review_overdue_policy=config.review_overdue_policy.value,
         )
 
 

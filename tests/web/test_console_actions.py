@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import ActionConfiguration, AuditEvent, EndUser, Rule, UserAction
 from app.models.base import utcnow
 from tests.factories import enroll_authenticator_app, make_action, rule
-from tests.html import field_error, fragment_root, is_fragment, outcome_badges, parse, table_rows, text_of
+from tests.html import checked_value, field_error, fragment_root, is_fragment, outcome_badges, parse, table_rows, text_of
 from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
@@ -242,6 +242,43 @@ def test_settings_change_everything_but_the_code_and_are_audited(app, admin, ten
     assert config.verification_methods == ["PASSKEY"] and config.unenrolled_policy.value == "BLOCK"
     (event,) = audit_events(app, "action.updated")
     assert event.before["defaultOutcome"] == "ALLOW" and event.after["defaultOutcome"] == "REVIEW"
+
+
+SETTINGS = {"name": "Sign in", "default_outcome": "ALLOW", "verification_methods": ["PASSKEY"],
+            "default_verification_method": "", "unenrolled_policy": "ALLOW"}
+
+
+def test_the_review_deadline_and_its_policy_are_set_in_the_settings_tab(app, admin, tenant):
+    make_action(app, tenant.id, "signIn")
+    form = parse(admin.get("/console/actions/signIn/settings"))
+    assert form.find("input", attrs={"name": "review_deadline_minutes"})["value"] == ""
+    assert checked_value(form, "review_overdue_policy") == "FLAG"
+
+    response = admin.post("/console/actions/signIn/settings", data={
+        **SETTINGS, "review_deadline_minutes": "90", "review_overdue_policy": "AUTO_REJECT"})
+
+    assert response.status_code == 303
+    config = _config(app, "signIn")
+    assert (config.review_deadline_minutes, config.review_overdue_policy.value) == (90, "AUTO_REJECT")
+    (event,) = audit_events(app, "action.updated")
+    assert (event.before["reviewDeadlineMinutes"], event.after["reviewDeadlineMinutes"]) == (None, 90)
+    shown = parse(admin.get("/console/actions/signIn/settings"))
+    assert shown.find("input", attrs={"name": "review_deadline_minutes"})["value"] == "90"
+    assert checked_value(shown, "review_overdue_policy") == "AUTO_REJECT"
+
+    admin.post("/console/actions/signIn/settings", data={**SETTINGS, "review_deadline_minutes": ""})
+    assert _config(app, "signIn").review_deadline_minutes is None  # empty: no deadline
+
+
+@pytest.mark.parametrize("minutes", ["0", "525601", "ninety"])
+def test_a_review_deadline_out_of_range_is_refused_beside_its_field(app, admin, tenant, minutes):
+    make_action(app, tenant.id, "signIn")
+
+    response = admin.post("/console/actions/signIn/settings", data={**SETTINGS, "review_deadline_minutes": minutes})
+
+    assert response.status_code == 400
+    assert field_error(response, "review_deadline_minutes") == "Enter 1 to 525,600 minutes, or leave it empty."
+    assert _config(app, "signIn").review_deadline_minutes is None
 
 
 def test_settings_errors_re_render_in_place(app, admin, tenant):

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import ActionConfiguration, ReviewOverdueFlag, UserAction
 from app.models.review import OverduePolicy
 from app.services.reviews.decisions import decide_locked
+from app.services.rulesets.rules import MAX_REVIEW_DEADLINE_MINUTES
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ def set_review_sla(
     tenant_id: str, action_code: str, *, deadline_minutes: int | None, policy: OverduePolicy = OverduePolicy.FLAG
 ) -> ActionConfiguration:
     """Set (or with ``None`` clear) an action's review deadline and what happens when it passes."""
-    if deadline_minutes is not None and not 1 <= deadline_minutes <= 525_600:
-        raise InvalidRequest("The review deadline is 1-525600 minutes.", code="invalid_review_deadline")
+    if deadline_minutes is not None and not 1 <= deadline_minutes <= MAX_REVIEW_DEADLINE_MINUTES:
+        raise InvalidRequest(f"The review deadline is 1-{MAX_REVIEW_DEADLINE_MINUTES} minutes.",
+                             code="invalid_review_deadline")
     config = db.session.execute(
         select(ActionConfiguration).where(ActionConfiguration.tenant_id == tenant_id, ActionConfiguration.code == action_code)
     ).scalar_one_or_none()

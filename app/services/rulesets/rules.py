@@ -20,10 +20,13 @@ from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.domain.rules import validate_conditions
 from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, Rule
+from app.models.review import OverduePolicy
 from app.services.tenancy.audit import record_change
 
 ACTION_CODE_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # What the hosted pages can verify; a new action offers these unless an admin narrows them.
+# A year: a longer deadline is no deadline.
+MAX_REVIEW_DEADLINE_MINUTES = 525_600
 DEFAULT_VERIFICATION_METHODS = [VerificationMethod.PASSKEY.value, VerificationMethod.AUTHENTICATOR_APP.value]
 
 
@@ -146,6 +149,9 @@ class ActionSettings(_Document):
     verification_methods: list[VerificationMethod] = Field(min_length=1)
     default_verification_method: VerificationMethod | None = None
     unenrolled_policy: UnenrolledPolicy
+    # The manual-review deadline (services.reviews.sla applies it): None means cases wait for ever.
+    review_deadline_minutes: int | None = Field(default=None, ge=1, le=MAX_REVIEW_DEADLINE_MINUTES)
+    review_overdue_policy: OverduePolicy = OverduePolicy.FLAG
 
     @model_validator(mode="after")
     def _default_method_is_allowed(self) -> ActionSettings:
@@ -162,6 +168,8 @@ def update_action_configuration(actor: ConsoleUser, code: str, changes: ActionSe
     config.verification_methods = [m.value for m in changes.verification_methods]
     config.default_verification_method = changes.default_verification_method
     config.unenrolled_policy = changes.unenrolled_policy
+    config.review_deadline_minutes = changes.review_deadline_minutes
+    config.review_overdue_policy = changes.review_overdue_policy
     after = action_document(config)
     if after != before:
         record_change(actor, "action.updated", config.id, "action", before=before, after=after)
@@ -380,6 +388,8 @@ def action_document(config: ActionConfiguration) -> dict:
         "verificationMethods": config.verification_methods,
         "defaultVerificationMethod": config.default_verification_method and config.default_verification_method.value,
         "unenrolledPolicy": config.unenrolled_policy.value,
+        "reviewDeadlineMinutes": config.review_deadline_minutes,
+        "reviewOverduePolicy": config.review_overdue_policy.value if config.review_overdue_policy else None,
     }
 
 
