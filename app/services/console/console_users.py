@@ -145,41 +145,45 @@ class SignIn:
     error: str | None = None
 
 
+NOT_RIGHT = "The email or password is not right."
+LOCKED = "Too many failed sign-ins. Try again in a few minutes."
+
+
 def check_password(email: str, password: str, *, client_ip: str | None, settings: Settings, now: datetime) -> SignIn:
     """Verify email and password; five failures lock the account for 15 minutes. Commits.
 
     Too many failures from one client address (over all accounts) raise TooManyRequests before any
-    hashing: argon2's ~140 ms must not be free to spend for someone guessing."""
-    generic = "The email or password is not right."
-    address_failures.refuse_when_over(address_failures.SIGN_IN, client_ip,
-                                      allowed=settings.sign_in_failures_per_address, now=now)
+    hashing: argon2's ~140 ms must not be free to spend for someone guessing. The attempt is counted
+    against the address, and committed, before the hash, so guesses sent at once count each other;
+    the hash runs outside any transaction (SQLite's write lock is database-wide, and would stall
+    every writer for it)."""
+    hasher = _hasher(settings)
+    failure = address_failures.take_failure(address_failures.SIGN_IN, client_ip,
+                                            allowed=settings.sign_in_failures_per_address, now=now)
     user = find_console_user(email)
     if user is None:
-        _verify(_hasher(settings), _DUMMY_HASHES[_hasher(settings)], password)
-        _record_failure(client_ip, now)
-        return SignIn(user=None, error=generic)
+        db.session.commit()
+        _verify(hasher, _DUMMY_HASHES[hasher], password)
+        return SignIn(user=None, error=NOT_RIGHT)
     if user.locked_until is not None and user.locked_until > now:
-        return SignIn(user=None, error="Too many failed sign-ins. Try again in a few minutes.")
-    hasher = _hasher(settings)
+        db.session.rollback()  # refused unhashed: no failure of the address
+        return SignIn(user=None, error=LOCKED)
+    db.session.commit()
     if not _verify(hasher, user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        _record_failure(client_ip, now)
-        return SignIn(user=None, error=generic)
+        db.session.commit()
+        return SignIn(user=None, error=NOT_RIGHT)
+    address_failures.forgive(failure)
     if not user.is_active:
+        db.session.commit()
         return SignIn(user=None, error="This account is disabled.")
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     user.failed_logins, user.locked_until = 0, None
     db.session.commit()
     return SignIn(user=user)
-
-
-def _record_failure(client_ip: str | None, now: datetime) -> None:
-    """Count the failure against the address, with the account's own count, and commit."""
-    address_failures.record_failure(address_failures.SIGN_IN, client_ip, now=now)
-    db.session.commit()
 
 
 def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
