@@ -17,6 +17,7 @@ from app.models import AddressFailure
 from app.models.base import utcnow
 from app.services.tenancy.api_keys import find_api_key
 from tests.api.test_client_api_passkeys import call, tenant_basic
+from tests.concurrency import at_once
 from tests.sql_statements import statements
 
 ELSEWHERE = {"REMOTE_ADDR": "198.51.100.7"}
@@ -57,6 +58,13 @@ def test_wrong_secret_keys_past_the_limit_are_refused_with_429_and_retry_after(a
     assert (refused.content_type, refused.headers["Retry-After"], refused.get_json()) == (
         "application/json", "60", REFUSED)
     assert len(failures(app)) == 100  # refusals are not counted: a flood adds nothing more
+
+
+def test_wrong_secret_keys_sent_at_once_get_exactly_the_limit_of_401s(app, tenant):
+    answers = at_once(*[lambda: user(app.test_client(), WRONG).status_code] * 200)
+
+    assert Counter(answers) == {401: 100, 429: 100}
+    assert len(failures(app)) == 100
 
 
 def test_a_valid_key_from_a_refused_address_is_served_as_usual(client, tenant, three_a_minute):

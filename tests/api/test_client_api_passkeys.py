@@ -5,6 +5,7 @@ so these tests run the real ceremonies end to end (track → options → credent
 """
 
 import base64
+from collections import Counter
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_to
 from app.extensions import db
 from app.models import Authenticator, EndUser, PasskeyCredential, Tenant, WebAuthnChallenge
 from app.models.base import utcnow
+from tests.concurrency import at_once
 from tests.factories import make_action
 from tests.soft_authenticator import SoftAuthenticator
 
@@ -777,6 +779,16 @@ def test_anonymous_sign_in_challenges_are_limited_per_client_address(app, client
         db.session.execute(update(WebAuthnChallenge).values(created_at=utcnow() - timedelta(seconds=61)))
         db.session.commit()
     assert call(client, "/challenge", headers=basic).status_code == 200
+
+
+def test_anonymous_challenges_started_at_once_stop_exactly_at_the_limit(app, tenant, settings):
+    basic = tenant_basic(tenant.id)
+    assert settings.anonymous_challenges_per_minute == 30  # the default
+
+    answers = at_once(*[lambda: call(app.test_client(), "/challenge", headers=basic).status_code] * 60)
+
+    assert Counter(answers) == {200: 30, 429: 30}
+    assert len(stored_client_ips(app)) == 30
 
 
 def test_challenges_with_a_token_are_not_counted(api, app, client, enrolled, device, settings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
@@ -11,8 +12,13 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import AddressFailure
 from app.models.base import utcnow
+from tests.concurrency import at_once
 from tests.html import alerts, csrf_from, field_error, parse, text_of
+from tests.rows import count
 from tests.web.conftest import PASSWORD, sign_in
+
+NOT_RIGHT = "The email or password is not right."
+LOCKED = "Too many failed sign-ins. Try again in a few minutes."
 
 SAMPLE_VALUES = {"int": "1", "default": "sample", "path": "sample"}
 
@@ -108,6 +114,30 @@ def test_five_failures_lock_the_account(make_console_user, client):
     assert refusal.startswith("Too many failed sign-ins")
 
 
+def test_a_right_password_starts_the_count_of_failures_again(app, make_console_user, client):
+    make_console_user("admin@example.com")
+    for _ in range(2):
+        for _ in range(4):
+            assert alerts(sign_in(client, "admin@example.com", "wrong password!!")) == [NOT_RIGHT]
+
+        assert sign_in(app.test_client(), "admin@example.com").status_code == 302
+
+
+def test_the_right_password_of_a_disabled_account_uses_up_no_tries(app, admin, make_console_user, client):
+    from app.services.console.console_users import find_console_user, set_disabled
+
+    make_console_user("reviewer@example.com", "reviewer")
+    with app.app_context():
+        set_disabled(find_console_user("admin@example.com"), find_console_user("reviewer@example.com").id,
+                     disabled=True, now=utcnow())
+    for _ in range(4):
+        sign_in(client, "reviewer@example.com", "wrong password!!")
+
+    assert [alerts(sign_in(client, "reviewer@example.com")) for _ in range(3)] == [["This account is disabled."]] * 3
+    assert alerts(sign_in(client, "reviewer@example.com", "wrong password!!")) == [NOT_RIGHT]  # the fifth failure
+    assert alerts(sign_in(client, "reviewer@example.com")) == [LOCKED]
+
+
 @pytest.fixture
 def few_failures_per_address(app, monkeypatch):
     """TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS=3, for this test."""
@@ -150,6 +180,61 @@ def test_the_address_window_passes(app, client, make_console_user, few_failures_
         db.session.commit()
 
     assert sign_in(client, "admin@example.com", PASSWORD).status_code == 302
+
+
+def test_right_passwords_are_no_failures_of_the_address(app, make_console_user, client, few_failures_per_address):
+    make_console_user("admin@example.com")
+    for _ in range(2):
+        sign_in(client, "nobody@example.com", "guess")
+
+    assert [sign_in(app.test_client(), "admin@example.com").status_code for _ in range(3)] == [302] * 3
+    assert count(app, AddressFailure) == 2
+    assert sign_in(client, "nobody@example.com", "guess").status_code == 400  # the third failure
+    assert sign_in(client, "nobody@example.com", "guess").status_code == 429
+
+
+def test_refusals_of_a_locked_account_are_no_failures_of_the_address(app, make_console_user, client):
+    make_console_user("admin@example.com")
+    for _ in range(5):
+        sign_in(client, "admin@example.com", "wrong password!!")
+
+    answers = [alerts(sign_in(client, "admin@example.com", "wrong password!!")) for _ in range(25)]
+
+    assert answers == [[LOCKED]] * 25  # not hashed, so never the address's 429
+    assert count(app, AddressFailure) == 5
+
+
+def sign_in_form(app, email: str, password: str, *, address: str = "127.0.0.1"):
+    """A sign-in ready to post, from a browser at ``address`` that already has the form."""
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    csrf = csrf_from(browser.get("/auth/login"))
+    return lambda: browser.post("/auth/login", data={"email": email, "password": password, "csrf_token": csrf})
+
+
+def test_wrong_passwords_sent_at_once_are_checked_only_while_the_account_has_tries_left(app, make_console_user):
+    """Forty wrong passwords for one account at once, each from its own address: five are checked
+    (the fifth locks the account), thirty-five are refused without hashing."""
+    make_console_user("admin@example.com")
+    guesses = [sign_in_form(app, "admin@example.com", "wrong password!!", address=f"198.51.100.{i}") for i in range(40)]
+
+    answers = at_once(*guesses)
+
+    assert Counter(alerts(response)[0] for response in answers) == {NOT_RIGHT: 5, LOCKED: 35}
+    assert count(app, AddressFailure) == 5  # only the passwords checked count against their addresses
+    assert alerts(sign_in(app.test_client(), "admin@example.com")) == [LOCKED]
+
+
+def test_sign_ins_sent_at_once_from_one_address_are_checked_only_while_its_failures_last(app, settings):
+    """Sixty sign-ins with unknown emails from one address at once: twenty are checked, forty are
+    refused with 429 before any hashing."""
+    assert settings.sign_in_failures_per_address == 20  # the default
+    guesses = [sign_in_form(app, f"user{i}@example.com", "Winter2026!!!!") for i in range(60)]
+
+    answers = at_once(*guesses)
+
+    assert Counter(response.status_code for response in answers) == {400: 20, 429: 40}
+    assert count(app, AddressFailure) == 20
 
 
 def test_sign_in_without_csrf_token_is_refused(make_console_user, client):

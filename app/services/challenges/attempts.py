@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import EndUser, VerificationAttempt
 from app.services.challenges.sessions import ClientSession
 from app.services.decisions.action_state import change_action_state
+from app.services.limits.slots import take_place
 
 ATTEMPT_WINDOW = timedelta(minutes=5)
 MAX_FAILED_ATTEMPTS = 10
@@ -34,20 +35,15 @@ class AttemptSlot:
 def take_attempt_slot(session: ClientSession, method: VerificationMethod, *, now: datetime) -> AttemptSlot | None:
     """The slot for the code about to be checked, or None (nothing taken, nothing to check) when the
     budget is spent. The caller settles it with release_slot or fail_slot in the same transaction."""
-    # PostgreSQL: the user row's lock makes a concurrent request wait here until this one commits,
-    # and its count (a new snapshot under READ COMMITTED) then sees this slot. SQLite ignores FOR
-    # UPDATE, but flushing the INSERT takes the database's write lock before the count.
+    # The takers' lock (limits.slots) is the user row's rather than an advisory one: the row is
+    # there, and the action below is read under it too. SQLite ignores FOR UPDATE, but take_place's
+    # INSERT takes the database's write lock before the count.
     db.session.execute(select(EndUser.id).where(EndUser.id == session.user.id).with_for_update())
     row = VerificationAttempt(end_user_id=session.user.id, verification_method=method.value, attempted_at=now)
-    db.session.add(row)
-    db.session.flush()
-    number = db.session.execute(
-        select(func.count())
-        .select_from(VerificationAttempt)
-        .where(VerificationAttempt.end_user_id == session.user.id, VerificationAttempt.attempted_at > now - ATTEMPT_WINDOW)
-    ).scalar_one()
-    if number > MAX_FAILED_ATTEMPTS:
-        db.session.rollback()
+    window = select(func.count()).select_from(VerificationAttempt).where(
+        VerificationAttempt.end_user_id == session.user.id, VerificationAttempt.attempted_at > now - ATTEMPT_WINDOW)
+    number = take_place(row, window, limit=MAX_FAILED_ATTEMPTS)
+    if number is None:
         return None
     # The action as the request that held the lock before left it (passed, or failed by the last
     # slot), not as this request read it before waiting: a stale CHALLENGE_REQUIRED would let a

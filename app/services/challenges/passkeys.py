@@ -35,6 +35,7 @@ from app.services.challenges.sessions import ClientSession, complete_challenge
 from app.services.decisions.action_state import get_action
 from app.services.decisions.tracking import TrackAttributes, track_action
 from app.services.delivery.events import emit_authenticator_created
+from app.services.limits import slots
 from app.services.rulesets.rules import validate_action_code
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -151,12 +152,11 @@ def start_sign_in(tenant_id: str, *, action_code: str | None, client_ip: str | N
     """``/client/challenge``: reserve a challenge id for a usernameless sign-in to an action."""
     if action_code is not None:
         validate_action_code(action_code)
-    _limit_anonymous_challenges(client_ip, settings=settings, now=now)
     challenge = WebAuthnChallenge(
         tenant_id=tenant_id, purpose="sign-in", action_code=action_code, created_at=now,
         expires_at=now + CHALLENGE_LIFETIME, client_ip=client_ip,
     )
-    db.session.add(challenge)
+    _add_challenge(challenge, settings=settings, now=now)
     db.session.commit()
     return challenge.id
 
@@ -184,28 +184,28 @@ def start_authentication(
         ceremony = authentication_ceremony(rp, allowed=None)
         challenge = _pending_sign_in(challenge_id, tenant_id=tenant_id, now=now)
         if challenge is None:
-            _limit_anonymous_challenges(client_ip, settings=settings, now=now)
             challenge = WebAuthnChallenge(tenant_id=tenant_id, purpose="sign-in", client_ip=client_ip)
     challenge.challenge = ceremony.challenge
     challenge.created_at = now
     challenge.expires_at = now + CHALLENGE_LIFETIME
     if challenge.id is None:
-        db.session.add(challenge)
+        _add_challenge(challenge, settings=settings, now=now)
     db.session.commit()
     return Options(challenge_id=challenge.id, options=ceremony.options)
 
 
-def _limit_anonymous_challenges(client_ip: str | None, *, settings: Settings, now: datetime) -> None:
-    """Tenant ids are public, so anyone can start usernameless sign-ins: cap them per client address
-    (over all tenants, a rolling minute) so nobody can fill the table or flood a tenant's users."""
-    if client_ip is None:
+def _add_challenge(challenge: WebAuthnChallenge, *, settings: Settings, now: datetime) -> None:
+    """A new challenge. An anonymous one (it keeps the client address) takes its place among its
+    address's of the last minute (limits.slots), or raises TooManyRequests: tenant ids are public,
+    so anyone can start usernameless sign-ins, and the cap (over all tenants) keeps anyone from
+    filling the table or flooding a tenant's users."""
+    if challenge.client_ip is None:
+        db.session.add(challenge)
         return
-    started = db.session.execute(
-        select(func.count()).select_from(WebAuthnChallenge).where(
-            WebAuthnChallenge.client_ip == client_ip, WebAuthnChallenge.created_at > now - ANONYMOUS_WINDOW
-        )
-    ).scalar_one()
-    if started >= settings.anonymous_challenges_per_minute:
+    slots.serialise(f"anonymous_challenge:{challenge.client_ip}")
+    window = select(func.count()).select_from(WebAuthnChallenge).where(
+        WebAuthnChallenge.client_ip == challenge.client_ip, WebAuthnChallenge.created_at > now - ANONYMOUS_WINDOW)
+    if slots.take_place(challenge, window, limit=settings.anonymous_challenges_per_minute) is None:
         raise TooManyRequests(
             "Too many sign-in challenges from this address; try again in a minute.",
             retry_after=int(ANONYMOUS_WINDOW.total_seconds()),

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import MIN_PASSWORD_LENGTH, Settings
@@ -145,41 +145,72 @@ class SignIn:
     error: str | None = None
 
 
+NOT_RIGHT = "The email or password is not right."
+LOCKED = "Too many failed sign-ins. Try again in a few minutes."
+
+
 def check_password(email: str, password: str, *, client_ip: str | None, settings: Settings, now: datetime) -> SignIn:
     """Verify email and password; five failures lock the account for 15 minutes. Commits.
 
     Too many failures from one client address (over all accounts) raise TooManyRequests before any
-    hashing: argon2's ~140 ms must not be free to spend for someone guessing."""
-    generic = "The email or password is not right."
-    address_failures.refuse_when_over(address_failures.SIGN_IN, client_ip,
-                                      allowed=settings.sign_in_failures_per_address, now=now)
+    hashing: argon2's ~140 ms must not be free to spend for someone guessing.
+
+    Both limits hold for guesses sent at once: before hashing, the attempt takes its place in each
+    (a failure of the address, a try of the account) and commits them, so parallel guesses count
+    each other; the hash runs outside any transaction (SQLite's write lock is database-wide, and
+    would stall every writer for it); a second short transaction settles the places."""
+    hasher = _hasher(settings)
+    failure = address_failures.take_failure(address_failures.SIGN_IN, client_ip,
+                                            allowed=settings.sign_in_failures_per_address, now=now)
     user = find_console_user(email)
     if user is None:
-        _verify(_hasher(settings), _DUMMY_HASHES[_hasher(settings)], password)
-        _record_failure(client_ip, now)
-        return SignIn(user=None, error=generic)
-    if user.locked_until is not None and user.locked_until > now:
-        return SignIn(user=None, error="Too many failed sign-ins. Try again in a few minutes.")
-    hasher = _hasher(settings)
+        db.session.commit()
+        _verify(hasher, _DUMMY_HASHES[hasher], password)
+        return SignIn(user=None, error=NOT_RIGHT)
+    tries = _take_try(user, now=now)
+    if tries is None:
+        db.session.rollback()  # refused unhashed: no failure of the address either
+        return SignIn(user=None, error=LOCKED)
+    db.session.commit()
     if not _verify(hasher, user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
-        _record_failure(client_ip, now)
-        return SignIn(user=None, error=generic)
+        if tries >= MAX_FAILED_LOGINS:
+            _settle_tries(user, failed_logins=0, locked_until=now + LOCKOUT)
+            db.session.commit()
+        return SignIn(user=None, error=NOT_RIGHT)
+    address_failures.forgive(failure)
     if not user.is_active:
+        # This try was no failure. (A lock since it was taken has set the count to 0 already.)
+        _settle_tries(user, failed_logins=case((ConsoleUser.failed_logins > 0, ConsoleUser.failed_logins - 1), else_=0))
+        db.session.commit()
         return SignIn(user=None, error="This account is disabled.")
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
-    user.failed_logins, user.locked_until = 0, None
+    _settle_tries(user, failed_logins=0, locked_until=None)
     db.session.commit()
     return SignIn(user=user)
 
 
-def _record_failure(client_ip: str | None, now: datetime) -> None:
-    """Count the failure against the address, with the account's own count, and commit."""
-    address_failures.record_failure(address_failures.SIGN_IN, client_ip, now=now)
-    db.session.commit()
+def _take_try(user: ConsoleUser, *, now: datetime) -> int | None:
+    """The account's next try (its count of failures, this one included), or None when it has none
+    left: it is locked, or its last tries are being checked right now.
+
+    One conditional UPDATE: PostgreSQL re-checks the condition on the row as a concurrent taker
+    left it, SQLite runs it under the write lock, so two takers never get the same try."""
+    return db.session.execute(
+        update(ConsoleUser)
+        .where(ConsoleUser.id == user.id, ConsoleUser.failed_logins < MAX_FAILED_LOGINS,
+               or_(ConsoleUser.locked_until.is_(None), ConsoleUser.locked_until <= now))
+        .values(failed_logins=ConsoleUser.failed_logins + 1)
+        .returning(ConsoleUser.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+
+
+def _settle_tries(user: ConsoleUser, **values) -> None:
+    """Written as statements, not through ``user``: its copy was read before concurrent takers
+    changed the row."""
+    db.session.execute(update(ConsoleUser).where(ConsoleUser.id == user.id).values(**values)
+                       .execution_options(synchronize_session=False))
 
 
 def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:

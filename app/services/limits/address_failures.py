@@ -6,6 +6,10 @@ refused (TooManyRequests, Retry-After the whole window) until enough of them age
 not failures themselves: however long a flood goes on, an address adds at most ``allowed`` rows per
 window. ``flask tollgate purge`` deletes the rows no window counts any more
 (services.operations.retention).
+
+The limit is exact under concurrency: an attempt is counted as a failure *before* it is checked
+(limits.slots), so a burst from one address gets exactly ``allowed`` attempts checked; one that
+turns out valid is forgiven.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy import case, func, select
 from app.domain.errors import TooManyRequests
 from app.extensions import db
 from app.models import AddressFailure
+from app.services.limits import slots
 
 
 @dataclass(frozen=True)
@@ -33,17 +38,27 @@ API_KEY = FailureLimit("api_key", timedelta(minutes=1),
                        "Too many requests with an invalid API key from this address. Try again in a minute.")
 
 
-def refuse_when_over(limit: FailureLimit, client_ip: str | None, *, allowed: int, now: datetime) -> None:
-    """Raise TooManyRequests when the address has used up its failures of this kind."""
+def take_failure(limit: FailureLimit, client_ip: str | None, *, allowed: int, now: datetime) -> AddressFailure | None:
+    """Count the attempt about to be checked as a failure of the address, or raise TooManyRequests
+    (nothing counted) when the address has used up its failures of this kind. None when there is
+    no address. The caller commits, and forgives the failure if the attempt turns out valid."""
     if client_ip is None:
-        return
-    recent = db.session.execute(
-        select(func.count()).select_from(AddressFailure).where(
-            AddressFailure.kind == limit.kind, AddressFailure.client_ip == client_ip[:64],
-            AddressFailure.failed_at > now - limit.window)
-    ).scalar_one()
-    if recent >= allowed:
+        return None
+    address = client_ip[:64]
+    slots.serialise(f"address_failure:{limit.kind}:{address}")
+    window = select(func.count()).select_from(AddressFailure).where(
+        AddressFailure.kind == limit.kind, AddressFailure.client_ip == address,
+        AddressFailure.failed_at > now - limit.window)
+    failure = AddressFailure(kind=limit.kind, client_ip=address, failed_at=now)
+    if slots.take_place(failure, window, limit=allowed) is None:
         raise TooManyRequests(limit.refusal, retry_after=int(limit.window.total_seconds()))
+    return failure
+
+
+def forgive(failure: AddressFailure | None) -> None:
+    """The attempt was valid after all: it is no failure. The caller commits."""
+    if failure is not None:
+        db.session.delete(failure)
 
 
 @dataclass(frozen=True)
@@ -65,9 +80,3 @@ def summarise_window(limit: FailureLimit, *, allowed: int, now: datetime) -> Win
         func.coalesce(func.sum(case((per_address.c.failures >= allowed, 1), else_=0)), 0),
     )).one()
     return WindowSummary(failures=int(failures), refused_addresses=int(refused))
-
-
-def record_failure(limit: FailureLimit, client_ip: str | None, *, now: datetime) -> None:
-    """Count a failure against the address, in the caller's transaction (the caller commits)."""
-    if client_ip is not None:
-        db.session.add(AddressFailure(kind=limit.kind, client_ip=client_ip[:64], failed_at=now))

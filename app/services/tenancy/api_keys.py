@@ -127,8 +127,7 @@ def count_invalid_key(*, client_ip: str | None, settings: Settings, now: datetim
     against the client address; past TOLLGATE_API_KEY_FAILURES_PER_MINUTE the address gets
     TooManyRequests instead. Commits. Only refused keys come here: a valid key is never counted,
     slowed or refused, even from an address that is refused."""
-    address_failures.refuse_when_over(API_KEY, client_ip, allowed=settings.api_key_failures_per_minute, now=now)
-    address_failures.record_failure(API_KEY, client_ip, now=now)
+    address_failures.take_failure(API_KEY, client_ip, allowed=settings.api_key_failures_per_minute, now=now)
     db.session.commit()
 
 
