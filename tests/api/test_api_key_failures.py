@@ -87,6 +87,14 @@ def test_the_limit_is_per_address_and_per_rolling_minute(app, client, tenant, th
     assert user(client, WRONG).status_code == 401
 
 
+def test_an_ipv6_client_cannot_dodge_the_limit_by_changing_address_within_its_64(client, tenant, three_a_minute):
+    addresses = [f"2001:db8:1:2::{n}" for n in range(1, 5)]
+    answers = [user(client, WRONG, environ_base={"REMOTE_ADDR": a}).status_code for a in addresses]
+
+    assert answers == [401, 401, 401, 429]
+    assert user(client, WRONG, environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 401  # another /64
+
+
 def test_revoked_keys_count_and_missing_keys_do_not(app, client, tenant, three_a_minute):
     with app.app_context():
         find_api_key(tenant.api_key).revoked_at = utcnow()

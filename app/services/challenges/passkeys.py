@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
+from app.domain.client_address import limited_address
 from app.domain.decision import ActionState, VerificationMethod
 from app.domain.errors import Conflict, Forbidden, InvalidRequest, TooManyRequests
 from app.domain.passkey import (
@@ -202,6 +203,7 @@ def _add_challenge(challenge: WebAuthnChallenge, *, settings: Settings, now: dat
     if challenge.client_ip is None:
         db.session.add(challenge)
         return
+    challenge.client_ip = limited_address(challenge.client_ip)  # what is counted is all that is kept
     slots.serialise(f"anonymous_challenge:{challenge.client_ip}")
     window = select(func.count()).select_from(WebAuthnChallenge).where(
         WebAuthnChallenge.client_ip == challenge.client_ip, WebAuthnChallenge.created_at > now - ANONYMOUS_WINDOW)

@@ -7,7 +7,8 @@ not failures themselves: however long a flood goes on, an address adds at most `
 window. ``flask tollgate purge`` deletes the rows no window counts any more
 (services.operations.retention).
 
-The limit is exact under concurrency: an attempt is counted as a failure *before* it is checked
+An address is an IPv4 address or an IPv6 /64 (``app.domain.client_address``). The limit is exact
+under concurrency: an attempt is counted as a failure *before* it is checked
 (limits.slots), so a burst from one address gets exactly ``allowed`` attempts checked; one that
 turns out valid is forgiven.
 """
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
 
+from app.domain.client_address import limited_address
 from app.domain.errors import TooManyRequests
 from app.extensions import db
 from app.models import AddressFailure
@@ -44,7 +46,7 @@ def take_failure(limit: FailureLimit, client_ip: str | None, *, allowed: int, no
     no address. The caller commits, and forgives the failure if the attempt turns out valid."""
     if client_ip is None:
         return None
-    address = client_ip[:64]
+    address = limited_address(client_ip)
     slots.serialise(f"address_failure:{limit.kind}:{address}")
     window = select(func.count()).select_from(AddressFailure).where(
         AddressFailure.kind == limit.kind, AddressFailure.client_ip == address,
