@@ -3,6 +3,7 @@
 Every problem is collected and reported at once, one line per variable, so an operator fixes a
 deployment in one round trip. Development and test generate throw-away secrets (kept under
 ``instance/`` so tokens survive a restart); production refuses to start without real ones.
+Every variable is here, in one reading pass, so one module holds them all past our usual size.
 """
 
 from __future__ import annotations
