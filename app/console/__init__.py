@@ -20,7 +20,9 @@ ANYONE = frozenset({
     "console.account_passkey_add",
     "console.account_passkey_remove",
 })
-install_guard(bp, reviewer_reads=REVIEWER_READS, anyone=ANYONE)
+# The Get started panel asks every few seconds whether the first event has arrived.
+POLLS = frozenset({"console.action_first_event"})
+install_guard(bp, reviewer_reads=REVIEWER_READS, anyone=ANYONE, polls=POLLS)
 
 # Routes register on bp (webhooks, custom_data: admin-only, not listed for reviewers).
 from app.console import account, actions, activity, custom_data, home, rules, settings, users, webhooks  # noqa: E402,F401

@@ -6,6 +6,7 @@ from flask import flash, request, url_for
 from flask_login import current_user
 from pydantic import ValidationError
 
+from app.config import current_settings
 from app.console import bp
 from app.console.action_forms import ActionCreateForm, ActionSettingsForm, SimulationForm
 from app.domain.builder import describe_conditions
@@ -13,7 +14,7 @@ from app.domain.catalogue import TenantCatalogue
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
-from app.services.console import action_stats
+from app.services.console import action_stats, getting_started
 from app.services.decisions import simulator
 from app.services.rulesets import rules
 from app.services.rulesets.rules import ActionDocument
@@ -31,7 +32,15 @@ def _config(code: str):
 @bp.get("/actions")
 def action_list():
     summaries = action_stats.list_action_summaries(current_user.tenant_id, now=utcnow())
-    return render("console/actions/list.html", summaries=summaries, buckets=action_stats.BUCKETS)
+    first_run = getting_started.getting_started(current_user.tenant_id, public_url=current_settings().public_url)
+    return render("console/actions/list.html", summaries=summaries, buckets=action_stats.BUCKETS, first_run=first_run)
+
+
+@bp.get("/actions/first-event")
+def action_first_event():
+    """The Get started panel's poll: waiting (and asking again), or the first event (and done)."""
+    return render("console/actions/_first_event.html", "console/actions/_first_event.html",
+                  first=getting_started.first_event(current_user.tenant_id))
 
 
 @bp.route("/actions/new", methods=["GET", "POST"])

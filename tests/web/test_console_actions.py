@@ -13,7 +13,17 @@ from app.extensions import db
 from app.models import ActionConfiguration, AuditEvent, EndUser, Rule, UserAction
 from app.models.base import utcnow
 from tests.factories import enroll_authenticator_app, make_action, rule
-from tests.html import checked_value, field_error, fragment_root, is_fragment, outcome_badges, parse, table_rows, text_of
+from tests.html import (
+    checked_value,
+    definitions,
+    field_error,
+    fragment_root,
+    is_fragment,
+    outcome_badges,
+    parse,
+    table_rows,
+    text_of,
+)
 from tests.web.conftest import audit_events
 
 pytestmark = pytest.mark.usefixtures("tenant")
@@ -478,3 +488,32 @@ def test_test_action_points_out_a_custom_value_of_the_wrong_type(app, tenant, ad
     assert text_of(wrong).startswith("custom.amount: expected number, received text") and text_of(wrong.code) == "custom.amount"
     assert "Large amount" in text_of(_trace(response)) and _verdict(response)[1][0] != "CHALLENGE"
 
+
+
+# -- the first run ----------------------------------------------------------------------------------
+
+
+def test_until_the_first_event_the_actions_page_says_how_to_send_one(app, admin, tenant):
+    page = parse(admin.get("/console/actions"))
+
+    panel = page.find("section", attrs={"aria-labelledby": "getting-started-title"})
+    facts = definitions(panel)
+    assert facts["Tenant id"] == tenant.id and facts["API URL"] == "http://localhost:5000/v1"
+    assert facts["Secret key"].startswith("starts with tg_sk_; yours end with …")
+    curl = text_of(panel.find("pre", attrs={"aria-labelledby": "snippet-curl"}))
+    assert curl.startswith('curl -u "$TOLLGATE_API_SECRET_KEY:"') and "http://localhost:5000/v1/users/alice/actions/" in curl
+    status = panel.find(id="first-event")
+    assert (text_of(status), status["hx-trigger"], status["hx-get"]) == (
+        "Waiting for your first event…", "every 3s", "/console/actions/first-event")
+
+
+def test_the_poll_turns_into_the_first_event_and_stops_asking(app, admin, tenant, api):
+    waiting = fragment_root(admin.get("/console/actions/first-event", headers={"HX-Request": "true"}))
+    assert waiting.get("hx-trigger") == "every 3s"
+
+    _track(api, "alice", "signIn")
+
+    done = fragment_root(admin.get("/console/actions/first-event", headers={"HX-Request": "true"}))
+    assert text_of(done).startswith("First event received: alice tracked signIn") and done.get("hx-trigger") is None
+    assert done.find("a", string="See it in Activity")["href"].startswith("/console/activity/")
+    assert parse(admin.get("/console/actions")).find(id="getting-started-title") is None  # its job is done
