@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -28,6 +28,7 @@ class TenantSettingsForm(FlaskForm):
         validators=[Optional()],
         render_kw={"inputmode": "numeric"},
     )
+    publish_needs_second_admin = BooleanField("Publishing rule changes needs a second admin")
 
     @classmethod
     def for_tenant(cls, tenant: Tenant) -> TenantSettingsForm:
@@ -40,6 +41,7 @@ class TenantSettingsForm(FlaskForm):
             webauthn_origins="\n".join(tenant.webauthn_origins or []),
             redirect_allowlist="\n".join(tenant.redirect_allowlist or []),
             client_token_ttl=tenant.client_token_ttl,
+            publish_needs_second_admin=tenant.publish_needs_second_admin,
         )
 
     def to_input(self) -> TenantSettingsInput:
@@ -51,6 +53,7 @@ class TenantSettingsForm(FlaskForm):
             webauthn_origins=_lines(self.webauthn_origins.data),
             redirect_allowlist=_lines(self.redirect_allowlist.data),
             client_token_ttl=self.client_token_ttl.data,
+            publish_needs_second_admin=self.publish_needs_second_admin.data,
         )
 
     def add_errors(self, fields: dict[str, list[str]]) -> None:

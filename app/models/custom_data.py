@@ -50,3 +50,19 @@ class CustomList(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomListVersion(Base):
+    """A list's items as of one version, kept for ever (app.models.list_history writes one whenever
+    the items change): a stored decision names the versions it read, so a later edit of the list
+    cannot change what it replays to."""
+
+    __tablename__ = "custom_list_version"
+
+    # No foreign key to the list: its history outlives it, as the decisions that read it do.
+    list_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

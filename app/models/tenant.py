@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, new_id, utcnow
@@ -29,6 +29,8 @@ class Tenant(Base):
     webauthn_origins: Mapped[list[str] | None] = mapped_column(JSON)
     redirect_allowlist: Mapped[list[str] | None] = mapped_column(JSON)
     client_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    # Four-eyes on rule changes: a console user who edited an action's draft cannot publish it.
+    publish_needs_second_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Changes whenever anything track reads of this tenant's configuration changes (models.config_stamp):
     # each process caches that configuration and trusts its copy only while the stamp is the same.
     config_stamp: Mapped[str] = mapped_column(String(32), default=new_config_stamp, server_default="initial")

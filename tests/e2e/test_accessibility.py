@@ -27,6 +27,9 @@ CONSOLE_PAGES = [
     "/console/data/network-lists", "/console/webhooks", "/console/webhooks/new", "/console/settings",
     "/console/settings/api-keys", "/console/settings/team", "/console/settings/audit", "/console/account",
     "/review/", "/console/users/ann/erase", "/console/activity/999999",
+    # Rule-set versions: the (empty) draft, the history, a version's diff, a rollback's confirmation.
+    "/console/actions/payout/draft", "/console/actions/payout/versions", "/console/actions/payout/versions/2",
+    "/console/actions/payout/versions/1/rollback", "/console/actions/payout/discard",
 ]
 
 axe = Axe()

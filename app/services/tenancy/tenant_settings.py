@@ -34,7 +34,7 @@ MAX_LIST_ENTRIES = 50
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # The fields a tenant may override, in the order the console shows them.
 FIELDS = ("name", "logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_origins", "redirect_allowlist",
-          "client_token_ttl")
+          "client_token_ttl", "publish_needs_second_admin")
 
 
 class InvalidTenantSettings(InvalidFields):
@@ -55,6 +55,7 @@ class TenantSettingsInput:
     webauthn_origins: list[str] | None = None
     redirect_allowlist: list[str] | None = None
     client_token_ttl: int | None = None
+    publish_needs_second_admin: bool = False  # four-eyes on rule changes (services.rulesets.versions)
 
 
 @dataclass
@@ -155,6 +156,7 @@ def validate_tenant_settings(changes: TenantSettingsInput, *, base: Settings) ->
         "webauthn_origins": _origins(_entries(changes.webauthn_origins), problems),
         "redirect_allowlist": _redirects(_entries(changes.redirect_allowlist), problems),
         "client_token_ttl": _ttl(changes.client_token_ttl, problems),
+        "publish_needs_second_admin": bool(changes.publish_needs_second_admin),
     }
     if not {"webauthn_rp_id", "webauthn_origins"} & problems.fields.keys():
         rp_id = cleaned["webauthn_rp_id"] or base.webauthn_rp_id
