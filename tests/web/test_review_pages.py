@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -47,8 +48,9 @@ def htmx(client, path):
 
 
 def listed_cases(page) -> list[int]:
-    """The cases the queue lists, in order, by the id their link leads to."""
-    return [int(link["href"].removeprefix("/review/")) for link in parse(page).select("#queue-results tbody a[href]")]
+    """The cases the queue lists, in order, by the id their link leads to (which carries the queue's filters)."""
+    return [int(urlsplit(link["href"]).path.removeprefix("/review/"))
+            for link in parse(page).select("#queue-results tbody a[href]")]
 
 
 def held_by_you(claim) -> bool:
@@ -93,7 +95,7 @@ def test_queue_filters_answer_htmx_with_the_results_fragment(app, api, reviewer,
     assert listed_cases(fragment) == [case]
     assert text_of(parse(none).select_one("#queue-results tbody")) == "No case matches these filters."
     [errors] = alerts(bad)
-    assert "Claimed: Pick all, mine or unclaimed." in errors and "Older than: Enter a whole number of minutes" in errors
+    assert "Claimed: Pick all, mine, unclaimed, or mine or unclaimed." in errors and "Older than: Enter a whole number of minutes" in errors
 
 
 def test_queue_pages_by_keyset(app, api, reviewer, review_action, monkeypatch):
@@ -267,6 +269,77 @@ def test_deciding_without_javascript(app, api, reviewer, review_action):
     response = reviewer.post(f"/review/{case}/decision", data={"decision": "reject", "reason": "Mule"})
 
     assert response.status_code == 303 and state(app, case) == "REVIEW_FAILED"
+
+
+def follow(client, response) -> str:
+    """Where a decision sends the browser: the HX-Redirect, then /review/next's redirect, as a path with query."""
+    target = response.headers.get("HX-Redirect") or response.headers["Location"]
+    landed = client.get(target)
+    location = urlsplit(landed.headers["Location"])
+    return f"{location.path}?{location.query}" if location.query else location.path
+
+
+def test_approve_and_next_goes_to_the_next_case_of_the_same_filtered_queue(app, api, tenant, reviewer, review_action):
+    make_action(app, tenant.id, "payout", rules=[rule("Any", 0, "REVIEW")])
+    first, other_action, second = track(app, api, user="ann"), None, None
+    other_action = api.post("/users/zed/actions/payout", json={}).get_json()
+    second = track(app, api, user="bob")
+
+    case_page = parse(reviewer.get(f"/review/{first}?action=withdraw"))
+    form = case_page.find("form", attrs={"hx-post": f"/review/{first}/decision"})
+    response = reviewer.post(f"/review/{first}/decision", htmx=True,
+                             data={"decision_next": "approve", "reason": "Known payee", "action": "withdraw"})
+
+    assert other_action["state"] == "REVIEW_REQUIRED"
+    assert form.find("input", attrs={"type": "hidden", "name": "action"})["value"] == "withdraw"
+    assert [b.get_text() for b in form.find_all("button", attrs={"name": "decision_next"})] == [
+        "Approve and next", "Reject and next"]
+    assert case_page.select_one(".crumbs a")["href"] == "/review/?action=withdraw"
+    assert response.status_code == 204
+    assert parse_qs(urlsplit(response.headers["HX-Redirect"]).query) == {"after": [str(first)], "action": ["withdraw"]}
+    assert state(app, first) == "REVIEW_SUCCEEDED"
+    assert follow(reviewer, response) == f"/review/{second}?action=withdraw"  # not the payout case, though older
+    assert flash_messages(reviewer.get(f"/review/{second}")) == [f"Approved case #{first}."]
+
+
+def test_reject_and_next_on_the_last_case_ends_on_the_empty_queue(app, api, reviewer, review_action):
+    case = track(app, api)
+
+    response = reviewer.post(f"/review/{case}/decision", data={"decision_next": "reject", "reason": "Mule",
+                                                               "claim": "available"})
+
+    assert response.status_code == 303 and state(app, case) == "REVIEW_FAILED"
+    assert follow(reviewer, response) == "/review/?claim=available"
+    queue = reviewer.get("/review/?claim=available")
+    assert flash_messages(queue) == [f"Rejected case #{case}.", "No case left in this queue: nothing else matches its filters."]
+    assert text_of(parse(queue).select_one("#queue-results tbody")) == "No case matches these filters."
+
+
+def test_next_after_a_case_skips_cases_others_hold_and_wraps_round(app, api, admin, reviewer, review_action):
+    oldest, held, current, newest = (track(app, api, user=u) for u in ("ann", "bob", "cy", "dee"))
+    admin.post(f"/review/{held}/claim")
+
+    def next_after(case):
+        landed = reviewer.get(f"/review/next?after={case}")
+        return int(urlsplit(landed.headers["Location"]).path.removeprefix("/review/"))
+
+    skip = parse(reviewer.get(f"/review/{current}")).find(id="skip-case")
+
+    assert skip["href"] == f"/review/next?after={current}" and skip["data-shortcut"] == "n"
+    assert next_after(current) == newest
+    assert next_after(newest) == oldest  # the end reached: round to the oldest
+    assert next_after(oldest) == current  # bob's case is the admin's: skipped
+    assert next_after("x") == oldest and next_after("9" * 40) == oldest  # not a case: from the start
+
+
+def test_and_next_on_a_case_decided_meanwhile_is_refused_in_place(app, api, admin, reviewer, review_action):
+    case = track(app, api)
+    admin.post(f"/review/{case}/decision", data={"decision": "approve", "reason": "ok"})
+
+    again = reviewer.post(f"/review/{case}/decision", data={"decision_next": "reject", "reason": "no"}, htmx=True)
+
+    assert again.status_code == 409 and any("already decided" in alert for alert in alerts(again))
+    assert state(app, case) == "REVIEW_SUCCEEDED"
 
 
 def test_a_decision_needs_a_reason_and_a_valid_choice(app, api, reviewer, review_action):
