@@ -69,6 +69,13 @@ def test_console_and_review_pages(page: Page, console_admin, tracked):
     page.goto("/review/")
     case_page = page.locator("table a[href^='/review/']").first.get_attribute("href")
     assert_accessible(page, case_page)
+    for path in ("/review/", case_page):  # with the keyboard shortcuts listed ("?" opens the list)
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            page.goto(path)
+            page.keyboard.press("?")
+            assert page.locator("#shortcuts[open]").is_visible()
+            assert violations(page) == [], f"{path} with its shortcuts listed ({scheme})"
 
 
 def test_sign_in_page(page: Page, live_server):

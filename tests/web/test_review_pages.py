@@ -18,6 +18,7 @@ from tests.html import (
     field_error,
     flash_messages,
     fragment_root,
+    inline_scripts,
     is_fragment,
     pager_link,
     parse,
@@ -340,6 +341,38 @@ def test_and_next_on_a_case_decided_meanwhile_is_refused_in_place(app, api, admi
 
     assert again.status_code == 409 and any("already decided" in alert for alert in alerts(again))
     assert state(app, case) == "REVIEW_SUCCEEDED"
+
+
+def listed_shortcuts(page) -> dict[str, str]:
+    """The page's "Keyboard shortcuts" list: key → what it does."""
+    return {text_of(item.dt): text_of(item.dd) for item in parse(page).select("#shortcuts dl > div")}
+
+
+def shortcut_targets(page) -> dict[str, str]:
+    """What each shortcut key activates on the page (the element's text), asserting one element a key."""
+    elements = parse(page).select("[data-shortcut]")
+    keys = [element["data-shortcut"] for element in elements]
+    assert len(keys) == len(set(keys)), keys
+    assert all(element["aria-keyshortcuts"] == element["data-shortcut"] for element in elements)
+    return {element["data-shortcut"]: text_of(element) for element in elements}
+
+
+def test_queue_and_case_pages_list_their_keyboard_shortcuts(app, api, reviewer, review_action):
+    case = track(app, api)
+
+    queue, open_case = reviewer.get("/review/"), reviewer.get(f"/review/{case}")
+    reviewer.post(f"/review/{case}/decision", data={"decision": "approve", "reason": "ok"})
+    decided = reviewer.get(f"/review/{case}")
+
+    assert list(listed_shortcuts(queue)) == ["j", "k", "Enter", "n", "Esc", "?"]
+    assert shortcut_targets(queue) == {"n": "Start with the oldest case"}
+    assert parse(queue).select("tr[data-queue-row]")  # what j and k move through
+    assert listed_shortcuts(open_case)["a"] == "Approve and go to the next case"
+    assert list(listed_shortcuts(open_case)) == ["a", "r", "n", "Esc", "?"]
+    assert shortcut_targets(open_case) == {"a": "Approve and next", "r": "Reject and next",
+                                           "n": "Skip to the next case →"}
+    assert shortcut_targets(decided) == {"n": "Next case →"}  # nothing left to approve or reject here
+    assert inline_scripts(queue) == inline_scripts(open_case) == []
 
 
 def test_a_decision_needs_a_reason_and_a_valid_choice(app, api, reviewer, review_action):
