@@ -9,8 +9,7 @@ from pydantic import ValidationError
 from app.config import current_settings
 from app.console import bp
 from app.console.action_forms import ActionCreateForm, ActionSettingsForm, SimulationForm
-from app.domain.builder import describe_conditions
-from app.domain.catalogue import TenantCatalogue
+from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
@@ -20,9 +19,6 @@ from app.services.rulesets import rules
 from app.services.rulesets.rules import ActionDocument
 
 ACTIVITY_LIMIT = 50
-# The rules tab describes rules by the built-in fields and takes list names on trust: a sentence
-# needs nothing of the tenant's loaded, and a rule naming a list not made yet still reads as one.
-_SUMMARY_CATALOGUE = TenantCatalogue(lists=None)
 
 
 def _config(code: str):
@@ -63,7 +59,7 @@ def action_new():
 
 def show_context(code: str, *, test_form: SimulationForm | None = None, simulation=None, test_error=None, message=None):
     config = _config(code)
-    rows = [(rule, describe_conditions(rule.conditions, catalogue=_SUMMARY_CATALOGUE)) for rule in config.rules]
+    rows = [(rule, describe_conditions(rule.conditions, catalogue=SUMMARY_CATALOGUE)) for rule in config.rules]
     return {
         "config": config,
         "rows": rows,

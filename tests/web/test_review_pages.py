@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ReviewDecision, ReviewNote, UserAction
+from app.models import ReviewDecision, ReviewNote, Rule, UserAction
 from app.models.base import utcnow
 from app.models.review import OverduePolicy
 from tests.factories import make_action, rule
 from tests.html import (
     alerts,
+    definitions,
     field_error,
     flash_messages,
     fragment_root,
@@ -22,6 +23,7 @@ from tests.html import (
     is_fragment,
     pager_link,
     parse,
+    section,
     table_rows,
     text_of,
 )
@@ -184,6 +186,53 @@ def test_case_page_shows_context_trace_history_and_forms(app, api, reviewer, rev
     assert decision.find("textarea", attrs={"name": "reason"}) is not None
     assert [button["value"] for button in decision.find_all("button", attrs={"name": "decision"})] == ["approve", "reject"]
     assert reviewer.get("/review/424242").status_code == 404
+
+
+def test_case_says_which_rule_sent_it_to_review_in_the_rules_tab_words_and_where_the_ip_is(
+        app, api, tenant, reviewer, review_action):
+    from app.services.rulesets.rules import delete_rule
+
+    [any_rule] = make_action(app, tenant.id, "payout", default_outcome="REVIEW", rules=[
+        rule("New device", 0, "REVIEW", {"==": [{"var": "device.isNew"}, True]})])
+    british = api.post("/users/alice/actions/withdraw", json={"custom": {"amount": 5000}, "ipAddress": "81.2.69.160"})
+    with app.app_context():
+        british = db.session.execute(select(UserAction.id).where(
+            UserAction.idempotency_key == british.get_json()["idempotencyKey"])).scalar_one()
+    private = track(app, api)  # 198.51.100.4: a documentation range, in no country
+    by_default = api.post("/users/bo/actions/payout", json={"deviceId": "d1"}).get_json()  # device new: rule
+    with app.app_context():
+        delete_rule(tenant.id, any_rule)
+    no_rule = api.post("/users/bo/actions/payout", json={"deviceId": "d1"}).get_json()  # rule gone: the default
+    ids = {}
+    with app.app_context():
+        for name, key in (("deleted", by_default["idempotencyKey"]), ("default", no_rule["idempotencyKey"])):
+            ids[name] = db.session.execute(select(UserAction.id).where(UserAction.idempotency_key == key)).scalar_one()
+
+    def why(case):
+        page = parse(reviewer.get(f"/review/{case}"))
+        said = " ".join(text_of(p) for p in section(page, "Why it is in review").find_all("p"))
+        return said, definitions(page)["IP country"]
+
+    assert why(british) == ("Rule Big amount decided: custom.amount is greater than 1000", "GB")
+    assert why(private) == ("Rule Big amount decided: custom.amount is greater than 1000",
+                            "Unknown: a private or unlisted address")
+    assert why(ids["deleted"]) == ("Rule New device decided The rule was deleted since.",
+                                   "Unknown: no IP address was sent")
+    assert why(ids["default"])[0] == "No rule matched: the action's default outcome, Review, applied."
+
+
+def test_the_sentence_says_when_the_rule_changed_after_the_decision(app, api, tenant, reviewer, review_action):
+    case = track(app, api)
+    with app.app_context():
+        big = db.session.execute(select(Rule).where(Rule.name == "Big amount")).scalar_one()
+        big.conditions = {">": [{"var": "custom.amount"}, 2000]}
+        big.updated_at = utcnow() + timedelta(seconds=1)
+        db.session.commit()
+
+    why = section(reviewer.get(f"/review/{case}"), "Why it is in review")
+
+    assert text_of(why.select_one(".rule-sentence")) == "custom.amount is greater than 2000"
+    assert "changed after this decision" in text_of(why)
 
 
 def _key(app, action_id):

@@ -14,6 +14,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
+from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.decision import ActionState
 from app.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from app.extensions import db
@@ -26,6 +27,7 @@ from app.models import (
     ReviewDecision,
     ReviewNote,
     ReviewOverdueFlag,
+    Rule,
     UserAction,
 )
 from app.services.console import activity
@@ -48,6 +50,15 @@ class ClaimView:
 
 
 @dataclass(frozen=True)
+class DecidingRule:
+    """The rule that sent the case to review, and its conditions as the Rules tab says them."""
+
+    name: str  # as it was when the action was decided
+    sentence: str | None  # None: the rule was deleted since
+    changed_since: bool  # the rule was changed after the decision: the sentence is how it reads now
+
+
+@dataclass(frozen=True)
 class CaseView:
     detail: activity.ActionDetail
     claim: ClaimView | None
@@ -59,6 +70,7 @@ class CaseView:
     due_at: datetime | None
     overdue: bool
     flagged_at: datetime | None
+    deciding_rule: DecidingRule | None  # None: no rule matched, the action's default outcome applied
 
     @property
     def action(self) -> UserAction:
@@ -105,7 +117,24 @@ def get_case(tenant_id: str, action_id: int, *, viewer_id: str | None, now: date
         due_at=due_at,
         overdue=due_at is not None and due_at <= now,
         flagged_at=flag.flagged_at if flag else None,
+        deciding_rule=_deciding_rule(detail),
     )
+
+
+def _deciding_rule(detail: activity.ActionDetail) -> DecidingRule | None:
+    action = detail.action
+    if not action.priority_rule_id:
+        return None
+    rule = db.session.execute(
+        select(Rule).join(ActionConfiguration, ActionConfiguration.id == Rule.action_configuration_id)
+        .where(Rule.id == action.priority_rule_id, ActionConfiguration.tenant_id == action.tenant_id)
+    ).scalar_one_or_none()
+    traced = detail.trace.deciding_rule
+    name = traced.name if traced else (rule.name if rule else action.priority_rule_id)
+    if rule is None:
+        return DecidingRule(name=name, sentence=None, changed_since=True)
+    return DecidingRule(name=name, sentence=describe_conditions(rule.conditions, catalogue=SUMMARY_CATALOGUE),
+                        changed_since=rule.updated_at > action.created_at)
 
 
 def claim_holder(action_id: int, *, viewer_id: str | None, now: datetime) -> ClaimView | None:
