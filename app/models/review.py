@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, or_
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,7 +28,11 @@ class OverduePolicy(StrEnum):
 
 
 class ReviewClaim(Base):
-    """A reviewer working on a case; it lapses at ``expires_at`` unless they keep working on it."""
+    """A reviewer working on a case; it lapses at ``expires_at`` unless they keep working on it.
+
+    An admin's assignment is a claim too, held for the assignee: it has no ``expires_at`` (it holds
+    until they decide or release it, or an admin reassigns or releases it) and names who assigned it.
+    """
 
     __tablename__ = "review_claim"
 
@@ -37,13 +41,18 @@ class ReviewClaim(Base):
     )
     console_user_id: Mapped[str] = mapped_column(ForeignKey("console_user.id", ondelete="CASCADE"), index=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: an assignment
+    assigned_by: Mapped[str | None] = mapped_column(String(320))  # the assigning admin's email
 
     @hybrid_method
     def is_held(self, now: datetime) -> bool:
         """Whether the claim still holds the case at ``now``: the one lapse rule, in Python and in SQL
         (``ReviewClaim.is_held(now)`` in a WHERE, ``~ReviewClaim.is_held(now)`` for a lapsed one)."""
-        return self.expires_at > now
+        return self.expires_at is None or self.expires_at > now
+
+    @is_held.expression
+    def is_held(cls, now: datetime):  # noqa: N805 (the class-level SQL expression)
+        return or_(cls.expires_at.is_(None), cls.expires_at > now)
 
 
 class ReviewNote(Base):

@@ -93,10 +93,16 @@ def _queue_query() -> dict[str, str]:
     return queue.parse_queue_filters(request.values).filters.as_query()
 
 
+def _case_page_extras() -> dict:
+    """What a case page needs beside the case: the queue it came from, and for admins whom to assign it to."""
+    team = cases.assignable_reviewers(current_user.tenant_id) if current_user.is_admin else []
+    return {"queue_query": _queue_query(), "team": team}
+
+
 @bp.get("/<int:action_id>")
 def case_show(action_id: int):
     case = cases.get_case(current_user.tenant_id, action_id, viewer_id=current_user.id, now=utcnow())
-    return render("review/case.html", case=case, action=case.action, now=utcnow(), queue_query=_queue_query())
+    return render("review/case.html", case=case, action=case.action, now=utcnow(), **_case_page_extras())
 
 
 def _case_section(action_id: int, fragment: str, *, error: DomainError | None = None, **extra):
@@ -110,8 +116,7 @@ def _case_section(action_id: int, fragment: str, *, error: DomainError | None = 
     now = utcnow()
     case = cases.get_case(current_user.tenant_id, action_id, viewer_id=current_user.id, now=now)
     return render("review/case.html", fragment, status=error.status if error else 200, case=case, action=case.action,
-                  now=now, error=error.message if error else None, error_in=fragment, queue_query=_queue_query(),
-                  **extra)
+                  now=now, error=error.message if error else None, error_in=fragment, **_case_page_extras(), **extra)
 
 
 @bp.post("/<int:action_id>/claim")
@@ -129,6 +134,18 @@ def case_claim(action_id: int):
 def case_release(action_id: int):
     try:
         cases.release_case(current_user, action_id, now=utcnow())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return _case_section(action_id, "review/_claim.html", error=exc)
+    return _case_section(action_id, "review/_claim.html")
+
+
+@bp.post("/<int:action_id>/assign")
+def case_assign(action_id: int):
+    """Admins only (the guard lists it for no other role): give the case to a member of the team."""
+    try:
+        cases.assign_case(current_user, action_id, request.form.get("assignee"), now=utcnow())
     except DomainError as exc:
         if exc.status == 404:
             raise

@@ -21,6 +21,7 @@ from tests.html import (
     fragment_root,
     inline_scripts,
     is_fragment,
+    option_texts,
     pager_link,
     parse,
     section,
@@ -465,6 +466,102 @@ def test_changes_without_a_csrf_token_are_refused(app, api, reviewer, review_act
     assert state(app, case) == "REVIEW_REQUIRED"
     with app.app_context():
         assert db.session.execute(select(ReviewNote)).first() is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Assigning (admins)
+
+
+def claim_column(client) -> dict[int, str]:
+    """The queue's Claim column, by case."""
+    page = parse(client.get("/review/"))
+    rows = table_rows(page, "#queue-results table")
+    return dict(zip(listed_cases(page), (row["Claim"] for row in rows), strict=True))
+
+
+def member_id(app, email: str) -> str:
+    from app.models import ConsoleUser
+
+    with app.app_context():
+        return db.session.execute(select(ConsoleUser.id).where(ConsoleUser.email == email)).scalar_one()
+
+
+def test_an_admin_assigns_a_case_to_a_named_reviewer_who_then_holds_it(app, api, admin, reviewer, review_action):
+    from tests.web.conftest import audit_events
+
+    case = track(app, api)
+    reviewer.post(f"/review/{case}/claim")  # a self-claim first: the assignment takes its place
+    form = parse(admin.get(f"/review/{case}")).find("form", attrs={"hx-post": f"/review/{case}/assign"})
+
+    assigned = admin.post(f"/review/{case}/assign", data={"assignee": member_id(app, "admin@example.com")}, htmx=True)
+    reassigned = admin.post(f"/review/{case}/assign", data={"assignee": member_id(app, "reviewer@example.com")},
+                            htmx=True)
+
+    assert option_texts(form, "assignee") == {member_id(app, "admin@example.com"): "admin@example.com (admin)",
+                                              member_id(app, "reviewer@example.com"): "reviewer@example.com (reviewer)"}
+    assert assigned.status_code == 200 and fragment_root(assigned).get("id") == "claim"
+    assert text_of(fragment_root(reassigned).p).startswith(
+        "Assigned to reviewer@example.com: assigned by admin@example.com")
+    assert claim_column(admin) == {case: "reviewer@example.com (assigned)"}
+    assert claim_column(reviewer) == {case: "you (assigned)"}
+    assert [(e.before, e.after) for e in audit_events(app, "review.assigned")] == [
+        ({"claimedBy": "reviewer@example.com"}, {"assignedTo": "admin@example.com"}),
+        ({"claimedBy": "admin@example.com"}, {"assignedTo": "reviewer@example.com"})]
+    # The assignee decides it; the admin, no longer its holder, could not have.
+    assert admin.post(f"/review/{case}/decision", data={"decision": "approve", "reason": "x"}).status_code == 409
+    assert reviewer.post(f"/review/{case}/decision", data={"decision": "approve", "reason": "ok"}).status_code == 303
+    assert state(app, case) == "REVIEW_SUCCEEDED"
+
+
+def test_an_assignment_does_not_lapse_and_working_on_it_keeps_it(app, api, admin, reviewer, review_action):
+    from app.config import current_settings
+    from app.models import ConsoleUser
+    from app.services.reviews import cases
+
+    case = track(app, api)
+    admin.post(f"/review/{case}/assign", data={"assignee": member_id(app, "reviewer@example.com")})
+    reviewer.post(f"/review/{case}/notes", data={"text": "Calling them"})
+    reviewer.post(f"/review/{case}/claim")
+
+    later = utcnow() + timedelta(days=3)
+    with app.app_context():
+        holder = cases.claim_holder(case, viewer_id=None, now=later)
+        other = db.session.execute(select(ConsoleUser).where(ConsoleUser.email == "admin@example.com")).scalar_one()
+        with pytest.raises(cases.Conflict):
+            cases.claim_case(other, case, settings=current_settings(), now=later)
+    assert holder.holder_email == "reviewer@example.com" and holder.expires_at is None
+    assert parse(reviewer.get(f"/review/{case}")).find("button", string="Keep it longer") is None
+
+
+def test_reviewers_cannot_assign(app, api, admin, reviewer, review_action):
+    case = track(app, api)
+
+    page = parse(reviewer.get(f"/review/{case}"))
+    response = reviewer.post(f"/review/{case}/assign", data={"assignee": member_id(app, "reviewer@example.com")})
+
+    assert page.find("form", attrs={"action": f"/review/{case}/assign"}) is None
+    assert response.status_code == 403
+    assert claim_column(reviewer) == {case: "unclaimed"}
+
+
+@pytest.mark.parametrize("assignee", ["", "nobody", "disabled"])
+def test_assigning_to_someone_not_on_the_team_is_refused_in_place(app, api, admin, make_console_user, review_action,
+                                                                  assignee):
+    from app.models import ConsoleUser
+
+    case = track(app, api)
+    if assignee == "disabled":
+        assignee = make_console_user("gone@example.com", "reviewer")
+        with app.app_context():
+            db.session.get(ConsoleUser, assignee).disabled_at = utcnow()
+            db.session.commit()
+
+    response = admin.post(f"/review/{case}/assign", data={"assignee": assignee}, htmx=True)
+    plain = admin.post(f"/review/{case}/assign", data={"assignee": assignee})
+
+    assert response.status_code == 400 and alerts(response) == ["Pick a member of the team to assign the case to."]
+    assert plain.status_code == 400 and not is_fragment(plain)
+    assert claim_column(admin) == {case: "unclaimed"}
 
 
 # ---------------------------------------------------------------------------------------------

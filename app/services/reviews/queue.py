@@ -94,6 +94,7 @@ class QueueRow:
     key_values: list[tuple[str, str]]
     claimed_by: str | None  # the holder's email, while the claim is live
     claimed_by_me: bool
+    assigned: bool  # the claim is an admin's assignment
     due_at: datetime | None
     overdue: bool
 
@@ -129,6 +130,7 @@ def list_queue(
             UserAction.user_id, UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
             UserAction.attributes, UserAction.action_configuration_id,
             ReviewClaim.console_user_id.label("claimer_id"), ConsoleUser.email.label("claimer_email"),
+            ReviewClaim.assigned_by,
         )
         .outerjoin(ReviewClaim, claim_join)
         .outerjoin(ConsoleUser, ConsoleUser.id == ReviewClaim.console_user_id)
@@ -177,6 +179,7 @@ def list_queue(
             deciding_rule_name=activity.deciding_rule_name(row.output, row.priority_rule_id),
             ip_address=row.ip_address, key_values=_key_values(row.attributes),
             claimed_by=row.claimer_email, claimed_by_me=bool(viewer_id and row.claimer_id == viewer_id),
+            assigned=row.assigned_by is not None,
             due_at=due_at, overdue=due_at is not None and due_at <= now,
         ))
     first = Cursor(rows[0].created_at, rows[0].id) if rows else None
