@@ -70,8 +70,8 @@ class ReviewDecision(Base):
     """One approve or reject; at most one per stay in REVIEW_REQUIRED (the state change decides)."""
 
     __tablename__ = "review_decision"
-    # "Earlier decisions for this user" reads by (tenant, user, time).
-    __table_args__ = (Index(None, "tenant_id", "user_id", "decided_at"),)
+    # "Earlier decisions for this user" reads by (tenant, user, time); the activity's reason filter by code.
+    __table_args__ = (Index(None, "tenant_id", "user_id", "decided_at"), Index(None, "tenant_id", "reason_code"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
@@ -79,7 +79,10 @@ class ReviewDecision(Base):
     user_id: Mapped[str] = mapped_column(String(255))
     action_code: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[ActionState] = mapped_column(str_enum(ActionState))  # REVIEW_SUCCEEDED or REVIEW_FAILED
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # what the reviewer wrote, else the reason code's label
+    # The tenant's reason code picked (domain.review_reasons), as it was named then; None: none picked.
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    reason_label: Mapped[str | None] = mapped_column(String(80))
     # console (one case), bulk (an admin's selection), api (update_action) or sla (deadline passed)
     source: Mapped[str] = mapped_column(String(16))
     decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("console_user.id", ondelete="SET NULL"))

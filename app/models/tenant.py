@@ -29,6 +29,8 @@ class Tenant(Base):
     webauthn_origins: Mapped[list[str] | None] = mapped_column(JSON)
     redirect_allowlist: Mapped[list[str] | None] = mapped_column(JSON)
     client_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    # The labels reviewers pick a decision's reason from (domain.review_reasons); None: the defaults.
+    review_reasons: Mapped[list[str] | None] = mapped_column(JSON)
     # Changes whenever anything track reads of this tenant's configuration changes (models.config_stamp):
     # each process caches that configuration and trusts its copy only while the stamp is the same.
     config_stamp: Mapped[str] = mapped_column(String(32), default=new_config_stamp, server_default="initial")

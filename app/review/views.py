@@ -16,7 +16,7 @@ from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.review import bp
 from app.services.console import activity
-from app.services.reviews import cases, decisions, queue
+from app.services.reviews import cases, decisions, queue, reasons
 
 
 def _queue_context(parsed: queue.ParsedQueueFilters, page: queue.QueuePage, **extra) -> dict:
@@ -25,6 +25,7 @@ def _queue_context(parsed: queue.ParsedQueueFilters, page: queue.QueuePage, **ex
         "action_codes": activity.action_codes(current_user.tenant_id),
         "rules": queue.rule_choices(current_user.tenant_id),
         "pending": queue.count_pending(current_user.tenant_id),
+        "reasons": reasons.tenant_reasons(current_user.tenant_id),
         "paged": bool(request.args.get("after") or request.args.get("before")),
         "now": utcnow(), **extra,
     }
@@ -53,7 +54,8 @@ def queue_bulk_decide():
     ids = [i for i in map(queue.parse_case_id, request.form.getlist("ids")) if i is not None]
     try:
         outcome = decisions.parse_decision(request.form.get("decision"))
-        result = decisions.bulk_decide(current_user, ids, outcome, request.form.get("reason", ""), now=utcnow())
+        result = decisions.bulk_decide(current_user, ids, outcome, request.form.get("reason", ""), now=utcnow(),
+                                       reason_code=request.form.get("reason_code"))
     except DomainError as exc:
         flash(exc.message)
         return redirect_to(_back_to_queue())
@@ -96,7 +98,7 @@ def _queue_query() -> dict[str, str]:
 def _case_page_extras() -> dict:
     """What a case page needs beside the case: the queue it came from, and for admins whom to assign it to."""
     team = cases.assignable_reviewers(current_user.tenant_id) if current_user.is_admin else []
-    return {"queue_query": _queue_query(), "team": team}
+    return {"queue_query": _queue_query(), "team": team, "reasons": reasons.tenant_reasons(current_user.tenant_id)}
 
 
 @bp.get("/<int:action_id>")
@@ -168,15 +170,15 @@ def note_create(action_id: int):
 @bp.post("/<int:action_id>/decision")
 def case_decide(action_id: int):
     """Approve or reject; the "… and next" buttons send ``decision_next`` and go on to the next case."""
-    reason = request.form.get("reason", "")
+    reason, reason_code = request.form.get("reason", ""), request.form.get("reason_code", "")
     and_next = bool(request.form.get("decision_next"))
     try:
         outcome = decisions.parse_decision(request.form.get("decision_next") or request.form.get("decision"))
-        decisions.decide_case(current_user, action_id, outcome, reason, now=utcnow())
+        decisions.decide_case(current_user, action_id, outcome, reason, reason_code=reason_code, now=utcnow())
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _case_section(action_id, "review/_decision.html", error=exc, reason=reason)
+        return _case_section(action_id, "review/_decision.html", error=exc, reason=reason, reason_code=reason_code)
     if and_next:
         flash(f"{'Approved' if outcome.value == 'REVIEW_SUCCEEDED' else 'Rejected'} case #{action_id}.")
         return redirect_to(url_for("review.case_next", after=action_id, **_queue_query()))

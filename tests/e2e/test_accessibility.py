@@ -25,7 +25,8 @@ CONSOLE_PAGES = [
     "/console/actions/payout/settings", "/console/actions/payout/activity", "/console/activity",
     "/console/users", "/console/users/ann", "/console/data/points", "/console/data/lists",
     "/console/data/network-lists", "/console/webhooks", "/console/webhooks/new", "/console/settings",
-    "/console/settings/api-keys", "/console/settings/team", "/console/settings/audit", "/console/account",
+    "/console/settings/api-keys", "/console/settings/team", "/console/settings/audit", "/console/settings/review-reasons",
+    "/console/account",
     "/review/", "/console/users/ann/erase", "/console/activity/999999",
 ]
 

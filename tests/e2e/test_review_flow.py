@@ -14,9 +14,10 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import WebhookEndpoint
+from app.models import ReviewDecision, WebhookEndpoint
 from app.models.base import new_id, utcnow
 from app.services.console.console_users import create_console_user
 from app.services.delivery.worker import deliver_due
@@ -129,7 +130,7 @@ def test_a_reviewer_works_the_queue_from_the_keyboard(page: Page, sdk, live_serv
         page.keyboard.press(key)
     expect(rows.nth(1).get_by_role("link")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_text("kb-bob").first).to_be_visible()
+    expect(page.locator("p", has_text="User kb-bob")).to_be_visible()  # the case page (the queue lists kb-bob too)
 
     # "?" opens the list; typing "a" and "r" in the reason is text, Esc leaves the field, a decides.
     page.keyboard.press("?")
@@ -146,11 +147,13 @@ def test_a_reviewer_works_the_queue_from_the_keyboard(page: Page, sdk, live_serv
     expect(page.locator("p", has_text="User kb-cy")).to_be_visible()
     assert sdk.get_action("kb-bob", ACTION, keys["kb-bob"])["state"] == "REVIEW_SUCCEEDED"
 
-    # n skips kb-cy (round to kb-ann, the oldest); r on kb-ann with a reason rejects and ends on kb-cy.
+    # n skips kb-cy (round to kb-ann, the oldest); on kb-ann a reason code picked with the arrow keys
+    # (a radio button keeps the shortcuts working), then r rejects and goes on to kb-cy.
     page.keyboard.press("n")
     expect(page.locator("p", has_text="User kb-ann")).to_be_visible()
-    page.get_by_label(re.compile("^Reason")).fill("Unknown payee")
-    page.keyboard.press("Escape")
+    page.get_by_label("Confirmed by customer").focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Fraud", exact=True)).to_be_checked()
     page.keyboard.press("r")
     expect(page.locator(".flash")).to_contain_text("Rejected case #")
     expect(page.locator("p", has_text="User kb-cy")).to_be_visible()
@@ -160,4 +163,7 @@ def test_a_reviewer_works_the_queue_from_the_keyboard(page: Page, sdk, live_serv
     expect(page.get_by_text("The queue is empty: nothing left to review.")).to_be_visible()
     assert [sdk.get_action(user, ACTION, key)["state"] for user, key in keys.items()] == [
         "REVIEW_FAILED", "REVIEW_SUCCEEDED", "REVIEW_SUCCEEDED"]
+    with live_server.app.app_context():
+        assert db.session.execute(select(ReviewDecision.reason_code).where(ReviewDecision.user_id == "kb-ann")
+                                  ).scalar_one() == "fraud"
     assert browser_errors == []

@@ -25,6 +25,7 @@ from tests.html import (
     pager_link,
     parse,
     section,
+    selected_value,
     table_rows,
     text_of,
 )
@@ -99,7 +100,8 @@ def test_queue_filters_answer_htmx_with_the_results_fragment(app, api, reviewer,
     assert listed_cases(fragment) == [case]
     assert text_of(parse(none).select_one("#queue-results tbody")) == "No case matches these filters."
     [errors] = alerts(bad)
-    assert "Claimed: Pick all, mine, unclaimed, or mine or unclaimed." in errors and "Older than: Enter a whole number of minutes" in errors
+    assert "Claimed: Pick all, mine, unclaimed, or mine or unclaimed." in errors
+    assert "Older than: Enter a whole number of minutes" in errors
 
 
 def test_queue_pages_by_keyset(app, api, reviewer, review_action, monkeypatch):
@@ -466,6 +468,83 @@ def test_changes_without_a_csrf_token_are_refused(app, api, reviewer, review_act
     assert state(app, case) == "REVIEW_REQUIRED"
     with app.app_context():
         assert db.session.execute(select(ReviewNote)).first() is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reason codes
+
+
+def test_a_reviewer_picks_a_reason_code_and_the_decision_keeps_it(app, api, reviewer, review_action):
+    coded, both = track(app, api), track(app, api, user="bob")
+    picker = parse(reviewer.get(f"/review/{coded}")).select_one("#decision fieldset.reason-codes")
+
+    reviewer.post(f"/review/{coded}/decision", data={"decision": "reject", "reason_code": "fraud", "reason": " "})
+    reviewer.post(f"/review/{both}/decision", data={"decision": "approve", "reason_code": "confirmed-by-customer",
+                                                    "reason": "Called her back"})
+
+    assert {radio["value"]: text_of(picker.find("label", attrs={"for": radio["id"]}))
+            for radio in picker.find_all("input", attrs={"name": "reason_code"})} == {
+        "confirmed-by-customer": "Confirmed by customer", "fraud": "Fraud", "policy": "Policy",
+        "": "Other (write it below)"}
+    with app.app_context():
+        decided = {d.user_action_id: (d.reason_code, d.reason_label, d.reason)
+                   for d in db.session.execute(select(ReviewDecision)).scalars()}
+    assert decided == {coded: ("fraud", "Fraud", "Fraud"),
+                       both: ("confirmed-by-customer", "Confirmed by customer", "Called her back")}
+    shown = parse(reviewer.get(f"/review/{both}")).find(id="decision")
+    assert text_of(shown.select_one(".reason-code")) == "Confirmed by customer"
+    assert text_of(shown.select_one(".reason")) == "Called her back"
+    later = track(app, api, user="bob")
+    [earlier] = table_rows(parse(reviewer.get(f"/review/{later}")), "section[aria-labelledby=earlier-heading] table")
+    assert earlier["Reason"] == "Confirmed by customer: Called her back"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"reason_code": "", "reason": ""}, "Give a reason for the decision."),
+    ({"reason_code": "made-up", "reason": "x"}, "Pick a reason from the list."),
+])
+def test_a_reason_code_not_on_the_list_or_none_at_all_is_refused_in_place(app, api, reviewer, review_action, data,
+                                                                          message):
+    case = track(app, api)
+
+    response = reviewer.post(f"/review/{case}/decision", data={"decision_next": "approve", **data}, htmx=True)
+
+    assert response.status_code == 400 and alerts(response) == [message]
+    assert fragment_root(response).get("id") == "decision"
+    assert state(app, case) == "REVIEW_REQUIRED"
+
+
+def test_bulk_decisions_carry_a_reason_code_too(app, api, admin, review_action):
+    case = track(app, api)
+
+    admin.post("/review/bulk", data={"ids": [str(case)], "decision": "reject", "reason_code": "policy", "reason": ""})
+
+    assert state(app, case) == "REVIEW_FAILED"
+    with app.app_context():
+        assert db.session.execute(select(ReviewDecision.reason_code)).scalar_one() == "policy"
+
+
+def test_activity_is_filtered_by_review_reason(app, api, reviewer, review_action):
+    fraud, policy, open_case = track(app, api), track(app, api, user="bob"), track(app, api, user="cy")
+    reviewer.post(f"/review/{fraud}/decision", data={"decision": "reject", "reason_code": "fraud"})
+    reviewer.post(f"/review/{policy}/decision", data={"decision": "approve", "reason_code": "policy"})
+
+    def listed(query):
+        page = parse(reviewer.get(f"/console/activity{query}"))
+        return [int(a["href"].removeprefix("/console/activity/")) for a in page.select("#activity-results tbody a[href]")
+                if a["href"].removeprefix("/console/activity/").isdigit()]
+
+    bad = reviewer.get("/console/activity?reason=Not%20a%20code")
+
+    assert listed("?reason=fraud") == [fraud]
+    assert listed("?reason=policy&user=bob") == [policy]
+    assert listed("?reason=fraud&user=bob") == []
+    assert set(listed("")) == {fraud, policy, open_case}
+    assert option_texts(reviewer.get("/console/activity?reason=fraud"), "reason") == {
+        "": "Any (or none)", "confirmed-by-customer": "Confirmed by customer", "fraud": "Fraud", "policy": "Policy"}
+    assert selected_value(reviewer.get("/console/activity?reason=fraud"), "reason") == "fraud"
+    assert bad.status_code == 200 and field_error(bad, "filter-reason") == "Pick a reason from the list."
+    assert alerts(bad) == ["Review reason: Pick a reason from the list."]
 
 
 # ---------------------------------------------------------------------------------------------
