@@ -9,8 +9,7 @@ from pydantic import ValidationError
 from app.config import current_settings
 from app.console import bp
 from app.console.action_forms import ActionCreateForm, ActionSettingsForm, SimulationForm
-from app.domain.builder import describe_conditions
-from app.domain.catalogue import TenantCatalogue
+from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
@@ -20,9 +19,6 @@ from app.services.rulesets import rules, versions
 from app.services.rulesets.rules import ActionDocument
 
 ACTIVITY_LIMIT = 50
-# The rules tab describes rules by the built-in fields and takes list names on trust: a sentence
-# needs nothing of the tenant's loaded, and a rule naming a list not made yet still reads as one.
-SUMMARY_CATALOGUE = TenantCatalogue(lists=None)
 
 
 def _config(code: str):

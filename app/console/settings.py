@@ -12,12 +12,20 @@ from flask_login import current_user
 
 from app.config import current_settings
 from app.console import bp
-from app.console.settings_forms import ApiKeyForm, AuditFilterForm, ConfirmForm, InviteForm, TenantSettingsForm
+from app.console.settings_forms import (
+    ApiKeyForm,
+    AuditFilterForm,
+    ConfirmForm,
+    InviteForm,
+    ReviewReasonsForm,
+    TenantSettingsForm,
+)
 from app.domain.errors import Conflict, DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.services.console import console_users
 from app.services.decisions.trace_view import as_json_text
+from app.services.reviews import reasons
 from app.services.tenancy import api_keys, audit, tenant_settings
 
 # -- tenant settings --------------------------------------------------------------------------------
@@ -150,6 +158,33 @@ def settings_member_disable(user_id: str):
 @bp.post("/settings/team/<user_id>/enable")
 def settings_member_enable(user_id: str):
     return _set_disabled(user_id, disabled=False)
+
+
+# -- review reasons ---------------------------------------------------------------------------------
+
+
+def _reasons_page(form: ReviewReasonsForm, *, status: int = 200):
+    return render("console/settings/reasons.html", "console/settings/_reasons.html", status=status, form=form)
+
+
+@bp.get("/settings/review-reasons")
+def settings_reasons_show():
+    listed = reasons.tenant_reasons(current_user.tenant_id)
+    return _reasons_page(ReviewReasonsForm(formdata=None, reasons="\n".join(reason.label for reason in listed)))
+
+
+@bp.post("/settings/review-reasons")
+def settings_reasons_update():
+    form = ReviewReasonsForm()
+    if form.validate_on_submit():
+        try:
+            reasons.set_reasons(current_user, form.reasons.data or "", now=utcnow())
+        except DomainError as exc:
+            form.reasons.errors = [*form.reasons.errors, exc.message]
+        else:
+            flash("Review reasons saved.")
+            return redirect_to(url_for("console.settings_reasons_show"))
+    return _reasons_page(form, status=400)
 
 
 # -- audit log --------------------------------------------------------------------------------------

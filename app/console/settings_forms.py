@@ -101,3 +101,8 @@ class AuditFilterForm(FlaskForm):
     def before_id(self) -> int | None:
         value = (self.before.data or "").strip()
         return int(value) if value.isdigit() else None
+
+
+class ReviewReasonsForm(FlaskForm):
+    # The service reads the lines (domain.review_reasons): the limits and duplicates are its to say.
+    reasons = TextAreaField("Review reasons", validators=[Length(max=20_000)])

@@ -7,8 +7,7 @@ from flask import flash, request, url_for
 from flask_login import current_user
 
 from app.console import bp
-from app.console.actions import SUMMARY_CATALOGUE
-from app.domain.builder import describe_conditions
+from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.errors import DomainError
 from app.domain.rule_sets import diff_rule_sets
 from app.htmx import redirect_to, render

@@ -6,7 +6,7 @@ before and names what decided it. Actions tracked before keep their stored trace
 version or snapshot to replay.
 
 Revision ID: 52c855f7f257
-Revises: f31cbedf3c95
+Revises: 452c3fc785e7
 Create Date: 2026-12-03 14:19:56.407959
 
 """
@@ -21,7 +21,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = '52c855f7f257'
-down_revision = 'f31cbedf3c95'
+down_revision = '452c3fc785e7'
 branch_labels = None
 depends_on = None
 

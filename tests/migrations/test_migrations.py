@@ -46,7 +46,7 @@ def test_the_rules_in_place_become_version_1_of_their_action(app_env, tmp_path):
     fresh = create_app({**app_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}",
                         "TOLLGATE_INSTANCE_PATH": str(tmp_path)})
     with fresh.app_context():
-        upgrade(revision="f31cbedf3c95")
+        upgrade(revision="452c3fc785e7")
         for statement in (
             "INSERT INTO tenant (id, name, created_at, config_stamp) VALUES ('t1', 'Acme', '2026-01-01 00:00:00', 's')",
             "INSERT INTO action_configuration (id, tenant_id, code, name, default_outcome, verification_methods,"

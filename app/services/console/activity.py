@@ -19,8 +19,9 @@ from sqlalchemy.orm import selectinload
 
 from app.domain.decision import ActionState
 from app.domain.keyset import Cursor
+from app.domain.review_reasons import code_for
 from app.extensions import db
-from app.models import ActionConfiguration, ActionStateChange, UserAction
+from app.models import ActionConfiguration, ActionStateChange, ReviewDecision, UserAction
 from app.services.decisions.trace_view import DecisionTrace, as_json_text, read_trace
 
 PAGE_SIZE = 50
@@ -32,17 +33,18 @@ class ActivityFilters:
     user_id: str | None = None
     date_from: date | None = None  # inclusive, UTC
     date_to: date | None = None  # inclusive, UTC
+    reason_code: str | None = None  # decided in review with this reason code (domain.review_reasons)
 
     @property
     def active(self) -> bool:
-        return any((self.action_code, self.state, self.user_id, self.date_from, self.date_to))
+        return any((self.action_code, self.state, self.user_id, self.date_from, self.date_to, self.reason_code))
 
     def as_query(self) -> dict[str, str]:
         """The filters as URL query arguments, for links that keep them (pagination)."""
         query = {
             "action": self.action_code, "state": self.state.value if self.state else None, "user": self.user_id,
             "from": self.date_from.isoformat() if self.date_from else None,
-            "to": self.date_to.isoformat() if self.date_to else None,
+            "to": self.date_to.isoformat() if self.date_to else None, "reason": self.reason_code,
         }
         return {name: value for name, value in query.items() if value}
 
@@ -55,9 +57,13 @@ class ParsedFilters:
 
 
 def parse_filters(args: Mapping[str, str]) -> ParsedFilters:
-    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``)."""
-    values = {name: (args.get(name) or "").strip() for name in ("action", "state", "user", "from", "to")}
+    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``, ``reason``)."""
+    values = {name: (args.get(name) or "").strip() for name in ("action", "state", "user", "from", "to", "reason")}
     errors: dict[str, str] = {}
+    reason_code = values["reason"] or None
+    if reason_code and code_for(reason_code) != reason_code:
+        errors["reason"] = "Pick a reason from the list."
+        reason_code = None
     state = None
     if values["state"]:
         try:
@@ -80,6 +86,7 @@ def parse_filters(args: Mapping[str, str]) -> ParsedFilters:
         user_id=values["user"][:255] or None,
         date_from=dates["from"],
         date_to=dates["to"],
+        reason_code=reason_code,
     )
     return ParsedFilters(filters=filters, errors=errors, values=values)
 
@@ -122,6 +129,12 @@ def list_activity(
         query = query.where(UserAction.state == filters.state)
     if filters.action_code:
         query = query.where(UserAction.action_code == filters.action_code)
+    if filters.reason_code:
+        # Few actions are decided in review: the decisions with the code (an index range) pick them.
+        query = query.where(UserAction.id.in_(
+            select(ReviewDecision.user_action_id)
+            .where(ReviewDecision.tenant_id == tenant_id, ReviewDecision.reason_code == filters.reason_code)
+        ))
     if filters.date_from:
         query = query.where(UserAction.created_at >= _start_of(filters.date_from))
     if filters.date_to:
