@@ -17,6 +17,7 @@ from app.config import current_settings
 from app.domain.documents import parse_document
 from app.domain.errors import DomainError, InvalidJson
 from app.domain.json_documents import decode_json
+from app.services.decisions import replay
 from app.services.operations import provisioning
 from app.services.rulesets import rules, versions
 from app.services.tenancy.api_keys import create_api_key
@@ -220,6 +221,25 @@ def actions_versions(action_code: str) -> None:
                       "publishedAt": v.published_at.isoformat(), "restoredFrom": v.restored_from}
                      for v in versions.list_versions(draft.config)],
     })
+
+
+@actions_cli.command("replay")
+@click.argument("action_id", type=int)
+def actions_replay(action_id: int) -> None:
+    """Decide a stored action again from its version and input snapshot, beside the live version
+    (and the draft); exits 1 when its own version does not reproduce it."""
+    result = _run(replay.replay_action, _tenant_id(), action_id)
+    _echo_json({
+        "actionId": result.action_id,
+        "reproduces": result.reproduces,
+        **{name: None if decided is None else {
+            "version": decided.version_number, "state": decided.state, "matchedRuleIds": decided.matched_rule_ids,
+            "decidingRuleId": decided.deciding_rule_id} for name, decided in (
+            ("stored", result.stored), ("reproduced", result.reproduced), ("live", result.live),
+            ("draft", result.draft))},
+    })
+    if not result.reproduces:
+        raise SystemExit(1)
 
 
 @rules_cli.command("create")
