@@ -36,14 +36,13 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from app.domain.errors import DomainError
+from app.domain.errors import InvalidRequest
 
 TIMEOUT_MS = 5 * 60 * 1000
 
 
-class InvalidCredential(DomainError):
-    code = "invalid_credential"
-    status = 400
+class InvalidCredential(InvalidRequest, code="invalid_credential"):
+    """A passkey response that does not verify."""
 
 
 class SignCountRegressed(InvalidCredential):

@@ -45,8 +45,8 @@ ANONYMOUS_WINDOW = timedelta(minutes=1)
 DEFAULT_SIGN_IN_ACTION = "sign-in"
 
 
-class InvalidChallenge(InvalidRequest):
-    code = "invalid_challenge"
+class InvalidChallenge(InvalidRequest, code="invalid_challenge"):
+    """A passkey challenge that cannot be answered: missing, unknown, used, expired or issued for another user or action."""
 
 
 def relying_party(settings: Settings) -> RelyingParty:

@@ -92,10 +92,8 @@ def invite_console_user(actor: ConsoleUser, *, email: str, name: str, role: str,
     return Invitation(user=user, password=password)
 
 
-class InvalidPasswordChange(DomainError):
+class InvalidPasswordChange(DomainError, code="invalid_password_change"):
     """``fields`` maps each form field to what is wrong with it."""
-
-    code = "invalid_password_change"
 
     def __init__(self, fields: dict[str, str]):
         super().__init__(" ".join(fields.values()))

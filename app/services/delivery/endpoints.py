@@ -26,10 +26,9 @@ LOG_PAGE_SIZE = 50
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-class InvalidEndpoint(InvalidFields):
+class InvalidEndpoint(InvalidFields, code="invalid_webhook_endpoint"):
     """A webhook endpoint the console cannot save."""
 
-    code = "invalid_webhook_endpoint"
     summary = "The endpoint is not valid: "
 
 

@@ -32,10 +32,8 @@ MAX_LINE_ERRORS = 10
 AUDIT_SAMPLE = 50  # items added / removed named in an audit entry
 
 
-class InvalidCustomData(InvalidFields):
+class InvalidCustomData(InvalidFields, code="invalid_custom_data"):
     """Custom data points and lists a console form or the CLI cannot save."""
-
-    code = "invalid_custom_data"
 
 
 def parse_items(kind: str, text: str) -> tuple[list[Any], list[str]]:

@@ -37,10 +37,9 @@ FIELDS = ("name", "logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_or
           "client_token_ttl")
 
 
-class InvalidTenantSettings(InvalidFields):
+class InvalidTenantSettings(InvalidFields, code="invalid_tenant_settings"):
     """Tenant settings the console cannot save."""
 
-    code = "invalid_tenant_settings"
     summary = "Some settings are not valid: "
 
 
