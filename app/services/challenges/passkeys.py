@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.domain.client_address import limited_address
@@ -38,6 +37,7 @@ from app.services.decisions.tracking import TrackAttributes, track_action
 from app.services.delivery.events import emit_authenticator_created
 from app.services.limits import slots
 from app.services.rulesets.rules import validate_action_code
+from app.services.tenancy.records import flush_or_refuse
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 ANONYMOUS_WINDOW = timedelta(minutes=1)
@@ -131,11 +131,7 @@ def finish_registration(
         attachment=new.attachment,
     )
     session.user.authenticators.append(authenticator)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict("This passkey is already registered.", code="credential_exists") from exc
+    flush_or_refuse(Conflict("This passkey is already registered.", code="credential_exists"))
     emit_authenticator_created(authenticator, now=now)
     token = complete_challenge(
         session.action,

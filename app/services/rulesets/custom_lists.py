@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from app.domain.builder import parse_number
@@ -18,10 +17,11 @@ from app.domain.catalogue import (
     LIST_NAME,
     LISTS_PREFIX,
 )
-from app.domain.errors import DomainError, InvalidFields, NotFound
+from app.domain.errors import DomainError, InvalidFields
 from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, CustomList, Rule
-from app.services.tenancy.audit import record_change
+from app.services.tenancy.audit import item_changes, record_change
+from app.services.tenancy.records import Records, flush_or_refuse
 
 LIST_KINDS = {"strings": "Text values", "numbers": "Numbers", "cidrs": "IP ranges (CIDR)"}
 CIDR_KIND = "cidrs"  # matched against the track IP by ip.cidrLists
@@ -29,7 +29,6 @@ MAX_DESCRIPTION = 500  # a list's or a data point's description
 MAX_ITEMS = 10_000
 MAX_ITEM_LENGTH = 200
 MAX_LINE_ERRORS = 10
-AUDIT_SAMPLE = 50  # items added / removed named in an audit entry
 
 
 class InvalidCustomData(InvalidFields, code="invalid_custom_data"):
@@ -98,10 +97,7 @@ def list_lists(tenant_id: str) -> list[CustomList]:
 
 
 def get_list(tenant_id: str, list_id: str) -> CustomList:
-    row = db.session.get(CustomList, list_id)
-    if row is None or row.tenant_id != tenant_id:
-        raise NotFound("No such list.", code="custom_list_not_found")
-    return row
+    return _LISTS.get(tenant_id, list_id)
 
 
 def find_list(tenant_id: str, name: str) -> CustomList | None:
@@ -134,12 +130,7 @@ def _audited_list(row: CustomList) -> dict[str, Any]:
     return {"name": row.name, "kind": row.kind, "description": row.description, "items": row.item_count}
 
 
-def _item_changes(before: Sequence[Any], after: Sequence[Any]) -> dict[str, Any]:
-    old, new = set(before), set(after)
-    added = [item for item in after if item not in old]
-    removed = [item for item in before if item not in new]
-    return {"added": added[:AUDIT_SAMPLE], "addedCount": len(added),
-            "removed": removed[:AUDIT_SAMPLE], "removedCount": len(removed)}
+_LISTS = Records(CustomList, "custom_list", _audited_list, "No such list.", "custom_list_not_found")
 
 
 def create_list(actor: ConsoleUser, data: ListInput, *, now: datetime) -> CustomList:
@@ -147,13 +138,9 @@ def create_list(actor: ConsoleUser, data: ListInput, *, now: datetime) -> Custom
     row = CustomList(tenant_id=actor.tenant_id, name=data.name, kind=data.kind, description=data.description,
                      items=items, item_count=len(items), version=1, created_at=now, updated_at=now)
     db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvalidCustomData({"name": [f"There is already a list named “{data.name}”."]}) from None
+    flush_or_refuse(InvalidCustomData({"name": [f"There is already a list named “{data.name}”."]}))
     record_change(actor, "custom_list.created", row.id, "custom_list",
-                  after={**_audited_list(row), **_item_changes([], items)}, now=now)
+                  after={**_audited_list(row), **item_changes([], items)}, now=now)
     db.session.commit()
     return row
 
@@ -172,7 +159,7 @@ def update_list(actor: ConsoleUser | None, list_id: str, data: ListInput, *, now
     row.updated_at = now
     if actor is not None:
         record_change(actor, "custom_list.updated", row.id, "custom_list", before=before,
-                      after={**_audited_list(row), **_item_changes(before_items, items)}, now=now)
+                      after={**_audited_list(row), **item_changes(before_items, items)}, now=now)
     db.session.commit()
     return row
 
@@ -246,7 +233,4 @@ def delete_list(actor: ConsoleUser, list_id: str, *, now: datetime) -> CustomLis
     if users:
         named = ", ".join(f"“{rule}” ({code})" for code, rule in users[:5]) + (" and others" if len(users) > 5 else "")
         raise DomainError(f"Rules read this list: {named}. Change them first.", code="custom_list_in_use", status=409)
-    record_change(actor, "custom_list.deleted", row.id, "custom_list", before=_audited_list(row), now=now)
-    db.session.delete(row)
-    db.session.commit()
-    return row
+    return _LISTS.deleted(actor, row, now=now)

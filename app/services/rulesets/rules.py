@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, Rule
 from app.models.review import OverduePolicy
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.records import flush_or_refuse
 
 ACTION_CODE_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # What the hosted pages can verify; a new action offers these unless an admin narrows them.
@@ -130,11 +131,7 @@ def create_action_configuration(
         raise Conflict(f"An action '{document.code}' already exists.", code="action_exists")
     config = new_action_configuration(tenant_id, document)
     db.session.add(config)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(f"An action '{document.code}' already exists.", code="action_exists") from exc
+    flush_or_refuse(Conflict(f"An action '{document.code}' already exists.", code="action_exists"))
     if actor is not None:
         record_change(actor, "action.created", config.id, "action", after=action_document(config))
     db.session.commit()
@@ -223,13 +220,8 @@ def create_rule(tenant_id: str, action_code: str, document: RuleDocument, *, act
         conditions=document.conditions,
     )
     db.session.add(rule)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(
-            f"Action '{action_code}' already has a rule with priority {document.priority}.", code="priority_taken"
-        ) from exc
+    flush_or_refuse(Conflict(f"Action '{action_code}' already has a rule with priority {document.priority}.",
+                             code="priority_taken"))
     if actor is not None:
         record_change(actor, "rule.created", rule.id, "rule", after={"action": action_code, **rule_document(rule)})
     db.session.commit()
