@@ -99,10 +99,7 @@ def _url_problem(url: str, *, allow_private_networks: bool) -> str | None:
 
 
 def list_endpoints(tenant_id: str) -> list[WebhookEndpoint]:
-    return list(db.session.execute(
-        select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id)
-        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-    ).scalars())
+    return _ENDPOINTS.all(tenant_id, WebhookEndpoint.created_at, WebhookEndpoint.id)
 
 
 def get_endpoint(tenant_id: str, endpoint_id: str) -> WebhookEndpoint:

@@ -90,10 +90,7 @@ class ListInput:
 
 def list_lists(tenant_id: str) -> list[CustomList]:
     """Without their items (a listing needs only the counts)."""
-    return list(db.session.execute(
-        select(CustomList).options(defer(CustomList.items)).where(CustomList.tenant_id == tenant_id)
-        .order_by(CustomList.name)
-    ).scalars())
+    return _LISTS.all(tenant_id, CustomList.name, options=[defer(CustomList.items)])
 
 
 def get_list(tenant_id: str, list_id: str) -> CustomList:
@@ -113,9 +110,7 @@ def _check_list(data: ListInput, *, check_name: bool = True) -> tuple[ListInput,
         errors["name"] = ["Use 1-64 letters, digits, '_' or '-'; rules read it as lists.<name>."]
     if data.kind not in LIST_KINDS:
         errors["kind"] = ["Choose what the list holds."]
-    description = (data.description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        errors["description"] = [f"Keep the description under {MAX_DESCRIPTION} characters."]
+    description = checked_description(data.description, errors)
     items: list[Any] = []
     if data.kind in LIST_KINDS:
         items, problems = parse_items(data.kind, data.items_text)
@@ -124,6 +119,14 @@ def _check_list(data: ListInput, *, check_name: bool = True) -> tuple[ListInput,
     if errors:
         raise InvalidCustomData(errors)
     return ListInput(name, data.kind, description, data.items_text), items
+
+
+def checked_description(text: str | None, errors: dict[str, list[str]]) -> str:
+    """A list's or a data point's description, trimmed; one too long is an error in ``errors``."""
+    description = (text or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = [f"Keep the description under {MAX_DESCRIPTION} characters."]
+    return description
 
 
 def _audited_list(row: CustomList) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from app.domain.catalogue import (
 )
 from app.extensions import db
 from app.models import ConsoleUser, CustomDataPoint, NetworkList
-from app.services.rulesets.custom_lists import MAX_DESCRIPTION, InvalidCustomData, list_lists
+from app.services.rulesets.custom_lists import InvalidCustomData, checked_description, list_lists
 from app.services.tenancy.records import Records, flush_or_refuse
 
 DATA_TYPES = {
@@ -39,10 +39,7 @@ class DataPointInput:
 
 
 def list_data_points(tenant_id: str) -> list[CustomDataPoint]:
-    return list(db.session.execute(
-        select(CustomDataPoint).where(CustomDataPoint.tenant_id == tenant_id)
-        .order_by(CustomDataPoint.model_type, CustomDataPoint.name)
-    ).scalars())
+    return _POINTS.all(tenant_id, CustomDataPoint.model_type, CustomDataPoint.name)
 
 
 def get_data_point(tenant_id: str, data_point_id: str) -> CustomDataPoint:
@@ -58,9 +55,7 @@ def _check_data_point(data: DataPointInput, *, check_name: bool = True) -> DataP
         errors["data_type"] = ["Choose a type."]
     if check_name and data.model_type not in MODEL_TYPES:
         errors["model_type"] = ["Choose what the data point applies to."]
-    description = (data.description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        errors["description"] = [f"Keep the description under {MAX_DESCRIPTION} characters."]
+    description = checked_description(data.description, errors)
     if errors:
         raise InvalidCustomData(errors)
     return DataPointInput(name, data.data_type, data.model_type, description)

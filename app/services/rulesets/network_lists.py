@@ -11,7 +11,6 @@ its next track that reads it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +19,12 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from app.domain import signals as domain
+from app.domain.catalogue import LIST_NAME
 from app.domain.errors import InvalidRequest, NotFound
 from app.extensions import db
 from app.models import ConsoleUser, NetworkList, NetworkListEntry
 from app.services.tenancy.audit import item_changes, record_change
 
-LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_DESCRIPTION = 500
 
 

@@ -69,12 +69,7 @@ def validate_key_name(name: str | None) -> str:
 
 def list_api_keys(tenant_id: str) -> list[ApiKey]:
     """Active keys first, then revoked ones; each group oldest first."""
-    return list(
-        db.session.execute(
-            select(ApiKey).where(ApiKey.tenant_id == tenant_id)
-            .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at, ApiKey.id)
-        ).scalars()
-    )
+    return _KEYS.all(tenant_id, ApiKey.revoked_at.is_not(None), ApiKey.created_at, ApiKey.id)
 
 
 def get_api_key(tenant_id: str, key_id: str) -> ApiKey:

@@ -3,12 +3,14 @@ refuse a duplicate the database catches, and commit each change with its audit e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.interfaces import ORMOption
 
 from app.domain.errors import DomainError, NotFound
 from app.extensions import db
@@ -39,6 +41,10 @@ class Records(Generic[Row]):
     audited: Callable[[Row], dict[str, Any]]
     missing: str  # what NotFound says
     missing_code: str | None = None  # NotFound's own code when None
+
+    def all(self, tenant_id: str, *order_by: Any, options: Sequence[ORMOption] = ()) -> list[Row]:
+        query = select(self.model).where(self.model.tenant_id == tenant_id).options(*options).order_by(*order_by)
+        return list(db.session.execute(query).scalars())
 
     def get(self, tenant_id: str, row_id: str) -> Row:
         row = db.session.get(self.model, row_id)
