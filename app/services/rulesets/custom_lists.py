@@ -4,6 +4,7 @@ and the rules that read a list. What a decision does with them is app.domain.cus
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,9 +106,8 @@ def find_list(tenant_id: str, name: str) -> CustomList | None:
 
 def _check_list(data: ListInput, *, check_name: bool = True) -> tuple[ListInput, list[Any]]:
     errors: dict[str, list[str]] = {}
-    name = (data.name or "").strip()
-    if check_name and not LIST_NAME.fullmatch(name):
-        errors["name"] = ["Use 1-64 letters, digits, '_' or '-'; rules read it as lists.<name>."]
+    name = checked_name(data.name, errors, LIST_NAME, "Use 1-64 letters, digits, '_' or '-'; rules read it as lists.<name>.",
+                        check=check_name)
     if data.kind not in LIST_KINDS:
         errors["kind"] = ["Choose what the list holds."]
     description = checked_description(data.description, errors)
@@ -119,6 +119,16 @@ def _check_list(data: ListInput, *, check_name: bool = True) -> tuple[ListInput,
     if errors:
         raise InvalidCustomData(errors)
     return ListInput(name, data.kind, description, data.items_text), items
+
+
+def checked_name(text: str | None, errors: dict[str, list[str]], pattern: re.Pattern[str], rule: str, *,
+                 check: bool) -> str:
+    """A list's or a data point's name, trimmed; checked against ``pattern`` (``rule`` in ``errors`` when
+    it fails) only when ``check``: once created, the name stays."""
+    name = (text or "").strip()
+    if check and not pattern.fullmatch(name):
+        errors["name"] = [rule]
+    return name
 
 
 def checked_description(text: str | None, errors: dict[str, list[str]]) -> str:

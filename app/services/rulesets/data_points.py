@@ -17,7 +17,7 @@ from app.domain.catalogue import (
 )
 from app.extensions import db
 from app.models import ConsoleUser, CustomDataPoint, NetworkList
-from app.services.rulesets.custom_lists import InvalidCustomData, checked_description, list_lists
+from app.services.rulesets.custom_lists import InvalidCustomData, checked_description, checked_name, list_lists
 from app.services.tenancy.records import Records, flush_or_refuse
 
 DATA_TYPES = {
@@ -48,9 +48,8 @@ def get_data_point(tenant_id: str, data_point_id: str) -> CustomDataPoint:
 
 def _check_data_point(data: DataPointInput, *, check_name: bool = True) -> DataPointInput:
     errors: dict[str, list[str]] = {}
-    name = (data.name or "").strip()
-    if check_name and not DATA_POINT_NAME.fullmatch(name):
-        errors["name"] = ["Use 1-64 letters, digits or '_' (it is the key your backend sends)."]
+    name = checked_name(data.name, errors, DATA_POINT_NAME, "Use 1-64 letters, digits or '_' (it is the key your backend sends).",
+                        check=check_name)
     if data.data_type not in DATA_TYPES:
         errors["data_type"] = ["Choose a type."]
     if check_name and data.model_type not in MODEL_TYPES:
