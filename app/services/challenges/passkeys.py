@@ -6,7 +6,7 @@ once, prune), which is why they stay in one module past our usual size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,16 +120,7 @@ def finish_registration(
         verified_at=now,
         last_verified_at=now,
     )
-    authenticator.passkey = PasskeyCredential(
-        credential_id=new.credential_id,
-        public_key=new.public_key,
-        sign_count=new.sign_count,
-        transports=new.transports,
-        aaguid=new.aaguid,
-        backup_eligible=new.backup_eligible,
-        backup_state=new.backup_state,
-        attachment=new.attachment,
-    )
+    authenticator.passkey = PasskeyCredential(**asdict(new))  # the row keeps all that verification yields
     session.user.authenticators.append(authenticator)
     flush_or_refuse(Conflict("This passkey is already registered.", code="credential_exists"))
     emit_authenticator_created(authenticator, now=now)
