@@ -124,14 +124,8 @@ def finish_registration(
     session.user.authenticators.append(authenticator)
     flush_or_refuse(Conflict("This passkey is already registered.", code="credential_exists"))
     emit_authenticator_created(authenticator, now=now)
-    token = complete_challenge(
-        session.action,
-        verification_method=VerificationMethod.PASSKEY,
-        authenticator_id=authenticator.id,
-        settings=settings,
-        now=now,
-    )
-    db.session.commit()
+    token = complete_challenge(session.action, verification_method=VerificationMethod.PASSKEY,
+                               authenticator_id=authenticator.id, settings=settings, now=now)
     return Registered(authenticator=authenticator, access_token=token)
 
 
@@ -282,7 +276,6 @@ def finish_authentication(
     token = complete_challenge(
         action, verification_method=VerificationMethod.PASSKEY, authenticator_id=authenticator.id, settings=settings, now=now
     )
-    db.session.commit()
     return Authenticated(user=user, authenticator=authenticator, action=action, access_token=token)
 
 
