@@ -413,22 +413,16 @@ def _literal_membership(items: list[Any]) -> Callable[[Any, Any], bool] | None:
 def _var_against_literal(compare: Callable[[Any, Any], bool], get: Callable[[Any], Any],
                          literal: Any, swap: bool, path: str, op: str,
                          field_name: str | None) -> Evaluator:
-    if swap:
-        def literal_first(data: Any, trace: Trace) -> bool:
-            observed = get(data)
-            result = compare(literal, observed)
-            if trace is not None:
-                trace.append(ConditionTrace(path, op, field_name, observed, literal, result))
-            return result
-        return literal_first
+    # ``swap``: the literal is the left operand, as in {"in": ["tor", {"var": "ip.cidrLists"}]}.
+    ordered = (lambda observed, value: compare(value, observed)) if swap else compare
 
-    def var_first(data: Any, trace: Trace) -> bool:
+    def var_against_literal(data: Any, trace: Trace) -> bool:
         observed = get(data)
-        result = compare(observed, literal)
+        result = ordered(observed, literal)
         if trace is not None:
             trace.append(ConditionTrace(path, op, field_name, observed, literal, result))
         return result
-    return var_first
+    return var_against_literal
 
 
 def _junction(children: list[Evaluator], *, stop_when: bool) -> Evaluator:
