@@ -43,6 +43,14 @@ class _Document(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+def _default_method_offered(document: Any) -> Any:
+    """A document's default verification method must be one it offers (None offers every method)."""
+    if document.default_verification_method and document.verification_methods is not None:
+        if document.default_verification_method not in document.verification_methods:
+            raise ValueError("defaultVerificationMethod must be one of verificationMethods")
+    return document
+
+
 class RuleDocument(_Document):
     """A rule as JSON (camelCase, like Authsignal's management API; ``type`` is also accepted)."""
 
@@ -63,12 +71,7 @@ class RuleDocument(_Document):
             del data["type"]
         return data
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> RuleDocument:
-        if self.default_verification_method and self.verification_methods is not None:
-            if self.default_verification_method not in self.verification_methods:
-                raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 class ActionDocument(_Document):
@@ -150,11 +153,7 @@ class ActionSettings(_Document):
     review_deadline_minutes: int | None = Field(default=None, ge=1, le=MAX_REVIEW_DEADLINE_MINUTES)
     review_overdue_policy: OverduePolicy = OverduePolicy.FLAG
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> ActionSettings:
-        if self.default_verification_method and self.default_verification_method not in self.verification_methods:
-            raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 def update_action_configuration(actor: ConsoleUser, code: str, changes: ActionSettings) -> ActionConfiguration:
@@ -264,12 +263,7 @@ class RuleChanges(_Document):
     default_verification_method: VerificationMethod | None = None
     conditions: Any = None
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> RuleChanges:
-        if self.default_verification_method and self.verification_methods is not None:
-            if self.default_verification_method not in self.verification_methods:
-                raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 def next_free_priority(taken: set[int]) -> int | None:
