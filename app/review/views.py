@@ -21,7 +21,7 @@ from app.services.console import activity
 from app.services.reviews import cases, decisions, queue
 
 
-def _queue_context(parsed: queue.ParsedQueueFilters, page: queue.QueuePage, **extra) -> dict:
+def _queue_context(parsed: activity.ParsedFilters[queue.QueueFilters], page: queue.QueuePage, **extra) -> dict:
     return {
         "results": page, "filters": parsed.filters, "errors": parsed.errors, "values": parsed.values,
         "action_codes": activity.action_codes(current_user.tenant_id),
