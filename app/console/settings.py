@@ -12,7 +12,8 @@ from flask_login import current_user
 
 from app.config import current_settings
 from app.console import bp
-from app.console.settings_forms import ApiKeyForm, AuditFilterForm, ConfirmForm, InviteForm, TenantSettingsForm
+from app.console.forms import ConfirmForm, submitted
+from app.console.settings_forms import ApiKeyForm, AuditFilterForm, InviteForm, TenantSettingsForm
 from app.domain.errors import Conflict, DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
@@ -36,15 +37,11 @@ def settings_show():
 @bp.post("/settings")
 def settings_update():
     form = TenantSettingsForm()
-    if form.validate_on_submit():
-        try:
-            tenant_settings.update_tenant_settings(current_user, form.to_input(), base=current_settings())
-        except tenant_settings.InvalidTenantSettings as exc:
-            form.add_errors(exc.fields)
-        else:
-            flash("Settings saved. They apply to the next request.")
-            return redirect_to(url_for("console.settings_show"))
-    return _settings_page(form, status=400)
+    if submitted(form, lambda: tenant_settings.update_tenant_settings(current_user, form.to_input(),
+                                                                      base=current_settings())) is None:
+        return _settings_page(form, status=400)
+    flash("Settings saved. They apply to the next request.")
+    return redirect_to(url_for("console.settings_show"))
 
 
 # -- API secret keys --------------------------------------------------------------------------------

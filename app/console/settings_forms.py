@@ -7,6 +7,7 @@ from wtforms import EmailField, HiddenField, IntegerField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.console.forms import ServiceForm
 from app.models import Tenant
 from app.services.tenancy.tenant_settings import TenantSettingsInput
 
@@ -15,7 +16,7 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-class TenantSettingsForm(FlaskForm):
+class TenantSettingsForm(ServiceForm):
     # Lengths, formats and ranges are the service's to check (the same rules as the environment's).
     name = StringField("Name")
     logo_url = StringField("Logo URL")
@@ -53,18 +54,10 @@ class TenantSettingsForm(FlaskForm):
             client_token_ttl=self.client_token_ttl.data,
         )
 
-    def add_errors(self, fields: dict[str, list[str]]) -> None:
-        for name, messages in fields.items():
-            self[name].errors = [*self[name].errors, *messages]
-
 
 class ApiKeyForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the key a name, e.g. the backend that will use it."),
                                            Length(max=120)])
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
 
 
 class InviteForm(FlaskForm):
