@@ -54,9 +54,13 @@ def settings_key_list():
                   active_count=sum(1 for k in keys if k.revoked_at is None))
 
 
+def _key_form_page(form: ApiKeyForm, *, status: int = 200):
+    return render("console/settings/keys/new.html", "console/settings/keys/_new.html", status=status, form=form)
+
+
 @bp.get("/settings/api-keys/new")
 def settings_key_new():
-    return render("console/settings/keys/new.html", "console/settings/keys/_new.html", form=ApiKeyForm())
+    return _key_form_page(ApiKeyForm())
 
 
 @bp.post("/settings/api-keys")
@@ -71,7 +75,7 @@ def settings_key_create():
         else:
             return render("console/settings/keys/created.html", "console/settings/keys/_created.html", key=key,
                           raw_key=raw)
-    return render("console/settings/keys/new.html", "console/settings/keys/_new.html", status=400, form=form)
+    return _key_form_page(form, status=400)
 
 
 @bp.get("/settings/api-keys/<key_id>/revoke")
@@ -105,9 +109,13 @@ def settings_member_list():
     return _member_list()
 
 
+def _member_form_page(form: InviteForm, *, status: int = 200):
+    return render("console/settings/members/new.html", "console/settings/members/_new.html", status=status, form=form)
+
+
 @bp.get("/settings/team/new")
 def settings_member_new():
-    return render("console/settings/members/new.html", "console/settings/members/_new.html", form=InviteForm())
+    return _member_form_page(InviteForm())
 
 
 @bp.post("/settings/team")
@@ -125,7 +133,7 @@ def settings_member_create():
         else:
             return render("console/settings/members/created.html", "console/settings/members/_created.html",
                           member=invitation.user, password=invitation.password)
-    return render("console/settings/members/new.html", "console/settings/members/_new.html", status=400, form=form)
+    return _member_form_page(form, status=400)
 
 
 def _set_disabled(user_id: str, *, disabled: bool):
