@@ -14,16 +14,14 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
-from app.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
+from app.models.base import Base, TenantOwned, UTCDateTime, new_id, str_enum, utcnow
 from app.models.review import OverduePolicy
 
 
-class ActionConfiguration(Base):
+class ActionConfiguration(TenantOwned, Base):
     __tablename__ = "action_configuration"
     __table_args__ = (UniqueConstraint("tenant_id", "code"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(120))
     default_outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, new_id, utcnow
+from app.models.base import Base, TenantOwned, UTCDateTime, new_id, utcnow
 
 
 def new_config_stamp() -> str:
@@ -38,13 +38,12 @@ class Tenant(Base):
     config_stamp: Mapped[str] = mapped_column(String(32), default=new_config_stamp, server_default="initial")
 
 
-class ApiKey(Base):
+class ApiKey(TenantOwned, Base):
     """Only a SHA-256 digest identifies a key; the encrypted copy exists for webhook signing."""
 
     __tablename__ = "api_key"
+    __table_args__ = (Index(None, "tenant_id"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(16))

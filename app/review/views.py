@@ -6,6 +6,8 @@ gets a 303 back to the case page, so everything works without JavaScript too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
@@ -19,7 +21,7 @@ from app.services.console import activity
 from app.services.reviews import cases, decisions, queue, reasons
 
 
-def _queue_context(parsed: queue.ParsedQueueFilters, page: queue.QueuePage, **extra) -> dict:
+def _queue_context(parsed: activity.ParsedFilters[queue.QueueFilters], page: queue.QueuePage, **extra) -> dict:
     return {
         "results": page, "filters": parsed.filters, "errors": parsed.errors, "values": parsed.values,
         "action_codes": activity.action_codes(current_user.tenant_id),
@@ -121,26 +123,28 @@ def _case_section(action_id: int, fragment: str, *, error: DomainError | None = 
                   now=now, error=error.message if error else None, error_in=fragment, **_case_page_extras(), **extra)
 
 
-@bp.post("/<int:action_id>/claim")
-def case_claim(action_id: int):
+def _change_section(action_id: int, fragment: str, change: Callable[[], object], **kept: str):
+    """Make ``change`` to the case, then show its section; a refusal shows there too, with what was
+    typed (``kept``). A case that is not there is a 404 page, not a section."""
     try:
-        cases.claim_case(current_user, action_id, settings=current_settings(), now=utcnow())
+        change()
     except DomainError as exc:
         if exc.status == 404:
             raise
-        return _case_section(action_id, "review/_claim.html", error=exc)
-    return _case_section(action_id, "review/_claim.html")
+        return _case_section(action_id, fragment, error=exc, **kept)
+    return _case_section(action_id, fragment)
+
+
+@bp.post("/<int:action_id>/claim")
+def case_claim(action_id: int):
+    return _change_section(action_id, "review/_claim.html",
+                           lambda: cases.claim_case(current_user, action_id, settings=current_settings(), now=utcnow()))
 
 
 @bp.post("/<int:action_id>/release")
 def case_release(action_id: int):
-    try:
-        cases.release_case(current_user, action_id, now=utcnow())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _case_section(action_id, "review/_claim.html", error=exc)
-    return _case_section(action_id, "review/_claim.html")
+    return _change_section(action_id, "review/_claim.html",
+                           lambda: cases.release_case(current_user, action_id, now=utcnow()))
 
 
 @bp.post("/<int:action_id>/assign")
@@ -157,14 +161,10 @@ def case_assign(action_id: int):
 
 @bp.post("/<int:action_id>/notes")
 def note_create(action_id: int):
-    try:
-        cases.add_note(current_user, action_id, request.form.get("text", ""), settings=current_settings(),
-                         now=utcnow())
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _case_section(action_id, "review/_notes.html", error=exc, text=request.form.get("text", ""))
-    return _case_section(action_id, "review/_notes.html")
+    text = request.form.get("text", "")
+    return _change_section(
+        action_id, "review/_notes.html",
+        lambda: cases.add_note(current_user, action_id, text, settings=current_settings(), now=utcnow()), text=text)
 
 
 @bp.post("/<int:action_id>/decision")

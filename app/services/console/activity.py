@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
@@ -25,6 +25,7 @@ from app.models import ActionConfiguration, ActionStateChange, ReviewDecision, U
 from app.services.decisions.trace_view import DecisionTrace, as_json_text, read_trace
 
 PAGE_SIZE = 50
+Filters = TypeVar("Filters")
 
 @dataclass(frozen=True)
 class ActivityFilters:
@@ -50,13 +51,15 @@ class ActivityFilters:
 
 
 @dataclass(frozen=True)
-class ParsedFilters:
-    filters: ActivityFilters
+class ParsedFilters(Generic[Filters]):
+    """A list's filter form as read (the activity list's, the review queue's)."""
+
+    filters: Filters
     errors: dict[str, str]  # query argument → message; a bad value is reported and ignored
     values: dict[str, str]  # what was typed, to put back in the form
 
 
-def parse_filters(args: Mapping[str, str]) -> ParsedFilters:
+def parse_filters(args: Mapping[str, str]) -> ParsedFilters[ActivityFilters]:
     """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``, ``reason``)."""
     values = {name: (args.get(name) or "").strip() for name in ("action", "state", "user", "from", "to", "reason")}
     errors: dict[str, str] = {}
@@ -93,6 +96,8 @@ def parse_filters(args: Mapping[str, str]) -> ParsedFilters:
 
 @dataclass(frozen=True)
 class ActivityRow:
+    """A tracked action as a list shows it (the review queue's rows add their claim and deadline)."""
+
     id: int
     created_at: datetime
     action_code: str
@@ -100,6 +105,19 @@ class ActivityRow:
     state: ActionState
     deciding_rule_name: str | None
     ip_address: str | None
+
+    @classmethod
+    def of(cls, row: Any, **more: Any) -> Self:
+        """From a selected row that has at least ``ROW_COLUMNS``."""
+        return cls(id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
+                   state=row.state, deciding_rule_name=deciding_rule_name(row.output, row.priority_rule_id),
+                   ip_address=row.ip_address, **more)
+
+
+ROW_COLUMNS = (
+    UserAction.id, UserAction.created_at, UserAction.action_code, UserAction.user_id, UserAction.state,
+    UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
+)
 
 
 @dataclass(frozen=True)
@@ -117,11 +135,7 @@ def list_activity(
     limit: int = PAGE_SIZE,
 ) -> ActivityPage:
     """Newest first. Fetches ``limit + 1`` rows to know whether an older page exists."""
-    columns = (
-        UserAction.id, UserAction.created_at, UserAction.action_code, UserAction.user_id, UserAction.state,
-        UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
-    )
-    query = select(*columns).where(UserAction.tenant_id == tenant_id)
+    query = select(*ROW_COLUMNS).where(UserAction.tenant_id == tenant_id)
     # Equality filters first: they pick the index whose next column is created_at.
     if filters.user_id:
         query = query.where(UserAction.user_id == filters.user_id)
@@ -149,14 +163,7 @@ def list_activity(
         )
     query = query.order_by(UserAction.created_at.desc(), UserAction.id.desc()).limit(limit + 1)
     fetched = db.session.execute(query).all()
-    rows = [
-        ActivityRow(
-            id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
-            state=row.state, deciding_rule_name=deciding_rule_name(row.output, row.priority_rule_id),
-            ip_address=row.ip_address,
-        )
-        for row in fetched[:limit]
-    ]
+    rows = [ActivityRow.of(row) for row in fetched[:limit]]
     more = len(fetched) > limit
     return ActivityPage(rows=rows, next_cursor=Cursor(rows[-1].created_at, rows[-1].id) if more else None)
 

@@ -46,14 +46,7 @@ class QueueFilters:
         return {name: value for name, value in query.items() if value}
 
 
-@dataclass(frozen=True)
-class ParsedQueueFilters:
-    filters: QueueFilters
-    errors: dict[str, str]
-    values: dict[str, str]
-
-
-def parse_queue_filters(args: Mapping[str, str]) -> ParsedQueueFilters:
+def parse_queue_filters(args: Mapping[str, str]) -> activity.ParsedFilters[QueueFilters]:
     """Read the filter form (``action``, ``rule``, ``claim``, ``age`` in minutes); bad values are reported."""
     values = {name: (args.get(name) or "").strip() for name in ("action", "rule", "claim", "age")}
     errors: dict[str, str] = {}
@@ -74,7 +67,7 @@ def parse_queue_filters(args: Mapping[str, str]) -> ParsedQueueFilters:
         action_code=values["action"][:64] or None, rule_id=values["rule"][:36] or None, claim=claim,
         min_age_minutes=age or None,
     )
-    return ParsedQueueFilters(filters=filters, errors=errors, values=values)
+    return activity.ParsedFilters(filters=filters, errors=errors, values=values)
 
 
 def parse_case_id(text: str | None) -> int | None:
@@ -84,13 +77,7 @@ def parse_case_id(text: str | None) -> int | None:
 
 
 @dataclass(frozen=True)
-class QueueRow:
-    id: int
-    created_at: datetime
-    action_code: str
-    user_id: str
-    deciding_rule_name: str | None
-    ip_address: str | None
+class QueueRow(activity.ActivityRow):
     key_values: list[tuple[str, str]]
     claimed_by: str | None  # the holder's email, while the claim is live
     claimed_by_me: bool
@@ -126,9 +113,7 @@ def list_queue(
     claim_join = and_(ReviewClaim.user_action_id == UserAction.id, ReviewClaim.is_held(now))
     query = (
         select(
-            UserAction.id, UserAction.created_at, UserAction.state_updated_at, UserAction.action_code,
-            UserAction.user_id, UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
-            UserAction.attributes, UserAction.action_configuration_id,
+            *activity.ROW_COLUMNS, UserAction.state_updated_at, UserAction.attributes, UserAction.action_configuration_id,
             ReviewClaim.console_user_id.label("claimer_id"), ConsoleUser.email.label("claimer_email"),
             ReviewClaim.assigned_by,
         )
@@ -174,10 +159,8 @@ def list_queue(
     rows = []
     for row in fetched:
         due_at = due_at_for(row.state_updated_at, deadlines.get(row.action_configuration_id))
-        rows.append(QueueRow(
-            id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
-            deciding_rule_name=activity.deciding_rule_name(row.output, row.priority_rule_id),
-            ip_address=row.ip_address, key_values=_key_values(row.attributes),
+        rows.append(QueueRow.of(
+            row, key_values=_key_values(row.attributes),
             claimed_by=row.claimer_email, claimed_by_me=bool(viewer_id and row.claimer_id == viewer_id),
             assigned=row.assigned_by is not None,
             due_at=due_at, overdue=due_at is not None and due_at <= now,

@@ -23,6 +23,7 @@ from app.models.base import utcnow
 from app.models.review import OverduePolicy
 from app.services.rulesets.drafts import first_version, note_draft_author, rule_document
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.records import flush_or_refuse
 
 ACTION_CODE_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # What the hosted pages can verify; a new action offers these unless an admin narrows them.
@@ -41,6 +42,14 @@ def validate_action_code(code: str) -> str:
 
 class _Document(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+def _default_method_offered(document: Any) -> Any:
+    """A document's default verification method must be one it offers (None offers every method)."""
+    if document.default_verification_method and document.verification_methods is not None:
+        if document.default_verification_method not in document.verification_methods:
+            raise ValueError("defaultVerificationMethod must be one of verificationMethods")
+    return document
 
 
 class RuleDocument(_Document):
@@ -63,12 +72,7 @@ class RuleDocument(_Document):
             del data["type"]
         return data
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> RuleDocument:
-        if self.default_verification_method and self.verification_methods is not None:
-            if self.default_verification_method not in self.verification_methods:
-                raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 class ActionDocument(_Document):
@@ -131,13 +135,9 @@ def create_action_configuration(
         raise Conflict(f"An action '{document.code}' already exists.", code="action_exists")
     config = new_action_configuration(tenant_id, document)
     db.session.add(config)
-    try:
-        db.session.flush()
-        db.session.add(first_version(config, published_by=actor.email if actor is not None else "cli", now=utcnow()))
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(f"An action '{document.code}' already exists.", code="action_exists") from exc
+    flush_or_refuse(Conflict(f"An action '{document.code}' already exists.", code="action_exists"))
+    db.session.add(first_version(config, published_by=actor.email if actor is not None else "cli", now=utcnow()))
+    db.session.flush()
     if actor is not None:
         record_change(actor, "action.created", config.id, "action", after=action_document(config))
     db.session.commit()
@@ -156,11 +156,7 @@ class ActionSettings(_Document):
     review_deadline_minutes: int | None = Field(default=None, ge=1, le=MAX_REVIEW_DEADLINE_MINUTES)
     review_overdue_policy: OverduePolicy = OverduePolicy.FLAG
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> ActionSettings:
-        if self.default_verification_method and self.default_verification_method not in self.verification_methods:
-            raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 def update_action_configuration(actor: ConsoleUser, code: str, changes: ActionSettings) -> ActionConfiguration:
@@ -237,13 +233,8 @@ def create_rule(tenant_id: str, action_code: str, document: RuleDocument, *, act
     )
     db.session.add(rule)
     note_draft_author(config, actor)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(
-            f"Action '{action_code}' already has a rule with priority {document.priority}.", code="priority_taken"
-        ) from exc
+    flush_or_refuse(Conflict(f"Action '{action_code}' already has a rule with priority {document.priority}.",
+                             code="priority_taken"))
     if actor is not None:
         record_change(actor, "rule.created", rule.id, "rule", after={"action": action_code, **rule_document(rule)})
     db.session.commit()
@@ -287,12 +278,7 @@ class RuleChanges(_Document):
     default_verification_method: VerificationMethod | None = None
     conditions: Any = None
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> RuleChanges:
-        if self.default_verification_method and self.verification_methods is not None:
-            if self.default_verification_method not in self.verification_methods:
-                raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 def next_free_priority(taken: set[int]) -> int | None:
