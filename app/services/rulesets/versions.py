@@ -152,6 +152,7 @@ def _begin_alone(tenant_id: str, code: str) -> None:
     table = ActionConfiguration.__table__
     db.session.execute(update(table).where(table.c.tenant_id == tenant_id, table.c.code == code)
                        .values(code=table.c.code))
+    db.session.expire_all()  # what this session loaded before the lock may be stale (a rollback after a commit expires nothing)
 
 
 def _append(actor: Actor, config: ActionConfiguration, live: ActionVersion, document: dict[str, Any], *,
