@@ -124,7 +124,8 @@ def test_a_reviewer_works_the_queue_from_the_keyboard(page: Page, sdk, live_serv
     expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
     expect(page.get_by_text("Keyboard shortcuts")).to_be_visible()
 
-    # j, j, k: the second row; Enter opens it.
+    # j, j, k: the second row; Enter opens it. (Keys pressed before the script loaded would be lost.)
+    page.wait_for_load_state("load")
     rows = page.locator("table.queue tbody tr")
     for key in ("j", "j", "k", "j"):
         page.keyboard.press(key)
