@@ -479,10 +479,10 @@ def _between(compare: Callable[[Any, Any], bool], children: list[Evaluator], sid
 
 
 class CompiledRuleCache:
-    """Per-process LRU of compiled rules keyed by (rule id, version).
+    """Per-process LRU of compiled rules keyed by (rule id, version), the version being what pins
+    the conditions (tracking passes the published rule-set version's id).
 
-    Safe only because a rule version never changes: callers must bump the version whenever the
-    conditions change, and a key is never re-checked against ``expr``.
+    Safe only because what a key names never changes: a key is never re-checked against ``expr``.
     """
 
     def __init__(self, maxsize: int = 4096) -> None:

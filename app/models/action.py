@@ -61,7 +61,8 @@ class Rule(Base):
     verification_methods: Mapped[list[str] | None] = mapped_column(JSON)
     default_verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
     conditions: Mapped[dict | None] = mapped_column(JSON)
-    # Bumped on every change: compiled conditions are cached per (id, version).
+    # Bumped on every change. No cache keys on it any more (a published version is compiled per
+    # version id): it only counts a rule's edits.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

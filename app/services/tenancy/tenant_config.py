@@ -1,6 +1,6 @@
 """What deciding an action reads of a tenant's configuration, kept per process while its stamp holds.
 
-Every track reads the tenant's settings, the action's configuration and active rules, the custom
+Every track reads the tenant's settings, the action and its live rule-set version, the custom
 data points and lists its rules use, and the webhook endpoints to notify. Admins change these
 rarely; the API reads them on every request. So each process keeps one :class:`TenantConfig` per
 tenant and trusts it only while ``Tenant.config_stamp`` is the one it was built for: every flush
