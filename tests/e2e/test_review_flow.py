@@ -132,6 +132,7 @@ def test_a_reviewer_works_the_queue_from_the_keyboard(page: Page, sdk, live_serv
     expect(rows.nth(1).get_by_role("link")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("p", has_text="User kb-bob")).to_be_visible()  # the case page (the queue lists kb-bob too)
+    page.wait_for_load_state("load")  # each new page runs its deferred shortcut script after it shows
 
     # "?" opens the list; typing "a" and "r" in the reason is text, Esc leaves the field, a decides.
     page.keyboard.press("?")
@@ -146,18 +147,21 @@ def test_a_reviewer_works_the_queue_from_the_keyboard(page: Page, sdk, live_serv
     # Decided, and on to the next case after it in the queue: kb-cy's.
     expect(page.locator(".flash")).to_contain_text("Approved case #")
     expect(page.locator("p", has_text="User kb-cy")).to_be_visible()
+    page.wait_for_load_state("load")
     assert sdk.get_action("kb-bob", ACTION, keys["kb-bob"])["state"] == "REVIEW_SUCCEEDED"
 
     # n skips kb-cy (round to kb-ann, the oldest); on kb-ann a reason code picked with the arrow keys
     # (a radio button keeps the shortcuts working), then r rejects and goes on to kb-cy.
     page.keyboard.press("n")
     expect(page.locator("p", has_text="User kb-ann")).to_be_visible()
+    page.wait_for_load_state("load")
     page.get_by_label("Confirmed by customer").focus()
     page.keyboard.press("ArrowDown")
     expect(page.get_by_label("Fraud", exact=True)).to_be_checked()
     page.keyboard.press("r")
     expect(page.locator(".flash")).to_contain_text("Rejected case #")
     expect(page.locator("p", has_text="User kb-cy")).to_be_visible()
+    page.wait_for_load_state("load")
     page.get_by_label(re.compile("^Reason")).fill("Fine")
     page.keyboard.press("Escape")
     page.keyboard.press("a")
