@@ -11,6 +11,7 @@ from app.domain.errors import NotFound
 from app.htmx import render
 from app.models.base import utcnow
 from app.services.console import activity, activity_export
+from app.services.decisions import replay
 from app.services.reviews import reasons
 
 
@@ -42,7 +43,22 @@ def activity_export_csv():
 
 @bp.get("/activity/<int:action_id>")
 def activity_show(action_id: int):
+    detail = _detail(action_id)
+    return render("console/activity/show.html", detail=detail, action=detail.action)
+
+
+@bp.get("/activity/<int:action_id>/replay")
+def activity_replay(action_id: int):
+    """The stored decision beside the live version's (and the draft's) for the same inputs; read-only,
+    so reviewers may open it from a case too."""
+    detail = _detail(action_id)
+    result = replay.replay_action(current_user.tenant_id, action_id) if detail.replayable else None
+    return render("console/activity/replay.html", "console/activity/_replay.html",
+                  detail=detail, action=detail.action, replay=result)
+
+
+def _detail(action_id: int) -> activity.ActionDetail:
     detail = activity.get_action_detail(current_user.tenant_id, action_id)
     if detail is None:
         raise NotFound(f"There is no tracked action #{action_id}: it may have been purged by the retention policy.")
-    return render("console/activity/show.html", detail=detail, action=detail.action)
+    return detail

@@ -23,7 +23,8 @@ PASSWORD_CHANGE = "console.account_password"
 
 # Endpoints reviewers may GET: the console's activity and users, the queue and its cases.
 REVIEWER_READS = frozenset({
-    "console.home", "console.activity_list", "console.activity_show", "console.user_list", "console.user_show",
+    "console.home", "console.activity_list", "console.activity_show", "console.activity_replay",
+    "console.user_list", "console.user_show",
     "review.queue_list", "review.queue_count", "review.case_show", "review.case_next",
 })
 # Endpoints any signed-in role may use: one's own account, and working a case (bulk decisions stay

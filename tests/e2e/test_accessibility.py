@@ -70,6 +70,7 @@ def test_console_and_review_pages(page: Page, console_admin, tracked):
     page.goto("/console/activity")
     action_page = page.locator("table a[href^='/console/activity/']").first.get_attribute("href")
     assert_accessible(page, action_page)
+    assert_accessible(page, action_page + "/replay")  # the stored decision beside live and draft
     page.goto("/review/")
     case_page = page.locator("table a[href^='/review/']").first.get_attribute("href")
     assert_accessible(page, case_page)

@@ -182,6 +182,19 @@ def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_de
     page.wait_for_url(f"**/console/actions/{CODE}/versions")
     expect(page.locator("tbody tr").first).to_contain_text("Version 3 Live")
     assert sdk.track("e2e-tina", CODE, {"custom": {"amount": 250000}})["state"] == "ALLOW"
+
+    # Replay: the blocked withdrawal, decided by version 2, beside what live version 3 decides now.
+    page.get_by_role("navigation", name="Action").get_by_role("link", name="Activity").click()
+    page.locator("tbody tr", has=page.get_by_text("Block", exact=True)).get_by_role("link", name="Details").click()
+    expect(page.locator(".decided-by")).to_contain_text("Decided by version 2 of its rules")
+    replay = page.locator("#replay")
+    replay.get_by_role("link", name="Replay").click()  # htmx swaps the replay into the page
+    expect(replay.locator(".replay-grid h3")).to_have_text(["Stored decision (version 2)", "Live version 3"])
+    expect(replay.get_by_role("status")).to_contain_text("Version 2 reproduces the stored decision exactly")
+    expect(replay.locator("table.replay-summary td.differs")).to_have_count(3)  # state, deciding rule, matched
+    expect(replay.locator(".replay-grid section").nth(1).locator("p.differs")).to_contain_text(BLOCK_RULE)
+    assert page.url.endswith(tuple(f"/console/activity/{n}" for n in range(1, 100)))  # still the action's page
+    screenshot(page, "action-replay")
     assert browser_errors == []
 
 

@@ -12,6 +12,8 @@ from app.extensions import db
 from app.models import ReviewDecision, ReviewNote, Rule, UserAction
 from app.models.base import utcnow
 from app.models.review import OverduePolicy
+from app.services.rulesets.rules import delete_rule
+from app.services.rulesets.versions import publish
 from tests.factories import make_action, rule
 from tests.html import (
     alerts,
@@ -193,8 +195,6 @@ def test_case_page_shows_context_trace_history_and_forms(app, api, reviewer, rev
 
 def test_case_says_which_rule_sent_it_to_review_in_the_rules_tab_words_and_where_the_ip_is(
         app, api, tenant, reviewer, review_action):
-    from app.services.rulesets.rules import delete_rule
-
     [any_rule] = make_action(app, tenant.id, "payout", default_outcome="REVIEW", rules=[
         rule("New device", 0, "REVIEW", {"==": [{"var": "device.isNew"}, True]})])
     british = api.post("/users/alice/actions/withdraw", json={"custom": {"amount": 5000}, "ipAddress": "81.2.69.160"})
@@ -216,17 +216,35 @@ def test_case_says_which_rule_sent_it_to_review_in_the_rules_tab_words_and_where
         said = " ".join(text_of(p) for p in section(page, "Why it is in review").find_all("p"))
         return said, definitions(page)["IP country"]
 
-    assert why(british) == ("Rule Big amount decided: custom.amount is greater than 1000", "GB")
-    assert why(private) == ("Rule Big amount decided: custom.amount is greater than 1000",
+    assert why(british) == ("Rule Big amount of version 2 decided: custom.amount is greater than 1000", "GB")
+    assert why(private) == ("Rule Big amount of version 2 decided: custom.amount is greater than 1000",
                             "Unknown: a private or unlisted address")
-    assert why(ids["deleted"]) == ("Rule New device decided The rule was deleted since.",
+    # Deleted since (in the draft), the rule still reads as the version that decided has it.
+    assert why(ids["deleted"]) == ("Rule New device of version 2 decided: Device is new is true",
                                    "Unknown: no IP address was sent")
     assert why(ids["default"])[0] == "No rule matched: the action's default outcome, Review, applied."
 
 
-def test_the_sentence_says_when_the_rule_changed_after_the_decision(app, api, tenant, reviewer, review_action):
+def test_the_sentence_is_the_deciding_versions_even_after_the_rule_changed_and_was_published(
+        app, api, tenant, reviewer, review_action):
     case = track(app, api)
     with app.app_context():
+        big = db.session.execute(select(Rule).where(Rule.name == "Big amount")).scalar_one()
+        big.conditions = {">": [{"var": "custom.amount"}, 2000]}
+        db.session.commit()
+        publish("cli", tenant.id, "withdraw", note="Only above 2000.")
+
+    why = section(reviewer.get(f"/review/{case}"), "Why it is in review")
+
+    assert text_of(why.select_one(".rule-sentence")) == "custom.amount is greater than 1000"
+    assert "changed after this decision" not in text_of(why)
+
+
+def test_a_case_tracked_before_versions_reads_the_rule_as_it_is_now_and_says_when_it_changed(
+        app, api, tenant, reviewer, review_action):
+    case = track(app, api)
+    with app.app_context():
+        db.session.get(UserAction, case).action_version_id = None  # tracked before rule-set versions
         big = db.session.execute(select(Rule).where(Rule.name == "Big amount")).scalar_one()
         big.conditions = {">": [{"var": "custom.amount"}, 2000]}
         big.updated_at = utcnow() + timedelta(seconds=1)
@@ -236,6 +254,10 @@ def test_the_sentence_says_when_the_rule_changed_after_the_decision(app, api, te
 
     assert text_of(why.select_one(".rule-sentence")) == "custom.amount is greater than 2000"
     assert "changed after this decision" in text_of(why)
+    with app.app_context():
+        delete_rule(tenant.id, big.id)
+        publish("cli", tenant.id, "withdraw", note="No more big-amount reviews.")
+    assert "The rule was deleted since." in text_of(section(reviewer.get(f"/review/{case}"), "Why it is in review"))
 
 
 def _key(app, action_id):

@@ -21,7 +21,7 @@ from app.domain.decision import ActionState
 from app.domain.keyset import Cursor
 from app.domain.review_reasons import code_for
 from app.extensions import db
-from app.models import ActionConfiguration, ActionStateChange, ReviewDecision, UserAction
+from app.models import ActionConfiguration, ActionStateChange, ActionVersion, ReviewDecision, UserAction
 from app.services.decisions.trace_view import DecisionTrace, as_json_text, read_trace
 
 PAGE_SIZE = 50
@@ -198,6 +198,12 @@ class ActionDetail:
     scope: str | None
     trace: DecisionTrace
     history: list[ActionStateChange]
+    version: ActionVersion | None  # the rule-set version that decided it; None: tracked before versions
+
+    @property
+    def replayable(self) -> bool:
+        """Its version and input snapshot are stored (an erased user's snapshot is not)."""
+        return self.version is not None and self.action.input_snapshot is not None
 
 
 def get_action_detail(tenant_id: str, action_id: int) -> ActionDetail | None:
@@ -215,6 +221,7 @@ def get_action_detail(tenant_id: str, action_id: int) -> ActionDetail | None:
         scope=attributes.get("scope") or None,
         trace=read_trace(action.output),
         history=list(action.state_changes),
+        version=db.session.get(ActionVersion, action.action_version_id) if action.action_version_id else None,
     )
 
 

@@ -17,6 +17,13 @@ from app.domain.errors import InvalidRequest, NotFound
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, TrackDecision, decide_track, list_refs
 from app.extensions import db
 from app.models import ActionConfiguration, ActionStateChange, ActionVersion, CustomListVersion, UserAction
+from app.services.decisions.trace_view import (
+    NO_DIFFERENCES,
+    DecisionTrace,
+    TraceDifferences,
+    read_trace,
+    trace_differences,
+)
 from app.services.rulesets.drafts import draft_rule_set
 from app.services.rulesets.versions import draft_for
 from app.services.tenancy.tenant_config import ActionPolicy, current_config
@@ -41,16 +48,43 @@ class DecisionRecord:
 
 
 @dataclass(frozen=True)
+class ReplayColumn:
+    """One decision of a replay as the console shows it, beside the stored one."""
+
+    kind: str  # stored, reproduced (only when it is not the stored one), live, draft
+    record: DecisionRecord
+    trace: DecisionTrace
+    state_differs: bool  # from the stored state
+    differences: TraceDifferences  # from the stored trace
+
+    @property
+    def differs(self) -> bool:
+        return self.state_differs or bool(self.differences)
+
+
+@dataclass(frozen=True)
 class Replay:
     action_id: int
     stored: DecisionRecord
     reproduced: DecisionRecord  # by the action's own version
-    live: DecisionRecord
+    live: DecisionRecord | None  # None: the action was deleted since
     draft: DecisionRecord | None  # only when the draft differs from live
 
     @property
     def reproduces(self) -> bool:
         return self.reproduced == self.stored
+
+    def columns(self) -> list[ReplayColumn]:
+        """Stored, then (when it differs) the replay by its own version, the live version and the draft."""
+        stored = read_trace(self.stored.output)
+        columns = [ReplayColumn("stored", self.stored, stored, False, NO_DIFFERENCES)]
+        for kind, record in (("reproduced", None if self.reproduces else self.reproduced),
+                             ("live", self.live), ("draft", self.draft)):
+            if record is not None:
+                trace = read_trace(record.output)
+                columns.append(ReplayColumn(kind, record, trace, record.state != self.stored.state,
+                                            trace_differences(stored, trace)))
+        return columns
 
 
 def replay_action(tenant_id: str, action_id: int) -> Replay:
@@ -74,7 +108,7 @@ def replay_action(tenant_id: str, action_id: int) -> Replay:
         live = DecisionRecord.of(pending.live.number, decide_track(_compiled(config, pending.live), snapshot))
         if pending.diff:
             draft = DecisionRecord.of(None, decide_track(draft_rule_set(pending.document), snapshot))
-    return Replay(action.id, _stored(action, version.number), reproduced, live or reproduced, draft)
+    return Replay(action.id, _stored(action, version.number), reproduced, live, draft)
 
 
 def _compiled(config, version: ActionVersion) -> RuleSetVersion:

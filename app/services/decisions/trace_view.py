@@ -98,3 +98,65 @@ def _condition_line(entry: dict[str, Any]) -> ConditionLine:
         expected=as_json_text(entry.get("expected")),
         result=bool(entry.get("result")),
     )
+
+
+@dataclass(frozen=True)
+class TraceDifferences:
+    """Where one trace differs from another it is compared with (a replay beside the stored one).
+
+    Rules are matched by id across versions (a renamed rule is the same rule), conditions by their
+    rule and their place in its JsonLogic."""
+
+    outcome: bool
+    deciding_rule: bool
+    rule_keys: frozenset[str]  # rules of this trace that differ: added, or another verdict or outcome
+    condition_keys: frozenset[tuple[str, str]]  # (rule key, path): another result, observed or expected value
+    absent_rules: tuple[str, ...]  # names of the other trace's rules this one no longer has
+
+    def __bool__(self) -> bool:
+        return self.outcome or self.deciding_rule or bool(self.rule_keys or self.absent_rules)
+
+    def rule(self, line: RuleLine) -> bool:
+        return _rule_key(line) in self.rule_keys
+
+    def condition(self, rule: RuleLine, line: ConditionLine) -> bool:
+        return (_rule_key(rule), line.path) in self.condition_keys
+
+
+NO_DIFFERENCES = TraceDifferences(False, False, frozenset(), frozenset(), ())
+
+
+def trace_differences(baseline: DecisionTrace, other: DecisionTrace) -> TraceDifferences:
+    """What of ``other`` differs from ``baseline``, for highlighting on ``other``'s side."""
+    before = {_rule_key(rule): rule for rule in baseline.rules}
+    rule_keys, condition_keys = set(), set()
+    for rule in other.rules:
+        key = _rule_key(rule)
+        was = before.get(key)
+        conditions = {line.path: line for line in was.conditions} if was else {}
+        changed = {(key, line.path) for line in rule.conditions if _condition_changed(conditions.get(line.path), line)}
+        condition_keys |= changed
+        if was is None or changed or (was.matched, was.outcome) != (rule.matched, rule.outcome) \
+                or len(was.conditions) != len(rule.conditions):
+            rule_keys.add(key)
+    kept = {_rule_key(rule) for rule in other.rules}
+    return TraceDifferences(
+        outcome=baseline.outcome != other.outcome,
+        deciding_rule=_rule_key_or_none(baseline.deciding_rule) != _rule_key_or_none(other.deciding_rule),
+        rule_keys=frozenset(rule_keys),
+        condition_keys=frozenset(condition_keys),
+        absent_rules=tuple(rule.name for key, rule in before.items() if key not in kept),
+    )
+
+
+def _rule_key(rule: RuleLine) -> str:
+    return rule.rule_id or f"name:{rule.name}"
+
+
+def _rule_key_or_none(rule: RuleLine | None) -> str | None:
+    return _rule_key(rule) if rule else None
+
+
+def _condition_changed(was: ConditionLine | None, now: ConditionLine) -> bool:
+    return was is None or (was.result, was.observed, was.expected, was.operator) != (
+        now.result, now.observed, now.expected, now.operator)

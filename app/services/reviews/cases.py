@@ -57,6 +57,7 @@ class DecidingRule:
     name: str  # as it was when the action was decided
     sentence: str | None  # None: the rule was deleted since
     changed_since: bool  # the rule was changed after the decision: the sentence is how it reads now
+    version_number: int | None = None  # the version that decided (its rule is read); None: before versions
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,13 @@ def _deciding_rule(detail: activity.ActionDetail) -> DecidingRule | None:
     action = detail.action
     if not action.priority_rule_id:
         return None
+    if detail.version is not None:  # the rule exactly as the version that decided has it
+        rule = next((rule for rule in detail.version.document["rules"] if rule["ruleId"] == action.priority_rule_id),
+                    None)
+        if rule is not None:
+            return DecidingRule(name=rule["name"], changed_since=False, version_number=detail.version.number,
+                                sentence=describe_conditions(rule["conditions"], catalogue=SUMMARY_CATALOGUE))
+    # Tracked before rule-set versions: the rule as it reads now, if it still exists.
     rule = db.session.execute(
         select(Rule).join(ActionConfiguration, ActionConfiguration.id == Rule.action_configuration_id)
         .where(Rule.id == action.priority_rule_id, ActionConfiguration.tenant_id == action.tenant_id)
