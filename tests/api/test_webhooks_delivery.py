@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import socketserver
 import threading
 import time
@@ -26,6 +25,7 @@ from app.services.delivery.worker import MAX_ATTEMPTS, RETRY_DELAYS, HttpSender,
 from app.services.tenancy.api_keys import create_api_key
 from tests.api.test_webhooks_outbox import add_endpoint, track
 from tests.conftest import PUBLIC_URL
+from tests.servers import free_port
 
 
 def delivery(app) -> WebhookDelivery:
@@ -269,12 +269,6 @@ def test_two_concurrent_workers_deliver_each_delivery_exactly_once(app, api, ten
 
 
 # -- a real receiver that is down for a while ---------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Receiver:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from app.extensions import db
+from tests.servers import free_port
 
 E2E_DIR = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("TOLLGATE_E2E_CHROMIUM") or "/usr/bin/chromium"
@@ -191,9 +191,7 @@ def _add_test_routes(served: Flask) -> None:
 @pytest.fixture(scope="session")
 def live_server(app: Flask, app_env: dict[str, str]) -> Iterator[LiveServer]:
     # Pick the port first: the app's public URL, RP id and origin must name it.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://localhost:{port}"
     served = create_app({
         **app_env,  # same database and keys as ``app`` (whose fixture ran the migrations)
