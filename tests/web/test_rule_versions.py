@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -109,6 +109,21 @@ def test_publishing_needs_a_note_and_a_change(admin, app, action):
     assert nothing_left.status_code == 400
     assert "Nothing to publish" in text_of(parse(nothing_left).select_one("[role=alert]"))
     assert version_numbers(app) == [1, 2]
+
+
+def test_a_draft_broken_behind_the_editors_back_is_refused_and_nothing_goes_live(admin, app, api, action):
+    """The editors refuse bad rules; a draft written another way (SQL, an old row) is checked again."""
+    admin.post(f"/console/actions/{CODE}/rules/new", data=BLOCK_BIG)
+    with app.app_context():
+        db.session.execute(update(Rule).values(conditions={"bogus": [1, 2]}))
+        db.session.commit()
+
+    response = publish(admin)
+
+    assert response.status_code == 400
+    assert "unknown operator 'bogus'" in text_of(parse(response).select_one("[role=alert]"))
+    assert version_numbers(app) == [1]
+    assert track(api) == "ALLOW"  # version 1 still decides
 
 
 def test_a_draft_changed_after_it_was_reviewed_is_not_published_unseen(admin, app, action):
