@@ -105,9 +105,17 @@ def tollgate_seed_demo(api_key: str | None) -> None:
         f"  Console:                             {base}/console/\n"
         f"  Server API (Authsignal SDK api_url): {base}/v1\n"
         f"  Health / readiness:                  {base}/healthz, {base}/readyz\n"
-        f"  Try it:  curl -u \"$TOLLGATE_API_SECRET_KEY:\" -X POST {base}/v1/users/alice/actions/{provisioning.DEMO_ACTION} \\\n"
-        f"             -H 'Content-Type: application/json' -d '{{\"custom\": {{\"amount\": 2500}}}}'\n"
+        f"  Try it (a large withdrawal: the answer is CHALLENGE_REQUIRED and a url to open):\n"
+        f"    {_demo_curl(base, report.new_api_key)}\n"
     )
+
+
+def _demo_curl(base: str, new_key: str | None) -> str:
+    """Pasteable as printed: with the key itself when this run made it, else the variable to set."""
+    key = new_key or "$TOLLGATE_API_SECRET_KEY"
+    command = (f"curl -u \"{key}:\" -X POST {base}/v1/users/alice/actions/{provisioning.DEMO_ACTION} "
+               f"-H 'Content-Type: application/json' -d '{{\"custom\": {{\"amount\": 2500}}}}'")
+    return command if new_key else f"{command}\n    (with TOLLGATE_API_SECRET_KEY exported as your secret key)"
 
 
 def _report_key(raw: str | None, source: str) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
-from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
+from app.domain.redirects import DEVELOPMENT_REDIRECTS, AllowedRedirect, parse_allowed_redirect
 from app.domain.relying_party import parse_origin, uncovered_origins
 from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 
@@ -226,6 +226,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
                 redirect_allowlist.append(parse_allowed_redirect(entry))
             except ValueError as exc:
                 problems.append(f"TOLLGATE_REDIRECT_ALLOWLIST: {exc}")
+    if env == "development":
+        redirect_allowlist.extend(DEVELOPMENT_REDIRECTS)
 
     idle_minutes = _int_in_range(get, "TOLLGATE_CONSOLE_IDLE_MINUTES", 1, 24 * 60, problems, unit="minutes")
     session_hours = _int_in_range(get, "TOLLGATE_CONSOLE_SESSION_HOURS", 1, 30 * 24, problems, unit="hours")

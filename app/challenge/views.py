@@ -216,7 +216,7 @@ def challenge_finish():
     if target and not is_allowed(target, settings.redirect_allowlist):
         raise PageError("Redirect not allowed", "The address to return to is not on the allow-list.", 400)
     if request.args.get("mode") == "popup":
-        origins = sorted({rule.origin for rule in settings.redirect_allowlist})
+        origins = sorted({rule.exact_origin for rule in settings.redirect_allowlist} - {None})
         message = json.dumps({"event": "AUTHSIGNAL_CLOSE_POPUP", "token": token})
         return render_template("challenge/popup_done.html", **_context(session, token, message=message,
                                                                            origins=json.dumps(origins)))

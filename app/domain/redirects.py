@@ -16,13 +16,26 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 class AllowedRedirect:
     scheme: str
     host: str
-    port: int
+    port: int | None  # None: any port (only DEVELOPMENT_REDIRECTS, never an entry someone typed)
     path_prefix: str  # "" (any path) or ending in "/" unless it names one exact path
 
     @property
     def origin(self) -> str:
+        """As a CSP source: ``http://localhost:*`` for any port."""
+        if self.port is None:
+            return f"{self.scheme}://{self.host}:*"
         default = DEFAULT_PORTS[self.scheme] == self.port
         return f"{self.scheme}://{self.host}" + ("" if default else f":{self.port}")
+
+    @property
+    def exact_origin(self) -> str | None:
+        """As a postMessage target, which names one origin: None for any port."""
+        return None if self.port is None else self.origin
+
+
+# In development (TOLLGATE_ENV=development) an app on this machine, whatever port its dev server
+# picked, may be sent back to: the demo's redirects work from any local front end.
+DEVELOPMENT_REDIRECTS = (AllowedRedirect("http", "localhost", None, ""), AllowedRedirect("http", "127.0.0.1", None, ""))
 
 
 def parse_allowed_redirect(entry: str) -> AllowedRedirect:
@@ -49,7 +62,7 @@ def is_allowed(url: str, allowed: tuple[AllowedRedirect, ...]) -> bool:
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname or parts.username or parts.password:
         return False
     for rule in allowed:
-        if (parts.scheme, parts.hostname.lower(), port) != (rule.scheme, rule.host, rule.port):
+        if (parts.scheme, parts.hostname.lower()) != (rule.scheme, rule.host) or rule.port not in (None, port):
             continue
         if not rule.path_prefix or parts.path == rule.path_prefix:
             return True

@@ -1,6 +1,8 @@
 """The flask commands that manage a tenant before the console exists: JSON in, JSON out."""
 
+import base64
 import json
+import shlex
 
 import pytest
 
@@ -30,6 +32,22 @@ def test_seed_demo_prints_a_key_once_and_is_idempotent(cli, app):
     assert "already exists" in second.output
     rules = json.loads(cli("rules", "list", "withdraw-funds").output)
     assert [(r["priority"], r["outcome"]) for r in rules] == [(0, "REVIEW"), (10, "CHALLENGE")]
+
+
+def test_the_demo_challenges_its_first_large_withdrawal_and_prints_a_curl_that_works_as_pasted(cli, app):
+    output = cli("tollgate", "seed-demo").output
+    key = _key_from(output)
+    command = next(line.strip() for line in output.splitlines() if line.strip().startswith("curl "))
+    argv = shlex.split(command)
+
+    assert argv[argv.index("-u") + 1] == f"{key}:"  # the key itself: nothing to export first
+    body = json.loads(argv[argv.index("-d") + 1])
+    url = argv[argv.index("-X") + 2]
+    response = app.test_client().post(url.removeprefix(app.config["TOLLGATE"].public_url), json=body,
+                                      headers={"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["state"] == "CHALLENGE_REQUIRED"  # alice has nothing enrolled: she enrols first
+    assert response.get_json()["url"].startswith(app.config["TOLLGATE"].public_url + "/challenge?token=")
 
 
 def _key_from(output: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from app.config import ConfigError, load_settings
+from app.domain.redirects import is_allowed
 
 PRODUCTION = {
     "TOLLGATE_ENV": "production",
@@ -109,6 +110,17 @@ def test_webhooks_to_private_networks_are_allowed_by_default_in_development_only
     settings = load({**PRODUCTION, "TOLLGATE_ENV": env}, tmp_path)
 
     assert settings.webhook_allow_private_networks is allowed
+
+
+@pytest.mark.parametrize(("env", "allowed"), [("development", True), ("test", False), ("production", False)])
+def test_redirects_to_a_local_app_on_any_port_are_allowed_in_development_only(tmp_path, env, allowed):
+    settings = load({**PRODUCTION, "TOLLGATE_ENV": env, "TOLLGATE_REDIRECT_ALLOWLIST": "https://app.example.com"},
+                    tmp_path)
+
+    assert is_allowed("http://localhost:5173/done", settings.redirect_allowlist) is allowed
+    assert is_allowed("http://127.0.0.1:3000/", settings.redirect_allowlist) is allowed
+    assert is_allowed("https://app.example.com/done", settings.redirect_allowlist)
+    assert not is_allowed("http://localhost.evil.io:5173/", settings.redirect_allowlist)
 
 
 @pytest.mark.parametrize(("env", "value", "allowed"), [

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.domain.redirects import is_allowed, parse_allowed_redirect, with_token
+from app.domain.redirects import DEVELOPMENT_REDIRECTS, is_allowed, parse_allowed_redirect, with_token
 
 ALLOWED = tuple(parse_allowed_redirect(e) for e in ["https://app.example.com/callback", "http://localhost:3000"])
 
@@ -44,3 +44,12 @@ def test_token_is_appended_keeping_existing_parameters():
     assert with_token("https://app.example.com/cb?state=abc&token=old#frag", "T") == (
         "https://app.example.com/cb?state=abc&token=T#frag"
     )
+
+
+def test_the_development_entries_allow_any_port_of_this_machine_only_over_http():
+    assert is_allowed("http://localhost:5173/callback", DEVELOPMENT_REDIRECTS)
+    assert is_allowed("http://127.0.0.1:8080/", DEVELOPMENT_REDIRECTS)
+    assert not is_allowed("https://localhost:5173/", DEVELOPMENT_REDIRECTS)  # another scheme
+    assert not is_allowed("http://localhost@evil.io:5173/", DEVELOPMENT_REDIRECTS)
+    assert [rule.origin for rule in DEVELOPMENT_REDIRECTS] == ["http://localhost:*", "http://127.0.0.1:*"]
+    assert [rule.exact_origin for rule in DEVELOPMENT_REDIRECTS] == [None, None]  # no postMessage target

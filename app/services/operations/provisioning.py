@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.config import Settings
-from app.domain.decision import Outcome
+from app.domain.decision import Outcome, UnenrolledPolicy
 from app.extensions import db
 from app.models import ApiKey, Tenant
 from app.services.console.console_users import create_console_user, find_console_user, reset_password
@@ -19,6 +19,7 @@ from app.services.rulesets.rules import (
     create_rule,
     find_action_configuration,
 )
+from app.services.rulesets.versions import publish
 from app.services.tenancy.api_keys import create_api_key, find_api_key
 
 DEMO_ACTION = "withdraw-funds"
@@ -97,9 +98,13 @@ def seed_demo(*, settings: Settings, raw_key: str | None) -> SeedReport:
     tenant = ensure_tenant("Demo")
     new_key, source = ensure_api_key(tenant, settings=settings, raw_key=raw_key)
     if find_action_configuration(tenant.id, DEMO_ACTION) is None:
-        create_action_configuration(tenant.id, ActionDocument(code=DEMO_ACTION, name="Withdraw funds"))
+        # A user with nothing enrolled is challenged too (and enrols on the hosted page): the demo's
+        # first track of a large withdrawal shows the challenge, not a quiet ALLOW.
+        create_action_configuration(tenant.id, ActionDocument(
+            code=DEMO_ACTION, name="Withdraw funds", unenrolled_policy=UnenrolledPolicy.REQUIRE_ENROLLMENT))
         for rule in DEMO_RULES:
             create_rule(tenant.id, DEMO_ACTION, rule)
+        publish("seed-demo", tenant.id, DEMO_ACTION, note="The demo's rules.")
     admin_email = settings.bootstrap_admin_email or DEMO_ADMIN_EMAIL
     new_password = ensure_admin(
         tenant, email=admin_email, password=settings.bootstrap_admin_password, settings=settings
