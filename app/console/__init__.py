@@ -25,4 +25,15 @@ POLLS = frozenset({"console.action_first_event"})
 install_guard(bp, reviewer_reads=REVIEWER_READS, anyone=ANYONE, polls=POLLS)
 
 # Routes register on bp (webhooks, custom_data: admin-only, not listed for reviewers).
-from app.console import account, actions, activity, custom_data, home, rules, settings, users, webhooks  # noqa: E402,F401
+from app.console import (  # noqa: E402,F401
+    account,
+    actions,
+    activity,
+    custom_data,
+    home,
+    messages,
+    rules,
+    settings,
+    users,
+    webhooks,
+)

@@ -32,6 +32,13 @@ def test_seed_demo_prints_a_key_once_and_is_idempotent(cli, app):
     assert [(r["priority"], r["outcome"]) for r in rules] == [(0, "REVIEW"), (10, "CHALLENGE")]
 
 
+def test_seed_demo_says_where_email_codes_go_without_smtp(cli):
+    result = cli("tollgate", "seed-demo")
+
+    line = next(line for line in result.output.splitlines() if "Email codes go to" in line)
+    assert "development outbox" in line and "/console/messages" in line
+
+
 def _key_from(output: str) -> str:
     return next(word for word in output.split() if word.startswith("tg_sk_"))
 

@@ -1,0 +1,85 @@
+"""A mail server for tests: aiosmtpd on 127.0.0.1, keeping what it receives as parsed messages.
+
+Tests read the code out of the message as a person would: from its plain-text part, where the code
+stands on a line of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    envelope_from: str
+    envelope_to: list[str]
+    message: EmailMessage
+
+    @property
+    def text(self) -> str:
+        return self.message.get_body(preferencelist=("plain",)).get_content()
+
+    @property
+    def html(self) -> str:
+        return self.message.get_body(preferencelist=("html",)).get_content()
+
+    @property
+    def code(self) -> str:
+        """The line of the plain text that is exactly six digits."""
+        (code,) = [line.strip() for line in self.text.splitlines() if re.fullmatch(r"\d{6}", line.strip())]
+        return code
+
+
+@dataclass
+class MailServer:
+    host: str
+    port: int
+    received: list[Received] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def wait_for(self, count: int, *, timeout: float = 5.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.received) >= count, f"{len(self.received)} message(s) arrived, expected {count}"
+        return self.received
+
+
+class _Keep:
+    def __init__(self, server: MailServer):
+        self.server = server
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's name)
+        self.server.received.append(Received(
+            envelope_from=envelope.mail_from, envelope_to=list(envelope.rcpt_tos),
+            message=message_from_bytes(envelope.original_content, policy=policy.default)))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_mail_server(port: int | None = None) -> Iterator[MailServer]:
+    server = MailServer(host="127.0.0.1", port=port or free_port())
+    controller = Controller(_Keep(server), hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
