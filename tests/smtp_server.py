@@ -16,6 +16,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Received:
     envelope_from: str
     envelope_to: list[str]
     message: EmailMessage
+    logged_in_as: str | None = None
 
     @property
     def text(self) -> str:
@@ -62,9 +64,10 @@ class _Keep:
         self.server = server
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's name)
+        login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
         self.server.received.append(Received(
             envelope_from=envelope.mail_from, envelope_to=list(envelope.rcpt_tos),
-            message=message_from_bytes(envelope.original_content, policy=policy.default)))
+            message=message_from_bytes(envelope.original_content, policy=policy.default), logged_in_as=login))
         return "250 OK"
 
 
@@ -75,9 +78,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_mail_server(port: int | None = None) -> Iterator[MailServer]:
+def running_mail_server(port: int | None = None, *, credentials: tuple[str, str] | None = None) -> Iterator[MailServer]:
+    """``credentials``: the server accepts a login with these only (over plain SMTP: loopback only)."""
     server = MailServer(host="127.0.0.1", port=port or free_port())
-    controller = Controller(_Keep(server), hostname=server.host, port=server.port)
+    login: dict = {}
+    if credentials is not None:
+        def authenticate(_server, _session, _envelope, _mechanism, data):
+            accepted = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == credentials
+            return AuthResult(success=accepted, handled=False, auth_data=data if accepted else None)
+
+        # AUTH offered over plain SMTP (loopback); required or not, the client logs in when it has credentials.
+        login = {"authenticator": authenticate, "auth_require_tls": False}
+    controller = Controller(_Keep(server), hostname=server.host, port=server.port, **login)
     controller.start()
     try:
         yield server

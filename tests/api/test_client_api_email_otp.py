@@ -12,11 +12,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app.domain.smtp_url import SmtpSecurity, SmtpTarget
 from app.extensions import db
 from app.models import CodeChallenge, OutboundMessage
 from app.models.base import utcnow
 from app.services.challenges.sent_codes import purge_challenges
 from app.services.delivery import messages
+from app.services.delivery.smtp import SmtpConnection, SmtpError, build_email
 from tests.concurrency import at_once
 from tests.conftest import SMTP_SENDER as SENDER
 from tests.conftest import use_smtp
@@ -384,3 +386,42 @@ def test_the_worker_sweeps_old_challenges_and_finished_messages(app, api, client
         assert purge_challenges(now=utcnow()) == 0
         assert messages.prune(older_than=timedelta(days=30), now=utcnow() + timedelta(days=31)) == 1
         assert purge_challenges(now=utcnow() + timedelta(days=2)) == 1
+
+
+# -- SMTP transport -------------------------------------------------------------------------------
+
+
+def test_credentials_in_the_smtp_url_are_used_to_log_in(app, api, client, monkeypatch, enrolled):
+    with running_mail_server(credentials=("codes@tollgate.test", "p:ss word")) as server:
+        use_smtp(app, monkeypatch, f"smtp://codes%40tollgate.test:p%3Ass%20word@127.0.0.1:{server.port}")
+        tracked = track(api)
+
+        challenge(client, tracked["token"])
+
+        [received] = server.wait_for(1)
+        assert received.logged_in_as == "codes@tollgate.test"
+        assert verify(client, tracked["token"], received.code)["isVerified"] is True
+
+
+def test_a_refused_login_leaves_the_message_queued_with_the_servers_answer(app, api, client, monkeypatch, enrolled):
+    with running_mail_server(credentials=("codes@tollgate.test", "right")) as server:
+        use_smtp(app, monkeypatch, f"smtp://codes%40tollgate.test:wrong@127.0.0.1:{server.port}")
+
+        assert challenge(client, track(api)["token"]).status_code == 200
+
+        assert server.received == []
+        with app.app_context():
+            queued = db.session.execute(select(OutboundMessage)).scalar_one()
+            assert queued.status == "queued"
+            assert "SMTPAuthenticationError" in queued.last_error
+
+
+def test_plain_smtp_to_a_host_off_loopback_is_refused_before_anything_is_sent(app):
+    # A target parsed from smtp://mail.example.com needs STARTTLS; aimed at a server without it
+    # (here our loopback one, standing in for it), nothing is sent and the reason is given.
+    with running_mail_server() as server:
+        target = SmtpTarget(host=server.host, port=server.port, security=SmtpSecurity.STARTTLS)
+        with SmtpConnection(target, sender=SENDER) as smtp, pytest.raises(SmtpError, match="does not offer STARTTLS"):
+            smtp.send(build_email(sender=SENDER, sender_name="T", recipient="a@example.com", subject="s", text="t",
+                                  html="<p>t</p>"))
+        assert server.received == []
