@@ -425,3 +425,15 @@ def test_plain_smtp_to_a_host_off_loopback_is_refused_before_anything_is_sent(ap
             smtp.send(build_email(sender=SENDER, sender_name="T", recipient="a@example.com", subject="s", text="t",
                                   html="<p>t</p>"))
         assert server.received == []
+
+
+def test_no_code_is_sent_for_an_action_that_is_blocked(app, api, client, tenant, mail, enrolled):
+    make_action(app, tenant.id, "close-account", default_outcome="BLOCK", verification_methods=["EMAIL_OTP"])
+    blocked = track(api, action="close-account")
+    assert blocked["state"] == "BLOCK"
+
+    response = challenge(client, blocked["token"])
+
+    assert response.status_code == 409
+    assert response.get_json()["error"] == "action_not_pending"
+    assert mail.received == []

@@ -19,14 +19,14 @@ from sqlalchemy import delete, select, update
 
 from app.config import Settings
 from app.domain.decision import VerificationMethod
-from app.domain.errors import Forbidden, InvalidRequest, TooManyRequests
+from app.domain.errors import Conflict, Forbidden, InvalidRequest, TooManyRequests
 from app.domain.one_time_codes import code_matches, digest_code, mask_email, new_code
 from app.domain.secretbox import derive_key
 from app.extensions import db
 from app.models import Authenticator, CodeChallenge, Tenant
 from app.services.challenges.attempts import fail_slot, release_slot, take_attempt_slot
 from app.services.challenges.codes import FAILURE_INVALID, FAILURE_LOCKED, CodeResult
-from app.services.challenges.sessions import ClientSession, complete_challenge
+from app.services.challenges.sessions import COMPLETABLE_STATES, ClientSession, complete_challenge
 from app.services.delivery import message_templates, messages
 from app.services.delivery.events import emit_authenticator_created
 from app.services.end_users.users import validate_email
@@ -75,6 +75,8 @@ def enroll_email(session: ClientSession, email: str, *, settings: Settings, now:
 
 def send_code(session: ClientSession, *, settings: Settings, now: datetime) -> SentCode:
     """Send a code to the user's address; a code already on its way is replaced (a resend)."""
+    if session.action.state not in COMPLETABLE_STATES:
+        raise Conflict(f"The action is {session.action.state.value}; no code is sent for it.", code="action_not_pending")
     authenticator = _authenticator(session)
     if authenticator is None:
         raise InvalidRequest("This user has no email address to send a code to.", code="authenticator_not_found")
