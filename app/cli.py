@@ -17,8 +17,9 @@ from app.config import current_settings
 from app.domain.documents import parse_document
 from app.domain.errors import DomainError, InvalidJson
 from app.domain.json_documents import decode_json
+from app.services.decisions import replay
 from app.services.operations import provisioning
-from app.services.rulesets import rules
+from app.services.rulesets import rules, versions
 from app.services.tenancy.api_keys import create_api_key
 
 tollgate_cli = AppGroup("tollgate", help="Provision a Tollgate instance.")
@@ -186,11 +187,70 @@ def actions_list() -> None:
     _echo_json([rules.action_document(c) for c in rules.list_action_configurations(_tenant_id())])
 
 
+@actions_cli.command("publish")
+@click.argument("action_code")
+@click.option("--note", required=True, help="What this version changes (kept in the history).")
+def actions_publish(action_code: str, note: str) -> None:
+    """Publish ACTION_CODE's draft (what `rules create/delete` changed) as its next version."""
+    version = _run(versions.publish, "cli", _tenant_id(), action_code, note=note)
+    click.echo(f"Version {version.number} of {action_code} is live.")
+
+
+@actions_cli.command("discard")
+@click.argument("action_code")
+def actions_discard(action_code: str) -> None:
+    """Put ACTION_CODE's draft back to its live version."""
+    live = _run(versions.discard, "cli", _tenant_id(), action_code)
+    click.echo(f"Draft discarded: the rules of version {live.number} again.")
+
+
+@actions_cli.command("rollback")
+@click.argument("action_code")
+@click.argument("number", type=int)
+@click.option("--note", default=None, help="Defaults to “Rolled back to version N.”")
+def actions_rollback(action_code: str, number: int, note: str | None) -> None:
+    """Republish version NUMBER of ACTION_CODE as its next version."""
+    version = _run(versions.rollback, "cli", _tenant_id(), action_code, number, note=note)
+    click.echo(f"Version {version.number} (the rules of version {number}) of {action_code} is live.")
+
+
+@actions_cli.command("versions")
+@click.argument("action_code")
+def actions_versions(action_code: str) -> None:
+    """ACTION_CODE's published versions, newest (live) first, and whether the draft differs."""
+    draft = _run(versions.draft_of, _tenant_id(), action_code)
+    _echo_json({
+        "draftChanges": draft.diff.count,
+        "versions": [{"number": v.number, "note": v.note, "publishedBy": v.published_by,
+                      "publishedAt": v.published_at.isoformat(), "restoredFrom": v.restored_from}
+                     for v in versions.list_versions(draft.config)],
+    })
+
+
+@actions_cli.command("replay")
+@click.argument("action_id", type=int)
+def actions_replay(action_id: int) -> None:
+    """Decide a stored action again from its version and input snapshot, beside the live version
+    (and the draft); exits 1 when its own version does not reproduce it."""
+    result = _run(replay.replay_action, _tenant_id(), action_id)
+    _echo_json({
+        "actionId": result.action_id,
+        "reproduces": result.reproduces,
+        **{name: None if decided is None else {
+            "version": decided.version_number, "state": decided.state, "matchedRuleIds": decided.matched_rule_ids,
+            "decidingRuleId": decided.deciding_rule_id} for name, decided in (
+            ("stored", result.stored), ("reproduced", result.reproduced), ("live", result.live),
+            ("draft", result.draft))},
+    })
+    if not result.reproduces:
+        raise SystemExit(1)
+
+
 @rules_cli.command("create")
 @click.argument("action_code")
 @click.argument("source", type=click.File("r"), default="-")
 def rules_create(action_code: str, source) -> None:
-    """Add a rule to ACTION_CODE from JSON (file or stdin); conditions are JsonLogic."""
+    """Add a rule to ACTION_CODE's draft from JSON (file or stdin); conditions are JsonLogic."""
     document = _run(parse_document, rules.RuleDocument, _read_json(source))
     rule = _run(rules.create_rule, _tenant_id(), action_code, document)
     _echo_json(rules.rule_document(rule))

@@ -6,6 +6,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from app.models.base import Base
@@ -17,6 +19,13 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
+
+
+def upsert(entity):
+    """``INSERT`` for the session's database with its ON CONFLICT clauses (``on_conflict_do_nothing``,
+    ``on_conflict_do_update``): PostgreSQL and SQLite spell them alike, SQLAlchemy in two dialects."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(entity)
 
 
 WAL_CHECKPOINT_PAGES = 250

@@ -121,6 +121,7 @@ def provision(app) -> str:
     from app.services.console.console_users import create_console_user
     from app.services.operations.provisioning import ensure_tenant
     from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+    from app.services.rulesets.versions import publish
 
     upgrade()
     tenant = ensure_tenant("Bench tenant")
@@ -130,6 +131,8 @@ def provision(app) -> str:
             code=code, default_outcome=default, unenrolled_policy="REQUIRE_ENROLLMENT"))
         for priority, rule in enumerate(rules):
             create_rule(tenant.id, code, RuleDocument.model_validate({**rule, "priority": priority * 10}))
+        if rules:
+            publish("bench", tenant.id, code, note="Bench rules.")
     return tenant.id
 
 

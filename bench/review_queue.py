@@ -49,6 +49,7 @@ def fill(app, cases: int) -> tuple[str, str]:
     from app.services.console.console_users import create_console_user
     from app.services.operations.provisioning import ensure_tenant
     from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+    from app.services.rulesets.versions import publish
 
     with app.app_context():
         tenant = ensure_tenant("Bench")
@@ -56,6 +57,7 @@ def fill(app, cases: int) -> tuple[str, str]:
         rule = create_rule(tenant.id, "withdraw-funds", RuleDocument.model_validate(
             {"name": "Large amount", "priority": 0, "outcome": "REVIEW",
              "conditions": {">": [{"var": "custom.amount"}, 1000]}}))
+        publish("bench", tenant.id, "withdraw-funds", note="Bench rule.")
         reviewer = create_console_user(tenant.id, email="bench-reviewer@example.com", password=PASSWORD,
                                        role="reviewer", settings=app.config["TOLLGATE"])
         output = {"outcome": "REVIEW", "decidingRuleId": rule.id, "defaultOutcome": "ALLOW",

@@ -106,6 +106,7 @@ def make_app(root: Path, name: str):
         from app.services.decisions.signals import import_network_list
         from app.services.operations.provisioning import ensure_tenant
         from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+        from app.services.rulesets.versions import publish
         from app.services.tenancy.api_keys import create_api_key
 
         tenant = ensure_tenant("Bench")
@@ -113,6 +114,7 @@ def make_app(root: Path, name: str):
         create_action_configuration(tenant.id, ActionDocument(code=ACTION, default_outcome=Outcome.ALLOW))
         for priority, rule in enumerate(RULES):
             create_rule(tenant.id, ACTION, RuleDocument.model_validate({"priority": priority, **rule}))
+        publish("bench", tenant.id, ACTION, note="Bench rules.")
         rng = random.Random(7)
         cidrs = [f"{rng.randint(1, 9)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.0/24" for _ in range(1500)]
         cidrs += [f"2a0{rng.randint(0, 9)}:{rng.randint(0, 65535):x}::/32" for _ in range(500)]

@@ -67,3 +67,59 @@
     }
   });
 })();
+
+// Manual review: keyboard shortcuts. The element marked data-shortcut="<key>" (a link or button on
+// the page) is activated by that key; j/k move through the queue's rows (Enter opens one); "?"
+// opens the list of shortcuts (#shortcuts); Esc leaves a text field. A key typed into a field
+// belongs to the field, and keys with Ctrl, Alt or Meta to the browser.
+(function () {
+  "use strict";
+  var TYPES_WITHOUT_TEXT = ["checkbox", "radio", "button", "submit", "reset", "image", "file", "color", "range"];
+
+  function typingIn(element) {
+    if (!element || !element.closest) return false;
+    if (element.isContentEditable) return true;
+    var field = element.closest("input, textarea, select");
+    if (!field) return false;
+    return field.tagName !== "INPUT" || TYPES_WITHOUT_TEXT.indexOf(field.type) === -1;
+  }
+
+  function moveInQueue(step) {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("[data-queue-row]"));
+    if (!rows.length) return false;
+    var current = rows.findIndex(function (row) { return row.contains(document.activeElement); });
+    var next = current === -1 ? (step > 0 ? 0 : rows.length - 1) : Math.min(Math.max(current + step, 0), rows.length - 1);
+    var link = rows[next].querySelector("a[href]");
+    if (link) link.focus();
+    return true;
+  }
+
+  function toggleHelp() {
+    var help = document.getElementById("shortcuts");
+    if (!help) return false;
+    help.open = !help.open;
+    if (help.open) help.querySelector("summary").focus();
+    return true;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+    if (typingIn(event.target)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    var handled = false;
+    if (event.key === "j" || event.key === "k") {
+      handled = moveInQueue(event.key === "j" ? 1 : -1);
+    } else if (event.key === "?") {
+      handled = toggleHelp();
+    } else if (/^[a-z]$/.test(event.key)) {
+      var target = document.querySelector('[data-shortcut="' + event.key + '"]');
+      if (target && !target.disabled) {
+        target.click();
+        handled = true;
+      }
+    }
+    if (handled) event.preventDefault();
+  });
+})();

@@ -10,15 +10,20 @@ from app.domain.decision import Outcome
 from app.extensions import db
 from app.models import Tenant
 from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+from app.services.rulesets.versions import publish
 from app.services.tenancy.api_keys import create_api_key
 
 
 def make_action(app, tenant_id: str, code: str, *, default_outcome: Outcome = Outcome.ALLOW, rules: list[dict] = (),
                 **settings: Any):
-    """Create an action configuration and its rules; returns the created rule ids in order."""
+    """Create an action configuration and its rules, published as its version 2 when there are rules
+    (version 1 is the action as created); returns the created rule ids in order."""
     with app.app_context():
         create_action_configuration(tenant_id, ActionDocument(code=code, default_outcome=default_outcome, **settings))
-        return [create_rule(tenant_id, code, RuleDocument.model_validate(rule)).id for rule in rules]
+        ids = [create_rule(tenant_id, code, RuleDocument.model_validate(rule)).id for rule in rules]
+        if ids:
+            publish("cli", tenant_id, code, note="The test's rules.")
+        return ids
 
 
 def rule(name: str, priority: int, outcome: str, conditions: Any = None, **extra: Any) -> dict:

@@ -13,7 +13,7 @@ from app.api.responses import parse_body
 from app.api.serializers import authenticator_response
 from app.client_api import bp
 from app.client_api.auth import basic_tenant_id, bearer_session, session_or_tenant
-from app.config import current_settings
+from app.config import Settings, current_settings
 from app.domain.documents import Short, WireModel
 from app.models.base import utcnow
 from app.services.challenges import passkeys
@@ -47,17 +47,17 @@ class VerifyRequest(WireModel):
     device_id: Short | None = None
 
 
+def _tenant_settings(tenant_id: str) -> Settings:
+    """The settings in effect for the tenant: its relying party, when it has its own, among them."""
+    return settings_for(tenant_id, current_settings())
+
+
 @bp.post("/user-authenticators/passkey/registration-options")
 def passkey_registration_options():
     session = bearer_session()
     body = parse_body(RegistrationOptionsRequest)
-    started = passkeys.start_registration(
-        session,
-        username=body.username,
-        attachment=body.authenticator_attachment,
-        settings=settings_for(session.tenant_id, current_settings()),
-        now=utcnow(),
-    )
+    started = passkeys.start_registration(session, username=body.username, attachment=body.authenticator_attachment,
+                                          settings=_tenant_settings(session.tenant_id), now=utcnow())
     return jsonify({"challengeId": started.challenge_id, "options": started.options})
 
 
@@ -65,14 +65,8 @@ def passkey_registration_options():
 def passkey_register():
     session = bearer_session()
     body = parse_body(RegistrationRequest)
-    registered = passkeys.finish_registration(
-        session,
-        challenge_id=body.challenge_id,
-        credential=body.registration_credential,
-        name=body.name,
-        settings=settings_for(session.tenant_id, current_settings()),
-        now=utcnow(),
-    )
+    registered = passkeys.finish_registration(session, challenge_id=body.challenge_id, credential=body.registration_credential,
+                                              name=body.name, settings=_tenant_settings(session.tenant_id), now=utcnow())
     return jsonify(
         {
             "isVerified": True,
@@ -100,7 +94,7 @@ def passkey_authentication_options():
     body = parse_body(AuthenticationOptionsRequest)
     started = passkeys.start_authentication(
         tenant_id, session=session, challenge_id=body.challenge_id, client_ip=request.remote_addr,
-        settings=settings_for(tenant_id, current_settings()), now=utcnow(),
+        settings=_tenant_settings(tenant_id), now=utcnow(),
     )
     return jsonify({"challengeId": started.challenge_id, "options": started.options})
 
@@ -115,7 +109,7 @@ def passkey_verify():
         challenge_id=body.challenge_id,
         credential=body.authentication_credential,
         device_id=body.device_id,
-        settings=settings_for(tenant_id, current_settings()),
+        settings=_tenant_settings(tenant_id),
         now=utcnow(),
     )
     return jsonify(

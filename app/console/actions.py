@@ -9,20 +9,16 @@ from pydantic import ValidationError
 from app.config import current_settings
 from app.console import bp
 from app.console.action_forms import ActionCreateForm, ActionSettingsForm, SimulationForm
-from app.domain.builder import describe_conditions
-from app.domain.catalogue import TenantCatalogue
+from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.services.console import action_stats, getting_started
 from app.services.decisions import simulator
-from app.services.rulesets import rules
+from app.services.rulesets import rules, versions
 from app.services.rulesets.rules import ActionDocument
 
 ACTIVITY_LIMIT = 50
-# The rules tab describes rules by the built-in fields and takes list names on trust: a sentence
-# needs nothing of the tenant's loaded, and a rule naming a list not made yet still reads as one.
-_SUMMARY_CATALOGUE = TenantCatalogue(lists=None)
 
 
 def _config(code: str):
@@ -63,9 +59,10 @@ def action_new():
 
 def show_context(code: str, *, test_form: SimulationForm | None = None, simulation=None, test_error=None, message=None):
     config = _config(code)
-    rows = [(rule, describe_conditions(rule.conditions, catalogue=_SUMMARY_CATALOGUE)) for rule in config.rules]
+    rows = [(rule, describe_conditions(rule.conditions, catalogue=SUMMARY_CATALOGUE)) for rule in config.rules]
     return {
         "config": config,
+        "draft": versions.draft_for(config),
         "rows": rows,
         "tab": "rules",
         "test_form": test_form or SimulationForm(formdata=None),
@@ -107,7 +104,7 @@ def action_activity(code: str):
     config = _config(code)
     actions = action_stats.latest_tracked(current_user.tenant_id, config.code, limit=ACTIVITY_LIMIT)
     return render("console/actions/activity.html", config=config, actions=actions, tab="activity",
-                  limit=ACTIVITY_LIMIT)
+                  limit=ACTIVITY_LIMIT, draft=versions.draft_for(config))
 
 
 @bp.route("/actions/<code>/settings", methods=["GET", "POST"])
@@ -124,7 +121,7 @@ def action_settings(code: str):
             return redirect_to(url_for("console.action_settings", code=code))
     status = 400 if form.errors or form.form_errors else 200
     return render("console/actions/settings.html", "console/actions/_action_form.html", config=config, form=form,
-                  tab="settings", status=status)
+                  tab="settings", status=status, draft=versions.draft_for(config))
 
 
 @bp.route("/actions/<code>/delete", methods=["GET", "POST"])

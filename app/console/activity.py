@@ -11,6 +11,7 @@ from app.domain.errors import NotFound
 from app.htmx import render
 from app.models.base import utcnow
 from app.services.console import activity, activity_export
+from app.services.reviews import reasons
 
 
 @bp.get("/activity")
@@ -23,7 +24,7 @@ def activity_list():
         "console/activity/list.html", "console/activity/_list.html",
         results=page, filters=parsed.filters, errors=parsed.errors, values=parsed.values,
         states=list(ActionState), action_codes=activity.action_codes(current_user.tenant_id),
-        paged=bool(request.args.get("cursor")),
+        paged=bool(request.args.get("cursor")), reasons=reasons.tenant_reasons(current_user.tenant_id),
     )
 
 

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from app.console import bp
+from app.console.forms import ConfirmForm, ServiceForm, submitted
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models import CustomDataPoint, CustomList
@@ -40,13 +41,7 @@ def _choices(labels: dict[str, str]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in labels.items()]
 
 
-class FieldErrors:
-    def add_errors(self, fields: dict[str, list[str]]) -> None:
-        for name, messages in fields.items():
-            self[name].errors = [*self[name].errors, *messages]
-
-
-class DataPointForm(FlaskForm, FieldErrors):
+class DataPointForm(ServiceForm):
     # Parsing and CSRF only: the rules for names and types live in the service.
     name = StringField("Name", validators=[Length(max=200)])
     model_type = RadioField("Applies to", choices=_choices(data_points.MODEL_TYPES), default="action",
@@ -64,7 +59,7 @@ class DataPointForm(FlaskForm, FieldErrors):
                                           model_type=self.model_type.data or "", description=self.description.data or "")
 
 
-class ListForm(FlaskForm, FieldErrors):
+class ListForm(ServiceForm):
     name = StringField("Name", validators=[Length(max=200)])
     kind = RadioField("Holds", choices=_choices(custom_lists.LIST_KINDS), default="strings", validate_choice=False)
     description = TextAreaField("Description", validators=[Length(max=2000)])
@@ -84,10 +79,6 @@ class ImportForm(FlaskForm):
     file = FileField("Text file, one item per line")
     mode = RadioField("The file's items", default="replace", validate_choice=False,
                       choices=_choices({"replace": "replace the list's items", "append": "are added to them"}))
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,15 +104,11 @@ def data_point_new():
 @bp.post("/data/points")
 def data_point_create():
     form = DataPointForm()
-    if form.validate_on_submit():
-        try:
-            point = data_points.create_data_point(current_user, form.to_input(), now=utcnow())
-        except custom_lists.InvalidCustomData as exc:
-            form.add_errors(exc.fields)
-        else:
-            flash(f"Data point {point.path} added: rules can use it in the builder.")
-            return redirect_to(url_for("console.data_point_list"))
-    return _point_form_page(form, status=400)
+    point = submitted(form, lambda: data_points.create_data_point(current_user, form.to_input(), now=utcnow()))
+    if point is None:
+        return _point_form_page(form, status=400)
+    flash(f"Data point {point.path} added: rules can use it in the builder.")
+    return redirect_to(url_for("console.data_point_list"))
 
 
 @bp.get("/data/points/<point_id>/edit")
@@ -135,15 +122,10 @@ def data_point_update(point_id: str):
     point = data_points.get_data_point(current_user.tenant_id, point_id)
     form = DataPointForm()
     form.name.data, form.model_type.data = point.name, point.model_type  # fixed once created
-    if form.validate_on_submit():
-        try:
-            data_points.update_data_point(current_user, point_id, form.to_input(), now=utcnow())
-        except custom_lists.InvalidCustomData as exc:
-            form.add_errors(exc.fields)
-        else:
-            flash(f"Data point {point.path} saved.")
-            return redirect_to(url_for("console.data_point_list"))
-    return _point_form_page(form, point, status=400)
+    if submitted(form, lambda: data_points.update_data_point(current_user, point_id, form.to_input(), now=utcnow())) is None:
+        return _point_form_page(form, point, status=400)
+    flash(f"Data point {point.path} saved.")
+    return redirect_to(url_for("console.data_point_list"))
 
 
 @bp.route("/data/points/<point_id>/delete", methods=["GET", "POST"])
@@ -183,17 +165,13 @@ def custom_list_new():
 @bp.post("/data/lists")
 def custom_list_create():
     form = ListForm()
-    if form.validate_on_submit():
-        try:
-            row = custom_lists.create_list(current_user, form.to_input(), now=utcnow())
-        except custom_lists.InvalidCustomData as exc:
-            form.add_errors(exc.fields)
-        else:
-            reads = (f"rules ask whether ip.cidrLists contains “{row.name}”" if row.kind == custom_lists.CIDR_KIND
-                     else f"rules read it as lists.{row.name}")
-            flash(f"List “{row.name}” added with {row.item_count} items; {reads}.")
-            return redirect_to(url_for("console.custom_list_edit", list_id=row.id))
-    return _list_form_page(form, status=400)
+    row = submitted(form, lambda: custom_lists.create_list(current_user, form.to_input(), now=utcnow()))
+    if row is None:
+        return _list_form_page(form, status=400)
+    reads = (f"rules ask whether ip.cidrLists contains “{row.name}”" if row.kind == custom_lists.CIDR_KIND
+             else f"rules read it as lists.{row.name}")
+    flash(f"List “{row.name}” added with {row.item_count} items; {reads}.")
+    return redirect_to(url_for("console.custom_list_edit", list_id=row.id))
 
 
 @bp.get("/data/lists/<list_id>")
@@ -207,15 +185,11 @@ def custom_list_update(list_id: str):
     row = custom_lists.get_list(current_user.tenant_id, list_id)
     form = ListForm()
     form.name.data, form.kind.data = row.name, row.kind  # fixed once created
-    if form.validate_on_submit():
-        try:
-            row = custom_lists.update_list(current_user, list_id, form.to_input(), now=utcnow())
-        except custom_lists.InvalidCustomData as exc:
-            form.add_errors(exc.fields)
-        else:
-            flash(f"List “{row.name}” saved with {row.item_count} items; the next track uses them.")
-            return redirect_to(url_for("console.custom_list_edit", list_id=row.id))
-    return _list_form_page(form, row, status=400)
+    saved = submitted(form, lambda: custom_lists.update_list(current_user, list_id, form.to_input(), now=utcnow()))
+    if saved is None:
+        return _list_form_page(form, row, status=400)
+    flash(f"List “{saved.name}” saved with {saved.item_count} items; the next track uses them.")
+    return redirect_to(url_for("console.custom_list_edit", list_id=saved.id))
 
 
 @bp.post("/data/lists/<list_id>/import")
@@ -268,7 +242,7 @@ def custom_list_delete(list_id: str):
 # Network lists: instance-wide, shared by every tenant (the same service as `flask ip-lists`)
 
 
-class NetworkListForm(FlaskForm, FieldErrors):
+class NetworkListForm(ServiceForm):
     name = StringField("Name", validators=[Length(max=200)])
     description = StringField("Description", validators=[Length(max=2000)])
     is_anonymous = BooleanField("Anonymous: an address in it makes ip.isAnonymous true", default=True)

@@ -1,13 +1,12 @@
 """The one guard every console-side blueprint installs: signed in, not idle, not past the
 session's lifetime, allowed by role.
 
-Admins may do everything. Reviewers get only what a blueprint lists for them; a view added
-without thinking about roles is therefore admin-only, the safe default.
+Admins may do everything. Reviewers get only what the tables below list, for every blueprint at
+once; a view added without thinking about roles is therefore admin-only, the safe default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, make_response, redirect, request, session, url_for
@@ -22,23 +21,36 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 # Where a user whose password someone else chose (an invitation) may go until they choose their own.
 PASSWORD_CHANGE = "console.account_password"
 
+# Endpoints reviewers may GET: the console's activity and users, the queue and its cases.
+REVIEWER_READS = frozenset({
+    "console.home", "console.activity_list", "console.activity_show", "console.user_list", "console.user_show",
+    "review.queue_list", "review.queue_count", "review.case_show", "review.case_next",
+})
+# Endpoints any signed-in role may use: one's own account, and working a case (bulk decisions stay
+# admin-only).
+ANYONE = frozenset({
+    "console.account_show", "console.account_password", "console.account_passkey_options",
+    "console.account_passkey_add", "console.account_passkey_remove",
+    "review.case_claim", "review.case_release", "review.note_create", "review.case_decide",
+})
+# Endpoints a page asks on a timer (listed above too, for the roles that may read them).
+POLLS = frozenset({
+    "console.action_first_event",  # the Get started panel: has the first event arrived?
+    "review.queue_count",  # the nav badge, every 30 s
+})
 
-def install_guard(
-    bp: Blueprint, *, reviewer_reads: Iterable[str] = (), anyone: Iterable[str] = (), polls: Iterable[str] = ()
-) -> None:
-    """``reviewer_reads``: endpoints reviewers may GET; ``anyone``: endpoints any signed-in role may use;
-    ``polls``: endpoints a page asks on a timer (they must also be listed for the roles that may read them).
+
+def install_guard(bp: Blueprint) -> None:
+    """Every request to ``bp`` passes the guard, by the tables above.
 
     A poll is not the user at work: it never counts as activity (an open tab would otherwise never
     reach the idle sign-out) and never redirects. Where a page would be sent elsewhere (signed out,
     idle, a password to choose), a poll answers 204, which htmx does not swap: a poll that redirected
     would load a page that polls again, and a page polling its own redirect reloads itself for ever.
     """
-    reviewer_reads, anyone, polls = frozenset(reviewer_reads), frozenset(anyone), frozenset(polls)
-
     @bp.before_request
     def guard() -> object:
-        if request.endpoint in polls:
+        if request.endpoint in POLLS:
             return _poll_guard()
         if not current_user.is_authenticated:
             return _to_sign_in(None)
@@ -61,9 +73,9 @@ def install_guard(
         return _by_role()
 
     def _by_role() -> object:
-        if current_user.is_admin or request.endpoint in anyone:
+        if current_user.is_admin or request.endpoint in ANYONE:
             return None
-        if request.endpoint in reviewer_reads and request.method in READ_METHODS:
+        if request.endpoint in REVIEWER_READS and request.method in READ_METHODS:
             return None
         abort(403)
 

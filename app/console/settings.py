@@ -12,12 +12,14 @@ from flask_login import current_user
 
 from app.config import current_settings
 from app.console import bp
-from app.console.settings_forms import ApiKeyForm, AuditFilterForm, ConfirmForm, InviteForm, TenantSettingsForm
+from app.console.forms import ConfirmForm, submitted
+from app.console.settings_forms import ApiKeyForm, AuditFilterForm, InviteForm, ReviewReasonsForm, TenantSettingsForm
 from app.domain.errors import Conflict, DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.services.console import console_users
 from app.services.decisions.trace_view import as_json_text
+from app.services.reviews import reasons
 from app.services.tenancy import api_keys, audit, tenant_settings
 
 # -- tenant settings --------------------------------------------------------------------------------
@@ -36,15 +38,11 @@ def settings_show():
 @bp.post("/settings")
 def settings_update():
     form = TenantSettingsForm()
-    if form.validate_on_submit():
-        try:
-            tenant_settings.update_tenant_settings(current_user, form.to_input(), base=current_settings())
-        except tenant_settings.InvalidTenantSettings as exc:
-            form.add_errors(exc.fields)
-        else:
-            flash("Settings saved. They apply to the next request.")
-            return redirect_to(url_for("console.settings_show"))
-    return _settings_page(form, status=400)
+    if submitted(form, lambda: tenant_settings.update_tenant_settings(current_user, form.to_input(),
+                                                                      base=current_settings())) is None:
+        return _settings_page(form, status=400)
+    flash("Settings saved. They apply to the next request.")
+    return redirect_to(url_for("console.settings_show"))
 
 
 # -- API secret keys --------------------------------------------------------------------------------
@@ -57,9 +55,13 @@ def settings_key_list():
                   active_count=sum(1 for k in keys if k.revoked_at is None))
 
 
+def _key_form_page(form: ApiKeyForm, *, status: int = 200):
+    return render("console/settings/keys/new.html", "console/settings/keys/_new.html", status=status, form=form)
+
+
 @bp.get("/settings/api-keys/new")
 def settings_key_new():
-    return render("console/settings/keys/new.html", "console/settings/keys/_new.html", form=ApiKeyForm())
+    return _key_form_page(ApiKeyForm())
 
 
 @bp.post("/settings/api-keys")
@@ -74,7 +76,7 @@ def settings_key_create():
         else:
             return render("console/settings/keys/created.html", "console/settings/keys/_created.html", key=key,
                           raw_key=raw)
-    return render("console/settings/keys/new.html", "console/settings/keys/_new.html", status=400, form=form)
+    return _key_form_page(form, status=400)
 
 
 @bp.get("/settings/api-keys/<key_id>/revoke")
@@ -108,9 +110,13 @@ def settings_member_list():
     return _member_list()
 
 
+def _member_form_page(form: InviteForm, *, status: int = 200):
+    return render("console/settings/members/new.html", "console/settings/members/_new.html", status=status, form=form)
+
+
 @bp.get("/settings/team/new")
 def settings_member_new():
-    return render("console/settings/members/new.html", "console/settings/members/_new.html", form=InviteForm())
+    return _member_form_page(InviteForm())
 
 
 @bp.post("/settings/team")
@@ -128,7 +134,7 @@ def settings_member_create():
         else:
             return render("console/settings/members/created.html", "console/settings/members/_created.html",
                           member=invitation.user, password=invitation.password)
-    return render("console/settings/members/new.html", "console/settings/members/_new.html", status=400, form=form)
+    return _member_form_page(form, status=400)
 
 
 def _set_disabled(user_id: str, *, disabled: bool):
@@ -150,6 +156,33 @@ def settings_member_disable(user_id: str):
 @bp.post("/settings/team/<user_id>/enable")
 def settings_member_enable(user_id: str):
     return _set_disabled(user_id, disabled=False)
+
+
+# -- review reasons ---------------------------------------------------------------------------------
+
+
+def _reasons_page(form: ReviewReasonsForm, *, status: int = 200):
+    return render("console/settings/reasons.html", "console/settings/_reasons.html", status=status, form=form)
+
+
+@bp.get("/settings/review-reasons")
+def settings_reasons_show():
+    listed = reasons.tenant_reasons(current_user.tenant_id)
+    return _reasons_page(ReviewReasonsForm(formdata=None, reasons="\n".join(reason.label for reason in listed)))
+
+
+@bp.post("/settings/review-reasons")
+def settings_reasons_update():
+    form = ReviewReasonsForm()
+    if form.validate_on_submit():
+        try:
+            reasons.set_reasons(current_user, form.reasons.data or "", now=utcnow())
+        except DomainError as exc:
+            form.reasons.errors = [*form.reasons.errors, exc.message]
+        else:
+            flash("Review reasons saved.")
+            return redirect_to(url_for("console.settings_reasons_show"))
+    return _reasons_page(form, status=400)
 
 
 # -- audit log --------------------------------------------------------------------------------------

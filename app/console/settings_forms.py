@@ -3,44 +3,45 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.console.forms import ServiceForm
 from app.models import Tenant
 from app.services.tenancy.tenant_settings import TenantSettingsInput
 
 
-def _lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+class LinesField(TextAreaField):
+    """Text of one entry per line: a stored list shows as its lines; ``entries`` are what was typed,
+    trimmed, without the blank lines."""
+
+    def process_data(self, value: object) -> None:
+        super().process_data("\n".join(value) if isinstance(value, list | tuple) else value)
+
+    @property
+    def entries(self) -> list[str]:
+        return [line.strip() for line in (self.data or "").splitlines() if line.strip()]
 
 
-class TenantSettingsForm(FlaskForm):
+class TenantSettingsForm(ServiceForm):
     # Lengths, formats and ranges are the service's to check (the same rules as the environment's).
     name = StringField("Name")
     logo_url = StringField("Logo URL")
     webauthn_rp_id = StringField("Passkey relying party ID (RP ID)")
     webauthn_rp_name = StringField("Passkey relying party name")
-    webauthn_origins = TextAreaField("Allowed passkey origins", validators=[Length(max=20_000)])
-    redirect_allowlist = TextAreaField("Redirect URL allow-list", validators=[Length(max=50_000)])
+    webauthn_origins = LinesField("Allowed passkey origins", validators=[Length(max=20_000)])
+    redirect_allowlist = LinesField("Redirect URL allow-list", validators=[Length(max=50_000)])
     client_token_ttl = IntegerField(
         "Client token lifetime (seconds)",
         validators=[Optional()],
         render_kw={"inputmode": "numeric"},
     )
+    publish_needs_second_admin = BooleanField("Publishing rule changes needs a second admin")
 
     @classmethod
     def for_tenant(cls, tenant: Tenant) -> TenantSettingsForm:
-        return cls(
-            formdata=None,
-            name=tenant.name,
-            logo_url=tenant.logo_url,
-            webauthn_rp_id=tenant.webauthn_rp_id,
-            webauthn_rp_name=tenant.webauthn_rp_name,
-            webauthn_origins="\n".join(tenant.webauthn_origins or []),
-            redirect_allowlist="\n".join(tenant.redirect_allowlist or []),
-            client_token_ttl=tenant.client_token_ttl,
-        )
+        return cls(formdata=None, obj=tenant)  # each field from the tenant's column of its name
 
     def to_input(self) -> TenantSettingsInput:
         return TenantSettingsInput(
@@ -48,23 +49,16 @@ class TenantSettingsForm(FlaskForm):
             logo_url=self.logo_url.data,
             webauthn_rp_id=self.webauthn_rp_id.data,
             webauthn_rp_name=self.webauthn_rp_name.data,
-            webauthn_origins=_lines(self.webauthn_origins.data),
-            redirect_allowlist=_lines(self.redirect_allowlist.data),
+            webauthn_origins=self.webauthn_origins.entries,
+            redirect_allowlist=self.redirect_allowlist.entries,
             client_token_ttl=self.client_token_ttl.data,
+            publish_needs_second_admin=self.publish_needs_second_admin.data,
         )
-
-    def add_errors(self, fields: dict[str, list[str]]) -> None:
-        for name, messages in fields.items():
-            self[name].errors = [*self[name].errors, *messages]
 
 
 class ApiKeyForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the key a name, e.g. the backend that will use it."),
                                            Length(max=120)])
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
 
 
 class InviteForm(FlaskForm):
@@ -98,3 +92,8 @@ class AuditFilterForm(FlaskForm):
     def before_id(self) -> int | None:
         value = (self.before.data or "").strip()
         return int(value) if value.isdigit() else None
+
+
+class ReviewReasonsForm(FlaskForm):
+    # The service reads the lines (domain.review_reasons): the limits and duplicates are its to say.
+    reasons = TextAreaField("Review reasons", validators=[Length(max=20_000)])

@@ -25,8 +25,6 @@ def user_list():
 @bp.get("/users/<path:user_id>")
 def user_show(user_id: str):
     profile = user_profile.get_user_profile(current_user.tenant_id, user_id)
-    if profile is None:
-        raise NotFound(f"There is no user “{user_id}”: nothing was tracked for them, or they were deleted.")
     return render("console/users/show.html", profile=profile, user=profile.user)
 
 

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 from flask import flash, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from app.config import current_settings
 from app.console import bp
+from app.console.forms import ConfirmForm, ServiceForm, submitted
 from app.htmx import redirect_to, render
 from app.models import WebhookEndpoint
 from app.models.base import utcnow
 from app.services.delivery import endpoints, events
 
 
-class EndpointForm(FlaskForm):
+class EndpointForm(ServiceForm):
     # Parsing and CSRF only: the URL and event rules live in the service (one place to validate).
     url = StringField("Endpoint URL", validators=[Length(max=4096)])
     description = StringField("Description", validators=[Length(max=2000)])
@@ -41,14 +41,6 @@ class EndpointForm(FlaskForm):
     def to_input(self) -> endpoints.EndpointInput:
         return endpoints.EndpointInput(url=self.url.data or "", description=self.description.data or "",
                                       event_types=list(self.event_types.data or []), is_active=bool(self.is_active.data))
-
-    def add_errors(self, fields: dict[str, list[str]]) -> None:
-        for name, messages in fields.items():
-            self[name].errors = [*self[name].errors, *messages]
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
 
 
 def _form_page(form: EndpointForm, endpoint: WebhookEndpoint | None = None, *, status: int = 200):
@@ -77,15 +69,12 @@ def webhook_new():
 @bp.post("/webhooks")
 def webhook_create():
     form = EndpointForm()
-    if form.validate_on_submit():
-        try:
-            endpoint = endpoints.create_endpoint(current_user, form.to_input(), settings=current_settings(), now=utcnow())
-        except endpoints.InvalidEndpoint as exc:
-            form.add_errors(exc.fields)
-        else:
-            flash("Endpoint added. Send it a test event to check that it receives and verifies them.")
-            return redirect_to(url_for("console.webhook_show", endpoint_id=endpoint.id))
-    return _form_page(form, status=400)
+    endpoint = submitted(form, lambda: endpoints.create_endpoint(current_user, form.to_input(), settings=current_settings(),
+                                                                 now=utcnow()))
+    if endpoint is None:
+        return _form_page(form, status=400)
+    flash("Endpoint added. Send it a test event to check that it receives and verifies them.")
+    return redirect_to(url_for("console.webhook_show", endpoint_id=endpoint.id))
 
 
 def _show(endpoint: WebhookEndpoint, *, status: int = 200):
@@ -115,15 +104,11 @@ def webhook_edit(endpoint_id: str):
 def webhook_update(endpoint_id: str):
     endpoint = endpoints.get_endpoint(current_user.tenant_id, endpoint_id)
     form = EndpointForm()
-    if form.validate_on_submit():
-        try:
-            endpoints.update_endpoint(current_user, endpoint_id, form.to_input(), settings=current_settings(), now=utcnow())
-        except endpoints.InvalidEndpoint as exc:
-            form.add_errors(exc.fields)
-        else:
-            flash("Endpoint saved.")
-            return redirect_to(url_for("console.webhook_show", endpoint_id=endpoint_id))
-    return _form_page(form, endpoint, status=400)
+    if submitted(form, lambda: endpoints.update_endpoint(current_user, endpoint_id, form.to_input(),
+                                                         settings=current_settings(), now=utcnow())) is None:
+        return _form_page(form, endpoint, status=400)
+    flash("Endpoint saved.")
+    return redirect_to(url_for("console.webhook_show", endpoint_id=endpoint_id))
 
 
 @bp.post("/webhooks/<endpoint_id>/test")

@@ -438,6 +438,12 @@ def _describe_condition(node: Condition, *, catalogue: TenantCatalogue) -> str:
     return f"{label} {op.label} {shown}"
 
 
+# Sentences for people reading rules (the Rules tab, a review case) describe them by the built-in
+# fields and take list names on trust: a sentence needs nothing of the tenant's loaded, and a rule
+# naming a list not made yet still reads as one.
+SUMMARY_CATALOGUE = TenantCatalogue(lists=None)
+
+
 def describe_conditions(conditions: Any, *, catalogue: TenantCatalogue) -> str:
     tree = from_jsonlogic(conditions, catalogue=catalogue)
     return describe(tree, catalogue=catalogue) if tree is not None else "Advanced condition (JsonLogic)"

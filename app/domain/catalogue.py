@@ -1,13 +1,17 @@
 """The fields a rule can read, as the condition builder offers them, and the operators each type takes.
 
-Paths match :func:`app.domain.context.build_context`; a test keeps the two in step. Anything the
-integrator sends as custom data is ``custom.<name>``, typed by whoever writes the rule.
+The built-in fields and the risk signals are data, in catalogue.toml; the velocity fields are made
+here, one per scope, metric and window. Paths match :func:`app.domain.context.build_context`; a test
+keeps the two in step. Anything the integrator sends as custom data is ``custom.<name>``, typed by
+whoever writes the rule.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 
 from app.domain.rules import LISTS_PREFIX
 
@@ -26,70 +30,27 @@ class CatalogueField:
     description: str
 
 
-CATALOGUE: tuple[CatalogueField, ...] = (
-    CatalogueField("user.id", "text", "User ID", "The user id your backend tracked the action for."),
-    CatalogueField("user.email", "text", "User email", "The email set on the user or sent with a track."),
-    CatalogueField("user.phoneNumber", "text", "User phone number", "The phone number set on the user."),
-    CatalogueField("user.username", "text", "Username", "The username set on the user."),
-    CatalogueField("user.isEnrolled", "boolean", "User is enrolled",
-                   "Whether the user has at least one verified authenticator."),
-    CatalogueField("user.enrolledVerificationMethods", "list", "User's enrolled methods",
-                   "Verification methods the user has verified, e.g. PASSKEY, AUTHENTICATOR_APP."),
-    CatalogueField("ip.address", "ip", "IP address", "The end user's IP address sent with the track."),
-    CatalogueField("device.id", "text", "Device ID", "The device id sent with the track."),
-    CatalogueField("userAgent", "text", "User agent", "The browser's user agent sent with the track."),
-    CatalogueField("action.code", "text", "Action code", "The code of the action being tracked."),
-)
-
-# Risk signals (app/domain/signals.py): computed at track time, only for actions whose rules read them.
+# Said of every field catalogue.toml marks needs_geoip.
 _NEEDS_GEO = (" Needs a GeoLite2-City file (TOLLGATE_GEOIP_CITY_DB); without one it is always empty,"
               " so a rule on it never matches.")
-SIGNAL_FIELDS: tuple[CatalogueField, ...] = (
-    CatalogueField("device.isNew", "boolean", "Device is new",
-                   "This device id was never tracked for this user before (empty when no device id is sent)."),
-    CatalogueField("device.count", "number", "User's device count",
-                   "How many distinct device ids this user has been tracked with, this one included."),
-    CatalogueField("device.lastSeenDaysAgo", "number", "Device last seen (days ago)",
-                   "Days since this user was last tracked with this device id; empty for a new device."),
-    CatalogueField("device.isBot", "boolean", "Device is a bot",
-                   "The user agent is a crawler, a headless browser or a scripted HTTP client (curl, python...)."),
-    CatalogueField("device.browser", "text", "Browser",
-                   "Browser family parsed from the user agent, e.g. Chrome, Firefox, Mobile Safari."),
-    CatalogueField("device.os", "text", "Operating system",
-                   "Operating system family parsed from the user agent, e.g. Windows, Mac OS X, iOS, Android."),
-    CatalogueField("device.isMobile", "boolean", "Device is mobile",
-                   "The user agent is a phone or tablet browser or app (iOS, Android...)."),
-    CatalogueField("ip.countryCode", "text", "IP country",
-                   "Two-letter country code of the IP address (offline table; empty for private addresses)."),
-    CatalogueField("ip.isUnrecognized", "boolean", "IP is unrecognized",
-                   "This IP address was never tracked for this user before."),
-    CatalogueField("ip.isAnonymous", "boolean", "IP is anonymous",
-                   "The IP address is in an instance-wide network list marked anonymous (operator threat intel "
-                   "such as Tor exit or VPN ranges, shared by every tenant; Data → Network lists or "
-                   "`flask ip-lists import`). Your own custom lists never make an address anonymous."),
-    CatalogueField("ip.cidrLists", "list", "IP's network lists",
-                   "Names of the lists whose CIDRs contain the IP address: your custom lists of IP ranges and "
-                   "the instance-wide network lists. Use 'contains' with a list name, e.g. office or tor."),
-    CatalogueField("ip.city", "text", "IP city", "City of the IP address." + _NEEDS_GEO),
-    CatalogueField("ip.latitude", "number", "IP latitude", "Latitude of the IP address." + _NEEDS_GEO),
-    CatalogueField("ip.longitude", "number", "IP longitude", "Longitude of the IP address." + _NEEDS_GEO),
-    CatalogueField("ip.impossibleTravel", "boolean", "Impossible travel",
-                   "Getting here from the user's last located action needs a speed above "
-                   "TOLLGATE_IMPOSSIBLE_TRAVEL_KMH (900 km/h by default)." + _NEEDS_GEO),
-    CatalogueField("ip.travelSpeedKmh", "number", "Travel speed (km/h)",
-                   "Speed needed to get here from the user's last located action (0 under 100 km)." + _NEEDS_GEO),
-    CatalogueField("ip.atypicalTravel", "boolean", "Atypical country",
-                   "The IP's country was not seen for this user in the last 90 days (empty without history)."
-                   + _NEEDS_GEO),
-    CatalogueField("user.hasPreviouslyVerified", "boolean", "User has verified before",
-                   "The user has completed a passkey or code verification before."),
-    CatalogueField("user.accountAgeDays", "number", "Account age (days)",
-                   "Days since the user was first seen (tracked or created); 0 for a new user."),
-    CatalogueField("user.lastVerifiedMinutesAgo", "number", "Last verified (minutes ago)",
-                   "Minutes since the user last verified; e.g. skip the challenge when less than 10."),
-    CatalogueField("user.failedChallengesLastHour", "number", "Failed challenges in the last hour",
-                   "Wrong codes the user entered in the last hour."),
-)
+
+
+def _read_fields() -> dict[str, tuple[CatalogueField, ...]]:
+    """catalogue.toml's tables (``field``: the track and the user; ``signal``: risk signals)."""
+    tables = tomllib.loads(resources.files(__package__).joinpath("catalogue.toml").read_text(encoding="utf-8"))
+    return {
+        name: tuple(
+            CatalogueField(row["path"], row["type"], row["label"],
+                           row["description"] + (_NEEDS_GEO if row.get("needs_geoip") else ""))
+            for row in rows
+        )
+        for name, rows in tables.items()
+    }
+
+
+_FIELDS = _read_fields()
+SIGNAL_FIELDS = _FIELDS["signal"]  # computed at track time, only for actions whose rules read them
+
 _VELOCITY_SCOPES = {"user": "this user", "device": "this device id", "ip": "this IP address"}
 _VELOCITY_METRICS = {
     "actionCount": ("actions", "Actions of any code tracked for {scope}"),
@@ -110,7 +71,7 @@ VELOCITY_FIELDS: tuple[CatalogueField, ...] = tuple(
     for metric in (("actionCount", "actionCodeCount", "failedChallenges") if scope == "user" else _VELOCITY_METRICS)
     for window in _WINDOW_WORDS
 )
-CATALOGUE = CATALOGUE + SIGNAL_FIELDS + VELOCITY_FIELDS
+CATALOGUE: tuple[CatalogueField, ...] = _FIELDS["field"] + SIGNAL_FIELDS + VELOCITY_FIELDS
 _BY_PATH = {entry.path: entry for entry in CATALOGUE}
 
 

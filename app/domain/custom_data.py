@@ -14,7 +14,7 @@ from typing import Any
 
 from app.domain._jsonlogic import kind_of
 
-_SECTIONS = {"action": "custom.", "user": "user.custom."}
+CUSTOM_SECTIONS = {"action": "custom.", "user": "user.custom."}  # data point model type → path prefix
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,13 @@ def check_custom_values(context: dict[str, Any], fields: Iterable[str],
     fields = set(fields)
     sections = {"action": _section(context, "custom"), "user": _section(context.get("user"), "custom")}
     errors = []
-    for model, name in sorted((model, name) for model, prefix in _SECTIONS.items() for name in names_read(fields, prefix)):
+    for model, name in sorted((model, name) for model, prefix in CUSTOM_SECTIONS.items() for name in names_read(fields, prefix)):
         value = sections[model].get(name)
         data_type = point_types.get((model, name))
         if value is None or data_type is None or value_fits(data_type, value):
             continue
         errors.append({
-            "field": _SECTIONS[model] + name,
+            "field": CUSTOM_SECTIONS[model] + name,
             "expectedType": data_type,
             "receivedType": value_type(value),
             "value": _shown(value),

@@ -7,11 +7,23 @@ Flask.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
+    """A kind of refusal is a subclass that names its ``code`` and ``status`` in its header, as
+    ``class NotFound(DomainError, code="not_found", status=404)``; what it leaves out it inherits."""
+
     code = "invalid_request"
     status = 400
     headers: dict[str, str] = {}  # sent with the error response (never mutated: subclasses replace it)
+
+    def __init_subclass__(cls, *, code: str | None = None, status: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.status = status
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
         super().__init__(message)
@@ -22,46 +34,38 @@ class DomainError(Exception):
             self.status = status
 
 
-class InvalidRequest(DomainError):
-    code = "invalid_request"
-    status = 400
+class InvalidRequest(DomainError, code="invalid_request", status=400):
+    """The request cannot be used as it is: a value missing, malformed or out of range."""
 
 
-class Unauthorized(DomainError):
-    code = "unauthorized"
-    status = 401
+class Unauthorized(DomainError, code="unauthorized", status=401):
+    """No valid credentials: an API key, a console session or a token."""
 
 
-class Forbidden(DomainError):
-    code = "forbidden"
-    status = 403
+class Forbidden(DomainError, code="forbidden", status=403):
+    """Known credentials that may not do this."""
 
 
-class NotFound(DomainError):
-    code = "not_found"
-    status = 404
+class NotFound(DomainError, code="not_found", status=404):
+    """Nothing by that id, or not the tenant's (which is said the same way)."""
 
 
-class Conflict(DomainError):
-    code = "conflict"
-    status = 409
+class Conflict(DomainError, code="conflict", status=409):
+    """At odds with what is stored: a name taken, a state already left."""
 
 
-class TooManyRequests(DomainError):
-    code = "too_many_requests"
-    status = 429
+class TooManyRequests(DomainError, code="too_many_requests", status=429):
+    """Over a limit; ``Retry-After`` says in how many seconds to ask again."""
 
     def __init__(self, message: str, *, retry_after: int):
         super().__init__(message)
         self.headers = {"Retry-After": str(retry_after)}  # seconds
 
 
-class InvalidFields(DomainError):
+class InvalidFields(DomainError, code="invalid_fields"):
     """A form-shaped refusal: ``fields`` maps each unusable field to its messages, shown beside it;
     ``message`` joins them all, after a subclass's ``summary``."""
 
-    code = "invalid_fields"
-    status = 400
     summary = ""
 
     def __init__(self, fields: dict[str, list[str]]):
@@ -69,11 +73,8 @@ class InvalidFields(DomainError):
         self.fields = fields
 
 
-class InvalidRuleConditions(DomainError):
+class InvalidRuleConditions(DomainError, code="invalid_rule_conditions"):
     """A rule's JsonLogic does not validate; ``path`` points at the offending node."""
-
-    code = "invalid_rule_conditions"
-    status = 400
 
     def __init__(self, message: str, *, path: str):
         super().__init__(f"{message} (at {path})")

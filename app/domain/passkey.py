@@ -36,14 +36,13 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from app.domain.errors import DomainError
+from app.domain.errors import InvalidRequest
 
 TIMEOUT_MS = 5 * 60 * 1000
 
 
-class InvalidCredential(DomainError):
-    code = "invalid_credential"
-    status = 400
+class InvalidCredential(InvalidRequest, code="invalid_credential"):
+    """A passkey response that does not verify."""
 
 
 class SignCountRegressed(InvalidCredential):
@@ -55,6 +54,12 @@ class RelyingParty:
     rp_id: str
     name: str
     origins: tuple[str, ...]
+
+    def expectations(self, challenge: str) -> dict[str, Any]:
+        """What a registration and an assertion alike are verified against: our challenge, this RP,
+        one of its origins, and a user verified on the authenticator."""
+        return {"expected_challenge": base64url_to_bytes(challenge), "expected_rp_id": self.rp_id,
+                "expected_origin": list(self.origins), "require_user_verification": True}
 
 
 @dataclass(frozen=True)
@@ -141,14 +146,8 @@ def authentication_ceremony(rp: RelyingParty, *, allowed: list[KnownCredential] 
 
 def verify_registration(rp: RelyingParty, credential: Any, *, expected_challenge: str) -> NewCredential:
     try:
-        parsed = parse_registration_credential_json(credential if isinstance(credential, str) else json.dumps(credential))
-        verified = verify_registration_response(
-            credential=parsed,
-            expected_challenge=base64url_to_bytes(expected_challenge),
-            expected_rp_id=rp.rp_id,
-            expected_origin=list(rp.origins),
-            require_user_verification=True,
-        )
+        parsed = parse_registration_credential_json(_as_json(credential))
+        verified = verify_registration_response(credential=parsed, **rp.expectations(expected_challenge))
     except (InvalidRegistrationResponse, InvalidJSONStructure, ValueError, TypeError, KeyError) as exc:
         raise InvalidCredential(f"The passkey could not be registered: {exc}") from exc
     return NewCredential(
@@ -161,6 +160,11 @@ def verify_registration(rp: RelyingParty, credential: Any, *, expected_challenge
         backup_state=verified.credential_backed_up,
         attachment=parsed.authenticator_attachment.value if parsed.authenticator_attachment else None,
     )
+
+
+def _as_json(credential: Any) -> str:
+    """The browser's response as the JSON py_webauthn parses: sent as a string or as an object."""
+    return credential if isinstance(credential, str) else json.dumps(credential)
 
 
 def credential_id_of(credential: Any) -> str:
@@ -192,17 +196,12 @@ def verify_assertion(
     stored_sign_count: int,
 ) -> VerifiedAssertion:
     try:
-        parsed = parse_authentication_credential_json(
-            credential if isinstance(credential, str) else json.dumps(credential)
-        )
+        parsed = parse_authentication_credential_json(_as_json(credential))
         verified = verify_authentication_response(
             credential=parsed,
-            expected_challenge=base64url_to_bytes(expected_challenge),
-            expected_rp_id=rp.rp_id,
-            expected_origin=list(rp.origins),
             credential_public_key=public_key,
             credential_current_sign_count=0,  # compared below, so a regression is recognisable
-            require_user_verification=True,
+            **rp.expectations(expected_challenge),
         )
     except (InvalidAuthenticationResponse, InvalidJSONStructure, ValueError, TypeError, KeyError) as exc:
         raise InvalidCredential(f"The passkey could not be verified: {exc}") from exc

@@ -315,7 +315,7 @@ class _Compiler:
             # Their value is one of the operands, so operands decide whatever the parent decides.
             operands = [self.compile(arg, _child(path, op, i), boolean=boolean)
                         for i, arg in enumerate(args)]
-            return _and(operands) if op == "and" else _or(operands)
+            return _junction(operands, stop_when=op == "or")
         if op in ("!", "!!"):
             operand = self.compile(args[0], _child(path, op, 0), boolean=op == "!")
             if op == "!":
@@ -413,44 +413,29 @@ def _literal_membership(items: list[Any]) -> Callable[[Any, Any], bool] | None:
 def _var_against_literal(compare: Callable[[Any, Any], bool], get: Callable[[Any], Any],
                          literal: Any, swap: bool, path: str, op: str,
                          field_name: str | None) -> Evaluator:
-    if swap:
-        def literal_first(data: Any, trace: Trace) -> bool:
-            observed = get(data)
-            result = compare(literal, observed)
-            if trace is not None:
-                trace.append(ConditionTrace(path, op, field_name, observed, literal, result))
-            return result
-        return literal_first
+    # ``swap``: the literal is the left operand, as in {"in": ["tor", {"var": "ip.cidrLists"}]}.
+    ordered = (lambda observed, value: compare(value, observed)) if swap else compare
 
-    def var_first(data: Any, trace: Trace) -> bool:
+    def var_against_literal(data: Any, trace: Trace) -> bool:
         observed = get(data)
-        result = compare(observed, literal)
+        result = ordered(observed, literal)
         if trace is not None:
             trace.append(ConditionTrace(path, op, field_name, observed, literal, result))
         return result
-    return var_first
+    return var_against_literal
 
 
-def _and(children: list[Evaluator]) -> Evaluator:
-    def and_(data: Any, trace: Trace) -> Any:
-        value: Any = True
+def _junction(children: list[Evaluator], *, stop_when: bool) -> Evaluator:
+    """JsonLogic's and (``stop_when=False``) and or (``True``): the first operand whose truth is
+    ``stop_when``, else the last; the rest are not evaluated (nor traced)."""
+    def junction(data: Any, trace: Trace) -> Any:
+        value: Any = not stop_when
         for child in children:
             value = child(data, trace)
-            if not truthy(value):
+            if truthy(value) is stop_when:
                 return value
         return value
-    return and_
-
-
-def _or(children: list[Evaluator]) -> Evaluator:
-    def or_(data: Any, trace: Trace) -> Any:
-        value: Any = False
-        for child in children:
-            value = child(data, trace)
-            if truthy(value):
-                return value
-        return value
-    return or_
+    return junction
 
 
 def _if(branches: list[Evaluator]) -> Evaluator:
@@ -494,10 +479,10 @@ def _between(compare: Callable[[Any, Any], bool], children: list[Evaluator], sid
 
 
 class CompiledRuleCache:
-    """Per-process LRU of compiled rules keyed by (rule id, version).
+    """Per-process LRU of compiled rules keyed by (rule id, version), the version being what pins
+    the conditions (tracking passes the published rule-set version's id).
 
-    Safe only because a rule version never changes: callers must bump the version whenever the
-    conditions change, and a key is never re-checked against ``expr``.
+    Safe only because what a key names never changes: a key is never re-checked against ``expr``.
     """
 
     def __init__(self, maxsize: int = 4096) -> None:

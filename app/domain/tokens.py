@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import jwt
 
-from app.domain.errors import DomainError
+from app.domain.errors import InvalidRequest, Unauthorized
 from app.domain.secretbox import derive_key
 
 ALGORITHM = "HS256"
@@ -26,14 +26,12 @@ class TokenKind(StrEnum):
     RESULT = "tollgate:result"
 
 
-class InvalidToken(DomainError):
-    code = "invalid_token"
-    status = 400
+class InvalidToken(InvalidRequest, code="invalid_token"):
+    """Not a token Tollgate issued for this use: bad signature, wrong audience, malformed."""
 
 
-class ExpiredToken(DomainError):
-    code = "expired_token"
-    status = 401
+class ExpiredToken(Unauthorized, code="expired_token"):
+    """A token Tollgate issued, past its expiry."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from app.domain.catalogue import LIST_NAME
 from app.domain.context import RequestFacts, UserFacts, build_context
-from app.domain.custom_data import CustomDataReport, check_custom_values, names_read
+from app.domain.custom_data import CUSTOM_SECTIONS, CustomDataReport, check_custom_values, names_read
 from app.domain.decision import (
     ActionState,
     Decision,
@@ -39,6 +39,9 @@ class RuleSetVersion:
     default_verification_method: VerificationMethod | None
     unenrolled_policy: UnenrolledPolicy
     rules: tuple[RuleInput, ...] = ()
+    # Which published version this is (None: a draft, or the defaults of an action not stored yet).
+    version_id: str | None = None
+    number: int | None = None
 
     @cached_property
     def fields_read(self) -> frozenset[str]:
@@ -51,9 +54,24 @@ class RuleSetVersion:
         return any(path.startswith(("custom.", "user.custom.")) for path in self.fields_read)
 
     @cached_property
+    def data_points_read(self) -> frozenset[tuple[str, str]]:
+        """(model type, name) of every custom value the rules read: the data point types that matter."""
+        return frozenset((model, name) for model, prefix in CUSTOM_SECTIONS.items()
+                         for name in names_read(self.fields_read, prefix))
+
+    @cached_property
     def list_names(self) -> frozenset[str]:
         """The tenant's custom lists the rules read: the snapshot must carry their items."""
         return frozenset(name for name in names_read(self.fields_read, LISTS_PREFIX) if LIST_NAME.fullmatch(name))
+
+
+@dataclass(frozen=True)
+class ListVersion:
+    """A custom list's items as of one of its versions (stored for ever: a replay reads the same)."""
+
+    list_id: str
+    version: int
+    items: list[Any]
 
 
 @dataclass(frozen=True)
@@ -61,14 +79,50 @@ class InputSnapshot:
     """Every input of a decision as it was at track time.
 
     ``signals``: the risk-signal namespaces computed for the rules that read them (``None`` when they
-    read none); ``lists``: the items of each list the rules read that exists; ``data_point_types``:
-    (model type, name) → declared type of the tenant's custom data points."""
+    read none); ``lists``: each list the rules read that exists, as of the version read;
+    ``data_point_types``: (model type, name) → declared type of the tenant's custom data points."""
 
     user: UserFacts
     request: RequestFacts
     signals: Mapping[str, Any] | None = None
-    lists: Mapping[str, list[Any]] = field(default_factory=dict)
+    lists: Mapping[str, ListVersion] = field(default_factory=dict)
     data_point_types: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def to_document(self) -> dict[str, Any]:
+        """The snapshot as JSON, stored with the action. Lists by reference (id and version): their
+        items are kept once per version, not once per track."""
+        user, request = self.user, self.request
+        return {
+            "user": {"userId": user.user_id, "email": user.email, "phoneNumber": user.phone_number,
+                     "username": user.username, "custom": dict(user.custom),
+                     "enrolledVerificationMethods": list(user.enrolled_verification_methods)},
+            "request": {"actionCode": request.action_code, "ipAddress": request.ip_address,
+                        "deviceId": request.device_id, "userAgent": request.user_agent,
+                        "custom": dict(request.custom)},
+            "signals": self.signals,
+            "lists": {name: {"listId": found.list_id, "version": found.version} for name, found in self.lists.items()},
+            "dataPointTypes": [[model, name, data_type] for (model, name), data_type in self.data_point_types.items()],
+        }
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any], lists: Mapping[tuple[str, int], list[Any]]) -> InputSnapshot:
+        """Back from :meth:`to_document`; ``lists``: the items of each (list id, version) it names."""
+        user, request = document["user"], document["request"]
+        return cls(
+            user=UserFacts(user["userId"], user["email"], user["phoneNumber"], user["username"], user["custom"],
+                           tuple(user["enrolledVerificationMethods"])),
+            request=RequestFacts(request["actionCode"], request["ipAddress"], request["deviceId"],
+                                 request["userAgent"], request["custom"]),
+            signals=document["signals"],
+            lists={name: ListVersion(ref["listId"], ref["version"], lists[(ref["listId"], ref["version"])])
+                   for name, ref in document["lists"].items()},
+            data_point_types={(model, name): data_type for model, name, data_type in document["dataPointTypes"]},
+        )
+
+
+def list_refs(document: Mapping[str, Any]) -> set[tuple[str, int]]:
+    """The (list id, version) pairs a stored snapshot reads."""
+    return {(ref["listId"], ref["version"]) for ref in document["lists"].values()}
 
 
 @dataclass(frozen=True)
@@ -100,7 +154,7 @@ def _with_custom_data(context: dict[str, Any], version: RuleSetVersion, snapshot
     """The lists the rules read join the context; custom values of the wrong type leave it."""
     missing = sorted(name for name in version.list_names if name not in snapshot.lists)
     if version.list_names:
-        context["lists"] = {name: snapshot.lists[name] for name in version.list_names if name in snapshot.lists}
+        context["lists"] = {name: snapshot.lists[name].items for name in version.list_names if name in snapshot.lists}
     errors = check_custom_values(context, version.fields_read, snapshot.data_point_types)
     return CustomDataReport(errors=errors, missing_lists=missing)
 

@@ -1,11 +1,11 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
-from app.models import config_stamp  # noqa: E402,F401,I001  (registers the restamping session event)
-from app.models.action import ActionConfiguration, Rule
+from app.models import config_stamp, list_history  # noqa: E402,F401,I001  (register their session events)
+from app.models.action import ActionConfiguration, ActionVersion, Rule
 from app.models.address_failure import AddressFailure
 from app.models.code_challenge import CodeChallenge
 from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
-from app.models.custom_data import CustomDataPoint, CustomList
+from app.models.custom_data import CustomDataPoint, CustomList, CustomListVersion
 from app.models.network import NetworkList, NetworkListEntry
 from app.models.outbound_message import OutboundMessage
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
@@ -18,6 +18,7 @@ from app.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 __all__ = [
     "ActionConfiguration",
     "ActionStateChange",
+    "ActionVersion",
     "AddressFailure",
     "ApiKey",
     "AuditEvent",
@@ -27,6 +28,7 @@ __all__ = [
     "ConsoleUser",
     "CustomDataPoint",
     "CustomList",
+    "CustomListVersion",
     "EndUser",
     "NetworkList",
     "NetworkListEntry",

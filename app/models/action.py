@@ -1,4 +1,10 @@
-"""An action's configuration (what admins set up per action code) and its rules."""
+"""An action's configuration (what admins set up per action code), its rules and its published versions.
+
+The configuration's policy columns and its rules are the **draft**: what the console and the CLI
+edit. Tracks are decided by the action's **live version**, the one of its :class:`ActionVersion`
+rows with the highest number; publishing (or rolling back) appends a row, nothing ever changes one
+(services.rulesets.versions).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,14 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
-from app.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
+from app.models.base import Base, TenantOwned, UTCDateTime, new_id, str_enum, utcnow
 from app.models.review import OverduePolicy
 
 
-class ActionConfiguration(Base):
+class ActionConfiguration(TenantOwned, Base):
     __tablename__ = "action_configuration"
     __table_args__ = (UniqueConstraint("tenant_id", "code"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(120))
     default_outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
@@ -29,6 +33,9 @@ class ActionConfiguration(Base):
     review_overdue_policy: Mapped[OverduePolicy] = mapped_column(
         str_enum(OverduePolicy), default=OverduePolicy.FLAG, server_default=OverduePolicy.FLAG.value
     )
+    # Console users who changed the draft since it was last published or discarded: with the tenant's
+    # four-eyes setting on, none of them may publish it.
+    draft_authors: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -54,9 +61,33 @@ class Rule(Base):
     verification_methods: Mapped[list[str] | None] = mapped_column(JSON)
     default_verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
     conditions: Mapped[dict | None] = mapped_column(JSON)
-    # Bumped on every change: compiled conditions are cached per (id, version).
+    # Bumped on every change. No cache keys on it any more (a published version is compiled per
+    # version id): it only counts a rule's edits.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     action_configuration: Mapped[ActionConfiguration] = relationship(back_populates="rules")
+
+
+class ActionVersion(Base):
+    """One published rule set of an action, immutable: the document (policy and every rule, see
+    app.domain.rule_sets) that decided each track stored with its id."""
+
+    __tablename__ = "action_version"
+    __table_args__ = (UniqueConstraint("action_configuration_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    # Versions outlive a deleted action, as its tracked actions do: they still replay.
+    action_configuration_id: Mapped[str | None] = mapped_column(
+        ForeignKey("action_configuration.id", ondelete="SET NULL")
+    )
+    action_code: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(500))
+    # Set when this version republished an earlier one (a rollback).
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+    published_by: Mapped[str] = mapped_column(String(320))  # the console user's email, or cli / api / track
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -58,3 +58,12 @@ def new_id() -> str:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TenantOwned:
+    """A row one tenant owns, under a random id; it goes when its tenant does. Services read it only
+    within its tenant (services.tenancy.records), so another tenant's id reads as missing."""
+
+    # First in each table, as the migrations create them.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id, sort_order=-2)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), sort_order=-1)

@@ -8,24 +8,25 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import VerificationMethod
-from app.models.base import Base, BigId, UTCDateTime, new_id, str_enum, utcnow
+from app.models.base import Base, BigId, TenantOwned, UTCDateTime, str_enum, utcnow
 from app.models.user import Authenticator
 
 
-class CodeChallenge(Base):
+class CodeChallenge(TenantOwned, Base):
     """A code on its way to ``destination``; only its keyed digest is kept.
 
     Resending gives the challenge a new code (the old one stops working) but keeps its count of wrong
     codes, so resending never buys more guesses. It ends when a code is right (``verified_at``) or
-    after too many wrong ones (``ended_at``).
+    after too many wrong ones (``ended_at``). Its id is the ``challengeId`` the APIs hand out.
     """
 
     __tablename__ = "code_challenge"
-    # The newest challenge of an action and method: what a code typed on the page is checked against.
-    __table_args__ = (Index(None, "user_action_id", "verification_method", "created_at"),)
+    __table_args__ = (
+        Index(None, "tenant_id"),
+        # The newest challenge of an action and method: what a code typed on the page is checked against.
+        Index(None, "user_action_id", "verification_method", "created_at"),
+    )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)  # the challengeId
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     end_user_id: Mapped[int | None] = mapped_column(ForeignKey("end_user.id", ondelete="CASCADE"), index=True)
     user_action_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("user_action.id", ondelete="CASCADE"))
     # Set when the code enrols (or re-verifies) this authenticator.

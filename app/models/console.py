@@ -7,16 +7,15 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, BigId, UTCDateTime, new_id, utcnow
+from app.models.base import Base, BigId, TenantOwned, UTCDateTime, new_id, utcnow
 
 ROLES = ("admin", "reviewer")
 
 
-class ConsoleUser(Base):
+class ConsoleUser(TenantOwned, Base):
     __tablename__ = "console_user"
+    __table_args__ = (Index(None, "tenant_id"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(120), default="")
     role: Mapped[str] = mapped_column(String(16))

@@ -13,16 +13,14 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, new_id, utcnow
+from app.models.base import Base, TenantOwned, UTCDateTime, utcnow
 
 
-class CustomDataPoint(Base):
+class CustomDataPoint(TenantOwned, Base):
     __tablename__ = "custom_data_point"
     # custom.country and user.custom.country are different fields, so the name is unique per model.
     __table_args__ = (UniqueConstraint("tenant_id", "model_type", "name"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(64))
     data_type: Mapped[str] = mapped_column(String(16))  # text | number | boolean | multiselect
     model_type: Mapped[str] = mapped_column(String(16))  # action | user
@@ -35,12 +33,10 @@ class CustomDataPoint(Base):
         return f"user.custom.{self.name}" if self.model_type == "user" else f"custom.{self.name}"
 
 
-class CustomList(Base):
+class CustomList(TenantOwned, Base):
     __tablename__ = "custom_list"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # strings | numbers | cidrs
     description: Mapped[str] = mapped_column(String(500), default="")
@@ -50,3 +46,19 @@ class CustomList(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomListVersion(Base):
+    """A list's items as of one version, kept for ever (app.models.list_history writes one whenever
+    the items change): a stored decision names the versions it read, so a later edit of the list
+    cannot change what it replays to."""
+
+    __tablename__ = "custom_list_version"
+
+    # No foreign key to the list: its history outlives it, as the decisions that read it do.
+    list_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, new_id, utcnow
+from app.models.base import Base, TenantOwned, UTCDateTime, utcnow
 
 
-class OutboundMessage(Base):
+class OutboundMessage(TenantOwned, Base):
     """One message: ``queued`` until its transport took it (``sent``) or the last attempt failed.
 
     Written in the transaction of the challenge it carries, so a code exists exactly when its message
@@ -24,8 +24,6 @@ class OutboundMessage(Base):
         Index(None, "tenant_id", "created_at"),  # the console's list, newest first
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     code_challenge_id: Mapped[str | None] = mapped_column(ForeignKey("code_challenge.id", ondelete="SET NULL"),
                                                           index=True)
     channel: Mapped[str] = mapped_column(String(16))  # email | sms | whatsapp

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, new_id, utcnow
+from app.models.base import Base, TenantOwned, UTCDateTime, new_id, utcnow
 
 
 def new_config_stamp() -> str:
@@ -29,18 +29,21 @@ class Tenant(Base):
     webauthn_origins: Mapped[list[str] | None] = mapped_column(JSON)
     redirect_allowlist: Mapped[list[str] | None] = mapped_column(JSON)
     client_token_ttl: Mapped[int | None] = mapped_column(Integer)
+    # Four-eyes on rule changes: a console user who edited an action's draft cannot publish it.
+    publish_needs_second_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The labels reviewers pick a decision's reason from (domain.review_reasons); None: the defaults.
+    review_reasons: Mapped[list[str] | None] = mapped_column(JSON)
     # Changes whenever anything track reads of this tenant's configuration changes (models.config_stamp):
     # each process caches that configuration and trusts its copy only while the stamp is the same.
     config_stamp: Mapped[str] = mapped_column(String(32), default=new_config_stamp, server_default="initial")
 
 
-class ApiKey(Base):
+class ApiKey(TenantOwned, Base):
     """Only a SHA-256 digest identifies a key; the encrypted copy exists for webhook signing."""
 
     __tablename__ = "api_key"
+    __table_args__ = (Index(None, "tenant_id"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(16))

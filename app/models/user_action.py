@@ -50,6 +50,10 @@ class UserAction(Base):
     verification_method: Mapped[VerificationMethod | None] = mapped_column(str_enum(VerificationMethod))
     verified_by_authenticator_id: Mapped[str | None] = mapped_column(String(36))
 
+    # What decided it (app.domain.track_decision): the action's live version then, and every input
+    # as it was. None on actions tracked before versions existed: they keep their stored trace only.
+    action_version_id: Mapped[str | None] = mapped_column(ForeignKey("action_version.id", ondelete="SET NULL"))
+    input_snapshot: Mapped[dict | None] = mapped_column(JSON)
     rule_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     priority_rule_id: Mapped[str | None] = mapped_column(String(36))
     output: Mapped[dict] = mapped_column(JSON, default=dict)

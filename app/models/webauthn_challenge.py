@@ -7,16 +7,16 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BigId, UTCDateTime, new_id, utcnow
+from app.models.base import Base, BigId, TenantOwned, UTCDateTime, utcnow
 
 
-class WebAuthnChallenge(Base):
+class WebAuthnChallenge(TenantOwned, Base):
+    """Its id is the challengeId the client answers with."""
+
     __tablename__ = "webauthn_challenge"
     # Counting a client address's recent anonymous challenges (services.challenges.passkeys rate limit).
-    __table_args__ = (Index(None, "client_ip", "created_at"),)
+    __table_args__ = (Index(None, "tenant_id"), Index(None, "client_ip", "created_at"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)  # the challengeId
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True)
     # registration | authentication | sign-in (usernameless, started by /client/challenge)
     purpose: Mapped[str] = mapped_column(String(16))
     end_user_id: Mapped[int | None] = mapped_column(ForeignKey("end_user.id", ondelete="CASCADE"))

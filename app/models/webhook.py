@@ -11,16 +11,14 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, BigId, UTCDateTime, new_id, utcnow
+from app.models.base import Base, BigId, TenantOwned, UTCDateTime, utcnow
 
 
-class WebhookEndpoint(Base):
+class WebhookEndpoint(TenantOwned, Base):
     __tablename__ = "webhook_endpoint"
     # Emitting looks up the tenant's active endpoints on every tracked action: one indexed query.
     __table_args__ = (Index(None, "tenant_id", "is_active"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str] = mapped_column(String(500), default="")
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -29,14 +27,12 @@ class WebhookEndpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class WebhookEvent(Base):
+class WebhookEvent(TenantOwned, Base):
     """One event (the outbox row); its id is the envelope's ``id`` receivers de-duplicate on."""
 
     __tablename__ = "webhook_event"
     __table_args__ = (Index(None, "tenant_id", "created_at"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,22 +6,7 @@ from app.console.guard import install_guard
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-# Reviewers may read the queue and work cases (claim, note, decide); bulk decisions stay admin-only.
-REVIEWER_READS = frozenset({
-    "review.queue_list",
-    "review.queue_count",
-    "review.case_show",
-    "review.case_next",
-})
-ANYONE = frozenset({
-    "review.case_claim",
-    "review.case_release",
-    "review.note_create",
-    "review.case_decide",
-})
-# The nav badge asks for the count every 30 s (see install_guard on polls).
-POLLS = frozenset({"review.queue_count"})
-install_guard(bp, reviewer_reads=REVIEWER_READS, anyone=ANYONE, polls=POLLS)
+install_guard(bp)  # reviewers read the queue and work cases: the tables in console/guard.py
 
 
 from app.review import views  # noqa: E402,F401  (routes register on bp)

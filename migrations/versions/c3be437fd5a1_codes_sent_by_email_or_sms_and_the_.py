@@ -1,7 +1,7 @@
 """Codes sent by email or SMS, and the outbox of messages that carry them
 
 Revision ID: c3be437fd5a1
-Revises: f31cbedf3c95
+Revises: 52c855f7f257
 Create Date: 2026-12-03 16:48:53.029994
 
 """
@@ -13,7 +13,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'c3be437fd5a1'
-down_revision = 'f31cbedf3c95'
+down_revision = '52c855f7f257'
 branch_labels = None
 depends_on = None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -23,8 +24,9 @@ ROUNDS = 5
 
 
 def queued_cases(page) -> list[str]:
-    """The ids of the cases the review queue page lists, in order."""
-    return [link["href"].removeprefix("/review/") for link in parse(page).select("#queue-results tbody a[href]")]
+    """The ids of the cases the review queue page lists, in order (their links carry the queue's filters)."""
+    return [urlsplit(link["href"]).path.removeprefix("/review/")
+            for link in parse(page).select("#queue-results tbody a[href]")]
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ActionConfiguration, CustomDataPoint, CustomList, EndUser, Rule, Tenant, WebhookEndpoint
 from app.models.base import utcnow
+from app.services.rulesets.versions import publish
 from tests.factories import make_action, rule
 from tests.sql_statements import statements
 
@@ -126,14 +127,17 @@ def test_tracking_an_unknown_action_creates_it_and_the_next_track_sees_it(app, a
         assert len(db.session.execute(select(ActionConfiguration).filter_by(code="brand-new")).all()) == 1
 
 
-def test_a_rule_edited_elsewhere_decides_the_very_next_track(app, api, tenant):
+def test_a_rule_edited_and_published_elsewhere_decides_the_very_next_track(app, api, tenant):
     make_action(app, tenant.id, "withdraw-funds", rules=[rule("Huge", 0, "BLOCK", {">": [{"var": "custom.amount"}, 10]})])
     assert track(api, custom={"amount": 5})["state"] == "ALLOW"  # this process now holds the configuration
 
     with app.app_context():  # another session (in production: the console, another process)
         edit_rule_conditions(tenant.id)
         db.session.commit()
+    assert track(api, custom={"amount": 6})["state"] == "ALLOW"  # a draft decides nothing
 
+    with app.app_context():
+        publish("cli", tenant.id, "withdraw-funds", note="Lower the limit.")
     assert track(api, custom={"amount": 6})["state"] == "BLOCK"
 
 

@@ -150,6 +150,27 @@ def test_a_review_outcome_is_also_a_review_decided_event_saying_who_and_why(app,
     assert decided["review"]["outcome"] == outcome
 
 
+def test_a_reason_code_goes_in_the_review_object_beside_the_actions_own_keys(app, api, tenant):
+    make_action(app, tenant.id, "withdraw-funds", default_outcome="REVIEW")
+    add_endpoint(app, tenant.id, events=["action.review_decided"])
+    track(api)
+    track(api)
+    with app.app_context():
+        reviewer = create_console_user(tenant.id, email="rita@example.com", password="correct horse battery staple",
+                                       role="reviewer", settings=app.config["TOLLGATE"])
+        coded, written = db.session.execute(select(UserAction.id).order_by(UserAction.id)).scalars()
+        decide_case(reviewer, coded, ActionState.REVIEW_FAILED, "", reason_code="fraud", now=utcnow())
+        decide_case(reviewer, written, ActionState.REVIEW_SUCCEEDED, "Known payee", now=utcnow())
+
+    [(_, with_code), (_, without)] = events(app)
+    assert with_code["review"] == {"outcome": "REVIEW_FAILED", "decidedBy": "rita@example.com", "reason": "Fraud",
+                                   "reasonCode": "fraud", "reasonLabel": "Fraud",
+                                   "decidedAt": with_code["review"]["decidedAt"]}
+    assert "reasonCode" not in without["review"] and without["review"]["reason"] == "Known payee"
+    # The action's keys, as the server API spells them, are the same with and without a code.
+    assert set(with_code) == set(without) and not {"reasonCode", "reasonLabel"} & set(with_code)
+
+
 def test_other_state_changes_are_not_review_decisions(app, api, tenant):
     add_endpoint(app, tenant.id, events=["action.state_changed", "action.review_decided"])
     key = track(api)["idempotencyKey"]

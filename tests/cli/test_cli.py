@@ -76,6 +76,29 @@ def test_rules_create_list_delete(cli):
     assert json.loads(cli("actions", "list").output)[0]["code"] == "payout"
 
 
+def test_rules_are_published_discarded_and_rolled_back(cli):
+    cli("tollgate", "init")
+    cli("actions", "create", input=json.dumps({"code": "payout", "defaultOutcome": "ALLOW"}))
+    cli("rules", "create", "payout", input=json.dumps(RULE))
+    assert json.loads(cli("actions", "versions", "payout").output)["draftChanges"] == 1
+
+    published = cli("actions", "publish", "payout", "--note", "First rule.")
+    assert (published.exit_code, published.output.strip()) == (0, "Version 2 of payout is live.")
+    again = cli("actions", "publish", "payout", "--note", "Nothing new.")
+    assert again.exit_code == 1 and "Nothing to publish" in again.output
+
+    cli("rules", "create", "payout", input=json.dumps({**RULE, "name": "Unwanted", "priority": 7}))
+    assert cli("actions", "discard", "payout").output.strip() == "Draft discarded: the rules of version 2 again."
+    rolled = cli("actions", "rollback", "payout", "1")
+    assert rolled.output.strip() == "Version 3 (the rules of version 1) of payout is live."
+
+    history = json.loads(cli("actions", "versions", "payout").output)
+    assert history["draftChanges"] == 0
+    assert [(v["number"], v["note"], v["restoredFrom"]) for v in history["versions"]] == [
+        (3, "Rolled back to version 1.", 1), (2, "First rule.", None), (1, "Created.", None)]
+    assert json.loads(cli("rules", "list", "payout").output) == []
+
+
 @pytest.mark.parametrize(("document", "message"), [
     ({**RULE, "conditions": {"foo": [1]}}, "unknown operator 'foo'"),
     ({**RULE, "conditions": {"==": [1]}}, "'==' takes 2 arguments"),

@@ -25,8 +25,12 @@ CONSOLE_PAGES = [
     "/console/actions/payout/settings", "/console/actions/payout/activity", "/console/activity",
     "/console/users", "/console/users/ann", "/console/data/points", "/console/data/lists",
     "/console/data/network-lists", "/console/webhooks", "/console/webhooks/new", "/console/settings",
-    "/console/settings/api-keys", "/console/settings/team", "/console/settings/audit", "/console/account",
+    "/console/settings/api-keys", "/console/settings/team", "/console/settings/audit", "/console/settings/review-reasons",
+    "/console/account",
     "/review/", "/console/users/ann/erase", "/console/activity/999999",
+    # Rule-set versions: the (empty) draft, the history, a version's diff, a rollback's confirmation.
+    "/console/actions/payout/draft", "/console/actions/payout/versions", "/console/actions/payout/versions/2",
+    "/console/actions/payout/versions/1/rollback", "/console/actions/payout/discard",
 ]
 
 axe = Axe()
@@ -69,6 +73,13 @@ def test_console_and_review_pages(page: Page, console_admin, tracked):
     page.goto("/review/")
     case_page = page.locator("table a[href^='/review/']").first.get_attribute("href")
     assert_accessible(page, case_page)
+    for path in ("/review/", case_page):  # with the keyboard shortcuts listed ("?" opens the list)
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            page.goto(path)
+            page.keyboard.press("?")
+            assert page.locator("#shortcuts[open]").is_visible()
+            assert violations(page) == [], f"{path} with its shortcuts listed ({scheme})"
 
 
 def test_sign_in_page(page: Page, live_server):

@@ -144,6 +144,19 @@ def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_de
     page.get_by_role("navigation", name="Action").get_by_role("link", name="Activity").click()
     expect(page.locator("main")).not_to_contain_text("e2e-tina")
 
+    # The rules are a draft until published: the badge leads to the diff; publishing makes version 2 live.
+    page.locator(".page-head a.badge.draft").filter(has_text="Draft: 2 changes").click()
+    page.wait_for_url(f"**/console/actions/{CODE}/draft")
+    expect(page.locator("ul.rule-diff > li")).to_have_count(2)
+    expect(page.locator("ul.rule-diff > li").nth(0)).to_contain_text(f"Added {BLOCK_RULE}")
+    expect(page.locator("ul.rule-diff > li").nth(0)).to_contain_text("custom.amount is greater than 100000")
+    screenshot(page, "action-draft")
+    page.get_by_label("Change note").fill("Challenge large and block huge withdrawals.")
+    page.get_by_role("button", name="Publish version 2").click()
+    page.wait_for_url(f"**/console/actions/{CODE}/versions")
+    expect(page.locator("tbody tr").first).to_contain_text("Version 2 Live")
+    expect(page.locator(".page-head a.badge.draft")).to_have_count(0)
+
     # The integrator's backend, over real HTTP: an enrolled user gets the rules just built.
     otp_uri = pyotp.TOTP(pyotp.random_base32()).provisioning_uri(name="tina@example.com", issuer_name="Tollgate")
     sdk.enroll_verified_authenticator("e2e-tina", {"verificationMethod": "AUTHENTICATOR_APP", "otpUri": otp_uri})
@@ -159,6 +172,16 @@ def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_de
     expect(row.locator(".counts")).to_contain_text("Challenge 1")
     expect(row.locator(".counts")).to_contain_text("Block 1")
     screenshot(page, "actions-list")
+
+    # Rollback in one click (and a confirmation): version 1's rules (none) decide the very next track.
+    row.locator(f"a[href='/console/actions/{CODE}/rules']").click()
+    page.get_by_role("navigation", name="Action").get_by_role("link", name="Versions").click()
+    page.get_by_role("link", name="Roll back to version 1…").click()
+    expect(page.locator("ul.rule-diff > li")).to_have_count(2)
+    page.get_by_role("button", name="Roll back to version 1").click()
+    page.wait_for_url(f"**/console/actions/{CODE}/versions")
+    expect(page.locator("tbody tr").first).to_contain_text("Version 3 Live")
+    assert sdk.track("e2e-tina", CODE, {"custom": {"amount": 250000}})["state"] == "ALLOW"
     assert browser_errors == []
 
 

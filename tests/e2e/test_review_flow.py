@@ -14,9 +14,10 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import WebhookEndpoint
+from app.models import ReviewDecision, WebhookEndpoint
 from app.models.base import new_id, utcnow
 from app.services.console.console_users import create_console_user
 from app.services.delivery.worker import deliver_due
@@ -104,4 +105,70 @@ def test_a_reviewer_approves_a_tracked_case_and_the_end_user_continues(
     page.locator("#next-case").click()
     expect(page.get_by_text("Nothing to review.")).to_be_visible()
     expect(page.locator("#review-count")).to_be_empty()  # nothing waits: the badge is hidden
+    assert browser_errors == []
+
+
+def test_a_reviewer_works_the_queue_from_the_keyboard(page: Page, sdk, live_server, tenant, browser_errors):
+    """j/k pick a case, Enter opens it, a approves it and opens the next; keys typed in the reason stay text."""
+    make_action(live_server.app, tenant.id, ACTION, rules=[rule("Any payout", 0, "REVIEW")])
+    with live_server.app.app_context():
+        create_console_user(tenant.id, email="kai@example.com", password=PASSWORD, role="reviewer",
+                            settings=live_server.app.config["TOLLGATE"])
+    keys = {user: sdk.track(user, ACTION, {"custom": {"amount": 5}})["idempotency_key"]
+            for user in ("kb-ann", "kb-bob", "kb-cy")}
+
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill("kai@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+    expect(page.get_by_text("Keyboard shortcuts")).to_be_visible()
+
+    # j, j, k: the second row; Enter opens it. (Keys pressed before the script loaded would be lost.)
+    page.wait_for_load_state("load")
+    rows = page.locator("table.queue tbody tr")
+    for key in ("j", "j", "k", "j"):
+        page.keyboard.press(key)
+    expect(rows.nth(1).get_by_role("link")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("p", has_text="User kb-bob")).to_be_visible()  # the case page (the queue lists kb-bob too)
+    page.wait_for_load_state("load")  # each new page runs its deferred shortcut script after it shows
+
+    # "?" opens the list; typing "a" and "r" in the reason is text, Esc leaves the field, a decides.
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_have_attribute("open", "")
+    expect(page.locator("#shortcuts")).to_contain_text("Approve and go to the next case")
+    page.get_by_label(re.compile("^Reason")).click()
+    page.keyboard.type("paid a rare invoice")
+    expect(page.get_by_label(re.compile("^Reason"))).to_have_value("paid a rare invoice")
+    page.keyboard.press("Escape")
+    page.keyboard.press("a")
+
+    # Decided, and on to the next case after it in the queue: kb-cy's.
+    expect(page.locator(".flash")).to_contain_text("Approved case #")
+    expect(page.locator("p", has_text="User kb-cy")).to_be_visible()
+    page.wait_for_load_state("load")
+    assert sdk.get_action("kb-bob", ACTION, keys["kb-bob"])["state"] == "REVIEW_SUCCEEDED"
+
+    # n skips kb-cy (round to kb-ann, the oldest); on kb-ann a reason code picked with the arrow keys
+    # (a radio button keeps the shortcuts working), then r rejects and goes on to kb-cy.
+    page.keyboard.press("n")
+    expect(page.locator("p", has_text="User kb-ann")).to_be_visible()
+    page.wait_for_load_state("load")
+    page.get_by_label("Confirmed by customer").focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Fraud", exact=True)).to_be_checked()
+    page.keyboard.press("r")
+    expect(page.locator(".flash")).to_contain_text("Rejected case #")
+    expect(page.locator("p", has_text="User kb-cy")).to_be_visible()
+    page.wait_for_load_state("load")
+    page.get_by_label(re.compile("^Reason")).fill("Fine")
+    page.keyboard.press("Escape")
+    page.keyboard.press("a")
+    expect(page.get_by_text("The queue is empty: nothing left to review.")).to_be_visible()
+    assert [sdk.get_action(user, ACTION, key)["state"] for user, key in keys.items()] == [
+        "REVIEW_FAILED", "REVIEW_SUCCEEDED", "REVIEW_SUCCEEDED"]
+    with live_server.app.app_context():
+        assert db.session.execute(select(ReviewDecision.reason_code).where(ReviewDecision.user_id == "kb-ann")
+                                  ).scalar_one() == "fraud"
     assert browser_errors == []

@@ -67,7 +67,13 @@ def test_a_device_is_new_rule_built_in_the_builder_shows_in_the_test_action_trac
     expect(panel.locator(".decision-trace")).to_contain_text(f"Decided by the rule {RULE} (position 1 of 1")
     expect_device_is_new(panel, "true")
 
-    # The integrator's backend tracks the user on that device (a new device then: review).
+    # Published (a draft decides no track), the integrator's backend tracks the user on that device
+    # (a new device then: review).
+    page.goto(f"/console/actions/{CODE}/draft")
+    page.get_by_label("Change note").fill("Review new devices.")
+    page.get_by_role("button", name="Publish version 2").click()
+    page.wait_for_url(f"**/console/actions/{CODE}/versions")
+    page.goto(f"/console/actions/{CODE}/rules")
     assert sdk.track(USER, CODE, {"deviceId": DEVICE})["state"] == "REVIEW_REQUIRED"
 
     # Now the device is known: false, the rule does not match, the default outcome applies.

@@ -33,3 +33,56 @@ def test_upgrade_on_a_fresh_sqlite_file_matches_the_models(app_env, tmp_path):
     with fresh.app_context():
         upgrade()
     assert _differences(fresh) == []
+
+
+def test_the_rules_in_place_become_version_1_of_their_action(app_env, tmp_path):
+    """Upgrading a database from before versions: each action's rules and policy are its live
+    version 1, each list's items its first kept version, and tracks are decided as before."""
+    from sqlalchemy import select, text
+
+    from app.models import ActionVersion, CustomListVersion
+    from app.services.tenancy.tenant_config import current_config
+
+    fresh = create_app({**app_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}",
+                        "TOLLGATE_INSTANCE_PATH": str(tmp_path)})
+    with fresh.app_context():
+        upgrade(revision="452c3fc785e7")
+        for statement in (
+            "INSERT INTO tenant (id, name, created_at, config_stamp) VALUES ('t1', 'Acme', '2026-01-01 00:00:00', 's')",
+            "INSERT INTO action_configuration (id, tenant_id, code, name, default_outcome, verification_methods,"
+            " default_verification_method, unenrolled_policy, review_overdue_policy, created_at, updated_at) VALUES"
+            " ('a1', 't1', 'withdraw', 'Withdraw', 'REVIEW', '[\"PASSKEY\"]', NULL, 'ALLOW', 'FLAG',"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            "INSERT INTO rule (id, action_configuration_id, name, description, is_active, priority, outcome,"
+            " verification_methods, default_verification_method, conditions, version, created_at, updated_at)"
+            " VALUES ('r1', 'a1', 'Big', '', 1, 0, 'BLOCK', NULL, NULL, '{\">\": [{\"var\": \"custom.amount\"}, 10]}',"
+            " 3, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            "INSERT INTO custom_list (id, tenant_id, name, kind, description, items, item_count, version, created_at,"
+            " updated_at) VALUES ('l1', 't1', 'vip', 'strings', '', '[\"ann\"]', 1, 4, '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:00')",
+            # Tracked before: SQLite rebuilds user_action (a new foreign key) and tenant; none of their
+            # dependants may go with the old tables.
+            "INSERT INTO user_action (id, tenant_id, action_configuration_id, action_code, user_id, idempotency_key,"
+            " state, state_updated_at, created_at, updated_at, is_enrolled, allowed_verification_methods, rule_ids,"
+            " output, attributes) VALUES (7, 't1', 'a1', 'withdraw', 'ann', 'k1', 'BLOCK', '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0, '[]', '[\"r1\"]', '{}', '{}')",
+            "INSERT INTO action_state_change (user_action_id, from_state, to_state, source, changed_at)"
+            " VALUES (7, NULL, 'BLOCK', 'track', '2026-01-01 00:00:00')",
+        ):
+            db.session.execute(text(statement))
+        db.session.commit()
+
+        upgrade()
+
+        (version,) = db.session.execute(select(ActionVersion)).scalars()
+        assert (version.number, version.action_configuration_id, version.published_by) == (1, "a1", "migration")
+        assert version.document["defaultOutcome"] == "REVIEW"
+        assert [(r["ruleId"], r["outcome"], r["conditions"]) for r in version.document["rules"]] == [
+            ("r1", "BLOCK", {">": [{"var": "custom.amount"}, 10]})]
+        (kept,) = db.session.execute(select(CustomListVersion)).scalars()
+        assert (kept.list_id, kept.version, kept.items) == ("l1", 4, ["ann"])
+        assert db.session.execute(text("SELECT count(*) FROM action_state_change")).scalar_one() == 1
+        assert db.session.execute(text("SELECT action_version_id FROM user_action")).scalar_one() is None
+        config = current_config("t1")
+        live = config.rule_set(config.action("withdraw"))
+        assert (live.number, [r.rule_id for r in live.rules]) == (1, ["r1"])

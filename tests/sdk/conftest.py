@@ -30,7 +30,7 @@ from app.extensions import db
 from app.models import UserAction
 from app.models.base import utcnow
 from app.services.challenges.sessions import record_challenge_success
-from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
+from tests.factories import make_action
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -86,19 +86,13 @@ def client_with_secret(live_server: LiveServer) -> Iterator[Callable[[str], Auth
 
 @pytest.fixture
 def configure_action(app: Flask, tenant) -> Callable[..., list[str]]:
-    """Create an action configuration and its rules the way an admin would; returns the rule ids.
-
-    ``rules`` are RuleDocument JSON dicts (camelCase, ``priority`` defaults to the list position).
+    """Create an action configuration and its rules the way an admin would, published; returns the
+    rule ids. ``rules`` are RuleDocument JSON dicts (camelCase, ``priority`` defaults to the list position).
     """
 
     def configure(code: str, *, default_outcome: Outcome = Outcome.ALLOW, rules: list[dict] = ()) -> list[str]:
-        with app.app_context():
-            create_action_configuration(tenant.id, ActionDocument(code=code, default_outcome=default_outcome))
-            ids = []
-            for position, rule in enumerate(rules):
-                document = RuleDocument.model_validate({"priority": position, **rule})
-                ids.append(create_rule(tenant.id, code, document).id)
-            return ids
+        return make_action(app, tenant.id, code, default_outcome=default_outcome,
+                           rules=[{"priority": position, **rule} for position, rule in enumerate(rules)])
 
     return configure
 

@@ -70,12 +70,13 @@ def test_valid_input_is_cleaned(base):
         name="  Acme  ", logo_url=" ", webauthn_rp_id="Example.COM", webauthn_rp_name="",
         webauthn_origins=["https://Login.Example.com/", "https://login.example.com", " "],
         redirect_allowlist=["https://example.com/back", "https://example.com/back"], client_token_ttl=60,
+        publish_needs_second_admin=True,
     ), base=base)
 
     assert cleaned == {
         "name": "Acme", "logo_url": None, "webauthn_rp_id": "example.com", "webauthn_rp_name": None,
         "webauthn_origins": ["https://login.example.com"], "redirect_allowlist": ["https://example.com/back"],
-        "client_token_ttl": 60,
+        "client_token_ttl": 60, "publish_needs_second_admin": True,
     }
 
 
@@ -83,9 +84,9 @@ def test_empty_input_means_use_the_environment(base):
     cleaned = validate_tenant_settings(TenantSettingsInput(name="Acme", webauthn_origins=[], redirect_allowlist=[]),
                                        base=base)
 
-    assert {k: v for k, v in cleaned.items() if k != "name"} == dict.fromkeys(
+    assert {k: v for k, v in cleaned.items() if k != "name"} == {**dict.fromkeys(
         ("logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_origins", "redirect_allowlist",
-         "client_token_ttl"))
+         "client_token_ttl")), "publish_needs_second_admin": False}
 
 
 def test_rp_id_is_checked_against_the_environment_origins_when_origins_are_not_overridden(base):

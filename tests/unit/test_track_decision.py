@@ -8,7 +8,7 @@ import json
 from app.domain.context import RequestFacts, UserFacts
 from app.domain.decision import ActionState, Outcome, RuleInput, UnenrolledPolicy, VerificationMethod
 from app.domain.rules import compile_conditions
-from app.domain.track_decision import InputSnapshot, RuleSetVersion, decide_track
+from app.domain.track_decision import InputSnapshot, ListVersion, RuleSetVersion, decide_track
 
 PASSKEY, TOTP = VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP
 
@@ -27,7 +27,8 @@ def snapshot(*, custom=None, enrolled=(), lists=None, types=None, signals=None) 
     return InputSnapshot(
         user=UserFacts(user_id="ann", enrolled_verification_methods=tuple(enrolled)),
         request=RequestFacts(action_code="withdraw", ip_address="203.0.113.9", custom=custom or {}),
-        signals=signals, lists=lists or {}, data_point_types=types or {},
+        signals=signals, data_point_types=types or {},
+        lists={name: ListVersion(f"list-{name}", 1, items) for name, items in (lists or {}).items()},
     )
 
 

@@ -177,14 +177,18 @@ def test_editing_bumps_the_version_and_is_audited(app, admin, action):
     assert event.after["verificationMethods"] == ["PASSKEY"]
 
 
-def test_an_edited_rule_decides_the_next_track(app, admin, action, api):
+def test_an_edited_rule_decides_the_next_track_once_published(app, admin, action, api):
     admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, "outcome": "BLOCK"})
     rule_id = _rules(app)[0]["id"]
     track = lambda: api.post("/users/u1/actions/withdraw", json={"custom": {"amount": 1500}}).get_json()["state"]  # noqa: E731
+    assert track() == "ALLOW"  # a draft
+    admin.post("/console/actions/withdraw/publish", data={"note": "Block large amounts."})
     assert track() == "BLOCK"
 
     admin.post(f"/console/actions/withdraw/rules/{rule_id}", data={**BASE, **AMOUNT_OVER_1000, "c-0-0-value": "2000",
                                                                   "outcome": "BLOCK"})
+    assert track() == "BLOCK"
+    admin.post("/console/actions/withdraw/publish", data={"note": "Only above 2000."})
 
     assert track() == "ALLOW"
 

@@ -35,6 +35,7 @@ SETTINGS_PAGES = [
     "/console/settings/team",
     "/console/settings/team/new",
     "/console/settings/audit",
+    "/console/settings/review-reasons",
 ]
 RAW_KEY = re.compile(r"tg_sk_[A-Za-z0-9_-]+")
 VALID = {
@@ -593,7 +594,7 @@ def settings_urls(app) -> list[tuple[str, str]]:
 
 def test_settings_are_for_admins_only(app, reviewer):
     urls = settings_urls(app)
-    assert len(urls) == 13
+    assert len(urls) == 15
 
     for method, url in urls:
         response = reviewer.client.open(url, method=method, headers={"X-CSRFToken": reviewer.csrf})
@@ -627,3 +628,64 @@ def test_a_form_token_works_like_the_header(admin, app, tenant):
 
     assert response.status_code == 303
     assert tenant_row(app, tenant.id).name == "Via form"
+
+
+# ---------------------------------------------------------------------------------------------
+# Review reasons
+
+
+def reasons_text(page) -> str:
+    """The reasons box's text as a browser reads it (which drops a newline right after <textarea>)."""
+    return parse(page).find("textarea", attrs={"name": "reasons"}).get_text().removeprefix("\r\n")
+
+
+def test_admins_edit_the_review_reasons_starting_from_the_defaults(app, admin):
+    from tests.web.conftest import audit_events
+
+    shown = admin.get("/console/settings/review-reasons")
+    saved = admin.post("/console/settings/review-reasons", data={"reasons": "Fraud\n\n  Known   customer \nKYC/AML"})
+    again = admin.get("/console/settings/review-reasons")
+
+    assert shown.status_code == 200 and reasons_text(shown) == "Confirmed by customer\nFraud\nPolicy"
+    assert saved.status_code == 303 and flash_messages(again) == ["Review reasons saved."]
+    assert reasons_text(again) == "Fraud\nKnown customer\nKYC/AML"
+    [event] = audit_events(app, "review.reasons_changed")
+    assert event.before == {"reasons": ["Confirmed by customer", "Fraud", "Policy"]}
+    assert event.after == {"reasons": ["Fraud", "Known customer", "KYC/AML"]}
+    with app.app_context():
+        from app.services.reviews.reasons import tenant_reasons
+
+        assert [(r.code, r.label) for r in tenant_reasons(event.tenant_id)] == [
+            ("fraud", "Fraud"), ("known-customer", "Known customer"), ("kyc-aml", "KYC/AML")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("Fraud\nfraud!", "Line 2: “fraud!” is the same reason as “Fraud”."),
+    ("x" * 81, "Line 1: a reason is at most 80 characters."),
+    ("Fraud\n---", "Line 2: a reason needs a letter or a digit."),
+    ("\n".join(f"Reason {i}" for i in range(21)), "At most 20 reasons."),
+])
+def test_bad_review_reasons_re_render_with_a_message_and_change_nothing(app, admin, text, message):
+    response = admin.post("/console/settings/review-reasons", data={"reasons": text}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 400 and fragment_root(response).get("id") == "review-reasons"
+    assert field_error(response, "reasons") == message
+    assert reasons_text(response) == text  # what was typed stays
+    assert reasons_text(admin.get("/console/settings/review-reasons")) == "Confirmed by customer\nFraud\nPolicy"
+
+
+def test_with_no_reasons_listed_reviewers_write_every_reason(app, api, admin, reviewer, tenant):
+    make_action(app, tenant.id, "withdraw", default_outcome="REVIEW")
+    api.post("/users/alice/actions/withdraw", json={})
+    admin.post("/console/settings/review-reasons", data={"reasons": ""})
+    with app.app_context():
+        from app.models import UserAction
+
+        case = db.session.execute(select(UserAction.id)).scalar_one()
+
+    decision = parse(reviewer.get(f"/review/{case}")).find(id="decision")
+    refused = reviewer.post(f"/review/{case}/decision", data={"decision": "approve", "reason_code": "fraud"})
+
+    assert decision.find("input", attrs={"name": "reason_code"}) is None
+    assert decision.find("textarea", attrs={"name": "reason"}).has_attr("required")
+    assert refused.status_code == 400 and "Pick a reason from the list." in alerts(refused)

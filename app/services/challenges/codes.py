@@ -125,14 +125,8 @@ def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: d
             authenticator.verified_at = now
             emit_authenticator_created(authenticator, now=now)  # an app counts once its first code confirms it
         authenticator.last_verified_at = now
-        token = complete_challenge(
-            session.action,
-            verification_method=VerificationMethod.AUTHENTICATOR_APP,
-            authenticator_id=authenticator.id,
-            settings=settings,
-            now=now,
-        )
-        db.session.commit()
+        token = complete_challenge(session.action, verification_method=VerificationMethod.AUTHENTICATOR_APP,
+                                   authenticator_id=authenticator.id, settings=settings, now=now)
         return CodeResult(is_verified=True, access_token=token, authenticator=authenticator, newly_enrolled=newly_enrolled)
     return _failed(session, slot, now=now)
 
@@ -191,7 +185,6 @@ def verify_recovery_code(session: ClientSession, code: str, *, settings: Setting
         session.action, verification_method=VerificationMethod.RECOVERY_CODE, authenticator_id=None, settings=settings,
         now=now,
     )
-    db.session.commit()
     return CodeResult(is_verified=True, access_token=token)
 
 

@@ -6,12 +6,11 @@ once, prune), which is why they stay in one module past our usual size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.domain.client_address import limited_address
@@ -38,6 +37,7 @@ from app.services.decisions.tracking import TrackAttributes, track_action
 from app.services.delivery.events import emit_authenticator_created
 from app.services.limits import slots
 from app.services.rulesets.rules import validate_action_code
+from app.services.tenancy.records import flush_or_refuse
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 ANONYMOUS_WINDOW = timedelta(minutes=1)
@@ -45,8 +45,8 @@ ANONYMOUS_WINDOW = timedelta(minutes=1)
 DEFAULT_SIGN_IN_ACTION = "sign-in"
 
 
-class InvalidChallenge(InvalidRequest):
-    code = "invalid_challenge"
+class InvalidChallenge(InvalidRequest, code="invalid_challenge"):
+    """A passkey challenge that cannot be answered: missing, unknown, used, expired or issued for another user or action."""
 
 
 def relying_party(settings: Settings) -> RelyingParty:
@@ -120,31 +120,12 @@ def finish_registration(
         verified_at=now,
         last_verified_at=now,
     )
-    authenticator.passkey = PasskeyCredential(
-        credential_id=new.credential_id,
-        public_key=new.public_key,
-        sign_count=new.sign_count,
-        transports=new.transports,
-        aaguid=new.aaguid,
-        backup_eligible=new.backup_eligible,
-        backup_state=new.backup_state,
-        attachment=new.attachment,
-    )
+    authenticator.passkey = PasskeyCredential(**asdict(new))  # the row keeps all that verification yields
     session.user.authenticators.append(authenticator)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict("This passkey is already registered.", code="credential_exists") from exc
+    flush_or_refuse(Conflict("This passkey is already registered.", code="credential_exists"))
     emit_authenticator_created(authenticator, now=now)
-    token = complete_challenge(
-        session.action,
-        verification_method=VerificationMethod.PASSKEY,
-        authenticator_id=authenticator.id,
-        settings=settings,
-        now=now,
-    )
-    db.session.commit()
+    token = complete_challenge(session.action, verification_method=VerificationMethod.PASSKEY,
+                               authenticator_id=authenticator.id, settings=settings, now=now)
     return Registered(authenticator=authenticator, access_token=token)
 
 
@@ -295,7 +276,6 @@ def finish_authentication(
     token = complete_challenge(
         action, verification_method=VerificationMethod.PASSKEY, authenticator_id=authenticator.id, settings=settings, now=now
     )
-    db.session.commit()
     return Authenticated(user=user, authenticator=authenticator, action=action, access_token=token)
 
 

@@ -101,14 +101,17 @@ def complete_challenge(
     settings: Settings,
     now: datetime,
 ) -> str:
-    """Mark the action's challenge as passed (the caller commits) and return its result token."""
+    """Mark the action's challenge as passed, commit with whatever else the verification changed,
+    and return its result token."""
     if action.state not in COMPLETABLE_STATES:
         raise Conflict(f"The action is {action.state.value}; it cannot be completed.", code="action_not_pending")
     if action.state is not ActionState.CHALLENGE_SUCCEEDED:
         change_action_state(action, ActionState.CHALLENGE_SUCCEEDED, source="challenge", now=now)
         action.verification_method = verification_method
         action.verified_by_authenticator_id = authenticator_id
-    return _result_token(action, settings=settings, now=now)
+    token = _result_token(action, settings=settings, now=now)
+    db.session.commit()
+    return token
 
 
 def review_result_token(session: ClientSession, *, settings: Settings, now: datetime) -> str | None:
@@ -147,11 +150,9 @@ def record_challenge_success(
     action = get_action(tenant_id, user_id, action_code, idempotency_key)
     if action.state is not ActionState.CHALLENGE_REQUIRED:
         raise Conflict(f"The action is {action.state.value}, not awaiting a challenge.", code="action_not_pending")
-    token = complete_challenge(
+    return complete_challenge(
         action, verification_method=verification_method, authenticator_id=authenticator_id, settings=settings, now=now
     )
-    db.session.commit()
-    return token
 
 
 def require_scope(session: ClientSession, scope: str) -> None:

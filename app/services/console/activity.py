@@ -12,18 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.domain.decision import ActionState
 from app.domain.keyset import Cursor
+from app.domain.review_reasons import code_for
 from app.extensions import db
-from app.models import ActionConfiguration, ActionStateChange, UserAction
+from app.models import ActionConfiguration, ActionStateChange, ReviewDecision, UserAction
 from app.services.decisions.trace_view import DecisionTrace, as_json_text, read_trace
 
 PAGE_SIZE = 50
+Filters = TypeVar("Filters")
 
 @dataclass(frozen=True)
 class ActivityFilters:
@@ -32,32 +34,39 @@ class ActivityFilters:
     user_id: str | None = None
     date_from: date | None = None  # inclusive, UTC
     date_to: date | None = None  # inclusive, UTC
+    reason_code: str | None = None  # decided in review with this reason code (domain.review_reasons)
 
     @property
     def active(self) -> bool:
-        return any((self.action_code, self.state, self.user_id, self.date_from, self.date_to))
+        return any((self.action_code, self.state, self.user_id, self.date_from, self.date_to, self.reason_code))
 
     def as_query(self) -> dict[str, str]:
         """The filters as URL query arguments, for links that keep them (pagination)."""
         query = {
             "action": self.action_code, "state": self.state.value if self.state else None, "user": self.user_id,
             "from": self.date_from.isoformat() if self.date_from else None,
-            "to": self.date_to.isoformat() if self.date_to else None,
+            "to": self.date_to.isoformat() if self.date_to else None, "reason": self.reason_code,
         }
         return {name: value for name, value in query.items() if value}
 
 
 @dataclass(frozen=True)
-class ParsedFilters:
-    filters: ActivityFilters
+class ParsedFilters(Generic[Filters]):
+    """A list's filter form as read (the activity list's, the review queue's)."""
+
+    filters: Filters
     errors: dict[str, str]  # query argument → message; a bad value is reported and ignored
     values: dict[str, str]  # what was typed, to put back in the form
 
 
-def parse_filters(args: Mapping[str, str]) -> ParsedFilters:
-    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``)."""
-    values = {name: (args.get(name) or "").strip() for name in ("action", "state", "user", "from", "to")}
+def parse_filters(args: Mapping[str, str]) -> ParsedFilters[ActivityFilters]:
+    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``, ``reason``)."""
+    values = {name: (args.get(name) or "").strip() for name in ("action", "state", "user", "from", "to", "reason")}
     errors: dict[str, str] = {}
+    reason_code = values["reason"] or None
+    if reason_code and code_for(reason_code) != reason_code:
+        errors["reason"] = "Pick a reason from the list."
+        reason_code = None
     state = None
     if values["state"]:
         try:
@@ -80,12 +89,15 @@ def parse_filters(args: Mapping[str, str]) -> ParsedFilters:
         user_id=values["user"][:255] or None,
         date_from=dates["from"],
         date_to=dates["to"],
+        reason_code=reason_code,
     )
     return ParsedFilters(filters=filters, errors=errors, values=values)
 
 
 @dataclass(frozen=True)
 class ActivityRow:
+    """A tracked action as a list shows it (the review queue's rows add their claim and deadline)."""
+
     id: int
     created_at: datetime
     action_code: str
@@ -93,6 +105,19 @@ class ActivityRow:
     state: ActionState
     deciding_rule_name: str | None
     ip_address: str | None
+
+    @classmethod
+    def of(cls, row: Any, **more: Any) -> Self:
+        """From a selected row that has at least ``ROW_COLUMNS``."""
+        return cls(id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
+                   state=row.state, deciding_rule_name=deciding_rule_name(row.output, row.priority_rule_id),
+                   ip_address=row.ip_address, **more)
+
+
+ROW_COLUMNS = (
+    UserAction.id, UserAction.created_at, UserAction.action_code, UserAction.user_id, UserAction.state,
+    UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
+)
 
 
 @dataclass(frozen=True)
@@ -110,11 +135,7 @@ def list_activity(
     limit: int = PAGE_SIZE,
 ) -> ActivityPage:
     """Newest first. Fetches ``limit + 1`` rows to know whether an older page exists."""
-    columns = (
-        UserAction.id, UserAction.created_at, UserAction.action_code, UserAction.user_id, UserAction.state,
-        UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
-    )
-    query = select(*columns).where(UserAction.tenant_id == tenant_id)
+    query = select(*ROW_COLUMNS).where(UserAction.tenant_id == tenant_id)
     # Equality filters first: they pick the index whose next column is created_at.
     if filters.user_id:
         query = query.where(UserAction.user_id == filters.user_id)
@@ -122,6 +143,12 @@ def list_activity(
         query = query.where(UserAction.state == filters.state)
     if filters.action_code:
         query = query.where(UserAction.action_code == filters.action_code)
+    if filters.reason_code:
+        # Few actions are decided in review: the decisions with the code (an index range) pick them.
+        query = query.where(UserAction.id.in_(
+            select(ReviewDecision.user_action_id)
+            .where(ReviewDecision.tenant_id == tenant_id, ReviewDecision.reason_code == filters.reason_code)
+        ))
     if filters.date_from:
         query = query.where(UserAction.created_at >= _start_of(filters.date_from))
     if filters.date_to:
@@ -136,14 +163,7 @@ def list_activity(
         )
     query = query.order_by(UserAction.created_at.desc(), UserAction.id.desc()).limit(limit + 1)
     fetched = db.session.execute(query).all()
-    rows = [
-        ActivityRow(
-            id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
-            state=row.state, deciding_rule_name=deciding_rule_name(row.output, row.priority_rule_id),
-            ip_address=row.ip_address,
-        )
-        for row in fetched[:limit]
-    ]
+    rows = [ActivityRow.of(row) for row in fetched[:limit]]
     more = len(fetched) > limit
     return ActivityPage(rows=rows, next_cursor=Cursor(rows[-1].created_at, rows[-1].id) if more else None)
 

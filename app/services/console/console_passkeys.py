@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.domain.errors import Conflict, NotFound
@@ -25,6 +24,7 @@ from app.extensions import db
 from app.models import ConsolePasskey, ConsoleUser, WebAuthnChallenge
 from app.services.challenges.passkeys import CHALLENGE_LIFETIME, Options, consume_challenge, relying_party
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.records import flush_or_refuse
 
 PURPOSE_REGISTER = "console-reg"
 PURPOSE_SIGN_IN = "console-auth"
@@ -62,11 +62,7 @@ def finish_registration(
         transports=new.transports, name=(name or "Passkey").strip()[:120] or "Passkey", created_at=now,
     )
     user.passkeys.append(passkey)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict("This passkey is already registered.", code="credential_exists") from exc
+    flush_or_refuse(Conflict("This passkey is already registered.", code="credential_exists"))
     record_change(user, "console_passkey.added", passkey.id, "console_passkey", after={"name": passkey.name}, now=now)
     db.session.commit()
     return passkey

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from app.config import MIN_PASSWORD_LENGTH, Settings
 from app.domain.errors import Conflict, DomainError, InvalidRequest, NotFound
@@ -19,6 +18,7 @@ from app.models.console import ROLES
 from app.services.end_users.users import validate_email
 from app.services.limits import address_failures
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.records import flush_or_refuse
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -66,11 +66,7 @@ def create_console_user(
     user = ConsoleUser(tenant_id=tenant_id, email=email, name=name.strip()[:120], role=role,
                        password_hash=_hasher(settings).hash(password), must_change_password=temporary)
     db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(f"A console user {email} already exists.", code="console_user_exists") from exc
+    flush_or_refuse(Conflict(f"A console user {email} already exists.", code="console_user_exists"))
     if actor is not None:
         record_change(actor, "console_user.invited", user.id, "console_user",
                       after={"email": email, "name": user.name, "role": role})
@@ -92,10 +88,8 @@ def invite_console_user(actor: ConsoleUser, *, email: str, name: str, role: str,
     return Invitation(user=user, password=password)
 
 
-class InvalidPasswordChange(DomainError):
+class InvalidPasswordChange(DomainError, code="invalid_password_change"):
     """``fields`` maps each form field to what is wrong with it."""
-
-    code = "invalid_password_change"
 
     def __init__(self, fields: dict[str, str]):
         super().__init__(" ".join(fields.values()))

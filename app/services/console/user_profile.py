@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import Authenticator, EndUser
 from app.services.console.activity import ActivityFilters, ActivityRow, list_activity
@@ -23,13 +24,13 @@ class UserProfile:
     recent_actions: list[ActivityRow]  # newest first
 
 
-def get_user_profile(tenant_id: str, user_id: str) -> UserProfile | None:
+def get_user_profile(tenant_id: str, user_id: str) -> UserProfile:
     user = db.session.execute(
         select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
         .options(selectinload(EndUser.authenticators).selectinload(Authenticator.passkey))
     ).scalar_one_or_none()
     if user is None:
-        return None
+        raise NotFound(f"There is no user “{user_id}”: nothing was tracked for them, or they were deleted.")
     recent = list_activity(tenant_id, ActivityFilters(user_id=user_id), limit=RECENT_ACTIONS).rows
     custom = sorted((str(key), as_json_text(value)) for key, value in (user.custom or {}).items())
     return UserProfile(user=user, authenticators=list(user.authenticators), custom=custom, recent_actions=recent)

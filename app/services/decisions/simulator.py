@@ -23,7 +23,9 @@ from app.services.decisions.signals import SignalInputs, locate
 from app.services.decisions.trace_view import DecisionTrace, read_trace
 from app.services.decisions.tracking import TrackAttributes, decide_with, request_facts, user_facts
 from app.services.end_users.users import enrolled_verification_methods, validate_user_id
+from app.services.rulesets.drafts import draft_rule_set
 from app.services.rulesets.rules import action_not_found
+from app.services.rulesets.versions import draft_of
 from app.services.tenancy.tenant_config import current_config
 
 
@@ -38,6 +40,8 @@ class Simulation:
     # Set when a CHALLENGE could not be put to this user (nothing enrolled that the action accepts),
     # so the action's unenrolled policy chose the state instead of the outcome.
     unenrolled_policy: UnenrolledPolicy | None = None
+    # What decided: the live version's number, or None for the draft (when it has changes).
+    version_number: int | None = None
 
     @property
     def trace(self) -> DecisionTrace:
@@ -73,9 +77,15 @@ def simulate_action(
         request = request_facts(action_code, parsed)
         signals = SignalInputs(tenant_id, user, request, user_id, locate(parsed.ip_address, settings=settings),
                                settings, now)
-        decided = decide_with(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
-        return Simulation(decided.decision, decided.state, decided.allowed_verification_methods,
-                          decided.default_verification_method, user is not None, enrolled,
-                          action.unenrolled_policy if decided.unenrolled_policy_applied else None)
+        # The admin tests what they are editing: the draft when it has changes, else the live version.
+        draft = draft_of(tenant_id, action_code)
+        version = draft_rule_set(draft.document) if draft.diff else None
+        decided = decide_with(config, action, user_facts(user_id, user, enrolled), request, signals=signals,
+                              version=version)
+        result = decided.result
+        return Simulation(result.decision, result.state, result.allowed_verification_methods,
+                          result.default_verification_method, user is not None, enrolled,
+                          decided.version.unenrolled_policy if result.unenrolled_policy_applied else None,
+                          decided.version.number)
     finally:
         db.session.rollback()

@@ -25,13 +25,14 @@ from app.domain.documents import CustomValue, Short, WireModel, check_custom
 from app.domain.errors import Conflict, InvalidRequest
 from app.domain.redirects import is_allowed
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
-from app.domain.track_decision import InputSnapshot, TrackDecision, decide_track
+from app.domain.track_decision import InputSnapshot, RuleSetVersion, TrackDecision, decide_track
 from app.extensions import db
 from app.models import ActionStateChange, Authenticator, EndUser, UserAction
 from app.services.decisions.action_state import find_by_idempotency_key
 from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
 from app.services.delivery.events import emit_action_created
 from app.services.end_users.users import enrolled_verification_methods, validate_user_id
+from app.services.rulesets.drafts import first_version
 from app.services.rulesets.rules import ActionDocument, new_action_configuration, validate_action_code
 from app.services.tenancy.tenant_config import ActionPolicy, TenantConfig, current_config
 
@@ -162,25 +163,26 @@ def _track_new(
         user = _user_for_tracking(tenant_id, user_id, attributes, now=now)
         enrolled = enrolled_verification_methods(user) if user.id is not None else []
     action = config.action(action_code)
-    new_action = None
+    new_action = new_version = None
     if action is None:  # Authsignal's behaviour: an unknown action code is created, ALLOW by default
         new_action = new_action_configuration(tenant_id, ActionDocument(code=action_code))
-        action = ActionPolicy.of(new_action)
+        new_version = first_version(new_action, published_by="track", now=now)
+        action = ActionPolicy.of(new_action, new_version)
 
     request = request_facts(action_code, attributes)
     geo = locate(attributes.ip_address, settings=settings)  # stored below: later tracks judge travel by it
     signals = SignalInputs(tenant_id, user, request, user_id, geo, settings, now)
     decided = decide_with(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
-    decision, state = decided.decision, decided.state
-    allowed, default_method = decided.allowed_verification_methods, decided.default_verification_method
-    action_id = action.id
+    decision, state = decided.result.decision, decided.result.state
+    allowed, default_method = decided.result.allowed_verification_methods, decided.result.default_verification_method
     if new_action is not None:
         db.session.add(new_action)
         db.session.flush()
-        action_id = new_action.id
+        db.session.add(new_version)
+        db.session.flush()
     values = {
         "tenant_id": tenant_id,
-        "action_configuration_id": action_id,
+        "action_configuration_id": action.id,
         "action_code": action_code,
         "user_id": user_id,
         "idempotency_key": attributes.idempotency_key or secrets.token_hex(16),
@@ -193,6 +195,8 @@ def _track_new(
         "default_verification_method": default_method,
         "verification_method": None,
         "verified_by_authenticator_id": None,
+        "action_version_id": action.version_id,
+        "input_snapshot": decided.snapshot.to_document(),
         "rule_ids": list(decision.matched_rule_ids),
         "priority_rule_id": decision.deciding_rule.rule_id if decision.deciding_rule else None,
         "output": decision.output,
@@ -229,6 +233,15 @@ def _track_new(
     return _result(stored, enrolled, settings=settings, now=now)
 
 
+@dataclass(frozen=True)
+class Decided:
+    """One decision with both of its inputs: what a track stores, so it can be replayed."""
+
+    version: RuleSetVersion
+    snapshot: InputSnapshot
+    result: TrackDecision
+
+
 def decide_with(
     config: TenantConfig,
     action: ActionPolicy,
@@ -236,22 +249,25 @@ def decide_with(
     request: RequestFacts,
     *,
     signals: SignalInputs | None = None,
-) -> TrackDecision:
+    version: RuleSetVersion | None = None,
+) -> Decided:
     """Load the two inputs of the one decision function and call it: tracking and the console's Test
     action both decide through here.
 
-    ``signals`` is what risk signals are computed from; only those the active rules read are
-    computed (an action whose rules read none runs no extra query)."""
-    version = config.rule_set(action)
+    ``version``: what decides, the action's live version unless given (the Test action tries the
+    draft). ``signals`` is what risk signals are computed from; only those the active rules read
+    are computed (an action whose rules read none runs no extra query)."""
+    version = version or config.rule_set(action)
     with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
+        types = config.data_point_types() if version.reads_custom_data else {}
         snapshot = InputSnapshot(
             user=user,
             request=request,
             signals=signal_namespaces(version.rules, signals) if signals is not None else None,
             lists=config.lists(set(version.list_names)) if version.list_names else {},
-            data_point_types=config.data_point_types() if version.reads_custom_data else {},
+            data_point_types={key: types[key] for key in version.data_points_read if key in types},
         )
-    return decide_track(version, snapshot)
+    return Decided(version, snapshot, decide_track(version, snapshot))
 
 
 def user_facts(user_id: str, user: EndUser | TrackedUser | None, enrolled: list[str]) -> UserFacts:

@@ -15,21 +15,21 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.domain.destinations import is_private_host
-from app.domain.errors import InvalidFields, NotFound
+from app.domain.errors import InvalidFields
 from app.extensions import db
 from app.models import ConsoleUser, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.base import new_id
 from app.services.delivery.events import EVENT_TYPES, PENDING, TEST_EVENT, queue_event
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.records import Records
 
 LOG_PAGE_SIZE = 50
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-class InvalidEndpoint(InvalidFields):
+class InvalidEndpoint(InvalidFields, code="invalid_webhook_endpoint"):
     """A webhook endpoint the console cannot save."""
 
-    code = "invalid_webhook_endpoint"
     summary = "The endpoint is not valid: "
 
 
@@ -99,27 +99,18 @@ def _url_problem(url: str, *, allow_private_networks: bool) -> str | None:
 
 
 def list_endpoints(tenant_id: str) -> list[WebhookEndpoint]:
-    return list(db.session.execute(
-        select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id)
-        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-    ).scalars())
+    return _ENDPOINTS.all(tenant_id, WebhookEndpoint.created_at, WebhookEndpoint.id)
 
 
 def get_endpoint(tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or endpoint.tenant_id != tenant_id:
-        raise NotFound("No such webhook endpoint.", code="webhook_endpoint_not_found")
-    return endpoint
+    return _ENDPOINTS.get(tenant_id, endpoint_id)
 
 
 def create_endpoint(actor: ConsoleUser, data: EndpointInput, *, settings: Settings, now: datetime) -> WebhookEndpoint:
     data = validate_endpoint(data, allow_private_networks=settings.webhook_allow_private_networks)
     endpoint = WebhookEndpoint(id=new_id(), tenant_id=actor.tenant_id, url=data.url, description=data.description,
                                event_types=data.event_types, is_active=data.is_active, created_at=now, updated_at=now)
-    db.session.add(endpoint)
-    record_change(actor, "webhook_endpoint.created", endpoint.id, "webhook_endpoint", after=_audited(endpoint), now=now)
-    db.session.commit()
-    return endpoint
+    return _ENDPOINTS.created(actor, endpoint, now=now)
 
 
 def update_endpoint(actor: ConsoleUser, endpoint_id: str, data: EndpointInput, *, settings: Settings,
@@ -130,19 +121,12 @@ def update_endpoint(actor: ConsoleUser, endpoint_id: str, data: EndpointInput, *
     endpoint.url, endpoint.description = data.url, data.description
     endpoint.event_types, endpoint.is_active = data.event_types, data.is_active
     endpoint.updated_at = now
-    record_change(actor, "webhook_endpoint.updated", endpoint.id, "webhook_endpoint", before=before,
-                  after=_audited(endpoint), now=now)
-    db.session.commit()
-    return endpoint
+    return _ENDPOINTS.changed(actor, endpoint, before, now=now)
 
 
 def delete_endpoint(actor: ConsoleUser, endpoint_id: str, *, now: datetime) -> WebhookEndpoint:
     """Delete an endpoint with its delivery log; deliveries still pending are dropped."""
-    endpoint = get_endpoint(actor.tenant_id, endpoint_id)
-    record_change(actor, "webhook_endpoint.deleted", endpoint.id, "webhook_endpoint", before=_audited(endpoint), now=now)
-    db.session.delete(endpoint)
-    db.session.commit()
-    return endpoint
+    return _ENDPOINTS.deleted(actor, get_endpoint(actor.tenant_id, endpoint_id), now=now)
 
 
 def send_test_event(actor: ConsoleUser, endpoint_id: str, *, now: datetime) -> str:
@@ -160,6 +144,10 @@ def send_test_event(actor: ConsoleUser, endpoint_id: str, *, now: datetime) -> s
 def _audited(endpoint: WebhookEndpoint) -> dict[str, Any]:
     return {"url": endpoint.url, "description": endpoint.description, "events": list(endpoint.event_types),
             "active": endpoint.is_active}
+
+
+_ENDPOINTS = Records(WebhookEndpoint, "webhook_endpoint", _audited, "No such webhook endpoint.",
+                     "webhook_endpoint_not_found")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from app.domain.review_reasons import ReasonCode
 from app.extensions import db
 from app.models import Authenticator, WebhookDelivery, WebhookEvent
 from app.models.base import new_id, utcnow
@@ -102,18 +103,19 @@ def emit_state_change(action: Any, new_state: Any, *, source: str, now: datetime
 
 
 def emit_review_decided(action: Any, *, previous_state: Any, decided_by: str, reason: str, source: str,
-                        now: datetime) -> None:
-    """After a review decision is recorded: the state change plus who decided, why, and through what."""
+                        now: datetime, reason_code: ReasonCode | None = None) -> None:
+    """After a review decision is recorded: the state change plus who decided, why, and through what.
+
+    ``reason_code`` (a ``ReasonCode``: the tenant's reason picked) goes in ``review.reasonCode`` and
+    ``review.reasonLabel``, beside Authsignal's keys of ``data``, never instead of one.
+    """
 
     def data() -> dict[str, Any]:
         values = {column: getattr(action, column) for column in _ACTION_COLUMNS}
-        return {
-            **action_data(values),
-            "previousState": _value(previous_state),
-            "source": source,
-            "review": {"outcome": _value(action.state), "decidedBy": decided_by, "reason": reason,
-                       "decidedAt": _iso(now)},
-        }
+        review = {"outcome": _value(action.state), "decidedBy": decided_by, "reason": reason, "decidedAt": _iso(now)}
+        if reason_code is not None:
+            review.update(reasonCode=reason_code.code, reasonLabel=reason_code.label)
+        return {**action_data(values), "previousState": _value(previous_state), "source": source, "review": review}
 
     emit(action.tenant_id, [(ACTION_REVIEW_DECIDED, data)], now=now)
 

@@ -11,7 +11,8 @@ a person who asked to be forgotten. Table by table, chosen so that what the cons
   key, which callers often build from the user id, becomes the pseudonym and the row id; the IP,
   user agent, device id, location, redirect URL and attributes (custom data, email, phone,
   username) are cleared; the decision output keeps which rules matched and decided but not the
-  values they observed. State, action code, times, rules and methods stay, so the counts do.
+  values they observed, and the input snapshot goes (an erased action can no longer be replayed:
+  its inputs were the person's data). State, action code, times, rules and methods stay, so the counts do.
   Erasing decides nothing: a case waiting for review keeps waiting. The retention purge deletes
   these rows in their time like any others, with their state changes, review claims and overdue
   flags, which hold nothing personal and so stay with them until then.
@@ -246,7 +247,8 @@ def _names_user(document: Any, user_id: str) -> bool:
 
 
 _ANONYMISABLE = ("user_id", "idempotency_key", "updated_at", "ip_address", "user_agent", "device_id", "country_code",
-                 "city", "latitude", "longitude", "redirect_url", "verified_by_authenticator_id", "attributes", "output")
+                 "city", "latitude", "longitude", "redirect_url", "verified_by_authenticator_id", "attributes", "output",
+                 "input_snapshot")
 _ANONYMISE_ACTION = (
     update(UserAction.__table__).where(UserAction.__table__.c.id == bindparam("action_id"))
     .values({name: bindparam(name) for name in _ANONYMISABLE})
@@ -258,5 +260,5 @@ def _anonymised(row: Any, pseudonym: str, now: datetime) -> dict[str, Any]:
         "action_id": row.id, "user_id": pseudonym, "idempotency_key": f"{pseudonym}-{row.id}", "updated_at": now,
         "ip_address": None, "user_agent": None, "device_id": None, "country_code": None, "city": None,
         "latitude": None, "longitude": None, "redirect_url": None, "verified_by_authenticator_id": None,
-        "attributes": {}, "output": without_observations(row.output or {}),
+        "attributes": {}, "output": without_observations(row.output or {}), "input_snapshot": None,
     }

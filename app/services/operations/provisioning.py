@@ -23,21 +23,18 @@ from app.services.tenancy.api_keys import create_api_key, find_api_key
 
 DEMO_ACTION = "withdraw-funds"
 DEMO_ADMIN_EMAIL = "admin@example.com"
+
+
+def _withdrawal_rule(name: str, description: str, *, at_least: int, outcome: Outcome, priority: int) -> RuleDocument:
+    return RuleDocument(name=name, description=description, priority=priority, outcome=outcome,
+                        conditions={">=": [{"var": "custom.amount"}, at_least]})
+
+
 DEMO_RULES = [
-    RuleDocument(
-        name="Very large withdrawal",
-        description="Withdrawals of 10,000 or more are checked by a person.",
-        priority=0,
-        outcome=Outcome.REVIEW,
-        conditions={">=": [{"var": "custom.amount"}, 10000]},
-    ),
-    RuleDocument(
-        name="Large withdrawal",
-        description="Withdrawals of 1,000 or more need a passkey or authenticator app.",
-        priority=10,
-        outcome=Outcome.CHALLENGE,
-        conditions={">=": [{"var": "custom.amount"}, 1000]},
-    ),
+    _withdrawal_rule("Very large withdrawal", "Withdrawals of 10,000 or more are checked by a person.",
+                     at_least=10000, outcome=Outcome.REVIEW, priority=0),
+    _withdrawal_rule("Large withdrawal", "Withdrawals of 1,000 or more need a passkey or authenticator app.",
+                     at_least=1000, outcome=Outcome.CHALLENGE, priority=10),
 ]
 
 

@@ -14,9 +14,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
+from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.decision import ActionState
 from app.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from app.extensions import db
+from app.extensions import db, upsert
 from app.models import (
     ActionConfiguration,
     Authenticator,
@@ -26,6 +27,7 @@ from app.models import (
     ReviewDecision,
     ReviewNote,
     ReviewOverdueFlag,
+    Rule,
     UserAction,
 )
 from app.services.console import activity
@@ -43,8 +45,18 @@ class ClaimView:
     holder_id: str
     holder_email: str
     claimed_at: datetime
-    expires_at: datetime
+    expires_at: datetime | None  # None: an assignment, held until decided, released or reassigned
     is_mine: bool
+    assigned_by: str | None = None  # the admin who assigned the case, for an assignment
+
+
+@dataclass(frozen=True)
+class DecidingRule:
+    """The rule that sent the case to review, and its conditions as the Rules tab says them."""
+
+    name: str  # as it was when the action was decided
+    sentence: str | None  # None: the rule was deleted since
+    changed_since: bool  # the rule was changed after the decision: the sentence is how it reads now
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class CaseView:
     due_at: datetime | None
     overdue: bool
     flagged_at: datetime | None
+    deciding_rule: DecidingRule | None  # None: no rule matched, the action's default outcome applied
 
     @property
     def action(self) -> UserAction:
@@ -105,7 +118,24 @@ def get_case(tenant_id: str, action_id: int, *, viewer_id: str | None, now: date
         due_at=due_at,
         overdue=due_at is not None and due_at <= now,
         flagged_at=flag.flagged_at if flag else None,
+        deciding_rule=_deciding_rule(detail),
     )
+
+
+def _deciding_rule(detail: activity.ActionDetail) -> DecidingRule | None:
+    action = detail.action
+    if not action.priority_rule_id:
+        return None
+    rule = db.session.execute(
+        select(Rule).join(ActionConfiguration, ActionConfiguration.id == Rule.action_configuration_id)
+        .where(Rule.id == action.priority_rule_id, ActionConfiguration.tenant_id == action.tenant_id)
+    ).scalar_one_or_none()
+    traced = detail.trace.deciding_rule
+    name = traced.name if traced else (rule.name if rule else action.priority_rule_id)
+    if rule is None:
+        return DecidingRule(name=name, sentence=None, changed_since=True)
+    return DecidingRule(name=name, sentence=describe_conditions(rule.conditions, catalogue=SUMMARY_CATALOGUE),
+                        changed_since=rule.updated_at > action.created_at)
 
 
 def claim_holder(action_id: int, *, viewer_id: str | None, now: datetime) -> ClaimView | None:
@@ -118,7 +148,8 @@ def claim_holder(action_id: int, *, viewer_id: str | None, now: datetime) -> Cla
         return None
     claim, email = row
     return ClaimView(holder_id=claim.console_user_id, holder_email=email, claimed_at=claim.claimed_at,
-                     expires_at=claim.expires_at, is_mine=claim.console_user_id == viewer_id)
+                     expires_at=claim.expires_at, is_mine=claim.console_user_id == viewer_id,
+                     assigned_by=claim.assigned_by)
 
 
 def _notes(action_id: int) -> list[ReviewNote]:
@@ -147,13 +178,16 @@ def claim_case(actor: ConsoleUser, action_id: int, *, settings: Settings, now: d
     """Take the case, or keep it (a reviewer's own claim is extended). One holder at a time."""
     action = load_case_action(actor.tenant_id, action_id)
     require_open(action)
+    held = claim_holder(action.id, viewer_id=actor.id, now=now)
+    if held is not None and held.is_mine and held.expires_at is None:
+        return held  # assigned to me: it holds without lapse, claiming it again would shorten it
     expires_at = now + timedelta(minutes=settings.review_claim_minutes)
     # Mine already, or lapsed: one conditional UPDATE, so two takers of a lapsed claim get one winner.
     taken = db.session.execute(
         update(ReviewClaim)
         .where(ReviewClaim.user_action_id == action.id,
                or_(ReviewClaim.console_user_id == actor.id, ~ReviewClaim.is_held(now)))
-        .values(console_user_id=actor.id, claimed_at=now, expires_at=expires_at)
+        .values(console_user_id=actor.id, claimed_at=now, expires_at=expires_at, assigned_by=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not taken:
@@ -203,9 +237,45 @@ def add_note(actor: ConsoleUser, action_id: int, text: str, *, settings: Setting
     db.session.execute(
         update(ReviewClaim)
         .where(ReviewClaim.user_action_id == action.id, ReviewClaim.console_user_id == actor.id,
-               ReviewClaim.is_held(now))
+               ReviewClaim.expires_at > now)  # an assignment (no lapse time) needs no extending
         .values(expires_at=now + timedelta(minutes=settings.review_claim_minutes))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     return note
+
+
+def assignable_reviewers(tenant_id: str) -> list[ConsoleUser]:
+    """Who an admin can give a case to: the team's members who can sign in (reviewers and admins)."""
+    return list(db.session.execute(
+        select(ConsoleUser).where(ConsoleUser.tenant_id == tenant_id, ConsoleUser.disabled_at.is_(None))
+        .order_by(ConsoleUser.email)
+    ).scalars())
+
+
+def assign_case(actor: ConsoleUser, action_id: int, assignee_id: str | None, *, now: datetime) -> ClaimView:
+    """An admin gives the case to a named member of the team: the assignee holds its claim, without
+    lapse, in place of whoever held it. One statement (an upsert on the claim's primary key), so
+    two admins assigning at once leave exactly one holder: the later one's."""
+    if not actor.is_admin:
+        raise Forbidden("Only admins can assign cases.", code="admin_only")
+    action = load_case_action(actor.tenant_id, action_id)
+    assignee = db.session.execute(
+        select(ConsoleUser).where(ConsoleUser.tenant_id == actor.tenant_id, ConsoleUser.id == (assignee_id or ""),
+                                  ConsoleUser.disabled_at.is_(None))
+    ).scalar_one_or_none()
+    if assignee is None:
+        raise InvalidRequest("Pick a member of the team to assign the case to.", code="invalid_assignee")
+    require_open(action)
+    before = claim_holder(action.id, viewer_id=actor.id, now=now)
+    values = {"console_user_id": assignee.id, "claimed_at": now, "expires_at": None, "assigned_by": actor.email}
+    db.session.execute(
+        upsert(ReviewClaim).values(user_action_id=action.id, **values)
+        .on_conflict_do_update(index_elements=["user_action_id"], set_=values)
+    )
+    record_change(actor, "review.assigned", str(action.id), "user_action",
+                  before={"claimedBy": before.holder_email} if before else None,
+                  after={"assignedTo": assignee.email}, now=now)
+    db.session.commit()
+    return ClaimView(holder_id=assignee.id, holder_email=assignee.email, claimed_at=now, expires_at=None,
+                     is_mine=assignee.id == actor.id, assigned_by=actor.email)

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 
 from app.domain.decision import ActionState
 from app.domain.errors import Conflict, Forbidden, InvalidRequest
+from app.domain.review_reasons import ReasonCode
 from app.extensions import db
 from app.models import (
     ConsoleUser,
@@ -27,6 +28,7 @@ from app.models import (
 from app.services.decisions.action_state import change_action_state, get_action
 from app.services.delivery.events import emit_review_decided
 from app.services.reviews.cases import REVIEW_OUTCOME_STATES, claim_holder, load_case_action, require_open
+from app.services.reviews.reasons import find_reason
 from app.services.tenancy.audit import record_change
 
 BULK_LIMIT = 500
@@ -49,20 +51,24 @@ def parse_decision(value: str | None) -> ActionState:
         raise InvalidRequest("Choose approve or reject.", code="invalid_decision") from None
 
 
-def validate_reason(reason: str | None) -> str:
+def validate_reason(reason: str | None, code: ReasonCode | None = None) -> str:
+    """A decision's reason: what was written, or, with nothing written, the label of the code picked."""
     reason = (reason or "").strip()
-    if not reason:
+    if not reason and code is None:
         raise InvalidRequest("Give a reason for the decision.", code="reason_required")
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidRequest(f"A reason is at most {MAX_REASON_LENGTH} characters.", code="reason_too_long")
-    return reason
+    return reason or code.label
 
 
 def decide_case(
-    actor: ConsoleUser, action_id: int, outcome: ActionState, reason: str, *, now: datetime
+    actor: ConsoleUser, action_id: int, outcome: ActionState, reason: str, *, now: datetime,
+    reason_code: str | None = None,
 ) -> Decided:
-    """A reviewer's (or admin's) decision on one case. A case someone else holds is theirs to decide."""
-    reason = validate_reason(reason)
+    """A reviewer's (or admin's) decision on one case, with a reason written, a reason code picked
+    from the tenant's list, or both. A case someone else holds is theirs to decide."""
+    code = find_reason(actor.tenant_id, reason_code)
+    reason = validate_reason(reason, code)
     if outcome not in REVIEW_OUTCOME_STATES:
         raise InvalidRequest("Choose approve or reject.", code="invalid_decision")
     action = load_case_action(actor.tenant_id, action_id)
@@ -71,7 +77,7 @@ def decide_case(
     if holder is not None and not holder.is_mine:
         raise Conflict(f"This case is claimed by {holder.holder_email}; only they can decide it now.",
                        code="review_claimed")
-    decision = _decide_or_conflict(action, outcome, reason, actor=actor, source="console", now=now)
+    decision = _decide_or_conflict(action, outcome, reason, actor=actor, source="console", now=now, code=code)
     db.session.commit()
     return Decided(action=action, decision=decision)
 
@@ -109,13 +115,15 @@ class BulkResult:
 
 
 def bulk_decide(
-    actor: ConsoleUser, action_ids: list[int], outcome: ActionState, reason: str, *, now: datetime
+    actor: ConsoleUser, action_ids: list[int], outcome: ActionState, reason: str, *, now: datetime,
+    reason_code: str | None = None,
 ) -> BulkResult:
-    """An admin decides many cases with one reason. Cases already decided, not found, or held by
-    another reviewer are skipped (and reported), never overridden."""
+    """An admin decides many cases with one reason (and reason code). Cases already decided, not
+    found, or held by another reviewer are skipped (and reported), never overridden."""
     if not actor.is_admin:
         raise Forbidden("Only admins can decide cases in bulk.", code="admin_only")
-    reason = validate_reason(reason)
+    code = find_reason(actor.tenant_id, reason_code)
+    reason = validate_reason(reason, code)
     if outcome not in REVIEW_OUTCOME_STATES:
         raise InvalidRequest("Choose approve or reject.", code="invalid_decision")
     ids = list(dict.fromkeys(action_ids))
@@ -139,7 +147,7 @@ def bulk_decide(
             result.skipped[action_id] = f"already {action.state.value}"
         elif action_id in held:
             result.skipped[action_id] = "claimed by another reviewer"
-        elif decide_locked(action, outcome, reason, actor=actor, source="bulk", now=now) is None:
+        elif decide_locked(action, outcome, reason, actor=actor, source="bulk", now=now, code=code) is None:
             result.skipped[action_id] = "decided by someone else meanwhile"
         else:
             result.decided.append(action_id)
@@ -148,9 +156,10 @@ def bulk_decide(
 
 
 def _decide_or_conflict(
-    action: UserAction, outcome: ActionState, reason: str, *, actor: ConsoleUser | None, source: str, now: datetime
+    action: UserAction, outcome: ActionState, reason: str, *, actor: ConsoleUser | None, source: str, now: datetime,
+    code: ReasonCode | None = None,
 ) -> ReviewDecision:
-    decision = decide_locked(action, outcome, reason, actor=actor, source=source, now=now)
+    decision = decide_locked(action, outcome, reason, actor=actor, source=source, now=now, code=code)
     if decision is None:
         db.session.rollback()
         raise Conflict("This case was already decided.", code="review_already_decided")
@@ -159,6 +168,7 @@ def _decide_or_conflict(
 
 def decide_locked(
     action: UserAction, outcome: ActionState, reason: str, *, actor: ConsoleUser | None, source: str, now: datetime,
+    code: ReasonCode | None = None,
 ) -> ReviewDecision | None:
     """Decide if the case is still open in the database (None when a concurrent decider won); no commit."""
     won = db.session.execute(
@@ -176,12 +186,16 @@ def decide_locked(
         tenant_id=action.tenant_id, user_action_id=action.id, user_id=action.user_id, action_code=action.action_code,
         outcome=outcome, reason=reason, source=source, decided_by_id=actor.id if actor else None,
         decided_by=actor.email if actor else source, decided_at=now,
+        reason_code=code.code if code else None, reason_label=code.label if code else None,
     )
     db.session.add(decision)
     emit_review_decided(action, previous_state=before, decided_by=decision.decided_by, reason=reason, source=source,
-                        now=now)
+                        reason_code=code, now=now)
     db.session.execute(delete(ReviewClaim).where(ReviewClaim.user_action_id == action.id))
     event = "review.approved" if outcome is ActionState.REVIEW_SUCCEEDED else "review.rejected"
-    audit = {"before": {"state": before.value}, "after": {"state": outcome.value, "reason": reason, "source": source}}
+    after = {"state": outcome.value, "reason": reason, "source": source}
+    if code is not None:
+        after["reasonCode"] = code.code
+    audit = {"before": {"state": before.value}, "after": after}
     record_change(actor or source, event, str(action.id), "user_action", tenant_id=action.tenant_id, now=now, **audit)
     return decision

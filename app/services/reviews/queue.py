@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,14 +24,14 @@ from app.services.decisions.trace_view import as_json_text
 
 PAGE_SIZE = 50
 KEY_VALUES_SHOWN = 3
-CLAIM_FILTERS = ("all", "mine", "unclaimed")
+CLAIM_FILTERS = ("all", "mine", "unclaimed", "available")  # available: mine or unclaimed
 
 
 @dataclass(frozen=True)
 class QueueFilters:
     action_code: str | None = None
     rule_id: str | None = None
-    claim: str = "all"  # all | mine | unclaimed
+    claim: str = "all"  # all | mine | unclaimed | available (mine or unclaimed: what I can decide)
     min_age_minutes: int | None = None
 
     @property
@@ -46,20 +46,13 @@ class QueueFilters:
         return {name: value for name, value in query.items() if value}
 
 
-@dataclass(frozen=True)
-class ParsedQueueFilters:
-    filters: QueueFilters
-    errors: dict[str, str]
-    values: dict[str, str]
-
-
-def parse_queue_filters(args: Mapping[str, str]) -> ParsedQueueFilters:
+def parse_queue_filters(args: Mapping[str, str]) -> activity.ParsedFilters[QueueFilters]:
     """Read the filter form (``action``, ``rule``, ``claim``, ``age`` in minutes); bad values are reported."""
     values = {name: (args.get(name) or "").strip() for name in ("action", "rule", "claim", "age")}
     errors: dict[str, str] = {}
     claim = values["claim"] or "all"
     if claim not in CLAIM_FILTERS:
-        errors["claim"] = "Pick all, mine or unclaimed."
+        errors["claim"] = "Pick all, mine, unclaimed, or mine or unclaimed."
         claim = "all"
     age = None
     if values["age"]:
@@ -74,20 +67,21 @@ def parse_queue_filters(args: Mapping[str, str]) -> ParsedQueueFilters:
         action_code=values["action"][:64] or None, rule_id=values["rule"][:36] or None, claim=claim,
         min_age_minutes=age or None,
     )
-    return ParsedQueueFilters(filters=filters, errors=errors, values=values)
+    return activity.ParsedFilters(filters=filters, errors=errors, values=values)
+
+
+def parse_case_id(text: str | None) -> int | None:
+    """A case id from a form or link; None for anything else (also numbers no BIGINT holds)."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 @dataclass(frozen=True)
-class QueueRow:
-    id: int
-    created_at: datetime
-    action_code: str
-    user_id: str
-    deciding_rule_name: str | None
-    ip_address: str | None
+class QueueRow(activity.ActivityRow):
     key_values: list[tuple[str, str]]
     claimed_by: str | None  # the holder's email, while the claim is live
     claimed_by_me: bool
+    assigned: bool  # the claim is an admin's assignment
     due_at: datetime | None
     overdue: bool
 
@@ -119,10 +113,9 @@ def list_queue(
     claim_join = and_(ReviewClaim.user_action_id == UserAction.id, ReviewClaim.is_held(now))
     query = (
         select(
-            UserAction.id, UserAction.created_at, UserAction.state_updated_at, UserAction.action_code,
-            UserAction.user_id, UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
-            UserAction.attributes, UserAction.action_configuration_id,
+            *activity.ROW_COLUMNS, UserAction.state_updated_at, UserAction.attributes, UserAction.action_configuration_id,
             ReviewClaim.console_user_id.label("claimer_id"), ConsoleUser.email.label("claimer_email"),
+            ReviewClaim.assigned_by,
         )
         .outerjoin(ReviewClaim, claim_join)
         .outerjoin(ConsoleUser, ConsoleUser.id == ReviewClaim.console_user_id)
@@ -138,6 +131,8 @@ def list_queue(
         query = query.where(ReviewClaim.console_user_id == (viewer_id or ""))
     elif filters.claim == "unclaimed":
         query = query.where(ReviewClaim.user_action_id.is_(None))
+    elif filters.claim == "available":
+        query = query.where(or_(ReviewClaim.user_action_id.is_(None), ReviewClaim.console_user_id == (viewer_id or "")))
     backwards = before is not None and after is None
     if after:
         query = query.where(
@@ -164,11 +159,10 @@ def list_queue(
     rows = []
     for row in fetched:
         due_at = due_at_for(row.state_updated_at, deadlines.get(row.action_configuration_id))
-        rows.append(QueueRow(
-            id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
-            deciding_rule_name=activity.deciding_rule_name(row.output, row.priority_rule_id),
-            ip_address=row.ip_address, key_values=_key_values(row.attributes),
+        rows.append(QueueRow.of(
+            row, key_values=_key_values(row.attributes),
             claimed_by=row.claimer_email, claimed_by_me=bool(viewer_id and row.claimer_id == viewer_id),
+            assigned=row.assigned_by is not None,
             due_at=due_at, overdue=due_at is not None and due_at <= now,
         ))
     first = Cursor(rows[0].created_at, rows[0].id) if rows else None
@@ -203,13 +197,35 @@ def rule_choices(tenant_id: str) -> list[RuleChoice]:
     return [RuleChoice(id=row.id, label=f"{row.code}: {row.name}") for row in rows]
 
 
-def next_case_id(tenant_id: str, *, viewer_id: str, now: datetime) -> int | None:
-    """The oldest case nobody else holds: the reviewer's own claims first, then unclaimed ones."""
-    for claim in ("mine", "unclaimed"):
-        page = list_queue(tenant_id, QueueFilters(claim=claim), viewer_id=viewer_id, now=now, limit=1)
-        if page.rows:
-            return page.rows[0].id
-    return None
+def next_case_id(
+    tenant_id: str, filters: QueueFilters = QueueFilters(), *, viewer_id: str, now: datetime,
+    after_case: int | None = None,
+) -> int | None:
+    """The next case this reviewer can decide (theirs or unclaimed) in the queue ``filters`` select.
+
+    Without ``after_case``: the reviewer's own oldest claim first, then the oldest unclaimed case.
+    After a case (approve/reject and next, or skipping it): the next one in the queue's order
+    (oldest first), wrapping round to the oldest once the end is reached, never that case itself.
+    None when nothing is left to decide.
+    """
+    if after_case is None:
+        claims = (filters.claim,) if filters.claim in ("mine", "unclaimed") else ("mine", "unclaimed")
+        for claim in claims:
+            page = list_queue(tenant_id, replace(filters, claim=claim), viewer_id=viewer_id, now=now, limit=1)
+            if page.rows:
+                return page.rows[0].id
+        return None
+    workable = filters if filters.claim in ("mine", "unclaimed") else replace(filters, claim="available")
+    created_at = db.session.execute(
+        select(UserAction.created_at).where(UserAction.tenant_id == tenant_id, UserAction.id == after_case)
+    ).scalar_one_or_none()
+    if created_at is not None:
+        later = list_queue(tenant_id, workable, viewer_id=viewer_id, now=now, after=Cursor(created_at, after_case),
+                           limit=1)
+        if later.rows:
+            return later.rows[0].id
+    from_start = list_queue(tenant_id, workable, viewer_id=viewer_id, now=now, limit=2)
+    return next((row.id for row in from_start.rows if row.id != after_case), None)
 
 
 def _deadlines(tenant_id: str) -> dict[str, int]:

@@ -6,12 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.domain.decision import ActionState
 from app.domain.errors import InvalidRequest, NotFound
-from app.extensions import db
+from app.extensions import db, upsert
 from app.models import ActionConfiguration, ReviewOverdueFlag, UserAction
 from app.models.review import OverduePolicy
 from app.services.reviews.decisions import decide_locked
@@ -81,9 +79,8 @@ def apply_sla(*, now: datetime, tenant_id: str | None = None, limit: int = 1000)
 
 def _flag(action_id: int, *, now: datetime) -> bool:
     """Record the case as overdue; False when another run flagged it first (ON CONFLICT DO NOTHING)."""
-    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(ReviewOverdueFlag).values(user_action_id=action_id, flagged_at=now)
+        upsert(ReviewOverdueFlag).values(user_action_id=action_id, flagged_at=now)
         .on_conflict_do_nothing(index_elements=["user_action_id"]).returning(ReviewOverdueFlag.user_action_id)
     )
     # RETURNING rather than rowcount: psycopg reports -1 for an ORM-enabled INSERT.

@@ -4,13 +4,13 @@ and the rules that read a list. What a decision does with them is app.domain.cus
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from app.domain.builder import parse_number
@@ -18,10 +18,11 @@ from app.domain.catalogue import (
     LIST_NAME,
     LISTS_PREFIX,
 )
-from app.domain.errors import DomainError, InvalidFields, NotFound
+from app.domain.errors import DomainError, InvalidFields
 from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, CustomList, Rule
-from app.services.tenancy.audit import record_change
+from app.services.tenancy.audit import item_changes, record_change
+from app.services.tenancy.records import Records, flush_or_refuse
 
 LIST_KINDS = {"strings": "Text values", "numbers": "Numbers", "cidrs": "IP ranges (CIDR)"}
 CIDR_KIND = "cidrs"  # matched against the track IP by ip.cidrLists
@@ -29,13 +30,10 @@ MAX_DESCRIPTION = 500  # a list's or a data point's description
 MAX_ITEMS = 10_000
 MAX_ITEM_LENGTH = 200
 MAX_LINE_ERRORS = 10
-AUDIT_SAMPLE = 50  # items added / removed named in an audit entry
 
 
-class InvalidCustomData(InvalidFields):
+class InvalidCustomData(InvalidFields, code="invalid_custom_data"):
     """Custom data points and lists a console form or the CLI cannot save."""
-
-    code = "invalid_custom_data"
 
 
 def parse_items(kind: str, text: str) -> tuple[list[Any], list[str]]:
@@ -93,17 +91,11 @@ class ListInput:
 
 def list_lists(tenant_id: str) -> list[CustomList]:
     """Without their items (a listing needs only the counts)."""
-    return list(db.session.execute(
-        select(CustomList).options(defer(CustomList.items)).where(CustomList.tenant_id == tenant_id)
-        .order_by(CustomList.name)
-    ).scalars())
+    return _LISTS.all(tenant_id, CustomList.name, options=[defer(CustomList.items)])
 
 
 def get_list(tenant_id: str, list_id: str) -> CustomList:
-    row = db.session.get(CustomList, list_id)
-    if row is None or row.tenant_id != tenant_id:
-        raise NotFound("No such list.", code="custom_list_not_found")
-    return row
+    return _LISTS.get(tenant_id, list_id)
 
 
 def find_list(tenant_id: str, name: str) -> CustomList | None:
@@ -114,14 +106,11 @@ def find_list(tenant_id: str, name: str) -> CustomList | None:
 
 def _check_list(data: ListInput, *, check_name: bool = True) -> tuple[ListInput, list[Any]]:
     errors: dict[str, list[str]] = {}
-    name = (data.name or "").strip()
-    if check_name and not LIST_NAME.fullmatch(name):
-        errors["name"] = ["Use 1-64 letters, digits, '_' or '-'; rules read it as lists.<name>."]
+    name = checked_name(data.name, errors, LIST_NAME, "Use 1-64 letters, digits, '_' or '-'; rules read it as lists.<name>.",
+                        check=check_name)
     if data.kind not in LIST_KINDS:
         errors["kind"] = ["Choose what the list holds."]
-    description = (data.description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        errors["description"] = [f"Keep the description under {MAX_DESCRIPTION} characters."]
+    description = checked_description(data.description, errors)
     items: list[Any] = []
     if data.kind in LIST_KINDS:
         items, problems = parse_items(data.kind, data.items_text)
@@ -132,16 +121,29 @@ def _check_list(data: ListInput, *, check_name: bool = True) -> tuple[ListInput,
     return ListInput(name, data.kind, description, data.items_text), items
 
 
+def checked_name(text: str | None, errors: dict[str, list[str]], pattern: re.Pattern[str], rule: str, *,
+                 check: bool) -> str:
+    """A list's or a data point's name, trimmed; checked against ``pattern`` (``rule`` in ``errors`` when
+    it fails) only when ``check``: once created, the name stays."""
+    name = (text or "").strip()
+    if check and not pattern.fullmatch(name):
+        errors["name"] = [rule]
+    return name
+
+
+def checked_description(text: str | None, errors: dict[str, list[str]]) -> str:
+    """A list's or a data point's description, trimmed; one too long is an error in ``errors``."""
+    description = (text or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = [f"Keep the description under {MAX_DESCRIPTION} characters."]
+    return description
+
+
 def _audited_list(row: CustomList) -> dict[str, Any]:
     return {"name": row.name, "kind": row.kind, "description": row.description, "items": row.item_count}
 
 
-def _item_changes(before: Sequence[Any], after: Sequence[Any]) -> dict[str, Any]:
-    old, new = set(before), set(after)
-    added = [item for item in after if item not in old]
-    removed = [item for item in before if item not in new]
-    return {"added": added[:AUDIT_SAMPLE], "addedCount": len(added),
-            "removed": removed[:AUDIT_SAMPLE], "removedCount": len(removed)}
+_LISTS = Records(CustomList, "custom_list", _audited_list, "No such list.", "custom_list_not_found")
 
 
 def create_list(actor: ConsoleUser, data: ListInput, *, now: datetime) -> CustomList:
@@ -149,13 +151,9 @@ def create_list(actor: ConsoleUser, data: ListInput, *, now: datetime) -> Custom
     row = CustomList(tenant_id=actor.tenant_id, name=data.name, kind=data.kind, description=data.description,
                      items=items, item_count=len(items), version=1, created_at=now, updated_at=now)
     db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvalidCustomData({"name": [f"There is already a list named “{data.name}”."]}) from None
+    flush_or_refuse(InvalidCustomData({"name": [f"There is already a list named “{data.name}”."]}))
     record_change(actor, "custom_list.created", row.id, "custom_list",
-                  after={**_audited_list(row), **_item_changes([], items)}, now=now)
+                  after={**_audited_list(row), **item_changes([], items)}, now=now)
     db.session.commit()
     return row
 
@@ -174,7 +172,7 @@ def update_list(actor: ConsoleUser | None, list_id: str, data: ListInput, *, now
     row.updated_at = now
     if actor is not None:
         record_change(actor, "custom_list.updated", row.id, "custom_list", before=before,
-                      after={**_audited_list(row), **_item_changes(before_items, items)}, now=now)
+                      after={**_audited_list(row), **item_changes(before_items, items)}, now=now)
     db.session.commit()
     return row
 
@@ -248,7 +246,4 @@ def delete_list(actor: ConsoleUser, list_id: str, *, now: datetime) -> CustomLis
     if users:
         named = ", ".join(f"“{rule}” ({code})" for code, rule in users[:5]) + (" and others" if len(users) > 5 else "")
         raise DomainError(f"Rules read this list: {named}. Change them first.", code="custom_list_in_use", status=409)
-    record_change(actor, "custom_list.deleted", row.id, "custom_list", before=_audited_list(row), now=now)
-    db.session.delete(row)
-    db.session.commit()
-    return row
+    return _LISTS.deleted(actor, row, now=now)

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.domain.catalogue import (
     DATA_POINT_NAME,
@@ -16,11 +15,10 @@ from app.domain.catalogue import (
     ListRef,
     TenantCatalogue,
 )
-from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import ConsoleUser, CustomDataPoint, NetworkList
-from app.services.rulesets.custom_lists import MAX_DESCRIPTION, InvalidCustomData, list_lists
-from app.services.tenancy.audit import record_change
+from app.services.rulesets.custom_lists import InvalidCustomData, checked_description, checked_name, list_lists
+from app.services.tenancy.records import Records, flush_or_refuse
 
 DATA_TYPES = {
     "text": "Text",
@@ -41,31 +39,22 @@ class DataPointInput:
 
 
 def list_data_points(tenant_id: str) -> list[CustomDataPoint]:
-    return list(db.session.execute(
-        select(CustomDataPoint).where(CustomDataPoint.tenant_id == tenant_id)
-        .order_by(CustomDataPoint.model_type, CustomDataPoint.name)
-    ).scalars())
+    return _POINTS.all(tenant_id, CustomDataPoint.model_type, CustomDataPoint.name)
 
 
 def get_data_point(tenant_id: str, data_point_id: str) -> CustomDataPoint:
-    row = db.session.get(CustomDataPoint, data_point_id)
-    if row is None or row.tenant_id != tenant_id:
-        raise NotFound("No such custom data point.", code="custom_data_point_not_found")
-    return row
+    return _POINTS.get(tenant_id, data_point_id)
 
 
 def _check_data_point(data: DataPointInput, *, check_name: bool = True) -> DataPointInput:
     errors: dict[str, list[str]] = {}
-    name = (data.name or "").strip()
-    if check_name and not DATA_POINT_NAME.fullmatch(name):
-        errors["name"] = ["Use 1-64 letters, digits or '_' (it is the key your backend sends)."]
+    name = checked_name(data.name, errors, DATA_POINT_NAME, "Use 1-64 letters, digits or '_' (it is the key your backend sends).",
+                        check=check_name)
     if data.data_type not in DATA_TYPES:
         errors["data_type"] = ["Choose a type."]
     if check_name and data.model_type not in MODEL_TYPES:
         errors["model_type"] = ["Choose what the data point applies to."]
-    description = (data.description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        errors["description"] = [f"Keep the description under {MAX_DESCRIPTION} characters."]
+    description = checked_description(data.description, errors)
     if errors:
         raise InvalidCustomData(errors)
     return DataPointInput(name, data.data_type, data.model_type, description)
@@ -75,19 +64,17 @@ def _audited_point(row: CustomDataPoint) -> dict[str, Any]:
     return {"name": row.name, "path": row.path, "type": row.data_type, "description": row.description}
 
 
+_POINTS = Records(CustomDataPoint, "custom_data_point", _audited_point, "No such custom data point.",
+                  "custom_data_point_not_found")
+
+
 def create_data_point(actor: ConsoleUser, data: DataPointInput, *, now: datetime) -> CustomDataPoint:
     data = _check_data_point(data)
     row = CustomDataPoint(tenant_id=actor.tenant_id, name=data.name, data_type=data.data_type,
                           model_type=data.model_type, description=data.description, created_at=now, updated_at=now)
     db.session.add(row)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvalidCustomData({"name": [f"There is already a data point “{row.path}”."]}) from None
-    record_change(actor, "custom_data_point.created", row.id, "custom_data_point", after=_audited_point(row), now=now)
-    db.session.commit()
-    return row
+    flush_or_refuse(InvalidCustomData({"name": [f"There is already a data point “{row.path}”."]}))
+    return _POINTS.created(actor, row, now=now)
 
 
 def update_data_point(actor: ConsoleUser, data_point_id: str, data: DataPointInput, *, now: datetime) -> CustomDataPoint:
@@ -96,19 +83,12 @@ def update_data_point(actor: ConsoleUser, data_point_id: str, data: DataPointInp
     data = _check_data_point(data, check_name=False)
     before = _audited_point(row)
     row.data_type, row.description, row.updated_at = data.data_type, data.description, now
-    record_change(actor, "custom_data_point.updated", row.id, "custom_data_point", before=before,
-                  after=_audited_point(row), now=now)
-    db.session.commit()
-    return row
+    return _POINTS.changed(actor, row, before, now=now)
 
 
 def delete_data_point(actor: ConsoleUser, data_point_id: str, *, now: datetime) -> CustomDataPoint:
     """Rules reading it keep working: the field is then an untyped custom field again."""
-    row = get_data_point(actor.tenant_id, data_point_id)
-    record_change(actor, "custom_data_point.deleted", row.id, "custom_data_point", before=_audited_point(row), now=now)
-    db.session.delete(row)
-    db.session.commit()
-    return row
+    return _POINTS.deleted(actor, get_data_point(actor.tenant_id, data_point_id), now=now)
 
 
 def builder_catalogue(tenant_id: str) -> TenantCatalogue:

@@ -11,7 +11,6 @@ its next track that reads it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,14 +19,13 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from app.domain import signals as domain
+from app.domain.catalogue import LIST_NAME
 from app.domain.errors import InvalidRequest, NotFound
 from app.extensions import db
 from app.models import ConsoleUser, NetworkList, NetworkListEntry
-from app.services.tenancy.audit import record_change
+from app.services.tenancy.audit import item_changes, record_change
 
-LIST_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_DESCRIPTION = 500
-AUDIT_SAMPLE = 50  # CIDRs added / removed named in an audit entry
 
 
 @dataclass(frozen=True)
@@ -41,14 +39,6 @@ class ImportReport:
 def _audited(row: NetworkList, count: int) -> dict[str, Any]:
     return {"name": row.name, "description": row.description, "anonymous": row.is_anonymous,
             "cidrs": count, "version": row.version}
-
-
-def _changes(before: list[str], after: list[str]) -> dict[str, Any]:
-    old, new = set(before), set(after)
-    added = [cidr for cidr in after if cidr not in old]
-    removed = [cidr for cidr in before if cidr not in new]
-    return {"added": added[:AUDIT_SAMPLE], "addedCount": len(added),
-            "removed": removed[:AUDIT_SAMPLE], "removedCount": len(removed)}
 
 
 def import_network_list(
@@ -89,7 +79,7 @@ def import_network_list(
                            [{"network_list_id": found.id, "cidr": cidr} for cidr in cidrs])
     if actor is not None:
         record_change(actor, "network_list.imported", found.id, "network_list", before=before,
-                      after={**_audited(found, len(cidrs)), **_changes(before_cidrs, cidrs)}, now=now)
+                      after={**_audited(found, len(cidrs)), **item_changes(before_cidrs, cidrs)}, now=now)
     db.session.commit()
     return ImportReport(name, len(cidrs), found.version, tuple(problems))
 

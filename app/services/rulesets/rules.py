@@ -1,8 +1,7 @@
 """Action configurations and their rules: what admins manage from the console and the CLI.
 
-Kept as one module while rules are edited live: an action and its rules are created, renumbered and
-deleted together, and the two halves call each other. Rule-set versions (drafts, publish) replace
-this editing model and will give each half its own module.
+Every edit here changes the action's **draft**; tracks are decided by its live version until the
+draft is published (services.rulesets.versions). Creating an action publishes its version 1.
 """
 
 from __future__ import annotations
@@ -20,8 +19,11 @@ from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.domain.rules import validate_conditions
 from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, Rule
+from app.models.base import utcnow
 from app.models.review import OverduePolicy
+from app.services.rulesets.drafts import first_version, note_draft_author, rule_document
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.records import flush_or_refuse
 
 ACTION_CODE_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # What the hosted pages can verify; a new action offers these unless an admin narrows them.
@@ -40,6 +42,14 @@ def validate_action_code(code: str) -> str:
 
 class _Document(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+def _default_method_offered(document: Any) -> Any:
+    """A document's default verification method must be one it offers (None offers every method)."""
+    if document.default_verification_method and document.verification_methods is not None:
+        if document.default_verification_method not in document.verification_methods:
+            raise ValueError("defaultVerificationMethod must be one of verificationMethods")
+    return document
 
 
 class RuleDocument(_Document):
@@ -62,12 +72,7 @@ class RuleDocument(_Document):
             del data["type"]
         return data
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> RuleDocument:
-        if self.default_verification_method and self.verification_methods is not None:
-            if self.default_verification_method not in self.verification_methods:
-                raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 class ActionDocument(_Document):
@@ -125,16 +130,14 @@ def new_action_configuration(tenant_id: str, document: ActionDocument) -> Action
 def create_action_configuration(
     tenant_id: str, document: ActionDocument, *, actor: ConsoleUser | None = None
 ) -> ActionConfiguration:
-    """Create an action; a console ``actor`` is audited in the same transaction."""
+    """Create an action, its version 1 live at once; a console ``actor`` is audited in the same transaction."""
     if find_action_configuration(tenant_id, document.code) is not None:
         raise Conflict(f"An action '{document.code}' already exists.", code="action_exists")
     config = new_action_configuration(tenant_id, document)
     db.session.add(config)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(f"An action '{document.code}' already exists.", code="action_exists") from exc
+    flush_or_refuse(Conflict(f"An action '{document.code}' already exists.", code="action_exists"))
+    db.session.add(first_version(config, published_by=actor.email if actor is not None else "cli", now=utcnow()))
+    db.session.flush()
     if actor is not None:
         record_change(actor, "action.created", config.id, "action", after=action_document(config))
     db.session.commit()
@@ -153,16 +156,15 @@ class ActionSettings(_Document):
     review_deadline_minutes: int | None = Field(default=None, ge=1, le=MAX_REVIEW_DEADLINE_MINUTES)
     review_overdue_policy: OverduePolicy = OverduePolicy.FLAG
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> ActionSettings:
-        if self.default_verification_method and self.default_verification_method not in self.verification_methods:
-            raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 def update_action_configuration(actor: ConsoleUser, code: str, changes: ActionSettings) -> ActionConfiguration:
+    """The name and the review deadline apply at once; the policy (outcome, methods, unenrolled
+    policy) is part of the rule set, so it changes the draft."""
     config = get_action_configuration(actor.tenant_id, code)
     before = action_document(config)
+    policy_before = _policy(config)
     config.name = changes.name
     config.default_outcome = changes.default_outcome
     config.verification_methods = [m.value for m in changes.verification_methods]
@@ -171,10 +173,17 @@ def update_action_configuration(actor: ConsoleUser, code: str, changes: ActionSe
     config.review_deadline_minutes = changes.review_deadline_minutes
     config.review_overdue_policy = changes.review_overdue_policy
     after = action_document(config)
+    if _policy(config) != policy_before:
+        note_draft_author(config, actor)
     if after != before:
         record_change(actor, "action.updated", config.id, "action", before=before, after=after)
     db.session.commit()
     return config
+
+
+def _policy(config: ActionConfiguration) -> tuple:
+    return (config.default_outcome, list(config.verification_methods), config.default_verification_method,
+            config.unenrolled_policy)
 
 
 def delete_action_configuration(actor: ConsoleUser, code: str) -> None:
@@ -223,13 +232,9 @@ def create_rule(tenant_id: str, action_code: str, document: RuleDocument, *, act
         conditions=document.conditions,
     )
     db.session.add(rule)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict(
-            f"Action '{action_code}' already has a rule with priority {document.priority}.", code="priority_taken"
-        ) from exc
+    note_draft_author(config, actor)
+    flush_or_refuse(Conflict(f"Action '{action_code}' already has a rule with priority {document.priority}.",
+                             code="priority_taken"))
     if actor is not None:
         record_change(actor, "rule.created", rule.id, "rule", after={"action": action_code, **rule_document(rule)})
     db.session.commit()
@@ -256,6 +261,7 @@ def delete_rule(tenant_id: str, rule_id: str, *, actor: ConsoleUser | None = Non
         record_change(actor, "rule.deleted", rule.id, "rule",
                       before={"action": rule.action_configuration.code, **rule_document(rule)})
     config = rule.action_configuration
+    note_draft_author(config, actor)
     db.session.delete(rule)
     db.session.commit()
     db.session.expire(config, ["rules"])
@@ -272,12 +278,7 @@ class RuleChanges(_Document):
     default_verification_method: VerificationMethod | None = None
     conditions: Any = None
 
-    @model_validator(mode="after")
-    def _default_method_is_allowed(self) -> RuleChanges:
-        if self.default_verification_method and self.verification_methods is not None:
-            if self.default_verification_method not in self.verification_methods:
-                raise ValueError("defaultVerificationMethod must be one of verificationMethods")
-        return self
+    _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 def next_free_priority(taken: set[int]) -> int | None:
@@ -321,6 +322,7 @@ def update_rule(actor: ConsoleUser, action_code: str, rule_id: str, changes: Rul
     after = rule_document(rule)
     if after != before:
         rule.version += 1
+        note_draft_author(rule.action_configuration, actor)
         record_change(actor, "rule.updated", rule.id, "rule", before=before, after=after)
     db.session.commit()
     return rule
@@ -331,6 +333,7 @@ def set_rule_active(actor: ConsoleUser, action_code: str, rule_id: str, *, activ
     if rule.is_active != active:
         rule.is_active = active
         rule.version += 1
+        note_draft_author(rule.action_configuration, actor)
         record_change(actor, "rule.activated" if active else "rule.deactivated", rule.id, "rule",
                       before={"name": rule.name, "isActive": not active}, after={"name": rule.name, "isActive": active})
     db.session.commit()
@@ -372,6 +375,7 @@ def move_rule(actor: ConsoleUser, action_code: str, rule_id: str, *, direction: 
     except IntegrityError as exc:
         db.session.rollback()
         raise Conflict("The rules changed while moving; look again and retry.", code="priority_taken") from exc
+    note_draft_author(rule.action_configuration, actor)
     record_change(actor, "rule.moved", rule.id, "rule",
                   before={"name": rule.name, "priority": mine}, after={"name": rule.name, "priority": theirs})
     db.session.commit()
@@ -390,19 +394,4 @@ def action_document(config: ActionConfiguration) -> dict:
         "unenrolledPolicy": config.unenrolled_policy.value,
         "reviewDeadlineMinutes": config.review_deadline_minutes,
         "reviewOverduePolicy": config.review_overdue_policy.value if config.review_overdue_policy else None,
-    }
-
-
-def rule_document(rule: Rule) -> dict:
-    """The JSON form of a rule, as the CLI prints it and accepts it back."""
-    return {
-        "ruleId": rule.id,
-        "name": rule.name,
-        "description": rule.description,
-        "isActive": rule.is_active,
-        "priority": rule.priority,
-        "outcome": rule.outcome.value,
-        "verificationMethods": rule.verification_methods,
-        "defaultVerificationMethod": rule.default_verification_method and rule.default_verification_method.value,
-        "conditions": rule.conditions,
     }

@@ -13,13 +13,14 @@ from sqlalchemy import bindparam, func, select, update
 
 from app.config import Settings
 from app.domain.api_keys import digest_api_key, digests_match, generate_api_key, key_hint
-from app.domain.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from app.domain.errors import Conflict, InvalidRequest, Unauthorized
 from app.domain.secretbox import SecretBox
 from app.extensions import db
 from app.models import ApiKey, ConsoleUser, Tenant
 from app.services.limits import address_failures
 from app.services.limits.address_failures import API_KEY
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.records import Records
 from app.services.tenancy.tenant_config import TENANT_COLUMNS, TenantConfig, config_for
 
 UNAUTHORIZED_MESSAGE = (
@@ -68,19 +69,11 @@ def validate_key_name(name: str | None) -> str:
 
 def list_api_keys(tenant_id: str) -> list[ApiKey]:
     """Active keys first, then revoked ones; each group oldest first."""
-    return list(
-        db.session.execute(
-            select(ApiKey).where(ApiKey.tenant_id == tenant_id)
-            .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at, ApiKey.id)
-        ).scalars()
-    )
+    return _KEYS.all(tenant_id, ApiKey.revoked_at.is_not(None), ApiKey.created_at, ApiKey.id)
 
 
 def get_api_key(tenant_id: str, key_id: str) -> ApiKey:
-    key = db.session.get(ApiKey, key_id)
-    if key is None or key.tenant_id != tenant_id:
-        raise NotFound("No such API key.")
-    return key
+    return _KEYS.get(tenant_id, key_id)
 
 
 def revoke_api_key(actor: ConsoleUser, key_id: str, *, now: datetime) -> ApiKey:
@@ -104,9 +97,7 @@ def revoke_api_key(actor: ConsoleUser, key_id: str, *, now: datetime) -> ApiKey:
             "This is the last active key. Create a new key first: there must be at least one active key at all times.",
             code="last_api_key",
         )
-    record_change(actor, "api_key.revoked", key.id, "api_key", before=before, after=_audited(key), now=now)
-    db.session.commit()
-    return key
+    return _KEYS.changed(actor, key, before, verb="revoked", now=now)
 
 
 def _audited(key: ApiKey) -> dict:
@@ -116,6 +107,9 @@ def _audited(key: ApiKey) -> dict:
         "hint": key.hint,
         "revoked": key.revoked_at is not None,
     }
+
+
+_KEYS = Records(ApiKey, "api_key", _audited, "No such API key.")
 
 
 class InvalidApiKey(Unauthorized):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from app.models.base import utcnow
 PAGE_SIZE = 50
 # Keys that name a record, shown next to the target id so an entry reads without a lookup.
 LABEL_KEYS = ("email", "code", "name")
+ITEM_SAMPLE = 50  # items added / removed that an event on a list names
 
 
 def record_change(
@@ -49,6 +51,16 @@ def record_change(
             after=after,
         )
     )
+
+
+def item_changes(before: Sequence[Any], after: Sequence[Any]) -> dict[str, Any]:
+    """What an event on a list keeps of a change to its items: how many were added and removed, and
+    the first of them."""
+    old, new = set(before), set(after)
+    added = [item for item in after if item not in old]
+    removed = [item for item in before if item not in new]
+    return {"added": added[:ITEM_SAMPLE], "addedCount": len(added),
+            "removed": removed[:ITEM_SAMPLE], "removedCount": len(removed)}
 
 
 @dataclass(frozen=True)

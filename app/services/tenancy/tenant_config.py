@@ -1,6 +1,6 @@
 """What deciding an action reads of a tenant's configuration, kept per process while its stamp holds.
 
-Every track reads the tenant's settings, the action's configuration and active rules, the custom
+Every track reads the tenant's settings, the action and its live rule-set version, the custom
 data points and lists its rules use, and the webhook endpoints to notify. Admins change these
 rarely; the API reads them on every request. So each process keeps one :class:`TenantConfig` per
 tenant and trusts it only while ``Tenant.config_stamp`` is the one it was built for: every flush
@@ -16,14 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.orm import aliased
 
 from app.config import Settings
-from app.domain.decision import Outcome, RuleInput, UnenrolledPolicy, VerificationMethod
+from app.domain.rule_sets import compile_rule_set
 from app.domain.rules import CompiledRuleCache
-from app.domain.track_decision import RuleSetVersion
+from app.domain.track_decision import ListVersion, RuleSetVersion
 from app.extensions import db
-from app.models import ActionConfiguration, CustomDataPoint, CustomList, Rule, Tenant, WebhookEndpoint
+from app.models import ActionConfiguration, ActionVersion, CustomDataPoint, CustomList, Tenant, WebhookEndpoint
 from app.services.tenancy.tenant_settings import effective_settings
 
 CACHED_TENANTS = 1024
@@ -34,21 +35,22 @@ _compiled_rules = CompiledRuleCache()
 TENANT_COLUMNS = (Tenant.config_stamp, Tenant.webauthn_rp_id, Tenant.webauthn_rp_name, Tenant.webauthn_origins,
                   Tenant.redirect_allowlist, Tenant.client_token_ttl)
 _TENANT = select(*TENANT_COLUMNS).where(Tenant.id == bindparam("tenant_id"))
-_ACTION = select(
-    ActionConfiguration.id, ActionConfiguration.tenant_id, ActionConfiguration.code,
-    ActionConfiguration.default_outcome, ActionConfiguration.verification_methods,
-    ActionConfiguration.default_verification_method, ActionConfiguration.unenrolled_policy,
-).where(ActionConfiguration.tenant_id == bindparam("tenant_id"), ActionConfiguration.code == bindparam("code"))
-_ACTIVE_RULES = (
-    select(Rule.id, Rule.version, Rule.name, Rule.priority, Rule.outcome, Rule.conditions, Rule.verification_methods,
-           Rule.default_verification_method)
-    .where(Rule.action_configuration_id == bindparam("action_id"), Rule.is_active.is_(True))
-    .order_by(Rule.priority)
+# The action and its live version (its highest number), in one statement.
+_NEWER = aliased(ActionVersion)
+_LIVE_NUMBER = (
+    select(func.max(_NEWER.number)).where(_NEWER.action_configuration_id == ActionConfiguration.id).scalar_subquery()
+)
+_ACTION = (
+    select(ActionConfiguration.id, ActionConfiguration.tenant_id, ActionConfiguration.code,
+           ActionVersion.id.label("version_id"), ActionVersion.number, ActionVersion.document)
+    .join(ActionVersion, and_(ActionVersion.action_configuration_id == ActionConfiguration.id,
+                              ActionVersion.number == _LIVE_NUMBER))
+    .where(ActionConfiguration.tenant_id == bindparam("tenant_id"), ActionConfiguration.code == bindparam("code"))
 )
 _DATA_POINTS = select(CustomDataPoint.model_type, CustomDataPoint.name, CustomDataPoint.data_type).where(
     CustomDataPoint.tenant_id == bindparam("tenant_id")
 )
-_LISTS = select(CustomList.name, CustomList.items).where(
+_LISTS = select(CustomList.name, CustomList.id, CustomList.version, CustomList.items).where(
     CustomList.tenant_id == bindparam("tenant_id"), CustomList.name.in_(bindparam("names", expanding=True))
 )
 _SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
@@ -58,20 +60,18 @@ _SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
 
 @dataclass(frozen=True)
 class ActionPolicy:
-    """What deciding needs of an action's configuration."""
+    """An action and the live version that decides it."""
 
-    id: str | None  # None: tracked for the first time, not stored yet
+    id: str
     tenant_id: str
     code: str
-    default_outcome: Outcome
-    verification_methods: list[str]
-    default_verification_method: VerificationMethod | None
-    unenrolled_policy: UnenrolledPolicy
+    version_id: str
+    number: int
+    document: dict[str, Any]  # the version's rule set (app.domain.rule_sets)
 
     @classmethod
-    def of(cls, config: ActionConfiguration) -> ActionPolicy:
-        return cls(config.id, config.tenant_id, config.code, config.default_outcome, list(config.verification_methods),
-                   config.default_verification_method, config.unenrolled_policy)
+    def of(cls, config: ActionConfiguration, version: ActionVersion) -> ActionPolicy:
+        return cls(config.id, config.tenant_id, config.code, version.id, version.number, version.document)
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,8 @@ class TenantConfig:
         self.overrides = overrides
         self._settings: tuple[Settings, Settings] | None = None
         self._actions: dict[str, ActionPolicy | None] = {}
-        self._rules: dict[str, list[RuleInput]] = {}
         self._rule_sets: dict[str, RuleSetVersion] = {}
-        self._lists: dict[str, list[Any] | None] = {}
+        self._lists: dict[str, ListVersion | None] = {}
         self._point_types: dict[tuple[str, str], str] | None = None
         self._subscribers: list[tuple[str, list[str]]] | None = None
 
@@ -113,41 +112,14 @@ class TenantConfig:
             self._actions[code] = ActionPolicy(**row._mapping) if row is not None else None
         return self._actions[code]
 
-    def active_rules(self, action: ActionPolicy) -> list[RuleInput]:
-        """The action's active rules, compiled, in priority order."""
-        if action.id is None:
-            return []
-        if action.id not in self._rules:
-            self._rules[action.id] = [
-                RuleInput(
-                    rule_id=row.id,
-                    name=row.name,
-                    priority=row.priority,
-                    outcome=row.outcome,
-                    conditions=_compiled_rules.get_or_compile(row.id, row.version, row.conditions),
-                    verification_methods=(
-                        tuple(VerificationMethod(m) for m in row.verification_methods)
-                        if row.verification_methods else None
-                    ),
-                    default_verification_method=row.default_verification_method,
-                )
-                for row in _execute(_ACTIVE_RULES, action_id=action.id)
-            ]
-        return self._rules[action.id]
-
     def rule_set(self, action: ActionPolicy) -> RuleSetVersion:
-        """What decides the action as of this stamp (built once per stored action: it is immutable)."""
-        cached = self._rule_sets.get(action.id) if action.id is not None else None
+        """The action's live version, compiled once per process: a version never changes."""
+        cached = self._rule_sets.get(action.version_id)
         if cached is None:
-            cached = RuleSetVersion(
-                default_outcome=action.default_outcome,
-                verification_methods=tuple(action.verification_methods),
-                default_verification_method=action.default_verification_method,
-                unenrolled_policy=action.unenrolled_policy,
-                rules=tuple(self.active_rules(action)),
+            cached = self._rule_sets[action.version_id] = compile_rule_set(
+                action.document, version_id=action.version_id, number=action.number,
+                compile_conditions=lambda rule_id, expr: _compiled_rules.get_or_compile(rule_id, action.version_id, expr),
             )
-            if action.id is not None:
-                self._rule_sets[action.id] = cached
         return cached
 
     def data_point_types(self) -> dict[tuple[str, str], str]:
@@ -158,13 +130,14 @@ class TenantConfig:
             }
         return self._point_types
 
-    def lists(self, names: set[str]) -> dict[str, list[Any]]:
-        """The named custom lists that exist, by name."""
+    def lists(self, names: set[str]) -> dict[str, ListVersion]:
+        """The named custom lists that exist, by name, as of their current version."""
         unknown = sorted(names - self._lists.keys())
         if unknown:
-            found = dict(_execute(_LISTS, tenant_id=self.tenant_id, names=unknown).all())
+            found = {row.name: row for row in _execute(_LISTS, tenant_id=self.tenant_id, names=unknown)}
             for name in unknown:
-                self._lists[name] = list(found[name] or ()) if name in found else None
+                row = found.get(name)
+                self._lists[name] = ListVersion(row.id, row.version, list(row.items or ())) if row else None
         return {name: self._lists[name] for name in names if self._lists[name] is not None}
 
     def webhook_subscribers(self) -> list[tuple[str, list[str]]]:

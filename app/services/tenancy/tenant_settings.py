@@ -15,6 +15,7 @@ origins are not overridden too).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -34,13 +35,12 @@ MAX_LIST_ENTRIES = 50
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # The fields a tenant may override, in the order the console shows them.
 FIELDS = ("name", "logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_origins", "redirect_allowlist",
-          "client_token_ttl")
+          "client_token_ttl", "publish_needs_second_admin")
 
 
-class InvalidTenantSettings(InvalidFields):
+class InvalidTenantSettings(InvalidFields, code="invalid_tenant_settings"):
     """Tenant settings the console cannot save."""
 
-    code = "invalid_tenant_settings"
     summary = "Some settings are not valid: "
 
 
@@ -55,6 +55,7 @@ class TenantSettingsInput:
     webauthn_origins: list[str] | None = None
     redirect_allowlist: list[str] | None = None
     client_token_ttl: int | None = None
+    publish_needs_second_admin: bool = False  # four-eyes on rule changes (services.rulesets.versions)
 
 
 @dataclass
@@ -152,9 +153,12 @@ def validate_tenant_settings(changes: TenantSettingsInput, *, base: Settings) ->
         "logo_url": _logo_url(_blank_to_none(changes.logo_url), problems),
         "webauthn_rp_id": _rp_id(_blank_to_none(changes.webauthn_rp_id), problems),
         "webauthn_rp_name": _rp_name(_blank_to_none(changes.webauthn_rp_name), problems),
-        "webauthn_origins": _origins(_entries(changes.webauthn_origins), problems),
-        "redirect_allowlist": _redirects(_entries(changes.redirect_allowlist), problems),
+        "webauthn_origins": _distinct(_entries(changes.webauthn_origins), problems, "webauthn_origins", parse_origin,
+                                      noun="origins"),
+        "redirect_allowlist": _distinct(_entries(changes.redirect_allowlist), problems, "redirect_allowlist",
+                                        _allowlist_entry, noun="entries"),
         "client_token_ttl": _ttl(changes.client_token_ttl, problems),
+        "publish_needs_second_admin": bool(changes.publish_needs_second_admin),
     }
     if not {"webauthn_rp_id", "webauthn_origins"} & problems.fields.keys():
         rp_id = cleaned["webauthn_rp_id"] or base.webauthn_rp_id
@@ -232,34 +236,28 @@ def _rp_name(value: str | None, problems: _Problems) -> str | None:
     return value
 
 
-def _origins(values: list[str], problems: _Problems) -> list[str] | None:
+def _distinct(values: list[str], problems: _Problems, field: str, parse: Callable[[str], str], *,
+              noun: str) -> list[str] | None:
+    """The entries as ``parse`` keeps them, each once and in order; what it refuses (ValueError) is a
+    problem on ``field``."""
     if len(values) > MAX_LIST_ENTRIES:
-        problems.add("webauthn_origins", f"At most {MAX_LIST_ENTRIES} origins.")
-    origins: list[str] = []
-    for raw in values:
-        try:
-            origin = parse_origin(raw)
-        except ValueError as exc:
-            problems.add("webauthn_origins", str(exc))
-            continue
-        if origin not in origins:
-            origins.append(origin)
-    return origins or None
-
-
-def _redirects(values: list[str], problems: _Problems) -> list[str] | None:
-    if len(values) > MAX_LIST_ENTRIES:
-        problems.add("redirect_allowlist", f"At most {MAX_LIST_ENTRIES} entries.")
+        problems.add(field, f"At most {MAX_LIST_ENTRIES} {noun}.")
     entries: list[str] = []
     for raw in values:
         try:
-            parse_allowed_redirect(raw)
+            entry = parse(raw)
         except ValueError as exc:
-            problems.add("redirect_allowlist", f"{exc}.")
+            reason = str(exc)
+            problems.add(field, reason if reason.endswith(".") else f"{reason}.")
             continue
-        if raw not in entries:
-            entries.append(raw)
+        if entry not in entries:
+            entries.append(entry)
     return entries or None
+
+
+def _allowlist_entry(raw: str) -> str:
+    parse_allowed_redirect(raw)
+    return raw  # stored as written, and parsed again where it is used (_parsed_allowlist)
 
 
 def _ttl(value: int | None, problems: _Problems) -> int | None:

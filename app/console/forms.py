@@ -1,0 +1,38 @@
+"""What every console form shares: the confirm button, field errors from a service, and the
+submit-to-a-service step.
+
+Forms parse and carry CSRF; the services own the rules (one place to validate), and their
+``InvalidFields`` refusals come back beside the fields they are about."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask_wtf import FlaskForm
+
+from app.domain.errors import InvalidFields
+
+Saved = TypeVar("Saved")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class ServiceForm(FlaskForm):
+    def add_errors(self, fields: dict[str, list[str]]) -> None:
+        for name, messages in fields.items():
+            self[name].errors = [*self[name].errors, *messages]
+
+
+def submitted(form: ServiceForm, save: Callable[[], Saved]) -> Saved | None:
+    """``save()``'s result once the form is valid (CSRF included) and the service takes it; None when
+    the form is to be shown again, its service's refusals beside their fields."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        return save()
+    except InvalidFields as exc:
+        form.add_errors(exc.fields)
+        return None
