@@ -42,5 +42,11 @@ class CodeChallenge(TenantOwned, Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "client": sent for a tracked action (hosted page, client API). "server": started by the server
+    # API's /challenge, for an action that exists only once the challenge is claimed for a user
+    # (claimed_at) under idempotency_key.
+    origin: Mapped[str] = mapped_column(String(8), default="client")
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     authenticator: Mapped[Authenticator | None] = relationship()

@@ -70,7 +70,7 @@ def enroll_email(session: ClientSession, email: str, *, settings: Settings, now:
     db.session.add(authenticator)
     db.session.flush()
     sent = _new_challenge(session, authenticator, settings=settings, now=now)
-    return authenticator, _commit_and_send(sent, settings=settings)
+    return authenticator, commit_and_send(sent, settings=settings)
 
 
 def send_code(session: ClientSession, *, settings: Settings, now: datetime) -> SentCode:
@@ -83,10 +83,10 @@ def send_code(session: ClientSession, *, settings: Settings, now: datetime) -> S
     messages.email_transport(settings)
     current = _open_challenge(session, now=now)
     if current is not None and current.destination == authenticator.email:
-        sent = _resend(session, current, settings=settings, now=now)
+        sent = resend(current, settings=settings, now=now)
     else:
         sent = _new_challenge(session, authenticator, settings=settings, now=now)
-    return _commit_and_send(sent, settings=settings)
+    return commit_and_send(sent, settings=settings)
 
 
 def verify_code(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
@@ -103,7 +103,7 @@ def verify_code(session: ClientSession, code: str, *, settings: Settings, now: d
         db.session.commit()
         return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED, challenge_ended=True)
     right = (challenge.verified_at is None and challenge.expires_at > now
-             and code_matches(code, challenge.code_digest, key=_code_key(settings), context=challenge.id))
+             and code_matches(code, challenge.code_digest, key=code_key(settings), context=challenge.id))
     if not right:
         challenge.failed_attempts += 1
         if challenge.failed_attempts >= MAX_WRONG_CODES:
@@ -168,21 +168,28 @@ def _open_challenge(session: ClientSession, *, now: datetime) -> CodeChallenge |
 
 def _new_challenge(session: ClientSession, authenticator: Authenticator, *, settings: Settings,
                    now: datetime) -> tuple[CodeChallenge, str]:
-    code = new_code()
     challenge = CodeChallenge(
         tenant_id=session.tenant_id, end_user_id=session.user.id, user_action_id=session.action.id,
         authenticator_id=authenticator.id, action_code=session.action.action_code, verification_method=EMAIL_OTP,
-        destination=authenticator.email, created_at=now, expires_at=now + timedelta(seconds=settings.code_ttl),
-        last_sent_at=now, send_count=1, failed_attempts=0,
+        destination=authenticator.email,
     )
+    return start(challenge, settings=settings, now=now)
+
+
+def start(challenge: CodeChallenge, *, settings: Settings, now: datetime) -> tuple[CodeChallenge, str]:
+    """A new challenge with its first code: stored (its id binds the digest), good for the TTL."""
+    code = new_code()
+    challenge.created_at = challenge.last_sent_at = now
+    challenge.expires_at = now + timedelta(seconds=settings.code_ttl)
+    challenge.send_count, challenge.failed_attempts = 1, 0
     db.session.add(challenge)
     db.session.flush()
-    challenge.code_digest = digest_code(code, key=_code_key(settings), context=challenge.id)
+    challenge.code_digest = digest_code(code, key=code_key(settings), context=challenge.id)
     return challenge, code
 
 
-def _resend(session: ClientSession, challenge: CodeChallenge, *, settings: Settings,
-            now: datetime) -> tuple[CodeChallenge, str]:
+def resend(challenge: CodeChallenge, *, settings: Settings, now: datetime) -> tuple[CodeChallenge, str]:
+    """A new code for an open challenge, within its cooldown and cap (else 429 with Retry-After)."""
     code = new_code()
     # One conditional UPDATE: two resends at once cannot both pass the cooldown or the cap.
     resent = db.session.execute(
@@ -190,7 +197,7 @@ def _resend(session: ClientSession, challenge: CodeChallenge, *, settings: Setti
         .where(CodeChallenge.id == challenge.id, CodeChallenge.last_sent_at <= now - RESEND_COOLDOWN,
                CodeChallenge.send_count < MAX_SENDS, CodeChallenge.verified_at.is_(None),
                CodeChallenge.ended_at.is_(None))
-        .values(code_digest=digest_code(code, key=_code_key(settings), context=challenge.id), last_sent_at=now,
+        .values(code_digest=digest_code(code, key=code_key(settings), context=challenge.id), last_sent_at=now,
                 send_count=CodeChallenge.send_count + 1, expires_at=now + timedelta(seconds=settings.code_ttl))
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -210,7 +217,8 @@ def _cooldown_left(challenge: CodeChallenge, *, now: datetime) -> int:
     return max(0, math.ceil((challenge.last_sent_at + RESEND_COOLDOWN - now).total_seconds()))
 
 
-def _commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings) -> SentCode:
+def commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings) -> SentCode:
+    """Queue the message carrying the code, commit it with its challenge, then try to send it."""
     challenge, code = sent
     tenant = db.session.get(Tenant, challenge.tenant_id)
     content = message_templates.code_email(code=code, minutes=max(1, settings.code_ttl // 60), tenant_name=tenant.name,
@@ -224,7 +232,7 @@ def _commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings) -> 
     return result
 
 
-def _code_key(settings: Settings) -> bytes:
+def code_key(settings: Settings) -> bytes:
     return derive_key(settings.secret_key, "sent-codes")
 
 
