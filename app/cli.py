@@ -99,10 +99,14 @@ def tollgate_seed_demo(api_key: str | None) -> None:
         click.echo(f"Console admin (shown once): {report.admin_email} / {report.new_admin_password}")
     else:
         click.echo(f"Console admin: {report.admin_email} (password unchanged, or from TOLLGATE_ADMIN_PASSWORD)")
-    base = current_settings().public_url
+    settings = current_settings()
+    base = settings.public_url
+    email = (f"development outbox, {base}/console/messages (no TOLLGATE_SMTP_URL: nothing is sent)"
+             if settings.development_outbox else f"SMTP, {settings.smtp.host if settings.smtp else 'not configured'}")
     click.echo(
         f"\nTollgate demo tenant '{report.tenant.name}' (id {report.tenant.id}) is ready.\n"
         f"  Console:                             {base}/console/\n"
+        f"  Email codes go to:                   {email}\n"
         f"  Server API (Authsignal SDK api_url): {base}/v1\n"
         f"  Health / readiness:                  {base}/healthz, {base}/readyz\n"
         f"  Try it (a large withdrawal: the answer is CHALLENGE_REQUIRED and a url to open):\n"
@@ -333,7 +337,7 @@ def users_erase(user_id: str, yes: bool) -> None:
 
 # -- webhooks ---------------------------------------------------------------------------------------
 
-webhooks_cli = AppGroup("webhooks", help="Deliver queued webhook events.")
+webhooks_cli = AppGroup("webhooks", help="Deliver queued webhook events and outbound messages (email codes).")
 
 
 @webhooks_cli.command("work")
@@ -341,7 +345,7 @@ webhooks_cli = AppGroup("webhooks", help="Deliver queued webhook events.")
 @click.option("--batch", default=10, show_default=True, help="Deliveries claimed at a time.")
 @click.option("--keep-days", default=30, show_default=True, help="Finished events are pruned after this many days.")
 def webhooks_work(interval: float, batch: int, keep_days: int) -> None:
-    """Deliver webhooks until stopped (SIGTERM/Ctrl-C); run one or several, anywhere."""
+    """Deliver webhooks and retry queued emails until stopped (SIGTERM/Ctrl-C); run one or several, anywhere."""
     from app.webhook_worker import run_worker
 
     click.echo(f"Webhook worker started (polling every {interval}s).")
@@ -352,11 +356,14 @@ def webhooks_work(interval: float, batch: int, keep_days: int) -> None:
 @webhooks_cli.command("deliver-once")
 @click.option("--batch", default=100, show_default=True, help="At most this many deliveries.")
 def webhooks_deliver_once(batch: int) -> None:
-    """Attempt every delivery that is due now, once (for cron or a quick check), then exit."""
+    """Attempt every delivery and message that is due now, once (for cron or a quick check), then exit."""
+    from app.services.delivery.messages import send_due
     from app.services.delivery.worker import deliver_due
 
     report = deliver_due(settings=current_settings(), limit=batch)
     click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed.")
+    sent = send_due(settings=current_settings(), limit=batch)
+    click.echo(f"Messages: {sent.sent} sent, {sent.retrying} to retry, {sent.failed} failed.")
 
 
 ip_lists_cli = AppGroup("ip-lists", help="Instance-wide network lists (CIDRs, shared by every tenant) for ip.isAnonymous "

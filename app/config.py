@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from cryptography.fernet import Fernet
 from app.domain.redirects import DEVELOPMENT_REDIRECTS, AllowedRedirect, parse_allowed_redirect
 from app.domain.relying_party import parse_origin, uncovered_origins
 from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
+from app.domain.smtp_url import SmtpTarget, parse_smtp_url
 
 ENVIRONMENTS = ("development", "test", "production")
 MIN_SECRET_LENGTH = 32
@@ -76,6 +78,16 @@ class Settings:
     action_retention_days: int | None = None
     # Bearer token Prometheus sends to /metrics; None keeps the endpoint off (404).
     metrics_token: str | None = None
+    # Email transport; None: messages land in the development outbox (refused in production).
+    smtp: SmtpTarget | None = None
+    smtp_from: str | None = None
+    # How long a code sent by email or SMS stays good.
+    code_ttl: int = 600
+
+    @property
+    def development_outbox(self) -> bool:
+        """No SMTP server outside production: emails are kept for the console to show instead."""
+        return self.smtp is None and self.env != "production"
 
     @property
     def fast_password_hashing(self) -> bool:
@@ -133,6 +145,9 @@ VARIABLES = {
     "TOLLGATE_ACTION_RETENTION_DAYS": None,
     "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": None,
     "TOLLGATE_METRICS_TOKEN": None,
+    "TOLLGATE_SMTP_URL": None,
+    "TOLLGATE_SMTP_FROM": None,
+    "TOLLGATE_CODE_TTL": "600",
 }
 
 
@@ -262,6 +277,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
                                       or not metrics_token.isprintable() or " " in metrics_token):
         problems.append(f"TOLLGATE_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} ASCII characters without spaces")
 
+    smtp, smtp_from = _smtp(get, problems)
+    code_ttl = _int_in_range(get, "TOLLGATE_CODE_TTL", 60, 3600, problems)
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -292,6 +310,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         webhook_allow_private_networks=allow_private,
         action_retention_days=retention_days,
         metrics_token=metrics_token,
+        smtp=smtp,
+        smtp_from=smtp_from,
+        code_ttl=code_ttl,
     )
 
 
@@ -315,6 +336,21 @@ def _normalise_database_url(value: str | None, instance_path: Path, problems: li
         f"DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB, got {value.split(':')[0]!r}:..."
     )
     return value
+
+
+def _smtp(get: Callable[[str], str | None], problems: list[str]) -> tuple[SmtpTarget | None, str | None]:
+    url, sender = get("TOLLGATE_SMTP_URL"), get("TOLLGATE_SMTP_FROM")
+    target = None
+    if url is not None:
+        try:
+            target = parse_smtp_url(url)
+        except ValueError as exc:
+            problems.append(f"TOLLGATE_SMTP_URL {exc}")
+        if sender is None:
+            problems.append("TOLLGATE_SMTP_FROM is required with TOLLGATE_SMTP_URL (the address emails come from)")
+    if sender is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", sender):
+        problems.append(f"TOLLGATE_SMTP_FROM must be a plain email address like codes@example.com, got {sender!r}")
+    return target, sender
 
 
 def _geoip_city_db(value: str | None, problems: list[str]) -> Path | None:

@@ -1,8 +1,9 @@
-"""The webhook worker loop behind ``flask webhooks work``.
+"""The webhook worker loop behind ``flask webhooks work``: webhook deliveries, then queued messages.
 
-Run as many as you like, on one machine or several: they share the queue through the database
-(leased claims), so no delivery is sent by two of them at once. SIGTERM/SIGINT finish the delivery
-in hand and stop.
+Run as many as you like, on one machine or several: they share the queues through the database
+(leased claims), so no delivery or message is sent by two of them at once. Messages are normally
+sent by the request that queued them, right after its commit; the worker sends what that missed.
+SIGTERM/SIGINT finish the delivery in hand and stop.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.config import Settings
 from app.extensions import db
 from app.models.base import utcnow
-from app.services.challenges import passkeys
-from app.services.delivery import worker
+from app.services.challenges import passkeys, sent_codes
+from app.services.delivery import messages, worker
 
 log = logging.getLogger("tollgate.webhooks")
 PRUNE_EVERY = timedelta(hours=1)
@@ -42,15 +43,17 @@ def run_worker(
         while not stop.is_set():
             try:
                 report = worker.deliver_due(settings=settings, limit=batch, send=sender)
+                sent = messages.send_due(settings=settings, limit=batch)
                 if time.monotonic() - last_prune > PRUNE_EVERY.total_seconds():
                     pruned = worker.prune(older_than=timedelta(days=keep_days), now=utcnow())
+                    pruned += messages.prune(older_than=timedelta(days=keep_days), now=utcnow())
                     # The one background process every deployment runs also sweeps stale challenges.
-                    purged = passkeys.purge_challenges(now=utcnow())
+                    purged = passkeys.purge_challenges(now=utcnow()) + sent_codes.purge_challenges(now=utcnow())
                     last_prune = time.monotonic()
                     if pruned:
-                        echo(f"webhooks: pruned {pruned} finished event(s) older than {keep_days} days")
+                        echo(f"webhooks: pruned {pruned} finished event(s) and message(s) older than {keep_days} days")
                     if purged:
-                        echo(f"passkeys: deleted {purged} expired WebAuthn challenge(s)")
+                        echo(f"challenges: deleted {purged} expired WebAuthn and code challenge(s)")
             except SQLAlchemyError as exc:  # the database restarting must not end the worker
                 db.session.rollback()
                 echo(f"webhooks: database error, retrying in {interval}s: {exc}")
@@ -58,7 +61,9 @@ def run_worker(
                 continue
             if report.attempted:
                 echo(f"webhooks: {report.delivered} delivered, {report.retrying} to retry, {report.failed} failed")
-            else:
+            if sent.attempted:
+                echo(f"messages: {sent.sent} sent, {sent.retrying} to retry, {sent.failed} failed")
+            if not (report.attempted or sent.attempted):
                 stop.wait(interval)
 
 

@@ -101,6 +101,28 @@ def private_networks_allowed(app, monkeypatch) -> Settings:
     return allowed
 
 
+SMTP_SENDER = "codes@tollgate.test"
+
+
+def use_smtp(app, monkeypatch, url: str) -> Settings:
+    """For one test, the app sends email through the SMTP server at ``url`` (from SMTP_SENDER)."""
+    from app.domain.smtp_url import parse_smtp_url
+
+    smtp_settings = replace(app.config["TOLLGATE"], smtp=parse_smtp_url(url), smtp_from=SMTP_SENDER)
+    monkeypatch.setitem(app.config, "TOLLGATE", smtp_settings)
+    return smtp_settings
+
+
+@pytest.fixture
+def mail(app, monkeypatch):
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that the app sends its email to, for one test."""
+    from tests.smtp_server import running_mail_server
+
+    with running_mail_server() as server:
+        use_smtp(app, monkeypatch, server.url)
+        yield server
+
+
 @pytest.fixture
 def dns(monkeypatch):
     """The resolver's answers for some names, as a hostile or rebinding DNS server would give them:

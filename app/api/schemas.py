@@ -20,6 +20,17 @@ class ValidateRequest(WireModel):
     action: Short | None = None
 
 
+class VerifyRequest(WireModel):
+    challenge_id: Short
+    verification_code: Annotated[str, StringConstraints(max_length=32)]
+
+
+class ClaimRequest(WireModel):
+    challenge_id: Short
+    user_id: Short
+    skip_verification_check: bool = False
+
+
 class UpdateUserRequest(WireModel):
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
     email_verified: bool = False

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.responses import iso
-from app.models import Authenticator, EndUser, UserAction
+from app.domain.decision import VerificationMethod
+from app.models import Authenticator, CodeChallenge, EndUser, UserAction
 from app.services.challenges.sessions import Validation
 from app.services.decisions.tracking import TrackResult
 from app.services.end_users.users import enrolled_verification_methods
@@ -166,3 +167,20 @@ def _webauthn_credential(authenticator: Authenticator) -> dict[str, Any] | None:
             "authenticatorAttachment": passkey.attachment,
         }
     )
+
+
+def code_challenge_response(challenge: CodeChallenge) -> dict[str, Any]:
+    """A server-API challenge as ``getChallenge`` returns it; ``expiresAt`` in Unix seconds."""
+    return {
+        "challengeId": challenge.id,
+        "expiresAt": int(challenge.expires_at.timestamp()),
+        "verificationMethod": challenge.verification_method.value,
+        "action": challenge.action_code,
+        **challenge_destination(challenge),
+    }
+
+
+def challenge_destination(challenge: CodeChallenge) -> dict[str, str]:
+    """Where the code went: ``email`` for email codes, ``phoneNumber`` for SMS and WhatsApp."""
+    key = "email" if challenge.verification_method is VerificationMethod.EMAIL_OTP else "phoneNumber"
+    return {key: challenge.destination}

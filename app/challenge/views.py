@@ -12,17 +12,25 @@ from markupsafe import Markup
 from app.challenge import bp
 from app.config import current_settings
 from app.domain.decision import ActionState, VerificationMethod
+from app.domain.errors import DomainError, TooManyRequests
 from app.domain.redirects import is_allowed, with_token
 from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind
 from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
-from app.services.challenges import codes
+from app.services.challenges import codes, sent_codes
 from app.services.challenges.sessions import ClientSession, open_session, review_result_token
+from app.services.delivery.messages import can_send_email
 from app.services.tenancy.tenant_config import settings_for
 
-# What these pages can verify, in the order offered when the action names no default.
-PAGE_METHODS = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
+EMAIL_OTP = VerificationMethod.EMAIL_OTP
+
+
+def page_methods() -> tuple[VerificationMethod, ...]:
+    """What these pages can verify, in the order offered when the action names no default; email only
+    when this server can send it."""
+    methods = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
+    return (*methods, EMAIL_OTP) if can_send_email(current_settings()) else methods
 STATE_PAGES = {
     ActionState.BLOCK: ("This request was blocked", "For your security this action cannot be completed."),
     ActionState.REVIEW_REQUIRED: ("Your request is being reviewed",
@@ -83,12 +91,12 @@ def challenge_show():
     if session.action.state in (ActionState.REVIEW_REQUIRED, ActionState.REVIEW_SUCCEEDED):
         return _review_status(session, token)
     _require_open(session)
-    usable = session.usable_methods(PAGE_METHODS)
+    usable = session.usable_methods(page_methods())
     if usable:
         return _verify_page(session, token, usable)
     if not session.may_add_authenticator():
         raise PageError("No way to verify here", "None of your sign-in methods can be used for this action.", 409)
-    return render_template("challenge/enrol.html", **_context(session, token, methods=session.enrollable_methods(PAGE_METHODS)))
+    return render_template("challenge/enrol.html", **_context(session, token, methods=session.enrollable_methods(page_methods())))
 
 
 # Seconds between the review page's reloads (a Refresh header: no script, allowed by the CSP).
@@ -117,6 +125,7 @@ def _verify_page(session: ClientSession, token: str, usable: list[VerificationMe
     if current is None and chosen == VerificationMethod.RECOVERY_CODE.value and codes.has_recovery_codes(session):
         current = VerificationMethod.RECOVERY_CODE
     current = current or usable[0]
+    email = _email_context(session) if current is EMAIL_OTP else {}
     return render_template(
         "challenge/verify.html",
         **_context(
@@ -126,8 +135,14 @@ def _verify_page(session: ClientSession, token: str, usable: list[VerificationMe
             current=current,
             has_recovery_codes=codes.has_recovery_codes(session),
             error=error,
+            **email,
         ),
     ), status
+
+
+def _email_context(session: ClientSession) -> dict:
+    return {"email_address": sent_codes.enrolled_address(session),
+            "sent_code": sent_codes.pending_code(session, now=utcnow())}
 
 
 @bp.post("/totp")
@@ -140,25 +155,74 @@ def recovery_submit():
     return _submit_code(codes.verify_recovery_code, VerificationMethod.RECOVERY_CODE)
 
 
+@bp.post("/email-otp")
+def email_otp_submit():
+    return _submit_code(sent_codes.verify_code, EMAIL_OTP)
+
+
+@bp.post("/email-otp/send")
+def email_otp_send():
+    """Send (or resend) a code to the enrolled address, then ask for it."""
+    token = request.form.get("token")
+    session = _session(token, kinds=(TokenKind.CLIENT,))
+    _require_open(session)
+    if EMAIL_OTP not in session.usable_methods(page_methods()):
+        raise PageError("Not available", "Email codes cannot be used for this action.", 409)
+    try:
+        sent_codes.send_code(session, settings=current_settings(), now=utcnow())
+    except TooManyRequests as exc:
+        return _verify_page(session, token, session.usable_methods(page_methods()), error=exc.message,
+                            method=EMAIL_OTP.value, status=429)
+    return _verify_page(session, token, session.usable_methods(page_methods()), method=EMAIL_OTP.value)
+
+
+@bp.post("/email-otp/enrol")
+def email_otp_enrol():
+    """A first way to verify: the address typed here, enrolled by the code sent to it."""
+    token = request.form.get("token")
+    session = _session(token, kinds=(TokenKind.CLIENT,))
+    _require_open(session)
+    if EMAIL_OTP not in session.enrollable_methods(page_methods()):
+        raise PageError("Not available", "Email codes cannot be used for this action.", 409)
+    try:
+        sent_codes.enroll_email(session, request.form.get("email", "").strip(), settings=current_settings(),
+                                now=utcnow())
+    except DomainError as exc:
+        return render_template("challenge/enrol.html", **_context(
+            session, token, methods=session.enrollable_methods(page_methods()), email_error=exc.message,
+            email=request.form.get("email", ""))), exc.status
+    return _email_setup_page(session, token)
+
+
+def _email_setup_page(session: ClientSession, token: str, *, error: str | None = None, status: int = 200):
+    return render_template("challenge/email_setup.html", **_context(session, token, error=error,
+                                                                    **_email_context(session))), status
+
+
 def _submit_code(verify, method: VerificationMethod):
-    """An authenticator-app or recovery code typed into the page: the two differ only in the check."""
+    """A code typed into the page (authenticator app, recovery, email): they differ only in the check."""
     token = request.form.get("token")
     session = _session(token, kinds=(TokenKind.CLIENT,))
     _require_open(session)
     result = verify(session, request.form.get("code", ""), settings=current_settings(), now=utcnow())
     if result.is_verified:
         return _after_success(session, result.access_token)
-    return _code_refused(session, token, result.failure_reason, method)
+    return _code_refused(session, token, result, method)
 
 
-def _code_refused(session: ClientSession, token: str, reason: str | None, method: VerificationMethod):
-    if reason == codes.FAILURE_LOCKED:
+def _code_refused(session: ClientSession, token: str, result: codes.CodeResult, method: VerificationMethod):
+    if result.challenge_ended:
+        message = "Too many wrong codes for that code. Send a new code and try again."
+    elif result.failure_reason == codes.FAILURE_LOCKED:
         raise PageError("Too many attempts", "Too many wrong codes. Go back to the app and start again.", 429)
-    message = "That code is not right, or it was already used. Try the newest code."
+    else:
+        message = "That code is not right, or it was already used. Try the newest code."
+    if method is EMAIL_OTP and EMAIL_OTP not in session.usable_methods(page_methods()):
+        return _email_setup_page(session, token, error=message, status=400)
     pending = codes.pending_totp_enrollment(session, settings=current_settings())
-    if pending is not None and method is VerificationMethod.AUTHENTICATOR_APP and not session.usable_methods(PAGE_METHODS):
+    if pending is not None and method is VerificationMethod.AUTHENTICATOR_APP and not session.usable_methods(page_methods()):
         return _totp_setup_page(session, token, pending, error=message, status=400)
-    return _verify_page(session, token, session.usable_methods(PAGE_METHODS), error=message, method=method.value, status=400)
+    return _verify_page(session, token, session.usable_methods(page_methods()), error=message, method=method.value, status=400)
 
 
 @bp.post("/totp-setup")
@@ -166,7 +230,7 @@ def totp_setup():
     token = request.form.get("token")
     session = _session(token, kinds=(TokenKind.CLIENT,))
     _require_open(session)
-    if VerificationMethod.AUTHENTICATOR_APP not in session.enrollable_methods(PAGE_METHODS):
+    if VerificationMethod.AUTHENTICATOR_APP not in session.enrollable_methods(page_methods()):
         raise PageError("Not available", "An authenticator app cannot be used for this action.", 409)
     pending = codes.start_totp_enrollment(session, settings=current_settings(), now=utcnow())
     return _totp_setup_page(session, token, pending)

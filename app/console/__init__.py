@@ -9,4 +9,16 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 install_guard(bp)  # who may open what: the tables in console/guard.py
 
 # Routes register on bp (webhooks, custom_data: admin-only, not listed for reviewers).
-from app.console import account, actions, activity, custom_data, home, rules, settings, users, versions, webhooks  # noqa: E402,F401,E501
+from app.console import (  # noqa: E402,F401
+    account,
+    actions,
+    activity,
+    custom_data,
+    home,
+    messages,
+    rules,
+    settings,
+    users,
+    versions,
+    webhooks,
+)

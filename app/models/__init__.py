@@ -3,9 +3,11 @@
 from app.models import config_stamp, list_history  # noqa: E402,F401,I001  (register their session events)
 from app.models.action import ActionConfiguration, ActionVersion, Rule
 from app.models.address_failure import AddressFailure
+from app.models.code_challenge import CodeChallenge
 from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.custom_data import CustomDataPoint, CustomList, CustomListVersion
 from app.models.network import NetworkList, NetworkListEntry
+from app.models.outbound_message import OutboundMessage
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
 from app.models.tenant import ApiKey, Tenant
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
@@ -21,6 +23,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Authenticator",
+    "CodeChallenge",
     "ConsolePasskey",
     "ConsoleUser",
     "CustomDataPoint",
@@ -29,6 +32,7 @@ __all__ = [
     "EndUser",
     "NetworkList",
     "NetworkListEntry",
+    "OutboundMessage",
     "PasskeyCredential",
     "RecoveryCode",
     "ReviewClaim",

@@ -133,6 +133,30 @@ def test_enroll_authenticator(api, body):
     assert_clean_answer(api.post("/users/alice/authenticators", json=body))
 
 
+CHALLENGE_FIELDS = ["verificationMethod", "action", "challengeId", "idempotencyKey", "userId", "email", "phoneNumber",
+                    "smsChannel", "locale", "deviceId", "ipAddress", "userAgent", "custom", "scope"]
+
+
+@PROPERTY
+@given(body=bodies(CHALLENGE_FIELDS))
+def test_server_challenge(api, body):
+    assert_clean_answer(api.post("/challenge", json=body))
+
+
+@PROPERTY
+@given(path=st.sampled_from(["/verify", "/claim"]),
+       body=bodies(["challengeId", "verificationCode", "userId", "skipVerificationCheck"]))
+def test_server_verify_and_claim(api, path, body):
+    assert_clean_answer(api.post(path, json=body))
+
+
+@PROPERTY
+@given(params=st.dictionaries(st.sampled_from(["challengeId", "userId", "action", "verificationMethod", "x"]),
+                              awkward_text, max_size=4))
+def test_get_challenge(api, params):
+    assert_clean_answer(api.get(f"/challenges?{urlencode(params)}"))
+
+
 @PROPERTY
 @given(authenticator_id=path_segments)
 def test_delete_authenticator(api, authenticator_id):

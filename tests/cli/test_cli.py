@@ -50,6 +50,13 @@ def test_the_demo_challenges_its_first_large_withdrawal_and_prints_a_curl_that_w
     assert response.get_json()["url"].startswith(app.config["TOLLGATE"].public_url + "/challenge?token=")
 
 
+def test_seed_demo_says_where_email_codes_go_without_smtp(cli):
+    result = cli("tollgate", "seed-demo")
+
+    line = next(line for line in result.output.splitlines() if "Email codes go to" in line)
+    assert "development outbox" in line and "/console/messages" in line
+
+
 def _key_from(output: str) -> str:
     return next(word for word in output.split() if word.startswith("tg_sk_"))
 

@@ -39,6 +39,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from app import create_app
 from app.extensions import db
 from tests.servers import free_port
+from tests.smtp_server import MailServer, running_mail_server
 
 E2E_DIR = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("TOLLGATE_E2E_CHROMIUM") or "/usr/bin/chromium"
@@ -189,7 +190,21 @@ def _add_test_routes(served: Flask) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(app: Flask, app_env: dict[str, str]) -> Iterator[LiveServer]:
+def session_mail_server() -> Iterator[MailServer]:
+    """The live server's mail server (aiosmtpd on 127.0.0.1), for the whole session."""
+    with running_mail_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_server(session_mail_server: MailServer) -> MailServer:
+    """The live server's mail server, with nothing received yet in this test."""
+    session_mail_server.received.clear()
+    return session_mail_server
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask, app_env: dict[str, str], session_mail_server: MailServer) -> Iterator[LiveServer]:
     # Pick the port first: the app's public URL, RP id and origin must name it.
     port = free_port()
     url = f"http://localhost:{port}"
@@ -202,6 +217,8 @@ def live_server(app: Flask, app_env: dict[str, str]) -> Iterator[LiveServer]:
         "TOLLGATE_REDIRECT_ALLOWLIST": f"{app_env['TOLLGATE_REDIRECT_ALLOWLIST']},{url}",
         # Like `make run`: the integrator's webhook receiver runs on 127.0.0.1 beside it.
         "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "TOLLGATE_SMTP_URL": session_mail_server.url,
+        "TOLLGATE_SMTP_FROM": "codes@tollgate.test",
     })
     _add_test_routes(served)
     server = make_server("127.0.0.1", port, served, threaded=True, request_handler=_QuietHandler)
@@ -225,6 +242,33 @@ def base_url(live_server: LiveServer) -> str:
 @pytest.fixture(autouse=True)
 def _e2e_uses_the_app(app: Flask) -> None:
     """Pulls ``app`` into every e2e test, so the root fixture empties the tables after it."""
+
+
+# The official browser SDK, @authsignal/browser 1.16.0, on a page of the integrator's.
+SDK_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Integrator (browser SDK)</title>
+<link rel="icon" href="data:,">
+<script src="/test-vendor/authsignal-browser-1.16.0/index.min.js"></script></head><body>
+<label for="username">Username</label><input id="username" name="username" autocomplete="username webauthn">
+</body></html>"""
+
+
+@pytest.fixture
+def sdk_page(page: Page, live_server: LiveServer, tenant) -> Page:
+    """A page of the integrator's, on the live origin, with ``window.client`` an ``Authsignal``."""
+    page.route(live_server.url + "/test-sdk", lambda route: route.fulfill(body=SDK_PAGE, content_type="text/html"))
+    page.goto("/test-sdk")
+    page.evaluate(
+        "([tenantId, baseUrl]) => { window.client = new authsignal.Authsignal({tenantId, baseUrl}) }",
+        [tenant.id, live_server.api_url],
+    )
+    return page
+
+
+def run(page: Page, script: str, arg=None) -> dict:
+    """Await an SDK call in the page; its ``{data}`` or ``{error...}`` result comes back as a dict."""
+    result = page.evaluate(f"async (arg) => {{ {script} }}", arg)
+    assert isinstance(result, dict) and "error" not in result, result
+    return result
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_to
 from app.extensions import db
 from app.models import UserAction
 from app.models.base import utcnow
-from tests.e2e.conftest import LiveServer, VirtualAuthenticator, watch_errors
+from tests.e2e.conftest import LiveServer, VirtualAuthenticator, run, watch_errors
 from tests.factories import make_action
 
 ACTION = "withdraw-funds"
@@ -273,32 +273,6 @@ def test_popup_mode_hands_the_result_token_to_the_opener(page: Page, sdk, live_s
 # ------------------------------------------------------------------------------------------------
 # 6. The official browser SDK, @authsignal/browser 1.16.0, against the client API
 # ------------------------------------------------------------------------------------------------
-SDK_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Integrator (browser SDK)</title>
-<link rel="icon" href="data:,">
-<script src="/test-vendor/authsignal-browser-1.16.0/index.min.js"></script></head><body>
-<label for="username">Username</label><input id="username" name="username" autocomplete="username webauthn">
-</body></html>"""
-
-
-@pytest.fixture
-def sdk_page(page: Page, live_server: LiveServer, tenant) -> Page:
-    """A page of the integrator's, on the live origin, with ``window.client`` an ``Authsignal``."""
-    page.route(live_server.url + "/test-sdk", lambda route: route.fulfill(body=SDK_PAGE, content_type="text/html"))
-    page.goto("/test-sdk")
-    page.evaluate(
-        "([tenantId, baseUrl]) => { window.client = new authsignal.Authsignal({tenantId, baseUrl}) }",
-        [tenant.id, live_server.api_url],
-    )
-    return page
-
-
-def run(page: Page, script: str, arg=None) -> dict:
-    """Await an SDK call in the page; its ``{data}`` or ``{error...}`` result comes back as a dict."""
-    result = page.evaluate(f"async (arg) => {{ {script} }}", arg)
-    assert isinstance(result, dict) and "error" not in result, result
-    return result
-
-
 def test_browser_sdk_passkey_sign_up_and_every_kind_of_sign_in(
     sdk_page: Page, sdk, live_server, virtual_authenticator: VirtualAuthenticator, browser_errors
 ):

@@ -223,6 +223,103 @@ def test_enroll_list_and_delete_authenticators(sdk):
     assert [a["userAuthenticatorId"] for a in remaining] == [enrolled["authenticator"]["userAuthenticatorId"]]
 
 
+# -- codes the backend sends and checks itself: challenge, verify, claimChallenge, getChallenge ------
+
+def email_challenge(sdk: NodeSdk, **request: Any) -> dict[str, Any]:
+    return sdk.challenge({"verificationMethod": "EMAIL_OTP", "action": "signUp", "email": "jay@example.com",
+                          **request})
+
+
+def test_an_email_code_from_challenge_to_a_validated_token(sdk, mail):
+    started = email_challenge(sdk)
+    [received] = mail.wait_for(1)
+
+    verified = sdk.verify({"challengeId": started["challengeId"], "verificationCode": received.code})
+    claimed = sdk.claimChallenge({"challengeId": started["challengeId"], "userId": "jay"})
+    validated = sdk.validateChallenge({"token": claimed["token"], "userId": "jay", "action": "signUp"})
+
+    assert isinstance(started["expiresAt"], int) and started["idempotencyKey"]
+    assert received.envelope_to == ["jay@example.com"]
+    assert verified == {"isVerified": True, "email": "jay@example.com", "verificationMethod": "EMAIL_OTP"}
+    assert claimed["verificationMethod"] == "EMAIL_OTP"
+    assert validated["isValid"] is True
+    assert (validated["state"], validated["idempotencyKey"]) == ("CHALLENGE_SUCCEEDED", started["idempotencyKey"])
+    assert sdk.validateChallenge({"token": claimed["token"]})["isValid"] is False  # once
+    assert sdk.getUser({"userId": "jay"})["emailVerified"] is True
+
+
+def test_a_server_side_code_steps_up_a_tracked_action(sdk, app, tenant, mail):
+    make_action(app, tenant.id, "withdraw", rules=[rule("Always step up", 0, "CHALLENGE")])
+    enroll_authenticator_app(sdk, "kai")
+    tracked = sdk.track({"userId": "kai", "action": "withdraw"})
+    assert tracked["state"] == "CHALLENGE_REQUIRED"
+
+    started = email_challenge(sdk, action="withdraw", userId="kai", idempotencyKey=tracked["idempotencyKey"],
+                              email="kai@example.com")
+    sdk.verify({"challengeId": started["challengeId"], "verificationCode": mail.wait_for(1)[0].code})
+    claimed = sdk.claimChallenge({"challengeId": started["challengeId"], "userId": "kai"})
+
+    assert sdk.validateChallenge({"token": claimed["token"]})["isValid"] is True
+    action = sdk.getAction({"userId": "kai", "action": "withdraw", "idempotencyKey": tracked["idempotencyKey"]})
+    assert (action["state"], action["verificationMethod"]) == ("CHALLENGE_SUCCEEDED", "EMAIL_OTP")
+
+
+def test_wrong_codes_fail_and_the_fifth_ends_the_challenge(sdk, mail):
+    started = email_challenge(sdk)
+    code = mail.wait_for(1)[0].code
+    guess = {"challengeId": started["challengeId"], "verificationCode": f"{(int(code) + 1) % 1_000_000:06d}"}
+
+    answers = [sdk.verify(guess) for _ in range(5)]
+    after = sdk.verify({"challengeId": started["challengeId"], "verificationCode": code})
+
+    assert [a["isVerified"] for a in answers] == [False] * 5
+    assert [a["failureReason"] for a in answers] == ["CODE_INVALID_OR_EXPIRED"] * 4 + ["MAX_ATTEMPTS_EXCEEDED"]
+    assert (after["isVerified"], after["failureReason"]) == (False, "MAX_ATTEMPTS_EXCEEDED")
+
+
+def test_a_used_code_is_refused(sdk, mail):
+    started = email_challenge(sdk)
+    code = {"challengeId": started["challengeId"], "verificationCode": mail.wait_for(1)[0].code}
+
+    assert sdk.verify(code)["isVerified"] is True
+    again = sdk.verify(code)
+
+    assert (again["isVerified"], again["failureReason"]) == (False, "CODE_INVALID_OR_EXPIRED")
+
+
+def test_claiming_an_unverified_challenge_is_an_authsignal_error(sdk, mail):
+    started = email_challenge(sdk)
+
+    with pytest.raises(NodeSdkError) as raised:
+        sdk.claimChallenge({"challengeId": started["challengeId"], "userId": "jay"})
+
+    assert (raised.value.status_code, raised.value.error_code) == (409, "challenge_not_verified")
+    assert raised.value.error_description
+
+
+def test_get_challenge_by_id_and_by_user_and_action(sdk, mail):
+    started = email_challenge(sdk, userId="jay")
+
+    by_id = sdk.getChallenge({"challengeId": started["challengeId"]})
+    by_user = sdk.getChallenge({"userId": "jay", "action": "signUp", "verificationMethod": "EMAIL_OTP"})
+
+    assert by_id == by_user == {"challengeId": started["challengeId"], "expiresAt": started["expiresAt"],
+                                "verificationMethod": "EMAIL_OTP", "action": "signUp", "email": "jay@example.com"}
+
+
+@pytest.mark.parametrize(("request_", "error_code"), [
+    ({"email": "not-an-address"}, "invalid_email"),
+    ({"verificationMethod": "SMS", "phoneNumber": "+64211234567"}, "unsupported_verification_method"),
+    ({"action": "no spaces please"}, "invalid_action_code"),
+])
+def test_a_bad_challenge_is_a_400_and_sends_nothing(sdk, mail, request_, error_code):
+    with pytest.raises(NodeSdkError) as raised:
+        email_challenge(sdk, **request_)
+
+    assert (raised.value.status_code, raised.value.error_code) == (400, error_code)
+    assert mail.received == []
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 def test_a_wrong_secret_is_an_authsignal_error_401(node_bridge, live_server):
@@ -242,9 +339,9 @@ def test_an_unknown_action_is_a_404_with_its_code(sdk):
 
 
 def test_node_only_endpoints_we_do_not_serve_answer_a_clear_404(sdk):
-    """Server-side OTP challenges and sessions (contract §1.5 (13)-(21)) need messaging we don't send."""
+    """Sessions (contract §1.5 (17)-(21)) are not served."""
     with pytest.raises(NodeSdkError) as raised:
-        sdk.challenge({"verificationMethod": "EMAIL_OTP", "action": "signIn", "email": "x@example.com"})
+        sdk.createSession({"clientId": "web", "token": "a-token"})
 
     assert raised.value.status_code == 404
     assert raised.value.error_code == "not_found" and raised.value.error_description

@@ -151,3 +151,24 @@ def test_console_sessions_last_twelve_hours_unless_the_operator_says_and_so_does
 
     assert settings.console_session_hours == 8
     assert settings.flask_config()["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=8)
+
+
+def test_without_smtp_development_uses_the_outbox_and_production_does_not(tmp_path):
+    assert load({}, tmp_path).development_outbox is True
+    production = load(PRODUCTION, tmp_path)
+    assert (production.smtp, production.development_outbox) == (None, False)
+
+
+def test_smtp_settings_are_read_and_checked(tmp_path):
+    settings = load({"TOLLGATE_SMTP_URL": "smtps://u:p@mail.example.com", "TOLLGATE_SMTP_FROM": "codes@example.com",
+                     "TOLLGATE_CODE_TTL": "300"}, tmp_path)
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp_from, settings.code_ttl) == (
+        "mail.example.com", 465, "codes@example.com", 300)
+    assert settings.development_outbox is False
+
+    with pytest.raises(ConfigError) as refused:
+        load({"TOLLGATE_SMTP_URL": "http://mail.example.com", "TOLLGATE_CODE_TTL": "5"}, tmp_path)
+    problems = "\n".join(refused.value.problems)
+    assert "TOLLGATE_SMTP_URL must start with smtp:// or smtps://" in problems
+    assert "TOLLGATE_SMTP_FROM is required with TOLLGATE_SMTP_URL" in problems
+    assert "TOLLGATE_CODE_TTL must be between 60 and 3600" in problems

@@ -6,6 +6,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.domain.decision import ActionState
 from app.extensions import db
@@ -261,6 +262,22 @@ def test_detail_of_a_verified_action_names_the_method_and_authenticator(app, adm
     verification = definitions(section(parse(admin.get(f"/console/activity/{action_id}")), "Verification"))
 
     assert (verification["Method used"], verification["Authenticator"]) == ("Authenticator app", "auth-123")
+
+
+def test_detail_of_a_claimed_server_challenge_shows_it_required_then_passed_by_email_code(app, admin, api, mail):
+    started = api.post("/challenge", json={"verificationMethod": "EMAIL_OTP", "action": "sign-up",
+                                           "email": "jo@example.com"}).get_json()
+    api.post("/verify", json={"challengeId": started["challengeId"], "verificationCode": mail.wait_for(1)[0].code})
+    assert api.post("/claim", json={"challengeId": started["challengeId"], "userId": "jo"}).status_code == 200
+    with app.app_context():
+        action_id = db.session.execute(select(UserAction.id)).scalar_one()
+
+    page = parse(admin.get(f"/console/activity/{action_id}"))
+
+    history = section(page, "State history").select("tbody tr")
+    assert [outcome_badges(row.find("td", attrs={"data-label": "To"})) for row in history] == [
+        ["CHALLENGE_REQUIRED"], ["CHALLENGE_SUCCEEDED"]]
+    assert definitions(section(page, "Verification"))["Method used"] == "Email code"
 
 
 def test_detail_escapes_attacker_controlled_context(app, admin, tenant):

@@ -99,6 +99,8 @@ class CodeResult:
     failure_reason: str | None = None
     authenticator: Authenticator | None = None
     newly_enrolled: bool = False
+    # The code's challenge is over (too many wrong codes) but the user is not locked out: a new code may help.
+    challenge_ended: bool = False
 
 
 def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:

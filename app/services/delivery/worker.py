@@ -1,8 +1,7 @@
 """Delivering webhook events: the worker's claim, send and record loop (``flask webhooks work``).
 
-It claims due deliveries with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional
-UPDATE everywhere), so several workers never send the same delivery at once, then POSTs each outside
-any transaction, signed like Authsignal, and records the outcome. A failure is retried with
+It claims due deliveries with a lease (``leases``), so several workers never send the same delivery
+at once, then POSTs each outside any transaction, signed like Authsignal, and records the outcome. A failure is retried with
 exponential backoff and jitter; after the last attempt the delivery is marked failed.
 """
 
@@ -15,15 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from app.config import Settings
 from app.domain.secretbox import SecretBox
 from app.domain.webhook_signing import HEADER, sign
 from app.extensions import db
 from app.models import ApiKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from app.models.base import new_id, utcnow
+from app.models.base import utcnow
 from app.services.delivery.events import DELIVERED, FAILED, PENDING, envelope
+from app.services.delivery.leases import claim
 
 # Waits after each failed attempt: 8 attempts over about a day (±10% jitter on each wait).
 RETRY_DELAYS = (
@@ -134,28 +134,8 @@ class DeliveryReport:
 
 def claim_due(*, now: datetime, limit: int = CLAIM_BATCH, lease: timedelta = LEASE) -> tuple[str, list[int]]:
     """Take up to ``limit`` due deliveries for this worker; returns (claim token, delivery ids). Commits."""
-    due = (
-        WebhookDelivery.status == PENDING,
-        WebhookDelivery.next_attempt_at <= now,
-        or_(WebhookDelivery.locked_until.is_(None), WebhookDelivery.locked_until <= now),
-    )
-    candidates = select(WebhookDelivery.id).where(*due).order_by(WebhookDelivery.next_attempt_at).limit(limit)
-    if db.engine.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(db.session.execute(candidates).scalars())
-    token = new_id()
-    if ids:
-        # Re-checked inside the UPDATE: on SQLite another worker may have claimed since the SELECT.
-        db.session.execute(
-            update(WebhookDelivery).where(WebhookDelivery.id.in_(ids), *due)
-            .values(locked_until=now + lease, claim_token=token)
-            .execution_options(synchronize_session=False)
-        )
-        ids = list(db.session.execute(
-            select(WebhookDelivery.id).where(WebhookDelivery.claim_token == token).order_by(WebhookDelivery.id)
-        ).scalars())
-    db.session.commit()
-    return token, ids
+    due = (WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now)
+    return claim(WebhookDelivery, due, order_by=WebhookDelivery.next_attempt_at, now=now, limit=limit, lease=lease)
 
 
 def deliver_due(

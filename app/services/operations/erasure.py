@@ -20,9 +20,10 @@ a person who asked to be forgotten. Table by table, chosen so that what the cons
   person and becomes ``[erased]``. ``review_note`` rows are the same kind of text, counted
   nowhere, and are deleted.
 * The ``end_user`` row is deleted as DELETE deletes it (``end_users.users.remove_user_record``), and
-  with it the authenticators, passkeys, recovery codes, verification attempts and WebAuthn
-  challenges. Failed attempts are the code rate limit's rows; besides it only a five-minute
-  ``/metrics`` gauge counts them.
+  with it the authenticators, passkeys, recovery codes, verification attempts, WebAuthn
+  challenges and email-code challenges; the emails that carried those codes (``outbound_message``,
+  which name the address) are deleted first, uncounted. Failed attempts are the code rate limit's
+  rows; besides it only a five-minute ``/metrics`` gauge counts them.
 * ``webhook_event`` rows about the user are deleted with their deliveries: a pending one would
   send the data out after the erasure. The webhook backlog gauges lose them; nothing is left to send.
 * ``audit_event`` entries about the user (on one of their actions, or recording their user id: an
@@ -56,7 +57,17 @@ from app.domain.decision import without_observations
 from app.domain.errors import NotFound
 from app.domain.redaction import ERASED, redact
 from app.extensions import db
-from app.models import AuditEvent, ConsoleUser, EndUser, ReviewDecision, ReviewNote, UserAction, WebhookEvent
+from app.models import (
+    AuditEvent,
+    CodeChallenge,
+    ConsoleUser,
+    EndUser,
+    OutboundMessage,
+    ReviewDecision,
+    ReviewNote,
+    UserAction,
+    WebhookEvent,
+)
 from app.services.end_users.users import find_user, remove_user_record, validate_user_id
 from app.services.tenancy.audit import record_change
 
@@ -145,6 +156,10 @@ def erase_user(tenant_id: str, user_id: str, *, by: ConsoleUser | str, now: date
                        execution_options=unsynchronised)
     if held.audit_changes:
         db.session.execute(update(AuditEvent), held.audit_changes)
+    # Emails carrying their codes name their address; the codes' challenges go with the user record.
+    db.session.execute(delete(OutboundMessage).where(OutboundMessage.code_challenge_id.in_(
+        select(CodeChallenge.id).join(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id))),
+        execution_options=unsynchronised)
     remove_user_record(tenant_id, user_id)
     record_change(by, EVENT, pseudonym, "end_user", tenant_id=tenant_id, after=held.counts.as_dict(), now=now)
     db.session.commit()

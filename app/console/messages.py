@@ -1,0 +1,21 @@
+"""Messages: the emails Tollgate sent or is sending, with their status (admins only).
+
+With no SMTP server configured (outside production) this is the development outbox: the messages
+never leave the database and are shown here in full, so a demo works with no mail server at all.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from app.config import current_settings
+from app.console import bp
+from app.htmx import render
+from app.services.delivery import messages
+
+
+@bp.get("/messages")
+def message_list():
+    settings = current_settings()
+    return render("console/messages/list.html", listed=messages.recent_messages(current_user.tenant_id, settings=settings),
+                  development_outbox=settings.development_outbox, can_send_email=messages.can_send_email(settings))

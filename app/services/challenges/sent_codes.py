@@ -1,0 +1,244 @@
+"""Codes sent to the user by email (EMAIL_OTP): enrol an address, send a code, resend it, check it.
+
+A code is six digits from ``secrets``, stored only as a keyed digest bound to its challenge, good
+for TOLLGATE_CODE_TTL seconds and once. Checking one takes a slot of the user's wrong-code budget
+first (``attempts``, shared with authenticator apps and recovery codes), under the lock that budget
+holds on the user, so the challenge's own count of wrong codes is exact too: the fifth ends it.
+Resending waits RESEND_COOLDOWN and stops after MAX_SENDS, each a conditional UPDATE.
+
+Every use case commits once, then hands its message to the outbox's ``send_now``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from app.config import Settings
+from app.domain.decision import VerificationMethod
+from app.domain.errors import Conflict, Forbidden, InvalidRequest, TooManyRequests
+from app.domain.one_time_codes import code_matches, digest_code, mask_email, new_code
+from app.domain.secretbox import derive_key
+from app.extensions import db
+from app.models import Authenticator, CodeChallenge, Tenant
+from app.services.challenges.attempts import fail_slot, release_slot, take_attempt_slot
+from app.services.challenges.codes import FAILURE_INVALID, FAILURE_LOCKED, CodeResult
+from app.services.challenges.sessions import COMPLETABLE_STATES, ClientSession, complete_challenge
+from app.services.delivery import message_templates, messages
+from app.services.delivery.events import emit_authenticator_created
+from app.services.end_users.users import validate_email
+
+MAX_WRONG_CODES = 5
+RESEND_COOLDOWN = timedelta(seconds=30)
+MAX_SENDS = 5  # the first code and four resends, per challenge
+
+EMAIL_OTP = VerificationMethod.EMAIL_OTP
+
+
+@dataclass(frozen=True)
+class SentCode:
+    challenge_id: str
+    masked_destination: str
+    expires_at: datetime
+    message_id: str
+
+
+@dataclass(frozen=True)
+class PendingCode:
+    """A code on its way, as the hosted page shows it."""
+
+    masked_destination: str
+    resend_in_seconds: int
+    can_resend: bool
+
+
+def enroll_email(session: ClientSession, email: str, *, settings: Settings, now: datetime) -> tuple[Authenticator, SentCode]:
+    """A new address for the user, verified by the first code sent to it (which this sends)."""
+    if not session.may_add_authenticator():
+        raise Forbidden("Adding an email address needs a passed challenge and the add:authenticators scope.",
+                        code="insufficient_scope")
+    address = validate_email(email)
+    messages.email_transport(settings)  # refuse before anything is written
+    db.session.execute(delete(Authenticator).where(
+        Authenticator.end_user_id == session.user.id, Authenticator.verification_method == EMAIL_OTP,
+        Authenticator.verified_at.is_(None)))
+    authenticator = Authenticator(end_user_id=session.user.id, verification_method=EMAIL_OTP, email=address,
+                                  name="Email", created_at=now)
+    db.session.add(authenticator)
+    db.session.flush()
+    sent = _new_challenge(session, authenticator, settings=settings, now=now)
+    return authenticator, commit_and_send(sent, settings=settings)
+
+
+def send_code(session: ClientSession, *, settings: Settings, now: datetime) -> SentCode:
+    """Send a code to the user's address; a code already on its way is replaced (a resend)."""
+    if session.action.state not in COMPLETABLE_STATES:
+        raise Conflict(f"The action is {session.action.state.value}; no code is sent for it.", code="action_not_pending")
+    authenticator = _authenticator(session)
+    if authenticator is None:
+        raise InvalidRequest("This user has no email address to send a code to.", code="authenticator_not_found")
+    messages.email_transport(settings)
+    current = _open_challenge(session, now=now)
+    if current is not None and current.destination == authenticator.email:
+        sent = resend(current, settings=settings, now=now)
+    else:
+        sent = _new_challenge(session, authenticator, settings=settings, now=now)
+    return commit_and_send(sent, settings=settings)
+
+
+def verify_code(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
+    """Check a code against the action's newest email challenge."""
+    challenge = _newest_challenge(session)
+    if challenge is None:
+        return CodeResult(is_verified=False, failure_reason=FAILURE_INVALID)
+    slot = take_attempt_slot(session, EMAIL_OTP, now=now)
+    if slot is None:
+        return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED)
+    db.session.refresh(challenge)  # as the request that held the lock before left it
+    if challenge.ended_at is not None:
+        release_slot(slot)  # nothing is checked against an ended challenge
+        db.session.commit()
+        return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED, challenge_ended=True)
+    right = (challenge.verified_at is None and challenge.expires_at > now
+             and code_matches(code, challenge.code_digest, key=code_key(settings), context=challenge.id))
+    if not right:
+        challenge.failed_attempts += 1
+        if challenge.failed_attempts >= MAX_WRONG_CODES:
+            challenge.ended_at = now
+        ended = challenge.ended_at is not None
+        locked = fail_slot(session, slot, now=now)
+        return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED if locked or ended else FAILURE_INVALID,
+                          challenge_ended=ended and not locked)
+    release_slot(slot)
+    challenge.verified_at = now
+    authenticator, newly_enrolled = challenge.authenticator, False
+    if authenticator is not None:
+        if authenticator.verified_at is None:
+            authenticator.verified_at, newly_enrolled = now, True
+            emit_authenticator_created(authenticator, now=now)
+        authenticator.last_verified_at = now
+        if session.user.email in (None, challenge.destination):
+            session.user.email, session.user.email_verified = challenge.destination, True
+    token = complete_challenge(session.action, verification_method=EMAIL_OTP,
+                               authenticator_id=authenticator.id if authenticator else None, settings=settings, now=now)
+    db.session.commit()
+    return CodeResult(is_verified=True, access_token=token, authenticator=authenticator, newly_enrolled=newly_enrolled)
+
+
+def enrolled_address(session: ClientSession) -> str | None:
+    """The masked address a code would go to, for the page to name before sending."""
+    authenticator = _authenticator(session)
+    return mask_email(authenticator.email) if authenticator is not None and authenticator.email else None
+
+
+def pending_code(session: ClientSession, *, now: datetime) -> PendingCode | None:
+    """The code on its way for this action, if one is still good."""
+    challenge = _open_challenge(session, now=now)
+    if challenge is None:
+        return None
+    wait = _cooldown_left(challenge, now=now)
+    return PendingCode(masked_destination=mask_email(challenge.destination), resend_in_seconds=wait,
+                       can_resend=challenge.send_count < MAX_SENDS)
+
+
+def _authenticator(session: ClientSession) -> Authenticator | None:
+    """The user's email authenticator: a verified one (the default first), else one awaiting its first code."""
+    emails = [a for a in session.user.authenticators if a.verification_method is EMAIL_OTP and a.email]
+    emails.sort(key=lambda a: (a.verified_at is None, not a.is_default, a.created_at))
+    return emails[0] if emails else None
+
+
+def _newest_challenge(session: ClientSession) -> CodeChallenge | None:
+    return db.session.execute(
+        select(CodeChallenge).where(CodeChallenge.user_action_id == session.action.id,
+                                    CodeChallenge.verification_method == EMAIL_OTP)
+        .order_by(CodeChallenge.created_at.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def _open_challenge(session: ClientSession, *, now: datetime) -> CodeChallenge | None:
+    challenge = _newest_challenge(session)
+    if challenge is None or challenge.verified_at or challenge.ended_at or challenge.expires_at <= now:
+        return None
+    return challenge
+
+
+def _new_challenge(session: ClientSession, authenticator: Authenticator, *, settings: Settings,
+                   now: datetime) -> tuple[CodeChallenge, str]:
+    challenge = CodeChallenge(
+        tenant_id=session.tenant_id, end_user_id=session.user.id, user_action_id=session.action.id,
+        authenticator_id=authenticator.id, action_code=session.action.action_code, verification_method=EMAIL_OTP,
+        destination=authenticator.email,
+    )
+    return start(challenge, settings=settings, now=now)
+
+
+def start(challenge: CodeChallenge, *, settings: Settings, now: datetime) -> tuple[CodeChallenge, str]:
+    """A new challenge with its first code: stored (its id binds the digest), good for the TTL."""
+    code = new_code()
+    challenge.created_at = challenge.last_sent_at = now
+    challenge.expires_at = now + timedelta(seconds=settings.code_ttl)
+    challenge.send_count, challenge.failed_attempts = 1, 0
+    db.session.add(challenge)
+    db.session.flush()
+    challenge.code_digest = digest_code(code, key=code_key(settings), context=challenge.id)
+    return challenge, code
+
+
+def resend(challenge: CodeChallenge, *, settings: Settings, now: datetime) -> tuple[CodeChallenge, str]:
+    """A new code for an open challenge, within its cooldown and cap (else 429 with Retry-After)."""
+    code = new_code()
+    # One conditional UPDATE: two resends at once cannot both pass the cooldown or the cap.
+    resent = db.session.execute(
+        update(CodeChallenge)
+        .where(CodeChallenge.id == challenge.id, CodeChallenge.last_sent_at <= now - RESEND_COOLDOWN,
+               CodeChallenge.send_count < MAX_SENDS, CodeChallenge.verified_at.is_(None),
+               CodeChallenge.ended_at.is_(None))
+        .values(code_digest=digest_code(code, key=code_key(settings), context=challenge.id), last_sent_at=now,
+                send_count=CodeChallenge.send_count + 1, expires_at=now + timedelta(seconds=settings.code_ttl))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(challenge)
+    if resent != 1:
+        db.session.rollback()
+        if challenge.send_count >= MAX_SENDS:
+            wait = max(1, math.ceil((challenge.expires_at - now).total_seconds()))
+            raise TooManyRequests("No more codes can be sent for this request for now; use the last one sent.",
+                                  retry_after=wait)
+        raise TooManyRequests("A code was sent moments ago; wait before asking for another.",
+                              retry_after=max(1, _cooldown_left(challenge, now=now)))
+    return challenge, code
+
+
+def _cooldown_left(challenge: CodeChallenge, *, now: datetime) -> int:
+    return max(0, math.ceil((challenge.last_sent_at + RESEND_COOLDOWN - now).total_seconds()))
+
+
+def commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings) -> SentCode:
+    """Queue the message carrying the code, commit it with its challenge, then try to send it."""
+    challenge, code = sent
+    tenant = db.session.get(Tenant, challenge.tenant_id)
+    content = message_templates.code_email(code=code, minutes=max(1, settings.code_ttl // 60), tenant_name=tenant.name,
+                                           logo_url=tenant.logo_url, action_code=challenge.action_code)
+    message = messages.queue_email(challenge.tenant_id, challenge.destination, content, code_challenge_id=challenge.id,
+                                   settings=settings, now=challenge.last_sent_at)
+    result = SentCode(challenge_id=challenge.id, masked_destination=mask_email(challenge.destination),
+                      expires_at=challenge.expires_at, message_id=message.id)
+    db.session.commit()
+    messages.send_now([message.id], settings=settings)
+    return result
+
+
+def code_key(settings: Settings) -> bytes:
+    return derive_key(settings.secret_key, "sent-codes")
+
+
+def purge_challenges(*, now: datetime, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete code challenges a day past their expiry: their codes are worthless, their addresses are not."""
+    deleted = db.session.execute(
+        CodeChallenge.__table__.delete().where(CodeChallenge.expires_at < now - older_than)).rowcount
+    db.session.commit()
+    return deleted

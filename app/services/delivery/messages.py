@@ -1,0 +1,195 @@
+"""The outbox of emails (and, later, text messages): queue in the caller's transaction, send after it.
+
+``queue_email`` adds the row to the caller's transaction and never commits, so a message exists
+exactly when the challenge it carries does. The caller, once committed, hands the ids to
+``send_now``; whatever that could not send (the server was down, the process died) the worker
+(``flask webhooks work``) retries, a few times within a code's lifetime, then marks failed with the
+server's error. With no SMTP server configured outside production, messages go to the
+*development outbox* instead: marked sent, never leaving the database, shown in the console.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.config import Settings
+from app.domain.errors import InvalidRequest
+from app.domain.secretbox import SecretBox
+from app.extensions import db
+from app.models import OutboundMessage
+from app.models.base import new_id, utcnow
+from app.services.delivery.leases import claim
+from app.services.delivery.smtp import SmtpConnection, SmtpError, build_email
+
+QUEUED, SENT, FAILED = "queued", "sent", "failed"
+SMTP, OUTBOX = "smtp", "outbox"
+EMAIL = "email"
+
+# Waits after each failed attempt: five attempts within about nine minutes, inside a code's lifetime.
+RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Longer than a batch whose every message waits out the SMTP timeout.
+LEASE = timedelta(minutes=3)
+BATCH = 20
+ERROR_TEXT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    text: str
+    html: str
+    sender_name: str
+
+
+def email_transport(settings: Settings) -> str:
+    """How email leaves this server, or a clear refusal when it cannot."""
+    if settings.smtp is not None:
+        return SMTP
+    if settings.development_outbox:
+        return OUTBOX
+    raise InvalidRequest("This server cannot send email: TOLLGATE_SMTP_URL is not set.", code="email_not_configured")
+
+
+def can_send_email(settings: Settings) -> bool:
+    return settings.smtp is not None or settings.development_outbox
+
+
+def queue_email(tenant_id: str, recipient: str, content: EmailContent, *, code_challenge_id: str | None,
+                settings: Settings, now: datetime) -> OutboundMessage:
+    """Add the message to the caller's transaction; after its commit, pass the id to ``send_now``."""
+    transport = email_transport(settings)
+    outbox = transport == OUTBOX
+    message = OutboundMessage(
+        id=new_id(), tenant_id=tenant_id, code_challenge_id=code_challenge_id, channel=EMAIL, recipient=recipient,
+        transport=transport,
+        content_ciphertext=SecretBox(settings.encryption_keys).encrypt(json.dumps(asdict(content))),
+        status=SENT if outbox else QUEUED, attempts=0, next_attempt_at=None if outbox else now,
+        sent_at=now if outbox else None, created_at=now,
+    )
+    db.session.add(message)
+    return message
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+
+def send_now(message_ids: Sequence[str], *, settings: Settings) -> SendReport:
+    """Right after the commit that queued them: try once; a failure is left to the worker."""
+    due = (OutboundMessage.id.in_(list(message_ids)), OutboundMessage.status == QUEUED)
+    token, ids = claim(OutboundMessage, due, order_by=OutboundMessage.created_at, now=utcnow(), limit=len(message_ids),
+                       lease=LEASE)
+    return _send(ids, token, settings=settings, clock=utcnow)
+
+
+def send_due(*, settings: Settings, now: datetime | None = None, limit: int = BATCH) -> SendReport:
+    """The worker's step: send what is due (``now`` fixes the clock for tests)."""
+    clock = (lambda: now) if now is not None else utcnow
+    due = (OutboundMessage.status == QUEUED, OutboundMessage.next_attempt_at <= clock())
+    token, ids = claim(OutboundMessage, due, order_by=OutboundMessage.next_attempt_at, now=clock(), limit=limit,
+                       lease=LEASE)
+    return _send(ids, token, settings=settings, clock=clock)
+
+
+@dataclass(frozen=True)
+class _Job:
+    id: str
+    attempts: int
+    recipient: str
+    content: dict[str, Any]
+
+
+def _send(ids: list[str], token: str, *, settings: Settings, clock: Callable[[], datetime]) -> SendReport:
+    report = SendReport()
+    if not ids:
+        return report
+    box = SecretBox(settings.encryption_keys)
+    rows = db.session.execute(select(OutboundMessage).where(OutboundMessage.id.in_(ids))).scalars()
+    jobs = [_Job(id=row.id, attempts=row.attempts, recipient=row.recipient,
+                 content=json.loads(box.decrypt(row.content_ciphertext))) for row in rows]
+    db.session.commit()  # no transaction stays open while we wait on the network
+    if settings.smtp is None or settings.smtp_from is None:
+        for job in jobs:
+            _tally(report, _record(job, token, "TOLLGATE_SMTP_URL is not set: nothing was sent.", now=clock()))
+        return report
+    with SmtpConnection(settings.smtp, sender=settings.smtp_from) as smtp:
+        for job in jobs:
+            content = job.content
+            email = build_email(sender=settings.smtp_from, sender_name=content["sender_name"], recipient=job.recipient,
+                                subject=content["subject"], text=content["text"], html=content["html"])
+            try:
+                smtp.send(email)
+                error = None
+            except SmtpError as exc:
+                error = str(exc)
+            _tally(report, _record(job, token, error, now=clock()))
+    return report
+
+
+def _tally(report: SendReport, status: str) -> None:
+    if status == SENT:
+        report.sent += 1
+    elif status == FAILED:
+        report.failed += 1
+    else:
+        report.retrying += 1
+
+
+def _record(job: _Job, token: str, error: str | None, *, now: datetime) -> str:
+    attempts = job.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "claim_token": None}
+    if error is None:
+        values.update(status=SENT, sent_at=now, next_attempt_at=None, last_error=None)
+    elif attempts >= MAX_ATTEMPTS:
+        values.update(status=FAILED, next_attempt_at=None, last_error=error[:ERROR_TEXT_LIMIT])
+    else:
+        values.update(next_attempt_at=now + RETRY_DELAYS[attempts - 1], last_error=error[:ERROR_TEXT_LIMIT])
+    # Only the claim's holder records: if our lease ran out and another worker took over, it decides.
+    db.session.execute(
+        update(OutboundMessage).where(OutboundMessage.id == job.id, OutboundMessage.claim_token == token)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return values.get("status", QUEUED)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    message: OutboundMessage
+    # Only for the development outbox, whose messages never left: what was "sent".
+    content: dict[str, Any] | None
+
+
+def recent_messages(tenant_id: str, *, settings: Settings, limit: int = 100) -> list[MessageView]:
+    """The tenant's newest messages with their status, for the console."""
+    box = SecretBox(settings.encryption_keys)
+    rows = db.session.execute(
+        select(OutboundMessage).where(OutboundMessage.tenant_id == tenant_id)
+        .order_by(OutboundMessage.created_at.desc(), OutboundMessage.id).limit(limit)
+    ).scalars()
+    return [MessageView(message=row, content=json.loads(box.decrypt(row.content_ciphertext))
+                        if row.transport == OUTBOX else None) for row in rows]
+
+
+def prune(*, older_than: timedelta, now: datetime) -> int:
+    """Delete messages finished (sent or failed) longer ago than ``older_than``: they name addresses."""
+    deleted = db.session.execute(
+        OutboundMessage.__table__.delete().where(OutboundMessage.status != QUEUED,
+                                                 OutboundMessage.created_at < now - older_than)
+    ).rowcount
+    db.session.commit()
+    return deleted
