@@ -20,7 +20,6 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from urllib.parse import quote
 
 INTERVAL_SECONDS = 0.2
@@ -44,8 +43,11 @@ def start(database: str) -> None:
 
 def _checkpoint_forever(database: str) -> None:
     connection = None
+    # An Event's wait, not time.sleep: a process that patches or interrupts sleep (a test, a CLI loop)
+    # must not see this thread.
+    pause = threading.Event()
     while True:
-        time.sleep(INTERVAL_SECONDS)
+        pause.wait(INTERVAL_SECONDS)
         try:
             if connection is None:  # read-write, never create: the app makes the file (migrations)
                 connection = sqlite3.connect(f"file:{quote(database)}?mode=rw", uri=True, timeout=0,
