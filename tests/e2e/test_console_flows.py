@@ -9,6 +9,7 @@ the pages the issue names are photographed at 1280×800 and 390×844 into
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pyotp
@@ -193,7 +194,7 @@ def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_de
     expect(replay.get_by_role("status")).to_contain_text("Version 2 reproduces the stored decision exactly")
     expect(replay.locator("table.replay-summary td.differs")).to_have_count(3)  # state, deciding rule, matched
     expect(replay.locator(".replay-grid section").nth(1).locator("p.differs")).to_contain_text(BLOCK_RULE)
-    assert page.url.endswith(tuple(f"/console/activity/{n}" for n in range(1, 100)))  # still the action's page
+    assert re.search(r"/console/activity/\d+$", page.url)  # still the action's page: the replay swapped in
     screenshot(page, "action-replay")
     assert browser_errors == []
 
