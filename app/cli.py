@@ -28,11 +28,12 @@ actions_cli = AppGroup("actions", help="Manage action configurations.")
 rules_cli = AppGroup("rules", help="Manage an action's rules.")
 reviews_cli = AppGroup("reviews", help="The manual-review queue: review deadlines (SLA).")
 users_cli = AppGroup("users", help="End users of the default tenant.")
+backtests_cli = AppGroup("backtests", help="Run queued back-tests of rule sets (asked for in the console).")
 
 
 def register(app: Flask) -> None:
     for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, users_cli, webhooks_cli, ip_lists_cli,
-                  lists_cli):
+                  lists_cli, backtests_cli):
         app.cli.add_command(group)
 
 
@@ -275,6 +276,48 @@ def rules_list(action_code: str) -> None:
 def rules_delete(rule_id: str) -> None:
     _run(rules.delete_rule, _tenant_id(), rule_id)
     click.echo(f"Deleted rule {rule_id}.")
+
+
+@rules_cli.command("backtest")
+@click.argument("action_code")
+@click.option("--window", default="7d", show_default=True, help="24h, 7d or 30d ending now (or --since/--until).")
+@click.option("--since", help="First day of the window (YYYY-MM-DD), instead of --window.")
+@click.option("--until", help="Last day of the window (YYYY-MM-DD, included); today when omitted.")
+@click.option("--version", "number", type=int, help="Back-test this version instead of the draft.")
+@click.option("--draft", is_flag=True, help="Back-test the draft (the default).")
+def rules_backtest(action_code: str, window: str, since: str | None, until: str | None, number: int | None,
+                   draft: bool) -> None:
+    """Replay the window's stored actions against the draft (or a version) and print what would change."""
+    from app.models.base import utcnow
+    from app.services.decisions import backtest_runner, backtests
+
+    if draft and number is not None:
+        raise click.UsageError("Give --draft or --version, not both.")
+    form = {"candidate": "draft" if number is None else str(number), "window": "dates" if since or until else window,
+            "since": since or "", "until": until or ""}
+    run = _run(backtests.request_from_form, "cli", _tenant_id(), action_code, form, purpose="cli", now=utcnow())
+    claimed = backtest_runner.claim_backtest(now=utcnow(), run_id=run.id)
+    backtest_runner.run_claimed(*claimed, settings=current_settings())
+    view = backtests.backtest_view(run.tenant_id, action_code, run.id)
+    for line in backtests.describe_backtest(view):
+        click.echo(line)
+    if view.run.status != backtests.DONE or not view.tally.self_check_passed:
+        raise SystemExit(1)
+
+
+@backtests_cli.command("work")
+@click.option("--jobs", default=2, show_default=True, help="Back-tests run at once.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds to wait when nothing is queued.")
+def backtests_work(jobs: int, interval: float) -> None:
+    """Run queued back-tests until stopped (SIGTERM/Ctrl-C); run one or several, anywhere."""
+    from flask import current_app
+
+    from app.backtest_worker import run_backtest_worker
+
+    click.echo(f"Back-test worker started ({jobs} at a time).")
+    run_backtest_worker(current_app._get_current_object(), settings=current_settings(), jobs=jobs, interval=interval,
+                        echo=click.echo)
+    click.echo("Back-test worker stopped.")
 
 
 @reviews_cli.command("apply-sla")

@@ -83,6 +83,8 @@ class Settings:
     smtp_from: str | None = None
     # How long a code sent by email or SMS stays good.
     code_ttl: int = 600
+    # A PostgreSQL read replica back-tests read history from (None: the database itself).
+    replica_database_url: str | None = None
 
     @property
     def development_outbox(self) -> bool:
@@ -123,6 +125,7 @@ VARIABLES = {
     "TOLLGATE_SECRET_KEY": None,
     "TOLLGATE_ENCRYPTION_KEY": None,
     "DATABASE_URL": None,
+    "TOLLGATE_REPLICA_DATABASE_URL": None,
     "TOLLGATE_PUBLIC_URL": "http://localhost:5000",
     "TOLLGATE_WEBAUTHN_RP_ID": None,
     "TOLLGATE_WEBAUTHN_RP_NAME": "Tollgate",
@@ -198,6 +201,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
                 break
 
     database_url = _normalise_database_url(get("DATABASE_URL"), instance_path, problems)
+    replica_database_url = _replica_url(get("TOLLGATE_REPLICA_DATABASE_URL"), database_url, problems)
 
     public_url = (get("TOLLGATE_PUBLIC_URL") or "").rstrip("/")
     public_parts = urlsplit(public_url)
@@ -287,6 +291,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         secret_key=secret_key or "",
         encryption_keys=encryption_keys,
         database_url=database_url,
+        replica_database_url=replica_database_url,
         public_url=public_url,
         webauthn_rp_id=rp_id,
         webauthn_rp_name=get("TOLLGATE_WEBAUTHN_RP_NAME") or "Tollgate",
@@ -326,16 +331,32 @@ def current_settings() -> Settings:
 def _normalise_database_url(value: str | None, instance_path: Path, problems: list[str]) -> str:
     if value is None:
         return f"sqlite:///{instance_path / 'tollgate.db'}"
-    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver spelled out.
-    for prefix in ("postgres://", "postgresql://"):
-        if value.startswith(prefix):
-            return "postgresql+psycopg://" + value[len(prefix):]
+    value = _with_psycopg_driver(value)
     if value.startswith("postgresql+psycopg://") or value.startswith("sqlite:///"):
         return value
     problems.append(
         f"DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB, got {value.split(':')[0]!r}:..."
     )
     return value
+
+
+def _with_psycopg_driver(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver spelled out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _replica_url(value: str | None, database_url: str, problems: list[str]) -> str | None:
+    if value is None:
+        return None
+    url = _with_psycopg_driver(value)
+    if not url.startswith("postgresql+psycopg://") or not database_url.startswith("postgresql"):
+        problems.append("TOLLGATE_REPLICA_DATABASE_URL must be a postgresql:// URL of a read replica, "
+                        "and DATABASE_URL a PostgreSQL database")
+        return None
+    return url
 
 
 def _smtp(get: Callable[[str], str | None], problems: list[str]) -> tuple[SmtpTarget | None, str | None]:

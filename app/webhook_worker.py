@@ -37,7 +37,7 @@ def run_worker(
     echo: Callable[[str], None] = log.info,
 ) -> None:
     """Deliver until ``stop`` is set: straight on while there is work, ``interval`` seconds apart when idle."""
-    stop = stop or _stop_on_signals()
+    stop = stop or stop_on_signals()
     last_prune = 0.0
     with worker.HttpSender(allow_private_networks=settings.webhook_allow_private_networks) as sender:
         while not stop.is_set():
@@ -67,7 +67,8 @@ def run_worker(
                 stop.wait(interval)
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
+    """An event SIGTERM and SIGINT set: workers finish what they hold, then stop."""
     stop = threading.Event()
 
     def handle(signum, _frame):

@@ -135,13 +135,15 @@ class TrackDecision:
     unenrolled_policy_applied: bool
 
 
-def decide_track(version: RuleSetVersion, snapshot: InputSnapshot) -> TrackDecision:
+def decide_track(version: RuleSetVersion, snapshot: InputSnapshot, *, explain: bool = True) -> TrackDecision:
+    """``explain=False``: the same decision with an empty output (see :func:`decide`)."""
     context = build_context(snapshot.user, snapshot.request, snapshot.signals)
     report = CustomDataReport()
     if version.rules:
         report = _with_custom_data(context, version, snapshot)
-    decision = decide(version.rules, context, default_outcome=version.default_outcome)
-    report.write_into(decision.output)
+    decision = decide(version.rules, context, default_outcome=version.default_outcome, explain=explain)
+    if explain:
+        report.write_into(decision.output)
     allowed, default_method = _verification_methods(version, decision.deciding_rule)
     enrolled = set(snapshot.user.enrolled_verification_methods)
     can_challenge = bool(enrolled & set(allowed))

@@ -3,6 +3,7 @@
 from app.models import config_stamp, list_history  # noqa: E402,F401,I001  (register their session events)
 from app.models.action import ActionConfiguration, ActionVersion, Rule
 from app.models.address_failure import AddressFailure
+from app.models.backtest import BacktestChange, BacktestRun
 from app.models.code_challenge import CodeChallenge
 from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.custom_data import CustomDataPoint, CustomList, CustomListVersion
@@ -22,6 +23,8 @@ __all__ = [
     "AddressFailure",
     "ApiKey",
     "AuditEvent",
+    "BacktestChange",
+    "BacktestRun",
     "Authenticator",
     "CodeChallenge",
     "ConsolePasskey",

@@ -89,5 +89,7 @@ class ActionVersion(Base):
     note: Mapped[str] = mapped_column(String(500))
     # Set when this version republished an earlier one (a rollback).
     restored_from: Mapped[int | None] = mapped_column(Integer)
+    # What the publisher saw it would do: the draft's impact back-test (app.domain.backtest), summed up.
+    impact: Mapped[dict | None] = mapped_column(JSON)
     published_by: Mapped[str] = mapped_column(String(320))  # the console user's email, or cli / api / track
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -26,7 +26,7 @@ from app.services.decisions.trace_view import (
 )
 from app.services.rulesets.drafts import draft_rule_set
 from app.services.rulesets.versions import draft_for
-from app.services.tenancy.tenant_config import ActionPolicy, current_config
+from app.services.tenancy.tenant_config import ActionPolicy, TenantConfig, current_config
 
 
 @dataclass(frozen=True)
@@ -97,21 +97,22 @@ def replay_action(tenant_id: str, action_id: int) -> Replay:
         raise InvalidRequest("This action cannot be replayed: it was tracked before rule-set versions, or its "
                              "user was erased. Its stored trace is all there is.", code="not_replayable")
     version = db.session.get(ActionVersion, action.action_version_id)
-    snapshot = InputSnapshot.from_document(action.input_snapshot, _list_items(action.input_snapshot))
+    snapshot = InputSnapshot.from_document(action.input_snapshot, list_items(list_refs(action.input_snapshot)))
     config = current_config(tenant_id)
-    reproduced = DecisionRecord.of(version.number, decide_track(_compiled(config, version), snapshot))
+    reproduced = DecisionRecord.of(version.number, decide_track(compiled_version(config, version), snapshot))
     live = draft = None
     configuration = db.session.get(ActionConfiguration, action.action_configuration_id) \
         if action.action_configuration_id else None
     if configuration is not None:
         pending = draft_for(configuration)
-        live = DecisionRecord.of(pending.live.number, decide_track(_compiled(config, pending.live), snapshot))
+        live = DecisionRecord.of(pending.live.number, decide_track(compiled_version(config, pending.live), snapshot))
         if pending.diff:
             draft = DecisionRecord.of(None, decide_track(draft_rule_set(pending.document), snapshot))
     return Replay(action.id, _stored(action, version.number), reproduced, live, draft)
 
 
-def _compiled(config, version: ActionVersion) -> RuleSetVersion:
+def compiled_version(config: TenantConfig, version: ActionVersion) -> RuleSetVersion:
+    """A published version, compiled once per process (it never changes)."""
     return config.rule_set(ActionPolicy(version.action_configuration_id, version.tenant_id, version.action_code,
                                         version.id, version.number, version.document))
 
@@ -124,8 +125,8 @@ def _stored(action: UserAction, number: int) -> DecisionRecord:
     return DecisionRecord(number, first_state.value, list(action.rule_ids), action.priority_rule_id, action.output)
 
 
-def _list_items(document: dict[str, Any]) -> dict[tuple[str, int], list[Any]]:
-    refs = list_refs(document)
+def list_items(refs: set[tuple[str, int]]) -> dict[tuple[str, int], list[Any]]:
+    """The items of each (list id, version) a snapshot reads."""
     if not refs:
         return {}
     rows = db.session.execute(

@@ -19,6 +19,11 @@ from app.models.base import new_id
 Actor = ConsoleUser | str  # a console user, or what acted without one ("cli")
 
 
+def actor_name(actor: Actor) -> str:
+    """Who acted, as versions and back-tests record it: a console user's email, or "cli"."""
+    return actor.email if isinstance(actor, ConsoleUser) else actor
+
+
 def draft_document(config: ActionConfiguration) -> dict[str, Any]:
     """The draft as a rule-set document (app.domain.rule_sets): what publishing it would store."""
     return {

@@ -24,7 +24,7 @@ from app.domain.rules import validate_conditions
 from app.extensions import db
 from app.models import ActionConfiguration, ActionVersion, ConsoleUser, Rule, Tenant
 from app.models.base import utcnow
-from app.services.rulesets.drafts import Actor, draft_document
+from app.services.rulesets.drafts import Actor, actor_name, draft_document
 from app.services.rulesets.rules import get_action_configuration
 from app.services.tenancy.audit import record_change
 
@@ -81,9 +81,10 @@ def draft_for(config: ActionConfiguration) -> Draft:
 
 
 def publish(actor: Actor, tenant_id: str, code: str, *, note: str, draft_digest: str | None = None,
-            now: datetime | None = None) -> ActionVersion:
+            impact: dict[str, Any] | None = None, now: datetime | None = None) -> ActionVersion:
     """Publish the draft as the next version. ``draft_digest``: the draft the publisher reviewed;
-    a draft changed since is refused, never published unseen."""
+    a draft changed since is refused, never published unseen. ``impact``: what its back-test
+    showed the publisher (services.decisions.backtests), kept with the version."""
     note = _checked_note(note)
     _begin_alone(tenant_id, code)
     draft = draft_of(tenant_id, code)
@@ -98,6 +99,7 @@ def publish(actor: Actor, tenant_id: str, code: str, *, note: str, draft_digest:
         raise Forbidden("Publishing needs a second admin: you changed this draft, so another admin must publish it.",
                         code="second_admin_required")
     version = _append(actor, draft.config, draft.live, draft.document, note=note, now=now)
+    version.impact = impact
     draft.config.draft_authors = []
     record_change(actor, "action.published", draft.config.id, "action", tenant_id=tenant_id,
                   before=_audited(draft.live), after=_audited(version))
@@ -160,7 +162,7 @@ def _append(actor: Actor, config: ActionConfiguration, live: ActionVersion, docu
     version = ActionVersion(
         tenant_id=config.tenant_id, action_configuration_id=config.id, action_code=config.code,
         number=live.number + 1, document=document, note=note, restored_from=restored_from,
-        published_by=actor.email if isinstance(actor, ConsoleUser) else actor, published_at=now or utcnow(),
+        published_by=actor_name(actor), published_at=now or utcnow(),
     )
     db.session.add(version)
     try:
@@ -237,4 +239,7 @@ def needs_second_admin(tenant_id: str) -> bool:
 
 
 def _audited(version: ActionVersion) -> dict[str, Any]:
-    return {"code": version.action_code, "version": version.number, "note": version.note, **version.document}
+    audited = {"code": version.action_code, "version": version.number, "note": version.note, **version.document}
+    if version.impact:
+        audited["impact"] = version.impact
+    return audited
