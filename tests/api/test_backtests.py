@@ -209,3 +209,26 @@ def test_the_window_bounds_which_actions_are_replayed(app, history):
     _, week = run_now(app, history.id, window="7d")
 
     assert (day.tally.total, week.tally.total) == (5, 6)
+
+
+def test_the_cli_back_tests_the_draft_and_prints_the_summary(app, history):
+    result = app.test_cli_runner().invoke(args=["rules", "backtest", "withdraw", "--window", "24h"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Back-test of the draft of 'withdraw' over 24h: done."
+    assert "Self-check: the deciding versions reproduce 6 of 6 stored outcomes." in lines
+    assert "Changed: 5 of 6." in lines
+    assert "  ALLOW (4): ALLOW 1 (25.0%), REVIEW_REQUIRED 3 (75.0%)" in lines
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--version", "9"], "Action 'withdraw' has no version 9."),
+    (["--window", "1y"], "Unknown window '1y'"),
+    (["--since", "2026-01-01", "--until", "2026-06-01"], "covers at most 90 days"),
+])
+def test_the_cli_refuses_bad_input_with_a_message(app, history, args, message):
+    result = app.test_cli_runner().invoke(args=["rules", "backtest", "withdraw", *args])
+
+    assert result.exit_code != 0
+    assert message in result.output

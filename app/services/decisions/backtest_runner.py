@@ -210,6 +210,7 @@ class _Run:
         db.session.execute(update(table).where(table.c.id == self.run.id, table.c.claim_token == self.token)
                            .values(status=status, finished_at=self.clock(), locked_until=None))
         db.session.commit()
+        db.session.refresh(self.run)  # the session keeps objects past a commit (expire_on_commit is off)
         return status
 
 
