@@ -25,10 +25,12 @@ run: export TOLLGATE_PUBLIC_URL ?= http://localhost:$(PORT)
 run: venv
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tollgate seed-demo
-	@# The webhook worker and the review-deadline job run beside the web server and stop with it.
+	@# The webhook worker, the review-deadline job and the back-test worker run beside the web server
+	@# and stop with it.
 	$(BIN)/flask webhooks work & worker=$$!; \
 	$(BIN)/flask reviews apply-sla --every 60 & sla=$$!; \
-	trap 'kill $$worker $$sla 2>/dev/null; wait $$worker $$sla 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask backtests work & backtests=$$!; \
+	trap 'kill $$worker $$sla $$backtests 2>/dev/null; wait $$worker $$sla $$backtests 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'app:create_app()'
 
 # The browser tests drive Debian's Chromium (never a downloaded one); as root, install it if missing.
@@ -57,7 +59,7 @@ test: venv chromium node-sdk
 
 # Every benchmark runs even when an earlier one misses its target; the exit status reports any miss.
 bench: venv
-	@status=0; for script in rules_engine track console_lists review_queue signals; do \
+	@status=0; for script in rules_engine track console_lists review_queue signals backtest; do \
 	  echo "== bench/$$script.py"; $(BIN)/python bench/$$script.py || status=1; done; exit $$status
 
 clean:

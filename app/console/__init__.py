@@ -13,6 +13,7 @@ from app.console import (  # noqa: E402,F401
     account,
     actions,
     activity,
+    backtests,
     custom_data,
     home,
     messages,

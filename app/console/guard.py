@@ -37,6 +37,7 @@ ANYONE = frozenset({
 # Endpoints a page asks on a timer (listed above too, for the roles that may read them).
 POLLS = frozenset({
     "console.action_first_event",  # the Get started panel: has the first event arrived?
+    "console.backtest_progress",  # a back-test's page and the draft's impact preview, while it runs
     "review.queue_count",  # the nav badge, every 30 s
 })
 

@@ -11,6 +11,7 @@ from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.errors import DomainError
 from app.domain.rule_sets import diff_rule_sets
 from app.htmx import redirect_to, render
+from app.services.decisions import backtests
 from app.services.rulesets import versions
 from app.services.rulesets.rules import get_action_configuration
 
@@ -36,8 +37,9 @@ def action_draft(code: str):
 def action_publish(code: str):
     note = request.form.get("note", "")
     try:
-        version = versions.publish(current_user, current_user.tenant_id, code, note=note,
-                                   draft_digest=request.form.get("draft_digest") or None)
+        version = backtests.publish_with_impact(current_user, current_user.tenant_id, code, note=note,
+                                                draft_digest=request.form.get("draft_digest") or None,
+                                                impact_run_id=request.form.get("impact_run_id") or None)
     except DomainError as exc:
         if exc.status == 404:
             raise

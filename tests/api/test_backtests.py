@@ -13,40 +13,16 @@ from app.backtest_worker import run_backtest_worker
 from app.domain.backtest import parse_window
 from app.domain.errors import InvalidRequest, NotFound
 from app.extensions import db
-from app.models import BacktestChange, BacktestRun, Rule, UserAction
+from app.models import BacktestChange, BacktestRun, UserAction
 from app.models.base import utcnow
 from app.services.decisions import backtest_runner, backtests
-from app.services.rulesets.rules import RuleDocument, create_rule, delete_rule
-from tests.factories import make_action, rule
-
-LARGE = rule("Large amount", 10, "REVIEW", {">": [{"var": "custom.amount"}, 1000]})
+from tests.backtest_history import LARGE, run_now, seed_withdrawals
+from tests.factories import make_action
 
 
 @pytest.fixture
 def history(app, api, tenant):
-    """Six withdrawals decided by version 2 (amounts over 1000 go to review), then a draft that
-    reviews from 400, blocks from 4000 and challenges under 100 (nobody here is enrolled)."""
-    make_action(app, tenant.id, "withdraw", rules=[LARGE])
-    for n, amount in enumerate([500, 600, 700, 5000, 6000, 50]):
-        response = api.post(f"/users/u{n}/actions/withdraw", json={"custom": {"amount": amount}})
-        assert response.status_code == 200
-    with app.app_context():
-        for rule_id in db.session.execute(select(Rule.id)).scalars().all():
-            delete_rule(tenant.id, rule_id)
-        for document in (rule("From 400", 10, "REVIEW", {">": [{"var": "custom.amount"}, 400]}),
-                         rule("From 4000", 5, "BLOCK", {">": [{"var": "custom.amount"}, 4000]}),
-                         rule("Small", 20, "CHALLENGE", {"<": [{"var": "custom.amount"}, 100]})):
-            create_rule(tenant.id, "withdraw", RuleDocument.model_validate(document))
-    return tenant
-
-
-def run_now(app, tenant_id: str, *, version: int | None = None, window: str = "24h", batch: int = 1000):
-    with app.app_context():
-        run = backtests.request_backtest("cli", tenant_id, "withdraw", version=version,
-                                         window=parse_window(window, now=utcnow()))
-        status = backtest_runner.run_claimed(*backtest_runner.claim_backtest(now=utcnow(), run_id=run.id),
-                                             settings=app.config["TOLLGATE"], batch=batch)
-        return status, backtests.backtest_view(tenant_id, "withdraw", run.id)
+    return seed_withdrawals(app, api, tenant)
 
 
 def test_a_known_draft_change_gives_the_exact_outcome_matrix(app, history):

@@ -31,6 +31,7 @@ CONSOLE_PAGES = [
     # Rule-set versions: the (empty) draft, the history, a version's diff, a rollback's confirmation.
     "/console/actions/payout/draft", "/console/actions/payout/versions", "/console/actions/payout/versions/2",
     "/console/actions/payout/versions/1/rollback", "/console/actions/payout/discard",
+    "/console/actions/payout/backtests",  # the form and the empty list (a run's pages: test_backtest_flow)
 ]
 
 axe = Axe()

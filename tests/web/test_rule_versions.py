@@ -275,7 +275,7 @@ def test_with_four_eyes_an_author_cannot_publish_their_own_draft(app, admin, mak
 
     page = parse(admin.get(f"/console/actions/{CODE}/draft"))
     assert page.find("button", string="Publish version 2") is None
-    assert "another admin must review and publish it" in text_of(page.select_one(".card [role=status]"))
+    assert "another admin must review and publish it" in text_of(page.select_one("#publish [role=status]"))
     refused = publish(admin)  # the server refuses it, not just the page
     assert refused.status_code == 403
     assert version_numbers(app) == [1]

@@ -104,6 +104,18 @@ class BacktestView:
     def time_left(self) -> timedelta | None:
         return time_left(self.run.rows_done, self.run.rows_total, self.run.started_at, self.now)
 
+    @property
+    def time_left_text(self) -> str | None:
+        """"about 3 minutes"; None until there is a pace to go by."""
+        left = self.time_left
+        if left is None:
+            return None
+        seconds = left.total_seconds()
+        if seconds < 60:
+            return "under a minute"
+        minutes = round(seconds / 60)
+        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
     def rule_name(self, rule_id: str) -> str:
         return self.names.get(rule_id, "a rule since deleted") if rule_id else "No rule (the action's default)"
 
