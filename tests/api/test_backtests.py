@@ -3,11 +3,13 @@ self-check, the job's life (cancel, hand-back and resume, two at once) and bad i
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from app.backtest_worker import run_backtest_worker
 from app.domain.backtest import parse_window
@@ -208,3 +210,33 @@ def test_the_cli_refuses_bad_input_with_a_message(app, history, args, message):
 
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_with_a_replica_configured_the_window_is_read_there_and_nothing_is_written_there(app, history):
+    """PostgreSQL only. The "replica" is the test database over read-only connections (a hot standby
+    refuses writes just so); every statement any engine sends over them is recorded."""
+    primary = app.config["TOLLGATE"].database_url
+    if not primary.startswith("postgresql"):
+        pytest.skip("a read replica is a PostgreSQL feature")
+    read_only = primary + ("&" if "?" in primary else "?") + "options=-c%20default_transaction_read_only%3Don"
+    settings = dataclasses.replace(app.config["TOLLGATE"], replica_database_url=read_only)
+    on_replica: list[str] = []
+
+    def record(connection, cursor, statement, *_):
+        if "default_transaction_read_only" in str(connection.engine.url):
+            on_replica.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        with app.app_context():
+            run = backtests.request_backtest("cli", history.id, "withdraw", version=None,
+                                             window=parse_window("24h", now=utcnow()))
+            status = backtest_runner.run_claimed(*backtest_runner.claim_backtest(now=utcnow(), run_id=run.id),
+                                                 settings=settings)
+            view = backtests.backtest_view(history.id, "withdraw", run.id)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+    assert (status, view.tally.total, view.tally.changed) == ("done", 6, 5)
+    assert on_replica and all(statement.lstrip().upper().startswith("SELECT") for statement in on_replica)
+    assert any("FROM user_action" in statement for statement in on_replica)

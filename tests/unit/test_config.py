@@ -172,3 +172,14 @@ def test_smtp_settings_are_read_and_checked(tmp_path):
     assert "TOLLGATE_SMTP_URL must start with smtp:// or smtps://" in problems
     assert "TOLLGATE_SMTP_FROM is required with TOLLGATE_SMTP_URL" in problems
     assert "TOLLGATE_CODE_TTL must be between 60 and 3600" in problems
+
+
+def test_a_read_replica_for_back_tests_must_be_postgresql_beside_postgresql(tmp_path):
+    settings = load({**PRODUCTION, "TOLLGATE_REPLICA_DATABASE_URL": "postgres://reader:p@replica/tollgate"}, tmp_path)
+    assert settings.replica_database_url == "postgresql+psycopg://reader:p@replica/tollgate"
+    assert load(PRODUCTION, tmp_path).replica_database_url is None
+
+    with pytest.raises(ConfigError) as refused:
+        load({"TOLLGATE_REPLICA_DATABASE_URL": "postgresql://reader:p@replica/tollgate"}, tmp_path)  # SQLite primary
+    assert any("TOLLGATE_REPLICA_DATABASE_URL must be a postgresql:// URL of a read replica" in problem
+               for problem in refused.value.problems)

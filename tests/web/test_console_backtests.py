@@ -237,3 +237,12 @@ def test_an_action_without_a_draft_has_nothing_to_preview(app, admin, tenant):
 
     assert text_of(parse(response).select_one("#impact p")) == "Nothing to preview: the draft is the live version."
     assert section(response, "Impact over the last 7 days") is not None
+
+
+def test_a_version_page_offers_to_back_test_that_version(app, admin, history):
+    version = parse(admin.get(f"/console/actions/{CODE}/versions/1"))
+    link = version.find("a", string="Back-test version 1…")
+
+    form = admin.get(link["href"])
+
+    assert parse(form).select_one("select[name=candidate] option[selected]")["value"] == "1"
