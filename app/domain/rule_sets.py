@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.decision import Outcome, RuleInput, UnenrolledPolicy, VerificationMethod
+from app.domain.errors import InvalidRequest
 from app.domain.rules import CompiledConditions
 from app.domain.track_decision import RuleSetVersion
 
@@ -135,3 +136,14 @@ def diff_rule_sets(live: Document, draft: Document) -> RuleSetDiff:
 
 def _ordered(rules: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return sorted(rules, key=lambda rule: rule["priority"])
+
+
+def with_rule(live: Document, rule: Mapping[str, Any]) -> Document:
+    """``live`` with ``rule`` added, or in place of the rule with its id: what one draft rule
+    changes on its own (a shadow of a single rule). Its priority must be its own among the others."""
+    others = [kept for kept in live["rules"] if kept["ruleId"] != rule["ruleId"]]
+    taken = next((kept for kept in others if kept["priority"] == rule["priority"]), None)
+    if taken is not None:
+        raise InvalidRequest(f"Rule “{rule['name']}” has priority {rule['priority']}, which the live rule "
+                             f"“{taken['name']}” holds: shadow the whole draft instead.", code="priority_taken")
+    return {**live, "rules": sorted([*others, dict(rule)], key=lambda kept: kept["priority"])}

@@ -9,6 +9,7 @@ from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.custom_data import CustomDataPoint, CustomList, CustomListVersion
 from app.models.network import NetworkList, NetworkListEntry
 from app.models.outbound_message import OutboundMessage
+from app.models.shadow import ShadowDecision, ShadowRun
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
 from app.models.tenant import ApiKey, Tenant
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
@@ -43,6 +44,8 @@ __all__ = [
     "ReviewNote",
     "ReviewOverdueFlag",
     "Rule",
+    "ShadowDecision",
+    "ShadowRun",
     "Tenant",
     "UserAction",
     "VerificationAttempt",

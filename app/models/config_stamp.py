@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.models.action import ActionConfiguration, ActionVersion, Rule
 from app.models.custom_data import CustomDataPoint, CustomList
+from app.models.shadow import ShadowRun
 from app.models.tenant import Tenant, new_config_stamp
 from app.models.webhook import WebhookEndpoint
 
 # What track reads of a tenant's configuration.
-STAMPED = (Tenant, ActionConfiguration, ActionVersion, Rule, CustomDataPoint, CustomList, WebhookEndpoint)
+STAMPED = (Tenant, ActionConfiguration, ActionVersion, Rule, CustomDataPoint, CustomList, WebhookEndpoint, ShadowRun)
 
 
 @event.listens_for(Session, "before_flush")

@@ -30,6 +30,8 @@ from app.extensions import db
 from app.models import UserAction
 from app.models.base import utcnow
 from app.services.challenges.sessions import record_challenge_success
+from app.services.decisions.shadows import start_shadow
+from app.services.rulesets.rules import RuleDocument, create_rule
 from tests.factories import make_action
 
 
@@ -84,15 +86,38 @@ def client_with_secret(live_server: LiveServer) -> Iterator[Callable[[str], Auth
         client.session.close()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every Python SDK test runs twice: as it is, and with a shadow on each action it configures
+    (issue "Shadow rules": SDK responses are byte-identical with and without shadow rules)."""
+    if metafunc.module.__name__.rsplit(".", 1)[-1].startswith("test_sdk_"):
+        metafunc.fixturenames.append("rules_in_shadow")
+        metafunc.parametrize("rules_in_shadow", [False, True], ids=["live", "with-shadow"], indirect=True)
+
+
 @pytest.fixture
-def configure_action(app: Flask, tenant) -> Callable[..., list[str]]:
+def rules_in_shadow(request: pytest.FixtureRequest) -> bool:
+    return getattr(request, "param", False)
+
+
+# The shadow each configured action gets in the "with-shadow" runs: the live rules plus a rule that
+# blocks whatever they leave to the default, so a shadow that leaked into a response would show.
+SHADOW_BLOCKS_THE_REST = {"name": "Shadow: block the rest", "priority": 99, "outcome": "BLOCK"}
+
+
+@pytest.fixture
+def configure_action(app: Flask, tenant, rules_in_shadow: bool) -> Callable[..., list[str]]:
     """Create an action configuration and its rules the way an admin would, published; returns the
     rule ids. ``rules`` are RuleDocument JSON dicts (camelCase, ``priority`` defaults to the list position).
     """
 
     def configure(code: str, *, default_outcome: Outcome = Outcome.ALLOW, rules: list[dict] = ()) -> list[str]:
-        return make_action(app, tenant.id, code, default_outcome=default_outcome,
-                           rules=[{"priority": position, **rule} for position, rule in enumerate(rules)])
+        ids = make_action(app, tenant.id, code, default_outcome=default_outcome,
+                          rules=[{"priority": position, **rule} for position, rule in enumerate(rules)])
+        if rules_in_shadow:
+            with app.app_context():
+                create_rule(tenant.id, code, RuleDocument.model_validate(SHADOW_BLOCKS_THE_REST))
+                start_shadow("cli", tenant.id, code)
+        return ids
 
     return configure
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from app.domain.decision import Outcome
+from app.extensions import db
+from app.models import ShadowDecision
 
 pytestmark = pytest.mark.sdk
 
@@ -188,3 +191,15 @@ def test_update_action_moves_the_state(authsignal_client, configure_action, new_
 
     assert updated["state"] == new_state
     assert authsignal_client.get_action("ann", "payment", key)["state"] == new_state
+
+
+def test_with_a_shadow_each_track_is_decided_twice_and_answered_once(app, authsignal_client, configure_action,
+                                                                     rules_in_shadow):
+    configure_action("transfer", rules=[{"name": "Big", "outcome": "REVIEW", "conditions": BIG_AMOUNT}])
+
+    response = authsignal_client.track("ann", "transfer", {"custom": {"amount": 5}})
+
+    assert response["state"] == "ALLOW"
+    with app.app_context():
+        verdicts = db.session.execute(select(ShadowDecision.live_state, ShadowDecision.shadow_state)).all()
+    assert verdicts == ([("ALLOW", "BLOCK")] if rules_in_shadow else [])

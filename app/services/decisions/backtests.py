@@ -16,11 +16,12 @@ from sqlalchemy import func, select, update
 
 from app.domain.backtest import IMPACT_WINDOW, BacktestTally, Window, parse_window, time_left
 from app.domain.decision import ActionState
-from app.domain.errors import Conflict, InvalidRequest, NotFound
+from app.domain.errors import Conflict, InvalidRequest
 from app.domain.rule_sets import document_digest
 from app.extensions import db
-from app.models import ActionVersion, BacktestChange, BacktestRun, UserAction
+from app.models import ActionVersion, BacktestChange, BacktestRun, ShadowRun, UserAction
 from app.models.base import utcnow
+from app.services.decisions.action_runs import RunsPage, find_run, runs_page
 from app.services.rulesets import versions
 from app.services.rulesets.drafts import Actor, actor_name
 from app.services.rulesets.rules import get_action_configuration
@@ -28,7 +29,6 @@ from app.services.tenancy.audit import record_change
 
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
 ACTIVE = (QUEUED, RUNNING)
-RUNS_PAGE = 20
 CHANGES_PAGE = 50
 # An impact preview asked for this recently, of the same draft, is shown again rather than redone.
 IMPACT_REUSE = timedelta(hours=1)
@@ -74,13 +74,29 @@ def request_from_form(actor: Actor, tenant_id: str, code: str, form: dict[str, s
 
 
 @dataclass(frozen=True)
-class BacktestView:
-    """A run as the console and the CLI show it."""
+class Comparison:
+    """What a candidate rule set decides beside what decided: a back-test's or a shadow's counts."""
 
-    run: BacktestRun
     tally: BacktestTally
     names: dict[str, str]  # rule id → name, from the candidate and the versions it is compared with
     open_reviews: int  # the action's review queue today, beside the cases the candidate would add
+
+    def rule_name(self, rule_id: str) -> str:
+        return self.names.get(rule_id, "a rule since deleted") if rule_id else "No rule (the action's default)"
+
+    def rule_rows(self) -> list[tuple[str, int, int]]:
+        """(rule name, stored count, candidate count), busiest first."""
+        ids = set(self.tally.stored_rules) | set(self.tally.candidate_rules)
+        rows = [(self.rule_name(rule_id), self.tally.stored_rules[rule_id], self.tally.candidate_rules[rule_id])
+                for rule_id in ids]
+        return sorted(rows, key=lambda row: (-max(row[1], row[2]), row[0]))
+
+
+@dataclass(frozen=True)
+class BacktestView(Comparison):
+    """A run as the console and the CLI show it."""
+
+    run: BacktestRun
     now: datetime
 
     @property
@@ -116,38 +132,17 @@ class BacktestView:
         minutes = round(seconds / 60)
         return f"about {minutes} minute{'s' if minutes != 1 else ''}"
 
-    def rule_name(self, rule_id: str) -> str:
-        return self.names.get(rule_id, "a rule since deleted") if rule_id else "No rule (the action's default)"
-
-    def rule_rows(self) -> list[tuple[str, int, int]]:
-        """(rule name, stored count, candidate count), busiest first."""
-        ids = set(self.tally.stored_rules) | set(self.tally.candidate_rules)
-        rows = [(self.rule_name(rule_id), self.tally.stored_rules[rule_id], self.tally.candidate_rules[rule_id])
-                for rule_id in ids]
-        return sorted(rows, key=lambda row: (-max(row[1], row[2]), row[0]))
 
 
 def backtest_view(tenant_id: str, code: str, run_id: str, *, now: datetime | None = None) -> BacktestView:
     run = _run(tenant_id, code, run_id)
-    return BacktestView(run, BacktestTally.from_document(run.tally), _rule_names(run), _open_reviews(run),
-                        now or utcnow())
-
-
-@dataclass(frozen=True)
-class RunsPage:
-    runs: list[BacktestRun]
-    page: int
-    has_more: bool
+    return BacktestView(BacktestTally.from_document(run.tally),
+                        rule_names(run.action_configuration_id, run.candidate_document), open_reviews(run),
+                        run=run, now=now or utcnow())
 
 
 def list_backtests(tenant_id: str, code: str, *, page: int = 1) -> RunsPage:
-    config = get_action_configuration(tenant_id, code)
-    page = max(page, 1)
-    rows = list(db.session.execute(
-        select(BacktestRun).where(BacktestRun.action_configuration_id == config.id)
-        .order_by(BacktestRun.created_at.desc(), BacktestRun.id).offset((page - 1) * RUNS_PAGE).limit(RUNS_PAGE + 1)
-    ).scalars())
-    return RunsPage(rows[:RUNS_PAGE], page, len(rows) > RUNS_PAGE)
+    return runs_page(BacktestRun, BacktestRun.created_at, tenant_id, code, page=page)
 
 
 def cancel_backtest(actor: Actor, tenant_id: str, code: str, run_id: str, *, now: datetime | None = None) -> BacktestRun:
@@ -269,27 +264,24 @@ def describe_backtest(view: BacktestView) -> list[str]:
 
 
 def _run(tenant_id: str, code: str, run_id: str) -> BacktestRun:
-    config = get_action_configuration(tenant_id, code)
-    run = db.session.get(BacktestRun, run_id)
-    if run is None or run.tenant_id != tenant_id or run.action_configuration_id != config.id:
-        raise NotFound(f"No back-test {run_id} of '{code}' exists.", code="backtest_not_found")
-    return run
+    return find_run(BacktestRun, tenant_id, code, run_id, kind="back-test")
 
 
-def _rule_names(run: BacktestRun) -> dict[str, str]:
-    """Names of the candidate's rules and of every version's of the action: stored decisions may
+def rule_names(action_configuration_id: str, candidate: dict[str, Any]) -> dict[str, str]:
+    """Names of a candidate's rules and of every version's of the action: stored decisions may
     name rules the candidate no longer has."""
     names: dict[str, str] = {}
     documents = db.session.execute(
-        select(ActionVersion.document).where(ActionVersion.action_configuration_id == run.action_configuration_id)
+        select(ActionVersion.document).where(ActionVersion.action_configuration_id == action_configuration_id)
         .order_by(ActionVersion.number)
     ).scalars()
-    for document in (*documents, run.candidate_document):
+    for document in (*documents, candidate):
         names.update({rule["ruleId"]: rule["name"] for rule in document["rules"]})
     return names
 
 
-def _open_reviews(run: BacktestRun) -> int:
+def open_reviews(run: BacktestRun | ShadowRun) -> int:
+    """The review cases of the run's action waiting today."""
     return db.session.execute(
         select(func.count()).select_from(UserAction).where(
             UserAction.tenant_id == run.tenant_id, UserAction.action_configuration_id == run.action_configuration_id,

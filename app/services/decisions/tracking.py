@@ -9,6 +9,7 @@ every split so far only added a hop to follow. Reading or moving an action's sta
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.config import Settings
 from app.domain.context import AuthenticatorFacts, RequestFacts, TrackedUser, UserFacts
@@ -27,7 +28,7 @@ from app.domain.redirects import is_allowed
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, TrackDecision, decide_track
 from app.extensions import db
-from app.models import ActionStateChange, Authenticator, EndUser, UserAction
+from app.models import ActionStateChange, Authenticator, EndUser, ShadowDecision, UserAction
 from app.services.decisions.action_state import find_by_idempotency_key
 from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
 from app.services.delivery.events import emit_action_created
@@ -35,6 +36,8 @@ from app.services.end_users.users import enrolled_verification_methods, validate
 from app.services.rulesets.drafts import first_version
 from app.services.rulesets.rules import ActionDocument, new_action_configuration, validate_action_code
 from app.services.tenancy.tenant_config import ActionPolicy, TenantConfig, current_config
+
+log = logging.getLogger(__name__)
 
 KNOWN_SCOPES = frozenset({"read:authenticators", "add:authenticators", "update:authenticators", "remove:authenticators"})
 DEFAULT_SCOPE = ("read:authenticators",)
@@ -57,6 +60,7 @@ _INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.
 _INSERT_USER = EndUser.__table__.insert()
 _UPDATE_USER = EndUser.__table__.update().where(EndUser.__table__.c.id == bindparam("user_pk"))
 _INSERT_STATE_CHANGE = ActionStateChange.__table__.insert()
+_INSERT_SHADOW = ShadowDecision.__table__.insert()
 # What a track may tell about its user: it fills these in when the stored user has none.
 IDENTIFIERS = ("email", "phone_number", "username")
 
@@ -172,7 +176,9 @@ def _track_new(
     request = request_facts(action_code, attributes)
     geo = locate(attributes.ip_address, settings=settings)  # stored below: later tracks judge travel by it
     signals = SignalInputs(tenant_id, user, request, user_id, geo, settings, now)
-    decided = decide_with(config, action, user_facts(user_id, user, enrolled), request, signals=signals)
+    facts = user_facts(user_id, user, enrolled)
+    decided = decide_with(config, action, facts, request, signals=signals)
+    shadowed = _decide_in_shadow(config, action, facts, request, signals)
     decision, state = decided.result.decision, decided.result.state
     allowed, default_method = decided.result.allowed_verification_methods, decided.result.default_verification_method
     if new_action is not None:
@@ -228,9 +234,34 @@ def _track_new(
         _INSERT_STATE_CHANGE,
         {"user_action_id": action_id, "from_state": None, "to_state": state, "source": "track", "changed_at": now},
     )
+    if shadowed is not None:
+        run_id, verdict = shadowed
+        connection.execute(_INSERT_SHADOW, {
+            "run_id": run_id, "user_action_id": action_id, "created_at": now, "live_state": state.value,
+            "shadow_state": verdict.state.value, "live_rule_id": values["priority_rule_id"],
+            "shadow_rule_id": verdict.decision.deciding_rule.rule_id if verdict.decision.deciding_rule else None,
+            "matched_rule_ids": list(verdict.decision.matched_rule_ids),
+        })
     db.session.commit()
     stored = TrackedAction(**{name: values[name] for name in TrackedAction.__dataclass_fields__})
     return _result(stored, enrolled, settings=settings, now=now)
+
+
+def _decide_in_shadow(config: TenantConfig, action: ActionPolicy, user: UserFacts, request: RequestFacts,
+                      signals: SignalInputs) -> tuple[str, TrackDecision] | None:
+    """(shadow run id, what it decides) for the same track, when a shadow runs on the action. It
+    decides after the live version and through the same call, on a snapshot of what its own rules
+    read; nothing of it reaches the response, the state or a webhook."""
+    try:
+        shadow = config.shadow(action)
+        if shadow is None:
+            return None
+        return shadow.run_id, decide_with(config, action, user, request, signals=signals, version=shadow.version).result
+    except SQLAlchemyError:
+        raise  # the transaction is broken either way: the track fails as it would without a shadow
+    except Exception:  # a shadow is an experiment: whatever goes wrong in it, the live decision stands
+        log.exception("The shadow on %s could not decide a track; the live decision stands.", action.code)
+        return None
 
 
 @dataclass(frozen=True)

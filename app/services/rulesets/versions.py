@@ -80,13 +80,32 @@ def draft_for(config: ActionConfiguration) -> Draft:
     return Draft(config, live, document, diff_rule_sets(live.document, document))
 
 
+def publish_document(actor: Actor, tenant_id: str, code: str, document: dict[str, Any], *, note: str,
+                     base_number: int, impact: dict[str, Any] | None = None,
+                     now: datetime | None = None) -> ActionVersion:
+    """Publish ``document`` (a shadow's rules, promoted) as the next version, on top of version
+    ``base_number`` only: numbers measured against an older live version would mislead. The draft
+    stays as it is; publishing exactly the draft leaves no draft, as :func:`publish` does. The
+    caller commits (promoting a shadow ends it in the same transaction)."""
+    note = _checked_note(note)
+    begin_alone(tenant_id, code)
+    draft = draft_of(tenant_id, code)
+    if draft.live.number != base_number:
+        raise Conflict(f"Version {draft.live.number} went live after version {base_number}, which this was "
+                       "measured against. Measure it again against the live version.", code="version_moved")
+    if document_digest(document) == document_digest(draft.live.document):
+        raise InvalidRequest(f"Nothing to publish: these are the rules of version {draft.live.number}.",
+                             code="draft_unchanged")
+    return _publish(actor, draft, document, note=note, impact=impact, now=now)
+
+
 def publish(actor: Actor, tenant_id: str, code: str, *, note: str, draft_digest: str | None = None,
             impact: dict[str, Any] | None = None, now: datetime | None = None) -> ActionVersion:
     """Publish the draft as the next version. ``draft_digest``: the draft the publisher reviewed;
     a draft changed since is refused, never published unseen. ``impact``: what its back-test
     showed the publisher (services.decisions.backtests), kept with the version."""
     note = _checked_note(note)
-    _begin_alone(tenant_id, code)
+    begin_alone(tenant_id, code)
     draft = draft_of(tenant_id, code)
     if not draft.diff:
         raise InvalidRequest(f"Nothing to publish: the draft is the same as version {draft.live.number}.",
@@ -94,22 +113,29 @@ def publish(actor: Actor, tenant_id: str, code: str, *, note: str, draft_digest:
     if draft_digest is not None and draft_digest != draft.digest:
         raise Conflict("The draft changed since you reviewed it. Look at the changes again before publishing.",
                        code="draft_changed")
-    _check_publishable(draft.document)
+    version = _publish(actor, draft, draft.document, note=note, impact=impact, now=now)
+    db.session.commit()
+    return version
+
+
+def _publish(actor: Actor, draft: Draft, document: dict[str, Any], *, note: str, impact: dict[str, Any] | None,
+             now: datetime | None) -> ActionVersion:
+    check_publishable(document)
     if not may_publish(actor, draft):
         raise Forbidden("Publishing needs a second admin: you changed this draft, so another admin must publish it.",
                         code="second_admin_required")
-    version = _append(actor, draft.config, draft.live, draft.document, note=note, now=now)
+    version = _append(actor, draft.config, draft.live, dict(document), note=note, now=now)
     version.impact = impact
-    draft.config.draft_authors = []
-    record_change(actor, "action.published", draft.config.id, "action", tenant_id=tenant_id,
+    if document_digest(document) == draft.digest:  # the whole draft went live: nobody authored what is left
+        draft.config.draft_authors = []
+    record_change(actor, "action.published", draft.config.id, "action", tenant_id=draft.config.tenant_id,
                   before=_audited(draft.live), after=_audited(version))
-    db.session.commit()
     return version
 
 
 def discard(actor: Actor, tenant_id: str, code: str) -> ActionVersion:
     """Put the draft back to the live version; returns the live version."""
-    _begin_alone(tenant_id, code)
+    begin_alone(tenant_id, code)
     draft = draft_of(tenant_id, code)
     if not draft.diff:
         raise InvalidRequest("There is no draft to discard: the rules are those of the live version.",
@@ -125,7 +151,7 @@ def discard(actor: Actor, tenant_id: str, code: str) -> ActionVersion:
 def rollback(actor: Actor, tenant_id: str, code: str, number: int, *, note: str | None = None,
              now: datetime | None = None) -> ActionVersion:
     """Republish version ``number`` as a new version (history only grows), and make it the draft too."""
-    _begin_alone(tenant_id, code)
+    begin_alone(tenant_id, code)
     draft = draft_of(tenant_id, code)
     target = find_version(draft.config, number)
     if target.id == draft.live.id:
@@ -143,7 +169,7 @@ def rollback(actor: Actor, tenant_id: str, code: str, number: int, *, note: str 
     return version
 
 
-def _begin_alone(tenant_id: str, code: str) -> None:
+def begin_alone(tenant_id: str, code: str) -> None:
     """Start a transaction that no other publish, discard or rollback of this action runs beside:
     the second waits, then reads what the first committed (and, say, finds nothing left to publish).
 
@@ -212,7 +238,7 @@ def _checked_note(note: str | None) -> str:
     return note
 
 
-def _check_publishable(document: dict[str, Any]) -> None:
+def check_publishable(document: dict[str, Any]) -> None:
     """What the editors check on save, again: a draft written another way (an old row, SQL) must
     not become live broken."""
     for rule in document["rules"]:

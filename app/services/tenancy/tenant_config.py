@@ -24,7 +24,15 @@ from app.domain.rule_sets import compile_rule_set
 from app.domain.rules import CompiledRuleCache
 from app.domain.track_decision import ListVersion, RuleSetVersion
 from app.extensions import db
-from app.models import ActionConfiguration, ActionVersion, CustomDataPoint, CustomList, Tenant, WebhookEndpoint
+from app.models import (
+    ActionConfiguration,
+    ActionVersion,
+    CustomDataPoint,
+    CustomList,
+    ShadowRun,
+    Tenant,
+    WebhookEndpoint,
+)
 from app.services.tenancy.tenant_settings import effective_settings
 
 CACHED_TENANTS = 1024
@@ -53,6 +61,9 @@ _DATA_POINTS = select(CustomDataPoint.model_type, CustomDataPoint.name, CustomDa
 _LISTS = select(CustomList.name, CustomList.id, CustomList.version, CustomList.items).where(
     CustomList.tenant_id == bindparam("tenant_id"), CustomList.name.in_(bindparam("names", expanding=True))
 )
+_SHADOW = select(ShadowRun.id, ShadowRun.candidate_document).where(
+    ShadowRun.action_configuration_id == bindparam("action_id"), ShadowRun.status == "active"
+)
 _SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
     WebhookEndpoint.tenant_id == bindparam("tenant_id"), WebhookEndpoint.is_active.is_(True)
 )
@@ -72,6 +83,14 @@ class ActionPolicy:
     @classmethod
     def of(cls, config: ActionConfiguration, version: ActionVersion) -> ActionPolicy:
         return cls(config.id, config.tenant_id, config.code, version.id, version.number, version.document)
+
+
+@dataclass(frozen=True)
+class ShadowPolicy:
+    """The shadow running on an action: its run's id and its rules, compiled."""
+
+    run_id: str
+    version: RuleSetVersion
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,7 @@ class TenantConfig:
         self._settings: tuple[Settings, Settings] | None = None
         self._actions: dict[str, ActionPolicy | None] = {}
         self._rule_sets: dict[str, RuleSetVersion] = {}
+        self._shadows: dict[str, ShadowPolicy | None] = {}
         self._lists: dict[str, ListVersion | None] = {}
         self._point_types: dict[tuple[str, str], str] | None = None
         self._subscribers: list[tuple[str, list[str]]] | None = None
@@ -121,6 +141,16 @@ class TenantConfig:
                 compile_conditions=lambda rule_id, expr: _compiled_rules.get_or_compile(rule_id, action.version_id, expr),
             )
         return cached
+
+    def shadow(self, action: ActionPolicy) -> ShadowPolicy | None:
+        """The shadow evaluated on the action's tracks, if one runs: one query per stamp and action."""
+        if action.id not in self._shadows:
+            row = _execute(_SHADOW, action_id=action.id).first()
+            self._shadows[action.id] = None if row is None else ShadowPolicy(row.id, compile_rule_set(
+                row.candidate_document, version_id=None, number=None,
+                compile_conditions=lambda rule_id, expr: _compiled_rules.get_or_compile(rule_id, f"shadow:{row.id}", expr),
+            ))
+        return self._shadows[action.id]
 
     def data_point_types(self) -> dict[tuple[str, str], str]:
         """(model type, name) → data type, for every custom data point the tenant declared."""
