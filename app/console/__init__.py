@@ -19,6 +19,7 @@ from app.console import (  # noqa: E402,F401
     messages,
     rules,
     settings,
+    shadows,
     users,
     versions,
     webhooks,

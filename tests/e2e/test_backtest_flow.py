@@ -83,3 +83,29 @@ def test_an_admin_back_tests_the_draft_and_publishes_it_with_its_impact(
     expect(page.locator("#version-impact")).to_contain_text(
         "Back-tested over 7d before publishing: 5 of 6 actions would change")
     assert browser_errors == []
+
+
+def test_an_admin_runs_a_draft_rule_in_shadow_on_live_tracks_and_promotes_it(
+    page: Page, console_admin, history, sdk, screenshot, browser_errors
+):
+    page.goto(f"/console/actions/{CODE}/rules")
+    page.get_by_role("navigation", name="Action").get_by_role("link", name="Shadow").click()
+    page.get_by_label("Run in shadow").select_option(label="Only “From 4000” (added)")
+    page.get_by_role("button", name="Start shadow").click()
+    expect(page.locator("#shadow-summary")).to_have_text("No tracks since it started: it decides the next one.")
+
+    # Real tracks through the official SDK: answered by the live version, decided in shadow too.
+    answers = [sdk.track(f"s{n}", CODE, {"custom": {"amount": amount}})["state"]
+               for n, amount in enumerate([5000, 6000, 300])]
+    assert answers == ["REVIEW_REQUIRED", "REVIEW_REQUIRED", "ALLOW"]
+    page.reload()
+    expect(page.locator("#shadow-summary")).to_contain_text("Would have changed 2 of 3 decisions (66.7%)")
+    expect(page.locator("#shadow-changes tbody tr")).to_have_count(2)
+    screenshot(page, "shadow")
+    assert_accessible(page, page.url)
+
+    page.get_by_label("Change note").fill("Block withdrawals over 4000.")
+    page.get_by_role("button", name="Promote to version 3").click()
+    expect(page.locator("#version-impact")).to_contain_text("2 of 3 decisions would have changed")
+    assert sdk.track("s9", CODE, {"custom": {"amount": 5000}})["state"] == "BLOCK"
+    assert browser_errors == []

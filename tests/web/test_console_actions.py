@@ -189,7 +189,7 @@ def test_reviewers_cannot_see_or_change_actions(app, reviewer, tenant):
 # Action page: tabs
 
 
-def test_action_page_has_rules_draft_versions_back_tests_activity_and_settings_tabs(app, admin, tenant):
+def test_action_page_has_rules_draft_versions_back_tests_shadow_activity_and_settings_tabs(app, admin, tenant):
     make_action(app, tenant.id, "signIn")
 
     page = parse(admin.get("/console/actions/signIn"))
@@ -198,7 +198,8 @@ def test_action_page_has_rules_draft_versions_back_tests_activity_and_settings_t
     assert [(tab["href"], text_of(tab), tab.get("aria-current")) for tab in tabs] == [
         ("/console/actions/signIn/rules", "Rules", "page"), ("/console/actions/signIn/draft", "Draft", None),
         ("/console/actions/signIn/versions", "Versions", None),
-        ("/console/actions/signIn/backtests", "Back-tests", None), ("/console/actions/signIn/activity", "Activity", None),
+        ("/console/actions/signIn/backtests", "Back-tests", None), ("/console/actions/signIn/shadow", "Shadow", None),
+        ("/console/actions/signIn/activity", "Activity", None),
         ("/console/actions/signIn/settings", "Settings", None)]
     assert "First match wins, from the top." in text_of(page.find("main"))
     assert text_of(page.find(id="test-heading")) == "Test action"

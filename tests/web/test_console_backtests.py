@@ -70,7 +70,7 @@ def test_a_back_test_is_queued_its_page_polls_and_then_shows_the_exact_result(ap
     assert matrix["Review required"]["Block"] == "2 (100.0%)"
     assert {cell for cell in (text_of(td) for td in parse(finished).select("#transition-matrix td.differs"))} == \
         {"3 (75.0%)", "2 (100.0%)"}
-    rules = {row["Rule"]: (row["Stored"], row["The draft"]) for row in table_rows(finished, "#backtest-rules")}
+    rules = {row["Rule"]: (row["Stored"], row["The draft"]) for row in table_rows(finished, "#deciding-rules")}
     assert rules == {"No rule (the action's default)": ("4", "0"), "Large amount": ("2", "0"), "From 400": ("0", "3"),
                      "From 4000": ("0", "2"), "Small": ("0", "1")}
     effects = definitions(parse(finished).select_one("#backtest-effects"))

@@ -146,10 +146,11 @@ class ShadowView(Comparison):
     @property
     def days(self) -> float:
         end = self.run.ended_at or utcnow()
-        return max((end - self.run.started_at).total_seconds() / 86400, 1 / 24)
+        return (end - self.run.started_at).total_seconds() / 86400
 
     def reviews_per_day(self) -> float:
-        return (self.tally.reviews_added - self.tally.reviews_removed) / self.days
+        """Net review cases a day; shown once the shadow has run a day (a first hour's rate misleads)."""
+        return (self.tally.reviews_added - self.tally.reviews_removed) / max(self.days, 1.0)
 
 
 def describe_candidate(run: ShadowRun) -> str:
