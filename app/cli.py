@@ -305,6 +305,29 @@ def rules_backtest(action_code: str, window: str, since: str | None, until: str 
         raise SystemExit(1)
 
 
+@rules_cli.command("shadow")
+@click.argument("action_code")
+@click.option("--rule", "rule_id", help="Run only this rule of the draft (on top of the live rules), not the whole draft.")
+@click.option("--stop", is_flag=True, help="Stop the shadow running on the action.")
+@click.option("--show", is_flag=True, help="Print what the running (or last) shadow would have changed.")
+def rules_shadow(action_code: str, rule_id: str | None, stop: bool, show: bool) -> None:
+    """Run the draft (or one of its rules) in shadow on live tracks; --show, --stop."""
+    from app.services.decisions import shadows
+
+    tenant_id = _tenant_id()
+    if show or stop:
+        run = _run(shadows.active_shadow, tenant_id, action_code)
+        if run is None:
+            raise click.ClickException(f"No shadow runs on '{action_code}'.")
+        if stop:
+            run = _run(shadows.stop_shadow, "cli", tenant_id, action_code, run.id)
+        view = shadows.shadow_view(tenant_id, action_code, run.id)
+        _echo_json({"label": view.label, "status": run.status, **shadows.impact_summary(view)})
+        return
+    run = _run(shadows.start_shadow, "cli", tenant_id, action_code, rule_id or shadows.WHOLE_DRAFT)
+    _echo_json({"shadowId": run.id, "label": shadows.describe_candidate(run), "status": run.status})
+
+
 @backtests_cli.command("work")
 @click.option("--jobs", default=2, show_default=True, help="Back-tests run at once.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds to wait when nothing is queued.")

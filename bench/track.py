@@ -18,6 +18,9 @@ What it does, self-contained and bounded (~40 s; traffic only to 127.0.0.1):
 5. prints the figures with PASS/FAIL per target and exits 1 if one fails.
 
 Targets (from the issue): track >= 40% of the healthz ceiling; track p99 < 25 ms at half max rate.
+And (issue "Shadow rules"): a second action with the same ten rules and a shadow of ten rules (the
+draft: one threshold changed) tracked in the same rounds; its ratio to healthz at most 10% below
+the plain action's.
 Throughput phases alternate healthz/track for ``--rounds`` rounds (the best of each counts), so a
 burst of other load on the machine hits both sides of the ratio alike. Options: ``--duration S``,
 ``--rounds N``, ``--latency-duration S``, ``--python-client``, ``--wrk-threads``, ``--wrk-connections``.
@@ -60,6 +63,7 @@ USERS = 100_000
 
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 25.0
+TARGET_SHADOW_DROP = 0.10  # relative: the shadowed ratio >= 90% of the plain one
 
 # --- the workload -------------------------------------------------------------------------------
 
@@ -112,8 +116,12 @@ RULES = [
 ]
 
 
-def track_path(rng: random.Random) -> str:
-    return f"/v1/users/usr_{rng.randint(1, USERS)}/actions/{ACTION}"
+def shadowed_action() -> str:
+    return f"{ACTION}-shadowed"
+
+
+def track_path(rng: random.Random, action: str | None = None) -> str:
+    return f"/v1/users/usr_{rng.randint(1, USERS)}/actions/{action or ACTION}"
 
 
 def track_body(rng: random.Random) -> bytes:
@@ -157,7 +165,27 @@ def provision(env: dict) -> None:
     if len(active) != len(RULES):
         raise SystemExit(f"expected {len(RULES)} active rules, found {len(active)}")
     flask(env, "actions", "publish", ACTION, "--note", "Bench rules.")  # a draft decides no track
+    provision_shadowed(env)
 
+
+def provision_shadowed(env: dict) -> None:
+    """The same ten rules live on a second action, and a shadow of ten rules: its draft, with the
+    very large withdrawal threshold lowered (the generated traffic still matches nothing)."""
+    code = shadowed_action()
+    flask(env, "actions", "create", "-", stdin=json.dumps({"code": code, "name": "Withdraw funds (shadowed)",
+                                                           "defaultOutcome": "ALLOW"}))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        created = list(pool.map(lambda rule: json.loads(flask(env, "rules", "create", code, "-",
+                                                             stdin=json.dumps(rule))), RULES))
+    flask(env, "actions", "publish", code, "--note", "Bench rules.")
+    large = next(rule for rule in created if rule["name"] == "Very large withdrawal")
+    flask(env, "rules", "delete", large["ruleId"])
+    lowered = {**next(rule for rule in RULES if rule["name"] == "Very large withdrawal"),
+               "conditions": {">": [var("custom.amount"), 8000]}}
+    flask(env, "rules", "create", code, "-", stdin=json.dumps(lowered))
+    shadow = json.loads(flask(env, "rules", "shadow", code))
+    if shadow["status"] != "active":
+        raise SystemExit(f"the shadow did not start: {shadow}")
 
 def start_gunicorn(env: dict, port: int, log_path: Path) -> subprocess.Popen:
     log = open(log_path, "wb")
@@ -272,7 +300,8 @@ def _closed_loop_process(port: int, kind: str, auth: str, stop_at: float, max_re
             if kind == "healthz":
                 status = _request(holder, port, "GET", "/healthz", None, {})
             else:
-                status = _request(holder, port, "POST", track_path(rng), track_body(rng),
+                action = shadowed_action() if kind == "shadowed" else ACTION
+                status = _request(holder, port, "POST", track_path(rng, action), track_body(rng),
                                   {"Authorization": auth, "Content-Type": "application/json"})
             with lock:
                 if status == 200:
@@ -440,21 +469,26 @@ def main() -> int:
         def throughput(kind: str, duration: float) -> dict:
             if use_wrk:
                 url = base + ("/healthz" if kind == "healthz" else "/")
+                action = {"TOLLGATE_BENCH_ACTION": shadowed_action()} if kind == "shadowed" else {}
                 return run_wrk(url, duration=duration, threads=args.wrk_threads,
-                               connections=args.wrk_connections, env=env,
-                               script=WRK_SCRIPT if kind == "track" else None)
+                               connections=args.wrk_connections, env={**env, **action},
+                               script=None if kind == "healthz" else WRK_SCRIPT)
             return run_python_closed_loop(port, kind, auth, duration=duration)
 
         throughput("healthz", 1)  # warm up both workers and the client
         throughput("track", 1)
-        healthz_runs, track_runs = [], []
+        throughput("shadowed", 1)
+        healthz_runs, track_runs, shadowed_runs = [], [], []
         for round_no in range(1, args.rounds + 1):
             healthz_runs.append(throughput("healthz", args.duration))
             track_runs.append(throughput("track", args.duration))
+            shadowed_runs.append(throughput("shadowed", args.duration))
             print(f"  round {round_no}: healthz {healthz_runs[-1]['rate']:7.0f} req/s, "
-                  f"track {track_runs[-1]['rate']:7.0f} req/s", flush=True)
+                  f"track {track_runs[-1]['rate']:7.0f} req/s, with a shadow {shadowed_runs[-1]['rate']:7.0f} req/s",
+                  flush=True)
         healthz = max(healthz_runs, key=lambda r: r["rate"])
         track = max(track_runs, key=lambda r: r["rate"])
+        shadowed = max(shadowed_runs, key=lambda r: r["rate"])
         half = run_open_loop(port, auth, rate=track["rate"] / 2, duration=args.latency_duration)
         print(f"  track at {half['offered']:.0f} req/s: p50 {half['p50']:.1f} ms, p99 {half['p99']:.1f} ms",
               flush=True)
@@ -463,7 +497,10 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     ratio = track["rate"] / healthz["rate"]
-    errors = sum(r["errors"] for r in healthz_runs + track_runs) + half["errors"]
+    shadowed_ratio = shadowed["rate"] / healthz["rate"]
+    shadow_drop = 1 - shadowed_ratio / ratio
+    shadow_ok = shadow_drop <= TARGET_SHADOW_DROP
+    errors = sum(r["errors"] for r in healthz_runs + track_runs + shadowed_runs) + half["errors"]
     ratio_ok = ratio >= TARGET_RATIO
     p99_ok = half["p99"] < TARGET_P99_MS
     mark = {True: "PASS", False: "FAIL"}
@@ -474,6 +511,9 @@ def main() -> int:
     print(f"  {'GET /healthz (ceiling, best round)':<40} {healthz['rate']:>10.0f} r/s")
     print(f"  {'POST track (max, best round)':<40} {track['rate']:>10.0f} r/s")
     print(f"  {'track / healthz':<40} {ratio:>13.1%}  {'>= 40%':>12}  {mark[ratio_ok]}")
+    print(f"  {'POST track, shadow of 10 rules (best)':<40} {shadowed['rate']:>10.0f} r/s")
+    print(f"  {'  its track / healthz':<40} {shadowed_ratio:>13.1%}")
+    print(f"  {'  relative drop of the ratio':<40} {shadow_drop:>13.1%}  {'<= 10%':>12}  {mark[shadow_ok]}")
     print(f"  {'track offered at half max (open loop)':<40} {half['offered']:>10.0f} r/s"
           f"  (achieved {half['achieved']:.0f} r/s, {half['requests']} requests)")
     print(f"  {'  p50':<40} {half['p50']:>11.1f} ms")
@@ -481,7 +521,7 @@ def main() -> int:
     print(f"  {'  p99':<40} {half['p99']:>11.1f} ms  {'< 25 ms':>12}  {mark[p99_ok]}")
     print(f"  {'  max':<40} {half['max']:>11.1f} ms")
     print(f"  {'errors (non-200 or socket)':<40} {errors:>14}  {'0':>12}  {mark[errors == 0]}")
-    return 0 if ratio_ok and p99_ok and errors == 0 else 1
+    return 0 if ratio_ok and p99_ok and shadow_ok and errors == 0 else 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ to the next version."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select, update
 
@@ -169,3 +171,18 @@ def test_a_shadow_that_cannot_decide_leaves_the_track_as_it_is(app, api, tenant,
     assert track(api, 1, 5000)["state"] == "REVIEW_REQUIRED"
     with app.app_context():
         assert db.session.execute(select(ShadowDecision)).first() is None
+
+
+def test_the_cli_starts_shows_and_stops_a_shadow(app, api, tenant, action):
+    cli = app.test_cli_runner()
+    started = cli.invoke(args=["rules", "shadow", CODE, "--rule", action["Huge"]])
+    assert started.exit_code == 0, started.output
+    assert json.loads(started.output)["label"] == "Version 2 with the draft's rule “Huge”"
+    track(api, 1, 5000)
+
+    shown = json.loads(cli.invoke(args=["rules", "shadow", CODE, "--show"]).output)
+    assert (shown["status"], shown["actions"], shown["changed"]) == ("active", 1, 1)
+    stopped = json.loads(cli.invoke(args=["rules", "shadow", CODE, "--stop"]).output)
+    assert stopped["status"] == "stopped"
+    again = cli.invoke(args=["rules", "shadow", CODE, "--stop"])
+    assert again.exit_code != 0 and "No shadow runs on 'withdraw'." in again.output
