@@ -4,11 +4,14 @@ publishing records."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActionVersion, BacktestChange, BacktestRun
+from app.services.decisions import backtest_runner
 from tests.backtest_history import seed_withdrawals, work_off
 from tests.factories import make_action
 from tests.html import alerts, definitions, flash_messages, pager_link, parse, section, table_rows, text_of
@@ -246,3 +249,19 @@ def test_a_version_page_offers_to_back_test_that_version(app, admin, history):
     form = admin.get(link["href"])
 
     assert parse(form).select_one("select[name=candidate] option[selected]")["value"] == "1"
+
+
+def test_a_running_back_test_shows_rows_done_of_total_and_keeps_polling(app, admin, history):
+    location = ask(admin)
+    stop = threading.Event()
+    stop.set()  # the worker stops after its first batch of two: the run is left running, a third done
+    with app.app_context():
+        assert backtest_runner.run_due(app.config["TOLLGATE"], batch=2, stop=stop) == "running"
+
+    fragment = admin.get(f"{location}/progress", headers={"HX-Request": "true"})
+
+    assert polls(fragment) == f"{location}/progress"
+    progress = parse(fragment).select_one("progress")
+    assert (progress["value"], progress["max"]) == ("2", "6")
+    assert text_of(parse(fragment).select_one("#progress-text")).startswith("2 of 6 actions (33%)")
+    assert parse(fragment).find("button", string="Cancel back-test") is not None
