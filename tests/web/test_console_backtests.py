@@ -210,6 +210,8 @@ def test_publishing_after_the_preview_records_the_impact_with_the_version(app, a
     assert definitions(page)["Impact preview"] == (
         "Back-tested over 7d before publishing: 5 of 6 actions would change: Allow → Review required 3, "
         "Review required → Block 2. The back-test")
+    history_rows = table_rows(admin.get(f"/console/actions/{CODE}/versions"))
+    assert history_rows[0]["Change note"] == "Review from 400. Back-tested: 5 of 6 would change"
     with app.app_context():
         version = db.session.execute(select(ActionVersion).where(ActionVersion.number == 3)).scalar_one()
         assert version.impact["runId"] == run_id
