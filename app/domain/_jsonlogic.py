@@ -143,31 +143,38 @@ def _ordered(a: Any, b: Any) -> tuple[Any, Any] | None:
 
 
 _FAST = (int, float, str)
+# Exact types, so bool (an int subclass) is not among them: a float amount against an int literal
+# (`950.0 > 800`) is the usual comparison and must not go the long way round.
+_NUMBERS = (int, float)
 
 
 def _lt(a: Any, b: Any) -> bool:
-    if type(a) is type(b) and type(a) in _FAST:
+    ta, tb = type(a), type(b)
+    if (ta is tb and ta in _FAST) or (ta in _NUMBERS and tb in _NUMBERS):
         return a < b
     pair = _ordered(a, b)
     return pair is not None and pair[0] < pair[1]
 
 
 def _le(a: Any, b: Any) -> bool:
-    if type(a) is type(b) and type(a) in _FAST:
+    ta, tb = type(a), type(b)
+    if (ta is tb and ta in _FAST) or (ta in _NUMBERS and tb in _NUMBERS):
         return a <= b
     pair = _ordered(a, b)
     return pair is not None and pair[0] <= pair[1]
 
 
 def _gt(a: Any, b: Any) -> bool:
-    if type(a) is type(b) and type(a) in _FAST:
+    ta, tb = type(a), type(b)
+    if (ta is tb and ta in _FAST) or (ta in _NUMBERS and tb in _NUMBERS):
         return a > b
     pair = _ordered(a, b)
     return pair is not None and pair[0] > pair[1]
 
 
 def _ge(a: Any, b: Any) -> bool:
-    if type(a) is type(b) and type(a) in _FAST:
+    ta, tb = type(a), type(b)
+    if (ta is tb and ta in _FAST) or (ta in _NUMBERS and tb in _NUMBERS):
         return a >= b
     pair = _ordered(a, b)
     return pair is not None and pair[0] >= pair[1]

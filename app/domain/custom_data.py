@@ -60,14 +60,20 @@ def names_read(fields: Iterable[str], prefix: str) -> set[str]:
     return {path[len(prefix):].split(".", 1)[0] for path in fields if path.startswith(prefix) and len(path) > len(prefix)}
 
 
-def check_custom_values(context: dict[str, Any], fields: Iterable[str],
+def points_read(fields: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(model type, name) of every custom value ``fields`` read, in the order errors are reported."""
+    return tuple(sorted((model, name) for model, prefix in CUSTOM_SECTIONS.items() for name in names_read(fields, prefix)))
+
+
+def check_custom_values(context: dict[str, Any], points: Iterable[tuple[str, str]],
                         point_types: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
     """Take custom values of the wrong type out of ``context`` (a decision's own, being built) and
-    say which, in field order."""
-    fields = set(fields)
+    say which; ``points``: what the rules read (:func:`points_read`), in the order to report."""
+    if not point_types:  # no declared types, nothing can be of the wrong one
+        return []
     sections = {"action": _section(context, "custom"), "user": _section(context.get("user"), "custom")}
     errors = []
-    for model, name in sorted((model, name) for model, prefix in CUSTOM_SECTIONS.items() for name in names_read(fields, prefix)):
+    for model, name in points:
         value = sections[model].get(name)
         data_type = point_types.get((model, name))
         if value is None or data_type is None or value_fits(data_type, value):

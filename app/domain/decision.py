@@ -104,20 +104,28 @@ class Decision:
 
 
 def decide(rules: Sequence[RuleInput], context: Mapping[str, Any], *,
-           default_outcome: Outcome, explain: bool = True) -> Decision:
+           default_outcome: Outcome, explain: bool = True,
+           evaluated: dict[str, Any] | None = None) -> Decision:
     """Evaluate every rule (not just up to the first match) so the stored output explains all of
     them; the matching rule with the lowest priority decides. Ties break on ``rule_id`` so the
     same rules always give the same decision whatever order the database returns them in.
 
     ``explain=False`` decides the same but leaves the output empty: a back-test replays a million
-    actions and needs only their verdicts, and the trace is most of the cost."""
+    actions and needs only their verdicts, and the trace is most of the cost. ``evaluated`` (one
+    dict per context) keeps each condition's result by its key, for deciding several rule sets on
+    one context: a rule the draft did not change is evaluated once, not once per version."""
     ordered = sorted(rules, key=lambda rule: (rule.priority, rule.rule_id))
     deciding: RuleInput | None = None
     matched_ids: list[str] = []
     explained: list[dict[str, Any]] = []
     for rule in ordered:
-        result = rule.conditions.evaluate(context, trace=explain)
-        if result.matched:
+        conditions = rule.conditions
+        result = evaluated.get(conditions.key) if evaluated is not None else None
+        if result is None:
+            result = conditions.evaluate(context, trace=True) if explain else conditions.matches(context)
+            if evaluated is not None:
+                evaluated[conditions.key] = result
+        if (result.matched if explain else result):
             matched_ids.append(rule.rule_id)
             if deciding is None:
                 deciding = rule

@@ -12,6 +12,7 @@ booleans are never equal to or ordered against numbers or strings (JS says ``tru
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import OrderedDict
@@ -97,6 +98,9 @@ class CompiledConditions:
     expression: Any
     fields: frozenset[str]
     _evaluator: Evaluator = field(repr=False)
+    # The expression as canonical JSON: two rules with the same key decide the same on any context,
+    # so one evaluating several versions on one context (a back-test) evaluates each key once.
+    key: str = ""
 
     def evaluate(self, context: Mapping[str, Any], *, trace: bool = True) -> ConditionsResult:
         """Never raises for any context; ``trace=False`` skips recording (hot paths that only
@@ -104,6 +108,10 @@ class CompiledConditions:
         recorded: list[ConditionTrace] | None = [] if trace else None
         value = self._evaluator(context, recorded)
         return ConditionsResult(truthy(value), tuple(recorded) if recorded else ())
+
+    def matches(self, context: Mapping[str, Any]) -> bool:
+        """``evaluate(context, trace=False).matched``, without building a result."""
+        return truthy(self._evaluator(context, None))
 
     def reads(self, prefix: str) -> bool:
         """Whether evaluation may read ``prefix`` or anything below/above it, so callers can
@@ -229,11 +237,12 @@ class _Validator:
 def compile_conditions(expr: Any) -> CompiledConditions:
     """Validate, then compile to closures. ``None`` compiles to "always matches"."""
     validate_conditions(expr)
+    key = json.dumps(expr, sort_keys=True, separators=(",", ":"), default=repr)
     if expr is None:
-        return CompiledConditions(None, frozenset(), lambda data, trace: True)
+        return CompiledConditions(None, frozenset(), lambda data, trace: True, key)
     fields: set[str] = set()
     evaluator = _Compiler(fields).compile(expr, "$", boolean=True)
-    return CompiledConditions(expr, frozenset(fields), evaluator)
+    return CompiledConditions(expr, frozenset(fields), evaluator, key)
 
 
 def evaluate(expr: Any, context: Mapping[str, Any], *, trace: bool = True) -> ConditionsResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.custom_data import CustomDataReport, check_custom_values, value_fits, value_type
+from app.domain.custom_data import CustomDataReport, check_custom_values, points_read, value_fits, value_type
 from app.services.rulesets.custom_lists import MAX_ITEMS, parse_items
 
 
@@ -80,7 +80,7 @@ def test_values_of_the_wrong_type_leave_the_context_and_are_reported_only_when_r
     types = {("action", "amount"): "number", ("action", "note"): "text", ("action", "tags"): "multiselect",
              ("user", "vip"): "boolean"}
 
-    errors = check_custom_values(context, {"custom.amount", "custom.tags.0", "user.custom.vip"}, types)
+    errors = check_custom_values(context, points_read({"custom.amount", "custom.tags.0", "user.custom.vip"}), types)
 
     assert [e["field"] for e in errors] == ["custom.amount", "custom.tags", "user.custom.vip"]
     assert errors[1] == {"field": "custom.tags", "expectedType": "multiselect", "receivedType": "text",

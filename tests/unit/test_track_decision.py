@@ -8,7 +8,7 @@ import json
 from app.domain.context import RequestFacts, UserFacts
 from app.domain.decision import ActionState, Outcome, RuleInput, UnenrolledPolicy, VerificationMethod
 from app.domain.rules import compile_conditions
-from app.domain.track_decision import InputSnapshot, ListVersion, RuleSetVersion, decide_track
+from app.domain.track_decision import InputSnapshot, ListVersion, RuleSetVersion, decide_track, decide_tracks
 
 PASSKEY, TOTP = VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP
 
@@ -90,5 +90,24 @@ def test_signals_come_from_the_snapshot():
 def test_a_version_knows_what_its_rules_read():
     v = version(HIGH_RISK, BIG)
 
-    assert v.list_names == {"high-risk"} and v.reads_custom_data
-    assert not version().reads_custom_data and version().list_names == frozenset()
+    assert v.list_names == ("high-risk",) and v.reads_custom_data
+    assert v.data_points_read == (("action", "amount"), ("action", "country"))
+    assert not version().reads_custom_data and version().list_names == ()
+
+
+def test_deciding_several_versions_at_once_gives_what_each_decides_alone():
+    # A draft that keeps one rule, changes another and reads a typed data point the live one does not:
+    # the shared condition is evaluated once, the versions that prepare their context differently
+    # still see their own.
+    lower = rule("r2", 1, Outcome.CHALLENGE, {">": [{"var": "custom.amount"}, 100]})
+    typed = rule("r3", 2, Outcome.BLOCK, {"==": [{"var": "user.custom.vip"}, True]})
+    versions = (version(HIGH_RISK, BIG), version(HIGH_RISK, lower), version(HIGH_RISK, typed), version())
+    snapshots = [snapshot(custom={"country": country, "amount": amount}, lists={"high-risk": ["KP"]},
+                          types={("action", "amount"): "number"}, enrolled=enrolled)
+                 for country in ("KP", "NZ") for amount in (50, 500, 5000, "many") for enrolled in ((), ("PASSKEY",))]
+
+    for s in snapshots:
+        for explain in (True, False):
+            together = decide_tracks(versions, s, explain=explain)
+            alone = [decide_track(v, s, explain=explain) for v in versions]
+            assert together == alone

@@ -10,9 +10,11 @@ run resumed after a crash counts nothing twice; the same transaction sees a canc
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +23,7 @@ from sqlalchemy.engine import Row
 
 from app.config import Settings
 from app.domain.backtest import BacktestTally, Verdict
-from app.domain.track_decision import InputSnapshot, RuleSetVersion, decide_track, list_refs
+from app.domain.track_decision import InputSnapshot, RuleSetVersion, decide_tracks, list_refs
 from app.extensions import db
 from app.models import ActionStateChange, ActionVersion, BacktestChange, BacktestRun, UserAction
 from app.models.base import utcnow
@@ -107,10 +109,11 @@ class _Run:
             db.session.commit()
         batches = self._batches()
         try:
-            for rows in batches:
-                ended = self._checkpoint(rows)
-                if ended is not None:
-                    return ended
+            with _heap_frozen():
+                for rows in batches:
+                    ended = self._checkpoint(rows)
+                    if ended is not None:
+                        return ended
         finally:
             batches.close()  # ends a server-side cursor left open by a cancel
         return self._finish(DONE)
@@ -186,8 +189,7 @@ class _Run:
                 continue
             snapshot = InputSnapshot.from_document(row.input_snapshot, self.lists)
             stored = Verdict(row.to_state.value, tuple(row.rule_ids), row.priority_rule_id)
-            reproduced = Verdict.of(decide_track(version, snapshot, explain=False))
-            candidate = Verdict.of(decide_track(self.candidate, snapshot, explain=False))
+            reproduced, candidate = map(Verdict.of, decide_tracks((version, self.candidate), snapshot, explain=False))
             if self.tally.add(row.id, stored, reproduced, candidate):
                 changes.append({"run_id": self.run.id, "user_action_id": row.id, "action_created_at": row.created_at,
                                 "stored_state": stored.state, "candidate_state": candidate.state,
@@ -212,6 +214,18 @@ class _Run:
         db.session.commit()
         db.session.refresh(self.run)  # the session keeps objects past a commit (expire_on_commit is off)
         return status
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """A run makes millions of short-lived objects, and every full collection they trigger would
+    walk the whole application's heap again (an eighth of a run's time): the heap as it stands
+    sits out the run, and goes back to the collector after it."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _reader_engine(settings: Settings) -> Engine:
