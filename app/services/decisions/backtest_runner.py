@@ -121,10 +121,15 @@ class _Run:
     def _where(self) -> list:
         run = self.run
         where = [UserAction.tenant_id == run.tenant_id, UserAction.action_configuration_id == run.action_configuration_id,
-                 UserAction.created_at >= run.window_start, UserAction.created_at < run.window_end]
-        if run.after_id is not None:
-            where.append(or_(UserAction.created_at > run.after_created_at,
-                             and_(UserAction.created_at == run.after_created_at, UserAction.id > run.after_id)))
+                 UserAction.created_at < run.window_end]
+        if run.after_id is None:
+            where.append(UserAction.created_at >= run.window_start)
+        else:
+            # The checkpoint, not the window's start, bounds the index range: with the start there,
+            # each batch would walk the index again from the start (quadratic in the window).
+            where += [UserAction.created_at >= run.after_created_at,
+                      or_(UserAction.created_at > run.after_created_at,
+                          and_(UserAction.created_at == run.after_created_at, UserAction.id > run.after_id))]
         return where
 
     def _count(self) -> int:
