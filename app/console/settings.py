@@ -79,10 +79,15 @@ def settings_key_create():
     return _key_form_page(form, status=400)
 
 
+def _revoke_page(key_id: str, *, error: str | None = None, status: int = 200):
+    key = api_keys.get_api_key(current_user.tenant_id, key_id)
+    return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", status=status, key=key,
+                  form=ConfirmForm(), error=error)
+
+
 @bp.get("/settings/api-keys/<key_id>/revoke")
 def settings_key_revoke_confirm(key_id: str):
-    key = api_keys.get_api_key(current_user.tenant_id, key_id)
-    return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", key=key, form=ConfirmForm())
+    return _revoke_page(key_id)
 
 
 @bp.post("/settings/api-keys/<key_id>/revoke")
@@ -90,9 +95,7 @@ def settings_key_revoke(key_id: str):
     try:
         key = api_keys.revoke_api_key(current_user, key_id, now=utcnow())
     except Conflict as exc:
-        key = api_keys.get_api_key(current_user.tenant_id, key_id)
-        return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", status=409, key=key,
-                      form=ConfirmForm(), error=exc.message)
+        return _revoke_page(key_id, error=exc.message, status=409)
     flash(f"Key “{key.name}” ({key.hint}) is revoked. Requests that use it now get 401.")
     return redirect_to(url_for("console.settings_key_list"))
 
