@@ -26,16 +26,22 @@ class ServiceForm(FlaskForm):
             self[name].errors = [*self[name].errors, *messages]
 
 
-def submitted(form: ServiceForm, save: Callable[[], Saved]) -> Saved | None:
+def submitted(form: ServiceForm, save: Callable[[], Saved], *,
+              beside: str | Callable[[DomainError], str] | None = None) -> Saved | None:
     """``save()``'s result once the form is valid (CSRF included) and the service takes it; None when
-    the form is to be shown again, its service's refusals beside their fields."""
+    the form is to be shown again, its service's refusals beside their fields. ``beside``: for a
+    service that refuses with one message, the field it goes beside (or which, by the refusal)."""
     if not form.validate_on_submit():
         return None
     try:
         return save()
     except InvalidFields as exc:
         form.add_errors(exc.fields)
-        return None
+    except DomainError as exc:
+        if beside is None:
+            raise
+        form.add_errors({beside if isinstance(beside, str) else beside(exc): [exc.message]})
+    return None
 
 
 def refusal(change: Callable[[], object]) -> DomainError | None:
