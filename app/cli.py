@@ -427,7 +427,7 @@ def webhooks_deliver_once(batch: int) -> None:
     from app.services.delivery.worker import deliver_due
 
     report = deliver_due(settings=current_settings(), limit=batch)
-    click.echo(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed.")
+    click.echo(f"{report.sent} delivered, {report.retrying} to retry, {report.failed} failed.")
     sent = send_due(settings=current_settings(), limit=batch)
     click.echo(f"Messages: {sent.sent} sent, {sent.retrying} to retry, {sent.failed} failed.")
 

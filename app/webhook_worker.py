@@ -60,7 +60,7 @@ def run_worker(
                 stop.wait(interval)
                 continue
             if report.attempted:
-                echo(f"webhooks: {report.delivered} delivered, {report.retrying} to retry, {report.failed} failed")
+                echo(f"webhooks: {report.sent} delivered, {report.retrying} to retry, {report.failed} failed")
             if sent.attempted:
                 echo(f"messages: {sent.sent} sent, {sent.retrying} to retry, {sent.failed} failed")
             if not (report.attempted or sent.attempted):

@@ -84,6 +84,20 @@ def _require_open(session: ClientSession) -> None:
         raise PageError(title, message, status=200 if state is ActionState.REVIEW_REQUIRED else 409)
 
 
+def _posted_session() -> tuple[str, ClientSession]:
+    """The form's page token and its session, which must still be open to verify."""
+    token = request.form.get("token", "")
+    session = _session(token, kinds=(TokenKind.CLIENT,))
+    _require_open(session)
+    return token, session
+
+
+def _require_offered(method: VerificationMethod, offered: list[VerificationMethod], name: str) -> None:
+    """``name``: the method as the message's subject ("Email codes")."""
+    if method not in offered:
+        raise PageError("Not available", f"{name} cannot be used for this action.", 409)
+
+
 @bp.get("")
 def challenge_show():
     token = request.args.get("token")
@@ -163,11 +177,8 @@ def email_otp_submit():
 @bp.post("/email-otp/send")
 def email_otp_send():
     """Send (or resend) a code to the enrolled address, then ask for it."""
-    token = request.form.get("token")
-    session = _session(token, kinds=(TokenKind.CLIENT,))
-    _require_open(session)
-    if EMAIL_OTP not in session.usable_methods(page_methods()):
-        raise PageError("Not available", "Email codes cannot be used for this action.", 409)
+    token, session = _posted_session()
+    _require_offered(EMAIL_OTP, session.usable_methods(page_methods()), "Email codes")
     try:
         sent_codes.send_code(session, settings=current_settings(), now=utcnow())
     except TooManyRequests as exc:
@@ -179,11 +190,8 @@ def email_otp_send():
 @bp.post("/email-otp/enrol")
 def email_otp_enrol():
     """A first way to verify: the address typed here, enrolled by the code sent to it."""
-    token = request.form.get("token")
-    session = _session(token, kinds=(TokenKind.CLIENT,))
-    _require_open(session)
-    if EMAIL_OTP not in session.enrollable_methods(page_methods()):
-        raise PageError("Not available", "Email codes cannot be used for this action.", 409)
+    token, session = _posted_session()
+    _require_offered(EMAIL_OTP, session.enrollable_methods(page_methods()), "Email codes")
     try:
         sent_codes.enroll_email(session, request.form.get("email", "").strip(), settings=current_settings(),
                                 now=utcnow())
@@ -201,9 +209,7 @@ def _email_setup_page(session: ClientSession, token: str, *, error: str | None =
 
 def _submit_code(verify, method: VerificationMethod):
     """A code typed into the page (authenticator app, recovery, email): they differ only in the check."""
-    token = request.form.get("token")
-    session = _session(token, kinds=(TokenKind.CLIENT,))
-    _require_open(session)
+    token, session = _posted_session()
     result = verify(session, request.form.get("code", ""), settings=current_settings(), now=utcnow())
     if result.is_verified:
         return _after_success(session, result.access_token)
@@ -227,11 +233,9 @@ def _code_refused(session: ClientSession, token: str, result: codes.CodeResult, 
 
 @bp.post("/totp-setup")
 def totp_setup():
-    token = request.form.get("token")
-    session = _session(token, kinds=(TokenKind.CLIENT,))
-    _require_open(session)
-    if VerificationMethod.AUTHENTICATOR_APP not in session.enrollable_methods(page_methods()):
-        raise PageError("Not available", "An authenticator app cannot be used for this action.", 409)
+    token, session = _posted_session()
+    _require_offered(VerificationMethod.AUTHENTICATOR_APP, session.enrollable_methods(page_methods()),
+                     "An authenticator app")
     pending = codes.start_totp_enrollment(session, settings=current_settings(), now=utcnow())
     return _totp_setup_page(session, token, pending)
 

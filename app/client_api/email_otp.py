@@ -10,7 +10,7 @@ from pydantic import StringConstraints
 from app.api.responses import parse_body
 from app.client_api import bp
 from app.client_api.auth import bearer_session
-from app.client_api.verification import VerifyCodeRequest, code_answer
+from app.client_api.verification import verify_code_request
 from app.config import current_settings
 from app.domain.documents import WireModel
 from app.models.base import utcnow
@@ -40,7 +40,4 @@ def email_otp_challenge():
 
 @bp.post("/verify/email-otp")
 def email_otp_verify():
-    session = bearer_session()
-    body = parse_body(VerifyCodeRequest)
-    result = sent_codes.verify_code(session, body.verification_code, settings=current_settings(), now=utcnow())
-    return jsonify(code_answer(result, session))
+    return verify_code_request(sent_codes.verify_code)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from app.api.responses import parse_body
 from app.client_api import bp
 from app.client_api.auth import bearer_session
-from app.client_api.verification import VerifyCodeRequest, code_answer
+from app.client_api.verification import verify_code_request
 from app.config import current_settings
 from app.models.base import utcnow
 from app.services.challenges import codes
@@ -29,7 +28,4 @@ def totp_enroll():
 
 @bp.post("/verify/totp")
 def totp_verify():
-    session = bearer_session()
-    body = parse_body(VerifyCodeRequest)
-    result = codes.verify_totp(session, body.verification_code, settings=current_settings(), now=utcnow())
-    return jsonify(code_answer(result, session))
+    return verify_code_request(codes.verify_totp)

@@ -8,6 +8,7 @@ from flask import flash, request, url_for
 from flask_login import current_user
 
 from app.console import bp
+from app.console.forms import refusal
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
@@ -66,12 +67,9 @@ def backtest_progress(code: str, run_id: str):
 
 @bp.post("/actions/<code>/backtests/<run_id>/cancel")
 def backtest_cancel(code: str, run_id: str):
-    try:
-        backtests.cancel_backtest(current_user, current_user.tenant_id, code, run_id)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        flash(exc.message)  # it ended on its own meanwhile: the page shows how
+    refused = refusal(lambda: backtests.cancel_backtest(current_user, current_user.tenant_id, code, run_id))
+    if refused is not None:
+        flash(refused.message)  # it ended on its own meanwhile: the page shows how
     return redirect_to(url_for("console.backtest_show", code=code, run_id=run_id))
 
 

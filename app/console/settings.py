@@ -67,22 +67,24 @@ def settings_key_new():
 @bp.post("/settings/api-keys")
 def settings_key_create():
     form = ApiKeyForm()
-    if form.validate_on_submit():
-        try:
-            key, raw = api_keys.create_api_key(current_user.tenant_id, name=form.name.data, settings=current_settings(),
-                                               actor=current_user)
-        except DomainError as exc:
-            form.name.errors = [*form.name.errors, exc.message]
-        else:
-            return render("console/settings/keys/created.html", "console/settings/keys/_created.html", key=key,
-                          raw_key=raw)
-    return _key_form_page(form, status=400)
+    created = submitted(form, lambda: api_keys.create_api_key(current_user.tenant_id, name=form.name.data,
+                                                              settings=current_settings(), actor=current_user),
+                        beside="name")
+    if created is None:
+        return _key_form_page(form, status=400)
+    key, raw = created
+    return render("console/settings/keys/created.html", "console/settings/keys/_created.html", key=key, raw_key=raw)
+
+
+def _revoke_page(key_id: str, *, error: str | None = None, status: int = 200):
+    key = api_keys.get_api_key(current_user.tenant_id, key_id)
+    return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", status=status, key=key,
+                  form=ConfirmForm(), error=error)
 
 
 @bp.get("/settings/api-keys/<key_id>/revoke")
 def settings_key_revoke_confirm(key_id: str):
-    key = api_keys.get_api_key(current_user.tenant_id, key_id)
-    return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", key=key, form=ConfirmForm())
+    return _revoke_page(key_id)
 
 
 @bp.post("/settings/api-keys/<key_id>/revoke")
@@ -90,9 +92,7 @@ def settings_key_revoke(key_id: str):
     try:
         key = api_keys.revoke_api_key(current_user, key_id, now=utcnow())
     except Conflict as exc:
-        key = api_keys.get_api_key(current_user.tenant_id, key_id)
-        return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", status=409, key=key,
-                      form=ConfirmForm(), error=exc.message)
+        return _revoke_page(key_id, error=exc.message, status=409)
     flash(f"Key “{key.name}” ({key.hint}) is revoked. Requests that use it now get 401.")
     return redirect_to(url_for("console.settings_key_list"))
 
@@ -122,19 +122,13 @@ def settings_member_new():
 @bp.post("/settings/team")
 def settings_member_create():
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            invitation = console_users.invite_console_user(
-                current_user, email=form.email.data, name=form.name.data or "", role=form.role.data,
-                settings=current_settings(),
-            )
-        except DomainError as exc:
-            field = form.role if exc.code == "invalid_role" else form.email
-            field.errors = [*field.errors, exc.message]
-        else:
-            return render("console/settings/members/created.html", "console/settings/members/_created.html",
-                          member=invitation.user, password=invitation.password)
-    return _member_form_page(form, status=400)
+    invitation = submitted(form, lambda: console_users.invite_console_user(
+        current_user, email=form.email.data, name=form.name.data or "", role=form.role.data, settings=current_settings(),
+    ), beside=lambda exc: "role" if exc.code == "invalid_role" else "email")
+    if invitation is None:
+        return _member_form_page(form, status=400)
+    return render("console/settings/members/created.html", "console/settings/members/_created.html",
+                  member=invitation.user, password=invitation.password)
 
 
 def _set_disabled(user_id: str, *, disabled: bool):
@@ -174,15 +168,11 @@ def settings_reasons_show():
 @bp.post("/settings/review-reasons")
 def settings_reasons_update():
     form = ReviewReasonsForm()
-    if form.validate_on_submit():
-        try:
-            reasons.set_reasons(current_user, form.reasons.data or "", now=utcnow())
-        except DomainError as exc:
-            form.reasons.errors = [*form.reasons.errors, exc.message]
-        else:
-            flash("Review reasons saved.")
-            return redirect_to(url_for("console.settings_reasons_show"))
-    return _reasons_page(form, status=400)
+    if submitted(form, lambda: reasons.set_reasons(current_user, form.reasons.data or "", now=utcnow()),
+                 beside="reasons") is None:
+        return _reasons_page(form, status=400)
+    flash("Review reasons saved.")
+    return redirect_to(url_for("console.settings_reasons_show"))
 
 
 # -- audit log --------------------------------------------------------------------------------------

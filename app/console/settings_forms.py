@@ -56,12 +56,12 @@ class TenantSettingsForm(ServiceForm):
         )
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(ServiceForm):
     name = StringField("Name", validators=[DataRequired("Give the key a name, e.g. the backend that will use it."),
                                            Length(max=120)])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(ServiceForm):
     email = EmailField("Email", validators=[DataRequired("Enter their email address."), Length(max=320)])
     name = StringField("Name", validators=[Optional(), Length(max=120)])
     role = SelectField(
@@ -94,6 +94,6 @@ class AuditFilterForm(FlaskForm):
         return int(value) if value.isdigit() else None
 
 
-class ReviewReasonsForm(FlaskForm):
+class ReviewReasonsForm(ServiceForm):
     # The service reads the lines (domain.review_reasons): the limits and duplicates are its to say.
     reasons = TextAreaField("Review reasons", validators=[Length(max=20_000)])

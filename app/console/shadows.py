@@ -7,6 +7,7 @@ from flask import flash, request, url_for
 from flask_login import current_user
 
 from app.console import bp
+from app.console.forms import refusal
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.services.decisions import shadows
@@ -57,12 +58,9 @@ def shadow_show(code: str, run_id: str):
 
 @bp.post("/actions/<code>/shadow/<run_id>/stop")
 def shadow_stop(code: str, run_id: str):
-    try:
-        shadows.stop_shadow(current_user, current_user.tenant_id, code, run_id)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _shadow_page(code, run_id, error=exc.message, status=exc.status)
+    refused = refusal(lambda: shadows.stop_shadow(current_user, current_user.tenant_id, code, run_id))
+    if refused is not None:
+        return _shadow_page(code, run_id, error=refused.message, status=refused.status)
     flash("Shadow stopped: tracks are decided by the live version alone again.")
     return redirect_to(url_for("console.shadow_show", code=code, run_id=run_id))
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BigId, TenantOwned, UTCDateTime, utcnow
+from app.models.base import Base, RunVerdict, TenantOwned, UTCDateTime, utcnow
 
 
 class BacktestRun(TenantOwned, Base):
@@ -53,16 +53,13 @@ class BacktestRun(TenantOwned, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class BacktestChange(Base):
+class BacktestChange(RunVerdict, Base):
     """One stored action whose state the run's candidate changes (the matrix's off-diagonal)."""
 
+    run_table = "backtest_run"
     __tablename__ = "backtest_change"
     __table_args__ = (Index(None, "run_id", "user_action_id", unique=True),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("backtest_run.id", ondelete="CASCADE"))
-    # Erasure and retention delete actions; their rows here go with them.
-    user_action_id: Mapped[int] = mapped_column(ForeignKey("user_action.id", ondelete="CASCADE"), index=True)
     action_created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stored_state: Mapped[str] = mapped_column(String(32))
     candidate_state: Mapped[str] = mapped_column(String(32))

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Integer, MetaData, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -67,3 +67,19 @@ class TenantOwned:
     # First in each table, as the migrations create them.
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id, sort_order=-2)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), sort_order=-1)
+
+
+class RunVerdict:
+    """What a run of an action (back-test, shadow) found for one stored action. The row goes with
+    its run, and with the action when erasure or retention deletes it. ``run_table``: the run's."""
+
+    run_table: str
+
+    # First in each table, as the migrations create them.
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True, sort_order=-3)
+    user_action_id: Mapped[int] = mapped_column(ForeignKey("user_action.id", ondelete="CASCADE"), index=True,
+                                                sort_order=-1)
+
+    @declared_attr
+    def run_id(cls) -> Mapped[str]:
+        return mapped_column(ForeignKey(f"{cls.run_table}.id", ondelete="CASCADE"), sort_order=-2)

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, BigId, TenantOwned, UTCDateTime, utcnow
+from app.models.base import Base, RunVerdict, TenantOwned, UTCDateTime, utcnow
 
 
 class ShadowRun(TenantOwned, Base):
@@ -44,16 +44,13 @@ class ShadowRun(TenantOwned, Base):
     promoted_number: Mapped[int | None] = mapped_column(Integer)  # the version promoting it published
 
 
-class ShadowDecision(Base):
+class ShadowDecision(RunVerdict, Base):
     """What the shadow decided for one track, beside what the live version decided."""
 
+    run_table = "shadow_run"
     __tablename__ = "shadow_decision"
     __table_args__ = (Index(None, "run_id", "id"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("shadow_run.id", ondelete="CASCADE"))
-    # Erasure and retention delete actions; their shadow verdicts go with them.
-    user_action_id: Mapped[int] = mapped_column(ForeignKey("user_action.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     live_state: Mapped[str] = mapped_column(String(32))
     shadow_state: Mapped[str] = mapped_column(String(32))

@@ -70,7 +70,7 @@ def test_the_request_is_the_envelope_signed_with_the_tenants_key(app, api, tenan
     with app.app_context():
         report = deliver_due(settings=settings, now=now, send=sender)
 
-    assert report.delivered == 1
+    assert report.sent == 1
     [(url, body, headers)] = sender.requests
     assert url == "https://hooks.example/in"
     assert headers["Content-Type"] == "application/json"
@@ -197,7 +197,7 @@ def test_a_worker_whose_lease_ran_out_cannot_overwrite_the_new_holders_outcome(a
     with app.app_context():
         stale_token, [delivery_id] = claim_due(now=now)
         later = now + worker.LEASE + timedelta(seconds=1)
-        assert deliver_due(settings=settings, now=later, send=Recorder(200)).delivered == 1
+        assert deliver_due(settings=settings, now=later, send=Recorder(200)).sent == 1
         job = worker._Job(delivery_id=delivery_id, attempts=0, url="x", tenant_id=tenant.id, body="{}")
         worker._record(job, stale_token, SendResult(500, "late"), now=later, rand=0.5)
 
@@ -332,7 +332,7 @@ def test_a_receiver_that_is_down_for_a_while_loses_nothing(app, api, tenant, pri
             # 3. The receiver recovers.
             receiver.status = 200
             now += timedelta(minutes=6)
-            assert deliver_due(settings=settings, now=now, send=send).delivered == 1
+            assert deliver_due(settings=settings, now=now, send=send).sent == 1
             # 4. Nothing more is sent, however long we wait.
             now += timedelta(days=2)
             assert deliver_due(settings=settings, now=now, send=send).attempted == 0
@@ -466,7 +466,7 @@ def deliver_to_a_receiver(app, tenant, port: int, *, settings) -> list[dict]:
     receiver.status = 200
     try:
         with app.app_context():
-            assert deliver_due(settings=settings, now=utcnow()).delivered == 1
+            assert deliver_due(settings=settings, now=utcnow()).sent == 1
     finally:
         receiver.close()
     return receiver.accepted

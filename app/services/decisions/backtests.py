@@ -21,7 +21,7 @@ from app.domain.rule_sets import document_digest
 from app.extensions import db
 from app.models import ActionVersion, BacktestChange, BacktestRun, ShadowRun, UserAction
 from app.models.base import utcnow
-from app.services.decisions.action_runs import RunsPage, find_run, runs_page
+from app.services.decisions.action_runs import ChangedAction, ChangesPage, RunsPage, changes_page, find_run, runs_page
 from app.services.rulesets import versions
 from app.services.rulesets.drafts import Actor, actor_name
 from app.services.rulesets.rules import get_action_configuration
@@ -163,34 +163,21 @@ def cancel_backtest(actor: Actor, tenant_id: str, code: str, run_id: str, *, now
 
 
 @dataclass(frozen=True)
-class ChangedAction:
-    action_id: int
-    created_at: datetime
-    user_id: str
+class BacktestChangedAction(ChangedAction):
     stored_state: str
     candidate_state: str
     stored_rule_id: str | None
     candidate_rule_id: str | None
 
 
-@dataclass(frozen=True)
-class ChangesPage:
-    rows: list[ChangedAction]
-    next_after: int | None
-
-
-def changed_actions(view: BacktestView, *, after: int | None = None, limit: int = CHANGES_PAGE) -> ChangesPage:
+def changed_actions(view: BacktestView, *, after: int | None = None,
+                    limit: int = CHANGES_PAGE) -> ChangesPage[BacktestChangedAction]:
     """The actions whose state the candidate changes, in the order they were tracked."""
     change = BacktestChange
     query = (select(change.id, change.user_action_id, change.action_created_at, UserAction.user_id,
                     change.stored_state, change.candidate_state, change.stored_rule_id, change.candidate_rule_id)
-             .join(UserAction, UserAction.id == change.user_action_id)
-             .where(change.run_id == view.run.id).order_by(change.id).limit(limit + 1))
-    if after is not None:
-        query = query.where(change.id > after)
-    rows = db.session.execute(query).all()
-    page = [ChangedAction(*row[1:]) for row in rows[:limit]]
-    return ChangesPage(page, rows[limit - 1].id if len(rows) > limit else None)
+             .join(UserAction, UserAction.id == change.user_action_id).where(change.run_id == view.run.id))
+    return changes_page(query, change.id, BacktestChangedAction, after=after, limit=limit, newest_first=False)
 
 
 def impact_preview(actor: Actor, tenant_id: str, code: str, *, now: datetime | None = None) -> BacktestRun | None:

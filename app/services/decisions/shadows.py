@@ -22,7 +22,7 @@ from app.domain.rule_sets import document_digest, with_rule
 from app.extensions import db
 from app.models import ActionVersion, ShadowDecision, ShadowRun, UserAction
 from app.models.base import utcnow
-from app.services.decisions.action_runs import RunsPage, find_run, runs_page
+from app.services.decisions.action_runs import ChangedAction, ChangesPage, RunsPage, changes_page, find_run, runs_page
 from app.services.decisions.backtests import Comparison, open_reviews, rule_names
 from app.services.rulesets import versions
 from app.services.rulesets.drafts import Actor, actor_name
@@ -200,34 +200,21 @@ def impact_summary(view: ShadowView) -> dict:
 
 
 @dataclass(frozen=True)
-class ShadowChange:
-    action_id: int
-    created_at: datetime
-    user_id: str
+class ShadowChange(ChangedAction):
     live_state: str
     shadow_state: str
     shadow_rule_id: str | None
 
 
-@dataclass(frozen=True)
-class ShadowChangesPage:
-    rows: list[ShadowChange]
-    next_after: int | None
-
-
-def changed_actions(view: ShadowView, *, after: int | None = None, limit: int = CHANGES_PAGE) -> ShadowChangesPage:
+def changed_actions(view: ShadowView, *, after: int | None = None,
+                    limit: int = CHANGES_PAGE) -> ChangesPage[ShadowChange]:
     """The tracks the shadow would have decided differently, newest first."""
     decision = ShadowDecision
     query = (select(decision.id, decision.user_action_id, decision.created_at, UserAction.user_id,
                     decision.live_state, decision.shadow_state, decision.shadow_rule_id)
              .join(UserAction, UserAction.id == decision.user_action_id)
-             .where(decision.run_id == view.run.id, decision.live_state != decision.shadow_state)
-             .order_by(decision.id.desc()).limit(limit + 1))
-    if after is not None:
-        query = query.where(decision.id < after)
-    rows = db.session.execute(query).all()
-    page = [ShadowChange(*row[1:]) for row in rows[:limit]]
-    return ShadowChangesPage(page, rows[limit - 1].id if len(rows) > limit else None)
+             .where(decision.run_id == view.run.id, decision.live_state != decision.shadow_state))
+    return changes_page(query, decision.id, ShadowChange, after=after, limit=limit, newest_first=True)
 
 
 def list_shadows(tenant_id: str, code: str, *, page: int = 1) -> RunsPage:

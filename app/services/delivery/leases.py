@@ -1,4 +1,5 @@
-"""Claiming due outbox rows with a lease, so several workers never send the same row at once.
+"""Claiming due outbox rows with a lease, so several workers never send the same row at once, and
+the report of a pass over the rows claimed.
 
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL lets workers pass each other's rows by; everywhere, the
 claim itself is a conditional UPDATE that re-checks the row is still due, and the rows a worker
@@ -9,6 +10,7 @@ takes the row again (at least once).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select, update
@@ -38,3 +40,25 @@ def claim(model, due: Sequence[ColumnElement[bool]], *, order_by, now: datetime,
         ids = list(db.session.execute(select(model.id).where(model.claim_token == token).order_by(model.id)).scalars())
     db.session.commit()
     return token, ids
+
+
+@dataclass
+class SendReport:
+    """What a pass over claimed rows (webhook deliveries, messages) came to: each row went out, is
+    left for a retry, or failed for good."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+    def count(self, *, sent: bool, failed: bool) -> None:
+        if sent:
+            self.sent += 1
+        elif failed:
+            self.failed += 1
+        else:
+            self.retrying += 1

@@ -24,7 +24,7 @@ from app.domain.secretbox import SecretBox
 from app.extensions import db
 from app.models import OutboundMessage
 from app.models.base import new_id, utcnow
-from app.services.delivery.leases import claim
+from app.services.delivery.leases import SendReport, claim
 from app.services.delivery.smtp import SmtpConnection, SmtpError, build_email
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
@@ -77,17 +77,6 @@ def queue_email(tenant_id: str, recipient: str, content: EmailContent, *, code_c
     return message
 
 
-@dataclass
-class SendReport:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-
-    @property
-    def attempted(self) -> int:
-        return self.sent + self.retrying + self.failed
-
-
 def send_now(message_ids: Sequence[str], *, settings: Settings) -> SendReport:
     """Right after the commit that queued them: try once; a failure is left to the worker."""
     due = (OutboundMessage.id.in_(list(message_ids)), OutboundMessage.status == QUEUED)
@@ -124,7 +113,7 @@ def _send(ids: list[str], token: str, *, settings: Settings, clock: Callable[[],
     db.session.commit()  # no transaction stays open while we wait on the network
     if settings.smtp is None or settings.smtp_from is None:
         for job in jobs:
-            _tally(report, _record(job, token, "TOLLGATE_SMTP_URL is not set: nothing was sent.", now=clock()))
+            _count(report, _record(job, token, "TOLLGATE_SMTP_URL is not set: nothing was sent.", now=clock()))
         return report
     with SmtpConnection(settings.smtp, sender=settings.smtp_from) as smtp:
         for job in jobs:
@@ -136,17 +125,12 @@ def _send(ids: list[str], token: str, *, settings: Settings, clock: Callable[[],
                 error = None
             except SmtpError as exc:
                 error = str(exc)
-            _tally(report, _record(job, token, error, now=clock()))
+            _count(report, _record(job, token, error, now=clock()))
     return report
 
 
-def _tally(report: SendReport, status: str) -> None:
-    if status == SENT:
-        report.sent += 1
-    elif status == FAILED:
-        report.failed += 1
-    else:
-        report.retrying += 1
+def _count(report: SendReport, status: str) -> None:
+    report.count(sent=status == SENT, failed=status == FAILED)
 
 
 def _record(job: _Job, token: str, error: str | None, *, now: datetime) -> str:

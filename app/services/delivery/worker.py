@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import ApiKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.models.base import utcnow
 from app.services.delivery.events import DELIVERED, FAILED, PENDING, envelope
-from app.services.delivery.leases import claim
+from app.services.delivery.leases import SendReport, claim
 
 # Waits after each failed attempt: 8 attempts over about a day (±10% jitter on each wait).
 RETRY_DELAYS = (
@@ -121,17 +121,6 @@ class _Job:
     body: str
 
 
-@dataclass
-class DeliveryReport:
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-
-    @property
-    def attempted(self) -> int:
-        return self.delivered + self.retrying + self.failed
-
-
 def claim_due(*, now: datetime, limit: int = CLAIM_BATCH, lease: timedelta = LEASE) -> tuple[str, list[int]]:
     """Take up to ``limit`` due deliveries for this worker; returns (claim token, delivery ids). Commits."""
     due = (WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now)
@@ -145,12 +134,12 @@ def deliver_due(
     limit: int = CLAIM_BATCH,
     send: Sender | None = None,
     rand: Callable[[], float] = random.random,
-) -> DeliveryReport:
+) -> SendReport:
     """Claim what is due, send it, record each outcome. ``now`` fixes the clock (tests and backfills)."""
     clock = (lambda: now) if now is not None else utcnow
     token, ids = claim_due(now=clock(), limit=limit)
     if not ids:
-        return DeliveryReport()
+        return SendReport()
     jobs = _load_jobs(ids, source=settings.public_url)
     keys = _signing_keys({job.tenant_id for job in jobs}, settings=settings)
     db.session.commit()  # no transaction stays open while we wait on the network
@@ -161,8 +150,8 @@ def deliver_due(
 
 
 def _send_all(jobs: list[_Job], keys: dict[str, list[str]], token: str, *, send: Sender,
-              clock: Callable[[], datetime], rand: Callable[[], float]) -> DeliveryReport:
-    report = DeliveryReport()
+              clock: Callable[[], datetime], rand: Callable[[], float]) -> SendReport:
+    report = SendReport()
     for job in jobs:
         t = int(clock().timestamp())
         tenant_keys = keys.get(job.tenant_id)
@@ -173,12 +162,7 @@ def _send_all(jobs: list[_Job], keys: dict[str, list[str]], token: str, *, send:
         else:
             result = SendResult(None, "The tenant has no active API key to sign with.")
         outcome = _record(job, token, result, now=clock(), rand=rand())
-        if outcome == DELIVERED:
-            report.delivered += 1
-        elif outcome == FAILED:
-            report.failed += 1
-        else:
-            report.retrying += 1
+        report.count(sent=outcome == DELIVERED, failed=outcome == FAILED)
     return report
 
 
