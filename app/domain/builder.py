@@ -423,19 +423,35 @@ def _describe_group(group: Group, *, catalogue: TenantCatalogue, top: bool = Fal
 
 
 def _describe_condition(node: Condition, *, catalogue: TenantCatalogue) -> str:
+    entry = catalogue.find_field(node.field)
+    if entry is not None and entry.when_true:  # a yes / no field that reads as a statement
+        statement = {"is_true": entry.when_true, "is_false": entry.when_false,
+                     "exists": f"it is known whether {entry.when_true}",
+                     "not_exists": f"it is not known whether {entry.when_true}"}
+        return statement[node.operator]
+    subject = entry.subject if entry is not None else node.field
     op = OPERATORS[node.operator]
-    label = catalogue.label_for(node.field)
+    # A list field names its items in the plural ("user's enrolled methods include “PASSKEY”").
+    verb = (_PLURAL_VERBS if node.type == "list" else _VERBS).get(node.operator, op.label)
     if not op.takes_value:
-        return f"{label} {op.label}"
+        return f"{subject} {verb}"
     if op.list_ref:
-        return f"{label} {op.label} “{node.value}”"
+        return f"{subject} {verb} “{node.value}”"
     if op.list_value:
-        shown = "[" + format_value(node.value) + "]"
-    elif node.type == "number":
-        shown = format_value(node.value)
-    else:
-        shown = f"“{node.value}”"
-    return f"{label} {op.label} {shown}"
+        return f"{subject} {verb} " + ", ".join(_shown(node.type, item) for item in node.value)
+    shown = _shown(node.type, node.value)
+    if entry is not None and entry.unit[0]:
+        shown += " " + (entry.unit[0] if node.value == 1 else entry.unit[1])
+    return f"{subject} {verb} {shown}"
+
+
+# Where the builder's operator label would read oddly in a sentence.
+_VERBS = {"in": "is one of", "not_in": "is not one of"}
+_PLURAL_VERBS = {"contains": "include", "not_contains": "do not include", "exists": "exist", "not_exists": "do not exist"}
+
+
+def _shown(field_type: str, value: Any) -> str:
+    return format_value(value) if field_type == "number" else f"“{value}”"
 
 
 # Sentences for people reading rules (the Rules tab, a review case) describe them by the built-in

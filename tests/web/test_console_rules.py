@@ -321,7 +321,7 @@ def test_rules_tab_reads_first_match_wins_with_summaries(admin, app, tenant):
     assert "First match wins, from the top." in text_of(page.select_one("#rules .hint"))
     assert _rule_names(page) == ["Big", "Raw"]
     assert [text_of(summary) for summary in page.select("#rules .rule .summary")] == [
-        "custom.amount is greater than 1000 AND (User is enrolled is false OR Device ID does not exist)",
+        "custom.amount is greater than 1000 AND (user is not enrolled OR device ID does not exist)",
         "Advanced condition (JsonLogic)"]
 
 
