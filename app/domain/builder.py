@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,10 @@ JOINS = ("and", "or")
 ROOT = "0"
 _KEY = re.compile(r"^0(?:-\d{1,3}){0,8}$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_MAX_INT_DIGITS = 309  # sys.float_info.max has 309
+# What the API refuses as "number out of range" (app.domain.json_documents), said for a form.
+NUMBER_RANGE = "a rule holds numbers from -1.8e308 to 1.8e308"
+TOO_LARGE = f"This number is too large: {NUMBER_RANGE}."
 
 
 @dataclass
@@ -63,14 +68,24 @@ Node = Condition | Group
 # Typed values
 
 
-def parse_number(text: str) -> int | float | None:
+def parse_number(text: str) -> tuple[int | float | None, bool]:
+    """Number text → the number the API's JSON would read, or ``None``; and whether it was refused
+    for being out of range. Like :func:`app.domain.json_documents.decode_json`, a number must be a
+    finite double: ``1e999`` or a 400-digit integer is too large, not "not a number"."""
     text = text.strip()
-    if len(text) > 40 or not _NUMBER.fullmatch(text):
-        return None
+    if not _NUMBER.fullmatch(text):
+        return None, False
     if any(c in text for c in ".eE"):
-        number = float(text)
-        return number if math.isfinite(number) else None
-    return int(text)
+        number = float(text)  # never NaN here; infinity when the literal is beyond the double range
+        return (number, False) if math.isfinite(number) else (None, True)
+    # By length first: int() itself refuses beyond 4,300 digits.
+    if len(text.lstrip("+-").lstrip("0")) > _MAX_INT_DIGITS or abs(whole := int(text)) > sys.float_info.max:
+        return None, True
+    return whole, False
+
+
+def _in_range(number: int | float) -> bool:
+    return abs(number) <= sys.float_info.max  # False for infinity and NaN too
 
 
 def parse_value(field_type: str, operator: str, raw: str) -> tuple[Any, str | None]:
@@ -87,16 +102,24 @@ def parse_value(field_type: str, operator: str, raw: str) -> tuple[Any, str | No
             return raw, "Enter at least one value, separated by commas."
         if field_type == "number":
             numbers = [parse_number(item) for item in items]
-            if any(n is None for n in numbers):
+            if too_large := next((item for item, (_, large) in zip(items, numbers, strict=True) if large), None):
+                return raw, f"“{_clipped(too_large)}” is too large: {NUMBER_RANGE}."
+            if any(n is None for n, _ in numbers):
                 return raw, "Every item must be a number."
-            return numbers, None
+            return [n for n, _ in numbers], None
         return items, None
     if field_type == "number":
-        number = parse_number(raw)
+        number, too_large = parse_number(raw)
+        if too_large:
+            return raw, TOO_LARGE
         return (raw, "Enter a number.") if number is None else (number, None)
     if not raw:
         return raw, "Enter a value."
     return raw, None
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= 24 else text[:24] + "…"
 
 
 def format_value(value: Any) -> str:
@@ -191,7 +214,7 @@ def _check_list_ref(node: Condition, key: str, *, catalogue: TenantCatalogue) ->
 
 def _fits(field_type: str, value: Any) -> bool:
     if field_type == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and _in_range(value)
     return isinstance(value, str)
 
 

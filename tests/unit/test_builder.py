@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from app.domain.builder import (
+    TOO_LARGE,
     Condition,
     Group,
     apply_edit,
@@ -12,11 +15,14 @@ from app.domain.builder import (
     describe,
     describe_conditions,
     from_jsonlogic,
+    parse_number,
     parse_value,
     to_jsonlogic,
     tree_from_form,
 )
 from app.domain.catalogue import CATALOGUE, CatalogueField, TenantCatalogue
+from app.domain.errors import InvalidJson
+from app.domain.json_documents import decode_json
 from app.domain.rules import evaluate, validate_conditions
 
 BUILT_IN = TenantCatalogue()  # a tenant with no data points or lists of its own
@@ -186,6 +192,16 @@ def test_check_tree_names_the_offending_input(tree, errors):
     ("number", "gt", " 12 ", (12, None)),
     ("number", "gt", "1e3", (1000.0, None)),
     ("number", "gt", "nan", ("nan", "Enter a number.")),
+    ("number", "gt", "inf", ("inf", "Enter a number.")),
+    # What the API reads as a finite double the builder stores; beyond it is too large, not "not a number".
+    ("number", "gt", "1e308", (1e308, None)),
+    ("number", "gt", "-" + "9" * 308, (-int("9" * 308), None)),
+    ("number", "gt", "1e999", ("1e999", TOO_LARGE)),
+    ("number", "gt", "-1e999", ("-1e999", TOO_LARGE)),
+    ("number", "gt", "1" + "0" * 400, ("1" + "0" * 400, TOO_LARGE)),
+    ("number", "gt", "9" * 5000, ("9" * 5000, TOO_LARGE)),  # beyond what int() reads
+    ("number", "in", "1, 2e999", ("1, 2e999", "“2e999” is too large: a rule holds numbers from -1.8e308 to 1.8e308.")),
+    ("number", "in", "1, 1e-999", ([1, 0.0], None)),  # as JSON reads it: too small to tell from 0
     ("number", "in", "1, 2,", ([1, 2], None)),
     ("number", "in", "1, x", ("1, x", "Every item must be a number.")),
     ("text", "in", " , ", (",", "Enter at least one value, separated by commas.")),
@@ -194,6 +210,23 @@ def test_check_tree_names_the_offending_input(tree, errors):
 ])
 def test_parse_value(type_, op, raw, expected):
     assert parse_value(type_, op, raw) == expected
+
+
+_LARGEST = int(sys.float_info.max)
+
+
+@pytest.mark.parametrize("literal", [
+    "1e308", "1.7976931348623157e308", "1.8e308", "-1e999", "1e-999", "9" * 308, "9" * 309, str(_LARGEST),
+    str(_LARGEST + 1), str(-_LARGEST - 1), "0.5", "12",
+])
+def test_the_builder_takes_a_number_exactly_when_the_api_does(literal):
+    number, too_large = parse_number(literal)
+    try:
+        accepted = decode_json(literal)
+    except InvalidJson:
+        assert too_large and number is None
+    else:
+        assert not too_large and number == accepted and type(number) is type(accepted)
 
 
 def test_edits_add_and_remove_nodes_on_a_copy():

@@ -88,7 +88,8 @@ def test_opening_a_rule_shows_the_same_tree(app, admin, action):
     assert selected_value(page, "c-0-0-field") == "custom" and _control(page, "c-0-0-custom")["value"] == "amount"
     assert selected_value(page, "c-0-0-type") == "number" and selected_value(page, "c-0-0-op") == "gt"
     value = page.find("input", id="c-0-0-value")
-    assert (value["type"], value["step"], value["name"], value["value"]) == ("number", "any", "c-0-0-value", "1000")
+    # A text box: a browser would empty a number box holding what it cannot read (1e999), hiding why.
+    assert (value["type"], value["name"], value["value"]) == ("text", "c-0-0-value", "1000")
 
 
 def test_builder_endpoint_adds_and_removes_conditions_and_groups(admin, action):
@@ -148,6 +149,25 @@ def test_builder_errors_sit_next_to_the_offending_input(app, admin, action, fiel
     assert response.status_code == 400
     assert field_error(response, error_key, control=f"c-{error_key}").startswith(message)
     assert _rules(app) == []
+
+
+@pytest.mark.parametrize("huge", ["1e999", "-1e999", "9" * 400])
+def test_a_number_too_large_to_store_keeps_its_text_and_says_why(app, admin, action, huge):
+    # Not "Enter a number.": the API refuses it as out of range, and the builder says so.
+    response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, "c-0-0-value": huge})
+
+    assert response.status_code == 400
+    assert field_error(response, "0-0-value", control="c-0-0-value") == (
+        "This number is too large: a rule holds numbers from -1.8e308 to 1.8e308.")
+    assert parse(response).find("input", id="c-0-0-value")["value"] == huge
+    assert _rules(app) == []
+
+
+def test_the_largest_number_the_api_takes_saves(app, admin, action):
+    response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, "c-0-0-value": "1.7e308"})
+
+    assert response.status_code == 303
+    assert _rules(app)[0]["conditions"] == {"and": [{">": [{"var": "custom.amount"}, 1.7e308]}]}
 
 
 def test_rule_form_errors(app, admin, action):
