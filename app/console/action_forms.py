@@ -16,6 +16,7 @@ from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectM
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from app.console.forms import AtMost
 from app.domain.builder import Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
 from app.domain.catalogue import TenantCatalogue
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
@@ -150,8 +151,8 @@ class ActionCreateForm(ActionSettingsForm):
 
 
 class RuleForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Give the rule a name."), Length(max=120)])
-    description = TextAreaField("Description", validators=[Length(max=2000)])
+    name = StringField("Name", validators=[DataRequired("Give the rule a name."), AtMost(120)])
+    description = TextAreaField("Description", validators=[AtMost(2000)])
     outcome = SelectField("Outcome when it matches", choices=OUTCOME_CHOICES, default=Outcome.CHALLENGE.value)
     is_active = BooleanField("Active", default=True)
     verification_methods = MultiCheckboxField("Verification methods for this rule", choices=METHOD_CHOICES)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.domain.catalogue import (
+    CUSTOM_NAME_MAX,
     CUSTOM_PREFIX,
     FIELD_TYPES,
     LIST_KINDS_FOR_TYPE,
@@ -45,6 +46,8 @@ _MAX_INT_DIGITS = 309  # sys.float_info.max has 309
 # What the API refuses as "number out of range" (app.domain.json_documents), said for a form.
 NUMBER_RANGE = "a rule holds numbers from -1.8e308 to 1.8e308"
 TOO_LARGE = f"This number is too large: {NUMBER_RANGE}."
+# A value box holds at most this much; a longer list of values belongs in a custom list.
+MAX_VALUE_LENGTH = 10_000
 
 
 @dataclass
@@ -96,6 +99,9 @@ def parse_value(field_type: str, operator: str, raw: str) -> tuple[Any, str | No
     raw = (raw or "").strip()
     if op.list_ref:
         return (raw, None) if raw else (raw, "Choose a list.")
+    if len(raw) > MAX_VALUE_LENGTH:
+        return raw, (f"A value can be at most {MAX_VALUE_LENGTH:,} characters; this one has {len(raw):,}."
+                     + (" Put a longer list in a custom list, under Data." if op.list_value else ""))
     if op.list_value:
         items = [item.strip() for item in raw.split(",") if item.strip()]
         if not items:
@@ -172,7 +178,11 @@ def check_condition(node: Condition, key: str, *, catalogue: TenantCatalogue) ->
             errors[f"{key}-field"] = "Choose a field from the list."
             return errors
         if not is_custom(node.field):
-            errors[f"{key}-field"] = "Name the custom field with letters, digits, '_' or '-' (up to 100)."
+            name = node.field[len(CUSTOM_PREFIX):]
+            errors[f"{key}-field"] = (
+                f"A custom field name can be at most {CUSTOM_NAME_MAX} characters; this one has {len(name):,}."
+                if len(name) > CUSTOM_NAME_MAX else
+                f"Name the custom field with letters, digits, '_' or '-' (up to {CUSTOM_NAME_MAX}).")
             return errors
         if node.type not in CUSTOM_TYPES:
             errors[f"{key}-field"] = "Choose the custom field's type."

@@ -19,7 +19,8 @@ FIELD_TYPES: tuple[str, ...] = ("text", "number", "boolean", "list", "ip", "mult
 TYPE_LABELS = {"text": "Text", "number": "Number", "boolean": "Yes / no", "list": "List", "ip": "IP address",
                "multiselect": "Multi-select"}
 CUSTOM_PREFIX = "custom."
-CUSTOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+CUSTOM_NAME_MAX = 100
+CUSTOM_NAME = re.compile(rf"^[A-Za-z0-9_-]{{1,{CUSTOM_NAME_MAX}}}$")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The rule builder in real Chromium, where the browser itself could get in the way: a number the
-builder cannot store stays in its box with the reason (a number input would have cleared it)."""
+"""The rule editor in real Chromium, where the browser itself could get in the way: a number the
+builder cannot store stays in its box with the reason (a number input would have emptied it), and
+text past its limit is kept and refused with its length (a maxlength would have cut it silently)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from tests.e2e.test_console_flows import build_custom_number_condition
 from tests.factories import make_action
 
 CODE = "e2e-builder"
+
+
+def unexpected(browser_errors: list[str]) -> list[str]:
+    """What went wrong besides the refused save, answered 400 on purpose (which Chromium logs too)."""
+    return [e for e in browser_errors if f"/console/actions/{CODE}/rules/new" not in e and "status of 400" not in e]
 
 
 @pytest.mark.timeout(60)
@@ -29,5 +35,22 @@ def test_a_number_too_large_to_store_is_kept_and_explained(
         "This number is too large: a rule holds numbers from -1.8e308 to 1.8e308.")
     expect(value).to_have_value("1e999")
     expect(value).to_have_attribute("aria-invalid", "true")
-    # The refused save is answered 400 on purpose (Chromium logs that too); nothing else went wrong.
-    assert [e for e in browser_errors if f"/console/actions/{CODE}/rules/new" not in e and "status of 400" not in e] == []
+    assert unexpected(browser_errors) == []
+
+
+@pytest.mark.timeout(60)
+def test_a_name_past_its_limit_is_not_cut_but_refused_with_its_length(
+    page: Page, console_admin: ConsoleAccount, live_server: LiveServer, app, tenant, browser_errors
+):
+    make_action(app, tenant.id, CODE)
+    page.goto(f"/console/actions/{CODE}/rules/new")
+    name = page.get_by_role("textbox", name="Name", exact=True)
+    name.fill("n" * 130)
+    expect(name).to_have_value("n" * 130)  # the browser kept all of it
+
+    page.locator(".form-actions").get_by_role("button", name="Save rule").click()
+
+    name = page.get_by_role("textbox", name="Name", exact=True)
+    expect(name).to_have_accessible_description("Name can be at most 120 characters; this one has 130.")
+    expect(name).to_have_value("n" * 130)
+    assert unexpected(browser_errors) == []

@@ -170,6 +170,39 @@ def test_the_largest_number_the_api_takes_saves(app, admin, action):
     assert _rules(app)[0]["conditions"] == {"and": [{">": [{"var": "custom.amount"}, 1.7e308]}]}
 
 
+@pytest.mark.parametrize(("fields", "error_key", "control", "message"), [
+    ({"name": "n" * 121}, "name", "name", "Name can be at most 120 characters; this one has 121."),
+    ({"description": "d" * 2001}, "description", "description",
+     "Description can be at most 2,000 characters; this one has 2,001."),
+    ({"c-0-0-custom": "a" * 101}, "0-0-field", "c-0-0-custom",
+     "A custom field name can be at most 100 characters; this one has 101."),
+    ({"c-0-0-type": "text", "c-0-0-op": "eq", "c-0-0-value": "v" * 10_001}, "0-0-value", "c-0-0-value",
+     "A value can be at most 10,000 characters; this one has 10,001."),
+    ({"c-0-0-type": "text", "c-0-0-op": "in", "c-0-0-value": "v," * 5_001}, "0-0-value", "c-0-0-value",
+     "A value can be at most 10,000 characters; this one has 10,002. Put a longer list in a custom list, under Data."),
+])
+def test_text_longer_than_its_limit_is_kept_and_refused_with_its_length(app, admin, action, fields, error_key, control,
+                                                                        message):
+    response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, **fields})
+
+    assert response.status_code == 400
+    assert field_error(response, error_key, control=control) == message
+    shown = parse(response).find(id=control)  # all of it, not cut at the limit
+    assert (shown.get_text().lstrip("\r\n") if shown.name == "textarea" else shown["value"]) == fields[control]
+    assert _rules(app) == []
+
+
+def test_no_text_box_of_the_editor_cuts_what_is_typed_into_it(admin, action):
+    # A maxlength would make the browser drop what is past it without a word; the server says instead.
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True, data={
+        "mode": "builder", "g-0-join": "and", "c-0-0-field": "custom", "c-0-0-type": "text", "c-0-0-op": "eq"}))
+    editor = parse(admin.get("/console/actions/withdraw/rules/new"))
+
+    boxes = [*page.select("input[type=text], textarea"), *editor.select("input[type=text], textarea")]
+    assert {box["id"] for box in boxes} >= {"c-0-0-custom", "c-0-0-value", "name", "description"}
+    assert [box["id"] for box in boxes if box.has_attr("maxlength")] == []
+
+
 def test_rule_form_errors(app, admin, action):
     response = admin.post("/console/actions/withdraw/rules/new", data={
         **BASE, **AMOUNT_OVER_1000, "name": "", "verification_methods": ["PASSKEY"],
