@@ -88,6 +88,14 @@ def test_action_replay_and_review_pages(page: Page, console_admin, tracked):
             assert violations(page) == [], f"{path} with its shortcuts listed ({scheme})"
 
 
+def test_rule_editor_with_a_condition(page: Page, console_admin, tracked):
+    # A condition row: the grouped field picker with its search box (console.js), operator and value.
+    page.goto("/console/actions/payout/rules")
+    editor = page.locator("#rules a.rule-name").first.get_attribute("href")
+    assert_accessible(page, editor)
+    assert page.get_by_role("searchbox", name="Search fields").is_visible()
+
+
 def test_sign_in_page(page: Page, live_server):
     assert_accessible(page, "/auth/login")
 

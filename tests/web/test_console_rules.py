@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from app.domain.catalogue import CATALOGUE
 from app.extensions import db
 from app.models import Rule
 from tests.factories import make_action, rule
@@ -61,6 +62,23 @@ def test_new_rule_page_has_the_builder(admin, action):
     assert add["hx-post"] == "/console/actions/withdraw/rules/builder"
     assert text_of(page.find("label", attrs={"for": "name"})) == "Name"
     assert "Conditions" in [text_of(legend) for legend in page.find_all("legend")]
+
+
+def test_the_field_picker_groups_the_catalogue_by_what_it_describes(admin, action):
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True,
+                            data={"mode": "builder", "g-0-join": "and", "builder-op": "add-condition:0"}))
+
+    picker = page.find("select", id="c-0-0-field")
+    groups = {group["label"]: [option["value"] for option in group.find_all("option")]
+              for group in picker.find_all("optgroup")}
+    assert list(groups) == ["Action", "User", "Device", "IP", "Velocity", "Your data"]
+    offered = [path for paths in groups.values() for path in paths]
+    assert sorted(offered) == sorted([entry.path for entry in CATALOGUE] + ["custom"])  # each once
+    assert {"user.email", "user.isEnrolled", "user.accountAgeDays"} <= set(groups["User"])
+    assert {"device.id", "device.isNew", "userAgent"} <= set(groups["Device"])
+    assert {"ip.address", "ip.countryCode", "ip.impossibleTravel"} <= set(groups["IP"])
+    assert all(path.startswith("velocity.") for path in groups["Velocity"]) and len(groups["Velocity"]) == 44
+    assert groups["Your data"] == ["custom"]
 
 
 def test_builder_saves_json_logic_and_the_rule_goes_last(app, admin, action, tenant):
