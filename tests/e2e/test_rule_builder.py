@@ -88,3 +88,4 @@ def test_the_field_search_narrows_the_grouped_picker_and_enter_picks_without_sav
     search.fill("zzz")
     assert page.get_by_role("combobox", name="Field").evaluate(SHOWN) == []
     assert browser_errors == []
+

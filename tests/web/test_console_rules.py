@@ -306,20 +306,38 @@ def test_rules_the_builder_cannot_show_open_in_advanced_mode_with_a_note(app, ad
     assert _control(back, "mode")["value"] == "advanced" and "keep editing it as JsonLogic" in text_of(back.select_one(".note"))
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('{"and": [{">": [{"var": "custom.amount"}]}]}', "'>' takes 2 arguments, got 1 — at and[0]"),
-    ('{"and": [{"bogus": [1, 2]}]}', "unknown operator 'bogus' — at and[0]"),
-    ('{"and": [', "Not valid JSON: Expecting value (line 1, column 10)."),
-    ('{">": [{"var": "custom.amount"}, 1e400]}', ">[1]: number out of range"),
-    ('{">": [{"var": "custom.amount"}, -Infinity]}', ">[1]: not a finite number"),
-    ('{"!": ' * 2_000 + "true" + "}" * 2_000, "JSON nested too deeply (limit 64)."),
+def _verdict(source) -> tuple[str, str | None]:
+    """The raw editor's verdict: its message, and the engine's path of the problem, which only a closed
+    "Technical details" disclosure shows."""
+    page = parse(source)
+    message = page.select_one(".error, .ok")
+    details = page.find("details")
+    if details is None:
+        return text_of(message), None
+    assert text_of(details.summary) == "Technical details" and not details.has_attr("open")
+    assert details.find("code").find_parent("details") is details
+    assert details.find("code").get_text() not in text_of(message)  # the path is not in the sentence
+    return text_of(message), details.find("code").get_text()
+
+
+TOO_LARGE = "Invalid: This number is too large: a rule holds numbers from -1.8e308 to 1.8e308."
+NOT_A_NUMBER = "Invalid: Not a number a rule can hold: JSON has no NaN or Infinity."
+
+
+@pytest.mark.parametrize(("text", "message", "path"), [
+    ('{"and": [{">": [{"var": "custom.amount"}]}]}', "Invalid: '>' takes 2 arguments, got 1.", "and[0]"),
+    ('{"and": [{"bogus": [1, 2]}]}', "Invalid: Unknown operator 'bogus'.", "and[0]"),
+    ('{"and": [', "Invalid: Not valid JSON: Expecting value (line 1, column 10).", None),
+    ('{">": [{"var": "custom.amount"}, 1e400]}', TOO_LARGE, ">[1]"),  # the builder's words for the API's rule
+    ('{">": [{"var": "custom.amount"}, -Infinity]}', NOT_A_NUMBER, ">[1]"),
+    ('{"!": ' * 2_000 + "true" + "}" * 2_000, "Invalid: JSON nested too deeply (limit 64).", None),
 ])
-def test_live_validation_names_the_bad_node(admin, action, text, message):
+def test_live_validation_says_what_is_wrong_and_where_behind_technical_details(admin, action, text, message, path):
     response = admin.post("/console/actions/withdraw/rules/validate", data={"conditions_json": text}, htmx=True)
 
     status = fragment_root(response)
     assert response.status_code == 200 and "error" in status["class"]
-    assert text_of(status).startswith("Invalid: ") and message in text_of(status)
+    assert _verdict(response) == (message, path)
 
 
 def test_live_validation_says_valid(admin, action):
@@ -331,24 +349,40 @@ def test_live_validation_says_valid(admin, action):
     assert text_of(parse(response)) == "Valid"  # and nothing else
 
 
+def test_the_raw_editor_checks_while_typing_with_the_csrf_token_of_the_page(admin, action):
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True,
+                            data={"mode": "advanced", "conditions_json": ""}))
+    editor = parse(admin.get("/console/actions/withdraw/rules/new"))
+
+    textarea = page.find("textarea", attrs={"name": "conditions_json"})
+    assert textarea["hx-trigger"] == "keyup changed delay:400ms"
+    assert textarea["hx-post"] == "/console/actions/withdraw/rules/validate"
+    status = page.select_one(textarea["hx-target"])
+    assert status["role"] == "status" and status["aria-live"] == "polite"
+    assert "conditions-status" in textarea["aria-describedby"].split()
+    assert json.loads(editor.body["hx-headers"])["X-CSRFToken"]  # htmx sends it with every request
+
+
 def test_saving_invalid_advanced_json_shows_the_path(app, admin, action):
     response = admin.post("/console/actions/withdraw/rules/new", data={
         **BASE, "mode": "advanced", "conditions_json": '{"or": [true, {"in": [1, 2]}]}'})
 
     assert response.status_code == 400
-    assert "at or[1].in[1]" in text_of(parse(response).find(id="conditions-status"))
+    message, path = _verdict(parse(response).find(id="conditions-status"))
+    assert message.startswith("Invalid: ") and path == "or[1].in[1]"
     assert _rules(app) == []
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('{">": [{"var": "custom.amount"}, NaN]}', ">[1]: not a finite number"),
-    ('{"and": [' * 2_000 + "true" + "]}" * 2_000, "JSON nested too deeply (limit 64)."),
+    ('{">": [{"var": "custom.amount"}, NaN]}', NOT_A_NUMBER),
+    ('{">": [{"var": "custom.amount"}, 1e999]}', TOO_LARGE),
+    ('{"and": [' * 2_000 + "true" + "]}" * 2_000, "Invalid: JSON nested too deeply (limit 64)."),
 ])
 def test_saving_advanced_json_refuses_what_json_cannot_hold(app, admin, action, text, message):
     response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, "mode": "advanced", "conditions_json": text})
 
     assert response.status_code == 400
-    assert message in text_of(parse(response).find(id="conditions-status"))
+    assert _verdict(parse(response).find(id="conditions-status"))[0] == message
     assert _rules(app) == []
 
 
