@@ -123,3 +123,61 @@
     if (handled) event.preventDefault();
   });
 })();
+
+// Rule builder: a search box under each field picker (select[data-field-search]) that hides the
+// options, and the groups, not matching every word typed; Enter picks the first one left. Without
+// JavaScript the picker is the same list, grouped. htmx re-renders the builder: new pickers get
+// their box on htmx:load.
+(function () {
+  "use strict";
+
+  function narrow(select, text) {
+    var words = text.toLowerCase().split(/\s+/).filter(Boolean);
+    select.querySelectorAll("optgroup").forEach(function (group) {
+      var shown = 0;
+      group.querySelectorAll("option").forEach(function (option) {
+        var label = option.textContent.toLowerCase();
+        option.hidden = !words.every(function (word) { return label.indexOf(word) !== -1; });
+        if (!option.hidden) shown += 1;
+      });
+      group.hidden = shown === 0;
+    });
+  }
+
+  function firstShown(select) {
+    return Array.prototype.find.call(select.querySelectorAll("optgroup option"), function (option) {
+      return !option.hidden && !option.parentNode.hidden;
+    });
+  }
+
+  function addSearch(select) {
+    if (select.dataset.searchReady) return;
+    select.dataset.searchReady = "true";
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "field-search";
+    box.placeholder = "Search fields";
+    box.autocomplete = "off";
+    box.spellcheck = false;
+    box.setAttribute("aria-label", "Search fields");
+    box.setAttribute("aria-controls", select.id);
+    select.after(box);
+    box.addEventListener("input", function () { narrow(select, box.value); });
+    box.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      event.preventDefault(); // Enter in the form would save the rule
+      var option = firstShown(select);
+      if (option && option.value !== select.value) {
+        select.value = option.value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  }
+
+  function enhance(root) {
+    if (root.querySelectorAll) root.querySelectorAll("select[data-field-search]").forEach(addSearch);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:load", function (event) { enhance(event.target); });
+})();

@@ -16,11 +16,12 @@ from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectM
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from app.domain.builder import Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
+from app.console.forms import AtMost
+from app.domain.builder import TOO_LARGE, Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
 from app.domain.catalogue import TenantCatalogue
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
-from app.domain.errors import InvalidJson, InvalidRuleConditions
-from app.domain.json_documents import decode_json
+from app.domain.errors import InvalidJson, InvalidRuleConditions, RefusedNumber
+from app.domain.json_documents import OUT_OF_RANGE, decode_json
 from app.domain.labels import label
 from app.domain.rules import validate_conditions
 from app.models import ActionConfiguration, Rule
@@ -150,8 +151,8 @@ class ActionCreateForm(ActionSettingsForm):
 
 
 class RuleForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Give the rule a name."), Length(max=120)])
-    description = TextAreaField("Description", validators=[Length(max=2000)])
+    name = StringField("Name", validators=[DataRequired("Give the rule a name."), AtMost(120)])
+    description = TextAreaField("Description", validators=[AtMost(2000)])
     outcome = SelectField("Outcome when it matches", choices=OUTCOME_CHOICES, default=Outcome.CHALLENGE.value)
     is_active = BooleanField("Active", default=True)
     verification_methods = MultiCheckboxField("Verification methods for this rule", choices=METHOD_CHOICES)
@@ -226,23 +227,28 @@ CANNOT_SHOW = "The builder cannot show this condition, so it opens as JsonLogic.
 class JsonCheck:
     value: Any
     message: str | None  # None: valid
-    path: str | None = None
+    path: str | None = None  # where, in the engine's terms (and[1].or[0]): a technical detail
 
 
 def check_json(text: str) -> JsonCheck:
-    """Raw JsonLogic text → its value, or a message naming what is wrong and where."""
+    """Raw JsonLogic text → its value, or a message saying what is wrong, and the path of where."""
     text = (text or "").strip()
     if not text:
         return JsonCheck(None, None)
     try:
         value = decode_json(text)
+    except RefusedNumber as exc:  # the API's rule, said as the builder says it
+        return JsonCheck(None, TOO_LARGE if exc.problem == OUT_OF_RANGE else NOT_A_JSON_NUMBER, exc.path)
     except InvalidJson as exc:
         return JsonCheck(None, exc.message)
     try:
         validate_conditions(value)
     except InvalidRuleConditions as exc:
-        return JsonCheck(None, f"{exc.reason} — at {exc.path}", exc.path)
+        return JsonCheck(None, exc.reason[:1].upper() + exc.reason[1:] + ".", exc.path)
     return JsonCheck(value, None)
+
+
+NOT_A_JSON_NUMBER = "Not a number a rule can hold: JSON has no NaN or Infinity."
 
 
 @dataclass
@@ -254,6 +260,7 @@ class ConditionsEditor:
     text: str = ""
     errors: dict[str, str] = field(default_factory=dict)
     message: str | None = None  # an error for the advanced textarea
+    path: str | None = None  # where the error is, in the engine's terms
     note: str | None = None
     focus: str | None = None  # the form field to focus after a re-render
 
@@ -286,7 +293,7 @@ class ConditionsEditor:
             checked = check_json(self.text)
             tree = from_jsonlogic(checked.value, catalogue=self.catalogue) if checked.message is None else None
             if tree is None:
-                self.message = checked.message
+                self.message, self.path = checked.message, checked.path
                 self.note = "The builder cannot show this condition; keep editing it as JsonLogic."
                 return
             self.mode, self.tree, self.note, self.message = "builder", tree, None, None
@@ -299,7 +306,7 @@ class ConditionsEditor:
         """The JsonLogic to save and whether it is valid; problems land in errors / message."""
         if self.mode == "advanced":
             checked = check_json(self.text)
-            self.message = checked.message
+            self.message, self.path = checked.message, checked.path
             return checked.value, checked.message is None
         self.errors = {**check_tree(self.tree, catalogue=self.catalogue), **self.errors}
         if self.errors:

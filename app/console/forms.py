@@ -10,10 +10,25 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask_wtf import FlaskForm
+from wtforms.validators import Length, ValidationError
 
 from app.domain.errors import DomainError, InvalidFields
 
 Saved = TypeVar("Saved")
+
+
+class AtMost(Length):
+    """Length's check without its maxlength attribute: a browser cuts typed or pasted text at maxlength
+    without a word, where this says how long the text is against the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(max=limit)
+        self.field_flags = {}
+
+    def __call__(self, form, field) -> None:
+        length = len(field.data or "")
+        if length > self.max:
+            raise ValidationError(f"{field.label.text} can be at most {self.max:,} characters; this one has {length:,}.")
 
 
 class ConfirmForm(FlaskForm):

@@ -10,7 +10,15 @@ from app.console import bp
 from app.console.action_forms import ConditionsEditor, RuleForm, check_json
 from app.console.actions import show_context
 from app.domain.builder import CUSTOM_TYPES, MAX_GROUP_DEPTH, custom_name, format_value
-from app.domain.catalogue import CATALOGUE, FIELD_TYPES, OPERATORS, TYPE_LABELS, TenantCatalogue, operators_for
+from app.domain.catalogue import (
+    FIELD_GROUPS,
+    FIELD_TYPES,
+    OPERATORS,
+    TYPE_LABELS,
+    YOUR_DATA,
+    TenantCatalogue,
+    operators_for,
+)
 from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.services.rulesets import data_points, rules
@@ -23,7 +31,8 @@ def builder_context(code: str, editor: ConditionsEditor) -> dict:
     return {
         "editor": editor,
         "code": code,
-        "catalogue": CATALOGUE,
+        "field_groups": FIELD_GROUPS,
+        "your_data": YOUR_DATA,
         "field_types": FIELD_TYPES,
         "type_labels": TYPE_LABELS,
         "custom_types": CUSTOM_TYPES,

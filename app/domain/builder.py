@@ -16,11 +16,13 @@ from __future__ import annotations
 import copy
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.domain.catalogue import (
+    CUSTOM_NAME_MAX,
     CUSTOM_PREFIX,
     FIELD_TYPES,
     LIST_KINDS_FOR_TYPE,
@@ -40,6 +42,12 @@ JOINS = ("and", "or")
 ROOT = "0"
 _KEY = re.compile(r"^0(?:-\d{1,3}){0,8}$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_MAX_INT_DIGITS = 309  # sys.float_info.max has 309
+# What the API refuses as "number out of range" (app.domain.json_documents), said for a form.
+NUMBER_RANGE = "a rule holds numbers from -1.8e308 to 1.8e308"
+TOO_LARGE = f"This number is too large: {NUMBER_RANGE}."
+# A value box holds at most this much; a longer list of values belongs in a custom list.
+MAX_VALUE_LENGTH = 10_000
 
 
 @dataclass
@@ -63,14 +71,24 @@ Node = Condition | Group
 # Typed values
 
 
-def parse_number(text: str) -> int | float | None:
+def parse_number(text: str) -> tuple[int | float | None, bool]:
+    """Number text → the number the API's JSON would read, or ``None``; and whether it was refused
+    for being out of range. Like :func:`app.domain.json_documents.decode_json`, a number must be a
+    finite double: ``1e999`` or a 400-digit integer is too large, not "not a number"."""
     text = text.strip()
-    if len(text) > 40 or not _NUMBER.fullmatch(text):
-        return None
+    if not _NUMBER.fullmatch(text):
+        return None, False
     if any(c in text for c in ".eE"):
-        number = float(text)
-        return number if math.isfinite(number) else None
-    return int(text)
+        number = float(text)  # never NaN here; infinity when the literal is beyond the double range
+        return (number, False) if math.isfinite(number) else (None, True)
+    # By length first: int() itself refuses beyond 4,300 digits.
+    if len(text.lstrip("+-").lstrip("0")) > _MAX_INT_DIGITS or abs(whole := int(text)) > sys.float_info.max:
+        return None, True
+    return whole, False
+
+
+def _in_range(number: int | float) -> bool:
+    return abs(number) <= sys.float_info.max  # False for infinity and NaN too
 
 
 def parse_value(field_type: str, operator: str, raw: str) -> tuple[Any, str | None]:
@@ -81,22 +99,33 @@ def parse_value(field_type: str, operator: str, raw: str) -> tuple[Any, str | No
     raw = (raw or "").strip()
     if op.list_ref:
         return (raw, None) if raw else (raw, "Choose a list.")
+    if len(raw) > MAX_VALUE_LENGTH:
+        return raw, (f"A value can be at most {MAX_VALUE_LENGTH:,} characters; this one has {len(raw):,}."
+                     + (" Put a longer list in a custom list, under Data." if op.list_value else ""))
     if op.list_value:
         items = [item.strip() for item in raw.split(",") if item.strip()]
         if not items:
             return raw, "Enter at least one value, separated by commas."
         if field_type == "number":
             numbers = [parse_number(item) for item in items]
-            if any(n is None for n in numbers):
+            if too_large := next((item for item, (_, large) in zip(items, numbers, strict=True) if large), None):
+                return raw, f"“{_clipped(too_large)}” is too large: {NUMBER_RANGE}."
+            if any(n is None for n, _ in numbers):
                 return raw, "Every item must be a number."
-            return numbers, None
+            return [n for n, _ in numbers], None
         return items, None
     if field_type == "number":
-        number = parse_number(raw)
+        number, too_large = parse_number(raw)
+        if too_large:
+            return raw, TOO_LARGE
         return (raw, "Enter a number.") if number is None else (number, None)
     if not raw:
         return raw, "Enter a value."
     return raw, None
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= 24 else text[:24] + "…"
 
 
 def format_value(value: Any) -> str:
@@ -149,7 +178,11 @@ def check_condition(node: Condition, key: str, *, catalogue: TenantCatalogue) ->
             errors[f"{key}-field"] = "Choose a field from the list."
             return errors
         if not is_custom(node.field):
-            errors[f"{key}-field"] = "Name the custom field with letters, digits, '_' or '-' (up to 100)."
+            name = node.field[len(CUSTOM_PREFIX):]
+            errors[f"{key}-field"] = (
+                f"A custom field name can be at most {CUSTOM_NAME_MAX} characters; this one has {len(name):,}."
+                if len(name) > CUSTOM_NAME_MAX else
+                f"Name the custom field with letters, digits, '_' or '-' (up to {CUSTOM_NAME_MAX}).")
             return errors
         if node.type not in CUSTOM_TYPES:
             errors[f"{key}-field"] = "Choose the custom field's type."
@@ -191,7 +224,7 @@ def _check_list_ref(node: Condition, key: str, *, catalogue: TenantCatalogue) ->
 
 def _fits(field_type: str, value: Any) -> bool:
     if field_type == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and _in_range(value)
     return isinstance(value, str)
 
 
@@ -423,19 +456,35 @@ def _describe_group(group: Group, *, catalogue: TenantCatalogue, top: bool = Fal
 
 
 def _describe_condition(node: Condition, *, catalogue: TenantCatalogue) -> str:
+    entry = catalogue.find_field(node.field)
+    if entry is not None and entry.when_true:  # a yes / no field that reads as a statement
+        statement = {"is_true": entry.when_true, "is_false": entry.when_false,
+                     "exists": f"it is known whether {entry.when_true}",
+                     "not_exists": f"it is not known whether {entry.when_true}"}
+        return statement[node.operator]
+    subject = entry.subject if entry is not None else node.field
     op = OPERATORS[node.operator]
-    label = catalogue.label_for(node.field)
+    # A list field names its items in the plural ("user's enrolled methods include “PASSKEY”").
+    verb = (_PLURAL_VERBS if node.type == "list" else _VERBS).get(node.operator, op.label)
     if not op.takes_value:
-        return f"{label} {op.label}"
+        return f"{subject} {verb}"
     if op.list_ref:
-        return f"{label} {op.label} “{node.value}”"
+        return f"{subject} {verb} “{node.value}”"
     if op.list_value:
-        shown = "[" + format_value(node.value) + "]"
-    elif node.type == "number":
-        shown = format_value(node.value)
-    else:
-        shown = f"“{node.value}”"
-    return f"{label} {op.label} {shown}"
+        return f"{subject} {verb} " + ", ".join(_shown(node.type, item) for item in node.value)
+    shown = _shown(node.type, node.value)
+    if entry is not None and entry.unit[0]:
+        shown += " " + (entry.unit[0] if node.value == 1 else entry.unit[1])
+    return f"{subject} {verb} {shown}"
+
+
+# Where the builder's operator label would read oddly in a sentence.
+_VERBS = {"in": "is one of", "not_in": "is not one of"}
+_PLURAL_VERBS = {"contains": "include", "not_contains": "do not include", "exists": "exist", "not_exists": "do not exist"}
+
+
+def _shown(field_type: str, value: Any) -> str:
+    return format_value(value) if field_type == "number" else f"“{value}”"
 
 
 # Sentences for people reading rules (the Rules tab, a review case) describe them by the built-in

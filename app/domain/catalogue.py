@@ -19,15 +19,29 @@ FIELD_TYPES: tuple[str, ...] = ("text", "number", "boolean", "list", "ip", "mult
 TYPE_LABELS = {"text": "Text", "number": "Number", "boolean": "Yes / no", "list": "List", "ip": "IP address",
                "multiselect": "Multi-select"}
 CUSTOM_PREFIX = "custom."
-CUSTOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+CUSTOM_NAME_MAX = 100
+CUSTOM_NAME = re.compile(rf"^[A-Za-z0-9_-]{{1,{CUSTOM_NAME_MAX}}}$")
 
 
 @dataclass(frozen=True)
 class CatalogueField:
     path: str
     type: str
-    label: str
+    label: str  # what the field picker shows
     description: str
+    # How a rule's sentence says it (the Rules tab, a review case): "" names the field by its label.
+    sentence: str = ""
+    # A yes / no field compared to true or false reads as a statement: "device is new", "device is not new".
+    when_true: str = ""
+    when_false: str = ""
+    unit: tuple[str, str] = ("", "")  # after a compared number: one, many ("day", "days")
+
+    @property
+    def subject(self) -> str:
+        """The field inside a sentence: its label in lower case, but an acronym (IP, ID) kept."""
+        if self.sentence:
+            return self.sentence
+        return self.label if self.label[:2].isupper() else self.label[:1].lower() + self.label[1:]
 
 
 # Said of every field catalogue.toml marks needs_geoip.
@@ -41,7 +55,9 @@ def _read_fields() -> dict[str, tuple[CatalogueField, ...]]:
     return {
         name: tuple(
             CatalogueField(row["path"], row["type"], row["label"],
-                           row["description"] + (_NEEDS_GEO if row.get("needs_geoip") else ""))
+                           row["description"] + (_NEEDS_GEO if row.get("needs_geoip") else ""),
+                           sentence=row.get("sentence", ""), when_true=row.get("when_true", ""),
+                           when_false=row.get("when_false", ""), unit=tuple(row.get("unit", ("", ""))))
             for row in rows
         )
         for name, rows in tables.items()
@@ -52,20 +68,22 @@ _FIELDS = _read_fields()
 SIGNAL_FIELDS = _FIELDS["signal"]  # computed at track time, only for actions whose rules read them
 
 _VELOCITY_SCOPES = {"user": "this user", "device": "this device id", "ip": "this IP address"}
-_VELOCITY_METRICS = {
-    "actionCount": ("actions", "Actions of any code tracked for {scope}"),
-    "actionCodeCount": ("actions of this code", "Actions of this action's code tracked for {scope}"),
-    "failedChallenges": ("failed challenges", "Actions tracked for {scope} whose challenge failed"),
-    "distinctUsers": ("distinct users", "Distinct users tracked with {scope} (credential stuffing)"),
+_VELOCITY_METRICS = {  # label, in a sentence, description
+    "actionCount": ("actions", "action count", "Actions of any code tracked for {scope}"),
+    "actionCodeCount": ("actions of this code", "count of this action", "Actions of this action's code tracked for {scope}"),
+    "failedChallenges": ("failed challenges", "failed challenge count", "Actions tracked for {scope} whose challenge failed"),
+    "distinctUsers": ("distinct users", "distinct user count", "Distinct users tracked with {scope} (credential stuffing)"),
 }
 _WINDOW_WORDS = {"10m": "10 minutes", "1h": "1 hour", "24h": "24 hours", "7d": "7 days"}
 VELOCITY_FIELDS: tuple[CatalogueField, ...] = tuple(
     CatalogueField(
         f"velocity.{scope}.{metric}.{window}", "number",
         f"{scope.capitalize() if scope != 'ip' else 'IP'}: {_VELOCITY_METRICS[metric][0]}, last {_WINDOW_WORDS[window]}",
-        _VELOCITY_METRICS[metric][1].format(scope=who) + f" in the last {_WINDOW_WORDS[window]}"
+        _VELOCITY_METRICS[metric][2].format(scope=who) + f" in the last {_WINDOW_WORDS[window]}"
         + (", this one included." if metric != "failedChallenges" else ".")
         + " Other windows work in JsonLogic: <n>m, <n>h or <n>d up to 90 days.",
+        sentence=f"{_VELOCITY_METRICS[metric][1]} for this {'IP address' if scope == 'ip' else scope}"
+                 f" in the last {_WINDOW_WORDS[window].removeprefix('1 ')}",
     )
     for scope, who in _VELOCITY_SCOPES.items()
     for metric in (("actionCount", "actionCodeCount", "failedChallenges") if scope == "user" else _VELOCITY_METRICS)
@@ -73,6 +91,15 @@ VELOCITY_FIELDS: tuple[CatalogueField, ...] = tuple(
 )
 CATALOGUE: tuple[CatalogueField, ...] = _FIELDS["field"] + SIGNAL_FIELDS + VELOCITY_FIELDS
 _BY_PATH = {entry.path: entry for entry in CATALOGUE}
+
+# The field picker's groups, by what a path reads first; the user agent is the device's browser.
+YOUR_DATA = "Your data"
+_GROUP_OF_ROOT = {"action": "Action", "user": "User", "device": "Device", "userAgent": "Device", "ip": "IP",
+                  "velocity": "Velocity"}
+FIELD_GROUPS: tuple[tuple[str, tuple[CatalogueField, ...]], ...] = tuple(
+    (group, tuple(entry for entry in CATALOGUE if _GROUP_OF_ROOT[entry.path.split(".", 1)[0]] == group))
+    for group in dict.fromkeys(_GROUP_OF_ROOT.values())
+)
 
 
 @dataclass(frozen=True)
@@ -159,10 +186,6 @@ class TenantCatalogue:
         """A built-in field, else one of the tenant's data points (a data point cannot shadow a built-in)."""
         entry = _BY_PATH.get(path)
         return entry if entry is not None else self._by_path.get(path)
-
-    def label_for(self, path: str) -> str:
-        entry = self.find_field(path)
-        return entry.label if entry else path
 
     def find_list(self, name: str) -> ListRef | None:
         return next((ref for ref in self.lists or () if ref.name == name), None)

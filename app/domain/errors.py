@@ -86,5 +86,14 @@ class InvalidJson(InvalidRequest):
     """A JSON document Tollgate will not read: too deeply nested, or a number that is not a finite double."""
 
 
+class RefusedNumber(InvalidJson):
+    """A number that is not a finite double; ``path`` is where (``custom.amount``, ``and[0].>[1]``)."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
 class MalformedJson(InvalidJson):
     """Not JSON at all; the message names the first problem's line and column."""

@@ -24,9 +24,12 @@ import sys
 from itertools import accumulate
 from typing import Any
 
-from app.domain.errors import InvalidJson, MalformedJson
+from app.domain.errors import InvalidJson, MalformedJson, RefusedNumber
 
-__all__ = ["MAX_DEPTH", "decode_json"]
+__all__ = ["MAX_DEPTH", "NOT_FINITE", "OUT_OF_RANGE", "decode_json"]
+
+OUT_OF_RANGE = "number out of range"
+NOT_FINITE = "not a finite number"
 
 MAX_DEPTH = 64
 
@@ -81,7 +84,7 @@ def decode_json(document: str | bytes) -> Any:
         except _Refused:
             # The decoder stops at the first refused number: the text after it may not be JSON at all,
             # which the locating decode finds, and which is then the answer.
-            raise InvalidJson(_describe_refused_number(document)) from None
+            raise RefusedNumber(*_refused_number(document)) from None
     except json.JSONDecodeError as exc:
         raise MalformedJson(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
 
@@ -110,18 +113,18 @@ def _keeping_refused(parse):
         try:
             return parse(literal)
         except _Refused:
-            return _Number("number out of range")
+            return _Number(OUT_OF_RANGE)
     return keep
 
 
 _LOCATOR = json.JSONDecoder(parse_float=_keeping_refused(_finite_float), parse_int=_keeping_refused(_double_sized_int),
-                            parse_constant=lambda literal: _Number("not a finite number"), object_pairs_hook=_Pairs)
+                            parse_constant=lambda literal: _Number(NOT_FINITE), object_pairs_hook=_Pairs)
 
 
-def _describe_refused_number(text: str) -> str:
+def _refused_number(text: str) -> tuple[str, str]:
     """Only on refusal: decode again, keeping refused numbers in place, to name the first one's path."""
     path, problem = _locate(_LOCATOR.decode(text), "") or ("", "a number is out of range or not finite")
-    return f"{path or '$'}: {problem}"
+    return path or "$", problem
 
 
 def _locate(value: Any, path: str) -> tuple[str, str] | None:

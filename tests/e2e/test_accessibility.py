@@ -88,6 +88,23 @@ def test_action_replay_and_review_pages(page: Page, console_admin, tracked):
             assert violations(page) == [], f"{path} with its shortcuts listed ({scheme})"
 
 
+def test_rule_editor_with_a_condition_and_as_json_logic(page: Page, console_admin, tracked):
+    # A condition row: the grouped field picker with its search box (console.js), operator and value.
+    page.goto("/console/actions/payout/rules")
+    editor = page.locator("#rules a.rule-name").first.get_attribute("href")
+    assert_accessible(page, editor)
+    assert page.get_by_role("searchbox", name="Search fields").is_visible()
+    # As JsonLogic, refused while typing: the message, and the path behind "Technical details", opened.
+    for scheme in SCHEMES:
+        page.emulate_media(color_scheme=scheme)
+        page.goto(editor)
+        page.get_by_role("button", name="Edit as JsonLogic").click()
+        page.get_by_label("JsonLogic expression").fill('{"and": [{"bogus": [1, 2]}]}')
+        page.get_by_label("JsonLogic expression").press("End")  # a keyup: the live check runs
+        page.locator("#conditions-status details summary").click()
+        assert violations(page) == [], f"{editor} as JsonLogic, refused ({scheme})"
+
+
 def test_sign_in_page(page: Page, live_server):
     assert_accessible(page, "/auth/login")
 

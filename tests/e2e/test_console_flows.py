@@ -215,7 +215,11 @@ def test_advanced_mode_names_the_bad_node_while_typing(
 
     editor.fill('{"and": [{">": [{"var": "custom.amount"}, 1000]}, {"bogus": [1, 2]}]}')
     editor.press("End")  # the live check listens to keyup
-    expect(status).to_have_text("Invalid: unknown operator 'bogus' — at and[1]")
+    expect(status.locator(".error")).to_have_text("Invalid: Unknown operator 'bogus'.")
+    path = status.get_by_text("and[1]")  # the engine's path: a technical detail, closed by default
+    expect(path).to_be_hidden()
+    status.get_by_text("Technical details").click()
+    expect(path).to_be_visible()
 
     editor.fill('{"and": [{">": [{"var": "custom.amount"}, 1000]}]}')
     editor.press("End")

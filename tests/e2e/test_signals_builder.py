@@ -60,6 +60,7 @@ def test_a_device_is_new_rule_built_in_the_builder_shows_in_the_test_action_trac
     page.wait_for_url(f"**/console/actions/{CODE}/rules")
     expect(page.locator(".flash")).to_contain_text(f"Rule “{RULE}” saved.")
     expect(page.locator("#rules .rule-name")).to_have_text([RULE])
+    expect(page.locator("#rules .summary")).to_have_text(["device is new"])  # a sentence, not "… is true"
 
     # A device this user never used: the signal is true and the rule decides.
     panel = run_test_action(page, USER, DEVICE)

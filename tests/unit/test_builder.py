@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from app.domain.builder import (
+    TOO_LARGE,
     Condition,
     Group,
     apply_edit,
@@ -12,11 +15,14 @@ from app.domain.builder import (
     describe,
     describe_conditions,
     from_jsonlogic,
+    parse_number,
     parse_value,
     to_jsonlogic,
     tree_from_form,
 )
-from app.domain.catalogue import TenantCatalogue
+from app.domain.catalogue import CATALOGUE, CatalogueField, TenantCatalogue
+from app.domain.errors import InvalidJson
+from app.domain.json_documents import decode_json
 from app.domain.rules import evaluate, validate_conditions
 
 BUILT_IN = TenantCatalogue()  # a tenant with no data points or lists of its own
@@ -186,6 +192,16 @@ def test_check_tree_names_the_offending_input(tree, errors):
     ("number", "gt", " 12 ", (12, None)),
     ("number", "gt", "1e3", (1000.0, None)),
     ("number", "gt", "nan", ("nan", "Enter a number.")),
+    ("number", "gt", "inf", ("inf", "Enter a number.")),
+    # What the API reads as a finite double the builder stores; beyond it is too large, not "not a number".
+    ("number", "gt", "1e308", (1e308, None)),
+    ("number", "gt", "-" + "9" * 308, (-int("9" * 308), None)),
+    ("number", "gt", "1e999", ("1e999", TOO_LARGE)),
+    ("number", "gt", "-1e999", ("-1e999", TOO_LARGE)),
+    ("number", "gt", "1" + "0" * 400, ("1" + "0" * 400, TOO_LARGE)),
+    ("number", "gt", "9" * 5000, ("9" * 5000, TOO_LARGE)),  # beyond what int() reads
+    ("number", "in", "1, 2e999", ("1, 2e999", "“2e999” is too large: a rule holds numbers from -1.8e308 to 1.8e308.")),
+    ("number", "in", "1, 1e-999", ([1, 0.0], None)),  # as JSON reads it: too small to tell from 0
     ("number", "in", "1, 2,", ([1, 2], None)),
     ("number", "in", "1, x", ("1, x", "Every item must be a number.")),
     ("text", "in", " , ", (",", "Enter at least one value, separated by commas.")),
@@ -194,6 +210,23 @@ def test_check_tree_names_the_offending_input(tree, errors):
 ])
 def test_parse_value(type_, op, raw, expected):
     assert parse_value(type_, op, raw) == expected
+
+
+_LARGEST = int(sys.float_info.max)
+
+
+@pytest.mark.parametrize("literal", [
+    "1e308", "1.7976931348623157e308", "1.8e308", "-1e999", "1e-999", "9" * 308, "9" * 309, str(_LARGEST),
+    str(_LARGEST + 1), str(-_LARGEST - 1), "0.5", "12",
+])
+def test_the_builder_takes_a_number_exactly_when_the_api_does(literal):
+    number, too_large = parse_number(literal)
+    try:
+        accepted = decode_json(literal)
+    except InvalidJson:
+        assert too_large and number is None
+    else:
+        assert not too_large and number == accepted and type(number) is type(accepted)
 
 
 def test_edits_add_and_remove_nodes_on_a_copy():
@@ -223,6 +256,71 @@ def test_describe_reads_like_a_sentence():
     ])
 
     assert describe(tree, catalogue=BUILT_IN) == ("custom.amount is greater than 1000 AND "
-                                                  "(User is enrolled is false OR IP address is in list [1.2.3.4, 5.6.7.8])")
+                                                  "(user is not enrolled OR IP address is one of “1.2.3.4”, “5.6.7.8”)")
     assert describe(Group(), catalogue=BUILT_IN) == "Always (no conditions)"
     assert describe_conditions({"if": [True, True, False]}, catalogue=BUILT_IN) == "Advanced condition (JsonLogic)"
+
+
+def _said(condition: Condition, catalogue: TenantCatalogue = BUILT_IN) -> str:
+    return describe(Group("and", [condition]), catalogue=catalogue)
+
+
+@pytest.mark.parametrize(("condition", "sentence"), [
+    # User
+    (c("user.email", "text", "eq", "ann@example.com"), "user email equals “ann@example.com”"),
+    (c("user.isEnrolled", "boolean", "is_true"), "user is enrolled"),
+    (c("user.hasPreviouslyVerified", "boolean", "is_false"), "user has not verified before"),
+    (c("user.enrolledVerificationMethods", "list", "contains", "PASSKEY"), "user's enrolled methods include “PASSKEY”"),
+    (c("user.enrolledVerificationMethods", "list", "not_exists"), "user's enrolled methods do not exist"),
+    (c("user.accountAgeDays", "number", "lt", 7), "account age is less than 7 days"),
+    (c("user.accountAgeDays", "number", "eq", 1), "account age equals 1 day"),
+    (c("user.lastVerifiedMinutesAgo", "number", "gte", 10),
+     "time since the user last verified is greater than or equal to 10 minutes"),
+    # Device
+    (c("device.isNew", "boolean", "is_true"), "device is new"),
+    (c("device.isNew", "boolean", "is_false"), "device is not new"),
+    (c("device.isBot", "boolean", "is_true"), "device is a bot"),
+    (c("device.isNew", "boolean", "exists"), "it is known whether device is new"),
+    (c("device.id", "text", "not_exists"), "device ID does not exist"),
+    (c("device.lastSeenDaysAgo", "number", "gt", 30), "time since the device was last seen is greater than 30 days"),
+    (c("device.os", "text", "in", ["iOS", "Android"]), "operating system is one of “iOS”, “Android”"),
+    # IP
+    (c("ip.isUnrecognized", "boolean", "is_false"), "IP is recognized"),
+    (c("ip.impossibleTravel", "boolean", "is_true"), "travel is impossible"),
+    (c("ip.atypicalTravel", "boolean", "is_true"), "IP country is atypical"),
+    (c("ip.countryCode", "text", "not_in", ["NZ", "AU"]), "IP country is not one of “NZ”, “AU”"),
+    (c("ip.cidrLists", "list", "contains", "tor"), "IP's network lists include “tor”"),
+    (c("ip.travelSpeedKmh", "number", "gt", 900), "travel speed is greater than 900 km/h"),
+    (c("ip.address", "ip", "in_list", "blocked"), "IP address is in custom list “blocked”"),
+    # Velocity
+    (c("velocity.user.actionCount.10m", "number", "gt", 5),
+     "action count for this user in the last 10 minutes is greater than 5"),
+    (c("velocity.ip.distinctUsers.1h", "number", "gte", 20),
+     "distinct user count for this IP address in the last hour is greater than or equal to 20"),
+    (c("velocity.device.actionCodeCount.7d", "number", "lte", 3),
+     "count of this action for this device in the last 7 days is less than or equal to 3"),
+    # Custom data, untyped: named by its path
+    (c("custom.vip", "boolean", "is_true"), "custom.vip is true"),
+    (c("custom.level", "number", "in", [1, 2.5]), "custom.level is one of 1, 2.5"),
+    (c("custom.note", "text", "contains", "gift"), "custom.note contains “gift”"),
+])
+def test_each_field_family_reads_naturally(condition, sentence):
+    assert _said(condition) == sentence
+
+
+def test_a_tenants_data_points_read_by_their_path():
+    tenant = TenantCatalogue(fields=(CatalogueField("custom.tags", "multiselect", "custom.tags", "Order tags"),
+                                     CatalogueField("custom.trusted", "boolean", "custom.trusted", "Trusted")))
+
+    assert _said(c("custom.tags", "multiselect", "contains_any", ["gift", "crypto"]), tenant) == \
+        "custom.tags contains any of “gift”, “crypto”"
+    assert _said(c("custom.trusted", "boolean", "is_false"), tenant) == "custom.trusted is false"
+
+
+def test_no_built_in_field_reads_as_a_label_compared_to_true_or_false():
+    # Every built-in yes / no field says what true and false mean, so no sentence reads "… is new is true".
+    for entry in CATALOGUE:
+        if entry.type == "boolean":
+            assert entry.when_true and entry.when_false, entry.path
+            sentences = {_said(c(entry.path, "boolean", op)) for op in ("is_true", "is_false")}
+            assert len(sentences) == 2 and not any(s.endswith((" is true", " is false")) for s in sentences)

@@ -18,7 +18,8 @@ def test_number_items_are_typed_and_bad_lines_are_named():
     items, errors = parse_items("numbers", "1\n2.5\n1.0\nabc\n-3\n1e400")
 
     assert items == [1, 2.5, -3]
-    assert errors == ["Line 4: “abc” is not a number.", "Line 6: “1e400” is not a number."]
+    assert errors == ["Line 4: “abc” is not a number.",
+                      "Line 6: “1e400” is too large: a rule holds numbers from -1.8e308 to 1.8e308."]
 
 
 def test_cidr_items_are_normalised_for_ipv4_and_ipv6():

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.errors import InvalidJson, InvalidRequest, MalformedJson
-from app.domain.json_documents import MAX_DEPTH, decode_json
+from app.domain.errors import InvalidJson, InvalidRequest, MalformedJson, RefusedNumber
+from app.domain.json_documents import MAX_DEPTH, NOT_FINITE, OUT_OF_RANGE, decode_json
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**300), 10**300) | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -54,6 +54,9 @@ def test_a_number_that_is_not_a_finite_double_is_named_by_its_path(document, mes
 
     assert not isinstance(error, MalformedJson)
     assert error.message == message
+    # The path and the problem apart, for a form that shows the path only as a technical detail.
+    assert isinstance(error, RefusedNumber) and f"{error.path}: {error.problem}" == message
+    assert error.problem in (OUT_OF_RANGE, NOT_FINITE)
 
 
 @pytest.mark.parametrize("document", [

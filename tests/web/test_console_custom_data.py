@@ -279,7 +279,7 @@ def test_the_builder_offers_data_points_with_their_type_and_description(admin, a
     chosen = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True,
                               data={"g-0-join": "and", "c-0-0-field": "custom.amount"}))
 
-    yours = page.find("select", attrs={"name": "c-0-0-field"}).find("optgroup", label="Your data points")
+    yours = page.find("select", attrs={"name": "c-0-0-field"}).find("optgroup", label="Your data")
     assert {option["value"]: text_of(option) for option in yours.find_all("option")}["custom.amount"] == "custom.amount (Number)"
     hint = chosen.find("select", id="c-0-0-field").find_next_sibling("p", class_="hint")
     assert text_of(hint) == "Amount in cents"

@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from app.domain.catalogue import CATALOGUE
 from app.extensions import db
 from app.models import Rule
 from tests.factories import make_action, rule
@@ -63,6 +64,23 @@ def test_new_rule_page_has_the_builder(admin, action):
     assert "Conditions" in [text_of(legend) for legend in page.find_all("legend")]
 
 
+def test_the_field_picker_groups_the_catalogue_by_what_it_describes(admin, action):
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True,
+                            data={"mode": "builder", "g-0-join": "and", "builder-op": "add-condition:0"}))
+
+    picker = page.find("select", id="c-0-0-field")
+    groups = {group["label"]: [option["value"] for option in group.find_all("option")]
+              for group in picker.find_all("optgroup")}
+    assert list(groups) == ["Action", "User", "Device", "IP", "Velocity", "Your data"]
+    offered = [path for paths in groups.values() for path in paths]
+    assert sorted(offered) == sorted([entry.path for entry in CATALOGUE] + ["custom"])  # each once
+    assert {"user.email", "user.isEnrolled", "user.accountAgeDays"} <= set(groups["User"])
+    assert {"device.id", "device.isNew", "userAgent"} <= set(groups["Device"])
+    assert {"ip.address", "ip.countryCode", "ip.impossibleTravel"} <= set(groups["IP"])
+    assert all(path.startswith("velocity.") for path in groups["Velocity"]) and len(groups["Velocity"]) == 44
+    assert groups["Your data"] == ["custom"]
+
+
 def test_builder_saves_json_logic_and_the_rule_goes_last(app, admin, action, tenant):
     make_action(app, tenant.id, "other", rules=[rule("Elsewhere", 0, "BLOCK")])
     first = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000})
@@ -88,7 +106,8 @@ def test_opening_a_rule_shows_the_same_tree(app, admin, action):
     assert selected_value(page, "c-0-0-field") == "custom" and _control(page, "c-0-0-custom")["value"] == "amount"
     assert selected_value(page, "c-0-0-type") == "number" and selected_value(page, "c-0-0-op") == "gt"
     value = page.find("input", id="c-0-0-value")
-    assert (value["type"], value["step"], value["name"], value["value"]) == ("number", "any", "c-0-0-value", "1000")
+    # A text box: a browser would empty a number box holding what it cannot read (1e999), hiding why.
+    assert (value["type"], value["name"], value["value"]) == ("text", "c-0-0-value", "1000")
 
 
 def test_builder_endpoint_adds_and_removes_conditions_and_groups(admin, action):
@@ -148,6 +167,58 @@ def test_builder_errors_sit_next_to_the_offending_input(app, admin, action, fiel
     assert response.status_code == 400
     assert field_error(response, error_key, control=f"c-{error_key}").startswith(message)
     assert _rules(app) == []
+
+
+@pytest.mark.parametrize("huge", ["1e999", "-1e999", "9" * 400])
+def test_a_number_too_large_to_store_keeps_its_text_and_says_why(app, admin, action, huge):
+    # Not "Enter a number.": the API refuses it as out of range, and the builder says so.
+    response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, "c-0-0-value": huge})
+
+    assert response.status_code == 400
+    assert field_error(response, "0-0-value", control="c-0-0-value") == (
+        "This number is too large: a rule holds numbers from -1.8e308 to 1.8e308.")
+    assert parse(response).find("input", id="c-0-0-value")["value"] == huge
+    assert _rules(app) == []
+
+
+def test_the_largest_number_the_api_takes_saves(app, admin, action):
+    response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, "c-0-0-value": "1.7e308"})
+
+    assert response.status_code == 303
+    assert _rules(app)[0]["conditions"] == {"and": [{">": [{"var": "custom.amount"}, 1.7e308]}]}
+
+
+@pytest.mark.parametrize(("fields", "error_key", "control", "message"), [
+    ({"name": "n" * 121}, "name", "name", "Name can be at most 120 characters; this one has 121."),
+    ({"description": "d" * 2001}, "description", "description",
+     "Description can be at most 2,000 characters; this one has 2,001."),
+    ({"c-0-0-custom": "a" * 101}, "0-0-field", "c-0-0-custom",
+     "A custom field name can be at most 100 characters; this one has 101."),
+    ({"c-0-0-type": "text", "c-0-0-op": "eq", "c-0-0-value": "v" * 10_001}, "0-0-value", "c-0-0-value",
+     "A value can be at most 10,000 characters; this one has 10,001."),
+    ({"c-0-0-type": "text", "c-0-0-op": "in", "c-0-0-value": "v," * 5_001}, "0-0-value", "c-0-0-value",
+     "A value can be at most 10,000 characters; this one has 10,002. Put a longer list in a custom list, under Data."),
+])
+def test_text_longer_than_its_limit_is_kept_and_refused_with_its_length(app, admin, action, fields, error_key, control,
+                                                                        message):
+    response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, **AMOUNT_OVER_1000, **fields})
+
+    assert response.status_code == 400
+    assert field_error(response, error_key, control=control) == message
+    shown = parse(response).find(id=control)  # all of it, not cut at the limit
+    assert (shown.get_text().lstrip("\r\n") if shown.name == "textarea" else shown["value"]) == fields[control]
+    assert _rules(app) == []
+
+
+def test_no_text_box_of_the_editor_cuts_what_is_typed_into_it(admin, action):
+    # A maxlength would make the browser drop what is past it without a word; the server says instead.
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True, data={
+        "mode": "builder", "g-0-join": "and", "c-0-0-field": "custom", "c-0-0-type": "text", "c-0-0-op": "eq"}))
+    editor = parse(admin.get("/console/actions/withdraw/rules/new"))
+
+    boxes = [*page.select("input[type=text], textarea"), *editor.select("input[type=text], textarea")]
+    assert {box["id"] for box in boxes} >= {"c-0-0-custom", "c-0-0-value", "name", "description"}
+    assert [box["id"] for box in boxes if box.has_attr("maxlength")] == []
 
 
 def test_rule_form_errors(app, admin, action):
@@ -235,20 +306,38 @@ def test_rules_the_builder_cannot_show_open_in_advanced_mode_with_a_note(app, ad
     assert _control(back, "mode")["value"] == "advanced" and "keep editing it as JsonLogic" in text_of(back.select_one(".note"))
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('{"and": [{">": [{"var": "custom.amount"}]}]}', "'>' takes 2 arguments, got 1 — at and[0]"),
-    ('{"and": [{"bogus": [1, 2]}]}', "unknown operator 'bogus' — at and[0]"),
-    ('{"and": [', "Not valid JSON: Expecting value (line 1, column 10)."),
-    ('{">": [{"var": "custom.amount"}, 1e400]}', ">[1]: number out of range"),
-    ('{">": [{"var": "custom.amount"}, -Infinity]}', ">[1]: not a finite number"),
-    ('{"!": ' * 2_000 + "true" + "}" * 2_000, "JSON nested too deeply (limit 64)."),
+def _verdict(source) -> tuple[str, str | None]:
+    """The raw editor's verdict: its message, and the engine's path of the problem, which only a closed
+    "Technical details" disclosure shows."""
+    page = parse(source)
+    message = page.select_one(".error, .ok")
+    details = page.find("details")
+    if details is None:
+        return text_of(message), None
+    assert text_of(details.summary) == "Technical details" and not details.has_attr("open")
+    assert details.find("code").find_parent("details") is details
+    assert details.find("code").get_text() not in text_of(message)  # the path is not in the sentence
+    return text_of(message), details.find("code").get_text()
+
+
+TOO_LARGE = "Invalid: This number is too large: a rule holds numbers from -1.8e308 to 1.8e308."
+NOT_A_NUMBER = "Invalid: Not a number a rule can hold: JSON has no NaN or Infinity."
+
+
+@pytest.mark.parametrize(("text", "message", "path"), [
+    ('{"and": [{">": [{"var": "custom.amount"}]}]}', "Invalid: '>' takes 2 arguments, got 1.", "and[0]"),
+    ('{"and": [{"bogus": [1, 2]}]}', "Invalid: Unknown operator 'bogus'.", "and[0]"),
+    ('{"and": [', "Invalid: Not valid JSON: Expecting value (line 1, column 10).", None),
+    ('{">": [{"var": "custom.amount"}, 1e400]}', TOO_LARGE, ">[1]"),  # the builder's words for the API's rule
+    ('{">": [{"var": "custom.amount"}, -Infinity]}', NOT_A_NUMBER, ">[1]"),
+    ('{"!": ' * 2_000 + "true" + "}" * 2_000, "Invalid: JSON nested too deeply (limit 64).", None),
 ])
-def test_live_validation_names_the_bad_node(admin, action, text, message):
+def test_live_validation_says_what_is_wrong_and_where_behind_technical_details(admin, action, text, message, path):
     response = admin.post("/console/actions/withdraw/rules/validate", data={"conditions_json": text}, htmx=True)
 
     status = fragment_root(response)
     assert response.status_code == 200 and "error" in status["class"]
-    assert text_of(status).startswith("Invalid: ") and message in text_of(status)
+    assert _verdict(response) == (message, path)
 
 
 def test_live_validation_says_valid(admin, action):
@@ -260,24 +349,40 @@ def test_live_validation_says_valid(admin, action):
     assert text_of(parse(response)) == "Valid"  # and nothing else
 
 
+def test_the_raw_editor_checks_while_typing_with_the_csrf_token_of_the_page(admin, action):
+    page = parse(admin.post("/console/actions/withdraw/rules/builder", htmx=True,
+                            data={"mode": "advanced", "conditions_json": ""}))
+    editor = parse(admin.get("/console/actions/withdraw/rules/new"))
+
+    textarea = page.find("textarea", attrs={"name": "conditions_json"})
+    assert textarea["hx-trigger"] == "keyup changed delay:400ms"
+    assert textarea["hx-post"] == "/console/actions/withdraw/rules/validate"
+    status = page.select_one(textarea["hx-target"])
+    assert status["role"] == "status" and status["aria-live"] == "polite"
+    assert "conditions-status" in textarea["aria-describedby"].split()
+    assert json.loads(editor.body["hx-headers"])["X-CSRFToken"]  # htmx sends it with every request
+
+
 def test_saving_invalid_advanced_json_shows_the_path(app, admin, action):
     response = admin.post("/console/actions/withdraw/rules/new", data={
         **BASE, "mode": "advanced", "conditions_json": '{"or": [true, {"in": [1, 2]}]}'})
 
     assert response.status_code == 400
-    assert "at or[1].in[1]" in text_of(parse(response).find(id="conditions-status"))
+    message, path = _verdict(parse(response).find(id="conditions-status"))
+    assert message.startswith("Invalid: ") and path == "or[1].in[1]"
     assert _rules(app) == []
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('{">": [{"var": "custom.amount"}, NaN]}', ">[1]: not a finite number"),
-    ('{"and": [' * 2_000 + "true" + "]}" * 2_000, "JSON nested too deeply (limit 64)."),
+    ('{">": [{"var": "custom.amount"}, NaN]}', NOT_A_NUMBER),
+    ('{">": [{"var": "custom.amount"}, 1e999]}', TOO_LARGE),
+    ('{"and": [' * 2_000 + "true" + "]}" * 2_000, "Invalid: JSON nested too deeply (limit 64)."),
 ])
 def test_saving_advanced_json_refuses_what_json_cannot_hold(app, admin, action, text, message):
     response = admin.post("/console/actions/withdraw/rules/new", data={**BASE, "mode": "advanced", "conditions_json": text})
 
     assert response.status_code == 400
-    assert message in text_of(parse(response).find(id="conditions-status"))
+    assert _verdict(parse(response).find(id="conditions-status"))[0] == message
     assert _rules(app) == []
 
 
@@ -321,7 +426,7 @@ def test_rules_tab_reads_first_match_wins_with_summaries(admin, app, tenant):
     assert "First match wins, from the top." in text_of(page.select_one("#rules .hint"))
     assert _rule_names(page) == ["Big", "Raw"]
     assert [text_of(summary) for summary in page.select("#rules .rule .summary")] == [
-        "custom.amount is greater than 1000 AND (User is enrolled is false OR Device ID does not exist)",
+        "custom.amount is greater than 1000 AND (user is not enrolled OR device ID does not exist)",
         "Advanced condition (JsonLogic)"]
 
 

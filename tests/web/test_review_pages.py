@@ -220,7 +220,7 @@ def test_case_says_which_rule_sent_it_to_review_in_the_rules_tab_words_and_where
     assert why(private) == ("Rule Big amount of version 2 decided: custom.amount is greater than 1000",
                             "Unknown: a private or unlisted address")
     # Deleted since (in the draft), the rule still reads as the version that decided has it.
-    assert why(ids["deleted"]) == ("Rule New device of version 2 decided: Device is new is true",
+    assert why(ids["deleted"]) == ("Rule New device of version 2 decided: device is new",
                                    "Unknown: no IP address was sent")
     assert why(ids["default"])[0] == "No rule matched: the action's default outcome, Review, applied."
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from app.domain.builder import parse_number
+from app.domain.builder import NUMBER_RANGE, parse_number
 from app.domain.catalogue import (
     LIST_NAME,
     LISTS_PREFIX,
@@ -67,7 +67,9 @@ def _parse_item(kind: str, raw: str) -> tuple[Any, str | None]:
     if len(raw) > MAX_ITEM_LENGTH:
         return None, f"“{shown}” is longer than {MAX_ITEM_LENGTH} characters."
     if kind == "numbers":
-        number = parse_number(raw)
+        number, too_large = parse_number(raw)
+        if too_large:
+            return None, f"“{shown}” is too large: {NUMBER_RANGE}."
         return (number, None) if number is not None else (None, f"“{shown}” is not a number.")
     if kind == "cidrs":
         try:
