@@ -16,6 +16,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import LiveServer
+from tests.e2e.test_console_flows import after_htmx
 from tests.factories import make_action, rule
 
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
@@ -98,7 +99,9 @@ def test_rule_editor_with_a_condition_and_as_json_logic(page: Page, console_admi
     for scheme in SCHEMES:
         page.emulate_media(color_scheme=scheme)
         page.goto(editor)
-        page.get_by_role("button", name="Edit as JsonLogic").click()
+        # Typing before htmx has settled the swapped-in editor would not reach its keyup listener.
+        after_htmx(page, "/console/actions/payout/rules/builder",
+                   lambda: page.get_by_role("button", name="Edit as JsonLogic").click())
         page.get_by_label("JsonLogic expression").fill('{"and": [{"bogus": [1, 2]}]}')
         page.get_by_label("JsonLogic expression").press("End")  # a keyup: the live check runs
         page.locator("#conditions-status details summary").click()
