@@ -15,7 +15,7 @@ from app.domain.decision import ActionState
 from app.domain.errors import InvalidRequest
 from app.models.base import utcnow
 from app.services.challenges import sessions as challenges
-from app.services.decisions import action_state, tracking
+from app.services.decisions import action_state, replay, tracking
 from app.services.reviews import decisions as review_decisions
 
 
@@ -32,7 +32,7 @@ def action_track(user_id: str, action_code: str):
 @bp.get("/users/<user_id>/actions/<action_code>/<idempotency_key>")
 def action_get(user_id: str, action_code: str, idempotency_key: str):
     action = action_state.get_action(g.caller.tenant_id, user_id, action_code, idempotency_key)
-    return jsonify(action_response(action))
+    return jsonify(action_response(action, replay.explanation(action)))
 
 
 @bp.patch("/users/<user_id>/actions/<action_code>/<idempotency_key>")
@@ -41,7 +41,7 @@ def action_update(user_id: str, action_code: str, idempotency_key: str):
     action = review_decisions.update_action_state(
         g.caller.tenant_id, user_id, action_code, idempotency_key, body.state, now=utcnow()
     )
-    return jsonify(action_response(action))
+    return jsonify(action_response(action, replay.explanation(action)))
 
 
 @bp.get("/users/<user_id>/actions")

@@ -38,7 +38,8 @@ def track_response(result: TrackResult) -> dict[str, Any]:
     )
 
 
-def action_response(action: UserAction) -> dict[str, Any]:
+def action_response(action: UserAction, output: dict[str, Any]) -> dict[str, Any]:
+    """``output``: the action's decision explained (services.decisions.replay.explanation)."""
     matched = set(action.rule_ids)
     return _without_none(
         {
@@ -51,12 +52,12 @@ def action_response(action: UserAction) -> dict[str, Any]:
             "verificationMethod": _method(action.verification_method),
             "rules": [
                 {"ruleId": r["ruleId"], "name": r["name"]}
-                for r in action.output.get("rules", [])
+                for r in output.get("rules", [])
                 if r.get("ruleId") in matched
             ],
             "ruleIds": action.rule_ids,
             "priorityRuleId": action.priority_rule_id,
-            "output": action.output,
+            "output": output,
         }
     )
 

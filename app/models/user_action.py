@@ -56,6 +56,8 @@ class UserAction(Base):
     input_snapshot: Mapped[dict | None] = mapped_column(JSON)
     rule_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     priority_rule_id: Mapped[str | None] = mapped_column(String(36))
+    # The decision's trace as stored by tracks before versions (and kept, without what it observed,
+    # for an erased user). Tracks since store {}: services.decisions.replay.explanation rebuilds it.
     output: Mapped[dict] = mapped_column(JSON, default=dict)
 
     ip_address: Mapped[str | None] = mapped_column(String(64))

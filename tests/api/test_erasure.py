@@ -18,6 +18,7 @@ from app.services.console.action_stats import outcome_counts
 from app.services.console.activity import ActivityFilters
 from app.services.console.activity_export import record_export
 from app.services.console.console_users import create_console_user, invite_console_user
+from app.services.decisions.replay import explanation
 from app.services.end_users import authenticators
 from app.services.operations import erasure, metrics
 from app.services.reviews.cases import add_note, claim_case
@@ -213,7 +214,7 @@ def test_the_actions_keep_their_decisions_under_one_pseudonym(app, api, held):
         before = db.session.execute(select(UserAction).where(UserAction.user_id == SUBJECT)
                                     .order_by(UserAction.id)).scalars().all()
         kept = [(a.id, a.action_code, a.state, a.rule_ids, a.priority_rule_id, a.created_at,
-                 [(r["ruleId"], r["matched"]) for r in a.output["rules"]]) for a in before]
+                 [(r["ruleId"], r["matched"]) for r in explanation(a)["rules"]]) for a in before]
 
     erase(api)
 
@@ -222,10 +223,10 @@ def test_the_actions_keep_their_decisions_under_one_pseudonym(app, api, held):
                                    .order_by(UserAction.id)).scalars().all()
         [event] = db.session.execute(select(AuditEvent).where(AuditEvent.event == erasure.EVENT)).scalars().all()
         assert [(a.id, a.action_code, a.state, a.rule_ids, a.priority_rule_id, a.created_at,
-                 [(r["ruleId"], r["matched"]) for r in a.output["rules"]]) for a in after] == kept
+                 [(r["ruleId"], r["matched"]) for r in explanation(a)["rules"]]) for a in after] == kept
         assert {a.user_id for a in after} == {event.target_id}
         assert all(a.attributes == {} and a.ip_address is None and a.redirect_url is None for a in after)
-        assert all(condition_free(a.output) for a in after)
+        assert all(condition_free(explanation(a)) for a in after)
         assert [a.state for a in after].count(ActionState.REVIEW_REQUIRED) == 1
 
 

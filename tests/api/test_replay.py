@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.domain.errors import DomainError
 from app.extensions import db
-from app.models import UserAction
+from app.models import Rule, UserAction
 from app.services.decisions.replay import replay_action
 from app.services.rulesets.rules import RuleDocument, create_rule
 from app.services.rulesets.versions import publish
@@ -98,3 +98,27 @@ def test_an_action_without_a_snapshot_cannot_be_replayed(app, api, tenant, withd
             replay_action(tenant.id, 999_999)
 
     assert refused.value.code == "not_replayable" and unknown.value.status == 404
+
+
+def test_a_track_stores_no_trace_and_reading_the_action_rebuilds_it_as_it_was_decided(app, api, tenant, withdraw):
+    tracked = api.post(f"/users/u1/actions/{ACTION}", json={"custom": {"country": "NZ", "amount": 5000}}).get_json()
+    url = f"/users/u1/actions/{ACTION}/{tracked['idempotencyKey']}"
+    decided = api.get(url).get_json()
+    # The rule that decided is renamed and its threshold raised, and that is published.
+    with app.app_context():
+        big = db.session.execute(select(Rule).where(Rule.name == "Big or new")).scalar_one()
+        big.name, big.conditions = "Large", {">": [{"var": "custom.amount"}, 10_000]}
+        db.session.commit()
+        publish("cli", tenant.id, ACTION, note="Raise the threshold.")
+        (stored,) = db.session.execute(select(UserAction.output)).scalars()
+
+    later = api.get(url).get_json()
+
+    assert stored == {}  # nothing of the trace is written by a track
+    # A challenge for someone with nothing enrolled: the action's policy lets them through.
+    assert later == decided and (later["state"], later["output"]["outcome"]) == ("ALLOW", "CHALLENGE")
+    [deciding] = [r for r in later["output"]["rules"] if r["ruleId"] == later["output"]["decidingRuleId"]]
+    assert deciding["name"] == "Big or new" and deciding["matched"] is True
+    assert {"path": "if[0]", "operator": ">", "field": "custom.amount", "observed": 5000, "expected": 1000,
+            "result": True} in deciding["conditions"]
+    assert later["rules"] == [{"ruleId": deciding["ruleId"], "name": "Big or new"}]

@@ -387,10 +387,11 @@ def test_failed_challenges_velocity(api, app, tenant):
 def _trace(app, body):
     with app.app_context():
         from app.services.decisions.action_state import get_action
+        from app.services.decisions.replay import explanation
 
         action = db.session.execute(select(UserAction).where(UserAction.idempotency_key == body["idempotencyKey"])
                                     ).scalar_one()
-        output = get_action(action.tenant_id, action.user_id, action.action_code, action.idempotency_key).output
+        output = explanation(get_action(action.tenant_id, action.user_id, action.action_code, action.idempotency_key))
     return [c for r in output["rules"] for c in r["conditions"]]
 
 

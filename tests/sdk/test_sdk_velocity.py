@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import UserAction
+from app.services.decisions.replay import explanation
 
 pytestmark = pytest.mark.sdk
 
@@ -29,6 +30,7 @@ def test_more_than_five_withdrawals_in_ten_minutes_go_to_review(app, authsignal_
         sixth = db.session.execute(
             select(UserAction).where(UserAction.user_id == "vel-user", UserAction.action_code == "withdraw-funds")
             .order_by(UserAction.id.desc())).scalars().first()
-    [condition] = sixth.output["rules"][0]["conditions"]
+        explained = explanation(sixth)
+    [condition] = explained["rules"][0]["conditions"]
     assert (condition["field"], condition["observed"], sixth.priority_rule_id) == (
         "velocity.user.actionCodeCount.10m", 6, rule_id)

@@ -22,7 +22,9 @@ from app.domain.keyset import Cursor
 from app.domain.review_reasons import code_for
 from app.extensions import db
 from app.models import ActionConfiguration, ActionStateChange, ActionVersion, ReviewDecision, UserAction
+from app.services.decisions.replay import explanation
 from app.services.decisions.trace_view import DecisionTrace, as_json_text, read_trace
+from app.services.tenancy.tenant_config import TenantConfig, current_config
 
 PAGE_SIZE = 50
 Filters = TypeVar("Filters")
@@ -107,16 +109,18 @@ class ActivityRow:
     ip_address: str | None
 
     @classmethod
-    def of(cls, row: Any, **more: Any) -> Self:
-        """From a selected row that has at least ``ROW_COLUMNS``."""
+    def of(cls, row: Any, config: TenantConfig, **more: Any) -> Self:
+        """From a selected row that has at least ``ROW_COLUMNS``; ``config``: its tenant's."""
         return cls(id=row.id, created_at=row.created_at, action_code=row.action_code, user_id=row.user_id,
-                   state=row.state, deciding_rule_name=deciding_rule_name(row.output, row.priority_rule_id),
+                   state=row.state,
+                   deciding_rule_name=deciding_rule_name(config, row.output, row.action_version_id,
+                                                         row.priority_rule_id),
                    ip_address=row.ip_address, **more)
 
 
 ROW_COLUMNS = (
     UserAction.id, UserAction.created_at, UserAction.action_code, UserAction.user_id, UserAction.state,
-    UserAction.ip_address, UserAction.priority_rule_id, UserAction.output,
+    UserAction.ip_address, UserAction.priority_rule_id, UserAction.output, UserAction.action_version_id,
 )
 
 
@@ -163,20 +167,24 @@ def list_activity(
         )
     query = query.order_by(UserAction.created_at.desc(), UserAction.id.desc()).limit(limit + 1)
     fetched = db.session.execute(query).all()
-    rows = [ActivityRow.of(row) for row in fetched[:limit]]
+    config = current_config(tenant_id)
+    rows = [ActivityRow.of(row, config) for row in fetched[:limit]]
     more = len(fetched) > limit
     return ActivityPage(rows=rows, next_cursor=Cursor(rows[-1].created_at, rows[-1].id) if more else None)
 
 
-def deciding_rule_name(output: dict | None, rule_id: str | None) -> str | None:
+def deciding_rule_name(config: TenantConfig, output: dict | None, version_id: str | None,
+                       rule_id: str | None) -> str | None:
     """The deciding rule's name as it was when the action was decided (rules can be renamed), for
-    list rows that need only the name, not the whole trace (:func:`read_trace`)."""
-    if not rule_id or not output:
+    list rows that need only the name, not the whole trace: from the version that decided it (a
+    handful per page, each compiled once per process), else from an output stored before versions."""
+    if not rule_id:
         return None
-    for rule in output.get("rules") or ():
+    for rule in (output or {}).get("rules") or ():
         if isinstance(rule, dict) and rule.get("ruleId") == rule_id:
             return rule.get("name")
-    return None
+    version = config.version(version_id) if version_id else None
+    return next((rule.name for rule in version.rules if rule.rule_id == rule_id), None) if version else None
 
 
 def action_codes(tenant_id: str) -> list[str]:
@@ -219,7 +227,7 @@ def get_action_detail(tenant_id: str, action_id: int) -> ActionDetail | None:
         action=action,
         custom=_items(attributes.get("custom")),
         scope=attributes.get("scope") or None,
-        trace=read_trace(action.output),
+        trace=read_trace(explanation(action)),
         history=list(action.state_changes),
         version=db.session.get(ActionVersion, action.action_version_id) if action.action_version_id else None,
     )

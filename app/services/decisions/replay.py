@@ -108,7 +108,7 @@ def replay_action(tenant_id: str, action_id: int) -> Replay:
         live = DecisionRecord.of(pending.live.number, decide_track(compiled_version(config, pending.live), snapshot))
         if pending.diff:
             draft = DecisionRecord.of(None, decide_track(draft_rule_set(pending.document), snapshot))
-    return Replay(action.id, _stored(action, version.number), reproduced, live, draft)
+    return Replay(action.id, _stored(action, version.number, reproduced.output), reproduced, live, draft)
 
 
 def compiled_version(config: TenantConfig, version: ActionVersion) -> RuleSetVersion:
@@ -117,12 +117,36 @@ def compiled_version(config: TenantConfig, version: ActionVersion) -> RuleSetVer
                                         version.id, version.number, version.document))
 
 
-def _stored(action: UserAction, number: int) -> DecisionRecord:
+def _stored(action: UserAction, number: int, rebuilt: dict[str, Any]) -> DecisionRecord:
+    """What the action stores of its decision; ``rebuilt``: its output by its own version, which is
+    the output it has when it stores none (see :func:`explanation`)."""
     first_state = db.session.execute(
         select(ActionStateChange.to_state).where(ActionStateChange.user_action_id == action.id)
         .order_by(ActionStateChange.id).limit(1)
     ).scalar_one()
-    return DecisionRecord(number, first_state.value, list(action.rule_ids), action.priority_rule_id, action.output)
+    return DecisionRecord(number, first_state.value, list(action.rule_ids), action.priority_rule_id,
+                          action.output or rebuilt)
+
+
+def explanation(action: UserAction) -> dict[str, Any]:
+    """The action's decision rule by rule (get-action's ``output``, the console's trace)."""
+    return explanation_of(current_config(action.tenant_id), output=action.output,
+                          version_id=action.action_version_id, snapshot=action.input_snapshot)
+
+
+def explanation_of(config: TenantConfig, *, output: dict[str, Any] | None, version_id: str | None,
+                   snapshot: dict[str, Any] | None) -> dict[str, Any]:
+    """A track stores no trace (it is most of a track's bytes and of its rule-evaluation time): its
+    version rebuilds it from the input snapshot it stores, exactly, as a replay does. Actions
+    tracked before versions, and erased ones (their snapshot is gone), keep the output stored
+    with them."""
+    if output or version_id is None or snapshot is None:
+        return output or {}
+    version = config.version(version_id)
+    if version is None:
+        return {}
+    decided = decide_track(version, InputSnapshot.from_document(snapshot, list_items(list_refs(snapshot))))
+    return json.loads(json.dumps(decided.decision.output))  # as a stored one reads: through JSON
 
 
 def list_items(refs: set[tuple[str, int]]) -> dict[tuple[str, int], list[Any]]:

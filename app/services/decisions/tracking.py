@@ -177,7 +177,9 @@ def _track_new(
     geo = locate(attributes.ip_address, settings=settings)  # stored below: later tracks judge travel by it
     signals = SignalInputs(tenant_id, user, request, user_id, geo, settings, now)
     facts = user_facts(user_id, user, enrolled)
-    decided = decide_with(config, action, facts, request, signals=signals)
+    # No trace: it is rebuilt from the version and the snapshot stored here when someone reads it
+    # (replay.explanation), so a track neither computes nor writes it.
+    decided = decide_with(config, action, facts, request, signals=signals, explain=False)
     shadowed = _decide_in_shadow(config, action, facts, request, signals)
     decision, state = decided.result.decision, decided.result.state
     allowed, default_method = decided.result.allowed_verification_methods, decided.result.default_verification_method
@@ -205,7 +207,7 @@ def _track_new(
         "input_snapshot": decided.snapshot.to_document(),
         "rule_ids": list(decision.matched_rule_ids),
         "priority_rule_id": decision.deciding_rule.rule_id if decision.deciding_rule else None,
-        "output": decision.output,
+        "output": {},  # the trace is not stored: replay.explanation rebuilds it
         "ip_address": attributes.ip_address,
         "user_agent": attributes.user_agent,
         "device_id": attributes.device_id,
@@ -256,7 +258,8 @@ def _decide_in_shadow(config: TenantConfig, action: ActionPolicy, user: UserFact
         shadow = config.shadow(action)
         if shadow is None:
             return None
-        return shadow.run_id, decide_with(config, action, user, request, signals=signals, version=shadow.version).result
+        return shadow.run_id, decide_with(config, action, user, request, signals=signals, version=shadow.version,
+                                          explain=False).result
     except SQLAlchemyError:
         raise  # the transaction is broken either way: the track fails as it would without a shadow
     except Exception:  # a shadow is an experiment: whatever goes wrong in it, the live decision stands
@@ -281,13 +284,15 @@ def decide_with(
     *,
     signals: SignalInputs | None = None,
     version: RuleSetVersion | None = None,
+    explain: bool = True,
 ) -> Decided:
     """Load the two inputs of the one decision function and call it: tracking and the console's Test
     action both decide through here.
 
     ``version``: what decides, the action's live version unless given (the Test action tries the
     draft). ``signals`` is what risk signals are computed from; only those the active rules read
-    are computed (an action whose rules read none runs no extra query)."""
+    are computed (an action whose rules read none runs no extra query). ``explain=False``: no
+    trace (see :func:`~app.domain.track_decision.decide_track`)."""
     version = version or config.rule_set(action)
     with db.session.no_autoflush:  # reading must not flush (and lock) what the caller has pending
         types = config.data_point_types() if version.reads_custom_data else {}
@@ -298,7 +303,7 @@ def decide_with(
             lists=config.lists(set(version.list_names)) if version.list_names else {},
             data_point_types={key: types[key] for key in version.data_points_read if key in types},
         )
-    return Decided(version, snapshot, decide_track(version, snapshot))
+    return Decided(version, snapshot, decide_track(version, snapshot, explain=explain))
 
 
 def user_facts(user_id: str, user: EndUser | TrackedUser | None, enrolled: list[str]) -> UserFacts:

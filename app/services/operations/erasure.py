@@ -68,8 +68,10 @@ from app.models import (
     UserAction,
     WebhookEvent,
 )
+from app.services.decisions.replay import explanation_of
 from app.services.end_users.users import find_user, remove_user_record, validate_user_id
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.tenant_config import TenantConfig, current_config
 
 PSEUDONYM_PREFIX = "erased-"
 EVENT = "end_user.erased"
@@ -151,7 +153,8 @@ def erase_user(tenant_id: str, user_id: str, *, by: ConsoleUser | str, now: date
     if held.actions:
         # Core executemany, not the ORM's bulk update by primary key: an action the retention purge
         # deleted meanwhile is simply gone, rather than a row-count mismatch failing the erasure.
-        db.session.execute(_ANONYMISE_ACTION, [_anonymised(row, pseudonym, now) for row in held.actions])
+        config = current_config(tenant_id)
+        db.session.execute(_ANONYMISE_ACTION, [_anonymised(config, row, pseudonym, now) for row in held.actions])
     db.session.execute(delete(WebhookEvent).where(*_their_webhook_events(tenant_id, user_id)),
                        execution_options=unsynchronised)
     if held.audit_changes:
@@ -171,8 +174,8 @@ def _read_held(tenant_id: str, user_id: str) -> _Held:
     user = find_user(tenant_id, user_id)
     actions = db.session.execute(
         _their_action_ids(tenant_id, user_id)
-        .add_columns(UserAction.output, UserAction.ip_address, UserAction.user_agent, UserAction.device_id,
-                     UserAction.attributes)
+        .add_columns(UserAction.output, UserAction.action_version_id, UserAction.input_snapshot,
+                     UserAction.ip_address, UserAction.user_agent, UserAction.device_id, UserAction.attributes)
     ).all()
     audit_changes = _audit_changes(tenant_id, user_id, _identifiers(user_id, user, actions),
                                    {str(row.id) for row in actions})
@@ -255,10 +258,12 @@ _ANONYMISE_ACTION = (
 )
 
 
-def _anonymised(row: Any, pseudonym: str, now: datetime) -> dict[str, Any]:
+def _anonymised(config: TenantConfig, row: Any, pseudonym: str, now: datetime) -> dict[str, Any]:
+    # The snapshot goes, so the explanation it would rebuild is kept, without what it observed.
+    explained = explanation_of(config, output=row.output, version_id=row.action_version_id, snapshot=row.input_snapshot)
     return {
         "action_id": row.id, "user_id": pseudonym, "idempotency_key": f"{pseudonym}-{row.id}", "updated_at": now,
         "ip_address": None, "user_agent": None, "device_id": None, "country_code": None, "city": None,
         "latitude": None, "longitude": None, "redirect_url": None, "verified_by_authenticator_id": None,
-        "attributes": {}, "output": without_observations(row.output or {}), "input_snapshot": None,
+        "attributes": {}, "output": without_observations(explained), "input_snapshot": None,
     }

@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.services.console import activity
 from app.services.decisions.trace_view import as_json_text
+from app.services.tenancy.tenant_config import current_config
 
 PAGE_SIZE = 50
 KEY_VALUES_SHOWN = 3
@@ -156,11 +157,12 @@ def list_queue(
     if backwards:
         fetched.reverse()
     deadlines = _deadlines(tenant_id)
+    config = current_config(tenant_id)
     rows = []
     for row in fetched:
         due_at = due_at_for(row.state_updated_at, deadlines.get(row.action_configuration_id))
         rows.append(QueueRow.of(
-            row, key_values=_key_values(row.attributes),
+            row, config, key_values=_key_values(row.attributes),
             claimed_by=row.claimer_email, claimed_by_me=bool(viewer_id and row.claimer_id == viewer_id),
             assigned=row.assigned_by is not None,
             due_at=due_at, overdue=due_at is not None and due_at <= now,

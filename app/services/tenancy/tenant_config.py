@@ -55,6 +55,11 @@ _ACTION = (
                               ActionVersion.number == _LIVE_NUMBER))
     .where(ActionConfiguration.tenant_id == bindparam("tenant_id"), ActionConfiguration.code == bindparam("code"))
 )
+_VERSION = (
+    select(ActionVersion.action_configuration_id.label("id"), ActionVersion.tenant_id, ActionVersion.action_code.label("code"),
+           ActionVersion.id.label("version_id"), ActionVersion.number, ActionVersion.document)
+    .where(ActionVersion.tenant_id == bindparam("tenant_id"), ActionVersion.id == bindparam("version_id"))
+)
 _DATA_POINTS = select(CustomDataPoint.model_type, CustomDataPoint.name, CustomDataPoint.data_type).where(
     CustomDataPoint.tenant_id == bindparam("tenant_id")
 )
@@ -140,6 +145,17 @@ class TenantConfig:
                 action.document, version_id=action.version_id, number=action.number,
                 compile_conditions=lambda rule_id, expr: _compiled_rules.get_or_compile(rule_id, action.version_id, expr),
             )
+        return cached
+
+    def version(self, version_id: str) -> RuleSetVersion | None:
+        """One of the tenant's published versions by id, compiled once per process like the live one:
+        what rebuilds the decision of an action it decided."""
+        cached = self._rule_sets.get(version_id)
+        if cached is None:
+            row = _execute(_VERSION, tenant_id=self.tenant_id, version_id=version_id).one_or_none()
+            if row is None:
+                return None
+            cached = self.rule_set(ActionPolicy(**row._mapping))
         return cached
 
     def shadow(self, action: ActionPolicy) -> ShadowPolicy | None:
