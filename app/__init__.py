@@ -52,6 +52,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         cli,
         client_api,
         console,
+        cookie_sessions,
         errors,
         health,
         metrics,
@@ -62,6 +63,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     from app.services.console.console_users import load_session_user
 
     request_limits.register(app)  # before any blueprint's hooks: it guards them all
+    cookie_sessions.register(app)
     login_manager.user_loader(load_session_user)
     login_manager.login_view = "auth.login"
     # Token-authenticated surfaces: a CSRF cookie means nothing to them (the hosted pages carry
