@@ -83,6 +83,10 @@ class Settings:
     smtp_from: str | None = None
     # How long a code sent by email or SMS stays good.
     code_ttl: int = 600
+    # Messages (codes) one address or number may be sent per rolling hour, and a tenant per minute:
+    # what bounds SMS pumping and mail bombing through a leaked client flow.
+    sends_per_destination_per_hour: int = 10
+    sends_per_tenant_per_minute: int = 600
     # A PostgreSQL read replica back-tests read history from (None: the database itself).
     replica_database_url: str | None = None
 
@@ -151,6 +155,8 @@ VARIABLES = {
     "TOLLGATE_SMTP_URL": None,
     "TOLLGATE_SMTP_FROM": None,
     "TOLLGATE_CODE_TTL": "600",
+    "TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR": "10",
+    "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE": "600",
 }
 
 
@@ -283,6 +289,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
 
     smtp, smtp_from = _smtp(get, problems)
     code_ttl = _int_in_range(get, "TOLLGATE_CODE_TTL", 60, 3600, problems)
+    per_destination = _int_in_range(get, "TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR", 1, 1000, problems, unit="messages")
+    per_tenant = _int_in_range(get, "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE", 1, 1_000_000, problems, unit="messages")
 
     if problems:
         raise ConfigError(problems)
@@ -318,6 +326,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         smtp=smtp,
         smtp_from=smtp_from,
         code_ttl=code_ttl,
+        sends_per_destination_per_hour=per_destination,
+        sends_per_tenant_per_minute=per_tenant,
     )
 
 

@@ -183,3 +183,17 @@ def test_a_read_replica_for_back_tests_must_be_postgresql_beside_postgresql(tmp_
         load({"TOLLGATE_REPLICA_DATABASE_URL": "postgresql://reader:p@replica/tollgate"}, tmp_path)  # SQLite primary
     assert any("TOLLGATE_REPLICA_DATABASE_URL must be a postgresql:// URL of a read replica" in problem
                for problem in refused.value.problems)
+
+
+def test_send_limits_are_read_and_checked(tmp_path):
+    default = load({}, tmp_path)
+    assert (default.sends_per_destination_per_hour, default.sends_per_tenant_per_minute) == (10, 600)
+    settings = load({"TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR": "3", "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE": "50"},
+                    tmp_path)
+    assert (settings.sends_per_destination_per_hour, settings.sends_per_tenant_per_minute) == (3, 50)
+
+    with pytest.raises(ConfigError) as refused:
+        load({"TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR": "0", "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE": "many"}, tmp_path)
+    problems = "\n".join(refused.value.problems)
+    assert "TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR must be between 1 and 1000 messages, got 0" in problems
+    assert "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE must be a whole number of messages, got 'many'" in problems

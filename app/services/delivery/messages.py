@@ -11,21 +11,23 @@ server's error. With no SMTP server configured outside production, messages go t
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.config import Settings
-from app.domain.errors import InvalidRequest
+from app.domain.errors import InvalidRequest, TooManyRequests
 from app.domain.secretbox import SecretBox
 from app.extensions import db
 from app.models import OutboundMessage
 from app.models.base import new_id, utcnow
 from app.services.delivery.leases import SendReport, claim
 from app.services.delivery.smtp import SmtpConnection, SmtpError, build_email
+from app.services.limits import slots
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
 SMTP, OUTBOX = "smtp", "outbox"
@@ -38,6 +40,8 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 LEASE = timedelta(minutes=3)
 BATCH = 20
 ERROR_TEXT_LIMIT = 500
+# The windows of the send limits (Settings.sends_per_destination_per_hour, sends_per_tenant_per_minute).
+SEND_HOUR, SEND_MINUTE = timedelta(hours=1), timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,46 @@ def queue_email(tenant_id: str, recipient: str, content: EmailContent, *, code_c
         status=SENT if outbox else QUEUED, attempts=0, next_attempt_at=None if outbox else now,
         sent_at=now if outbox else None, created_at=now,
     )
-    db.session.add(message)
+    _take_send_places(message, settings=settings, now=now)
     return message
+
+
+def _take_send_places(message: OutboundMessage, *, settings: Settings, now: datetime) -> None:
+    """The message counts against its destination's hourly limit and its tenant's per-minute one,
+    or the caller's whole transaction (the challenge with it) is rolled back and 429 raised: exact
+    under concurrency, as slots.take_place is (one lock per tenant serialises its senders)."""
+    sent = OutboundMessage.__table__.c
+    slots.serialise(f"sends:{message.tenant_id}")
+    per_tenant = (select(func.count()).select_from(OutboundMessage)
+                  .where(sent.tenant_id == message.tenant_id, sent.created_at > now - SEND_MINUTE))
+    if slots.take_place(message, per_tenant, limit=settings.sends_per_tenant_per_minute) is None:
+        raise TooManyRequests("Too many messages are being sent for this account right now; try again in a minute.",
+                              retry_after=int(SEND_MINUTE.total_seconds()))
+    per_destination = (select(func.count()).select_from(OutboundMessage)
+                       .where(sent.tenant_id == message.tenant_id, _same_destination(message),
+                              sent.created_at > now - SEND_HOUR))
+    if db.session.execute(per_destination).scalar_one() > settings.sends_per_destination_per_hour:
+        db.session.rollback()
+        raise TooManyRequests("Too many codes were sent to this address in the last hour; try again later.",
+                              retry_after=_retry_after_hour(message, now=now))
+
+
+def _same_destination(message: OutboundMessage):
+    # Mail servers treat an address's case as the same mailbox, so case is no way round the limit.
+    return func.lower(OutboundMessage.__table__.c.recipient) == message.recipient.lower()
+
+
+def _retry_after_hour(message: OutboundMessage, *, now: datetime) -> int:
+    """Seconds until the oldest send of the hour to this destination leaves the window (read after
+    the rollback, so it does not count the refused one)."""
+    sent = OutboundMessage.__table__.c
+    oldest = db.session.execute(
+        select(func.min(sent.created_at)).where(sent.tenant_id == message.tenant_id, _same_destination(message),
+                                                sent.created_at > now - SEND_HOUR)
+    ).scalar_one()
+    if oldest is None:
+        return 1
+    return max(1, math.ceil((oldest + SEND_HOUR - now).total_seconds()))
 
 
 def send_now(message_ids: Sequence[str], *, settings: Settings) -> SendReport:
