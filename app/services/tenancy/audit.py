@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, ConsoleUser
 from app.models.base import utcnow
+from app.services.tenancy.audit_chain import append
 
 PAGE_SIZE = 50
 # Keys that name a record, shown next to the target id so an entry reads without a lookup.
@@ -30,7 +31,8 @@ def record_change(
     after: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Add (not commit) an audit event; the caller's commit makes it part of the change.
+    """Add (not commit) an audit event, chained after the tenant's last; the caller's commit makes
+    it part of the change (and releases the chain's lock: commit soon).
 
     ``actor`` is the console user who made the change, or the name of what made it without one
     (``api``, ``cli``, ``sla``); ``tenant_id`` is then required (a console user's own otherwise)."""
@@ -38,7 +40,7 @@ def record_change(
     tenant = tenant_id or (user.tenant_id if user else None)
     if tenant is None:
         raise ValueError("a change made without a console user needs its tenant_id")
-    db.session.add(
+    append(
         AuditEvent(
             tenant_id=tenant,
             actor_id=user.id if user else None,
