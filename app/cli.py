@@ -156,7 +156,8 @@ def tollgate_create_admin(email: str, password: str | None, temporary: bool) -> 
 @click.option("--every", type=click.IntRange(min=1), default=None, metavar="SECONDS",
               help="Keep running, purging every SECONDS (else run once, e.g. from cron).")
 def tollgate_purge(every: int | None) -> None:
-    """Delete tracked actions past TOLLGATE_ACTION_RETENTION_DAYS and verification attempts no signal reads."""
+    """Delete tracked actions past TOLLGATE_ACTION_RETENTION_DAYS, audit events past
+    TOLLGATE_AUDIT_RETENTION_DAYS (behind a checkpoint of the chain) and verification attempts no signal reads."""
     from app.models.base import utcnow
     from app.services.operations.retention import purge_expired
 
@@ -168,7 +169,7 @@ def tollgate_purge(every: int | None) -> None:
         report = purge_expired(settings=settings, now=utcnow())
         return (f"purge: {report.actions} actions ({kept}), {report.verification_attempts} old verification "
                 f"attempts, {report.sign_in_failures} old failed sign-ins, {report.api_key_failures} old invalid "
-                f"API keys deleted")
+                f"API keys, {report.audit_events} old audit events deleted")
 
     _repeat(one_round, every=every)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from app.domain.audit_chain import Tamper
 from app.extensions import db
 from app.models import AuditEvent
+from app.services.operations.retention import purge_expired
 from app.services.tenancy import audit_chain
 from app.services.tenancy.audit import record_change
 from tests.concurrency import at_once
@@ -149,3 +151,61 @@ def test_the_bounded_check_resumes_where_it_stopped(app, tenant):
     assert (first.ok, first.report.verified, first.unchecked) == (True, 3, 2)
     assert (second.ok, second.report.verified, second.unchecked) == (True, 2, 0)
     assert second.verified_until == START + timedelta(hours=4) and count == 5
+
+
+@pytest.fixture
+def audit_retention(app, monkeypatch):
+    settings = replace(app.config["TOLLGATE"], audit_retention_days=30)
+    monkeypatch.setitem(app.config, "TOLLGATE", settings)
+    return settings
+
+
+def purge(app, *, now: datetime, batch: int = 1000):
+    with app.app_context():
+        return purge_expired(settings=app.config["TOLLGATE"], now=now, batch=batch)
+
+
+def test_a_purge_leaves_a_checkpoint_the_remaining_chain_verifies_from(app, tenant, audit_retention):
+    write(app, tenant.id, 5)  # an hour apart from START
+    with app.app_context():
+        third = db.session.execute(select(AuditEvent).where(AuditEvent.chain_seq == 3)).scalar_one()
+
+    report = purge(app, now=START + timedelta(days=30, hours=2, minutes=30))  # the first three are past 30 days
+
+    with app.app_context():
+        left = db.session.execute(select(AuditEvent.chain_seq, AuditEvent.event, AuditEvent.after)
+                                  .order_by(AuditEvent.chain_seq)).all()
+        status = audit_chain.verify_tenant(tenant.id)
+    assert report.audit_events == 3
+    assert [(seq, event) for seq, event, _ in left] == [(4, "rule.updated"), (5, "rule.updated"), (6, "audit.purged")]
+    assert left[-1].after == {"purgedEvents": 3, "lastPurgedSeq": 3, "lastPurgedChainHash": third.chain_hash}
+    assert (status.ok, status.report.verified) == (True, 3)
+    assert verify(app).exit_code == 0
+
+
+def test_a_purge_in_batches_verifies_after_every_commit_and_still_shows_tampering(app, tenant, audit_retention):
+    write(app, tenant.id, 6)
+
+    report = purge(app, now=START + timedelta(days=40), batch=2)
+
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent.event).order_by(AuditEvent.chain_seq)).scalars().all()
+        assert (report.audit_events, events) == (6, ["audit.purged"] * 3)
+        assert audit_chain.verify_tenant(tenant.id).ok
+    tamper(app, delete(AuditEvent).where(AuditEvent.id == entry_id(app, tenant.id, 7)))
+    with app.app_context():
+        problem = audit_chain.verify_tenant(tenant.id).report.problem
+    assert (problem.entry.seq, problem.kind) == (8, Tamper.DELETED)
+
+
+def test_a_purge_keeps_the_chain_whole_when_events_were_written_out_of_time_order(app, tenant, audit_retention):
+    write(app, tenant.id, 1, start=0)
+    write(app, tenant.id, 1, start=24 * 60)  # sixty days later, second in the chain
+    write(app, tenant.id, 1, start=1)  # an old time, third: kept, with everything after the kept one
+
+    report = purge(app, now=START + timedelta(days=45))
+
+    with app.app_context():
+        kept = db.session.execute(select(AuditEvent.chain_seq).order_by(AuditEvent.chain_seq)).scalars().all()
+        assert audit_chain.verify_tenant(tenant.id).ok
+    assert (report.audit_events, kept) == (1, [2, 3, 4])
