@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -117,6 +118,43 @@ def test_writers_at_once_never_give_two_events_one_place(app, tenant):
         status = audit_chain.verify_tenant(tenant.id)
     assert places == list(range(1, 41))  # in id order too: appended while holding the lock
     assert (status.ok, status.report.verified) == (True, 40)
+
+
+def test_the_chain_is_locked_only_as_a_transaction_commits(app, tenant):
+    """A transaction that recorded an event and then waits (for another row's lock, say) holds no
+    lock on the chain: another writer chains and commits meanwhile, and the first is chained after it."""
+    recorded, other_committed = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        with app.app_context():
+            record_change("cli", "rule.updated", "slow", "rule", tenant_id=tenant.id)
+            recorded.set()
+            assert other_committed.wait(timeout=10), "the other writer waited for this transaction"
+            db.session.commit()
+
+    def quick() -> None:
+        recorded.wait(timeout=10)
+        write(app, tenant.id, 1)
+        other_committed.set()
+
+    at_once(slow, quick)
+
+    with app.app_context():
+        places = db.session.execute(select(AuditEvent.target_id, AuditEvent.chain_seq).order_by(AuditEvent.id)).all()
+        assert audit_chain.verify_tenant(tenant.id).ok
+    assert [tuple(place) for place in places] == [("r0", 1), ("slow", 2)]
+
+
+def test_an_event_rolled_back_takes_no_place(app, tenant):
+    with app.app_context():
+        record_change("cli", "rule.updated", "gone", "rule", tenant_id=tenant.id)
+        db.session.rollback()
+    write(app, tenant.id, 1)
+
+    with app.app_context():
+        places = db.session.execute(select(AuditEvent.target_id, AuditEvent.chain_seq)).all()
+        assert audit_chain.verify_tenant(tenant.id).ok
+    assert [tuple(place) for place in places] == [("r0", 1)]
 
 
 def test_export_writes_one_event_a_line_with_its_hashes(app, tenant):

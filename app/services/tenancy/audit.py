@@ -31,8 +31,8 @@ def record_change(
     after: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Add (not commit) an audit event, chained after the tenant's last; the caller's commit makes
-    it part of the change (and releases the chain's lock: commit soon).
+    """Add (not commit) an audit event; the caller's commit makes it part of the change, chained
+    after the tenant's last (audit_chain: it is written at the commit, not before).
 
     ``actor`` is the console user who made the change, or the name of what made it without one
     (``api``, ``cli``, ``sla``); ``tenant_id`` is then required (a console user's own otherwise)."""

@@ -1,8 +1,9 @@
 """The audit trail's hash chain in the database: appending under the tenant's head lock, walking a
 tenant's chain to verify it, and exporting entries with their hashes.
 
-Appends are serialised per tenant by locking its ``audit_chain_head`` row (PostgreSQL: SELECT … FOR
-UPDATE; SQLite: the upsert before it takes the database's write lock), and the event is flushed
+``record_change`` queues an event; just before the transaction commits, its events are chained:
+appends are serialised per tenant by locking its ``audit_chain_head`` row (PostgreSQL: SELECT … FOR
+UPDATE; SQLite: the upsert before it takes the database's write lock), and the events are flushed
 while the lock is held, so ids grow with the sequence numbers across every instance.
 """
 
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.domain.audit_chain import (
     GENESIS,
@@ -42,21 +45,45 @@ def content_of(event: AuditEvent) -> dict[str, Any]:
                          before=event.before, after=event.after)
 
 
+_PENDING = "audit_chain.pending"  # Session.info key: events recorded in this transaction, not yet chained
+
+
 def append(event: AuditEvent) -> None:
-    """Give ``event`` the next place in its tenant's chain and add it (flushed, not committed)."""
-    db.session.execute(upsert(AuditChainHead).values(tenant_id=event.tenant_id, seq=0, chain_hash=GENESIS,
-                                                     verified_seq=0, verified_hash=GENESIS)
-                       .on_conflict_do_nothing(index_elements=["tenant_id"]))
-    head = db.session.execute(
-        select(AuditChainHead).where(AuditChainHead.tenant_id == event.tenant_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
-    event.chain_seq = head.seq + 1
-    event.content_digest = content_digest(content_of(event))
-    event.chain_hash = chain_hash(head.chain_hash, event.chain_seq, event.content_digest)
-    db.session.add(event)
-    head.seq, head.chain_hash = event.chain_seq, event.chain_hash
-    db.session.flush()
+    """Have ``event`` chained and written when the session commits."""
+    db.session.info.setdefault(_PENDING, []).append(event)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Give the transaction's events their places as the last thing before its commit: the head lock
+    is then held for a moment, and never while waiting for another row's lock (a bulk decision
+    locking case after case would otherwise deadlock against a reviewer deciding one of them)."""
+    pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    heads = {}
+    for tenant_id in sorted({event.tenant_id for event in pending}):  # one order, so two tenants never deadlock
+        session.execute(upsert(AuditChainHead).values(tenant_id=tenant_id, seq=0, chain_hash=GENESIS, verified_seq=0,
+                                                      verified_hash=GENESIS)
+                        .on_conflict_do_nothing(index_elements=["tenant_id"]))
+        heads[tenant_id] = session.execute(
+            select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id)
+            .with_for_update().execution_options(populate_existing=True)
+        ).scalar_one()
+    for event in pending:
+        head = heads[event.tenant_id]
+        event.chain_seq = head.seq + 1
+        event.content_digest = content_digest(content_of(event))
+        event.chain_hash = chain_hash(head.chain_hash, event.chain_seq, event.content_digest)
+        head.seq, head.chain_hash = event.chain_seq, event.chain_hash
+        session.add(event)
+    session.flush()  # ids are given here, under the lock, so they grow with the places
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_rolled_back(session: Session, transaction) -> None:
+    if transaction.parent is None:  # what a rollback (or a close) leaves is not recorded
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)
