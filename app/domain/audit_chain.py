@@ -76,9 +76,15 @@ class ChainReport:
 
 def audit_content(*, event: str, actor: str, occurred_at: datetime, target_type: str, target_id: str,
                   before: Any, after: Any) -> dict[str, Any]:
-    """The part of an entry the digest covers, as plain JSON values."""
+    """The part of an entry the digest covers, as plain JSON values: ``before`` and ``after`` as a
+    JSON column hands them back (tuples as lists, keys as strings), so the digest made when writing
+    is the one a reader recomputes."""
     return {"event": event, "actor": actor, "occurredAt": occurred_at.astimezone(UTC).isoformat(),
-            "targetType": target_type, "targetId": target_id, "before": before, "after": after}
+            "targetType": target_type, "targetId": target_id, "before": _as_stored(before), "after": _as_stored(after)}
+
+
+def _as_stored(document: Any) -> Any:
+    return json.loads(json.dumps(document))
 
 
 def content_digest(content: Mapping[str, Any]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -68,6 +68,15 @@ def test_an_empty_chain_verifies():
 def test_the_digest_is_of_canonical_json_so_key_order_does_not_matter():
     assert content_digest({"b": 1, "a": "é"}) == content_digest({"a": "é", "b": 1})
     assert content_digest({"a": 1}) != content_digest({"a": "1"})
+
+
+def test_the_content_is_taken_as_a_json_column_hands_it_back():
+    written = audit_content(event="e", actor="a", occurred_at=START, target_type="t", target_id="1",
+                            before={1: ("x", "y")}, after={"n": 1, "b": "é"})
+    read = audit_content(event="e", actor="a", occurred_at=START.astimezone(timezone(timedelta(hours=2))),
+                         target_type="t", target_id="1", before={"1": ["x", "y"]}, after={"b": "é", "n": 1})
+
+    assert content_digest(written) == content_digest(read)
 
 
 def test_an_edited_entry_is_named():
