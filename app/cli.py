@@ -194,7 +194,7 @@ def audit_verify(tenant_id: str | None) -> None:
             continue
         broken = True
         problem = status.report.problem
-        click.echo(f"{tenant}: audit event {problem.entry.id} (number {problem.entry.seq}) was {problem.kind}: "
+        click.echo(f"{tenant}: {problem.kind} at audit event {problem.entry.id} (number {problem.entry.seq}): "
                    f"{problem.detail}; {status.report.verified} events verified before it, up to {until}", err=True)
     if broken:
         raise SystemExit(1)

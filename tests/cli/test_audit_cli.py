@@ -62,7 +62,7 @@ def test_an_edited_event_is_named_and_fails_the_command(app, tenant):
     result = verify(app)
 
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{tenant.id}: audit event {edited} (number 2) was edited: ")
+    assert result.stderr.startswith(f"{tenant.id}: edited at audit event {edited} (number 2): ")
     assert "1 events verified before it, up to 2026-11-01T09:00:00+00:00" in result.stderr
 
 

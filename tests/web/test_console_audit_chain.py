@@ -42,7 +42,7 @@ def test_an_edited_event_fails_loudly_naming_it(app, admin, tenant):
     page = admin.get("/console/settings/audit")
 
     [alert] = alerts(page)
-    assert alert.startswith(f"The audit log has been tampered with. Event {edited.id} (number 2 in the chain) was edited")
+    assert alert.startswith(f"The audit log has been tampered with. Edited at event {edited.id} (number 2 in the chain): ")
 
 
 def test_what_was_verified_is_not_walked_again_by_the_page(app, admin, tenant):
@@ -57,7 +57,7 @@ def test_what_was_verified_is_not_walked_again_by_the_page(app, admin, tenant):
 
     assert chain_status(admin.get("/console/settings/audit")).startswith("Chain verified up to")
     result = app.test_cli_runner().invoke(args=["tollgate", "audit", "verify"])
-    assert result.exit_code == 1 and f"audit event {first.id} (number 1) was edited" in result.stderr
+    assert result.exit_code == 1 and f"edited at audit event {first.id} (number 1)" in result.stderr
 
 
 def test_a_tenant_with_no_events_yet_verifies_trivially(admin, tenant):
