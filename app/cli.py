@@ -156,7 +156,8 @@ def tollgate_create_admin(email: str, password: str | None, temporary: bool) -> 
 @click.option("--every", type=click.IntRange(min=1), default=None, metavar="SECONDS",
               help="Keep running, purging every SECONDS (else run once, e.g. from cron).")
 def tollgate_purge(every: int | None) -> None:
-    """Delete tracked actions past TOLLGATE_ACTION_RETENTION_DAYS and verification attempts no signal reads."""
+    """Delete tracked actions past TOLLGATE_ACTION_RETENTION_DAYS, audit events past
+    TOLLGATE_AUDIT_RETENTION_DAYS (behind a checkpoint of the chain) and verification attempts no signal reads."""
     from app.models.base import utcnow
     from app.services.operations.retention import purge_expired
 
@@ -168,9 +169,50 @@ def tollgate_purge(every: int | None) -> None:
         report = purge_expired(settings=settings, now=utcnow())
         return (f"purge: {report.actions} actions ({kept}), {report.verification_attempts} old verification "
                 f"attempts, {report.sign_in_failures} old failed sign-ins, {report.api_key_failures} old invalid "
-                f"API keys deleted")
+                f"API keys, {report.audit_events} old audit events deleted")
 
     _repeat(one_round, every=every)
+
+
+@tollgate_cli.group("audit")
+def audit_cli() -> None:
+    """The audit log's hash chain: verify it, export it (e.g. to a SIEM)."""
+
+
+@audit_cli.command("verify")
+@click.option("--tenant", "tenant_id", default=None, metavar="ID", help="Only this tenant (else every tenant).")
+def audit_verify(tenant_id: str | None) -> None:
+    """Walk each tenant's audit chain; name the first entry edited, deleted, inserted or reordered (exit 1)."""
+    from app.services.tenancy import audit_chain
+
+    broken = False
+    for tenant in [tenant_id] if tenant_id else audit_chain.tenant_ids():
+        status = audit_chain.verify_tenant(tenant)
+        until = status.verified_until.isoformat(timespec="seconds") if status.verified_until else "the start"
+        if status.ok:
+            click.echo(f"{tenant}: verified {status.report.verified} events up to {until}")
+            continue
+        broken = True
+        problem = status.report.problem
+        click.echo(f"{tenant}: {problem.kind} at audit event {problem.entry.id} (number {problem.entry.seq}): "
+                   f"{problem.detail}; {status.report.verified} events verified before it, up to {until}", err=True)
+    if broken:
+        raise SystemExit(1)
+
+
+@audit_cli.command("export")
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+              help="Events written at or after this time (UTC unless it says otherwise).")
+@click.option("--tenant", "tenant_id", default=None, metavar="ID", help="Only this tenant (else every tenant).")
+def audit_export(since, tenant_id: str | None) -> None:
+    """Write audit events as JSON Lines on stdout, one a line with its chain hashes, for a SIEM."""
+    from datetime import UTC
+
+    from app.services.tenancy import audit_chain
+
+    since = since.replace(tzinfo=UTC) if since.tzinfo is None else since
+    for event in audit_chain.export_events(since=since, tenant_id=tenant_id):
+        click.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
 
 
 @keys_cli.command("create")

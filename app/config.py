@@ -29,6 +29,8 @@ ENVIRONMENTS = ("development", "test", "production")
 MIN_SECRET_LENGTH = 32
 MIN_API_KEY_LENGTH = 24
 MIN_METRICS_TOKEN_LENGTH = 24
+# An audit trail kept less than a month would not outlast the review of an incident.
+MIN_AUDIT_RETENTION_DAYS = 30
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -76,6 +78,8 @@ class Settings:
     webhook_allow_private_networks: bool = False
     # Tracked actions older than this are deleted by `flask tollgate purge`; None keeps them all.
     action_retention_days: int | None = None
+    # Audit events older than this are purged (behind a checkpoint of the hash chain); None keeps them all.
+    audit_retention_days: int | None = None
     # Bearer token Prometheus sends to /metrics; None keeps the endpoint off (404).
     metrics_token: str | None = None
     # Email transport; None: messages land in the development outbox (refused in production).
@@ -150,6 +154,7 @@ VARIABLES = {
     "TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS": "20",
     "TOLLGATE_API_KEY_FAILURES_PER_MINUTE": "100",
     "TOLLGATE_ACTION_RETENTION_DAYS": None,
+    "TOLLGATE_AUDIT_RETENTION_DAYS": None,
     "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": None,
     "TOLLGATE_METRICS_TOKEN": None,
     "TOLLGATE_SMTP_URL": None,
@@ -279,6 +284,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
     # can never change a decision.
     retention_days = (None if not retention else _int_in_range(
         get, "TOLLGATE_ACTION_RETENTION_DAYS", SIGNAL_HISTORY.days, 36500, problems, unit="days"))
+    audit_retention_days = (None if not get("TOLLGATE_AUDIT_RETENTION_DAYS") else _int_in_range(
+        get, "TOLLGATE_AUDIT_RETENTION_DAYS", MIN_AUDIT_RETENTION_DAYS, 36500, problems, unit="days"))
     # `make run` points webhooks at a receiver on localhost; anywhere else that is the SSRF to refuse.
     allow_private = _boolean(get, "TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", problems, default=env == "development")
     metrics_token = get("TOLLGATE_METRICS_TOKEN")
@@ -322,6 +329,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         api_key_failures_per_minute=api_key_failures,
         webhook_allow_private_networks=allow_private,
         action_retention_days=retention_days,
+        audit_retention_days=audit_retention_days,
         metrics_token=metrics_token,
         smtp=smtp,
         smtp_from=smtp_from,

@@ -20,7 +20,7 @@ from app.models.base import utcnow
 from app.services.console import console_users
 from app.services.decisions.trace_view import as_json_text
 from app.services.reviews import reasons
-from app.services.tenancy import api_keys, audit, tenant_settings
+from app.services.tenancy import api_keys, audit, audit_chain, tenant_settings
 
 # -- tenant settings --------------------------------------------------------------------------------
 
@@ -194,4 +194,4 @@ def settings_audit_list():
                                  ("event", form.event.data)) if v}
     return render("console/settings/audit/list.html", "console/settings/audit/_list.html", form=form, results=results,
                   filters=filters, changed_fields=audit.changed_fields, target_label=audit.target_label,
-                  as_json_text=as_json_text)
+                  as_json_text=as_json_text, chain=audit_chain.check_new_entries(current_user.tenant_id))

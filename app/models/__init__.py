@@ -5,7 +5,7 @@ from app.models.action import ActionConfiguration, ActionVersion, Rule
 from app.models.address_failure import AddressFailure
 from app.models.backtest import BacktestChange, BacktestRun
 from app.models.code_challenge import CodeChallenge
-from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
+from app.models.console import AuditChainHead, AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.custom_data import CustomDataPoint, CustomList, CustomListVersion
 from app.models.network import NetworkList, NetworkListEntry
 from app.models.outbound_message import OutboundMessage
@@ -23,6 +23,7 @@ __all__ = [
     "ActionVersion",
     "AddressFailure",
     "ApiKey",
+    "AuditChainHead",
     "AuditEvent",
     "BacktestChange",
     "BacktestRun",

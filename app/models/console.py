@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, false
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, BigId, TenantOwned, UTCDateTime, new_id, utcnow
@@ -82,7 +82,7 @@ class AuditEvent(Base):
     """Every console change: who, when, what, and the record before and after."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index(None, "tenant_id", "occurred_at"),)
+    __table_args__ = (Index(None, "tenant_id", "occurred_at"), UniqueConstraint("tenant_id", "chain_seq"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
@@ -94,3 +94,21 @@ class AuditEvent(Base):
     target_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+    # The tenant's hash chain (domain.audit_chain): the place in it, the digest of the content as it
+    # was written (an erasure's redaction changes the content, never this), and the link.
+    chain_seq: Mapped[int] = mapped_column(BigInteger)
+    content_digest: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The newest link of a tenant's audit chain. Writers lock this row to append, so two instances
+    never give two entries one place; the last verified link lets the console check only what is new."""
+
+    __tablename__ = "audit_chain_head"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    verified_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    verified_hash: Mapped[str] = mapped_column(String(64))

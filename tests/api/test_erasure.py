@@ -8,6 +8,7 @@ import pyotp
 import pytest
 from sqlalchemy import delete, func, select
 
+from app.domain.audit_chain import Tamper
 from app.domain.decision import ActionState
 from app.extensions import db
 from app.models import AuditEvent, ConsoleUser, EndUser, UserAction, WebhookDelivery, WebhookEvent
@@ -23,6 +24,7 @@ from app.services.end_users import authenticators
 from app.services.operations import erasure, metrics
 from app.services.reviews.cases import add_note, claim_case
 from app.services.reviews.decisions import decide_case
+from app.services.tenancy import audit_chain
 from tests.api.test_client_api_totp import enroll, verify, wrong_code
 from tests.api.test_webhooks_outbox import add_endpoint
 from tests.conftest import ApiClient
@@ -241,9 +243,25 @@ def test_one_audit_event_says_an_erasure_happened_and_holds_none_of_the_data(app
         [event] = db.session.execute(select(AuditEvent).where(AuditEvent.event == erasure.EVENT)).scalars().all()
         assert (event.tenant_id, event.actor_id, event.actor_email) == (tenant.id, None, "api")
         assert event.target_type == "end_user" and event.target_id.startswith(erasure.PSEUDONYM_PREFIX)
-        assert (event.before, event.after) == (None, erased)
+        redacted = db.session.execute(select(AuditEvent.id).where(AuditEvent.event.in_(
+            ["review.rejected", "authenticator.removed", "activity.exported"])).order_by(AuditEvent.id)).scalars().all()
+        assert (event.before, event.after) == (None, erased | {"redactedAuditEvents": redacted})
         held_by_event = " ".join(str(value) for value in (event.target_id, event.actor_email, event.before, event.after))
     assert not [needle for needle in SUBJECT_DATA if needle.lower() in held_by_event.lower()]
+
+
+def test_the_audit_chain_verifies_after_the_erasure_redacted_entries_in_it(app, api, tenant, held):
+    erase(api)
+
+    with app.app_context():
+        assert audit_chain.verify_tenant(tenant.id).ok
+        # Without the erasure's entry naming it, a redacted entry is an edit like any other.
+        erasure_entry = db.session.execute(select(AuditEvent).where(AuditEvent.event == erasure.EVENT)).scalar_one()
+        first_redacted = min(erasure_entry.after["redactedAuditEvents"])
+        db.session.execute(delete(AuditEvent).where(AuditEvent.id == erasure_entry.id))
+        db.session.commit()
+        problem = audit_chain.verify_tenant(tenant.id).report.problem
+    assert (problem.entry.id, problem.kind) == (first_redacted, Tamper.EDITED)
 
 
 def test_audit_entries_about_the_subject_keep_who_did_what(app, api, held):

@@ -155,7 +155,7 @@ def test_the_command_reports_what_it_deleted(app, api, payout, retention):
 
     assert result.exit_code == 0, result.output
     assert (f"purge: 1 actions (older than {RETENTION_DAYS} days), 0 old verification attempts, 0 old failed sign-ins, "
-            "0 old invalid API keys deleted") in result.output
+            "0 old invalid API keys, 0 old audit events deleted") in result.output
 
 
 def test_the_command_says_when_retention_is_off(app):

@@ -86,3 +86,36 @@ def test_the_rules_in_place_become_version_1_of_their_action(app_env, tmp_path):
         config = current_config("t1")
         live = config.rule_set(config.action("withdraw"))
         assert (live.number, [r.rule_id for r in live.rules]) == (1, ["r1"])
+
+
+def test_audit_entries_in_place_are_chained_in_the_order_they_were_written(app_env, tmp_path):
+    """Upgrading a database from before the hash chain: each tenant's entries get their places in id
+    order, so the upgraded log verifies, and the next entry continues it."""
+    from sqlalchemy import select, text
+
+    from app.models import AuditEvent
+    from app.services.tenancy import audit_chain
+    from app.services.tenancy.audit import record_change
+
+    fresh = create_app({**app_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}",
+                        "TOLLGATE_INSTANCE_PATH": str(tmp_path)})
+    with fresh.app_context():
+        upgrade(revision="c73f21d367d0")
+        for tenant in ("t1", "t2"):
+            db.session.execute(text("INSERT INTO tenant (id, name, created_at, config_stamp)"
+                                    f" VALUES ('{tenant}', '{tenant}', '2026-01-01 00:00:00', 's')"))
+        for number, tenant in enumerate(["t1", "t2", "t1", "t1"]):
+            db.session.execute(text(
+                "INSERT INTO audit_event (tenant_id, actor_email, occurred_at, event, target_type, target_id, before,"
+                f" after) VALUES ('{tenant}', 'ann@example.com', '2026-01-0{number + 1} 10:00:00.123456', 'rule.updated',"
+                f" 'rule', 'r{number}', NULL, '{{\"name\": \"Größe {number}\"}}')"))
+        db.session.commit()
+
+        upgrade()
+
+        places = db.session.execute(select(AuditEvent.tenant_id, AuditEvent.chain_seq).order_by(AuditEvent.id)).all()
+        assert [tuple(place) for place in places] == [("t1", 1), ("t2", 1), ("t1", 2), ("t1", 3)]
+        record_change("cli", "rule.deleted", "r0", "rule", tenant_id="t1")
+        db.session.commit()
+        t1, t2 = audit_chain.verify_tenant("t1"), audit_chain.verify_tenant("t2")
+        assert (t1.ok, t1.report.verified, t2.ok, t2.report.verified) == (True, 4, True, 1)

@@ -83,6 +83,7 @@ def test_production_without_secrets_lists_every_problem(tmp_path):
     ("TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe", "must be true or false, got 'maybe'"),
     ("TOLLGATE_ACTION_RETENTION_DAYS", "30", "between 90 and 36500 days"),  # shorter than the signals read
     ("TOLLGATE_ACTION_RETENTION_DAYS", "a year", "whole number of days"),
+    ("TOLLGATE_AUDIT_RETENTION_DAYS", "7", "between 30 and 36500 days"),
     ("TOLLGATE_METRICS_TOKEN", "short", "at least 24 ASCII characters without spaces"),
     ("TOLLGATE_METRICS_TOKEN", "a token with spaces inside of it", "without spaces"),
     ("TOLLGATE_METRICS_TOKEN", "non-ascii-token-é-é-é-é-é-é", "at least 24 ASCII"),

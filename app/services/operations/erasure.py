@@ -34,8 +34,10 @@ a person who asked to be forgotten. Table by table, chosen so that what the cons
   alone: a track's attributes are the API caller's to choose, and a value they share with a
   console user or another person must not blank entries about someone else. The audit log holds
   console changes only, small beside the actions, and is read in Python.
-* One audit event records the erasure: the pseudonym and how many rows of each kind, never the
-  user id. Even a keyed digest of the id would let anyone holding an id confirm it was erased.
+* One audit event records the erasure: the pseudonym, how many rows of each kind and the ids of the
+  audit entries it redacted (the hash chain accepts their changed content because this later,
+  chained entry names them), never the user id. Even a keyed digest of the id would let anyone
+  holding an id confirm it was erased.
 
 Left alone: custom and network lists (configuration an admin curates; taking an address out of a
 block list would change other users' decisions), console sign-in failures (admins' addresses),
@@ -71,10 +73,11 @@ from app.models import (
 from app.services.decisions.replay import explanation_of
 from app.services.end_users.users import find_user, remove_user_record, validate_user_id
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.audit_chain import ERASURE_EVENT, REDACTED_KEY
 from app.services.tenancy.tenant_config import TenantConfig, current_config
 
 PSEUDONYM_PREFIX = "erased-"
-EVENT = "end_user.erased"
+EVENT = ERASURE_EVENT
 # Where an entry that names the user keeps their contact details (e.g. a removed authenticator's),
 # found by key because once DELETE has removed the user nothing else says what they were.
 CONTACT_KEYS = frozenset({"email", "phoneNumber", "username", "displayName"})
@@ -164,7 +167,8 @@ def erase_user(tenant_id: str, user_id: str, *, by: ConsoleUser | str, now: date
         select(CodeChallenge.id).join(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id))),
         execution_options=unsynchronised)
     remove_user_record(tenant_id, user_id)
-    record_change(by, EVENT, pseudonym, "end_user", tenant_id=tenant_id, after=held.counts.as_dict(), now=now)
+    redacted = {REDACTED_KEY: [change["id"] for change in held.audit_changes]}
+    record_change(by, EVENT, pseudonym, "end_user", tenant_id=tenant_id, after=held.counts.as_dict() | redacted, now=now)
     db.session.commit()
     return Erasure(pseudonym=pseudonym, counts=held.counts)
 

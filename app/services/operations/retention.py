@@ -5,6 +5,9 @@
   WebAuthn challenges: all ``ON DELETE CASCADE``). A case still waiting for a reviewer is kept
   whatever its age: deleting it would decide it silently. The setting is never below the longest
   window a risk signal reads, so a purge cannot change a decision.
+* Audit events older than ``TOLLGATE_AUDIT_RETENTION_DAYS`` (unset: kept forever), from the start
+  of each tenant's hash chain, behind a checkpoint event so what remains still verifies
+  (``tenancy.audit.purge_audit_events``).
 * Failed verification attempts older than that same window, and failures by client address
   (console sign-ins, invalid API keys) older than their limit's window: nothing reads them any more.
 
@@ -25,6 +28,7 @@ from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 from app.extensions import db
 from app.models import AddressFailure, Tenant, UserAction, VerificationAttempt
 from app.services.limits.address_failures import API_KEY, SIGN_IN, FailureLimit
+from app.services.tenancy.audit import purge_audit_events
 
 BATCH = 1000
 
@@ -35,6 +39,7 @@ class PurgeReport:
     verification_attempts: int
     sign_in_failures: int
     api_key_failures: int
+    audit_events: int
 
 
 def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> PurgeReport:
@@ -47,9 +52,14 @@ def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> P
         select(VerificationAttempt.id).where(VerificationAttempt.attempted_at < now - SIGNAL_HISTORY),
         VerificationAttempt, batch,
     )
+    audit_events = 0
+    if settings.audit_retention_days is not None:
+        cutoff = now - timedelta(days=settings.audit_retention_days)
+        for tenant_id in db.session.execute(select(Tenant.id)).scalars().all():
+            audit_events += purge_audit_events(tenant_id, cutoff=cutoff, now=now, batch=batch)
     return PurgeReport(actions=actions, verification_attempts=attempts,
                        sign_in_failures=_purge_address_failures(SIGN_IN, now, batch),
-                       api_key_failures=_purge_address_failures(API_KEY, now, batch))
+                       api_key_failures=_purge_address_failures(API_KEY, now, batch), audit_events=audit_events)
 
 
 def _purge_actions(tenant_id: str, cutoff: datetime, batch: int) -> int:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import AuditEvent, ConsoleUser
 from app.models.base import utcnow
+from app.services.tenancy.audit_chain import CHECKPOINT_EVENT, append, checkpoint_content
 
 PAGE_SIZE = 50
 # Keys that name a record, shown next to the target id so an entry reads without a lookup.
@@ -30,7 +31,8 @@ def record_change(
     after: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Add (not commit) an audit event; the caller's commit makes it part of the change.
+    """Add (not commit) an audit event; the caller's commit makes it part of the change, chained
+    after the tenant's last (audit_chain: it is written at the commit, not before).
 
     ``actor`` is the console user who made the change, or the name of what made it without one
     (``api``, ``cli``, ``sla``); ``tenant_id`` is then required (a console user's own otherwise)."""
@@ -38,7 +40,7 @@ def record_change(
     tenant = tenant_id or (user.tenant_id if user else None)
     if tenant is None:
         raise ValueError("a change made without a console user needs its tenant_id")
-    db.session.add(
+    append(
         AuditEvent(
             tenant_id=tenant,
             actor_id=user.id if user else None,
@@ -51,6 +53,29 @@ def record_change(
             after=after,
         )
     )
+
+
+def purge_audit_events(tenant_id: str, *, cutoff: datetime, now: datetime, batch: int = 1000) -> int:
+    """Delete the tenant's oldest audit events written before ``cutoff``: the start of the chain, up
+    to the first event still kept (events are not always written in time order, and the chain has
+    no holes). Each batch commits with a checkpoint event naming the last event it purged, so the
+    chain verifies after every commit, from the newest checkpoint."""
+    purged = 0
+    while True:
+        kept_from = db.session.execute(select(func.min(AuditEvent.chain_seq)).where(
+            AuditEvent.tenant_id == tenant_id, AuditEvent.occurred_at >= cutoff)).scalar_one()
+        query = select(AuditEvent.id, AuditEvent.chain_seq, AuditEvent.chain_hash).where(AuditEvent.tenant_id == tenant_id)
+        if kept_from is not None:
+            query = query.where(AuditEvent.chain_seq < kept_from)
+        rows = db.session.execute(query.order_by(AuditEvent.chain_seq).limit(batch)).all()
+        if not rows:
+            return purged
+        db.session.execute(delete(AuditEvent).where(AuditEvent.id.in_([row.id for row in rows])))
+        record_change("retention", CHECKPOINT_EVENT, tenant_id, "audit_log", tenant_id=tenant_id, now=now,
+                      after=checkpoint_content(purged=len(rows), last_seq=rows[-1].chain_seq,
+                                               last_hash=rows[-1].chain_hash))
+        db.session.commit()
+        purged += len(rows)
 
 
 def item_changes(before: Sequence[Any], after: Sequence[Any]) -> dict[str, Any]:
