@@ -9,6 +9,7 @@ from app.models.console import AuditEvent, ConsolePasskey, ConsoleUser
 from app.models.custom_data import CustomDataPoint, CustomList, CustomListVersion
 from app.models.network import NetworkList, NetworkListEntry
 from app.models.outbound_message import OutboundMessage
+from app.models.outcome_hour import OutcomeHour
 from app.models.shadow import ShadowDecision, ShadowRun
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
 from app.models.tenant import ApiKey, Tenant
@@ -37,6 +38,7 @@ __all__ = [
     "NetworkList",
     "NetworkListEntry",
     "OutboundMessage",
+    "OutcomeHour",
     "PasskeyCredential",
     "RecoveryCode",
     "ReviewClaim",
