@@ -24,9 +24,10 @@ def overview_show():
         tenant_id, window=window, action_code=request.args.get("action") or None, now=now)
     action = data.action_code if data else None
 
-    def activity_url(days: tuple[date, date], state: str | None = None, code: str | None = None) -> str:
-        """The activity list filtered as a bar, a cell or a row counts (``code``: else the action picked)."""
-        return url_for("console.activity_list", action=code or action, state=state,
+    def activity_url(days: tuple[date, date], *, outcome: str | None = None, state: str | None = None,
+                     code: str | None = None) -> str:
+        """The activity list filtered as a segment, a cell or a row counts (``code``: else the action picked)."""
+        return url_for("console.activity_list", action=code or action, outcome=outcome, state=state,
                        **{"from": days[0].isoformat(), "to": days[1].isoformat()})
 
     return render("console/overview/show.html", overview=data, first_run=first_run, window=window,

@@ -50,10 +50,10 @@ def test_the_chart_and_its_table_count_the_last_24_hours_by_hour(admin, tracked)
     page = parse(response)
     rows = data_table(response)
     assert len(rows) == 24
-    assert rows[tracked["hour"]] == {"Hour": tracked["hour"], "Allow": "2", "Challenge required": "2",
-                                     "Review required": "2", "Block": "1", "Total": "7"}
+    assert rows[tracked["hour"]] == {"Hour": tracked["hour"], "Allow": "2", "Challenge": "2", "Review": "2",
+                                     "Block": "1", "Total": "7"}
     svg = page.select_one('#outcomes-chart svg[role="img"]')
-    assert svg["aria-label"].endswith("7 actions in 24 bars: Allow 2, Challenge required 2, Review required 2, Block 1.")
+    assert svg["aria-label"].endswith("7 actions in 24 bars: Allow 2, Challenge 2, Review 2, Block 1.")
     assert len(svg.select("rect")) == 4  # one bar of four segments
 
 
@@ -64,8 +64,15 @@ def test_each_segment_and_cell_opens_the_activity_it_counts(admin, tracked):
     assert text_of(cell) == "1" and blocked == [cell["href"]]
     target = urlsplit(cell["href"])
     assert target.path == "/console/activity"
-    assert parse_qs(target.query) == {"action": ["sign-in"], "state": ["BLOCK"], "from": [tracked["day"]],
+    assert parse_qs(target.query) == {"action": ["sign-in"], "outcome": ["BLOCK"], "from": [tracked["day"]],
                                       "to": [tracked["day"]]}
+
+
+def test_a_challenge_segment_opens_every_challenged_action_passed_failed_or_pending(admin, tracked):
+    cell = parse(admin.get("/console/overview")).select_one('#outcomes-chart table td[data-series="CHALLENGE"] a')
+    listed = parse(admin.get(cell["href"])).select("#activity-results tbody tr")
+    assert text_of(cell) == "2" and len(listed) == 2
+    assert {text_of(row.select_one(".badge")) for row in listed} == {"Challenge succeeded", "Challenge failed"}
 
 
 def test_one_action_picked_counts_only_its_actions(admin, tracked):

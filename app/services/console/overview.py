@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from app.domain.charts import StackedBarChart, stacked_bars
-from app.domain.decision import ActionState
+from app.domain.decision import ActionState, Outcome
 from app.domain.labels import label
 from app.extensions import db
 from app.models import UserAction
@@ -26,12 +26,9 @@ from app.services.tenancy.tenant_config import current_config
 WINDOWS: dict[str, tuple[int, timedelta]] = {"24h": (24, HOUR), "7d": (7, timedelta(days=1)), "30d": (30, timedelta(days=1))}
 WINDOW_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
 DEFAULT_WINDOW = "24h"
-# The outcome buckets (action_stats) under the state a track gives them: what the chart stacks.
-OUTCOME_STATES: dict[str, ActionState] = {
-    "ALLOW": ActionState.ALLOW, "CHALLENGE": ActionState.CHALLENGE_REQUIRED,
-    "REVIEW": ActionState.REVIEW_REQUIRED, "BLOCK": ActionState.BLOCK,
-}
-SERIES = [(state.value, label(state)) for state in OUTCOME_STATES.values()]
+# What the chart stacks: outcomes, as the actions list counts them (action_stats.bucket_for), so a
+# challenge counts as one whether it is pending, passed or failed.
+SERIES = [(outcome.value, label(outcome)) for outcome in Outcome]
 TOP_RULES = 10
 DEFAULT_RULE = "Default outcome"
 
@@ -115,8 +112,7 @@ def overview(tenant_id: str, *, window: str, action_code: str | None, now: datet
         for hour in _hours_of(start, span):
             for _, per_code in per_hour.get(hour, ()):
                 for bucket, count in per_code["outcomes"].items():
-                    state = OUTCOME_STATES[bucket].value
-                    outcomes[state] = outcomes.get(state, 0) + count
+                    outcomes[bucket] = outcomes.get(bucket, 0) + count
         columns.append((key, f"{start:%H:00}" if span == HOUR else f"{start:%a %-d %b}", outcomes))
         days[key] = (start.date(), start.date())
     chart = stacked_bars(columns, SERIES, max_labels=8 if span == HOUR else 10)
