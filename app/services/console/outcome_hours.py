@@ -62,6 +62,8 @@ def hour_counts(tenant_id: str, since: datetime, *, now: datetime, limit: int = 
     missing.reverse()  # the newest first: the day view fills before the month's
     counted = {hour: count_hour(tenant_id, hour) for hour in missing[:limit]}
     if counted:
+        # Every instance inserts its hours in the same order (newest first), so two racing over
+        # overlapping hours wait for each other on PostgreSQL rather than deadlock.
         db.session.execute(
             upsert(OutcomeHour).values([
                 {"tenant_id": tenant_id, "hour": hour, "counts": counts, "counted_at": now}
