@@ -22,7 +22,7 @@ from app.domain.keyset import Cursor
 from app.domain.review_reasons import code_for
 from app.extensions import db
 from app.models import ActionConfiguration, ActionStateChange, ActionVersion, ReviewDecision, UserAction
-from app.services.console.action_stats import bucket_for
+from app.services.console.outcome_hours import bucket_for
 from app.services.decisions.replay import explanation
 from app.services.decisions.trace_view import DecisionTrace, as_json_text, read_trace
 from app.services.tenancy.tenant_config import TenantConfig, current_config

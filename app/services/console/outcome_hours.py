@@ -12,10 +12,10 @@ unique key: one insert wins, the other does nothing. A read counts at most ``HOU
 missing hours, the newest first, so the first view after a long quiet costs a bounded time; the
 rest are counted by the next reads, and :class:`HourCounts` says how many are still missing.
 
-Counts follow the actions list (services.console.action_stats): an action counts under the outcome
-of its current state (a challenge, passed or failed, is a challenge), frozen when its hour is
-counted, and under its deciding rule (``priority_rule_id``; "" when the default outcome decided)
-and, once its challenge ended, the method that passed it.
+The actions list (its last 7 days) and the Overview read these counts. An action counts under the
+outcome of its current state (a challenge, passed or failed, is a challenge: :func:`bucket_for`),
+frozen when its hour is counted; under its deciding rule (``priority_rule_id``; "" when the
+default outcome decided); and, once its challenge ended, under the method that passed it.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.domain.decision import ActionState
+from app.domain.decision import ActionState, Outcome
 from app.extensions import db, upsert
 from app.models import OutcomeHour, UserAction
-from app.services.console.action_stats import bucket_for
 
+BUCKETS: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)  # ALLOW, CHALLENGE, REVIEW, BLOCK
 HOUR = timedelta(hours=1)
 SETTLE = timedelta(minutes=15)
 HOURS_PER_READ = 240
@@ -39,6 +39,11 @@ NO_METHOD = ""  # a failed challenge records no method on its action
 
 # {action code: {"outcomes": {bucket: n}, "rules": {rule id or "": n}, "methods": {method: {end state: n}}}}
 Counts = dict[str, dict[str, dict]]
+
+
+def bucket_for(state: ActionState | str) -> str:
+    """ALLOW → ALLOW, CHALLENGE_* → CHALLENGE, REVIEW_* → REVIEW, BLOCK → BLOCK."""
+    return str(state.value if isinstance(state, ActionState) else state).split("_", 1)[0]
 
 
 def start_of_hour(moment: datetime) -> datetime:

@@ -26,7 +26,7 @@ from app.services.tenancy.tenant_config import current_config
 WINDOWS: dict[str, tuple[int, timedelta]] = {"24h": (24, HOUR), "7d": (7, timedelta(days=1)), "30d": (30, timedelta(days=1))}
 WINDOW_LABELS = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days"}
 DEFAULT_WINDOW = "24h"
-# What the chart stacks: outcomes, as the actions list counts them (action_stats.bucket_for), so a
+# What the chart stacks: outcomes, as the actions list counts them (outcome_hours.bucket_for), so a
 # challenge counts as one whether it is pending, passed or failed.
 SERIES = [(outcome.value, label(outcome)) for outcome in Outcome]
 TOP_RULES = 10
