@@ -22,8 +22,8 @@ PENDING_FOR = timedelta(minutes=5)
 
 
 def landing_url(user: ConsoleUser) -> str:
-    # A reviewer's work is the queue; an admin's starts with the actions they configure.
-    return url_for("console.action_list") if user.is_admin else url_for("review.queue_list")
+    # A reviewer's work is the queue; an admin's starts with what the tenant's actions have been doing.
+    return url_for("console.overview_show") if user.is_admin else url_for("review.queue_list")
 
 
 @bp.route("/login", methods=["GET", "POST"])

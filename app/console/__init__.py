@@ -17,6 +17,7 @@ from app.console import (  # noqa: E402,F401
     custom_data,
     home,
     messages,
+    overview,
     rules,
     settings,
     shadows,

@@ -9,6 +9,7 @@ from app.models.console import AuditChainHead, AuditEvent, ConsolePasskey, Conso
 from app.models.custom_data import CustomDataPoint, CustomList, CustomListVersion
 from app.models.network import NetworkList, NetworkListEntry
 from app.models.outbound_message import OutboundMessage
+from app.models.outcome_hour import OutcomeHour
 from app.models.shadow import ShadowDecision, ShadowRun
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
 from app.models.tenant import ApiKey, Tenant
@@ -38,6 +39,7 @@ __all__ = [
     "NetworkList",
     "NetworkListEntry",
     "OutboundMessage",
+    "OutcomeHour",
     "PasskeyCredential",
     "RecoveryCode",
     "ReviewClaim",

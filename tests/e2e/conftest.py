@@ -379,10 +379,10 @@ def fill_console_login(page: Page, account: ConsoleAccount) -> None:
 
 @pytest.fixture
 def console_admin(page: Page, live_server: LiveServer, tenant) -> ConsoleAccount:
-    """An admin of the test tenant, signed in on ``page`` through /auth/login (lands on Actions)."""
+    """An admin of the test tenant, signed in on ``page`` through /auth/login (lands on the Overview)."""
     account = make_console_account(live_server, tenant.id, "e2e-admin@example.com")
     fill_console_login(page, account)
-    page.wait_for_url(f"{live_server.url}/console/actions")
+    page.wait_for_url(f"{live_server.url}/console/overview")
     return account
 
 

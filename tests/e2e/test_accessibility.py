@@ -22,6 +22,7 @@ from tests.factories import make_action, rule
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 SCHEMES = ("light", "dark")
 CONSOLE_PAGES = [
+    "/console/overview", "/console/overview?window=30d&action=payout",
     "/console/actions", "/console/actions/payout/rules", "/console/actions/payout/rules/new",
     "/console/actions/payout/settings", "/console/actions/payout/activity", "/console/activity",
     "/console/users", "/console/users/ann", "/console/data/points", "/console/data/lists",
@@ -65,6 +66,13 @@ def tracked(live_server: LiveServer, tenant, sdk) -> dict[str, str]:
     held = sdk.track("bo", "payout", {"custom": {"amount": 5000}, "redirectUrl": "https://app.example/done"})
     origin = "http://localhost:5000"
     return {"challenge": challenged["url"].removeprefix(origin), "review": held["url"].removeprefix(origin)}
+
+
+def test_the_overview_with_nothing_tracked(page: Page, console_admin):
+    """The empty Overview: the Get started panel in place of the charts."""
+    page.goto("/console/overview")
+    assert page.get_by_role("region", name="Get started: send your first event").is_visible()
+    assert_accessible(page, "/console/overview")
 
 
 def test_console_pages(page: Page, console_admin, tracked):

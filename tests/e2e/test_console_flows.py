@@ -91,7 +91,9 @@ def rule_names(page: Page) -> Locator:
 def test_admin_builds_and_reorders_rules_tests_them_and_the_sdk_gets_the_same_decisions(
     page: Page, console_admin: ConsoleAccount, live_server: LiveServer, sdk, screenshot, browser_errors
 ):
-    # Signed in through the login form: the console opens on the actions list.
+    # Signed in through the login form: the console opens on the Overview, Actions one click away.
+    expect(page.locator("h1")).to_have_text("Overview")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Actions").click()
     expect(page.locator("h1")).to_have_text("Actions")
     page.get_by_role("link", name="Create a new action").click()
     expect(page.locator("h1")).to_have_text("Create a new action")
@@ -324,8 +326,8 @@ def test_console_passkey_becomes_the_second_sign_in_step(
     page.wait_for_url("**/auth/passkey")
     expect(page.locator("h1")).to_have_text("Confirm it's you")
     page.get_by_role("button", name="Use your passkey").click()
-    page.wait_for_url(f"{live_server.url}/console/actions")
-    expect(page.locator("h1")).to_have_text("Actions")
+    page.wait_for_url(f"{live_server.url}/console/overview")
+    expect(page.locator("h1")).to_have_text("Overview")
     assert virtual_authenticator.credentials()[0]["signCount"] >= 2
     page.goto("/console/account")
     expect(page.locator("main table tbody tr td").nth(2)).not_to_have_text("never")  # last used

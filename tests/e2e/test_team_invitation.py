@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import ConsoleAccount, LiveServer, fill_console_login
 
 OWN_PASSWORD = "a passphrase only I know"
-LANDING = {"admin": "/console/actions", "reviewer": "/review/"}
+LANDING = {"admin": "/console/overview", "reviewer": "/review/"}
 
 
 def invite(page: Page, email: str, role: str) -> str:

@@ -78,7 +78,7 @@ def test_sign_in_lands_each_role_on_its_page(app, make_console_user, client):
     admin_landing = sign_in(client, "admin@example.com")
     reviewer_landing = sign_in(app.test_client(), "reviewer@example.com")
 
-    assert admin_landing.headers["Location"].endswith("/console/actions")
+    assert admin_landing.headers["Location"].endswith("/console/overview")
     assert reviewer_landing.headers["Location"].endswith("/review/")
 
 

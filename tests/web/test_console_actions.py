@@ -80,8 +80,9 @@ def test_list_shows_each_action_with_active_rules_and_last_weeks_outcomes(app, a
     assert rows[0]["Last 7 days"] == "No activity" and sign_in.select(".bars") == []
 
 
-def test_outcome_counts_come_from_one_grouped_query(app, tenant, api):
-    from app.services.console.action_stats import bucket_for, outcome_counts
+def test_outcome_counts_bucket_each_state_under_its_outcome(app, tenant, api):
+    from app.services.console.action_stats import outcome_counts
+    from app.services.console.outcome_hours import bucket_for
 
     make_action(app, tenant.id, "pay", rules=[rule("Review all", 0, "REVIEW")])
     _track(api, "u1", "pay")

@@ -160,6 +160,19 @@ def test_filters_by_action_state_user_and_dates(app, admin, tenant):
     assert listed_ids(admin.get("/console/activity?user=carol")) == []
 
 
+def test_an_outcome_lists_every_state_it_leads_to(app, admin, tenant):
+    pending = add_action(app, tenant.id, state=ActionState.CHALLENGE_REQUIRED, created_at=T0)
+    passed = add_action(app, tenant.id, state=ActionState.CHALLENGE_SUCCEEDED, created_at=T0 + timedelta(minutes=1))
+    failed = add_action(app, tenant.id, state=ActionState.CHALLENGE_FAILED, created_at=T0 + timedelta(minutes=2))
+    add_action(app, tenant.id, state=ActionState.REVIEW_SUCCEEDED, created_at=T0 + timedelta(minutes=3))
+
+    response = admin.get("/console/activity?outcome=CHALLENGE")
+    assert listed_ids(response) == [failed, passed, pending]
+    assert parse(response).select_one("#filter-outcome option[selected]")["value"] == "CHALLENGE"
+    assert listed_ids(admin.get("/console/activity?outcome=CHALLENGE&state=CHALLENGE_FAILED")) == [failed]
+    assert field_error(admin.get("/console/activity?outcome=MAYBE"), "filter-outcome") == "Pick an outcome from the list."
+
+
 def test_pagination_keeps_the_filters(app, admin, tenant):
     for n in range(60):
         add_action(app, tenant.id, user_id="alice" if n % 2 else "bob", created_at=T0 + timedelta(seconds=n))

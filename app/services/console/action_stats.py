@@ -1,5 +1,5 @@
-"""The actions list at a glance (last week's outcomes per action, counted in one grouped query), and one
-action's own tracked actions: its Activity tab, and what deleting it leaves behind."""
+"""The actions list at a glance (last week's outcomes per action, from the hourly counts the Overview
+reads too), and one action's own tracked actions: its Activity tab, and what deleting it leaves behind."""
 
 from __future__ import annotations
 
@@ -8,18 +8,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.domain.decision import ActionState, Outcome
 from app.extensions import db
 from app.models import ActionConfiguration, UserAction
+from app.services.console.outcome_hours import BUCKETS, hour_counts, start_of_hour
 from app.services.rulesets.rules import count_active_rules, list_action_configurations
 
 WINDOW = timedelta(days=7)
-BUCKETS: tuple[str, ...] = tuple(outcome.value for outcome in Outcome)  # ALLOW, CHALLENGE, REVIEW, BLOCK
-
-
-def bucket_for(state: ActionState | str) -> str:
-    """ALLOW → ALLOW, CHALLENGE_* → CHALLENGE, REVIEW_* → REVIEW, BLOCK → BLOCK."""
-    return str(state.value if isinstance(state, ActionState) else state).split("_", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -38,17 +32,15 @@ class ActionSummary:
 
 
 def outcome_counts(tenant_id: str, *, now: datetime) -> dict[str, dict[str, int]]:
-    """{action code: {bucket: count}} over the last seven days (uses the (tenant_id, created_at) index)."""
-    rows = db.session.execute(
-        select(UserAction.action_code, UserAction.state, func.count())
-        .where(UserAction.tenant_id == tenant_id, UserAction.created_at >= now - WINDOW)
-        .group_by(UserAction.action_code, UserAction.state)
-    )
+    """{action code: {bucket: count}} over the last seven days, whole hours (the hour that began seven
+    days ago counts whole): 168 stored hours and the open ones, where grouping a busy tenant's week
+    of actions took 200 ms at a million. A week is fewer hours than a read counts, so none is missing."""
     counts: dict[str, dict[str, int]] = {}
-    for code, state, count in rows:
-        per_code = counts.setdefault(code, dict.fromkeys(BUCKETS, 0))
-        bucket = bucket_for(state)
-        per_code[bucket] = per_code.get(bucket, 0) + count
+    for hour in hour_counts(tenant_id, start_of_hour(now - WINDOW), now=now).hours.values():
+        for code, per_code in hour.items():
+            totals = counts.setdefault(code, dict.fromkeys(BUCKETS, 0))
+            for bucket, count in per_code["outcomes"].items():
+                totals[bucket] += count
     return counts
 
 

@@ -17,11 +17,12 @@ from typing import Any, Generic, Self, TypeVar
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.domain.decision import ActionState
+from app.domain.decision import ActionState, Outcome
 from app.domain.keyset import Cursor
 from app.domain.review_reasons import code_for
 from app.extensions import db
 from app.models import ActionConfiguration, ActionStateChange, ActionVersion, ReviewDecision, UserAction
+from app.services.console.outcome_hours import bucket_for
 from app.services.decisions.replay import explanation
 from app.services.decisions.trace_view import DecisionTrace, as_json_text, read_trace
 from app.services.tenancy.tenant_config import TenantConfig, current_config
@@ -37,10 +38,13 @@ class ActivityFilters:
     date_from: date | None = None  # inclusive, UTC
     date_to: date | None = None  # inclusive, UTC
     reason_code: str | None = None  # decided in review with this reason code (domain.review_reasons)
+    # Any state of this outcome (a challenge pending, passed or failed): what the Overview's bars count.
+    outcome: Outcome | None = None
 
     @property
     def active(self) -> bool:
-        return any((self.action_code, self.state, self.user_id, self.date_from, self.date_to, self.reason_code))
+        return any((self.action_code, self.state, self.user_id, self.date_from, self.date_to, self.reason_code,
+                    self.outcome))
 
     def as_query(self) -> dict[str, str]:
         """The filters as URL query arguments, for links that keep them (pagination)."""
@@ -48,6 +52,7 @@ class ActivityFilters:
             "action": self.action_code, "state": self.state.value if self.state else None, "user": self.user_id,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None, "reason": self.reason_code,
+            "outcome": self.outcome.value if self.outcome else None,
         }
         return {name: value for name, value in query.items() if value}
 
@@ -62,19 +67,20 @@ class ParsedFilters(Generic[Filters]):
 
 
 def parse_filters(args: Mapping[str, str]) -> ParsedFilters[ActivityFilters]:
-    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``, ``reason``)."""
-    values = {name: (args.get(name) or "").strip() for name in ("action", "state", "user", "from", "to", "reason")}
+    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``, ``reason``, ``outcome``)."""
+    values = {name: (args.get(name) or "").strip()
+              for name in ("action", "state", "user", "from", "to", "reason", "outcome")}
     errors: dict[str, str] = {}
     reason_code = values["reason"] or None
     if reason_code and code_for(reason_code) != reason_code:
         errors["reason"] = "Pick a reason from the list."
         reason_code = None
-    state = None
-    if values["state"]:
-        try:
-            state = ActionState(values["state"])
-        except ValueError:
-            errors["state"] = "Pick a state from the list."
+    # A picker's value that is not one of its enum's members (a hand-edited URL) is reported and ignored.
+    picked = {}
+    for name, enum, noun in (("state", ActionState, "a state"), ("outcome", Outcome, "an outcome")):
+        picked[name] = next((member for member in enum if member.value == values[name]), None)
+        if values[name] and picked[name] is None:
+            errors[name] = f"Pick {noun} from the list."
     dates: dict[str, date | None] = {"from": None, "to": None}
     for name in dates:
         if values[name]:
@@ -87,11 +93,12 @@ def parse_filters(args: Mapping[str, str]) -> ParsedFilters[ActivityFilters]:
         dates["to"] = None
     filters = ActivityFilters(
         action_code=values["action"][:64] or None,
-        state=state,
+        state=picked["state"],
         user_id=values["user"][:255] or None,
         date_from=dates["from"],
         date_to=dates["to"],
         reason_code=reason_code,
+        outcome=picked["outcome"],
     )
     return ParsedFilters(filters=filters, errors=errors, values=values)
 
@@ -147,6 +154,9 @@ def list_activity(
         query = query.where(UserAction.state == filters.state)
     if filters.action_code:
         query = query.where(UserAction.action_code == filters.action_code)
+    if filters.outcome:
+        query = query.where(UserAction.state.in_([state for state in ActionState
+                                                  if bucket_for(state) == filters.outcome.value]))
     if filters.reason_code:
         # Few actions are decided in review: the decisions with the code (an index range) pick them.
         query = query.where(UserAction.id.in_(
