@@ -1,7 +1,7 @@
 """Closed hours of tracked actions counted once for the Overview
 
 Revision ID: dddf58bf3ecf
-Revises: c73f21d367d0
+Revises: 32c201d3c7b2
 Create Date: 2026-12-04 20:49:31.102905
 
 """
@@ -13,7 +13,7 @@ import app.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'dddf58bf3ecf'
-down_revision = 'c73f21d367d0'
+down_revision = '32c201d3c7b2'
 branch_labels = None
 depends_on = None
 
