@@ -167,7 +167,7 @@ def erase_user(tenant_id: str, user_id: str, *, by: ConsoleUser | str, now: date
         select(CodeChallenge.id).join(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id))),
         execution_options=unsynchronised)
     remove_user_record(tenant_id, user_id)
-    redacted = {REDACTED_KEY: [change["id"] for change in held.audit_changes]}
+    redacted = {REDACTED_KEY: sorted(change["id"] for change in held.audit_changes)}
     record_change(by, EVENT, pseudonym, "end_user", tenant_id=tenant_id, after=held.counts.as_dict() | redacted, now=now)
     db.session.commit()
     return Erasure(pseudonym=pseudonym, counts=held.counts)
