@@ -155,3 +155,18 @@ def test_a_warm_track_reads_no_configuration(app, api, tenant):
     read = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     assert not [s for s in read for table in CONFIG_TABLES if re.search(rf"\bFROM {table}\b", s)]
     assert len(read) == 2, read  # the API key (with the tenant's stamp) and the user
+
+
+def test_a_warm_track_runs_two_selects_and_at_most_three_inserts(app, api, tenant):
+    # What README's "How track stays fast" states; a statement more on the hot path fails here.
+    make_action(app, tenant.id, "withdraw-funds", rules=[rule("Huge", 0, "BLOCK", {">": [{"var": "custom.amount"}, 10]})])
+    track(api, user_id="ann", custom={"amount": 5})
+
+    for user_id, inserts in (("bob", ["end_user", "user_action", "action_state_change"]),  # first seen
+                             ("ann", ["user_action", "action_state_change"])):  # known
+        with statements(app) as seen:
+            track(api, user_id=user_id, custom={"amount": 5})
+        kinds = [s.split(None, 1)[0].upper() for s in seen]
+        assert kinds.count("SELECT") == 2, seen
+        assert [re.search(r"INSERT INTO (\w+)", s).group(1) for s in seen if s.lstrip().upper().startswith("INSERT")] == inserts
+        assert set(kinds) <= {"SELECT", "INSERT"}, seen
