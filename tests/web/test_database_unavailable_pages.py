@@ -34,3 +34,12 @@ def test_signing_in_without_the_database_is_the_503_page(app_without_database):
 
     assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
     assert text_of(parse(response.get_data(as_text=True)).find("h1")) == "503 · The database is not answering"
+
+
+def test_a_hosted_challenge_page_without_its_database_is_the_503_page(api, app_without_database):
+    url = api.post("/users/alice/actions/sign-in", json={"redirectUrl": "https://app.example/done"}).get_json()["url"]
+
+    response = app_without_database.test_client().get(url.removeprefix("http://localhost:5000"))
+
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
+    assert text_of(parse(response.get_data(as_text=True)).find("h1")) == "503 · The database is not answering"
