@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -172,6 +173,17 @@ def tollgate_purge(every: int | None) -> None:
                 f"API keys, {report.audit_events} old audit events deleted")
 
     _repeat(one_round, every=every)
+
+
+@tollgate_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def tollgate_backup(path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH while Tollgate keeps serving (PostgreSQL: use pg_dump)."""
+    from app.services.operations.backup import back_up_sqlite
+
+    report = _run(back_up_sqlite, current_settings().database_url, path, force=force)
+    click.echo(f"Backed up the database to {report.path} ({report.size / 1_048_576:.1f} MiB in {report.seconds:.1f} s).")
 
 
 @tollgate_cli.group("audit")

@@ -194,3 +194,20 @@ def api(client, tenant) -> ApiClient:
     return ApiClient(client, tenant.api_key)
 
 
+
+
+@pytest.fixture
+def app_without_database(app_env, tmp_path) -> Iterator[Flask]:
+    """An instance whose database does not answer, as when PostgreSQL is down: the same settings with
+    DATABASE_URL pointing where nothing listens (a port just freed; for SQLite, a missing directory)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app_env["DATABASE_URL"])
+    if url.get_backend_name() == "postgresql":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        gone = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    else:
+        gone = f"sqlite:///{tmp_path / 'gone' / 'tollgate.db'}"
+    yield create_app({**app_env, "DATABASE_URL": gone, "TOLLGATE_INSTANCE_PATH": str(tmp_path / "instance")})
