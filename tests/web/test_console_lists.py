@@ -226,3 +226,13 @@ def test_keys_still_guard_the_last_active_key_on_a_later_page(admin, app, tenant
     rows = table_rows(admin.get("/console/settings/api-keys?page=2"), "#key-results table")
 
     assert rows and all(row["Actions"].startswith("Revoke") for row in rows)
+
+
+@pytest.mark.parametrize("url", ["/console/activity", "/console/users"])
+def test_activity_and_user_rows_link_from_their_first_cell_too(admin, api, url):
+    api.post("/users/alice/actions/sign-in", json={})
+
+    [row] = parse(admin.get(url)).select("table.row-links tbody > tr")
+
+    [link] = row.td.select("a.row-link")
+    assert admin.get(link["href"]).status_code == 200
