@@ -30,9 +30,10 @@ class ListQuery:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> ListQuery:
-        """A missing or hand-edited page number is page 1."""
+        """A missing or hand-edited page number is page 1: str.isdigit alone takes "²", which int refuses,
+        and seven digits are no page of a list this short (one past its end shows the last page)."""
         raw_page = (args.get("page") or "").strip()
-        page = int(raw_page) if raw_page.isdigit() else 1
+        page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 6 else 1
         return cls(q=(args.get("q") or "").strip()[:MAX_QUERY], page=max(page, 1))
 
     def args(self, page: int | None = None) -> dict[str, Any]:
