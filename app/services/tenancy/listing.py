@@ -36,9 +36,8 @@ class ListQuery:
         page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 6 else 1
         return cls(q=(args.get("q") or "").strip()[:MAX_QUERY], page=max(page, 1))
 
-    def args(self, page: int | None = None) -> dict[str, Any]:
-        """URL query arguments for a link to ``page`` (this one by default) that keeps the search."""
-        page = self.page if page is None else page
+    def args(self, page: int) -> dict[str, Any]:
+        """URL query arguments for a link to ``page`` that keeps the search."""
         return {name: value for name, value in (("q", self.q), ("page", page if page > 1 else None)) if value}
 
 
