@@ -17,6 +17,7 @@ from app.services.console import action_stats, getting_started
 from app.services.decisions import simulator
 from app.services.rulesets import rules, versions
 from app.services.rulesets.rules import ActionDocument
+from app.services.tenancy.listing import ListQuery
 
 ACTIVITY_LIMIT = 50
 
@@ -27,9 +28,11 @@ def _config(code: str):
 
 @bp.get("/actions")
 def action_list():
-    summaries = action_stats.list_action_summaries(current_user.tenant_id, now=utcnow())
+    summaries = action_stats.list_action_summaries(current_user.tenant_id, ListQuery.from_args(request.args),
+                                                   now=utcnow())
     first_run = getting_started.getting_started(current_user.tenant_id, public_url=current_settings().public_url)
-    return render("console/actions/list.html", summaries=summaries, buckets=action_stats.BUCKETS, first_run=first_run)
+    return render("console/actions/list.html", "console/actions/_results.html", summaries=summaries,
+                  buckets=action_stats.BUCKETS, first_run=first_run)
 
 
 @bp.get("/actions/first-event")

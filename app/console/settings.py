@@ -21,6 +21,7 @@ from app.services.console import console_users
 from app.services.decisions.trace_view import as_json_text
 from app.services.reviews import reasons
 from app.services.tenancy import api_keys, audit, audit_chain, tenant_settings
+from app.services.tenancy.listing import ListQuery
 
 # -- tenant settings --------------------------------------------------------------------------------
 
@@ -50,9 +51,10 @@ def settings_update():
 
 @bp.get("/settings/api-keys")
 def settings_key_list():
-    keys = api_keys.list_api_keys(current_user.tenant_id)
-    return render("console/settings/keys/list.html", "console/settings/keys/_list.html", keys=keys,
-                  active_count=sum(1 for k in keys if k.revoked_at is None))
+    tenant_id = current_user.tenant_id
+    return render("console/settings/keys/list.html", "console/settings/keys/_results.html",
+                  keys=api_keys.list_api_keys(tenant_id, ListQuery.from_args(request.args)),
+                  active_count=api_keys.count_active_keys(tenant_id))
 
 
 def _key_form_page(form: ApiKeyForm, *, status: int = 200):
@@ -100,14 +102,16 @@ def settings_key_revoke(key_id: str):
 # -- the team (console users) -----------------------------------------------------------------------
 
 
-def _member_list(*, error: str | None = None, status: int = 200):
-    return render("console/settings/members/list.html", "console/settings/members/_list.html", status=status,
-                  members=console_users.list_console_users(current_user.tenant_id), form=ConfirmForm(), error=error)
+def _member_list(wanted: ListQuery = ListQuery(), *, fragment: str = "console/settings/members/_list.html",
+                 error: str | None = None, status: int = 200):
+    """``fragment``: the results for the search and pager, the whole section after a refused change."""
+    return render("console/settings/members/list.html", fragment, status=status, form=ConfirmForm(), error=error,
+                  members=console_users.list_console_users(current_user.tenant_id, wanted))
 
 
 @bp.get("/settings/team")
 def settings_member_list():
-    return _member_list()
+    return _member_list(ListQuery.from_args(request.args), fragment="console/settings/members/_results.html")
 
 
 def _member_form_page(form: InviteForm, *, status: int = 200):

@@ -18,6 +18,7 @@ from app.htmx import redirect_to, render
 from app.models import WebhookEndpoint
 from app.models.base import utcnow
 from app.services.delivery import endpoints, events
+from app.services.tenancy.listing import ListQuery
 
 
 class EndpointForm(ServiceForm):
@@ -52,9 +53,9 @@ def _form_page(form: EndpointForm, endpoint: WebhookEndpoint | None = None, *, s
 
 @bp.get("/webhooks")
 def webhook_list():
-    listed = endpoints.list_endpoints(current_user.tenant_id)
-    return render("console/webhooks/list.html", "console/webhooks/_list.html", endpoints=listed,
-                  refusals={e.id: _refusal(e) for e in listed})
+    listed = endpoints.list_endpoints(current_user.tenant_id, ListQuery.from_args(request.args))
+    return render("console/webhooks/list.html", "console/webhooks/_results.html", endpoints=listed,
+                  refusals={e.id: _refusal(e) for e in listed.rows})
 
 
 def _refusal(endpoint: WebhookEndpoint) -> str | None:

@@ -35,6 +35,8 @@ CONSOLE_PAGES = [
     "/console/actions/payout/versions/1/rollback", "/console/actions/payout/discard",
     "/console/actions/payout/backtests",  # the form and the empty list (a run's pages: test_backtest_flow)
     "/console/actions/payout/shadow",  # nothing to shadow (a shadow's page: test_backtest_flow)
+    # A small list searched (its row a link over the whole row), and a search that finds nothing.
+    "/console/actions?q=PAY", "/console/settings/team?q=nobody-here",
 ]
 
 axe = Axe()

@@ -232,10 +232,11 @@ def test_list_shows_each_endpoint(admin, endpoint_id):
 
 
 def test_the_list_fragment_for_htmx(admin, endpoint_id):
+    """The search and the pager swap the results alone (tests/web/test_console_lists.py)."""
     response = admin.get("/console/webhooks", headers={"HX-Request": "true"})
 
-    assert fragment_root(response).get("id") == "webhooks"
-    assert table_rows(response, "#webhooks table")[0]["URL"].startswith("https://hooks.example/tollgate")
+    assert fragment_root(response).get("id") == "webhook-results"
+    assert table_rows(response, "#webhook-results table")[0]["URL"].startswith("https://hooks.example/tollgate")
 
 
 def test_edit_prefills_and_saves_with_an_audit_record(app, admin, endpoint_id):

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ActionConfiguration, UserAction
 from app.services.console.outcome_hours import BUCKETS, hour_counts, start_of_hour
-from app.services.rulesets.rules import count_active_rules, list_action_configurations
+from app.services.rulesets.rules import count_active_rules
+from app.services.tenancy.listing import ListQuery, Page, paged
 
 WINDOW = timedelta(days=7)
 
@@ -44,14 +45,15 @@ def outcome_counts(tenant_id: str, *, now: datetime) -> dict[str, dict[str, int]
     return counts
 
 
-def list_action_summaries(tenant_id: str, *, now: datetime) -> list[ActionSummary]:
-    """Every configured action with its active-rule count and the week's outcomes: three queries."""
+def list_action_summaries(tenant_id: str, wanted: ListQuery = ListQuery(), *, now: datetime) -> Page[ActionSummary]:
+    """A page of the configured actions (by code; searched by code and name) with their active-rule
+    counts and the week's outcomes: four queries."""
+    configs = paged(select(ActionConfiguration).where(ActionConfiguration.tenant_id == tenant_id), wanted,
+                    search=(ActionConfiguration.code, ActionConfiguration.name), order_by=(ActionConfiguration.code,))
     counts = outcome_counts(tenant_id, now=now)
     active = count_active_rules(tenant_id)
-    return [
-        ActionSummary(config, active.get(config.id, 0), counts.get(config.code, dict.fromkeys(BUCKETS, 0)))
-        for config in list_action_configurations(tenant_id)
-    ]
+    return configs.map(lambda config: ActionSummary(config, active.get(config.id, 0),
+                                                    counts.get(config.code, dict.fromkeys(BUCKETS, 0))))
 
 
 def latest_tracked(tenant_id: str, action_code: str, *, limit: int) -> list[UserAction]:

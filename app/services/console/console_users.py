@@ -18,6 +18,7 @@ from app.models.console import ROLES
 from app.services.end_users.users import validate_email
 from app.services.limits import address_failures
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.listing import ListQuery, Page, paged
 from app.services.tenancy.records import flush_or_refuse
 
 MAX_FAILED_LOGINS = 5
@@ -252,8 +253,7 @@ def set_disabled(actor: ConsoleUser, user_id: str, *, disabled: bool, now: datet
     return user
 
 
-def list_console_users(tenant_id: str) -> list[ConsoleUser]:
-    return list(
-        db.session.execute(select(ConsoleUser).where(ConsoleUser.tenant_id == tenant_id).order_by(ConsoleUser.email))
-        .scalars()
-    )
+def list_console_users(tenant_id: str, wanted: ListQuery = ListQuery()) -> Page[ConsoleUser]:
+    """By email; searched by email and name."""
+    return paged(select(ConsoleUser).where(ConsoleUser.tenant_id == tenant_id), wanted,
+                 search=(ConsoleUser.email, ConsoleUser.name), order_by=(ConsoleUser.email, ConsoleUser.id))

@@ -21,6 +21,7 @@ from app.models import ConsoleUser, WebhookDelivery, WebhookEndpoint, WebhookEve
 from app.models.base import new_id
 from app.services.delivery.events import EVENT_TYPES, PENDING, TEST_EVENT, queue_event
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.listing import ListQuery, Page
 from app.services.tenancy.records import Records
 
 LOG_PAGE_SIZE = 50
@@ -98,8 +99,10 @@ def _url_problem(url: str, *, allow_private_networks: bool) -> str | None:
     return None
 
 
-def list_endpoints(tenant_id: str) -> list[WebhookEndpoint]:
-    return _ENDPOINTS.all(tenant_id, WebhookEndpoint.created_at, WebhookEndpoint.id)
+def list_endpoints(tenant_id: str, wanted: ListQuery = ListQuery()) -> Page[WebhookEndpoint]:
+    """Oldest first; searched by URL and description."""
+    return _ENDPOINTS.page(tenant_id, wanted, search=(WebhookEndpoint.url, WebhookEndpoint.description),
+                           order_by=(WebhookEndpoint.created_at, WebhookEndpoint.id))
 
 
 def get_endpoint(tenant_id: str, endpoint_id: str) -> WebhookEndpoint:

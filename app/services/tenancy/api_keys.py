@@ -20,6 +20,7 @@ from app.models import ApiKey, ConsoleUser, Tenant
 from app.services.limits import address_failures
 from app.services.limits.address_failures import API_KEY
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.listing import ListQuery, Page
 from app.services.tenancy.records import Records
 from app.services.tenancy.tenant_config import TENANT_COLUMNS, TenantConfig, config_for
 
@@ -67,9 +68,16 @@ def validate_key_name(name: str | None) -> str:
     return name
 
 
-def list_api_keys(tenant_id: str) -> list[ApiKey]:
-    """Active keys first, then revoked ones; each group oldest first."""
-    return _KEYS.all(tenant_id, ApiKey.revoked_at.is_not(None), ApiKey.created_at, ApiKey.id)
+def list_api_keys(tenant_id: str, wanted: ListQuery = ListQuery()) -> Page[ApiKey]:
+    """Active keys first, then revoked ones; each group oldest first. Searched by name and hint."""
+    return _KEYS.page(tenant_id, wanted, search=(ApiKey.name, ApiKey.hint),
+                      order_by=(ApiKey.revoked_at.is_not(None), ApiKey.created_at, ApiKey.id))
+
+
+def count_active_keys(tenant_id: str) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
+    ).scalar_one()
 
 
 def get_api_key(tenant_id: str, key_id: str) -> ApiKey:
@@ -88,10 +96,7 @@ def revoke_api_key(actor: ConsoleUser, key_id: str, *, now: datetime) -> ApiKey:
     before = _audited(key)
     key.revoked_at = now
     db.session.flush()
-    remaining = db.session.execute(
-        select(func.count()).select_from(ApiKey).where(ApiKey.tenant_id == actor.tenant_id, ApiKey.revoked_at.is_(None))
-    ).scalar_one()
-    if remaining == 0:
+    if count_active_keys(actor.tenant_id) == 0:
         db.session.rollback()
         raise Conflict(
             "This is the last active key. Create a new key first: there must be at least one active key at all times.",

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import ConsoleUser
 from app.models.base import TenantOwned
 from app.services.tenancy.audit import record_change
+from app.services.tenancy.listing import ListQuery, Page, paged
 
 Row = TypeVar("Row", bound=TenantOwned)
 
@@ -45,6 +46,11 @@ class Records(Generic[Row]):
     def all(self, tenant_id: str, *order_by: Any, options: Sequence[ORMOption] = ()) -> list[Row]:
         query = select(self.model).where(self.model.tenant_id == tenant_id).options(*options).order_by(*order_by)
         return list(db.session.execute(query).scalars())
+
+    def page(self, tenant_id: str, wanted: ListQuery, *, search: Sequence[Any], order_by: Sequence[Any]) -> Page[Row]:
+        """The console list's page: the tenant's rows whose ``search`` columns contain the search text."""
+        return paged(select(self.model).where(self.model.tenant_id == tenant_id), wanted, search=search,
+                     order_by=order_by)
 
     def get(self, tenant_id: str, row_id: str) -> Row:
         row = db.session.get(self.model, row_id)
