@@ -9,7 +9,15 @@ export FLASK_APP := app:create_app
 
 .PHONY: run test bench venv chromium node-sdk clean
 
-venv: $(STAMP)
+# The hosted pages' catalogues (app/translations/<lang>/LC_MESSAGES/messages.po), compiled to the .mo
+# files gettext reads: build outputs, never committed.
+CATALOGUES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+venv: $(STAMP) $(COMPILED)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -63,4 +71,4 @@ bench: venv
 	  echo "== bench/$$script.py"; $(BIN)/python bench/$$script.py || status=1; done; exit $$status
 
 clean:
-	rm -rf $(VENV) .pytest_cache $(NODE_SDK)/node_modules
+	rm -rf $(VENV) .pytest_cache $(NODE_SDK)/node_modules $(COMPILED)

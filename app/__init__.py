@@ -34,7 +34,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
 
     from app import models  # noqa: F401  (registers every table on the metadata)
-    from app.extensions import csrf, db, htmx, login_manager, migrate, tune_sqlite
+    from app.extensions import babel, csrf, db, htmx, login_manager, migrate, tune_sqlite
 
     db.init_app(app)
     with app.app_context():
@@ -44,6 +44,9 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     htmx.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    from app.challenge.locale import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)  # catalogues: app/translations (built by `make venv`)
 
     from app import (
         api,

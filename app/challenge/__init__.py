@@ -13,9 +13,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, g, request
 
+from app.challenge import locale
 from app.config import current_settings
 
 bp = Blueprint("challenge", __name__, url_prefix="/challenge")
+bp.after_request(locale.remember)
+bp.context_processor(locale.page_language)
 _HOST_PORT = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 

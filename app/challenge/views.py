@@ -7,6 +7,7 @@ import json
 
 import segno
 from flask import g, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext, lazy_gettext
 from markupsafe import Markup
 
 from app.challenge import bp
@@ -31,13 +32,18 @@ def page_methods() -> tuple[VerificationMethod, ...]:
     when this server can send it."""
     methods = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
     return (*methods, EMAIL_OTP) if can_send_email(current_settings()) else methods
+# Lazy: each page renders them in its own language.
 STATE_PAGES = {
-    ActionState.BLOCK: ("This request was blocked", "For your security this action cannot be completed."),
-    ActionState.REVIEW_REQUIRED: ("Your request is being reviewed",
-                                  "Someone is checking it. You can close this page; the app will let you know."),
-    ActionState.REVIEW_FAILED: ("Your request was declined", "After review, this action cannot be completed."),
-    ActionState.CHALLENGE_FAILED: ("Verification failed", "Too many attempts. Go back to the app and start again."),
-    ActionState.CHALLENGE_SUCCEEDED: ("Already verified", "This request was already completed. Go back to the app."),
+    ActionState.BLOCK: (lazy_gettext("This request was blocked"),
+                        lazy_gettext("For your security this action cannot be completed.")),
+    ActionState.REVIEW_REQUIRED: (lazy_gettext("Your request is being reviewed"),
+                                  lazy_gettext("Someone is checking it. You can close this page; the app will let you know.")),
+    ActionState.REVIEW_FAILED: (lazy_gettext("Your request was declined"),
+                                lazy_gettext("After review, this action cannot be completed.")),
+    ActionState.CHALLENGE_FAILED: (lazy_gettext("Verification failed"),
+                                   lazy_gettext("Too many attempts. Go back to the app and start again.")),
+    ActionState.CHALLENGE_SUCCEEDED: (lazy_gettext("Already verified"),
+                                      lazy_gettext("This request was already completed. Go back to the app.")),
 }
 
 
@@ -57,12 +63,17 @@ def _session(token: str | None, *, kinds=(TokenKind.CLIENT, TokenKind.RESULT)) -
     try:
         session = open_session(token or "", settings=current_settings(), now=utcnow(), kinds=kinds)
     except ExpiredToken as exc:
-        raise PageError("This link has expired", "Go back to the app and try again.") from exc
+        raise PageError(gettext("This link has expired"), gettext("Go back to the app and try again.")) from exc
     except InvalidToken as exc:
-        raise PageError("This link is not valid", f"{exc.message} Go back to the app and try again.") from exc
+        # The reason is the token check's own (English) sentence.
+        raise PageError(gettext("This link is not valid"),
+                        gettext("%(reason)s Go back to the app and try again.", reason=exc.message)) from exc
     # From here on the tenant's own settings apply (redirects, framing, logo); harden() reads them too.
     g.tenant = db.session.get(Tenant, session.tenant_id)
     g.tenant_settings = settings_for(g.tenant.id, current_settings())
+    # The locale selector (app/challenge/locale.py) reads these: a switcher pick is kept per challenge.
+    g.action_id = str(session.action.id)
+    g.track_locale = (session.action.attributes or {}).get("locale")
     return session
 
 
@@ -92,10 +103,10 @@ def _posted_session() -> tuple[str, ClientSession]:
     return token, session
 
 
-def _require_offered(method: VerificationMethod, offered: list[VerificationMethod], name: str) -> None:
-    """``name``: the method as the message's subject ("Email codes")."""
+def _require_offered(method: VerificationMethod, offered: list[VerificationMethod], message: str) -> None:
+    """``message``: why, naming the method ("Email codes cannot be used for this action.")."""
     if method not in offered:
-        raise PageError("Not available", f"{name} cannot be used for this action.", 409)
+        raise PageError(gettext("Not available"), message, 409)
 
 
 @bp.get("")
@@ -109,7 +120,8 @@ def challenge_show():
     if usable:
         return _verify_page(session, token, usable)
     if not session.may_add_authenticator():
-        raise PageError("No way to verify here", "None of your sign-in methods can be used for this action.", 409)
+        raise PageError(gettext("No way to verify here"), gettext("None of your sign-in methods can be used for this action."),
+                        409)
     return render_template("challenge/enrol.html", **_context(session, token, methods=session.enrollable_methods(page_methods())))
 
 
@@ -124,7 +136,8 @@ def _review_status(session: ClientSession, token: str):
     if result_token is not None:
         return redirect(url_for("challenge.challenge_finish", token=result_token, mode=request.values.get("mode") or None))
     if session.action.state is ActionState.REVIEW_SUCCEEDED:
-        raise PageError("Already approved", "This request was already approved and completed. Go back to the app.", 409)
+        raise PageError(gettext("Already approved"),
+                        gettext("This request was already approved and completed. Go back to the app."), 409)
     title, message = STATE_PAGES[ActionState.REVIEW_REQUIRED]
     response = make_response(render_template("challenge/review_pending.html", **_context(
         session, token, title=title, message=message, refresh_seconds=REVIEW_REFRESH_SECONDS)))
@@ -178,9 +191,9 @@ def email_otp_submit():
 def email_otp_send():
     """Send (or resend) a code to the enrolled address, then ask for it."""
     token, session = _posted_session()
-    _require_offered(EMAIL_OTP, session.usable_methods(page_methods()), "Email codes")
+    _require_offered(EMAIL_OTP, session.usable_methods(page_methods()), gettext("Email codes cannot be used for this action."))
     try:
-        sent_codes.send_code(session, settings=current_settings(), now=utcnow())
+        sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=str(get_locale()))
     except TooManyRequests as exc:
         return _verify_page(session, token, session.usable_methods(page_methods()), error=exc.message,
                             method=EMAIL_OTP.value, status=429)
@@ -191,10 +204,11 @@ def email_otp_send():
 def email_otp_enrol():
     """A first way to verify: the address typed here, enrolled by the code sent to it."""
     token, session = _posted_session()
-    _require_offered(EMAIL_OTP, session.enrollable_methods(page_methods()), "Email codes")
+    _require_offered(EMAIL_OTP, session.enrollable_methods(page_methods()),
+                     gettext("Email codes cannot be used for this action."))
     try:
         sent_codes.enroll_email(session, request.form.get("email", "").strip(), settings=current_settings(),
-                                now=utcnow())
+                                now=utcnow(), locale=str(get_locale()))
     except DomainError as exc:
         return render_template("challenge/enrol.html", **_context(
             session, token, methods=session.enrollable_methods(page_methods()), email_error=exc.message,
@@ -218,11 +232,11 @@ def _submit_code(verify, method: VerificationMethod):
 
 def _code_refused(session: ClientSession, token: str, result: codes.CodeResult, method: VerificationMethod):
     if result.challenge_ended:
-        message = "Too many wrong codes for that code. Send a new code and try again."
+        message = gettext("Too many wrong codes for that code. Send a new code and try again.")
     elif result.failure_reason == codes.FAILURE_LOCKED:
-        raise PageError("Too many attempts", "Too many wrong codes. Go back to the app and start again.", 429)
+        raise PageError(gettext("Too many attempts"), gettext("Too many wrong codes. Go back to the app and start again."), 429)
     else:
-        message = "That code is not right, or it was already used. Try the newest code."
+        message = gettext("That code is not right, or it was already used. Try the newest code.")
     if method is EMAIL_OTP and EMAIL_OTP not in session.usable_methods(page_methods()):
         return _email_setup_page(session, token, error=message, status=400)
     pending = codes.pending_totp_enrollment(session, settings=current_settings())
@@ -235,7 +249,7 @@ def _code_refused(session: ClientSession, token: str, result: codes.CodeResult, 
 def totp_setup():
     token, session = _posted_session()
     _require_offered(VerificationMethod.AUTHENTICATOR_APP, session.enrollable_methods(page_methods()),
-                     "An authenticator app")
+                     gettext("An authenticator app cannot be used for this action."))
     pending = codes.start_totp_enrollment(session, settings=current_settings(), now=utcnow())
     return _totp_setup_page(session, token, pending)
 
@@ -251,7 +265,7 @@ def _totp_setup_page(session: ClientSession, token: str, pending: codes.PendingE
 def _qr_svg(uri: str) -> Markup:
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True,
-                                    title="QR code for your authenticator app")
+                                    title=gettext("QR code for your authenticator app"))
     return Markup(buffer.getvalue().decode())  # generated by segno from our own URI: no user markup
 
 
@@ -282,7 +296,7 @@ def challenge_finish():
     settings = g.tenant_settings
     target = session.action.redirect_url
     if target and not is_allowed(target, settings.redirect_allowlist):
-        raise PageError("Redirect not allowed", "The address to return to is not on the allow-list.", 400)
+        raise PageError(gettext("Redirect not allowed"), gettext("The address to return to is not on the allow-list."), 400)
     if request.args.get("mode") == "popup":
         origins = sorted({rule.exact_origin for rule in settings.redirect_allowlist} - {None})
         message = json.dumps({"event": "AUTHSIGNAL_CLOSE_POPUP", "token": token})

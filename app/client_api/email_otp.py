@@ -16,6 +16,9 @@ from app.domain.documents import WireModel
 from app.models.base import utcnow
 from app.services.challenges import sent_codes
 
+# The SDK draws its own screens; its code emails stay English until the client API negotiates a language.
+SDK_LOCALE = "en"
+
 
 class EnrollEmailRequest(WireModel):
     email: Annotated[str, StringConstraints(max_length=320)]
@@ -26,7 +29,8 @@ def email_otp_enroll():
     """``email.enroll({email})``: the address is enrolled once the code this sends comes back."""
     session = bearer_session()
     body = parse_body(EnrollEmailRequest)
-    authenticator, _ = sent_codes.enroll_email(session, body.email, settings=current_settings(), now=utcnow())
+    authenticator, _ = sent_codes.enroll_email(session, body.email, settings=current_settings(), now=utcnow(),
+                                                 locale=SDK_LOCALE)
     return jsonify({"userAuthenticatorId": authenticator.id, "userId": session.user.user_id})
 
 
@@ -34,7 +38,7 @@ def email_otp_enroll():
 def email_otp_challenge():
     """``email.challenge()`` (no body): a code to the enrolled address; again, a resend."""
     session = bearer_session()
-    sent = sent_codes.send_code(session, settings=current_settings(), now=utcnow())
+    sent = sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=SDK_LOCALE)
     return jsonify({"challengeId": sent.challenge_id})
 
 

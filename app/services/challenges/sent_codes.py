@@ -55,7 +55,8 @@ class PendingCode:
     can_resend: bool
 
 
-def enroll_email(session: ClientSession, email: str, *, settings: Settings, now: datetime) -> tuple[Authenticator, SentCode]:
+def enroll_email(session: ClientSession, email: str, *, settings: Settings, now: datetime,
+                 locale: str) -> tuple[Authenticator, SentCode]:
     """A new address for the user, verified by the first code sent to it (which this sends)."""
     if not session.may_add_authenticator():
         raise Forbidden("Adding an email address needs a passed challenge and the add:authenticators scope.",
@@ -70,10 +71,10 @@ def enroll_email(session: ClientSession, email: str, *, settings: Settings, now:
     db.session.add(authenticator)
     db.session.flush()
     sent = _new_challenge(session, authenticator, settings=settings, now=now)
-    return authenticator, commit_and_send(sent, settings=settings)
+    return authenticator, commit_and_send(sent, settings=settings, locale=locale)
 
 
-def send_code(session: ClientSession, *, settings: Settings, now: datetime) -> SentCode:
+def send_code(session: ClientSession, *, settings: Settings, now: datetime, locale: str) -> SentCode:
     """Send a code to the user's address; a code already on its way is replaced (a resend)."""
     if session.action.state not in COMPLETABLE_STATES:
         raise Conflict(f"The action is {session.action.state.value}; no code is sent for it.", code="action_not_pending")
@@ -86,7 +87,7 @@ def send_code(session: ClientSession, *, settings: Settings, now: datetime) -> S
         sent = resend(current, settings=settings, now=now)
     else:
         sent = _new_challenge(session, authenticator, settings=settings, now=now)
-    return commit_and_send(sent, settings=settings)
+    return commit_and_send(sent, settings=settings, locale=locale)
 
 
 def verify_code(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
@@ -217,12 +218,13 @@ def _cooldown_left(challenge: CodeChallenge, *, now: datetime) -> int:
     return max(0, math.ceil((challenge.last_sent_at + RESEND_COOLDOWN - now).total_seconds()))
 
 
-def commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings) -> SentCode:
-    """Queue the message carrying the code, commit it with its challenge, then try to send it."""
+def commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings, locale: str) -> SentCode:
+    """Queue the message carrying the code (in ``locale``, a catalogue's language), commit it with its
+    challenge, then try to send it."""
     challenge, code = sent
     tenant = db.session.get(Tenant, challenge.tenant_id)
     content = message_templates.code_email(code=code, minutes=max(1, settings.code_ttl // 60), tenant_name=tenant.name,
-                                           logo_url=tenant.logo_url, action_code=challenge.action_code)
+                                           logo_url=tenant.logo_url, action_code=challenge.action_code, locale=locale)
     message = messages.queue_email(challenge.tenant_id, challenge.destination, content, code_challenge_id=challenge.id,
                                    settings=settings, now=challenge.last_sent_at)
     result = SentCode(challenge_id=challenge.id, masked_destination=mask_email(challenge.destination),

@@ -40,6 +40,8 @@ SERVER = "server"
 # What the server API can send today; SMS and WHATSAPP join when their transport does.
 SERVED_METHODS = (VerificationMethod.EMAIL_OTP,)
 KNOWN_METHODS = ("EMAIL_OTP", "SMS", "WHATSAPP")
+# A server-started challenge has no page and no track locale to take a language from.
+SERVER_LOCALE = "en"
 
 
 class ChallengeRequest(WireModel):
@@ -74,7 +76,7 @@ def start_challenge(config: TenantConfig, request: ChallengeRequest, *, settings
         challenge = _challenge(config.tenant_id, request.challenge_id)
         if challenge.verified_at or challenge.ended_at or challenge.expires_at <= now:
             raise Conflict("This challenge is over; start a new one.", code="challenge_not_pending")
-        commit_and_send(resend(challenge, settings=settings, now=now), settings=settings)
+        commit_and_send(resend(challenge, settings=settings, now=now), settings=settings, locale=SERVER_LOCALE)
         return challenge
     method = _served_method(request.verification_method)
     action_code = validate_action_code(request.action or "")
@@ -89,7 +91,7 @@ def start_challenge(config: TenantConfig, request: ChallengeRequest, *, settings
         action_code=action_code, verification_method=method, destination=email, origin=SERVER,
         idempotency_key=idempotency_key or secrets.token_hex(16),
     )
-    commit_and_send(start(challenge, settings=settings, now=now), settings=settings)
+    commit_and_send(start(challenge, settings=settings, now=now), settings=settings, locale=SERVER_LOCALE)
     return challenge
 
 

@@ -2,29 +2,45 @@
 
 The HTML is autoescaped (a tenant's name is the tenant admin's text); the plain text is not HTML
 and is not escaped. The code stands on a line of its own in the text, so mail clients offer to copy
-it and a person (or a test) finds it at a glance.
+it and a person (or a test) finds it at a glance. Each message is in the language of the page that
+asked for it, from the hosted pages' catalogues (app/translations).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
+from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from app.services.delivery.messages import EmailContent
 
 _TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "messages"
-_text = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=False, undefined=StrictUndefined,
-                    keep_trailing_newline=True)
-_html = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True, undefined=StrictUndefined)
+_TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 
 
-def code_email(*, code: str, minutes: int, tenant_name: str, logo_url: str | None, action_code: str) -> EmailContent:
+@cache
+def _environments(locale: str) -> tuple[Translations, Environment, Environment]:
+    """The catalogue and the text and HTML environments speaking it (an unknown locale reads English)."""
+    translations = Translations.load(str(_TRANSLATIONS), [locale])
+    text = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=False, undefined=StrictUndefined,
+                       keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
+    html = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                       extensions=["jinja2.ext.i18n"])
+    for environment in (text, html):
+        environment.install_gettext_translations(translations, newstyle=True)
+    return translations, text, html
+
+
+def code_email(*, code: str, minutes: int, tenant_name: str, logo_url: str | None, action_code: str,
+               locale: str) -> EmailContent:
+    translations, text, html = _environments(locale)
     values = {"code": code, "minutes": minutes, "tenant_name": tenant_name, "logo_url": logo_url,
-              "action_code": action_code}
+              "action_code": action_code, "locale": locale}
     return EmailContent(
-        subject=f"Your {tenant_name} verification code",
-        text=_text.get_template("code_email.txt").render(values),
-        html=_html.get_template("code_email.html").render(values),
+        subject=translations.gettext("Your %(tenant_name)s verification code") % {"tenant_name": tenant_name},
+        text=text.get_template("code_email.txt").render(values),
+        html=html.get_template("code_email.html").render(values),
         sender_name=tenant_name,
     )

@@ -1,0 +1,71 @@
+"""Which language the hosted pages speak (Flask-Babel's locale selector), and the switcher's links.
+
+In order: the language picked in the page's switcher (``?lang=``, then remembered for that challenge
+in a cookie scoped to /challenge), the track request's ``locale``, the browser's Accept-Language,
+English. Every other surface (console, APIs) stays English.
+"""
+
+from __future__ import annotations
+
+from babel import Locale, UnknownLocaleError
+from flask import g, request, url_for
+from flask_babel import get_locale
+
+LANGUAGES = ("en", "de", "ar")
+DEFAULT = "en"
+COOKIE = "tollgate_lang"
+
+
+def select_locale() -> str:
+    if request.blueprint != "challenge":
+        return DEFAULT
+    return picked_language() or _remembered() or _supported(g.get("track_locale")) or _accepted() or DEFAULT
+
+
+def picked_language() -> str | None:
+    lang = request.args.get("lang")
+    return lang if lang in LANGUAGES else None
+
+
+def _remembered() -> str | None:
+    # "<action id>:<language>": a choice made for one challenge does not follow the browser to the next.
+    action_id, _, lang = request.cookies.get(COOKIE, "").partition(":")
+    return lang if lang in LANGUAGES and action_id and action_id == g.get("action_id") else None
+
+
+def _accepted() -> str | None:
+    # By language, best quality first: werkzeug's best_match prefers an exact "en;q=0.1" to "de-CH;q=0.8".
+    return next((lang for tag, _ in request.accept_languages if (lang := _supported(tag))), None)
+
+
+def _supported(tag: object) -> str | None:
+    """A BCP 47 tag from the integrator ("de-AT", "ar_EG") as one of ours, by its language."""
+    if not isinstance(tag, str):
+        return None
+    try:
+        language = Locale.parse(tag, sep="-" if "-" in tag else "_").language
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    return language if language in LANGUAGES else None
+
+
+def remember(response):
+    """After a hosted page: keep the switcher's pick for the rest of this challenge."""
+    lang = picked_language()
+    if lang and g.get("action_id"):
+        response.set_cookie(COOKIE, f"{g.action_id}:{lang}", path="/challenge", httponly=True, samesite="Lax",
+                            secure=request.is_secure)
+    return response
+
+
+def page_language() -> dict:
+    """The template's <html lang dir> and the switcher: each language named in itself, linking to this
+    page in it. Only GET pages link (a POST's result cannot be fetched again)."""
+    locale = get_locale()
+    links = []
+    if request.method == "GET" and request.endpoint:
+        args = request.args.to_dict()
+        links = [{"code": code, "name": Locale.parse(code).get_display_name(code).capitalize(),
+                  "href": url_for(request.endpoint, **{**args, "lang": code}), "current": code == locale.language}
+                 for code in LANGUAGES]
+    return {"page_lang": locale.language, "page_dir": locale.text_direction, "languages": links}
