@@ -36,8 +36,13 @@
     });
   }
 
-  function explain(error) {
-    return webauthn.explainFailure(error) + " Try again, or choose another way.";
+  // Whole sentences from the page (data-text-*, in its language), never pieces joined here.
+  function explain(section, error) {
+    var texts = section.dataset;
+    if (error && error.name === "NotAllowedError") return texts.textNotAllowed;
+    if (error && error.name === "InvalidStateError") return texts.textExists;
+    if (error && error.message) return texts.textFailed.replace("%(reason)s", error.message);
+    return texts.textUnknown;
   }
 
   function setUpPasskey(section) {
@@ -46,7 +51,7 @@
     var form = document.getElementById("complete-form");
     if (!window.PublicKeyCredential) {
       section.dataset.state = "unsupported";
-      status.textContent = "This browser cannot use passkeys. Choose another way.";
+      status.textContent = section.dataset.textUnsupported;
       button.disabled = true;
       return;
     }
@@ -55,16 +60,16 @@
       section.dataset.state = "busy";
       button.disabled = true;
       status.classList.remove("error");
-      status.textContent = "Follow your browser's prompt…";
+      status.textContent = section.dataset.textBusy;
       ceremony(section.dataset.token).then(function (result) {
         section.dataset.state = "done";
-        status.textContent = "Verified. Continuing…";
+        status.textContent = section.dataset.textDone;
         form.elements.token.value = result.accessToken;
         form.submit();
       }).catch(function (error) {
         section.dataset.state = "error";
         status.classList.add("error");
-        status.textContent = explain(error);
+        status.textContent = explain(section, error);
         button.disabled = false;
       });
     });

@@ -133,3 +133,15 @@ def test_hosted_pages(page: Page, tracked):
         page.get_by_role("button", name=re.compile("Use an authenticator app")).click()
         page.wait_for_selector("#totp-secret")
         assert violations(page) == [], f"authenticator-app set-up ({scheme})"
+
+
+def test_the_arabic_hosted_page_reads_right_to_left(page: Page, tracked):
+    """?lang=ar: the page in Arabic, laid out mirrored (the switcher's row runs from the right), and still AA."""
+    arabic = tracked["challenge"] + "&lang=ar"
+    assert_accessible(page, arabic)
+
+    html = page.locator("html")
+    assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+    assert page.locator("h1").inner_text() == "أعدّ طريقة للتحقق من هويتك"
+    first, second = (page.locator("nav.languages li").nth(i).bounding_box() for i in (0, 1))
+    assert first["x"] > second["x"]

@@ -130,3 +130,13 @@ def test_the_console_stays_english(client):
     response = client.get("/login", headers={"Accept-Language": "de"})
 
     assert parse(response).find("html")["lang"] == "en"
+
+
+def test_the_passkey_scripts_messages_come_in_the_pages_language(app, api, client, tenant):
+    make_action(app, tenant.id, "log-in", default_outcome="CHALLENGE", unenrolled_policy="REQUIRE_ENROLLMENT")
+    tracked = api.post("/users/alice/actions/log-in", json={"redirectUrl": "https://app.example/done"}).get_json()
+
+    panel = parse(client.get(page_path(tracked["url"]) + "&lang=de")).find(id="passkey")
+
+    assert panel["data-text-busy"] == "Folgen Sie der Aufforderung Ihres Browsers …"
+    assert panel["data-text-failed"].startswith("%(reason)s Versuchen Sie es erneut")
