@@ -126,6 +126,13 @@ def test_the_code_email_is_in_the_pages_language(api, client, mail, challenge_ac
     assert "Geben Sie ihn dort ein" in message.text and len(message.code) == 6
 
 
+def test_the_apps_own_error_page_says_it_is_english_on_a_hosted_page_path(client):
+    response = client.get("/challenge", query_string={"token": "x\x00"}, headers={"Accept-Language": "ar"})
+
+    assert response.status_code == 400
+    assert html_language(response) == ("en", "ltr")
+
+
 def test_the_console_stays_english(client):
     response = client.get("/login", headers={"Accept-Language": "de"})
 
