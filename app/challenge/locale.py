@@ -1,8 +1,8 @@
 """Which language the hosted pages speak (Flask-Babel's locale selector), and the switcher's links.
 
 In order: the language picked in the page's switcher (``?lang=``, then remembered for that challenge
-in a cookie scoped to /challenge), the track request's ``locale``, the browser's Accept-Language,
-English. Every other surface (console, APIs) stays English.
+in a cookie scoped to /challenge), the track request's ``locale``, the user's stored ``locale`` (the
+server API's user update), the browser's Accept-Language, English. Every other surface (console, APIs) stays English.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ COOKIE = "tollgate_lang"
 def select_locale() -> str:
     if request.blueprint != "challenge":
         return DEFAULT
-    return picked_language() or _remembered() or _supported(g.get("track_locale")) or _accepted() or DEFAULT
+    return (picked_language() or _remembered() or _supported(g.get("track_locale")) or _supported(g.get("user_locale"))
+            or _accepted() or DEFAULT)
 
 
 def picked_language() -> str | None:

@@ -74,6 +74,7 @@ def _session(token: str | None, *, kinds=(TokenKind.CLIENT, TokenKind.RESULT)) -
     # The locale selector (app/challenge/locale.py) reads these: a switcher pick is kept per challenge.
     g.action_id = str(session.action.id)
     g.track_locale = (session.action.attributes or {}).get("locale")
+    g.user_locale = session.user.locale
     return session
 
 

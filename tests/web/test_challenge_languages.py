@@ -64,6 +64,15 @@ def test_the_track_locale_comes_before_accept_language(api, client, challenge_ac
     assert html_language(response) == ("de", "ltr")
 
 
+def test_the_users_stored_locale_comes_after_the_tracks_and_before_accept_language(api, client, challenge_action):
+    assert api.patch("/users/alice", json={"locale": "ar"}).status_code == 200
+
+    stored = client.get(page_path(track(api)["url"]), headers={"Accept-Language": "de"})
+    tracked = client.get(page_path(track(api, locale="de")["url"]))
+
+    assert (html_language(stored), html_language(tracked)) == (("ar", "rtl"), ("de", "ltr"))
+
+
 def test_the_switcher_links_to_this_page_in_each_language_named_in_itself(api, client, challenge_action):
     url = page_path(track(api)["url"])
 
