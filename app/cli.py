@@ -6,8 +6,10 @@ service call, and the command groups read best side by side, as ``flask --help``
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -28,7 +30,7 @@ keys_cli = AppGroup("api-keys", help="Manage API secret keys.")
 actions_cli = AppGroup("actions", help="Manage action configurations.")
 rules_cli = AppGroup("rules", help="Manage an action's rules.")
 reviews_cli = AppGroup("reviews", help="The manual-review queue: review deadlines (SLA).")
-users_cli = AppGroup("users", help="End users of the default tenant.")
+users_cli = AppGroup("users", help="A tenant's end users.")
 backtests_cli = AppGroup("backtests", help="Run queued back-tests of rule sets (asked for in the console).")
 
 
@@ -38,12 +40,56 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
 
 
+TENANT_ENVVAR = "TOLLGATE_TENANT"
 
-def _tenant_id() -> str:
-    tenant = provisioning.default_tenant()
-    if tenant is None:
+
+def tenant_option(*, every_tenant: bool = False, first_run: Callable[[], str] | None = None):
+    """``--tenant ID|NAME`` (default ``TOLLGATE_TENANT``) for a command that acts on a tenant; the
+    command gets ``tenant_id``. Left out, it is the only tenant; with several, the command is refused
+    with their list, since acting on whichever came first would quietly change the wrong tenant.
+
+    ``every_tenant``: left out means every tenant (``tenant_id`` None), and ``TOLLGATE_TENANT`` is not
+    read, so a default exported for day-to-day commands never narrows an instance-wide check.
+    ``first_run``: called for the tenant id when there is no tenant yet (else that is an error)."""
+    def decorate(command):
+        @click.option("--tenant", "tenant_ref", metavar="ID|NAME", envvar=None if every_tenant else TENANT_ENVVAR,
+                      show_envvar=not every_tenant,
+                      help="The tenant, by id or exact name" + (" (else every tenant)." if every_tenant else
+                                                                 "; may be left out when there is only one."))
+        @functools.wraps(command)
+        def with_tenant(*args, tenant_ref: str | None, **kwargs):
+            if tenant_ref is None and every_tenant:
+                return command(*args, tenant_id=None, **kwargs)
+            return command(*args, tenant_id=_resolve_tenant(tenant_ref, first_run=first_run), **kwargs)
+
+        return with_tenant
+
+    return decorate
+
+
+def _resolve_tenant(ref: str | None, *, first_run: Callable[[], str] | None) -> str:
+    tenants = provisioning.list_tenants()
+    if not tenants and ref is None:
+        if first_run is not None:
+            return first_run()
         raise click.ClickException("No tenant yet: run `flask tollgate seed-demo` or `flask tollgate init` first.")
-    return tenant.id
+    if ref is None:
+        if len(tenants) == 1:
+            return tenants[0].id
+        raise click.UsageError(f"There are {len(tenants)} tenants; name one with --tenant ID|NAME "
+                               f"(or {TENANT_ENVVAR}):{_tenant_lines(tenants)}")
+    by_id = [t for t in tenants if t.id == ref]
+    matches = by_id or [t for t in tenants if t.name == ref]
+    if len(matches) == 1:
+        return matches[0].id
+    if matches:
+        raise click.UsageError(f"{len(matches)} tenants are named {ref!r}; give the id:{_tenant_lines(matches)}")
+    known = f"the tenants are:{_tenant_lines(tenants)}" if tenants else "there is no tenant yet."
+    raise click.UsageError(f"No tenant has the id or name {ref!r}; {known}")
+
+
+def _tenant_lines(tenants) -> str:
+    return "".join(f"\n  {t.id}  {t.name}" for t in tenants)
 
 
 def _read_json(source) -> object:
@@ -142,10 +188,10 @@ def _report_key(raw: str | None, source: str) -> None:
 @click.option("--password", envvar="TOLLGATE_ADMIN_PASSWORD", help="At least 12 characters (else one is generated).")
 @click.option("--temporary", is_flag=True,
               help="The user must choose their own password at next sign-in (you are handing this one over).")
-def tollgate_create_admin(email: str, password: str | None, temporary: bool) -> None:
+@tenant_option(first_run=lambda: provisioning.ensure_tenant("Default").id)
+def tollgate_create_admin(email: str, password: str | None, temporary: bool, tenant_id: str) -> None:
     """Create a console admin, or reset the password of an existing one (whatever their role)."""
-    tenant = provisioning.default_tenant() or provisioning.ensure_tenant("Default")
-    generated = _run(provisioning.ensure_admin, tenant, email=email, password=password, settings=current_settings(),
+    generated = _run(provisioning.ensure_admin, tenant_id, email=email, password=password, settings=current_settings(),
                      temporary=temporary)
     if generated:
         click.echo(f"Console admin (shown once): {email} / {generated}")
@@ -192,7 +238,7 @@ def audit_cli() -> None:
 
 
 @audit_cli.command("verify")
-@click.option("--tenant", "tenant_id", default=None, metavar="ID", help="Only this tenant (else every tenant).")
+@tenant_option(every_tenant=True)
 def audit_verify(tenant_id: str | None) -> None:
     """Walk each tenant's audit chain; name the first entry edited, deleted, inserted or reordered (exit 1)."""
     from app.services.tenancy import audit_chain
@@ -215,7 +261,7 @@ def audit_verify(tenant_id: str | None) -> None:
 @audit_cli.command("export")
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
               help="Events written at or after this time (UTC unless it says otherwise).")
-@click.option("--tenant", "tenant_id", default=None, metavar="ID", help="Only this tenant (else every tenant).")
+@tenant_option(every_tenant=True)
 def audit_export(since, tenant_id: str | None) -> None:
     """Write audit events as JSON Lines on stdout, one a line with its chain hashes, for a SIEM."""
     from datetime import UTC
@@ -230,40 +276,45 @@ def audit_export(since, tenant_id: str | None) -> None:
 @keys_cli.command("create")
 @click.option("--name", default="CLI", show_default=True)
 @click.option("--key", "raw_key", help="Use this value instead of generating one.")
-def api_keys_create(name: str, raw_key: str | None) -> None:
+@tenant_option()
+def api_keys_create(name: str, raw_key: str | None, tenant_id: str) -> None:
     """Create an API secret key and print it once."""
-    _, raw = create_api_key(_tenant_id(), name=name, settings=current_settings(), raw_key=raw_key)
+    _, raw = create_api_key(tenant_id, name=name, settings=current_settings(), raw_key=raw_key)
     click.echo(raw)
 
 
 @actions_cli.command("create")
 @click.argument("source", type=click.File("r"), default="-")
-def actions_create(source) -> None:
+@tenant_option()
+def actions_create(source, tenant_id: str) -> None:
     """Create an action from JSON: {"code", "name", "defaultOutcome", "verificationMethods", ...}."""
     document = _run(parse_document, rules.ActionDocument, _read_json(source))
-    config = _run(rules.create_action_configuration, _tenant_id(), document)
+    config = _run(rules.create_action_configuration, tenant_id, document)
     _echo_json(rules.action_document(config))
 
 
 @actions_cli.command("list")
-def actions_list() -> None:
-    _echo_json([rules.action_document(c) for c in rules.list_action_configurations(_tenant_id())])
+@tenant_option()
+def actions_list(tenant_id: str) -> None:
+    _echo_json([rules.action_document(c) for c in rules.list_action_configurations(tenant_id)])
 
 
 @actions_cli.command("publish")
 @click.argument("action_code")
 @click.option("--note", required=True, help="What this version changes (kept in the history).")
-def actions_publish(action_code: str, note: str) -> None:
+@tenant_option()
+def actions_publish(action_code: str, note: str, tenant_id: str) -> None:
     """Publish ACTION_CODE's draft (what `rules create/delete` changed) as its next version."""
-    version = _run(versions.publish, "cli", _tenant_id(), action_code, note=note)
+    version = _run(versions.publish, "cli", tenant_id, action_code, note=note)
     click.echo(f"Version {version.number} of {action_code} is live.")
 
 
 @actions_cli.command("discard")
 @click.argument("action_code")
-def actions_discard(action_code: str) -> None:
+@tenant_option()
+def actions_discard(action_code: str, tenant_id: str) -> None:
     """Put ACTION_CODE's draft back to its live version."""
-    live = _run(versions.discard, "cli", _tenant_id(), action_code)
+    live = _run(versions.discard, "cli", tenant_id, action_code)
     click.echo(f"Draft discarded: the rules of version {live.number} again.")
 
 
@@ -271,17 +322,19 @@ def actions_discard(action_code: str) -> None:
 @click.argument("action_code")
 @click.argument("number", type=int)
 @click.option("--note", default=None, help="Defaults to “Rolled back to version N.”")
-def actions_rollback(action_code: str, number: int, note: str | None) -> None:
+@tenant_option()
+def actions_rollback(action_code: str, number: int, note: str | None, tenant_id: str) -> None:
     """Republish version NUMBER of ACTION_CODE as its next version."""
-    version = _run(versions.rollback, "cli", _tenant_id(), action_code, number, note=note)
+    version = _run(versions.rollback, "cli", tenant_id, action_code, number, note=note)
     click.echo(f"Version {version.number} (the rules of version {number}) of {action_code} is live.")
 
 
 @actions_cli.command("versions")
 @click.argument("action_code")
-def actions_versions(action_code: str) -> None:
+@tenant_option()
+def actions_versions(action_code: str, tenant_id: str) -> None:
     """ACTION_CODE's published versions, newest (live) first, and whether the draft differs."""
-    draft = _run(versions.draft_of, _tenant_id(), action_code)
+    draft = _run(versions.draft_of, tenant_id, action_code)
     _echo_json({
         "draftChanges": draft.diff.count,
         "versions": [{"number": v.number, "note": v.note, "publishedBy": v.published_by,
@@ -292,10 +345,11 @@ def actions_versions(action_code: str) -> None:
 
 @actions_cli.command("replay")
 @click.argument("action_id", type=int)
-def actions_replay(action_id: int) -> None:
+@tenant_option()
+def actions_replay(action_id: int, tenant_id: str) -> None:
     """Decide a stored action again from its version and input snapshot, beside the live version
     (and the draft); exits 1 when its own version does not reproduce it."""
-    result = _run(replay.replay_action, _tenant_id(), action_id)
+    result = _run(replay.replay_action, tenant_id, action_id)
     _echo_json({
         "actionId": result.action_id,
         "reproduces": result.reproduces,
@@ -312,23 +366,26 @@ def actions_replay(action_id: int) -> None:
 @rules_cli.command("create")
 @click.argument("action_code")
 @click.argument("source", type=click.File("r"), default="-")
-def rules_create(action_code: str, source) -> None:
+@tenant_option()
+def rules_create(action_code: str, source, tenant_id: str) -> None:
     """Add a rule to ACTION_CODE's draft from JSON (file or stdin); conditions are JsonLogic."""
     document = _run(parse_document, rules.RuleDocument, _read_json(source))
-    rule = _run(rules.create_rule, _tenant_id(), action_code, document)
+    rule = _run(rules.create_rule, tenant_id, action_code, document)
     _echo_json(rules.rule_document(rule))
 
 
 @rules_cli.command("list")
 @click.argument("action_code")
-def rules_list(action_code: str) -> None:
-    _echo_json([rules.rule_document(r) for r in _run(rules.list_rules, _tenant_id(), action_code)])
+@tenant_option()
+def rules_list(action_code: str, tenant_id: str) -> None:
+    _echo_json([rules.rule_document(r) for r in _run(rules.list_rules, tenant_id, action_code)])
 
 
 @rules_cli.command("delete")
 @click.argument("rule_id")
-def rules_delete(rule_id: str) -> None:
-    _run(rules.delete_rule, _tenant_id(), rule_id)
+@tenant_option()
+def rules_delete(rule_id: str, tenant_id: str) -> None:
+    _run(rules.delete_rule, tenant_id, rule_id)
     click.echo(f"Deleted rule {rule_id}.")
 
 
@@ -339,8 +396,9 @@ def rules_delete(rule_id: str) -> None:
 @click.option("--until", help="Last day of the window (YYYY-MM-DD, included); today when omitted.")
 @click.option("--version", "number", type=int, help="Back-test this version instead of the draft.")
 @click.option("--draft", is_flag=True, help="Back-test the draft (the default).")
+@tenant_option()
 def rules_backtest(action_code: str, window: str, since: str | None, until: str | None, number: int | None,
-                   draft: bool) -> None:
+                   draft: bool, tenant_id: str) -> None:
     """Replay the window's stored actions against the draft (or a version) and print what would change."""
     from app.models.base import utcnow
     from app.services.decisions import backtest_runner, backtests
@@ -349,7 +407,7 @@ def rules_backtest(action_code: str, window: str, since: str | None, until: str 
         raise click.UsageError("Give --draft or --version, not both.")
     form = {"candidate": "draft" if number is None else str(number), "window": "dates" if since or until else window,
             "since": since or "", "until": until or ""}
-    run = _run(backtests.request_from_form, "cli", _tenant_id(), action_code, form, purpose="cli", now=utcnow())
+    run = _run(backtests.request_from_form, "cli", tenant_id, action_code, form, purpose="cli", now=utcnow())
     claimed = backtest_runner.claim_backtest(now=utcnow(), run_id=run.id)
     backtest_runner.run_claimed(*claimed, settings=current_settings())
     view = backtests.backtest_view(run.tenant_id, action_code, run.id)
@@ -364,11 +422,11 @@ def rules_backtest(action_code: str, window: str, since: str | None, until: str 
 @click.option("--rule", "rule_id", help="Run only this rule of the draft (on top of the live rules), not the whole draft.")
 @click.option("--stop", is_flag=True, help="Stop the shadow running on the action.")
 @click.option("--show", is_flag=True, help="Print what the running (or last) shadow would have changed.")
-def rules_shadow(action_code: str, rule_id: str | None, stop: bool, show: bool) -> None:
+@tenant_option()
+def rules_shadow(action_code: str, rule_id: str | None, stop: bool, show: bool, tenant_id: str) -> None:
     """Run the draft (or one of its rules) in shadow on live tracks; --show, --stop."""
     from app.services.decisions import shadows
 
-    tenant_id = _tenant_id()
     if show or stop:
         run = _run(shadows.active_shadow, tenant_id, action_code)
         if run is None:
@@ -419,12 +477,13 @@ def reviews_apply_sla(every: int | None) -> None:
               help="Minutes a case may wait for review; leave out to remove the deadline.")
 @click.option("--policy", type=click.Choice(["FLAG", "AUTO_APPROVE", "AUTO_REJECT"]), default="FLAG", show_default=True,
               help="What happens when the deadline passes.")
-def reviews_set_sla(action_code: str, deadline_minutes: int | None, policy: str) -> None:
+@tenant_option()
+def reviews_set_sla(action_code: str, deadline_minutes: int | None, policy: str, tenant_id: str) -> None:
     """Set ACTION_CODE's review deadline and what happens when it passes."""
     from app.models.review import OverduePolicy
     from app.services.reviews import sla
 
-    config = _run(sla.set_review_sla, _tenant_id(), action_code, deadline_minutes=deadline_minutes,
+    config = _run(sla.set_review_sla, tenant_id, action_code, deadline_minutes=deadline_minutes,
                   policy=OverduePolicy(policy))
     if config.review_deadline_minutes:
         click.echo(f"{action_code}: review within {config.review_deadline_minutes} minutes, then {policy}.")
@@ -435,14 +494,14 @@ def reviews_set_sla(action_code: str, deadline_minutes: int | None, policy: str)
 @users_cli.command("erase")
 @click.argument("user_id")
 @click.option("--yes", is_flag=True, help="Do not ask for the user id again (scripts).")
-def users_erase(user_id: str, yes: bool) -> None:
+@tenant_option()
+def users_erase(user_id: str, yes: bool, tenant_id: str) -> None:
     """Erase everything held about USER_ID: their actions and review decisions are anonymised, the
     user, authenticators, review notes and webhook events deleted, audit entries naming them
     redacted. Cannot be undone. (DELETE /v1/users/{userId} keeps their actions.)"""
     from app.models.base import utcnow
     from app.services.operations import erasure
 
-    tenant_id = _tenant_id()
     if not yes:
         held = _run(erasure.held_about, tenant_id, user_id)
         click.echo("Held about this user id, to be deleted or anonymised:")
@@ -546,13 +605,14 @@ lists_cli = AppGroup("lists", help="Custom lists that rules read as lists.<name>
 @click.option("--kind", type=click.Choice(["strings", "numbers", "cidrs"]), default="strings", show_default=True,
               help="What a new list holds (an existing list keeps its kind).")
 @click.option("--append", is_flag=True, help="Add the file's items to the list instead of replacing them.")
-def lists_import(name: str, source, kind: str, append: bool) -> None:
+@tenant_option()
+def lists_import(name: str, source, kind: str, append: bool, tenant_id: str) -> None:
     """Set the items of custom list NAME from FILE (one item per line; '-' reads stdin), creating it if needed."""
     from app.models.base import utcnow
     from app.services.rulesets import custom_lists
 
     try:
-        row, created = custom_lists.import_list_cli(_tenant_id(), name, source.read(), kind=kind, replace=not append,
+        row, created = custom_lists.import_list_cli(tenant_id, name, source.read(), kind=kind, replace=not append,
                                                    now=utcnow())
     except custom_lists.InvalidCustomData as exc:
         raise click.ClickException("; ".join(m for ms in exc.fields.values() for m in ms)) from exc

@@ -11,16 +11,6 @@ from app.services.tenancy.api_keys import find_api_key
 RULE = {"name": "Large", "priority": 10, "outcome": "CHALLENGE", "conditions": {">": [{"var": "custom.amount"}, 1000]}}
 
 
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args, input=None, env=None):
-        return runner.invoke(args=list(args), input=input, env=env)
-
-    return invoke
-
-
 def test_seed_demo_prints_a_key_once_and_is_idempotent(cli, app):
     first = cli("tollgate", "seed-demo")
     second = cli("tollgate", "seed-demo")

@@ -1,4 +1,4 @@
-"""flask users erase USER_ID: shows what is held, asks for the user id again, erases in the default tenant."""
+"""flask users erase USER_ID: shows what is held, asks for the user id again, erases in the tenant (the only one, or --tenant)."""
 
 from __future__ import annotations
 
@@ -72,11 +72,12 @@ def test_an_unknown_user_is_an_error_before_any_question(app, subject, args):
     assert result.output.strip() == "Error: Nothing is held about this user id."
 
 
-def test_it_erases_in_the_default_tenant_only(app, client, subject):
+def test_with_two_tenants_it_erases_in_the_named_tenant_only(app, client, tenant, subject):
     _, raw = add_tenant_with_key(app, "Created later")
     ApiClient(client, raw).post("/users/only-in-the-later-tenant/actions/sign-in", json={"ipAddress": IP})
 
-    assert erase(app, "only-in-the-later-tenant", "--yes").exit_code == 1
-    assert erase(app, SUBJECT, "--yes").exit_code == 0
+    assert erase(app, SUBJECT, "--yes").exit_code == 2  # which tenant? not whichever came first
+    assert erase(app, "only-in-the-later-tenant", "--yes", "--tenant", tenant.id).exit_code == 1
+    assert erase(app, SUBJECT, "--yes", "--tenant", tenant.id).exit_code == 0
     assert tables_holding(app, ("only-in-the-later-tenant",)) == {"user_action": {"only-in-the-later-tenant"},
                                                                   "end_user": {"only-in-the-later-tenant"}}

@@ -48,8 +48,16 @@ class SeedReport:
     new_admin_password: str | None = None  # only when this run generated it
 
 
+_OLDEST_FIRST = (Tenant.created_at, Tenant.id)
+
+
 def default_tenant() -> Tenant | None:
-    return db.session.execute(select(Tenant).order_by(Tenant.created_at, Tenant.id).limit(1)).scalar_one_or_none()
+    return db.session.execute(select(Tenant).order_by(*_OLDEST_FIRST).limit(1)).scalar_one_or_none()
+
+
+def list_tenants() -> list[Tenant]:
+    """Every tenant, oldest (the default) first."""
+    return list(db.session.execute(select(Tenant).order_by(*_OLDEST_FIRST)).scalars())
 
 
 def ensure_tenant(name: str) -> Tenant:
@@ -76,7 +84,7 @@ def ensure_api_key(tenant: Tenant, *, settings: Settings, raw_key: str | None) -
     return raw, "generated"
 
 
-def ensure_admin(tenant: Tenant, *, email: str, password: str | None, settings: Settings,
+def ensure_admin(tenant_id: str, *, email: str, password: str | None, settings: Settings,
                  temporary: bool = False) -> str | None:
     """Create the first admin if there is none with this email; returns a generated password.
 
@@ -87,7 +95,7 @@ def ensure_admin(tenant: Tenant, *, email: str, password: str | None, settings: 
         return None
     generated = None if password is not None else secrets.token_urlsafe(12)
     create_console_user(
-        tenant.id, email=email, password=password or generated, role="admin", name="Admin", settings=settings,
+        tenant_id, email=email, password=password or generated, role="admin", name="Admin", settings=settings,
         temporary=temporary,
     )
     return generated
@@ -107,7 +115,7 @@ def seed_demo(*, settings: Settings, raw_key: str | None) -> SeedReport:
         publish("seed-demo", tenant.id, DEMO_ACTION, note="The demo's rules.")
     admin_email = settings.bootstrap_admin_email or DEMO_ADMIN_EMAIL
     new_password = ensure_admin(
-        tenant, email=admin_email, password=settings.bootstrap_admin_password, settings=settings
+        tenant.id, email=admin_email, password=settings.bootstrap_admin_password, settings=settings
     )
     return SeedReport(tenant=tenant, new_api_key=new_key, api_key_source=source, admin_email=admin_email,
                       new_admin_password=new_password)
