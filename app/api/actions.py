@@ -32,7 +32,7 @@ def action_track(user_id: str, action_code: str):
 @bp.get("/users/<user_id>/actions/<action_code>/<idempotency_key>")
 def action_get(user_id: str, action_code: str, idempotency_key: str):
     action = action_state.get_action(g.caller.tenant_id, user_id, action_code, idempotency_key)
-    return jsonify(action_response(action, replay.explanation(action)))
+    return jsonify(action_response(action, replay.explanation(action, config=g.caller.config)))
 
 
 @bp.patch("/users/<user_id>/actions/<action_code>/<idempotency_key>")
@@ -41,7 +41,7 @@ def action_update(user_id: str, action_code: str, idempotency_key: str):
     action = review_decisions.update_action_state(
         g.caller.tenant_id, user_id, action_code, idempotency_key, body.state, now=utcnow()
     )
-    return jsonify(action_response(action, replay.explanation(action)))
+    return jsonify(action_response(action, replay.explanation(action, config=g.caller.config)))
 
 
 @bp.get("/users/<user_id>/actions")

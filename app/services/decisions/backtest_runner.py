@@ -25,10 +25,10 @@ from app.config import Settings
 from app.domain.backtest import BacktestTally, Verdict
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, decide_tracks, list_refs
 from app.extensions import db
-from app.models import ActionStateChange, ActionVersion, BacktestChange, BacktestRun, UserAction
+from app.models import ActionStateChange, BacktestChange, BacktestRun, UserAction
 from app.models.base import utcnow
 from app.services.decisions.backtests import CANCELLED, DONE, FAILED, QUEUED, RUNNING
-from app.services.decisions.replay import compiled_version, list_items
+from app.services.decisions.replay import list_items
 from app.services.delivery.leases import claim
 from app.services.rulesets.drafts import draft_rule_set
 from app.services.tenancy.tenant_config import current_config
@@ -203,9 +203,8 @@ class _Run:
         return changes, skipped
 
     def _version(self, version_id: str) -> RuleSetVersion | None:
-        if version_id not in self.versions:
-            version = db.session.get(ActionVersion, version_id)
-            self.versions[version_id] = compiled_version(self.config, version) if version is not None else None
+        if version_id not in self.versions:  # the config's own cache lives per stamp; a run outlives stamps
+            self.versions[version_id] = self.config.version(version_id)
         return self.versions[version_id]
 
     def _load_lists(self, rows: Sequence[Row]) -> None:

@@ -128,9 +128,10 @@ def _stored(action: UserAction, number: int, rebuilt: dict[str, Any]) -> Decisio
                           action.output or rebuilt)
 
 
-def explanation(action: UserAction) -> dict[str, Any]:
-    """The action's decision rule by rule (get-action's ``output``, the console's trace)."""
-    return explanation_of(current_config(action.tenant_id), output=action.output,
+def explanation(action: UserAction, *, config: TenantConfig | None = None) -> dict[str, Any]:
+    """The action's decision rule by rule (get-action's ``output``, the console's trace). ``config``:
+    its tenant's, when the caller holds it already (the server API's key check read it)."""
+    return explanation_of(config or current_config(action.tenant_id), output=action.output,
                           version_id=action.action_version_id, snapshot=action.input_snapshot)
 
 
