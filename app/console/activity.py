@@ -6,7 +6,7 @@ from flask import Response, request, stream_with_context
 from flask_login import current_user
 
 from app.console import bp
-from app.domain.decision import ActionState, Outcome
+from app.domain.decision import ActionState, Outcome, VerificationMethod
 from app.domain.errors import NotFound
 from app.htmx import render
 from app.models.base import utcnow
@@ -26,6 +26,8 @@ def activity_list():
         results=page, filters=parsed.filters, errors=parsed.errors, values=parsed.values,
         states=list(ActionState), outcomes=list(Outcome), action_codes=activity.action_codes(current_user.tenant_id),
         paged=bool(request.args.get("cursor")), reasons=reasons.tenant_reasons(current_user.tenant_id),
+        rules=activity.rule_choices(current_user.tenant_id), default_rule=activity.DEFAULT_RULE,
+        methods=list(VerificationMethod),
     )
 
 

@@ -11,7 +11,7 @@ from app.config import current_settings
 from app.console import bp
 from app.htmx import render
 from app.models.base import utcnow
-from app.services.console import getting_started, overview
+from app.services.console import activity, getting_started, overview
 
 
 @bp.get("/overview")
@@ -25,10 +25,11 @@ def overview_show():
     action = data.action_code if data else None
 
     def activity_url(days: tuple[date, date], *, outcome: str | None = None, state: str | None = None,
-                     code: str | None = None) -> str:
+                     code: str | None = None, method: str | None = None, rule: str | None = None) -> str:
         """The activity list filtered as a segment, a cell or a row counts (``code``: else the action picked)."""
-        return url_for("console.activity_list", action=code or action, outcome=outcome, state=state,
-                       **{"from": days[0].isoformat(), "to": days[1].isoformat()})
+        return url_for("console.activity_list", action=code or action, outcome=outcome, state=state, method=method,
+                       rule=rule, **{"from": days[0].isoformat(), "to": days[1].isoformat()})
 
     return render("console/overview/show.html", overview=data, first_run=first_run, window=window,
-                  windows=overview.WINDOW_LABELS, now=now, activity_url=activity_url)
+                  windows=overview.WINDOW_LABELS, now=now, activity_url=activity_url,
+                  default_rule=activity.DEFAULT_RULE)

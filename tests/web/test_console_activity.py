@@ -173,6 +173,43 @@ def test_an_outcome_lists_every_state_it_leads_to(app, admin, tenant):
     assert field_error(admin.get("/console/activity?outcome=MAYBE"), "filter-outcome") == "Pick an outcome from the list."
 
 
+def test_filters_by_deciding_rule_picked_from_the_live_rules(app, admin, tenant):
+    [rule_id] = make_action(app, tenant.id, "payout",
+                            rules=[rule("Large payout", 1, "BLOCK", {">": [{"var": "custom.amount"}, 100]})])
+    by_rule = add_action(app, tenant.id, action_code="payout", priority_rule_id=rule_id, state=ActionState.BLOCK)
+    by_default = add_action(app, tenant.id, action_code="payout", created_at=T0 + timedelta(minutes=1))
+
+    response = admin.get(f"/console/activity?rule={rule_id}")
+
+    assert listed_ids(response) == [by_rule]
+    picker = parse(response).select_one("#filter-rule")
+    assert picker.select_one("option[selected]")["value"] == rule_id
+    assert [(option.find_parent("optgroup")["label"], text_of(option)) for option in picker.select("optgroup option")] \
+        == [("payout", "Large payout")]
+    assert listed_ids(admin.get("/console/activity?rule=default")) == [by_default]
+
+
+def test_a_rule_no_longer_live_still_filters_from_a_link(app, admin, tenant):
+    gone = add_action(app, tenant.id, priority_rule_id="0" * 36)
+
+    response = admin.get(f"/console/activity?rule={'0' * 36}")
+
+    assert listed_ids(response) == [gone]
+    assert text_of(parse(response).select_one("#filter-rule option[selected]")) == "A rule no longer live"
+
+
+def test_filters_by_the_method_the_user_verified_with(app, admin, tenant):
+    totp = add_action(app, tenant.id, state=ActionState.CHALLENGE_SUCCEEDED, verification_method="AUTHENTICATOR_APP")
+    add_action(app, tenant.id, state=ActionState.CHALLENGE_SUCCEEDED, verification_method="PASSKEY",
+               created_at=T0 + timedelta(minutes=1))
+
+    response = admin.get("/console/activity?method=AUTHENTICATOR_APP")
+
+    assert listed_ids(response) == [totp]
+    assert text_of(parse(response).select_one("#filter-method option[selected]")) == "Authenticator app"
+    assert field_error(admin.get("/console/activity?method=CARRIER_PIGEON"), "filter-method") == "Pick a method from the list."
+
+
 def test_pagination_keeps_the_filters(app, admin, tenant):
     for n in range(60):
         add_action(app, tenant.id, user_id="alice" if n % 2 else "bob", created_at=T0 + timedelta(seconds=n))

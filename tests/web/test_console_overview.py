@@ -98,6 +98,9 @@ def test_challenges_by_method_backlog_and_top_rules(admin, tracked):
         {"Method": "Authenticator app", "Succeeded": "1", "Failed": "0", "Success rate": "100.0%"},
         {"Method": "Not recorded", "Succeeded": "0", "Failed": "1", "Success rate": "0.0%"},
     ]
+    by_app = parse(response).select_one("#challenge-methods tbody tr:nth-of-type(1) td a")["href"]
+    assert parse_qs(urlsplit(by_app).query)["method"] == ["AUTHENTICATOR_APP"]
+    assert len(table_rows(admin.get(by_app), "#activity-results")) == 1
     backlog = definitions(parse(response).select_one("#review-backlog"))
     assert backlog["Open cases"] == "1" and backlog["Oldest waiting"] in ("1 min", "2 min")
     rules = table_rows(response, "#top-rules")
@@ -105,6 +108,12 @@ def test_challenges_by_method_backlog_and_top_rules(admin, tracked):
     assert rules[1] == {"Rule": "Large payout", "Action": "payout", "Actions decided": "2", "Share": "28.6%"}
     link = parse(response).select_one("#top-rules tbody tr:nth-of-type(2) a")
     assert parse_qs(urlsplit(link["href"]).query)["action"] == ["payout"]
+    assert parse_qs(urlsplit(link["href"]).query)["rule"] != ["default"]
+    listed = table_rows(admin.get(link["href"]), "#activity-results")
+    assert len(listed) == 2, "the row's count opens the actions that rule decided"
+    assert {row["State"] for row in listed} == {"Review required", "Review succeeded"}
+    default = parse(response).select_one("#top-rules tbody tr:nth-of-type(1) a")["href"]
+    assert len(table_rows(admin.get(default), "#activity-results")) == 5
 
 
 def test_a_tenant_with_nothing_tracked_gets_the_get_started_panel(admin, app, tenant):

@@ -17,7 +17,7 @@ from typing import Any, Generic, Self, TypeVar
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.domain.decision import ActionState, Outcome
+from app.domain.decision import ActionState, Outcome, VerificationMethod
 from app.domain.keyset import Cursor
 from app.domain.review_reasons import code_for
 from app.extensions import db
@@ -29,6 +29,8 @@ from app.services.tenancy.tenant_config import TenantConfig, current_config
 
 PAGE_SIZE = 50
 Filters = TypeVar("Filters")
+DEFAULT_RULE = "default"  # the ``rule`` filter's value for actions no rule decided (the action's default)
+RULE_ID_MAX = 36
 
 @dataclass(frozen=True)
 class ActivityFilters:
@@ -40,11 +42,13 @@ class ActivityFilters:
     reason_code: str | None = None  # decided in review with this reason code (domain.review_reasons)
     # Any state of this outcome (a challenge pending, passed or failed): what the Overview's bars count.
     outcome: Outcome | None = None
+    rule_id: str | None = None  # the deciding rule's id, or DEFAULT_RULE: decided by no rule
+    method: VerificationMethod | None = None  # the method the user verified with
 
     @property
     def active(self) -> bool:
         return any((self.action_code, self.state, self.user_id, self.date_from, self.date_to, self.reason_code,
-                    self.outcome))
+                    self.outcome, self.rule_id, self.method))
 
     def as_query(self) -> dict[str, str]:
         """The filters as URL query arguments, for links that keep them (pagination)."""
@@ -52,7 +56,8 @@ class ActivityFilters:
             "action": self.action_code, "state": self.state.value if self.state else None, "user": self.user_id,
             "from": self.date_from.isoformat() if self.date_from else None,
             "to": self.date_to.isoformat() if self.date_to else None, "reason": self.reason_code,
-            "outcome": self.outcome.value if self.outcome else None,
+            "outcome": self.outcome.value if self.outcome else None, "rule": self.rule_id,
+            "method": self.method.value if self.method else None,
         }
         return {name: value for name, value in query.items() if value}
 
@@ -67,9 +72,10 @@ class ParsedFilters(Generic[Filters]):
 
 
 def parse_filters(args: Mapping[str, str]) -> ParsedFilters[ActivityFilters]:
-    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``, ``reason``, ``outcome``)."""
+    """Read the filter form (``action``, ``state``, ``user``, ``from``, ``to``, ``reason``, ``outcome``,
+    ``rule``, ``method``)."""
     values = {name: (args.get(name) or "").strip()
-              for name in ("action", "state", "user", "from", "to", "reason", "outcome")}
+              for name in ("action", "state", "user", "from", "to", "reason", "outcome", "rule", "method")}
     errors: dict[str, str] = {}
     reason_code = values["reason"] or None
     if reason_code and code_for(reason_code) != reason_code:
@@ -77,7 +83,8 @@ def parse_filters(args: Mapping[str, str]) -> ParsedFilters[ActivityFilters]:
         reason_code = None
     # A picker's value that is not one of its enum's members (a hand-edited URL) is reported and ignored.
     picked = {}
-    for name, enum, noun in (("state", ActionState, "a state"), ("outcome", Outcome, "an outcome")):
+    for name, enum, noun in (("state", ActionState, "a state"), ("outcome", Outcome, "an outcome"),
+                             ("method", VerificationMethod, "a method")):
         picked[name] = next((member for member in enum if member.value == values[name]), None)
         if values[name] and picked[name] is None:
             errors[name] = f"Pick {noun} from the list."
@@ -99,6 +106,9 @@ def parse_filters(args: Mapping[str, str]) -> ParsedFilters[ActivityFilters]:
         date_to=dates["to"],
         reason_code=reason_code,
         outcome=picked["outcome"],
+        # Any id is accepted: a rule deleted since still decided the actions it decided.
+        rule_id=values["rule"][:RULE_ID_MAX] or None,
+        method=picked["method"],
     )
     return ParsedFilters(filters=filters, errors=errors, values=values)
 
@@ -157,6 +167,11 @@ def list_activity(
     if filters.outcome:
         query = query.where(UserAction.state.in_([state for state in ActionState
                                                   if bucket_for(state) == filters.outcome.value]))
+    if filters.rule_id:
+        query = query.where(UserAction.priority_rule_id.is_(None) if filters.rule_id == DEFAULT_RULE
+                            else UserAction.priority_rule_id == filters.rule_id)
+    if filters.method:
+        query = query.where(UserAction.verification_method == filters.method)
     if filters.reason_code:
         # Few actions are decided in review: the decisions with the code (an index range) pick them.
         query = query.where(UserAction.id.in_(
@@ -203,6 +218,25 @@ def action_codes(tenant_id: str) -> list[str]:
         select(ActionConfiguration.code).where(ActionConfiguration.tenant_id == tenant_id)
         .order_by(ActionConfiguration.code)
     ).scalars())
+
+
+@dataclass(frozen=True)
+class RuleChoice:
+    rule_id: str
+    action_code: str
+    name: str
+
+
+def rule_choices(tenant_id: str) -> list[RuleChoice]:
+    """The rules the filter's picker offers: each action's live rules, by action and priority. A rule no
+    longer live is still a valid filter (from a link), just not offered."""
+    config = current_config(tenant_id)
+    choices: list[RuleChoice] = []
+    for code in action_codes(tenant_id):
+        policy = config.action(code)
+        if policy is not None:
+            choices += [RuleChoice(rule.rule_id, code, rule.name) for rule in config.rule_set(policy).rules]
+    return choices
 
 
 # ---------------------------------------------------------------------------------------------
