@@ -59,6 +59,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         errors,
         health,
         metrics,
+        openapi,
         request_limits,
         review,
         security_headers,
@@ -74,7 +75,8 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     for token_surface in (api.bp, client_api.bp, challenge.bp):
         csrf.exempt(token_surface)
 
-    for blueprint in (api.bp, client_api.bp, challenge.bp, health.bp, metrics.bp, auth.bp, console.bp, review.bp):
+    for blueprint in (api.bp, client_api.bp, openapi.bp, challenge.bp, health.bp, metrics.bp, auth.bp, console.bp,
+                      review.bp):
         app.register_blueprint(blueprint)
     from app.domain.labels import label
 

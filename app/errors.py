@@ -50,9 +50,13 @@ def _wants_json() -> bool:
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
+    # The exception's own headers but its body type: a 405's Allow (RFC 9110 requires it).
+    headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
     if _wants_json():
-        return error_response(CODES.get(status, "server_error"), exc.description or exc.name, status)
-    return _page(status, exc.name, exc.description), status
+        response, status = error_response(CODES.get(status, "server_error"), exc.description or exc.name, status)
+        response.headers.update(headers)
+        return response, status
+    return _page(status, exc.name, exc.description), status, headers
 
 
 def _database_unavailable(exc: SQLAlchemyError):

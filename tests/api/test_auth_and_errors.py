@@ -65,11 +65,15 @@ def test_unknown_api_route_is_a_json_404(api):
     assert response.get_json()["errorCode"] == "not_found"
 
 
-def test_wrong_method_is_a_json_405(api):
+def test_wrong_method_is_a_json_405_that_names_the_allowed_ones(api, client):
     response = api.request("PUT", "/validate")
 
     assert response.status_code == 405
     assert response.get_json()["errorCode"] == "method_not_allowed"
+    assert response.mimetype == "application/json"
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    page = client.put("/auth/login")
+    assert page.status_code == 405 and "GET" in page.headers["Allow"]
 
 
 def test_api_answers_are_never_cached_sniffed_or_framed(api, client, tenant):

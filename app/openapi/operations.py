@@ -1,0 +1,114 @@
+"""Every documented operation, by the Flask endpoint that serves it: what it reads and answers.
+
+The request bodies are the models the views validate with (``parse_body``), so the document and
+the validation cannot disagree; paths and methods come from the routes themselves. A route without
+an entry here, or an entry without a route, fails ``tests/api/test_openapi.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from app.api import schemas
+from app.client_api import email_otp, passkeys, verification
+from app.openapi import wire
+from app.services.challenges import server_codes
+from app.services.decisions import tracking
+from app.services.end_users import authenticators
+
+SECRET_KEY = "secretKey"  # server API: HTTP Basic, the tenant's secret key as the user name
+CLIENT_TOKEN = "clientToken"  # client API: Bearer, a track's client token or a verification's access token
+TENANT_ID = "tenantId"  # client API, usernameless passkey sign-in: HTTP Basic, the tenant id
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    description: str
+    schema: dict = field(default_factory=lambda: {"type": "string"})
+
+
+@dataclass(frozen=True)
+class Operation:
+    endpoint: str  # the Flask endpoint, e.g. "api.action_track"
+    summary: str
+    tag: str
+    security: tuple[str, ...]
+    response: type[BaseModel] | None  # None: a JSON array of ``items``
+    body: type[BaseModel] | None = None
+    items: type[BaseModel] | None = None
+    query: tuple[Query, ...] = ()
+    missing: tuple[int, ...] = ()  # statuses beside 200 that are an answer, not an error (passkey lookup's 404)
+
+
+SERVER = "Server API"
+CLIENT = "Client API"
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("api.action_track", "Track an action: the rules decide ALLOW, CHALLENGE_REQUIRED, REVIEW_REQUIRED or BLOCK",
+              SERVER, (SECRET_KEY,), wire.Track, body=tracking.TrackAttributes),
+    Operation("api.action_get", "Get a tracked action and how it was decided", SERVER, (SECRET_KEY,), wire.Action),
+    Operation("api.action_update", "Set a tracked action's state (a review decision from your backend)", SERVER,
+              (SECRET_KEY,), wire.Action, body=schemas.UpdateActionRequest),
+    Operation("api.action_list", "List a user's tracked actions, newest first", SERVER, (SECRET_KEY,), None,
+              items=wire.ActionSummary, query=(
+                  Query("fromDate", "ISO-8601 date or date-time: only actions since then."),
+                  Query("codes", "Comma-separated action codes."),
+                  Query("state", "Only actions in this state.", {"type": "string", "enum": [s.value for s in wire.ActionState]}),
+              )),
+    Operation("api.challenge_validate", "Validate the token a challenge handed back (once per token)", SERVER,
+              (SECRET_KEY,), wire.Validation, body=schemas.ValidateRequest),
+    Operation("api.code_challenge_start", "Send a one-time code (challenge) from your backend", SERVER, (SECRET_KEY,),
+              wire.ChallengeStarted, body=server_codes.ChallengeRequest),
+    Operation("api.code_challenge_verify", "Check a one-time code the user typed", SERVER, (SECRET_KEY,),
+              wire.CodeVerified, body=schemas.VerifyRequest),
+    Operation("api.code_challenge_claim", "Claim a verified challenge for a user: a token for validate", SERVER,
+              (SECRET_KEY,), wire.Claimed, body=schemas.ClaimRequest),
+    Operation("api.code_challenge_get", "Find an open challenge (getChallenge)", SERVER, (SECRET_KEY,), wire.Challenge,
+              query=(Query("challengeId", "The challenge's id."), Query("userId", "The user's id."),
+                     Query("action", "The action code."), Query("verificationMethod", "E.g. EMAIL_OTP."))),
+    Operation("api.user_get", "Get a user (unknown users answer isEnrolled: false)", SERVER, (SECRET_KEY,), wire.User),
+    Operation("api.user_update", "Set a user's email, phone number, username, custom data or locale", SERVER,
+              (SECRET_KEY,), wire.User, body=schemas.UpdateUserRequest),
+    Operation("api.user_delete", "Delete a user and their authenticators (their actions stay as history)", SERVER,
+              (SECRET_KEY,), wire.Success),
+    Operation("api.user_erase", "Erase everything held about a user (Tollgate's own)", SERVER, (SECRET_KEY,), wire.Erased),
+    Operation("api.user_list", "Find users by email, phone number or username", SERVER, (SECRET_KEY,), wire.UserPage,
+              query=(Query("email", "Exact email."), Query("phoneNumber", "Exact phone number."),
+                     Query("username", "Exact username."),
+                     Query("limit", "Page size, 1-100.", {"type": "integer", "minimum": 1, "maximum": 100}),
+                     Query("lastEvaluatedUserId", "From the previous page."))),
+    Operation("api.authenticator_list", "List a user's authenticators", SERVER, (SECRET_KEY,), None,
+              items=wire.Authenticator),
+    Operation("api.authenticator_enroll", "Enrol a verified authenticator for a user from your backend", SERVER,
+              (SECRET_KEY,), wire.Enrolled, body=authenticators.EnrollRequest),
+    Operation("api.authenticator_delete", "Remove one of a user's authenticators", SERVER, (SECRET_KEY,), wire.Success),
+    # The client API, as @authsignal/browser calls it.
+    Operation("client_api.user_authenticator_list", "The signed-in user's verified authenticators", CLIENT,
+              (CLIENT_TOKEN,), None, items=wire.Authenticator),
+    Operation("client_api.passkey_registration_options", "Options to create a passkey", CLIENT, (CLIENT_TOKEN,),
+              wire.WebauthnOptions, body=passkeys.RegistrationOptionsRequest),
+    Operation("client_api.passkey_register", "Register the passkey the browser created", CLIENT, (CLIENT_TOKEN,),
+              wire.PasskeyRegistered, body=passkeys.RegistrationRequest),
+    Operation("client_api.sign_in_challenge", "Start a usernameless passkey sign-in", CLIENT, (TENANT_ID,),
+              wire.ClientChallenge, body=passkeys.SignInChallengeRequest),
+    Operation("client_api.passkey_authentication_options", "Options to sign in with a passkey", CLIENT,
+              (CLIENT_TOKEN, TENANT_ID), wire.WebauthnOptions, body=passkeys.AuthenticationOptionsRequest),
+    Operation("client_api.passkey_verify", "Verify the passkey assertion the browser made", CLIENT,
+              (CLIENT_TOKEN, TENANT_ID), wire.PasskeyVerified, body=passkeys.VerifyRequest),
+    Operation("client_api.passkey_exists", "Whether any of these passkeys is still registered (404: none)", CLIENT,
+              (TENANT_ID,), wire.PasskeyAvailable, query=(Query("credentialIds", "Comma-separated credential ids."),),
+              missing=(404,)),
+    Operation("client_api.totp_enroll", "Start enrolling an authenticator app", CLIENT, (CLIENT_TOKEN,),
+              wire.TotpEnrolmentStarted),
+    Operation("client_api.totp_verify", "Verify an authenticator app's code", CLIENT, (CLIENT_TOKEN,), wire.CodeAnswer,
+              body=verification.VerifyCodeRequest),
+    Operation("client_api.email_otp_enroll", "Enrol an email address (a code is sent to it)", CLIENT, (CLIENT_TOKEN,),
+              wire.EnrolmentStarted, body=email_otp.EnrollEmailRequest),
+    Operation("client_api.email_otp_challenge", "Send a code to the enrolled email address", CLIENT, (CLIENT_TOKEN,),
+              wire.ClientChallenge),
+    Operation("client_api.email_otp_verify", "Verify an emailed code", CLIENT, (CLIENT_TOKEN,), wire.CodeAnswer,
+              body=verification.VerifyCodeRequest),
+)
