@@ -61,7 +61,7 @@ $(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package-lock.json
 	@touch $@
 
 test: venv chromium node-sdk
-	$(BIN)/ruff check --quiet app tests bench migrations
+	$(BIN)/ruff check --quiet app tests bench migrations scripts
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

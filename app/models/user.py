@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain.authenticator_names import KnownAuthenticator, known_authenticator
 from app.domain.decision import VerificationMethod
 from app.models.base import Base, BigId, UTCDateTime, new_id, str_enum, utcnow
 
@@ -86,6 +87,11 @@ class PasskeyCredential(Base):
     sign_count_regressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     authenticator: Mapped[Authenticator] = relationship(back_populates="passkey")
+
+    @property
+    def provider(self) -> KnownAuthenticator | None:
+        """Which product made it, by its AAGUID (the bundled community list), for people to read."""
+        return known_authenticator(self.aaguid)
 
 
 class RecoveryCode(Base):

@@ -183,8 +183,10 @@ def test_user_page_shows_attributes_authenticators_and_recent_actions(app, admin
     [passkey] = [row for row in authenticators.select("tbody tr") if text_of(row.find_all("td")[1]) == "Passkey"]
     name, _, created, last_used = (text_of(td) for td in passkey.find_all("td")[:4])
     assert (name, created, last_used) == ("Work laptop", "2025-03-01 12:00", "2025-03-02 08:30")
-    assert definitions(passkey) == {"AAGUID": "adce0002-35bc-c60a-648b-0b25f1f05503",
+    assert definitions(passkey) == {"Made by": "Chrome on Mac", "AAGUID": "adce0002-35bc-c60a-648b-0b25f1f05503",
                                     "Backup": "eligible: yes, backed up: no", "Attachment": "platform"}
+    icon = passkey.select_one(".passkey-provider img")
+    assert icon["src"].startswith("data:image/svg+xml;base64,") and icon["alt"] == ""  # the name beside it says it
     assert passkey.find("a", string="Remove…")["href"] == f"/console/users/alice/authenticators/{passkey_id}/delete"
     recent = section(page, "Recent actions")
     assert len(recent.select('tbody a[href^="/console/activity/"]')) == 20
