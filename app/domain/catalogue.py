@@ -94,8 +94,8 @@ _BY_PATH = {entry.path: entry for entry in CATALOGUE}
 
 # The field picker's groups, by what a path reads first; the user agent is the device's browser.
 YOUR_DATA = "Your data"
-_GROUP_OF_ROOT = {"action": "Action", "user": "User", "device": "Device", "userAgent": "Device", "ip": "IP",
-                  "velocity": "Velocity"}
+_GROUP_OF_ROOT = {"action": "Action", "user": "User", "passkey": "User", "device": "Device", "userAgent": "Device",
+                  "ip": "IP", "velocity": "Velocity"}
 FIELD_GROUPS: tuple[tuple[str, tuple[CatalogueField, ...]], ...] = tuple(
     (group, tuple(entry for entry in CATALOGUE if _GROUP_OF_ROOT[entry.path.split(".", 1)[0]] == group))
     for group in dict.fromkeys(_GROUP_OF_ROOT.values())

@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.decision import VerificationMethod
-from app.domain.signals import COMMON_WINDOWS, DEVICE_SIGNALS, IP_SIGNALS, USER_SIGNALS, VELOCITY_METRICS
+from app.domain.signals import (
+    COMMON_WINDOWS,
+    DEVICE_SIGNALS,
+    IP_SIGNALS,
+    PASSKEY_SIGNALS,
+    USER_SIGNALS,
+    VELOCITY_METRICS,
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ def build_context(
         "action": {"code": request.action_code},
         "velocity": {scope: {metric: dict.fromkeys(COMMON_WINDOWS) for metric in metrics}
                      for scope, metrics in VELOCITY_METRICS.items()},
+        "passkey": dict.fromkeys(PASSKEY_SIGNALS),
     }
     if extra:
         merge_namespaces(context, extra)

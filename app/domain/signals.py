@@ -41,6 +41,8 @@ USER_PROFILE = ("hasPreviouslyVerified", "accountAgeDays", "lastVerifiedMinutesA
 DEVICE_SIGNALS = DEVICE_HISTORY + DEVICE_AGENT
 IP_SIGNALS = ("countryCode", "isUnrecognized", "isAnonymous", "cidrLists", *IP_GEO, *IP_TRAVEL, "atypicalTravel")
 USER_SIGNALS = (*USER_PROFILE, "failedChallengesLastHour")
+# The user's passkey a challenge would most likely use: the one verified last (else the newest).
+PASSKEY_SIGNALS = ("backupEligible", "backedUp", "aaguid", "authenticatorName", "signCountRegressed")
 VELOCITY_SCOPES = ("user", "device", "ip")
 VELOCITY_METRICS = {
     "user": ("actionCount", "actionCodeCount", "failedChallenges"),
@@ -84,18 +86,19 @@ class SignalPlan:
     ip: frozenset[str] = frozenset()
     user: frozenset[str] = frozenset()
     velocity: tuple[VelocityField, ...] = ()
+    passkey: frozenset[str] = frozenset()
 
     @property
     def is_empty(self) -> bool:
-        return not (self.device or self.ip or self.user or self.velocity)
+        return not (self.device or self.ip or self.user or self.velocity or self.passkey)
 
     @classmethod
     def from_fields(cls, fields: Iterable[str]) -> SignalPlan:
         """The signals named by rule variables. A variable naming a whole namespace (``device``,
         ``velocity.user``) asks for everything under it (velocity: the common windows)."""
-        wanted: dict[str, set[str]] = {"device": set(), "ip": set(), "user": set()}
+        wanted: dict[str, set[str]] = {"device": set(), "ip": set(), "user": set(), "passkey": set()}
         velocity: dict[str, VelocityField] = {}
-        offered = {"device": DEVICE_SIGNALS, "ip": IP_SIGNALS, "user": USER_SIGNALS}
+        offered = {"device": DEVICE_SIGNALS, "ip": IP_SIGNALS, "user": USER_SIGNALS, "passkey": PASSKEY_SIGNALS}
         for path in fields:
             parts = str(path).split(".")
             head = parts[0]
@@ -109,7 +112,7 @@ class SignalPlan:
                 for item in _velocity_fields(parts[1:]):
                     velocity[item.path] = item
         return cls(frozenset(wanted["device"]), frozenset(wanted["ip"]), frozenset(wanted["user"]),
-                   tuple(velocity[key] for key in sorted(velocity)))
+                   tuple(velocity[key] for key in sorted(velocity)), frozenset(wanted["passkey"]))
 
 
 def _velocity_fields(parts: list[str]) -> list[VelocityField]:

@@ -32,11 +32,20 @@ from sqlalchemy import Select, and_, case, distinct, exists, func, literal, sele
 
 from app.config import Settings
 from app.domain import signals as domain
+from app.domain.authenticator_names import known_authenticator
 from app.domain.context import RequestFacts
 from app.domain.decision import ActionState, RuleInput
 from app.domain.signals import GeoPoint, NetworkSet, SignalPlan, SignalValues
 from app.extensions import db
-from app.models import EndUser, NetworkList, NetworkListEntry, UserAction, VerificationAttempt
+from app.models import (
+    Authenticator,
+    EndUser,
+    NetworkList,
+    NetworkListEntry,
+    PasskeyCredential,
+    UserAction,
+    VerificationAttempt,
+)
 from app.services.decisions import cidr_lists
 from app.services.rulesets.network_lists import import_network_list  # noqa: F401  (bench/signals.py imports it from here)
 
@@ -123,6 +132,7 @@ def signal_namespaces(rules: Sequence[RuleInput], inputs: SignalInputs) -> dict[
     _history_signals(plan, inputs, values)
     _network_lists(plan, inputs, values)
     _velocity(plan, inputs, values)
+    _passkey_signals(plan, inputs, values)
     return values.namespaces
 
 
@@ -361,3 +371,31 @@ def _velocity(plan: SignalPlan, inputs: SignalInputs, values: SignalValues) -> N
         # This action counts too: "more than 5 in 10 minutes" is true on the 6th.
         extra = 0 if item.metric == "failedChallenges" else 1
         values.set(item.path, int(counted or 0) + extra)
+
+
+# ---------------------------------------------------------------------------------------------
+# Passkey assurance: one indexed read of the user's passkeys
+
+
+def _passkey_signals(plan: SignalPlan, inputs: SignalInputs, values: SignalValues) -> None:
+    """The user's passkey a challenge would most likely use (verified last, else the newest): is it
+    synced or device-bound, who made it, has its counter gone backwards. No passkey: all None."""
+    user = inputs.end_user
+    if not plan.passkey or user is None or user.id is None:
+        return
+    credential = db.session.execute(
+        select(PasskeyCredential.backup_eligible, PasskeyCredential.backup_state, PasskeyCredential.aaguid,
+               PasskeyCredential.sign_count_regressed_at)
+        .join(Authenticator, Authenticator.id == PasskeyCredential.authenticator_id)
+        .where(Authenticator.end_user_id == user.id, Authenticator.verified_at.is_not(None))
+        .order_by(Authenticator.last_verified_at.desc().nulls_last(), Authenticator.created_at.desc())
+        .limit(1)
+    ).first()
+    if credential is None:
+        return
+    known = known_authenticator(credential.aaguid)
+    values.set("passkey.backupEligible", credential.backup_eligible)
+    values.set("passkey.backedUp", credential.backup_state)
+    values.set("passkey.aaguid", credential.aaguid)
+    values.set("passkey.authenticatorName", known.name if known else None)
+    values.set("passkey.signCountRegressed", credential.sign_count_regressed_at is not None)
