@@ -3,6 +3,7 @@ waits for it with an htmx poll that stops when the link is confirmed or over, ca
 integrator with a result token, and enrols an address for a user with nothing enrolled.
 Links are read from the message a real SMTP server on 127.0.0.1 received."""
 
+import json
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -186,3 +187,19 @@ def test_the_link_page_speaks_the_challenge_language(api, client, mail, link_enr
     page = client.get(message.link.removeprefix("http://localhost:5000"))
 
     assert text_of(parse(page).find("h1")) == "Bestätigen Sie, dass Sie es sind"
+
+
+def test_in_popup_mode_the_page_carries_on_to_the_popup_hand_off(api, client, mail, link_enrolled):
+    token = track(api)["token"]
+    sent = client.post("/challenge/email-magic-link/send", data={"token": token, "mode": "popup"})
+    poll_url, _ = poll(client, sent)
+    assert parse_qs(urlsplit(poll_url).query)["mode"] == ["popup"]
+    confirm(client, mail.wait_for(1)[0].link)
+
+    onward = client.get(poll_url, headers={"HX-Request": "true"}).headers["HX-Redirect"]
+    codes = client.get(onward)  # a first pass: the recovery codes, then the hand-off
+    finish = client.get(parse(codes).find("a", id="continue")["href"])
+
+    message = json.loads(parse(finish).find(id="popup-result")["data-message"])
+    assert message["event"] == "AUTHSIGNAL_CLOSE_POPUP"
+    assert api.post("/validate", json={"token": message["token"]}).get_json()["isValid"] is True
