@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, LiveServer, run, watch_errors
+from tests.e2e.test_accessibility import SCHEMES, violations
 from tests.e2e.test_challenge_flows import assert_valid, token_at_callback
 from tests.factories import make_action
 
@@ -91,3 +92,22 @@ def test_browser_sdk_email_magic_link_enrol_challenge_and_check_status(sdk_page:
     assert again["data"]["isVerified"] is True
     assert_valid(sdk, again["data"]["token"], "e2e-mia", "EMAIL_MAGIC_LINK")
     assert browser_errors == []
+
+
+def test_the_link_pages_meet_wcag_21_aa(page: Page, phone: Page, sdk, mail_server):
+    """The waiting page (polling) and the pages the link opens, in both colour schemes (axe-core)."""
+    sdk.enroll_verified_authenticator("e2e-noa", {"verificationMethod": "EMAIL_MAGIC_LINK", "email": "noa@example.com"})
+    page.goto(sdk.track("e2e-noa", ACTION, {})["url"])
+    page.get_by_role("button", name="Send link").click()
+    expect(page.locator("#link-status")).to_have_attribute("data-state", "waiting")
+    phone.goto(mail_server.wait_for(1)[0].link)
+
+    for scheme in SCHEMES:
+        for shown, what in ((page, "waiting for the link"), (phone, "the link's confirmation")):
+            shown.emulate_media(color_scheme=scheme)
+            assert violations(shown) == [], f"{what} ({scheme})"
+    phone.get_by_role("button", name="Confirm").click()
+    expect(phone.locator("h1")).to_have_text("You're verified")
+    for scheme in SCHEMES:
+        phone.emulate_media(color_scheme=scheme)
+        assert violations(phone) == [], f"confirmed ({scheme})"
