@@ -37,6 +37,8 @@ from app.services.challenges.sessions import ClientSession
 from app.services.tenancy.tenant_config import settings_for
 
 EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
+
+
 @bp.post("/email-magic-link/send")
 def magic_link_send():
     return send_by_email(EMAIL_MAGIC_LINK, lazy_gettext("Email links cannot be used for this action."))
