@@ -9,12 +9,14 @@ A link works once, for one action, for TOLLGATE_CODE_TTL; a resend waits 30 seco
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from app.domain.decision import ActionState
 from app.extensions import db
-from app.models import CodeChallenge, OutboundMessage
+from app.models import ActionStateChange, CodeChallenge, OutboundMessage
 from app.models.base import utcnow
 from tests.api.test_client_api_email_otp import ACTION, bearer, state_of, track
+from tests.concurrency import at_once
 from tests.factories import make_action
 from tests.html import parse, text_of
 from tests.magic_links import PUBLIC_URL, confirm, confirm_fields, link_secret, open_link
@@ -251,3 +253,22 @@ def test_checking_the_status_needs_the_token(client):
 
     assert response.status_code == 401
     assert response.get_json()["error"] == "token_not_set"
+
+
+def test_a_link_confirmed_on_several_devices_at_once_passes_once(app, api, mail, enrolled):
+    tracked = track(api)
+    challenge(app.test_client(), tracked["token"])
+    link = mail.wait_for(1)[0].link
+    devices = [app.test_client() for _ in range(4)]
+    forms = [confirm_fields(open_link(device, link)) for device in devices]  # each its own cookie and CSRF token
+
+    def press(index: int):
+        return lambda: devices[index].post("/challenge/email-magic-link", data=forms[index])
+
+    answers = at_once(*[press(i) for i in range(len(devices))])
+
+    assert sorted(heading(answer) for answer in answers) == ["This link was already used"] * 3 + ["You're verified"]
+    with app.app_context():
+        passes = db.session.execute(select(func.count()).select_from(ActionStateChange)
+                                    .where(ActionStateChange.to_state == ActionState.CHALLENGE_SUCCEEDED)).scalar_one()
+    assert passes == 1
