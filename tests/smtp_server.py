@@ -1,7 +1,7 @@
 """A mail server for tests: aiosmtpd on 127.0.0.1, keeping what it receives as parsed messages.
 
-Tests read the code out of the message as a person would: from its plain-text part, where the code
-stands on a line of its own.
+Tests read the code (or a magic link) out of the message as a person would: from its plain-text part,
+where it stands on a line of its own.
 """
 
 from __future__ import annotations
@@ -40,6 +40,12 @@ class Received:
         """The line of the plain text that is exactly six digits."""
         (code,) = [line.strip() for line in self.text.splitlines() if re.fullmatch(r"\d{6}", line.strip())]
         return code
+
+    @property
+    def link(self) -> str:
+        """The line of the plain text that is a web address: a magic link."""
+        (link,) = [line.strip() for line in self.text.splitlines() if re.fullmatch(r"https?://\S+", line.strip())]
+        return link
 
 
 @dataclass

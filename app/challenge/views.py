@@ -8,6 +8,7 @@ import json
 import segno
 from flask import g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from markupsafe import Markup
 
 from app.challenge import bp
@@ -19,19 +20,20 @@ from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind
 from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
-from app.services.challenges import codes, sent_codes
+from app.services.challenges import codes, magic_links, sent_codes
 from app.services.challenges.sessions import ClientSession, open_session, review_result_token
 from app.services.delivery.messages import can_send_email
 from app.services.tenancy.tenant_config import settings_for
 
 EMAIL_OTP = VerificationMethod.EMAIL_OTP
+EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
 
 
 def page_methods() -> tuple[VerificationMethod, ...]:
     """What these pages can verify, in the order offered when the action names no default; email only
     when this server can send it."""
     methods = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
-    return (*methods, EMAIL_OTP) if can_send_email(current_settings()) else methods
+    return (*methods, EMAIL_OTP, EMAIL_MAGIC_LINK) if can_send_email(current_settings()) else methods
 # Lazy: each page renders them in its own language.
 STATE_PAGES = {
     ActionState.BLOCK: (lazy_gettext("This request was blocked"),
@@ -116,6 +118,10 @@ def challenge_show():
     session = _session(token, kinds=(TokenKind.CLIENT,))
     if session.action.state in (ActionState.REVIEW_REQUIRED, ActionState.REVIEW_SUCCEEDED):
         return _review_status(session, token)
+    if session.action.state is ActionState.CHALLENGE_SUCCEEDED:
+        # Reloaded after the link was confirmed in another window: on, as the page's poll would go.
+        if passed_by_link(session) is not None:
+            return redirect(url_for("challenge.magic_link_continue", token=token, mode=request.values.get("mode") or None))
     _require_open(session)
     usable = session.usable_methods(page_methods())
     if usable:
@@ -153,7 +159,12 @@ def _verify_page(session: ClientSession, token: str, usable: list[VerificationMe
     if current is None and chosen == VerificationMethod.RECOVERY_CODE.value and codes.has_recovery_codes(session):
         current = VerificationMethod.RECOVERY_CODE
     current = current or usable[0]
-    email = _email_context(session) if current is EMAIL_OTP else {}
+    if current is EMAIL_OTP:
+        email = _email_context(session)
+    elif current is EMAIL_MAGIC_LINK:
+        email = link_context(session)
+    else:
+        email = {}
     return render_template(
         "challenge/verify.html",
         **_context(
@@ -173,6 +184,26 @@ def _email_context(session: ClientSession) -> dict:
             "sent_code": sent_codes.pending_code(session, now=utcnow())}
 
 
+# Seconds between the polls of the page waiting for a magic link (magic_link_views).
+POLL_SECONDS = 2
+
+
+def link_context(session: ClientSession) -> dict:
+    """Where the link goes (masked), and the one on its way, for the waiting page."""
+    pending = sent_codes.pending_code(session, now=utcnow(), method=EMAIL_MAGIC_LINK)
+    return {"link_address": sent_codes.enrolled_address(session, EMAIL_MAGIC_LINK), "sent_link": pending,
+            "poll_seconds": POLL_SECONDS}
+
+
+def passed_by_link(session: ClientSession) -> str | None:
+    """The result token once the action's link was confirmed (elsewhere) and its result not yet
+    used; None before."""
+    if session.action.result_validated_at is not None:
+        return None
+    result = magic_links.verification_status(session, settings=current_settings(), now=utcnow())
+    return result.access_token if result.is_verified else None
+
+
 @bp.post("/totp")
 def totp_submit():
     return _submit_code(codes.verify_totp, VerificationMethod.AUTHENTICATOR_APP)
@@ -190,31 +221,43 @@ def email_otp_submit():
 
 @bp.post("/email-otp/send")
 def email_otp_send():
-    """Send (or resend) a code to the enrolled address, then ask for it."""
+    return send_by_email(EMAIL_OTP, lazy_gettext("Email codes cannot be used for this action."))
+
+
+def send_by_email(method: VerificationMethod, unavailable: LazyString):
+    """Send (or resend) a code or link to the enrolled address, then the page waiting for it.
+    ``unavailable``: why not, naming the method (lazy: the page's language is known once the
+    session is open)."""
     token, session = _posted_session()
-    _require_offered(EMAIL_OTP, session.usable_methods(page_methods()), gettext("Email codes cannot be used for this action."))
+    _require_offered(method, session.usable_methods(page_methods()), str(unavailable))
     try:
-        sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=str(get_locale()))
+        sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=str(get_locale()), method=method)
     except TooManyRequests as exc:
         return _verify_page(session, token, session.usable_methods(page_methods()), error=exc.message,
-                            method=EMAIL_OTP.value, status=429)
-    return _verify_page(session, token, session.usable_methods(page_methods()), method=EMAIL_OTP.value)
+                            method=method.value, status=429)
+    return _verify_page(session, token, session.usable_methods(page_methods()), method=method.value)
 
 
 @bp.post("/email-otp/enrol")
 def email_otp_enrol():
     """A first way to verify: the address typed here, enrolled by the code sent to it."""
+    return enrol_by_email(EMAIL_OTP, lazy_gettext("Email codes cannot be used for this action."), _email_setup_page)
+
+
+def enrol_by_email(method: VerificationMethod, unavailable: LazyString, setup_page):
+    """The address typed on the enrolment page gets a code or link (``setup_page(session, token)``
+    then waits for it), or the page again with the reason."""
     token, session = _posted_session()
-    _require_offered(EMAIL_OTP, session.enrollable_methods(page_methods()),
-                     gettext("Email codes cannot be used for this action."))
+    _require_offered(method, session.enrollable_methods(page_methods()), str(unavailable))
+    email = request.form.get("email", "").strip()
     try:
-        sent_codes.enroll_email(session, request.form.get("email", "").strip(), settings=current_settings(),
-                                now=utcnow(), locale=str(get_locale()))
+        sent_codes.enroll_email(session, email, settings=current_settings(), now=utcnow(), locale=str(get_locale()),
+                                method=method)
     except DomainError as exc:
         return render_template("challenge/enrol.html", **_context(
             session, token, methods=session.enrollable_methods(page_methods()), email_error=exc.message,
-            email=request.form.get("email", ""))), exc.status
-    return _email_setup_page(session, token)
+            email=email, email_method=method.value)), exc.status
+    return setup_page(session, token)
 
 
 def _email_setup_page(session: ClientSession, token: str, *, error: str | None = None, status: int = 200):

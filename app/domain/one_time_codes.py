@@ -1,4 +1,5 @@
-"""Codes sent to a person (email, SMS): six random digits, kept only as keyed digests.
+"""Codes sent to a person (email, SMS): six random digits, kept only as keyed digests; and the
+secrets of magic links, kept the same way.
 
 The digest is an HMAC with a server key, so a copy of the table alone cannot be searched for the
 million possible codes; the comparison is constant-time. Where a code went is shown masked.
@@ -15,6 +16,23 @@ DIGITS = 6
 
 def new_code() -> str:
     return f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
+
+
+def new_link_secret() -> str:
+    """256 random bits: a link is not typed, so unlike a code it need not be short, and no number of
+    tries guesses it. Hex, which ``normalise`` leaves as it is."""
+    return secrets.token_hex(32)
+
+
+def link_token(challenge_id: str, secret: str) -> str:
+    """What a magic link carries: the challenge it is for, and its secret."""
+    return f"{challenge_id}.{secret}"
+
+
+def split_link_token(token: str) -> tuple[str, str]:
+    """``(challenge id, secret)``, either empty when the token has no such shape."""
+    challenge_id, dot, secret = (token or "").partition(".")
+    return (challenge_id, secret) if dot and challenge_id and secret else ("", "")
 
 
 def normalise(code: str) -> str:

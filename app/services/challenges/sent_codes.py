@@ -1,4 +1,5 @@
 """Codes sent to the user by email (EMAIL_OTP): enrol an address, send a code, resend it, check it.
+Magic links (EMAIL_MAGIC_LINK, ``magic_links``) are sent the same way, a long secret for the code.
 
 A code is six digits from ``secrets``, stored only as a keyed digest bound to its challenge, good
 for TOLLGATE_CODE_TTL seconds and once. Checking one takes a slot of the user's wrong-code budget
@@ -14,16 +15,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import delete, select, update
 
 from app.config import Settings
 from app.domain.decision import VerificationMethod
 from app.domain.errors import Conflict, Forbidden, InvalidRequest, TooManyRequests
-from app.domain.one_time_codes import code_matches, digest_code, mask_email, new_code
+from app.domain.one_time_codes import code_matches, digest_code, link_token, mask_email, new_code, new_link_secret
 from app.domain.secretbox import derive_key
 from app.extensions import db
-from app.models import Authenticator, CodeChallenge, Tenant
+from app.models import Authenticator, CodeChallenge, EndUser, Tenant
 from app.services.challenges.attempts import fail_slot, release_slot, take_attempt_slot
 from app.services.challenges.codes import FAILURE_INVALID, FAILURE_LOCKED, CodeResult
 from app.services.challenges.sessions import COMPLETABLE_STATES, ClientSession, complete_challenge
@@ -36,6 +38,11 @@ RESEND_COOLDOWN = timedelta(seconds=30)
 MAX_SENDS = 5  # the first code and four resends, per challenge
 
 EMAIL_OTP = VerificationMethod.EMAIL_OTP
+EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
+# What each method sends: the secret, and (below, commit_and_send) the email carrying it.
+_NEW_SECRET = {EMAIL_OTP: new_code, EMAIL_MAGIC_LINK: new_link_secret}
+# Where a magic link opens: the hosted page challenge.magic_link_show (no url_for in services).
+MAGIC_LINK_PATH = "/challenge/email-magic-link"
 
 
 @dataclass(frozen=True)
@@ -55,18 +62,18 @@ class PendingCode:
     can_resend: bool
 
 
-def enroll_email(session: ClientSession, email: str, *, settings: Settings, now: datetime,
-                 locale: str) -> tuple[Authenticator, SentCode]:
-    """A new address for the user, verified by the first code sent to it (which this sends)."""
+def enroll_email(session: ClientSession, email: str, *, settings: Settings, now: datetime, locale: str,
+                 method: VerificationMethod = EMAIL_OTP) -> tuple[Authenticator, SentCode]:
+    """A new address for the user, verified by the first code (or link) sent to it (which this sends)."""
     if not session.may_add_authenticator():
         raise Forbidden("Adding an email address needs a passed challenge and the add:authenticators scope.",
                         code="insufficient_scope")
     address = validate_email(email)
     messages.email_transport(settings)  # refuse before anything is written
     db.session.execute(delete(Authenticator).where(
-        Authenticator.end_user_id == session.user.id, Authenticator.verification_method == EMAIL_OTP,
+        Authenticator.end_user_id == session.user.id, Authenticator.verification_method == method,
         Authenticator.verified_at.is_(None)))
-    authenticator = Authenticator(end_user_id=session.user.id, verification_method=EMAIL_OTP, email=address,
+    authenticator = Authenticator(end_user_id=session.user.id, verification_method=method, email=address,
                                   name="Email", created_at=now)
     db.session.add(authenticator)
     db.session.flush()
@@ -74,15 +81,16 @@ def enroll_email(session: ClientSession, email: str, *, settings: Settings, now:
     return authenticator, commit_and_send(sent, settings=settings, locale=locale)
 
 
-def send_code(session: ClientSession, *, settings: Settings, now: datetime, locale: str) -> SentCode:
-    """Send a code to the user's address; a code already on its way is replaced (a resend)."""
+def send_code(session: ClientSession, *, settings: Settings, now: datetime, locale: str,
+              method: VerificationMethod = EMAIL_OTP) -> SentCode:
+    """Send a code (or link) to the user's address; one already on its way is replaced (a resend)."""
     if session.action.state not in COMPLETABLE_STATES:
         raise Conflict(f"The action is {session.action.state.value}; no code is sent for it.", code="action_not_pending")
-    authenticator = _authenticator(session)
+    authenticator = _authenticator(session, method)
     if authenticator is None:
         raise InvalidRequest("This user has no email address to send a code to.", code="authenticator_not_found")
     messages.email_transport(settings)
-    current = _open_challenge(session, now=now)
+    current = _open_challenge(session, method, now=now)
     if current is not None and current.destination == authenticator.email:
         sent = resend(current, settings=settings, now=now)
     else:
@@ -92,7 +100,7 @@ def send_code(session: ClientSession, *, settings: Settings, now: datetime, loca
 
 def verify_code(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
     """Check a code against the action's newest email challenge."""
-    challenge = _newest_challenge(session)
+    challenge = newest_challenge(session, EMAIL_OTP)
     if challenge is None:
         return CodeResult(is_verified=False, failure_reason=FAILURE_INVALID)
     slot = take_attempt_slot(session, EMAIL_OTP, now=now)
@@ -115,29 +123,37 @@ def verify_code(session: ClientSession, code: str, *, settings: Settings, now: d
                           challenge_ended=ended and not locked)
     release_slot(slot)
     challenge.verified_at = now
-    authenticator, newly_enrolled = challenge.authenticator, False
-    if authenticator is not None:
-        if authenticator.verified_at is None:
-            authenticator.verified_at, newly_enrolled = now, True
-            emit_authenticator_created(authenticator, now=now)
-        authenticator.last_verified_at = now
-        if session.user.email in (None, challenge.destination):
-            session.user.email, session.user.email_verified = challenge.destination, True
+    authenticator, newly_enrolled = record_pass(challenge, session.user, now=now)
     token = complete_challenge(session.action, verification_method=EMAIL_OTP,
                                authenticator_id=authenticator.id if authenticator else None, settings=settings, now=now)
     db.session.commit()
     return CodeResult(is_verified=True, access_token=token, authenticator=authenticator, newly_enrolled=newly_enrolled)
 
 
-def enrolled_address(session: ClientSession) -> str | None:
+def record_pass(challenge: CodeChallenge, user: EndUser, *, now: datetime) -> tuple[Authenticator | None, bool]:
+    """A passed challenge (marked verified by the caller) enrols its authenticator on its first pass
+    and makes the address the user's verified email when they had none. The caller commits.
+    Returns the authenticator and whether this pass enrolled it."""
+    authenticator, newly_enrolled = challenge.authenticator, False
+    if authenticator is not None:
+        if authenticator.verified_at is None:
+            authenticator.verified_at, newly_enrolled = now, True
+            emit_authenticator_created(authenticator, now=now)
+        authenticator.last_verified_at = now
+        if user.email in (None, challenge.destination):
+            user.email, user.email_verified = challenge.destination, True
+    return authenticator, newly_enrolled
+
+
+def enrolled_address(session: ClientSession, method: VerificationMethod = EMAIL_OTP) -> str | None:
     """The masked address a code would go to, for the page to name before sending."""
-    authenticator = _authenticator(session)
+    authenticator = _authenticator(session, method)
     return mask_email(authenticator.email) if authenticator is not None and authenticator.email else None
 
 
-def pending_code(session: ClientSession, *, now: datetime) -> PendingCode | None:
-    """The code on its way for this action, if one is still good."""
-    challenge = _open_challenge(session, now=now)
+def pending_code(session: ClientSession, *, now: datetime, method: VerificationMethod = EMAIL_OTP) -> PendingCode | None:
+    """The code (or link) on its way for this action, if one is still good."""
+    challenge = _open_challenge(session, method, now=now)
     if challenge is None:
         return None
     wait = _cooldown_left(challenge, now=now)
@@ -145,23 +161,24 @@ def pending_code(session: ClientSession, *, now: datetime) -> PendingCode | None
                        can_resend=challenge.send_count < MAX_SENDS)
 
 
-def _authenticator(session: ClientSession) -> Authenticator | None:
+def _authenticator(session: ClientSession, method: VerificationMethod) -> Authenticator | None:
     """The user's email authenticator: a verified one (the default first), else one awaiting its first code."""
-    emails = [a for a in session.user.authenticators if a.verification_method is EMAIL_OTP and a.email]
+    emails = [a for a in session.user.authenticators if a.verification_method is method and a.email]
     emails.sort(key=lambda a: (a.verified_at is None, not a.is_default, a.created_at))
     return emails[0] if emails else None
 
 
-def _newest_challenge(session: ClientSession) -> CodeChallenge | None:
+def newest_challenge(session: ClientSession, method: VerificationMethod) -> CodeChallenge | None:
+    """The action's last challenge by ``method``: the one its code (or link) is checked against."""
     return db.session.execute(
         select(CodeChallenge).where(CodeChallenge.user_action_id == session.action.id,
-                                    CodeChallenge.verification_method == EMAIL_OTP)
+                                    CodeChallenge.verification_method == method)
         .order_by(CodeChallenge.created_at.desc()).limit(1)
     ).scalar_one_or_none()
 
 
-def _open_challenge(session: ClientSession, *, now: datetime) -> CodeChallenge | None:
-    challenge = _newest_challenge(session)
+def _open_challenge(session: ClientSession, method: VerificationMethod, *, now: datetime) -> CodeChallenge | None:
+    challenge = newest_challenge(session, method)
     if challenge is None or challenge.verified_at or challenge.ended_at or challenge.expires_at <= now:
         return None
     return challenge
@@ -171,7 +188,8 @@ def _new_challenge(session: ClientSession, authenticator: Authenticator, *, sett
                    now: datetime) -> tuple[CodeChallenge, str]:
     challenge = CodeChallenge(
         tenant_id=session.tenant_id, end_user_id=session.user.id, user_action_id=session.action.id,
-        authenticator_id=authenticator.id, action_code=session.action.action_code, verification_method=EMAIL_OTP,
+        authenticator_id=authenticator.id, action_code=session.action.action_code,
+        verification_method=authenticator.verification_method,
         destination=authenticator.email,
     )
     return start(challenge, settings=settings, now=now)
@@ -179,7 +197,7 @@ def _new_challenge(session: ClientSession, authenticator: Authenticator, *, sett
 
 def start(challenge: CodeChallenge, *, settings: Settings, now: datetime) -> tuple[CodeChallenge, str]:
     """A new challenge with its first code: stored (its id binds the digest), good for the TTL."""
-    code = new_code()
+    code = _NEW_SECRET[challenge.verification_method]()
     challenge.created_at = challenge.last_sent_at = now
     challenge.expires_at = now + timedelta(seconds=settings.code_ttl)
     challenge.send_count, challenge.failed_attempts = 1, 0
@@ -191,7 +209,7 @@ def start(challenge: CodeChallenge, *, settings: Settings, now: datetime) -> tup
 
 def resend(challenge: CodeChallenge, *, settings: Settings, now: datetime) -> tuple[CodeChallenge, str]:
     """A new code for an open challenge, within its cooldown and cap (else 429 with Retry-After)."""
-    code = new_code()
+    code = _NEW_SECRET[challenge.verification_method]()
     # One conditional UPDATE: two resends at once cannot both pass the cooldown or the cap.
     resent = db.session.execute(
         update(CodeChallenge)
@@ -223,8 +241,13 @@ def commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings, loca
     challenge, then try to send it."""
     challenge, code = sent
     tenant = db.session.get(Tenant, challenge.tenant_id)
-    content = message_templates.code_email(code=code, minutes=max(1, settings.code_ttl // 60), tenant_name=tenant.name,
-                                           logo_url=tenant.logo_url, action_code=challenge.action_code, locale=locale)
+    looks = {"minutes": max(1, settings.code_ttl // 60), "tenant_name": tenant.name, "logo_url": tenant.logo_url,
+             "action_code": challenge.action_code, "locale": locale}
+    if challenge.verification_method is EMAIL_MAGIC_LINK:
+        content = message_templates.link_email(
+            url=f"{settings.public_url}{MAGIC_LINK_PATH}?{urlencode({'link': link_token(challenge.id, code)})}", **looks)
+    else:
+        content = message_templates.code_email(code=code, **looks)
     message = messages.queue_email(challenge.tenant_id, challenge.destination, content, code_challenge_id=challenge.id,
                                    settings=settings, now=challenge.last_sent_at)
     result = SentCode(challenge_id=challenge.id, masked_destination=mask_email(challenge.destination),

@@ -1,8 +1,8 @@
 """What the messages say: Jinja templates under ``templates/messages/``, plain text and HTML.
 
 The HTML is autoescaped (a tenant's name is the tenant admin's text); the plain text is not HTML
-and is not escaped. The code stands on a line of its own in the text, so mail clients offer to copy
-it and a person (or a test) finds it at a glance. Each message is in the language of the page that
+and is not escaped. The code (or a magic link's address) stands on a line of its own in the text, so
+mail clients offer to copy it and a person (or a test) finds it at a glance. Each message is in the language of the page that
 asked for it, from the hosted pages' catalogues (app/translations).
 """
 
@@ -35,12 +35,24 @@ def _environments(locale: str) -> tuple[Translations, Environment, Environment]:
 
 def code_email(*, code: str, minutes: int, tenant_name: str, logo_url: str | None, action_code: str,
                locale: str) -> EmailContent:
+    return _email("code_email", "Your %(tenant_name)s verification code", locale=locale, code=code, minutes=minutes,
+                  tenant_name=tenant_name, logo_url=logo_url, action_code=action_code)
+
+
+def link_email(*, url: str, minutes: int, tenant_name: str, logo_url: str | None, action_code: str,
+               locale: str) -> EmailContent:
+    """A magic link: ``url`` stands on a line of its own in the text, like a code."""
+    return _email("link_email", "Your %(tenant_name)s sign-in link", locale=locale, url=url, minutes=minutes,
+                  tenant_name=tenant_name, logo_url=logo_url, action_code=action_code)
+
+
+def _email(template: str, subject: str, *, locale: str, **values) -> EmailContent:
+    """``subject``: a catalogue msgid taking the tenant's name."""
     translations, text, html = _environments(locale)
-    values = {"code": code, "minutes": minutes, "tenant_name": tenant_name, "logo_url": logo_url,
-              "action_code": action_code, "locale": locale}
+    values["locale"] = locale
     return EmailContent(
-        subject=translations.gettext("Your %(tenant_name)s verification code") % {"tenant_name": tenant_name},
-        text=text.get_template("code_email.txt").render(values),
-        html=html.get_template("code_email.html").render(values),
-        sender_name=tenant_name,
+        subject=translations.gettext(subject) % {"tenant_name": values["tenant_name"]},
+        text=text.get_template(f"{template}.txt").render(values),
+        html=html.get_template(f"{template}.html").render(values),
+        sender_name=values["tenant_name"],
     )

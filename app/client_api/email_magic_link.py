@@ -1,0 +1,46 @@
+"""Magic links, as the browser SDK's ``emailML`` module calls them: enrol an address, send a link,
+and poll (``checkVerificationStatus``, every second) until the link was opened and confirmed."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from app.api.responses import parse_body
+from app.client_api import bp
+from app.client_api.auth import bearer_session
+from app.client_api.email_otp import SDK_LOCALE, EnrollEmailRequest
+from app.client_api.verification import code_answer
+from app.config import current_settings
+from app.domain.decision import VerificationMethod
+from app.models.base import utcnow
+from app.services.challenges import magic_links, sent_codes
+
+EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
+
+
+@bp.post("/user-authenticators/email-magic-link")
+def email_magic_link_enroll():
+    """``emailML.enroll({email})``: the address is enrolled once the link this sends is confirmed."""
+    session = bearer_session()
+    body = parse_body(EnrollEmailRequest)
+    authenticator, _ = sent_codes.enroll_email(session, body.email, settings=current_settings(), now=utcnow(),
+                                                 locale=SDK_LOCALE, method=EMAIL_MAGIC_LINK)
+    return jsonify({"userAuthenticatorId": authenticator.id, "userId": session.user.user_id})
+
+
+@bp.post("/challenge/email-magic-link")
+def email_magic_link_challenge():
+    """``emailML.challenge()`` (no body): a link to the enrolled address; again, a resend."""
+    session = bearer_session()
+    sent = sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=SDK_LOCALE,
+                                method=EMAIL_MAGIC_LINK)
+    return jsonify({"challengeId": sent.challenge_id})
+
+
+@bp.post("/verify/email-magic-link/finalize")
+def email_magic_link_finalize():
+    """``emailML.checkVerificationStatus()``: ``{isVerified: false}`` until the link is confirmed, then
+    ``{isVerified: true, accessToken}``."""
+    session = bearer_session()
+    result = magic_links.verification_status(session, settings=current_settings(), now=utcnow())
+    return jsonify(code_answer(result, session))
