@@ -111,4 +111,11 @@ OPERATIONS: tuple[Operation, ...] = (
               wire.ClientChallenge),
     Operation("client_api.email_otp_verify", "Verify an emailed code", CLIENT, (CLIENT_TOKEN,), wire.CodeAnswer,
               body=verification.VerifyCodeRequest),
+    Operation("client_api.email_magic_link_enroll", "Enrol an email address for magic links (a link is sent to it)",
+              CLIENT, (CLIENT_TOKEN,), wire.EnrolmentStarted, body=email_otp.EnrollEmailRequest),
+    Operation("client_api.email_magic_link_challenge", "Send a magic link to the enrolled email address", CLIENT,
+              (CLIENT_TOKEN,), wire.ClientChallenge),
+    Operation("client_api.email_magic_link_finalize",
+              "Whether the magic link was confirmed (checkVerificationStatus polls it): then an access token", CLIENT,
+              (CLIENT_TOKEN,), wire.CodeAnswer),
 )
