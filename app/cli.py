@@ -232,6 +232,57 @@ def tollgate_backup(path: Path, force: bool) -> None:
     click.echo(f"Backed up the database to {report.path} ({report.size / 1_048_576:.1f} MiB in {report.seconds:.1f} s).")
 
 
+@tollgate_cli.command("export")
+@tenant_option()
+def tollgate_export(tenant_id: str) -> None:
+    """Write the tenant's published configuration as YAML on stdout (config as code)."""
+    from app.services.operations import config_code
+
+    click.echo(_run(config_code.export_config, tenant_id), nl=False)
+
+
+@tollgate_cli.command("plan")
+@click.argument("source", metavar="FILE", type=click.File("r", encoding="utf-8"))
+@tenant_option()
+def tollgate_plan(source, tenant_id: str) -> None:
+    """Print what applying FILE would change and the fingerprint apply checks; exit 2 when it would
+    change something, 0 when not, 1 when FILE cannot be applied."""
+    from app.services.operations import config_code
+
+    plan = _run(config_code.plan_config, tenant_id, source.read(), settings=current_settings())
+    for line in config_code.describe_plan(plan):
+        click.echo(line)
+    if plan.has_changes:
+        click.echo(f"\nApply them with: flask tollgate apply {source.name} --tenant {tenant_id} "
+                   f"--fingerprint {plan.fingerprint} [--publish -m NOTE]")
+        raise SystemExit(2)
+
+
+@tollgate_cli.command("apply")
+@click.argument("source", metavar="FILE", type=click.File("r", encoding="utf-8"))
+@click.option("--fingerprint", "expected", metavar="FINGERPRINT",
+              help="The fingerprint `plan` printed: refused if the configuration changed since.")
+@click.option("--force", is_flag=True, help="Apply without a plan's fingerprint, whatever changed since.")
+@click.option("--publish", is_flag=True, help="Publish each action whose rules changed (needs -m).")
+@click.option("-m", "--note", help="The change note of the published versions.")
+@tenant_option()
+def tollgate_apply(source, expected: str | None, force: bool, publish: bool, note: str | None, tenant_id: str) -> None:
+    """Make the tenant's configuration FILE's, in one transaction: rule changes go to each action's
+    draft (and live with --publish -m NOTE), the rest applies at once."""
+    from app.models.base import utcnow
+    from app.services.operations import config_code
+
+    if expected is None and not force:
+        raise click.UsageError(f"Run `flask tollgate plan {source.name}` first and pass its --fingerprint "
+                               "(or --force to apply whatever changed since).")
+    if publish != (note is not None):
+        raise click.UsageError("--publish and -m NOTE go together.")
+    report = _run(config_code.apply_config, tenant_id, source.read(), settings=current_settings(),
+                  expected_fingerprint=None if force else expected, publish_note=note, now=utcnow())
+    for line in config_code.describe_apply(report):
+        click.echo(line)
+
+
 @tollgate_cli.group("audit")
 def audit_cli() -> None:
     """The audit log's hash chain: verify it, export it (e.g. to a SIEM)."""
