@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.config import Settings
 from app.domain.config_code import (
@@ -235,6 +235,7 @@ def apply_config(tenant_id: str, text: str, *, settings: Settings, expected_fing
     plan's (None: apply whatever is there now, ``--force``); ``publish_note``: publish every action
     whose draft then differs from its live version, with this change note."""
     try:
+        _begin_alone(tenant_id)
         wanted = _checked(tenant_id, text, settings=settings).document
         plan = _plan(tenant_id, wanted)
         if expected_fingerprint is not None and expected_fingerprint != plan.fingerprint:
@@ -255,6 +256,15 @@ def apply_config(tenant_id: str, text: str, *, settings: Settings, expected_fing
         db.session.rollback()
         raise
     return ApplyReport(plan, tuple(published), tuple(waiting))
+
+
+def _begin_alone(tenant_id: str) -> None:
+    """Open the transaction with the tenant's row locked, so that what the fingerprint is checked
+    against cannot change before the commit (a second apply waits, then finds it drifted). An UPDATE
+    that changes nothing locks on both databases (as versions.begin_alone does for one action); it
+    must come first, since SQLite cannot turn a read begun earlier into a write."""
+    db.session.rollback()
+    db.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(name=Tenant.name))
 
 
 class _Apply:
