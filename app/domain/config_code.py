@@ -397,16 +397,17 @@ def diff_configs(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> tuple[Ch
                 changes.append(Change("removed", section, key, before[key], None))
             elif key not in before:
                 changes.append(Change("added", section, key, None, after[key],
-                                      rules=_rule_diffs([], after[key]["rules"]) if section == "actions" else ()))
+                                      rules=diff_rules([], after[key]["rules"]) if section == "actions" else ()))
             elif before[key] != after[key]:
                 fields = tuple(name for name in sorted(before[key].keys() | after[key].keys())
                                if name != "rules" and before[key].get(name) != after[key].get(name))
-                rules = _rule_diffs(before[key]["rules"], after[key]["rules"]) if section == "actions" else ()
+                rules = diff_rules(before[key]["rules"], after[key]["rules"]) if section == "actions" else ()
                 changes.append(Change("changed", section, key, before[key], after[key], fields, rules))
     return tuple(changes)
 
 
-def _rule_diffs(before: list[Mapping[str, Any]], after: list[Mapping[str, Any]]) -> tuple[RuleDiff, ...]:
+def diff_rules(before: list[Mapping[str, Any]], after: list[Mapping[str, Any]]) -> tuple[RuleDiff, ...]:
+    """One action's rules, matched by name: the file's order, then the rules it drops."""
     old = {rule["name"]: rule for rule in reversed(before)}  # the first of a repeated name, as matching takes it
     new = {rule["name"]: rule for rule in after}
     diffs = []

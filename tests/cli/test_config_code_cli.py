@@ -341,3 +341,39 @@ def test_a_file_applies_to_the_named_tenant_only(cli, app, staging, production, 
     assert list(yaml.safe_load(export(cli, production))["actions"]) == ["withdraw-funds"]
     unnamed = cli("tollgate", "plan", path)
     assert unnamed.exit_code == 2 and "There are 2 tenants" in unnamed.output
+
+
+def test_applying_the_same_file_again_writes_and_audits_nothing_more(cli, app, staging, tmp_path):
+    def raise_threshold(data):
+        data["actions"]["withdraw-funds"]["rules"][1]["conditions"] = {">": [{"var": "custom.amount"}, 5000]}
+
+    path = written(tmp_path, edited(export(cli, staging), raise_threshold))
+    first = cli("tollgate", "apply", path, "--tenant", staging, "--force")
+    events = audit_events(app, staging)
+
+    again = cli("tollgate", "apply", path, "--tenant", staging, "--force")
+
+    assert first.exit_code == 0 and again.exit_code == 0, again.output
+    assert events.count("rule.updated") == 1
+    assert audit_events(app, staging) == events
+
+
+def audit_events(app, tenant_id: str) -> list[str]:
+    with app.app_context():
+        return list(db.session.execute(select(AuditEvent.event).where(AuditEvent.tenant_id == tenant_id)
+                                       .order_by(AuditEvent.chain_seq)).scalars())
+
+
+def test_settings_are_stored_as_the_console_would_store_them(cli, app, staging, tmp_path):
+    def override_origins(data):
+        data["settings"] = {"webauthnRpId": "example.com", "webauthnOrigins": ["https://app.example.com/"]}
+
+    path = written(tmp_path, edited(export(cli, staging), override_origins))
+    applied = cli("tollgate", "apply", path, "--tenant", staging, "--force")
+
+    assert applied.exit_code == 0, applied.output
+    with app.app_context():
+        tenant = db.session.get(Tenant, staging)
+        assert (tenant.webauthn_rp_id, tenant.webauthn_origins) == ("example.com", ["https://app.example.com"])
+        assert tenant.client_token_ttl == 600  # left out of the file: left alone
+    assert plan(cli, staging, path).exit_code == 0

@@ -31,6 +31,7 @@ from app.domain.config_code import (
     canonical,
     describe_change,
     diff_configs,
+    diff_rules,
     fingerprint,
     load_config,
     render_config,
@@ -78,6 +79,7 @@ def _live(tenant_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The tenant's published configuration as a canonical document, and the fingerprint's input:
     that document and every action's draft."""
     configs = list_action_configurations(tenant_id)
+    tenant = get_tenant(tenant_id)
     raw = {
         "tollgate": 1,
         "actions": {config.code: _action_form(config, versions.live_version(config).document) for config in configs},
@@ -85,7 +87,7 @@ def _live(tenant_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
                        for point in _rows(CustomDataPoint, tenant_id)},
         "lists": {row.name: {"kind": row.kind, "description": row.description, "items": list(row.items)}
                   for row in _rows(CustomList, tenant_id)},
-        "settings": {key: getattr(get_tenant(tenant_id), column) for key, column in SETTINGS.items()},
+        "settings": {key: getattr(tenant, column) for key, column in SETTINGS.items()},
         "webhooks": _webhooks(tenant_id),
     }
     try:
@@ -180,11 +182,14 @@ def _checked(tenant_id: str, text: str, *, settings: Settings) -> LoadedConfig:
                                            "cannot change (rules read it by name): make a list with another name"))
     if "settings" in document:
         try:
-            validate_tenant_settings(_settings_input(get_tenant(tenant_id), document["settings"]), base=settings)
+            cleaned = validate_tenant_settings(_settings_input(get_tenant(tenant_id), document["settings"]),
+                                               base=settings)
         except InvalidTenantSettings as exc:
             keys = {column: key for key, column in SETTINGS.items()}
             problems += [loaded.problem(("settings", keys.get(column, column)), message)
                          for column, messages in exc.fields.items() for message in messages]
+        else:  # as they will be stored (an origin normalised, a blank the default)
+            document["settings"] = {key: cleaned[SETTINGS[key]] for key in document["settings"]}
     for url, hook in document.get("webhooks", {}).items():
         try:
             valid = validate_endpoint(_endpoint_input(url, hook),
@@ -347,16 +352,20 @@ class _Apply:
                                                            CustomList.name == name)).scalar_one_or_none()
 
     def action(self, code: str, wanted: dict[str, Any], change: Change | None, *, replace_draft: bool) -> None:
-        config = db.session.execute(select(ActionConfiguration).where(
-            ActionConfiguration.tenant_id == self.tenant_id, ActionConfiguration.code == code)).scalar_one_or_none()
+        """Make the action the file's: its name and review deadline at once, its policy and rules as
+        the draft. Audited as written: against the draft it replaces, not the live version."""
         if change is None and not replace_draft:
             return
-        if config is None:
+        config = db.session.execute(select(ActionConfiguration).where(
+            ActionConfiguration.tenant_id == self.tenant_id, ActionConfiguration.code == code)).scalar_one_or_none()
+        created = config is None
+        if created:
             config = new_action_configuration(self.tenant_id, ActionDocument(code=code, **{
                 "name": wanted["name"], **{key: wanted[key] for key in POLICY}}))
             db.session.add(config)
             db.session.flush()
             db.session.add(first_version(config, published_by=ACTOR, now=self.now))
+        before = _action_form(config, draft_document(config))
         config.name = wanted["name"]
         config.review_deadline_minutes = wanted["reviewDeadlineMinutes"]
         config.review_overdue_policy = OverduePolicy(wanted["reviewOverduePolicy"])
@@ -364,18 +373,15 @@ class _Apply:
         if document_digest(target) != document_digest(draft_document(config)):
             versions.set_draft(config, target)
         db.session.flush()
-        if change is None:
-            self.audit("action.draft_replaced", config.id, "action", after={"code": code, **_versioned(wanted)})
-            return
-        if change.kind == "added" or change.fields:
-            self.audit(f"action.{'created' if change.kind == 'added' else 'updated'}", config.id, "action",
-                       before=change.before and {"code": code, **_without_rules(change.before)},
+        if created or _without_rules(before) != _without_rules(wanted):
+            self.audit("action.created" if created else "action.updated", config.id, "action",
+                       before=None if created else {"code": code, **_without_rules(before)},
                        after={"code": code, **_without_rules(wanted)})
         ids = {rule["name"]: rule["ruleId"] for rule in target["rules"]}
-        live_ids = {rule["name"]: rule["ruleId"] for rule in reversed(versions.live_version(config).document["rules"])}
-        for rule in change.rules:
+        ids_before = {rule.name: rule.id for rule in config.rules}
+        for rule in diff_rules(before["rules"], wanted["rules"]):
             verb = {"added": "created", "changed": "updated", "removed": "deleted"}[rule.kind]
-            self.audit(f"rule.{verb}", ids.get(rule.name) or live_ids.get(rule.name, ""), "rule",
+            self.audit(f"rule.{verb}", ids.get(rule.name) or ids_before.get(rule.name, ""), "rule",
                        before=rule.before and {"action": code, **rule.before},
                        after=rule.after and {"action": code, **rule.after})
 
