@@ -350,8 +350,23 @@ def render_config(document: Mapping[str, Any]) -> str:
         if section in document:
             body = yaml.safe_dump({section: document[section]}, sort_keys=True, allow_unicode=True,
                                   default_flow_style=False, width=100, indent=2)
+            if section == "actions":
+                body = _with_rule_sentences(body, document["actions"])
             parts.append(f"\n# {COMMENTS[section]}\n{body}")
     return "".join(parts)
+
+
+# A rule's first key, sorted, at the indentation of an action's rules: nothing nested sits there.
+RULE_START = "    - conditions:"
+
+
+def _with_rule_sentences(body: str, actions: Mapping[str, Any]) -> str:
+    """Each rule preceded by a comment that reads it as the rule builder does."""
+    sentences = iter([f"    # {rule['name']}{'' if rule['isActive'] else ' (inactive)'}: {rule['outcome']} "
+                      f"{_sentence(rule)}".replace("\n", " ")
+                      for _, action in sorted(actions.items()) for rule in action["rules"]])
+    return "".join(f"{next(sentences)}\n{line}" if line.startswith(RULE_START) else line
+                   for line in body.splitlines(keepends=True))
 
 
 # -- what would change ----------------------------------------------------------------------------

@@ -77,11 +77,11 @@ def fingerprint_of(output: str) -> str:
 
 def edited(text: str, edit) -> str:
     """The file with ``edit`` applied to its data, written as export writes it."""
-    from app.domain.config_code import render_config
+    from app.domain.config_code import load_config, render_config
 
     data = yaml.safe_load(text)
     edit(data)
-    return render_config(data)
+    return render_config(load_config(yaml.safe_dump(data)).document)
 
 
 def test_export_apply_to_an_empty_tenant_then_export_gives_the_same_file_byte_for_byte(cli, app, staging, production,

@@ -52,6 +52,10 @@ def test_rendering_is_canonical_and_reads_back_to_the_same_document():
     assert render_config(load_config(text).document) == text
     assert text.index("actions:") < text.index("lists:")
     assert "# Actions by code" in text
+    lines = text.splitlines()
+    rule_comments = [lines[n - 1].strip() for n, line in enumerate(lines) if line.startswith("    - conditions:")]
+    assert rule_comments == ["# Huge: REVIEW when custom.amount is greater than 10000",
+                             "# Large: CHALLENGE when custom.amount is greater than 1000"]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
