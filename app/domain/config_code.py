@@ -276,9 +276,11 @@ def _check(spec: ConfigSpec, loaded: LoadedConfig) -> list[ConfigProblem]:
         if not path.startswith(("custom.", "user.custom.")) or not DATA_POINT_NAME.fullmatch(name):
             problems.append(loaded.problem(("dataPoints", path), "a data point is custom.NAME (sent with a track) or "
                                            "user.custom.NAME (set on the user), NAME 1-64 letters, digits or '_'"))
-    for name in spec.lists or {}:
+    for name, custom_list in (spec.lists or {}).items():
         if not LIST_NAME.fullmatch(name):
             problems.append(loaded.problem(("lists", name), "a list name is 1-64 letters, digits, '_' or '-'"))
+        problems += [loaded.problem(("lists", name, "items", n), "an item is one line") for n, item in
+                     enumerate(custom_list.items) if isinstance(item, str) and len(item.splitlines()) > 1]
     return problems
 
 

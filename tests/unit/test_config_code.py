@@ -71,6 +71,8 @@ def test_rendering_is_canonical_and_reads_back_to_the_same_document():
      (4, "actions.payout.verificationMethods[1]", "Input should be")),
     ("tollgate: 1\ndataPoints:\n  amount: {type: number}\n", (3, "dataPoints.amount", "a data point is custom.NAME")),
     ("tollgate: 1\nactions: [\n", (3, "", "not valid YAML")),
+    ("tollgate: 1\nlists:\n  vip:\n    kind: strings\n    items:\n    - ada\n    - \"zoe\\nbob\"\n",
+     (7, "lists.vip.items[1]", "an item is one line")),
 ])
 def test_a_bad_file_names_the_line_and_the_key_path(text, expected):
     line, path, message = expected
