@@ -209,8 +209,13 @@ def _plain(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list[C
 
 
 def _validation_problem(loaded: LoadedConfig, error: Mapping[str, Any]) -> ConfigProblem:
-    # pydantic adds the union member it tried (``list[...]``, ``function-after[...]``) to the location.
-    path = tuple(part for part in error["loc"] if isinstance(part, int) or "[" not in part)
+    # pydantic adds the union member it tried (``list[...]``, ``function-after[...]``) to the location:
+    # a part is kept when the file has it, or when it is the key the error is about (a missing one).
+    path: Path = ()
+    about_a_key = error["type"] in ("missing", "extra_forbidden")
+    for n, part in enumerate(error["loc"]):
+        if (*path, part) in loaded.lines or (about_a_key and n == len(error["loc"]) - 1):
+            path = (*path, part)
     if error["type"] == "extra_forbidden":
         return loaded.problem(path, f"unknown key {path[-1]!r}" + _known_keys(path[:-1]))
     if error["type"] == "missing":

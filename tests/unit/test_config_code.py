@@ -71,6 +71,10 @@ def test_rendering_is_canonical_and_reads_back_to_the_same_document():
      (4, "actions.payout.verificationMethods[1]", "Input should be")),
     ("tollgate: 1\ndataPoints:\n  amount: {type: number}\n", (3, "dataPoints.amount", "a data point is custom.NAME")),
     ("tollgate: 1\nactions: [\n", (3, "", "not valid YAML")),
+    (FILE.replace("outcome: REVIEW", "outcome: REVIEW\n      verificationMethods: PASSKEY"),
+     (12, "actions.payout.rules[1].verificationMethods", "Input should be a valid list")),
+    ("tollgate: 1\nwebhooks:\n  https://[2001:db8::1]/hook:\n    eventTypes: action.created\n",
+     (4, "webhooks.https://[2001:db8::1]/hook.eventTypes", "Input should be a valid list")),
     ("tollgate: 1\nlists:\n  vip:\n    kind: strings\n    items:\n    - ada\n    - \"zoe\\nbob\"\n",
      (7, "lists.vip.items[1]", "an item is one line")),
 ])
