@@ -25,6 +25,7 @@ from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.catalogue import DATA_POINT_NAME, LIST_NAME
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
 from app.domain.errors import DomainError, InvalidRuleConditions
+from app.domain.review_reasons import parse_labels
 from app.domain.rules import validate_conditions
 
 FORMAT = 1
@@ -111,6 +112,8 @@ class SettingsSpec(_Spec):
     redirect_allowlist: list[StrictStr] | None = None
     client_token_ttl: StrictInt | None = None
     publish_needs_second_admin: StrictBool = False
+    # The labels reviewers pick a decision's reason from, in the order shown (null: the defaults).
+    review_reasons: list[StrictStr] | None = None
 
 
 class WebhookSpec(_Spec):
@@ -147,6 +150,15 @@ class LoadedConfig:
 
     def problem(self, path: Path, message: str) -> ConfigProblem:
         return ConfigProblem(self.line_of(*path), key_path(path), message)
+
+    def item_problems(self, path: Path, errors: list[str]) -> list[ConfigProblem]:
+        """A line parser's errors (``Line 3: ...``, the items joined one a line) at the items' own lines."""
+        problems = []
+        for error in errors:
+            found = re.match(r"Line (\d+): (.*)", error)
+            problems.append(self.problem((*path, int(found.group(1)) - 1), found.group(2)) if found
+                            else self.problem(path, error))
+        return problems
 
 
 def key_path(path: Path) -> str:
@@ -286,6 +298,11 @@ def _check(spec: ConfigSpec, loaded: LoadedConfig) -> list[ConfigProblem]:
             problems.append(loaded.problem(("lists", name), "a list name is 1-64 letters, digits, '_' or '-'"))
         problems += [loaded.problem(("lists", name, "items", n), "an item is one line") for n, item in
                      enumerate(custom_list.items) if isinstance(item, str) and len(item.splitlines()) > 1]
+    reasons = spec.settings.review_reasons if spec.settings is not None else None
+    if reasons is not None:
+        problems += [loaded.problem(("settings", "reviewReasons", n), "a reason is one line")
+                     for n, label in enumerate(reasons) if len(label.splitlines()) > 1]
+        problems += loaded.item_problems(("settings", "reviewReasons"), parse_labels("\n".join(reasons))[1])
     return problems
 
 
@@ -303,6 +320,8 @@ def canonical(spec: ConfigSpec) -> dict[str, Any]:
                              for name, item in spec.lists.items()}
     if spec.settings is not None:
         document["settings"] = spec.settings.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        if spec.settings.review_reasons is not None:  # spaces as reviewers will read them
+            document["settings"]["reviewReasons"] = parse_labels("\n".join(spec.settings.review_reasons))[0]
     if spec.webhooks is not None:
         document["webhooks"] = {url: {**hook.model_dump(mode="json", by_alias=True),
                                       "eventTypes": sorted(set(hook.event_types))}

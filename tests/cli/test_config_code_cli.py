@@ -36,6 +36,7 @@ def staging(app) -> str:
         config.review_deadline_minutes, config.review_overdue_policy = 60, "AUTO_REJECT"
         tenant = db.session.get(Tenant, tenant_id)
         tenant.client_token_ttl, tenant.redirect_allowlist = 600, ["https://app.example.com/done"]
+        tenant.review_reasons = ["Looks fine", "Fraud"]
         db.session.add_all([
             CustomDataPoint(tenant_id=tenant_id, name="amount", data_type="number", model_type="action",
                             description="The withdrawal's amount."),
@@ -112,6 +113,7 @@ def test_the_export_is_the_published_configuration_not_the_draft(cli, app, stagi
         "Huge withdrawal", "Large withdrawal", "Risky country"]  # priority order
     assert document["actions"]["withdraw-funds"]["reviewDeadlineMinutes"] == 60
     assert document["settings"]["clientTokenTtl"] == 600
+    assert document["settings"]["reviewReasons"] == ["Looks fine", "Fraud"]  # in the order reviewers see them
     assert document["lists"]["blocked-countries"]["items"] == ["IR", "KP"]
     assert document["webhooks"]["https://hooks.example.com/tollgate"]["eventTypes"] == [
         "action.created", "action.state_changed"]

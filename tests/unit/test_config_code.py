@@ -116,3 +116,11 @@ def test_a_section_left_out_changes_nothing_and_an_empty_one_removes_everything(
 def test_the_fingerprint_is_of_the_content_not_its_key_order():
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+def test_review_reasons_are_read_in_their_order_with_each_problem_at_its_line():
+    text = "tollgate: 1\nsettings:\n  reviewReasons:\n  - Fraud\n  - '  Confirmed   by customer'\n  - FRAUD\n"
+
+    assert problems_of(text) == [(6, "settings.reviewReasons[2]", "“FRAUD” is the same reason as “Fraud”.")]
+    document = load_config(text.replace("  - FRAUD\n", "")).document
+    assert document["settings"] == {"reviewReasons": ["Fraud", "Confirmed by customer"]}

@@ -13,7 +13,6 @@ configuration and every draft) is no longer what the plan saw: the plan's finger
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,7 +52,6 @@ from app.services.tenancy.tenant_settings import (
     InvalidTenantSettings,
     TenantSettingsInput,
     get_tenant,
-    snapshot,
     validate_tenant_settings,
 )
 
@@ -65,6 +63,8 @@ RULE_KEYS = ("name", "description", "isActive", "priority", "outcome", "verifica
 SETTINGS = {"logoUrl": "logo_url", "webauthnRpId": "webauthn_rp_id", "webauthnRpName": "webauthn_rp_name",
             "webauthnOrigins": "webauthn_origins", "redirectAllowlist": "redirect_allowlist",
             "clientTokenTtl": "client_token_ttl", "publishNeedsSecondAdmin": "publish_needs_second_admin"}
+# Checked by the file itself (app.domain.review_reasons), not by the settings form.
+REVIEW_REASONS = "reviewReasons"
 WEBHOOK_FIELDS = {"url": "url", "event_types": "eventTypes", "description": "description", "is_active": "isActive"}
 
 
@@ -87,7 +87,7 @@ def _live(tenant_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
                        for point in _rows(CustomDataPoint, tenant_id)},
         "lists": {row.name: {"kind": row.kind, "description": row.description, "items": list(row.items)}
                   for row in _rows(CustomList, tenant_id)},
-        "settings": {key: getattr(tenant, column) for key, column in SETTINGS.items()},
+        "settings": _settings_of(tenant),
         "webhooks": _webhooks(tenant_id),
     }
     try:
@@ -175,7 +175,7 @@ def _checked(tenant_id: str, text: str, *, settings: Settings) -> LoadedConfig:
     existing = {row.name: row.kind for row in _rows(CustomList, tenant_id)}
     for name, wanted in document.get("lists", {}).items():
         items, errors = parse_items(wanted["kind"], "\n".join(str(item) for item in wanted["items"]))
-        problems += [_item_problem(loaded, name, error) for error in errors]
+        problems += loaded.item_problems(("lists", name, "items"), errors)
         wanted["items"] = sorted_items(items)
         if existing.get(name, wanted["kind"]) != wanted["kind"]:
             problems.append(loaded.problem(("lists", name, "kind"), f"the list holds {existing[name]}; a list's kind "
@@ -189,7 +189,8 @@ def _checked(tenant_id: str, text: str, *, settings: Settings) -> LoadedConfig:
             problems += [loaded.problem(("settings", keys.get(column, column)), message)
                          for column, messages in exc.fields.items() for message in messages]
         else:  # as they will be stored (an origin normalised, a blank the default)
-            document["settings"] = {key: cleaned[SETTINGS[key]] for key in document["settings"]}
+            document["settings"] = {key: cleaned[SETTINGS[key]] if key in SETTINGS else value
+                                    for key, value in document["settings"].items()}
     for url, hook in document.get("webhooks", {}).items():
         try:
             valid = validate_endpoint(_endpoint_input(url, hook),
@@ -205,12 +206,8 @@ def _checked(tenant_id: str, text: str, *, settings: Settings) -> LoadedConfig:
     return loaded
 
 
-def _item_problem(loaded: LoadedConfig, name: str, error: str) -> ConfigProblem:
-    """parse_items numbers its errors by line of the text it read: here, one item a line."""
-    found = re.match(r"Line (\d+): (.*)", error)
-    if found is None:
-        return loaded.problem(("lists", name, "items"), error)
-    return loaded.problem(("lists", name, "items", int(found.group(1)) - 1), found.group(2))
+def _settings_of(tenant: Tenant) -> dict[str, Any]:
+    return {**{key: getattr(tenant, column) for key, column in SETTINGS.items()}, REVIEW_REASONS: tenant.review_reasons}
 
 
 def _settings_input(tenant: Tenant, wanted: dict[str, Any]) -> TenantSettingsInput:
@@ -402,10 +399,10 @@ class _Apply:
 
     def tenant_settings(self, wanted: dict[str, Any]) -> None:
         tenant = get_tenant(self.tenant_id)
-        before = snapshot(tenant)
+        before = _settings_of(tenant)
         for key, value in wanted.items():
-            setattr(tenant, SETTINGS[key], value)
-        self.audit("tenant.settings_updated", tenant.id, "tenant", before=before, after=snapshot(tenant))
+            setattr(tenant, SETTINGS.get(key, "review_reasons"), value)
+        self.audit("tenant.settings_updated", tenant.id, "tenant", before=before, after=_settings_of(tenant))
 
     def webhook(self, change: Change) -> None:
         row = db.session.execute(select(WebhookEndpoint).where(
