@@ -17,6 +17,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.config import current_settings
+from app.domain.config_code import SECTIONS
 from app.domain.documents import parse_document
 from app.domain.errors import DomainError, InvalidJson
 from app.domain.json_documents import decode_json
@@ -233,15 +234,37 @@ def tollgate_backup(path: Path, force: bool) -> None:
 
 
 @tollgate_cli.command("export")
+@click.option("--only", "sections", multiple=True, metavar="SECTION",
+              type=click.Choice(SECTIONS),
+              help="Write only this section (repeat for more): a file without the others leaves them alone.")
 @tenant_option()
-def tollgate_export(tenant_id: str) -> None:
+def tollgate_export(sections: tuple[str, ...], tenant_id: str) -> None:
     """Write the tenant's published configuration as YAML on stdout (config as code)."""
     from app.services.operations import config_code
 
-    click.echo(_run(config_code.export_config, tenant_id), nl=False)
+    click.echo(_run(config_code.export_config, tenant_id, sections=sections or None), nl=False)
 
 
-@tollgate_cli.command("plan")
+class _ExitOneOnMisuse(click.Command):
+    """For `plan`, whose exit code 2 means "there are changes": a usage mistake (a wrong --tenant, no
+    FILE) exits 1 like any other error, so a script never reads a typo as pending changes."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = 1
+            raise
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = 1
+            raise
+
+
+@tollgate_cli.command("plan", cls=_ExitOneOnMisuse)
 @click.argument("source", metavar="FILE", type=click.File("r", encoding="utf-8"))
 @tenant_option()
 def tollgate_plan(source, tenant_id: str) -> None:

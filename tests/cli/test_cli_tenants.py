@@ -68,7 +68,6 @@ TENANT_COMMANDS = [
     ("lists", "import", "high-risk", "-"),
     ("tollgate", "create-admin", "--email", "ops@example.com"),
     ("tollgate", "export"),
-    ("tollgate", "plan", "-"),
     ("tollgate", "apply", "-", "--force"),
 ]
 

@@ -342,7 +342,7 @@ def test_a_file_applies_to_the_named_tenant_only(cli, app, staging, production, 
     assert export(cli, staging) == staging_before
     assert list(yaml.safe_load(export(cli, production))["actions"]) == ["withdraw-funds"]
     unnamed = cli("tollgate", "plan", path)
-    assert unnamed.exit_code == 2 and "There are 2 tenants" in unnamed.output
+    assert unnamed.exit_code == 1 and "There are 2 tenants" in unnamed.output  # 2 would read as "changes"
 
 
 def test_applying_the_same_file_again_writes_and_audits_nothing_more(cli, app, staging, tmp_path):
@@ -379,3 +379,27 @@ def test_settings_are_stored_as_the_console_would_store_them(cli, app, staging, 
         assert (tenant.webauthn_rp_id, tenant.webauthn_origins) == ("example.com", ["https://app.example.com"])
         assert tenant.client_token_ttl == 600  # left out of the file: left alone
     assert plan(cli, staging, path).exit_code == 0
+
+
+def test_export_only_some_sections_and_a_file_of_them_leaves_the_others_alone(cli, app, staging, production, tmp_path):
+    with app.app_context():
+        db.session.get(Tenant, production).client_token_ttl = 120
+        db.session.commit()
+
+    only = cli("tollgate", "export", "--tenant", staging, "--only", "actions", "--only", "lists")
+    applied = cli("tollgate", "apply", written(tmp_path, only.output), "--tenant", production, "--force",
+                  "--publish", "-m", "Promote.")
+
+    assert only.exit_code == 0 and applied.exit_code == 0, applied.output
+    assert set(yaml.safe_load(only.output)) == {"tollgate", "actions", "lists"}
+    produced = yaml.safe_load(export(cli, production))
+    assert produced["settings"]["clientTokenTtl"] == 120 and produced["webhooks"] == {}
+    assert produced["actions"] == yaml.safe_load(only.output)["actions"]
+
+
+@pytest.mark.parametrize("mistake", [("--tenant", "Westward"), (), ("--tenant", "Staging", "--no-such-option")])
+def test_a_plan_that_cannot_run_exits_1_never_2_which_means_changes(cli, staging, production, tmp_path, mistake):
+    result = cli("tollgate", "plan", written(tmp_path, export(cli, staging)), *mistake)
+
+    assert result.exit_code == 1, result.output
+    assert "Error" in result.output

@@ -71,8 +71,12 @@ WEBHOOK_FIELDS = {"url": "url", "event_types": "eventTypes", "description": "des
 # -- export ---------------------------------------------------------------------------------------
 
 
-def export_config(tenant_id: str) -> str:
-    return render_config(_live(tenant_id)[0])
+def export_config(tenant_id: str, *, sections: tuple[str, ...] | None = None) -> str:
+    """``sections``: only these (a file without the others leaves them alone); None: all."""
+    document = _live(tenant_id)[0]
+    if sections is not None:
+        document = {key: value for key, value in document.items() if key == "tollgate" or key in sections}
+    return render_config(document)
 
 
 def _live(tenant_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
