@@ -17,6 +17,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.config import current_settings
+from app.domain.config_code import SECTIONS
 from app.domain.documents import parse_document
 from app.domain.errors import DomainError, InvalidJson
 from app.domain.json_documents import decode_json
@@ -230,6 +231,79 @@ def tollgate_backup(path: Path, force: bool) -> None:
 
     report = _run(back_up_sqlite, current_settings().database_url, path, force=force)
     click.echo(f"Backed up the database to {report.path} ({report.size / 1_048_576:.1f} MiB in {report.seconds:.1f} s).")
+
+
+@tollgate_cli.command("export")
+@click.option("--only", "sections", multiple=True, metavar="SECTION",
+              type=click.Choice(SECTIONS),
+              help="Write only this section (repeat for more): a file without the others leaves them alone.")
+@tenant_option()
+def tollgate_export(sections: tuple[str, ...], tenant_id: str) -> None:
+    """Write the tenant's published configuration as YAML on stdout (config as code)."""
+    from app.services.operations import config_code
+
+    click.echo(_run(config_code.export_config, tenant_id, sections=sections or None), nl=False)
+
+
+class _ExitOneOnMisuse(click.Command):
+    """For `plan`, whose exit code 2 means "there are changes": a usage mistake (a wrong --tenant, no
+    FILE) exits 1 like any other error, so a script never reads a typo as pending changes."""
+
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            exc.exit_code = 1
+            raise
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = 1
+            raise
+
+
+@tollgate_cli.command("plan", cls=_ExitOneOnMisuse)
+@click.argument("source", metavar="FILE", type=click.File("r", encoding="utf-8"))
+@tenant_option()
+def tollgate_plan(source, tenant_id: str) -> None:
+    """Print what applying FILE would change and the fingerprint apply checks; exit 2 when it would
+    change something, 0 when not, 1 when FILE cannot be applied."""
+    from app.services.operations import config_code
+
+    plan = _run(config_code.plan_config, tenant_id, source.read(), settings=current_settings())
+    for line in config_code.describe_plan(plan):
+        click.echo(line)
+    if plan.has_changes:
+        click.echo(f"\nApply them with: flask tollgate apply {source.name} --tenant {tenant_id} "
+                   f"--fingerprint {plan.fingerprint} [--publish -m NOTE]")
+        raise SystemExit(2)
+
+
+@tollgate_cli.command("apply")
+@click.argument("source", metavar="FILE", type=click.File("r", encoding="utf-8"))
+@click.option("--fingerprint", "expected", metavar="FINGERPRINT",
+              help="The fingerprint `plan` printed: refused if the configuration changed since.")
+@click.option("--force", is_flag=True, help="Apply without a plan's fingerprint, whatever changed since.")
+@click.option("--publish", is_flag=True, help="Publish each action whose rules changed (needs -m).")
+@click.option("-m", "--note", help="The change note of the published versions.")
+@tenant_option()
+def tollgate_apply(source, expected: str | None, force: bool, publish: bool, note: str | None, tenant_id: str) -> None:
+    """Make the tenant's configuration FILE's, in one transaction: rule changes go to each action's
+    draft (and live with --publish -m NOTE), the rest applies at once."""
+    from app.models.base import utcnow
+    from app.services.operations import config_code
+
+    if expected is None and not force:
+        raise click.UsageError(f"Run `flask tollgate plan {source.name}` first and pass its --fingerprint "
+                               "(or --force to apply whatever changed since).")
+    if publish != (note is not None):
+        raise click.UsageError("--publish and -m NOTE go together.")
+    report = _run(config_code.apply_config, tenant_id, source.read(), settings=current_settings(),
+                  expected_fingerprint=None if force else expected, publish_note=note, now=utcnow())
+    for line in config_code.describe_apply(report):
+        click.echo(line)
 
 
 @tollgate_cli.group("audit")

@@ -8,14 +8,14 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ActionConfiguration, BacktestRun, ConsoleUser, CustomList, EndUser
-from app.models.base import Base
 from app.services.tenancy.api_keys import find_api_key
 from tests.conftest import ApiClient
 from tests.factories import add_tenant_with_key, make_action, rule
+from tests.rows import row_counts
 
 RULE = rule("Large", 10, "CHALLENGE", {">": [{"var": "custom.amount"}, 1000]})
 
@@ -49,12 +49,6 @@ def rules_of(cli, tenant: Named) -> list[dict]:
     return json.loads(result.output)
 
 
-def row_counts(app) -> dict[str, int]:
-    with app.app_context():
-        return {table.name: db.session.scalar(select(func.count()).select_from(table))
-                for table in Base.metadata.sorted_tables}
-
-
 TENANT_COMMANDS = [
     ("actions", "create"),
     ("actions", "list"),
@@ -73,6 +67,8 @@ TENANT_COMMANDS = [
     ("users", "erase", "ada", "--yes"),
     ("lists", "import", "high-risk", "-"),
     ("tollgate", "create-admin", "--email", "ops@example.com"),
+    ("tollgate", "export"),
+    ("tollgate", "apply", "-", "--force"),
 ]
 
 

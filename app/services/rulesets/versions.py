@@ -118,6 +118,24 @@ def publish(actor: Actor, tenant_id: str, code: str, *, note: str, draft_digest:
     return version
 
 
+def publish_in_transaction(actor: Actor, config: ActionConfiguration, *, note: str,
+                           now: datetime | None = None) -> ActionVersion | None:
+    """Publish the draft as the next version inside the caller's transaction (config apply
+    publishes every action it changed in one), or None when the draft is the live version. Not
+    :func:`publish`: its lock opens a transaction of its own. Two concurrent publishes still
+    cannot both win (the unique version number); the caller commits."""
+    draft = draft_for(config)
+    if not draft.diff:
+        return None
+    return _publish(actor, draft, draft.document, note=_checked_note(note), impact=None, now=now)
+
+
+def set_draft(config: ActionConfiguration, document: dict[str, Any]) -> None:
+    """Make the draft equal ``document`` (a rule-set document; its rules keep the ids given), in the
+    caller's transaction: config apply writes a whole rule set at once."""
+    _restore(config, document)
+
+
 def _publish(actor: Actor, draft: Draft, document: dict[str, Any], *, note: str, impact: dict[str, Any] | None,
              now: datetime | None) -> ActionVersion:
     check_publishable(document)
