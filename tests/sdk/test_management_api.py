@@ -342,7 +342,9 @@ def test_custom_data_point_refusals(management):
     api = management()
     assert_error(api.call("POST", "/custom-data-points", {"name": "x", "dataType": "text", "modelType": "action",
                                                           "isPublic": True}), 400, "unsupported_field")
-    assert_error(api.call("POST", "/custom-data-points", {"name": "x", "dataType": "date", "modelType": "action"}), 400)
+    wrong_type = assert_error(api.call("POST", "/custom-data-points", {"name": "x", "dataType": "date",
+                                                                       "modelType": "action"}), 400)
+    assert wrong_type["errorDescription"].startswith("dataType: ")
     assert_error(api.call("POST", "/custom-data-points", {"name": "bad name", "dataType": "text",
                                                           "modelType": "action"}), 400)
     point = api.call("POST", "/custom-data-points", {"name": "x", "dataType": "text", "modelType": "action"}).json()
@@ -413,6 +415,8 @@ def test_a_read_only_key_reads_and_is_refused_every_write(management):
         ("POST", "/custom-data-points", {"name": "x", "dataType": "text", "modelType": "action"}),
         ("POST", "/value-lists", {"name": "x"}),
         ("PATCH", "/tollgate/review-sla/login", {"reviewDeadlineMinutes": 5}),
+        ("POST", "/tollgate/webhook-endpoints", {"url": "https://hooks.example.com/"}),
+        ("PATCH", "/tollgate/tenant-settings", {"name": "Mine now"}),
     ]:
         assert_error(reader.call(method, path, body), 403, "read_only_key")
     assert writer.call("GET", "/action-configurations/login").json()["defaultUserActionResult"] == "ALLOW"
@@ -482,6 +486,25 @@ def test_webhook_endpoints_are_read_without_secrets(app, management, tenant, pri
     assert_error(api.call("GET", "/tollgate/webhook-endpoints/nope"), 404)
 
 
+def test_webhook_endpoints_are_written_as_in_the_console(app, management, tenant, private_networks_allowed):
+    api = management()
+    created = api.call("POST", "/tollgate/webhook-endpoints", {"url": "https://hooks.example.com/a",
+                                                               "eventTypes": ["action.created"]})
+    assert created.status_code == 200, created.text
+    endpoint = created.json()
+    assert endpoint == {**endpoint, "url": "https://hooks.example.com/a", "eventTypes": ["action.created"],
+                        "isActive": True, "description": ""}
+    path = f"/tollgate/webhook-endpoints/{endpoint['id']}"
+    updated = api.call("PATCH", path, {"isActive": False, "description": "Paused"}).json()
+    assert updated == {**endpoint, "isActive": False, "description": "Paused", "updatedAt": updated["updatedAt"]}
+    refused = assert_error(api.call("PATCH", path, {"eventTypes": ["nope"]}), 400)
+    assert refused["errorDescription"].startswith("eventTypes: ")
+    assert api.call("DELETE", path).json()["success"] is True
+    assert_error(api.call("GET", path), 404)
+    assert [e.event for e in audit_events(app, tenant.id)][-3:] == [
+        "webhook_endpoint.created", "webhook_endpoint.updated", "webhook_endpoint.deleted"]
+
+
 def test_review_sla_per_action(management):
     api = management()
     api.call("POST", "/action-configurations", {"actionCode": "payout", "defaultUserActionResult": "REVIEW"})
@@ -497,7 +520,21 @@ def test_review_sla_per_action(management):
     assert api.call("GET", "/action-configurations/payout").json()["tollgate"]["draftPending"] is False
 
 
-def test_tenant_settings_are_read(management):
-    settings = management("read").call("GET", "/tollgate/tenant-settings").json()
+def test_tenant_settings_are_read_and_written(app, management, tenant):
+    api = management()
+    settings = api.call("GET", "/tollgate/tenant-settings").json()
     assert settings == {**settings, "name": "Test tenant", "publishNeedsSecondAdmin": False}
     assert set(settings) >= {"logoUrl", "webauthnRpId", "webauthnOrigins", "redirectAllowlist", "clientTokenTtl"}
+
+    updated = api.call("PATCH", "/tollgate/tenant-settings", {"name": "Acme", "clientTokenTtl": 300,
+                                                              "redirectAllowlist": ["https://acme.example/"]})
+    assert updated.status_code == 200, updated.text
+    assert updated.json() == {**settings, "name": "Acme", "clientTokenTtl": 300,
+                              "redirectAllowlist": ["https://acme.example/"]}
+    assert api.call("PATCH", "/tollgate/tenant-settings", {"clientTokenTtl": None}).json()["clientTokenTtl"] is None
+    bad = assert_error(api.call("PATCH", "/tollgate/tenant-settings", {"webauthnOrigins": ["not a url"]}), 400)
+    assert bad["errorDescription"].startswith("webauthnOrigins: ")
+    # Four-eyes governs who may publish, keys included: the console's alone.
+    assert_error(api.call("PATCH", "/tollgate/tenant-settings", {"publishNeedsSecondAdmin": True}), 400)
+    assert api.call("GET", "/tollgate/tenant-settings").json()["name"] == "Acme"
+    assert [e.event for e in audit_events(app, tenant.id)][-2:] == ["tenant.settings_updated"] * 2

@@ -15,12 +15,14 @@ from datetime import datetime
 
 from app.domain.errors import InvalidRequest, NotFound
 from app.models import CustomDataPoint, CustomList
-from app.services.management.wire import CustomDataPointBody, ValueListBody
+from app.services.management.wire import CustomDataPointBody, ValueListBody, wire_names
 from app.services.rulesets import custom_lists, data_points
 from app.services.tenancy.management_keys import ManagementCaller
 
 ITEM_TYPES = {"string": "strings", "number": "numbers", "cidr": "cidrs"}
 LIST_KINDS = {kind: item_type for item_type, kind in ITEM_TYPES.items()}
+# A custom list's form fields, as value lists name them.
+LIST_FIELDS = {"name": "alias", "kind": "itemType", "description": "name", "items": "valueListItems"}
 
 
 def _refuse_public(body: CustomDataPointBody) -> None:
@@ -36,7 +38,8 @@ def create_data_point(caller: ManagementCaller, body: CustomDataPointBody, *, no
     if missing:
         raise InvalidRequest("; ".join(f"{wire}: required." for wire in missing))
     data = data_points.DataPointInput(body.name, body.data_type, body.model_type, body.description or "")
-    return data_points.create_data_point(caller.agent, data, now=now)
+    with wire_names():
+        return data_points.create_data_point(caller.agent, data, now=now)
 
 
 def update_data_point(caller: ManagementCaller, data_point_id: str, body: CustomDataPointBody, *,
@@ -52,7 +55,8 @@ def update_data_point(caller: ManagementCaller, data_point_id: str, body: Custom
     data_type = body.data_type if "data_type" in sent else row.data_type
     description = (body.description or "") if "description" in sent else row.description
     data = data_points.DataPointInput(row.name, data_type or "", row.model_type, description)
-    return data_points.update_data_point(caller.agent, data_point_id, data, now=now)
+    with wire_names():
+        return data_points.update_data_point(caller.agent, data_point_id, data, now=now)
 
 
 def delete_data_point(caller: ManagementCaller, data_point_id: str, *, now: datetime) -> None:
@@ -73,7 +77,8 @@ def create_value_list(caller: ManagementCaller, body: ValueListBody, *, now: dat
     alias = body.alias or alias_for(body.name)
     kind = _kind(body)
     data = custom_lists.ListInput(alias, kind, body.name, _items_text(body.value_list_items or []))
-    return custom_lists.create_list(caller.agent, data, now=now)
+    with wire_names(LIST_FIELDS):
+        return custom_lists.create_list(caller.agent, data, now=now)
 
 
 def update_value_list(caller: ManagementCaller, alias: str, body: ValueListBody, *, now: datetime) -> CustomList:
@@ -88,7 +93,8 @@ def update_value_list(caller: ManagementCaller, alias: str, body: ValueListBody,
     name = (body.name or "") if "name" in sent else row.description
     items = (body.value_list_items or []) if "value_list_items" in sent else row.items
     data = custom_lists.ListInput(row.name, row.kind, name, _items_text(items))
-    return custom_lists.update_list(caller.agent, row.id, data, now=now)
+    with wire_names(LIST_FIELDS):
+        return custom_lists.update_list(caller.agent, row.id, data, now=now)
 
 
 def delete_value_list(caller: ManagementCaller, alias: str, *, now: datetime) -> None:

@@ -10,12 +10,15 @@ a field left out stays as it is, one sent as ``null`` is cleared.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from app.domain.decision import Outcome, VerificationMethod
+from app.domain.errors import InvalidFields, InvalidRequest
 from app.models.review import OverduePolicy
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
@@ -74,3 +77,38 @@ class ReviewSlaBody(_Body):
 
     review_deadline_minutes: int | None = None
     review_overdue_policy: OverduePolicy | None = None
+
+
+class WebhookEndpointBody(_Body):
+    """Tollgate's own: where signed webhook events go (no secret: they are signed with a server key)."""
+
+    url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    description: Text | None = None
+    event_types: list[Annotated[str, StringConstraints(max_length=64)]] | None = None
+    is_active: bool | None = None
+
+
+class TenantSettingsBody(_Body):
+    """Tollgate's own: the tenant's overrides of the environment (null: the environment's default).
+    Four-eyes (``publishNeedsSecondAdmin``) is not here: it governs who may publish, keys included,
+    so only the console changes it."""
+
+    name: Annotated[str, StringConstraints(max_length=120)] | None = None
+    logo_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    webauthn_rp_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+    webauthn_rp_name: Annotated[str, StringConstraints(max_length=120)] | None = None
+    webauthn_origins: list[Annotated[str, StringConstraints(max_length=2048)]] | None = None
+    redirect_allowlist: list[Annotated[str, StringConstraints(max_length=2048)]] | None = None
+    client_token_ttl: int | None = None
+
+
+@contextmanager
+def wire_names(names: dict[str, str] | None = None) -> Iterator[None]:
+    """A form-shaped refusal (fields named as the console's forms name them) as one message naming
+    each field as the wire does: ``names`` where it differs from the camelCase of the form's name."""
+    try:
+        yield
+    except InvalidFields as exc:
+        named = "; ".join(f"{(names or {}).get(field, to_camel(field))}: {message}"
+                          for field, messages in exc.fields.items() for message in messages)
+        raise InvalidRequest(named, code=exc.code) from exc
