@@ -9,7 +9,7 @@ from app.management_api import bp, serializers
 from app.models.base import utcnow
 from app.services.management import data
 from app.services.management.wire import CustomDataPointBody, ValueListBody
-from app.services.rulesets import custom_lists, data_points
+from app.services.rulesets import data_points
 
 
 @bp.get("/custom-data-points")
@@ -42,8 +42,7 @@ def data_point_delete(data_point_id: str):
 
 @bp.get("/value-lists")
 def value_list_list():
-    rows = [custom_lists.get_list(g.caller.tenant_id, row.id) for row in custom_lists.list_lists(g.caller.tenant_id)]
-    return jsonify([serializers.value_list(row) for row in rows])
+    return jsonify([serializers.value_list(row) for row in data.list_value_lists(g.caller.tenant_id)])
 
 
 @bp.post("/value-lists")

@@ -330,6 +330,7 @@ def test_custom_data_point_lifecycle(management, data_type, model_type):
                     "description": "My data point", "isPublic": False}
     path = f"/custom-data-points/{body['id']}"
     assert api.call("GET", path).json() == body
+    assert api.call("GET", "/custom-data-points").json() == [body]
     updated = api.call("PATCH", path, {"name": "MyCustomDataPoint", "dataType": "text", "modelType": model_type,
                                        "description": None, "isPublic": False})
     assert updated.status_code == 200, updated.text
@@ -365,6 +366,7 @@ def test_value_list_lifecycle_as_terraform_drives_it(management):
     assert numbers == {"name": "Example Value List Numbers", "alias": "example-value-list-numbers",
                        "itemType": "number", "valueListItems": [1, 2, 3], "isActive": True}
     assert set(api.call("GET", "/value-lists/example-value-list-strings").json()) == VALUE_LIST_FIELDS
+    assert api.call("GET", "/value-lists").json() == [numbers, strings.json()]  # by alias
     updated = api.call("PATCH", "/value-lists/example-value-list-numbers", {"name": "Numbers", "isActive": True,
                                                                             "valueListItems": [4, 5]})
     assert updated.json() == {**numbers, "name": "Numbers", "valueListItems": [4, 5]}
