@@ -42,7 +42,7 @@ import requests
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent
+from app.models import AuditEvent, Tenant
 from app.models.base import utcnow
 from app.services.delivery.endpoints import EndpointInput, create_endpoint
 from app.services.tenancy.audit import Agent
@@ -335,6 +335,8 @@ def test_custom_data_point_lifecycle(management, data_type, model_type):
                                        "description": None, "isPublic": False})
     assert updated.status_code == 200, updated.text
     assert updated.json() == {**body, "dataType": "text", "description": ""}
+    # The provider's update sends isPublic alone (every other field forces a replacement).
+    assert api.call("PATCH", path, {"isPublic": False}).json() == updated.json()
     assert api.call("DELETE", path).json()["success"] is True
     assert_error(api.call("GET", path), 404, "custom_data_point_not_found")
 
@@ -540,3 +542,34 @@ def test_tenant_settings_are_read_and_written(app, management, tenant):
     assert_error(api.call("PATCH", "/tollgate/tenant-settings", {"publishNeedsSecondAdmin": True}), 400)
     assert api.call("GET", "/tollgate/tenant-settings").json()["name"] == "Acme"
     assert [e.event for e in audit_events(app, tenant.id)][-2:] == ["tenant.settings_updated"] * 2
+
+
+# -- four-eyes ------------------------------------------------------------------------------------------------
+
+
+def test_with_four_eyes_on_a_key_edits_drafts_but_publishes_nothing(app, management, live_server, tenant):
+    publisher, drafter = management("publish"), management("draft")
+    drafter.call("POST", "/action-configurations", {"actionCode": "payout", "defaultUserActionResult": "ALLOW"})
+    with app.app_context():
+        db.session.get(Tenant, tenant.id).publish_needs_second_admin = True
+        db.session.commit()
+
+    refused = publisher.call("POST", "/action-configurations/payout/rules", {"name": "r", "priority": 0,
+                                                                             "type": "BLOCK"})
+    assert_error(refused, 403, "second_admin_required")
+    assert publisher.call("GET", "/action-configurations/payout/rules").json() == []  # refused before writing
+    assert_error(drafter.call("PATCH", "/action-configurations/payout", {"defaultUserActionResult": "BLOCK"},
+                              publish="true"), 403, "second_admin_required")
+    assert drafter.call("PATCH", "/action-configurations/payout", {"defaultUserActionResult": "BLOCK"}).status_code == 200
+    assert_error(drafter.call("POST", "/action-configurations/payout/publish", {"note": "x"}), 403,
+                 "second_admin_required")
+    assert track(live_server, tenant, "payout") == "ALLOW"
+
+
+def test_a_review_deadline_publishes_no_pending_draft(management, live_server, tenant):
+    drafter, publisher = management("draft"), management("publish")
+    drafter.call("POST", "/action-configurations", {"actionCode": "payout", "defaultUserActionResult": "ALLOW"})
+    drafter.call("PATCH", "/action-configurations/payout", {"defaultUserActionResult": "BLOCK"})
+    publisher.call("PATCH", "/tollgate/review-sla/payout", {"reviewDeadlineMinutes": 10})
+    assert track(live_server, tenant, "payout") == "ALLOW"
+    assert drafter.call("GET", "/action-configurations/payout").json()["tollgate"]["draftPending"] is True

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from app.domain.decision import UnenrolledPolicy
 from app.domain.documents import parse_document
-from app.domain.errors import Conflict, InvalidRequest
+from app.domain.errors import Conflict, Forbidden, InvalidRequest
 from app.domain.rules import validate_conditions
 from app.extensions import db
 from app.models import ActionConfiguration, ActionVersion, Rule, UserAction
@@ -86,6 +86,7 @@ def create_action(caller: ManagementCaller, body: ActionConfigurationBody) -> Ac
 def update_action(caller: ManagementCaller, code: str, body: ActionConfigurationBody, *, publish: bool,
                   note: str | None) -> ActionConfiguration:
     _refuse_unsupported(body)
+    _check_may_publish(caller, publish=publish)
     config = rules.get_action_configuration(caller.tenant_id, code)
     sent = body.model_fields_set
     if "action_code" in sent and body.action_code != code:
@@ -100,7 +101,9 @@ def update_action(caller: ManagementCaller, code: str, body: ActionConfiguration
         settings["verification_methods"] = body.verification_methods or rules.DEFAULT_VERIFICATION_METHODS
     if "default_verification_method" in sent:
         settings["default_verification_method"] = body.default_verification_method
-    return _update_settings(caller, code, settings, publish=publish, note=note)
+    _update_settings(caller, code, settings)
+    _publish_if_asked(caller, code, publish=publish, note=note, what=f"action “{code}” updated")
+    return rules.get_action_configuration(caller.tenant_id, code)
 
 
 def update_review_sla(caller: ManagementCaller, code: str, body: ReviewSlaBody) -> ActionConfiguration:
@@ -111,7 +114,7 @@ def update_review_sla(caller: ManagementCaller, code: str, body: ReviewSlaBody) 
         settings["review_deadline_minutes"] = body.review_deadline_minutes
     if "review_overdue_policy" in sent and body.review_overdue_policy is not None:
         settings["review_overdue_policy"] = body.review_overdue_policy
-    return _update_settings(caller, code, settings, publish=False, note=None)
+    return _update_settings(caller, code, settings)
 
 
 def _settings(config: ActionConfiguration) -> dict[str, Any]:
@@ -122,12 +125,9 @@ def _settings(config: ActionConfiguration) -> dict[str, Any]:
             "review_overdue_policy": config.review_overdue_policy}
 
 
-def _update_settings(caller: ManagementCaller, code: str, settings: dict[str, Any], *, publish: bool,
-                     note: str | None) -> ActionConfiguration:
+def _update_settings(caller: ManagementCaller, code: str, settings: dict[str, Any]) -> ActionConfiguration:
     changes = parse_document(rules.ActionSettings, {key: _plain(value) for key, value in settings.items()})
-    rules.update_action_configuration(caller.agent, code, changes)
-    _publish_if_asked(caller, code, publish=publish, note=note, what=f"action “{code}” updated")
-    return rules.get_action_configuration(caller.tenant_id, code)
+    return rules.update_action_configuration(caller.agent, code, changes)
 
 
 def delete_action(caller: ManagementCaller, code: str) -> None:
@@ -135,7 +135,18 @@ def delete_action(caller: ManagementCaller, code: str) -> None:
 
 
 def publish_action(caller: ManagementCaller, code: str, *, note: str | None) -> ActionVersion:
+    _check_may_publish(caller, publish=True)
     return versions.publish(caller.agent, caller.tenant_id, code, note=note or "")
+
+
+def _check_may_publish(caller: ManagementCaller, *, publish: bool) -> None:
+    """Before a write that would publish: with four-eyes on, a key publishes nothing (whoever holds
+    one could otherwise publish their own change); its writes still edit the draft, for a second
+    admin to publish in the console. Checked first, so a refused write changes nothing."""
+    if (publish or caller.publishes) and versions.needs_second_admin(caller.tenant_id):
+        raise Forbidden("Four-eyes is on (Settings → Rule changes): a management key cannot publish. Write "
+                        "without publishing (a draft key, no ?publish=true) and have an admin publish in the "
+                        "console.", code="second_admin_required")
 
 
 def _publish_if_asked(caller: ManagementCaller, code: str, *, publish: bool, note: str | None, what: str) -> None:
@@ -162,6 +173,7 @@ def get_rule(tenant_id: str, code: str, rule_id: str) -> Rule:
 
 def create_rule(caller: ManagementCaller, code: str, body: RuleBody, *, publish: bool, note: str | None) -> Rule:
     _refuse_unsupported(body)
+    _check_may_publish(caller, publish=publish)
     missing = [wire for field, wire in (("name", "name"), ("priority", "priority"), ("type", "type"))
                if getattr(body, field) is None]
     if missing:
@@ -191,6 +203,7 @@ def update_rule(caller: ManagementCaller, code: str, rule_id: str, body: RuleBod
                 note: str | None) -> Rule:
     """The fields sent replace the rule's; a field sent as null is cleared (where it may be)."""
     _refuse_unsupported(body)
+    _check_may_publish(caller, publish=publish)
     rule = get_rule(caller.tenant_id, code, rule_id)
     before = rule_document(rule)
     merged = {key: value for key, value in before.items() if key != "ruleId"}
@@ -218,6 +231,7 @@ def update_rule(caller: ManagementCaller, code: str, rule_id: str, body: RuleBod
 
 
 def delete_rule(caller: ManagementCaller, code: str, rule_id: str, *, publish: bool, note: str | None) -> None:
+    _check_may_publish(caller, publish=publish)
     rule = get_rule(caller.tenant_id, code, rule_id)
     name = rule.name
     rules.delete_rule(caller.tenant_id, rule.id, actor=caller.agent)
