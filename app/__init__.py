@@ -58,6 +58,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         cookie_sessions,
         errors,
         health,
+        management_api,
         metrics,
         openapi,
         request_limits,
@@ -72,11 +73,11 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     # Token-authenticated surfaces: a CSRF cookie means nothing to them (the hosted pages carry
     # their unguessable token in every form instead).
-    for token_surface in (api.bp, client_api.bp, challenge.bp):
+    for token_surface in (api.bp, management_api.bp, client_api.bp, challenge.bp):
         csrf.exempt(token_surface)
 
-    for blueprint in (api.bp, client_api.bp, openapi.bp, challenge.bp, health.bp, metrics.bp, auth.bp, console.bp,
-                      review.bp):
+    for blueprint in (api.bp, management_api.bp, client_api.bp, openapi.bp, challenge.bp, health.bp, metrics.bp,
+                      auth.bp, console.bp, review.bp):
         app.register_blueprint(blueprint)
     from app.domain.labels import label
 

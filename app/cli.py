@@ -17,6 +17,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.config import current_settings
+from app.domain.api_keys import ManagementAccess
 from app.domain.config_code import SECTIONS
 from app.domain.documents import parse_document
 from app.domain.errors import DomainError, InvalidJson
@@ -24,10 +25,13 @@ from app.domain.json_documents import decode_json
 from app.services.decisions import replay
 from app.services.operations import provisioning
 from app.services.rulesets import rules, versions
+from app.services.tenancy import management_keys
 from app.services.tenancy.api_keys import create_api_key
+from app.services.tenancy.audit import Agent
 
 tollgate_cli = AppGroup("tollgate", help="Provision a Tollgate instance.")
 keys_cli = AppGroup("api-keys", help="Manage API secret keys.")
+management_keys_cli = AppGroup("management-keys", help="Manage Management API keys (/v1/management).")
 actions_cli = AppGroup("actions", help="Manage action configurations.")
 rules_cli = AppGroup("rules", help="Manage an action's rules.")
 reviews_cli = AppGroup("reviews", help="The manual-review queue: review deadlines (SLA).")
@@ -36,8 +40,8 @@ backtests_cli = AppGroup("backtests", help="Run queued back-tests of rule sets (
 
 
 def register(app: Flask) -> None:
-    for group in (tollgate_cli, keys_cli, actions_cli, rules_cli, reviews_cli, users_cli, webhooks_cli, ip_lists_cli,
-                  lists_cli, backtests_cli):
+    for group in (tollgate_cli, keys_cli, management_keys_cli, actions_cli, rules_cli, reviews_cli, users_cli,
+                  webhooks_cli, ip_lists_cli, lists_cli, backtests_cli):
         app.cli.add_command(group)
 
 
@@ -355,6 +359,39 @@ def api_keys_create(name: str, raw_key: str | None, tenant_id: str) -> None:
     """Create an API secret key and print it once."""
     _, raw = create_api_key(tenant_id, name=name, settings=current_settings(), raw_key=raw_key)
     click.echo(raw)
+
+
+@management_keys_cli.command("create")
+@click.option("--name", default="CLI", show_default=True)
+@click.option("--access", type=click.Choice([a.value for a in ManagementAccess]), default=ManagementAccess.DRAFT.value,
+              show_default=True, help="read: read only; draft: writes edit drafts; publish: writes go live at once.")
+@tenant_option()
+def management_keys_create(name: str, access: str, tenant_id: str) -> None:
+    """Create a Management API key and print it once."""
+    _, raw = _run(management_keys.create_management_key, _cli_agent(tenant_id), name=name, access=access)
+    click.echo(raw)
+
+
+@management_keys_cli.command("list")
+@tenant_option()
+def management_keys_list(tenant_id: str) -> None:
+    _echo_json([{"id": key.id, "name": key.name, "hint": key.hint, "access": key.access,
+                 "revoked": key.revoked_at is not None} for key in management_keys.list_management_keys(tenant_id)])
+
+
+@management_keys_cli.command("revoke")
+@click.argument("key_id")
+@tenant_option()
+def management_keys_revoke(key_id: str, tenant_id: str) -> None:
+    """Revoke a Management API key at once (by the id `list` shows)."""
+    from app.models.base import utcnow
+
+    key = _run(management_keys.revoke_management_key, _cli_agent(tenant_id), key_id, now=utcnow())
+    click.echo(f"Revoked management key “{key.name}” ({key.hint}).")
+
+
+def _cli_agent(tenant_id: str) -> Agent:
+    return Agent(name="cli", tenant_id=tenant_id)
 
 
 @actions_cli.command("create")

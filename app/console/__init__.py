@@ -16,6 +16,7 @@ from app.console import (  # noqa: E402,F401
     backtests,
     custom_data,
     home,
+    management_keys,
     messages,
     overview,
     rules,

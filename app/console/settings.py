@@ -20,8 +20,9 @@ from app.models.base import utcnow
 from app.services.console import console_users
 from app.services.decisions.trace_view import as_json_text
 from app.services.reviews import reasons
-from app.services.tenancy import api_keys, audit, audit_chain, tenant_settings
+from app.services.tenancy import api_keys, audit, audit_chain, management_keys, tenant_settings
 from app.services.tenancy.listing import ListQuery
+from app.services.tenancy.management_keys import ACCESS_LABELS
 
 # -- tenant settings --------------------------------------------------------------------------------
 
@@ -54,7 +55,8 @@ def settings_key_list():
     tenant_id = current_user.tenant_id
     return render("console/settings/keys/list.html", "console/settings/keys/_results.html",
                   keys=api_keys.list_api_keys(tenant_id, ListQuery.from_args(request.args)),
-                  active_count=api_keys.count_active_keys(tenant_id))
+                  active_count=api_keys.count_active_keys(tenant_id),
+                  management_keys=management_keys.list_management_keys(tenant_id), access_labels=ACCESS_LABELS)
 
 
 def _key_form_page(form: ApiKeyForm, *, status: int = 200):

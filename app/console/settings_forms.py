@@ -8,7 +8,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.console.forms import ServiceForm
+from app.domain.api_keys import ManagementAccess
 from app.models import Tenant
+from app.services.tenancy.management_keys import ACCESS_LABELS
 from app.services.tenancy.tenant_settings import TenantSettingsInput
 
 
@@ -59,6 +61,13 @@ class TenantSettingsForm(ServiceForm):
 class ApiKeyForm(ServiceForm):
     name = StringField("Name", validators=[DataRequired("Give the key a name, e.g. the backend that will use it."),
                                            Length(max=120)])
+
+
+class ManagementKeyForm(ServiceForm):
+    name = StringField("Name", validators=[DataRequired("Give the key a name, e.g. the tool that will use it."),
+                                           Length(max=120)])
+    access = SelectField("Access", choices=[SelectChoice(access.value, label) for access, label in ACCESS_LABELS.items()],
+                         validators=[DataRequired()], default=ManagementAccess.DRAFT.value)
 
 
 class InviteForm(ServiceForm):

@@ -9,12 +9,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from enum import StrEnum
 
 PREFIX = "tg_sk_"
+# Management keys look different, so one pasted into the wrong place is recognisable at a glance.
+MANAGEMENT_PREFIX = "tg_mk_"
 
 
-def generate_api_key() -> str:
-    return PREFIX + secrets.token_urlsafe(32)
+class ManagementAccess(StrEnum):
+    """What a management key may do. ``draft``: writes edit the drafts and publishing is explicit;
+    ``publish``: every write that changes an action's rule set also publishes it (what Terraform and
+    other declarative tools expect: an apply takes effect)."""
+
+    READ = "read"
+    DRAFT = "draft"
+    PUBLISH = "publish"
+
+
+def generate_api_key(prefix: str = PREFIX) -> str:
+    return prefix + secrets.token_urlsafe(32)
 
 
 def digest_api_key(raw_key: str) -> str:

@@ -12,7 +12,7 @@ from app.models.outbound_message import OutboundMessage
 from app.models.outcome_hour import OutcomeHour
 from app.models.shadow import ShadowDecision, ShadowRun
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
-from app.models.tenant import ApiKey, Tenant
+from app.models.tenant import ApiKey, ManagementKey, Tenant
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
 from app.models.user_action import ActionStateChange, UserAction
 from app.models.webauthn_challenge import WebAuthnChallenge
@@ -36,6 +36,7 @@ __all__ = [
     "CustomList",
     "CustomListVersion",
     "EndUser",
+    "ManagementKey",
     "NetworkList",
     "NetworkListEntry",
     "OutboundMessage",

@@ -51,3 +51,21 @@ class ApiKey(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ManagementKey(TenantOwned, Base):
+    """A Management API key (``/v1/management``): a digest like ApiKey's, but no encrypted copy, since
+    nothing signs with it. A separate table, so a server key never opens the Management API and the
+    server API's hot-path lookup never meets a management key."""
+
+    __tablename__ = "management_key"
+    __table_args__ = (Index(None, "tenant_id"),)
+
+    name: Mapped[str] = mapped_column(String(120))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))
+    # app.domain.api_keys.ManagementAccess: read, draft (writes edit drafts) or publish (writes go live).
+    access: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

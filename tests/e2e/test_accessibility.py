@@ -13,7 +13,7 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_console_flows import after_htmx
@@ -80,6 +80,18 @@ def test_the_overview_with_nothing_tracked(page: Page, console_admin):
 def test_console_pages(page: Page, console_admin, tracked):
     for path in CONSOLE_PAGES:
         assert_accessible(page, path)
+
+
+def test_management_key_pages(page: Page, console_admin):
+    """The form, the key shown once, the list with it, and the revoke confirmation."""
+    assert_accessible(page, "/console/settings/management-keys/new")
+    page.get_by_label("Name").fill("Terraform")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.get_by_text("shown only this once")).to_be_visible()
+    assert violations(page) == []
+    assert_accessible(page, "/console/settings/api-keys")
+    revoke = page.locator("#management-keys a", has_text="Revoke").first.get_attribute("href")
+    assert_accessible(page, revoke)
 
 
 def test_action_replay_and_review_pages(page: Page, console_admin, tracked):

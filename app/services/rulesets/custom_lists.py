@@ -21,7 +21,7 @@ from app.domain.catalogue import (
 from app.domain.errors import DomainError, InvalidFields
 from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, CustomList, Rule
-from app.services.tenancy.audit import item_changes, record_change
+from app.services.tenancy.audit import Agent, item_changes, record_change
 from app.services.tenancy.records import Records, flush_or_refuse
 
 LIST_KINDS = {"strings": "Text values", "numbers": "Numbers", "cidrs": "IP ranges (CIDR)"}
@@ -148,7 +148,7 @@ def _audited_list(row: CustomList) -> dict[str, Any]:
 _LISTS = Records(CustomList, "custom_list", _audited_list, "No such list.", "custom_list_not_found")
 
 
-def create_list(actor: ConsoleUser, data: ListInput, *, now: datetime) -> CustomList:
+def create_list(actor: ConsoleUser | Agent, data: ListInput, *, now: datetime) -> CustomList:
     data, items = _check_list(data)
     row = CustomList(tenant_id=actor.tenant_id, name=data.name, kind=data.kind, description=data.description,
                      items=items, item_count=len(items), version=1, created_at=now, updated_at=now)
@@ -160,7 +160,7 @@ def create_list(actor: ConsoleUser, data: ListInput, *, now: datetime) -> Custom
     return row
 
 
-def update_list(actor: ConsoleUser | None, list_id: str, data: ListInput, *, now: datetime,
+def update_list(actor: ConsoleUser | Agent | None, list_id: str, data: ListInput, *, now: datetime,
                 tenant_id: str | None = None) -> CustomList:
     """Replace the description and items (the name and kind stay: rules read the name).
 
@@ -241,7 +241,7 @@ def _asks_cidr_lists(node: Any, name: str) -> bool:
     return False
 
 
-def delete_list(actor: ConsoleUser, list_id: str, *, now: datetime) -> CustomList:
+def delete_list(actor: ConsoleUser | Agent, list_id: str, *, now: datetime) -> CustomList:
     """Refused while a rule reads the list: "not in list" would then match every action."""
     row = get_list(actor.tenant_id, list_id)
     users = rules_reading_list(actor.tenant_id, row.name, kind=row.kind)

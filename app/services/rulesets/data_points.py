@@ -18,6 +18,7 @@ from app.domain.catalogue import (
 from app.extensions import db
 from app.models import ConsoleUser, CustomDataPoint, NetworkList
 from app.services.rulesets.custom_lists import InvalidCustomData, checked_description, checked_name, list_lists
+from app.services.tenancy.audit import Agent
 from app.services.tenancy.records import Records, flush_or_refuse
 
 DATA_TYPES = {
@@ -68,7 +69,7 @@ _POINTS = Records(CustomDataPoint, "custom_data_point", _audited_point, "No such
                   "custom_data_point_not_found")
 
 
-def create_data_point(actor: ConsoleUser, data: DataPointInput, *, now: datetime) -> CustomDataPoint:
+def create_data_point(actor: ConsoleUser | Agent, data: DataPointInput, *, now: datetime) -> CustomDataPoint:
     data = _check_data_point(data)
     row = CustomDataPoint(tenant_id=actor.tenant_id, name=data.name, data_type=data.data_type,
                           model_type=data.model_type, description=data.description, created_at=now, updated_at=now)
@@ -77,7 +78,7 @@ def create_data_point(actor: ConsoleUser, data: DataPointInput, *, now: datetime
     return _POINTS.created(actor, row, now=now)
 
 
-def update_data_point(actor: ConsoleUser, data_point_id: str, data: DataPointInput, *, now: datetime) -> CustomDataPoint:
+def update_data_point(actor: ConsoleUser | Agent, data_point_id: str, data: DataPointInput, *, now: datetime) -> CustomDataPoint:
     """Type and description only: the name is the key integrators send and rules read, so it stays."""
     row = get_data_point(actor.tenant_id, data_point_id)
     data = _check_data_point(data, check_name=False)
@@ -86,7 +87,7 @@ def update_data_point(actor: ConsoleUser, data_point_id: str, data: DataPointInp
     return _POINTS.changed(actor, row, before, now=now)
 
 
-def delete_data_point(actor: ConsoleUser, data_point_id: str, *, now: datetime) -> CustomDataPoint:
+def delete_data_point(actor: ConsoleUser | Agent, data_point_id: str, *, now: datetime) -> CustomDataPoint:
     """Rules reading it keep working: the field is then an untyped custom field again."""
     return _POINTS.deleted(actor, get_data_point(actor.tenant_id, data_point_id), now=now)
 

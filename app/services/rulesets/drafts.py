@@ -15,13 +15,16 @@ from app.domain.rules import compile_conditions
 from app.domain.track_decision import RuleSetVersion
 from app.models import ActionConfiguration, ActionVersion, ConsoleUser, Rule
 from app.models.base import new_id
+from app.services.tenancy.audit import Agent
 
-Actor = ConsoleUser | str  # a console user, or what acted without one ("cli")
+Actor = ConsoleUser | Agent | str  # a console user, a management key, or what acted without one ("cli")
 
 
 def actor_name(actor: Actor) -> str:
-    """Who acted, as versions and back-tests record it: a console user's email, or "cli"."""
-    return actor.email if isinstance(actor, ConsoleUser) else actor
+    """Who acted, as versions and back-tests record it: a console user's email, an agent's name, or "cli"."""
+    if isinstance(actor, ConsoleUser):
+        return actor.email
+    return actor.name if isinstance(actor, Agent) else actor
 
 
 def draft_document(config: ActionConfiguration) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from app.extensions import db
 from app.models import ActionConfiguration, ConsoleUser, Rule
 from app.models.base import utcnow
 from app.models.review import OverduePolicy
-from app.services.rulesets.drafts import first_version, note_draft_author, rule_document
-from app.services.tenancy.audit import record_change
+from app.services.rulesets.drafts import actor_name, first_version, note_draft_author, rule_document
+from app.services.tenancy.audit import Agent, record_change
 from app.services.tenancy.records import flush_or_refuse
 
 ACTION_CODE_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -128,15 +128,15 @@ def new_action_configuration(tenant_id: str, document: ActionDocument) -> Action
 
 
 def create_action_configuration(
-    tenant_id: str, document: ActionDocument, *, actor: ConsoleUser | None = None
+    tenant_id: str, document: ActionDocument, *, actor: ConsoleUser | Agent | None = None
 ) -> ActionConfiguration:
-    """Create an action, its version 1 live at once; a console ``actor`` is audited in the same transaction."""
+    """Create an action, its version 1 live at once; an ``actor`` is audited in the same transaction."""
     if find_action_configuration(tenant_id, document.code) is not None:
         raise Conflict(f"An action '{document.code}' already exists.", code="action_exists")
     config = new_action_configuration(tenant_id, document)
     db.session.add(config)
     flush_or_refuse(Conflict(f"An action '{document.code}' already exists.", code="action_exists"))
-    db.session.add(first_version(config, published_by=actor.email if actor is not None else "cli", now=utcnow()))
+    db.session.add(first_version(config, published_by=actor_name(actor) if actor is not None else "cli", now=utcnow()))
     db.session.flush()
     if actor is not None:
         record_change(actor, "action.created", config.id, "action", after=action_document(config))
@@ -159,7 +159,7 @@ class ActionSettings(_Document):
     _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
-def update_action_configuration(actor: ConsoleUser, code: str, changes: ActionSettings) -> ActionConfiguration:
+def update_action_configuration(actor: ConsoleUser | Agent, code: str, changes: ActionSettings) -> ActionConfiguration:
     """The name and the review deadline apply at once; the policy (outcome, methods, unenrolled
     policy) is part of the rule set, so it changes the draft."""
     config = get_action_configuration(actor.tenant_id, code)
@@ -186,7 +186,7 @@ def _policy(config: ActionConfiguration) -> tuple:
             config.unenrolled_policy)
 
 
-def delete_action_configuration(actor: ConsoleUser, code: str) -> None:
+def delete_action_configuration(actor: ConsoleUser | Agent, code: str) -> None:
     """Delete an action and its rules. Tracked actions stay: their configuration link becomes
     NULL (ON DELETE SET NULL) and they keep the action code."""
     config = get_action_configuration(actor.tenant_id, code)
@@ -215,7 +215,7 @@ def list_action_configurations(tenant_id: str) -> list[ActionConfiguration]:
     )
 
 
-def create_rule(tenant_id: str, action_code: str, document: RuleDocument, *, actor: ConsoleUser | None = None) -> Rule:
+def create_rule(tenant_id: str, action_code: str, document: RuleDocument, *, actor: ConsoleUser | Agent | None = None) -> Rule:
     config = get_action_configuration(tenant_id, action_code)
     validate_conditions(document.conditions)
     rule = Rule(
@@ -255,7 +255,7 @@ def find_rule(tenant_id: str, rule_id: str, *, action_code: str | None = None) -
     return rule
 
 
-def delete_rule(tenant_id: str, rule_id: str, *, actor: ConsoleUser | None = None) -> None:
+def delete_rule(tenant_id: str, rule_id: str, *, actor: ConsoleUser | Agent | None = None) -> None:
     rule = find_rule(tenant_id, rule_id)
     if actor is not None:
         record_change(actor, "rule.deleted", rule.id, "rule",

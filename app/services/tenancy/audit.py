@@ -20,8 +20,17 @@ LABEL_KEYS = ("email", "code", "name")
 ITEM_SAMPLE = 50  # items added / removed that an event on a list names
 
 
+@dataclass(frozen=True)
+class Agent:
+    """What acts in one tenant without being a console user (a management key): services that take
+    a console user as ``actor`` read only its ``tenant_id`` and its name for the trail from it."""
+
+    name: str  # what the trail shows as the actor, e.g. "management key “Terraform” (…abcd)"
+    tenant_id: str
+
+
 def record_change(
-    actor: ConsoleUser | str,
+    actor: ConsoleUser | Agent | str,
     event: str,
     target_id: str,
     target_type: str,
@@ -34,9 +43,12 @@ def record_change(
     """Add (not commit) an audit event; the caller's commit makes it part of the change, chained
     after the tenant's last (audit_chain: it is written at the commit, not before).
 
-    ``actor`` is the console user who made the change, or the name of what made it without one
-    (``api``, ``cli``, ``sla``); ``tenant_id`` is then required (a console user's own otherwise)."""
+    ``actor`` is the console user who made the change, an Agent, or the name of what made it without
+    one (``api``, ``cli``, ``sla``); ``tenant_id`` is then required (a console user's or agent's own
+    otherwise)."""
     user = actor if isinstance(actor, ConsoleUser) else None
+    if isinstance(actor, Agent):
+        tenant_id, actor = tenant_id or actor.tenant_id, actor.name
     tenant = tenant_id or (user.tenant_id if user else None)
     if tenant is None:
         raise ValueError("a change made without a console user needs its tenant_id")

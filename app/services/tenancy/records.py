@@ -16,7 +16,7 @@ from app.domain.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import ConsoleUser
 from app.models.base import TenantOwned
-from app.services.tenancy.audit import record_change
+from app.services.tenancy.audit import Agent, record_change
 from app.services.tenancy.listing import ListQuery, Page, paged
 
 Row = TypeVar("Row", bound=TenantOwned)
@@ -58,21 +58,21 @@ class Records(Generic[Row]):
             raise NotFound(self.missing, code=self.missing_code)
         return row
 
-    def created(self, actor: ConsoleUser, row: Row, *, now: datetime | None = None) -> Row:
+    def created(self, actor: ConsoleUser | Agent, row: Row, *, now: datetime | None = None) -> Row:
         db.session.add(row)
         db.session.flush()  # the id, for the audit event
         record_change(actor, f"{self.kind}.created", row.id, self.kind, after=self.audited(row), now=now)
         db.session.commit()
         return row
 
-    def changed(self, actor: ConsoleUser, row: Row, before: dict[str, Any], *, verb: str = "updated",
+    def changed(self, actor: ConsoleUser | Agent, row: Row, before: dict[str, Any], *, verb: str = "updated",
                 now: datetime | None = None) -> Row:
         """``before``: ``audited(row)`` taken before the change."""
         record_change(actor, f"{self.kind}.{verb}", row.id, self.kind, before=before, after=self.audited(row), now=now)
         db.session.commit()
         return row
 
-    def deleted(self, actor: ConsoleUser, row: Row, *, now: datetime | None = None) -> Row:
+    def deleted(self, actor: ConsoleUser | Agent, row: Row, *, now: datetime | None = None) -> Row:
         record_change(actor, f"{self.kind}.deleted", row.id, self.kind, before=self.audited(row), now=now)
         db.session.delete(row)
         db.session.commit()
