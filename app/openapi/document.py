@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the server and client APIs, built from the routes and ``OPERATIONS``."""
+"""The OpenAPI 3.1 document of the server, client and management APIs, built from the routes and ``OPERATIONS``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 from werkzeug.routing import Map
 
 from app.openapi import wire
-from app.openapi.operations import CLIENT_TOKEN, OPERATIONS, SECRET_KEY, TENANT_ID, Operation
+from app.openapi.operations import CLIENT_TOKEN, MANAGEMENT_KEY, OPERATIONS, SECRET_KEY, TENANT_ID, Operation
 
 OPENAPI_VERSION = "3.1.0"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -24,6 +24,8 @@ SECURITY_SCHEMES = {
     CLIENT_TOKEN: {"type": "http", "scheme": "bearer",
                    "description": "A client token from track, or the access token a verification returned."},
     TENANT_ID: {"type": "http", "scheme": "basic", "description": "The tenant id as the user name (usernameless sign-in)."},
+    MANAGEMENT_KEY: {"type": "http", "scheme": "basic",
+                     "description": "A management key as the user name (Settings → API keys), read, draft or publish."},
 }
 
 
@@ -40,8 +42,9 @@ def build_document(url_map: Map, *, version: str) -> dict[str, Any]:
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": "Tollgate", "version": version,
-                 "description": "Risk-based step-up authentication, wire-compatible with Authsignal's server and "
-                                "client APIs. Every error is a JSON object with error, errorCode and errorDescription."},
+                 "description": "Risk-based step-up authentication, wire-compatible with Authsignal's server, "
+                                "client and management APIs. Every error is a JSON object with error, errorCode and "
+                                "errorDescription."},
         "servers": [{"url": "/"}],
         "tags": [{"name": tag} for tag in dict.fromkeys(operation.tag for operation in OPERATIONS)],
         "paths": dict(sorted(paths.items())),

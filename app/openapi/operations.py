@@ -17,10 +17,12 @@ from app.openapi import wire
 from app.services.challenges import server_codes
 from app.services.decisions import tracking
 from app.services.end_users import authenticators
+from app.services.management import wire as management
 
 SECRET_KEY = "secretKey"  # server API: HTTP Basic, the tenant's secret key as the user name
 CLIENT_TOKEN = "clientToken"  # client API: Bearer, a track's client token or a verification's access token
 TENANT_ID = "tenantId"  # client API, usernameless passkey sign-in: HTTP Basic, the tenant id
+MANAGEMENT_KEY = "managementKey"  # management API: HTTP Basic, a management key as the user name
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class Operation:
 
 SERVER = "Server API"
 CLIENT = "Client API"
+MANAGEMENT = "Management API"
+TOLLGATE = "Management API: Tollgate's own"
+# A rule or action write: ?publish=true publishes the draft after it, with ?note= as the change note.
+PUBLISHING = (Query("publish", "true: publish the action's draft after this write (a publish key always does).",
+                    {"type": "string", "enum": ["true", "false"]}),
+              Query("note", "The change note of that publish."))
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("api.action_track", "Track an action: the rules decide ALLOW, CHALLENGE_REQUIRED, REVIEW_REQUIRED or BLOCK",
@@ -118,4 +126,64 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("client_api.email_magic_link_finalize",
               "Whether the magic link was confirmed (checkVerificationStatus polls it): then an access token", CLIENT,
               (CLIENT_TOKEN,), wire.CodeAnswer),
+    # The management API, as authsignal-management-go and the Terraform provider call it.
+    Operation("management_api.action_configuration_list", "List action configurations (drafts)", MANAGEMENT,
+              (MANAGEMENT_KEY,), None, items=wire.ActionConfiguration),
+    Operation("management_api.action_configuration_create", "Create an action configuration", MANAGEMENT,
+              (MANAGEMENT_KEY,), wire.ActionConfiguration, body=management.ActionConfigurationBody),
+    Operation("management_api.action_configuration_get", "Get an action configuration (its draft)", MANAGEMENT,
+              (MANAGEMENT_KEY,), wire.ActionConfiguration),
+    Operation("management_api.action_configuration_update", "Change an action configuration's draft", MANAGEMENT,
+              (MANAGEMENT_KEY,), wire.ActionConfiguration, body=management.ActionConfigurationBody, query=PUBLISHING),
+    Operation("management_api.action_configuration_delete", "Delete an action configuration", MANAGEMENT,
+              (MANAGEMENT_KEY,), wire.Deleted),
+    Operation("management_api.action_configuration_publish", "Publish an action's draft as its next version",
+              MANAGEMENT, (MANAGEMENT_KEY,), wire.Published, body=management.PublishBody),
+    Operation("management_api.rule_list", "List an action's rules (draft)", MANAGEMENT, (MANAGEMENT_KEY,), None,
+              items=wire.Rule),
+    Operation("management_api.rule_create", "Add a rule to an action's draft", MANAGEMENT, (MANAGEMENT_KEY,), wire.Rule,
+              body=management.RuleBody, query=PUBLISHING),
+    Operation("management_api.rule_get", "Get a rule", MANAGEMENT, (MANAGEMENT_KEY,), wire.Rule),
+    Operation("management_api.rule_update", "Change a rule in the draft", MANAGEMENT, (MANAGEMENT_KEY,), wire.Rule,
+              body=management.RuleBody, query=PUBLISHING),
+    Operation("management_api.rule_delete", "Remove a rule from the draft", MANAGEMENT, (MANAGEMENT_KEY,), wire.Deleted,
+              query=PUBLISHING),
+    Operation("management_api.data_point_list", "List custom data points", MANAGEMENT, (MANAGEMENT_KEY,), None,
+              items=wire.DataPoint),
+    Operation("management_api.data_point_create", "Declare a custom data point", MANAGEMENT, (MANAGEMENT_KEY,),
+              wire.DataPoint, body=management.CustomDataPointBody),
+    Operation("management_api.data_point_get", "Get a custom data point", MANAGEMENT, (MANAGEMENT_KEY,), wire.DataPoint),
+    Operation("management_api.data_point_update", "Change a custom data point", MANAGEMENT, (MANAGEMENT_KEY,),
+              wire.DataPoint, body=management.CustomDataPointBody),
+    Operation("management_api.data_point_delete", "Delete a custom data point", MANAGEMENT, (MANAGEMENT_KEY,),
+              wire.Deleted),
+    Operation("management_api.value_list_list", "List value lists", MANAGEMENT, (MANAGEMENT_KEY,), None,
+              items=wire.ValueList),
+    Operation("management_api.value_list_create", "Create a value list", MANAGEMENT, (MANAGEMENT_KEY,), wire.ValueList,
+              body=management.ValueListBody),
+    Operation("management_api.value_list_get", "Get a value list by its alias", MANAGEMENT, (MANAGEMENT_KEY,),
+              wire.ValueList),
+    Operation("management_api.value_list_update", "Change a value list", MANAGEMENT, (MANAGEMENT_KEY,), wire.ValueList,
+              body=management.ValueListBody),
+    Operation("management_api.value_list_delete", "Delete a value list", MANAGEMENT, (MANAGEMENT_KEY,), wire.Deleted),
+    Operation("management_api.webhook_endpoint_list", "List webhook endpoints (no secrets)", TOLLGATE,
+              (MANAGEMENT_KEY,), None, items=wire.WebhookEndpoint),
+    Operation("management_api.webhook_endpoint_create", "Add a webhook endpoint", TOLLGATE, (MANAGEMENT_KEY,),
+              wire.WebhookEndpoint, body=management.WebhookEndpointBody),
+    Operation("management_api.webhook_endpoint_get", "Get a webhook endpoint", TOLLGATE, (MANAGEMENT_KEY,),
+              wire.WebhookEndpoint),
+    Operation("management_api.webhook_endpoint_update", "Change a webhook endpoint", TOLLGATE, (MANAGEMENT_KEY,),
+              wire.WebhookEndpoint, body=management.WebhookEndpointBody),
+    Operation("management_api.webhook_endpoint_delete", "Delete a webhook endpoint", TOLLGATE, (MANAGEMENT_KEY,),
+              wire.Deleted),
+    Operation("management_api.review_sla_list", "Every action's review deadline (SLA)", TOLLGATE, (MANAGEMENT_KEY,),
+              None, items=wire.ReviewSla),
+    Operation("management_api.review_sla_get", "An action's review deadline (SLA)", TOLLGATE, (MANAGEMENT_KEY,),
+              wire.ReviewSla),
+    Operation("management_api.review_sla_update", "Set an action's review deadline and overdue policy", TOLLGATE,
+              (MANAGEMENT_KEY,), wire.ReviewSla, body=management.ReviewSlaBody),
+    Operation("management_api.tenant_settings_get", "The tenant's settings (its overrides of the environment)",
+              TOLLGATE, (MANAGEMENT_KEY,), wire.TenantSettings),
+    Operation("management_api.tenant_settings_update", "Change the tenant's settings", TOLLGATE, (MANAGEMENT_KEY,),
+              wire.TenantSettings, body=management.TenantSettingsBody),
 )

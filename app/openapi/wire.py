@@ -222,3 +222,103 @@ class CodeAnswer(Wire):
     accessToken: str | None = None
     failureReason: str | None = None
     userAuthenticator: Authenticator | None = Field(None, description="Only when this code enrolled it.")
+
+
+# --- the Management API (authsignal-management-go's *Response types, and Tollgate's own) ----------
+
+
+class ActionDraftState(Wire):
+    """Tollgate's own beside Authsignal's fields: reads show the draft; is it live?"""
+
+    name: str | None = None
+    unenrolledPolicy: str
+    liveVersion: int | None = None
+    draftPending: bool
+
+
+class ActionConfiguration(Wire):
+    actionCode: str
+    tenantId: str
+    defaultUserActionResult: str
+    verificationMethods: list[str]
+    promptToEnrollVerificationMethods: list[str] | None
+    defaultVerificationMethod: str | None
+    messagingTemplates: Any
+    lastActionCreatedAt: str | None
+    tollgate: ActionDraftState
+
+
+class Rule(Wire):
+    ruleId: str
+    tenantId: str
+    actionCode: str
+    name: str
+    description: str | None
+    isActive: bool
+    priority: int
+    type: str
+    verificationMethods: list[str] | None
+    promptToEnrollVerificationMethods: list[str] | None
+    defaultVerificationMethod: str | None
+    conditions: Any = Field(description="JsonLogic.")
+
+
+class Published(Wire):
+    actionCode: str
+    version: int
+    note: str | None
+    publishedBy: str | None
+    publishedAt: str | None
+
+
+class DataPoint(Wire):
+    id: str
+    name: str
+    dataType: str
+    modelType: str
+    description: str | None
+    isPublic: bool
+
+
+class ValueList(Wire):
+    alias: str
+    name: str
+    itemType: str
+    valueListItems: list[Any]
+    isActive: bool
+
+
+class WebhookEndpoint(Wire):
+    id: str
+    url: str
+    description: str | None
+    eventTypes: list[str]
+    isActive: bool
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class Deleted(Wire):
+    """The Go client's HttpStatusResponse."""
+
+    success: bool
+    statusCode: int
+    message: str
+
+
+class ReviewSla(Wire):
+    actionCode: str
+    reviewDeadlineMinutes: int | None
+    reviewOverduePolicy: str
+
+
+class TenantSettings(Wire):
+    """The tenant's overrides; null: the environment's default applies."""
+
+    name: str
+    logoUrl: str | None = None
+    webauthnRpId: str | None = None
+    webauthnRpName: str | None = None
+    webauthnOrigins: list[str] | None = None
+    redirectAllowlist: list[str] | None = None
+    clientTokenTtl: int | None = None

@@ -47,6 +47,7 @@ from app.models.base import utcnow
 from app.services.delivery.endpoints import EndpointInput, create_endpoint
 from app.services.tenancy.audit import Agent
 from app.services.tenancy.management_keys import create_management_key, revoke_management_key
+from tests import openapi_answers
 from tests.factories import add_tenant_with_key
 
 pytestmark = pytest.mark.sdk
@@ -81,8 +82,12 @@ class Management:
 
     def call(self, method: str, path: str, body: object | None = None, **params: str) -> requests.Response:
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        return self.session.request(method, self.base + path, json=body, headers=headers, params=params,
-                                    auth=(self.secret, ""), timeout=10)
+        response = self.session.request(method, self.base + path, json=body, headers=headers, params=params,
+                                        auth=(self.secret, ""), timeout=10)
+        # Every answer these shapes provoke is also held to /v1/openapi.json.
+        found = openapi_answers.problems(method, self.base + path, response.status_code, response.json())
+        assert found == [], f"{method} {path} answered off its documented schema: {found}"
+        return response
 
 
 @pytest.fixture
