@@ -77,6 +77,9 @@ def test_the_overview_with_nothing_tracked(page: Page, console_admin):
     assert_accessible(page, "/console/overview")
 
 
+# One test walks every console page (~40) with axe, light and dark: more than pytest's default minute
+# on a busy machine.
+@pytest.mark.timeout(240)
 def test_console_pages(page: Page, console_admin, tracked):
     for path in CONSOLE_PAGES:
         assert_accessible(page, path)
