@@ -355,7 +355,7 @@ class Run:
 
     def _drain(self) -> None:
         """Until every delivery is done and every case left for the SLA job is decided (bounded)."""
-        deadline = time.monotonic() + 100
+        deadline = time.monotonic() + 60  # the receiver's misses are retried a minute later
         while time.monotonic() < deadline:
             with psycopg.connect(self.pg.dsn) as connection:
                 pending = connection.execute("SELECT count(*) FROM webhook_delivery WHERE status = 'pending'").fetchone()[0]

@@ -50,7 +50,7 @@ class Seen:
     tracks_sent: set[str] = field(default_factory=set)
     repeats: Counter = field(default_factory=Counter)  # same | different | failed
     validations: list[list[bool | None]] = field(default_factory=list)  # per result token: [A, B] isValid (None: no answer)
-    totp_failed: int = 0
+    totp_failed: Counter = field(default_factory=Counter)  # why a right code was not verified
     races: dict[int, list[str]] = field(default_factory=dict)  # action id -> winners ("api", "console", "api-retry")
     sla_cases: list[int] = field(default_factory=list)
 
@@ -101,8 +101,9 @@ class Load:
             headers={"Authorization": f"Bearer {tracked.json()['token']}"},
             json={"verificationCode": pyotp.TOTP(self.totp_secrets[user]).now()})
         if not ok(verified) or not verified.json().get("isVerified"):
+            reason = verified.json().get("failureReason") if ok(verified) else f"HTTP {status(verified)}"
             with self.seen.lock:
-                self.seen.totp_failed += 1
+                self.seen.totp_failed[reason] += 1
             return
         token = verified.json()["accessToken"]
         answers = at_once(*[lambda name=name: self.instances.request(name, "POST", "/v1/validate", json={"token": token})
