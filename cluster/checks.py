@@ -61,6 +61,7 @@ def run_checks(run: Run) -> None:
         _publishing(table, facts)
     _errors(table, run, facts)
     _processes(table, run, facts)
+    _logs(table, run)
     _audit(table, run)
 
 
@@ -177,7 +178,8 @@ def _errors(table: Table, run: Run, facts) -> None:
     shapes = Counter((c.status, c.error_code, bool(c.retry_after)) for c in in_db if c.path.startswith("/v1"))
     proper = shapes.get((503, "database_unavailable", True), 0)
     table.check("API during the outage: 503 + Retry-After + JSON error", "all of them",
-                f"{proper} of {sum(shapes.values())}", database is not None and proper == sum(shapes.values()))
+                f"{proper} of {sum(shapes.values())}" + (f": {dict(shapes)}" if proper != sum(shapes.values()) else ""),
+                database is not None and proper == sum(shapes.values()))
     no_answer = [c for c in bad if c.status is None and not any(w.covers(c) for w in run.recorder.windows
                                                                 if w.affects == c.instance)]
     table.check("connection errors only from the killed instance", 0, len(no_answer), not no_answer)
@@ -198,6 +200,21 @@ def _errors(table: Table, run: Run, facts) -> None:
 
 def _sample(calls) -> str:
     return ", ".join(f"{c.instance} {c.method} {c.path[:40]} {c.status or c.error}" for c in calls[:3])
+
+
+def _logs(table: Table, run: Run) -> None:
+    """Tracebacks the processes logged, by the exception's last line: the readiness probe logs one on
+    purpose for each refusal in the outage; anything else is worth a look (the logs are kept on FAIL)."""
+    kinds: Counter = Counter()
+    for process in run.processes:
+        lines = process.log_path.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("Traceback (most recent call last)"):
+                end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith((" ", "Traceback", "The above",
+                                                                                             "During handling"))
+                            and lines[j].strip()), i)
+                kinds[f"{process.name}: {lines[end].split(':')[0]}"] += 1
+    table.info("tracebacks in the processes' logs", dict(kinds) or "none")
 
 
 def _processes(table: Table, run: Run, facts) -> None:

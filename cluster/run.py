@@ -144,13 +144,13 @@ class Run:
         run_checks(self)
         self.table.print()
         log(f"cluster test took {self.elapsed():.0f} s")
-        if self.table.passed():
-            return 0
-        kept = Path(tempfile.mkdtemp(prefix="tollgate-cluster-logs."))
-        shutil.copytree(logs, kept, dirs_exist_ok=True)
-        shutil.copy(self.pg.log, kept / "postgresql.log")
-        log(f"FAILED; the processes' logs are kept in {kept}")
-        return 1
+        passed = self.table.passed()
+        if not passed or os.environ.get("CLUSTER_KEEP_LOGS"):
+            kept = Path(tempfile.mkdtemp(prefix="tollgate-cluster-logs."))
+            shutil.copytree(logs, kept, dirs_exist_ok=True)
+            shutil.copy(self.pg.log, kept / "postgresql.log")
+            log(f"{'' if passed else 'FAILED; '}the processes' logs are kept in {kept}")
+        return 0 if passed else 1
 
     def _enrol_totp_users(self) -> dict[str, str]:
         users = [f"totp-{n}" for n in range(TOTP_FLOWS)] + ["totp-limit"]
