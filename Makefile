@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app:create_app
 
-.PHONY: run test bench venv chromium node-sdk clean
+.PHONY: run test cluster-test bench venv chromium node-sdk clean
 
 # The hosted pages' catalogues (app/translations/<lang>/LC_MESSAGES/messages.po), compiled to the .mo
 # files gettext reads: build outputs, never committed.
@@ -61,9 +61,15 @@ $(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package-lock.json
 	@touch $@
 
 test: venv chromium node-sdk
-	$(BIN)/ruff check --quiet app tests bench migrations scripts
+	$(BIN)/ruff check --quiet app tests bench migrations scripts cluster
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Two instances, two webhook workers and the SLA job on a PostgreSQL cluster of its own, under load and
+# faults (kill -9, a database restart, the receiver down); prints a table of checks (README, "Running more
+# than one instance"). Needs the PostgreSQL server binaries (/usr/lib/postgresql/*/bin).
+cluster-test: venv
+	$(BIN)/python cluster/run.py
 
 # Every benchmark runs even when an earlier one misses its target; the exit status reports any miss.
 bench: venv

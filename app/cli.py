@@ -109,13 +109,24 @@ def _echo_json(data: object) -> None:
 
 
 def _repeat(one_round, *, every: int | None) -> None:
-    """Run a housekeeping round once (cron) or every ``every`` seconds until Ctrl-C, logging each."""
+    """Run a housekeeping round once (cron) or every ``every`` seconds until Ctrl-C, logging each.
+
+    Looping, a round the database fails (PostgreSQL restarting) is logged and the next round tries
+    again: the loop runs beside the web servers, which ride out the same outage without a restart.
+    Once (cron), the error ends the command with its status, for cron to report."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from app.extensions import db
     from app.models.base import utcnow
 
     try:
         while True:
-            summary = one_round()
+            try:
+                summary = one_round()
+            except SQLAlchemyError as exc:
+                if every is None:
+                    raise
+                summary = f"database error, trying again in {every}s: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
             db.session.remove()  # a fresh session (and connection) per round
             click.echo(f"{utcnow().isoformat(timespec='seconds')} {summary}")
             if every is None:

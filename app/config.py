@@ -444,7 +444,9 @@ def _engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         # Several threads (the dev server, SDK tests) share one file; wait for locks instead of failing.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True}
+    # pool_timeout: a request waiting for a free connection gives up (a 503, app/errors.py) well
+    # before gunicorn's 30 s worker timeout would kill it with no answer at all.
+    return {"pool_pre_ping": True, "pool_timeout": 10}
 
 
 class _DevSecrets:

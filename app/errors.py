@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.api.responses import domain_error_response, error_response
@@ -22,10 +23,11 @@ CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "no
          405: "method_not_allowed", 413: "request_too_large", 415: "unsupported_media_type",
          429: "too_many_requests"}
 # What a lost database raises: PostgreSQL restarting or unreachable, SQLite locked past its busy
-# timeout. The pool pre-pings (config._engine_options), so once it answers again the next request
-# gets a live connection; until then callers are told to come back, as the readiness probe tells
-# the load balancer.
-DATABASE_LOST = (OperationalError, DisconnectionError, InterfaceError)
+# timeout, and no connection free in the pool within its timeout (connections stuck on a database
+# that stopped answering). The pool pre-pings (config._engine_options), so once it answers again the
+# next request gets a live connection; until then callers are told to come back, as the readiness
+# probe tells the load balancer.
+DATABASE_LOST = (OperationalError, DisconnectionError, InterfaceError, PoolTimeout)
 DATABASE_RETRY_AFTER = 5  # seconds: about what a PostgreSQL restart takes
 
 

@@ -9,6 +9,7 @@ from contextlib import closing
 import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app import create_app
 from app.extensions import db
@@ -89,4 +90,24 @@ def test_a_connection_killed_under_a_request_is_a_503_and_the_pool_reconnects(se
 
     assert (lost.status_code, lost.get_json(), lost.headers["Retry-After"]) == (503, UNAVAILABLE, "5")
     assert len(unavailable_logs(caplog)) == 1
+    assert served.status_code == 200, served.get_json()
+
+
+def test_no_free_connection_in_the_pool_is_a_503_too(second_instance, tenant, caplog):
+    """Every connection stuck on a database that stopped answering: the next request's wait for one
+    times out. That is the same outage, and callers are told to come back, as for the others."""
+
+    def wait_for_a_connection():
+        # What QueuePool raises when no connection came free within its timeout.
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 10.00")
+
+    second_instance.add_url_rule("/v1/wait-for-a-connection", view_func=wait_for_a_connection)
+    client = second_instance.test_client()
+
+    waited = client.get("/v1/wait-for-a-connection")
+    served = ApiClient(client, tenant.api_key).post("/users/alice/actions/sign-in", json={})
+
+    assert (waited.status_code, waited.get_json(), waited.headers["Retry-After"]) == (503, UNAVAILABLE, "5")
+    assert unavailable_logs(caplog) == ["database unavailable, answered 503: TimeoutError: QueuePool limit of size 5 "
+                                        "overflow 10 reached, connection timed out, timeout 10.00"]
     assert served.status_code == 200, served.get_json()

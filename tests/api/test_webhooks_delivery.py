@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import WebhookDelivery
@@ -203,6 +204,60 @@ def test_a_worker_whose_lease_ran_out_cannot_overwrite_the_new_holders_outcome(a
 
     done = delivery(app)
     assert (done.status, done.attempts, done.last_response_code) == ("delivered", 1, 200)
+
+
+def test_a_success_the_database_failed_to_record_is_recorded_once_it_is_back_not_sent_again(
+    app, api, tenant, settings, monkeypatch
+):
+    """PostgreSQL restarting between the receiver's 2xx and the worker's write: the worker keeps the
+    outcome and writes it when the database answers, instead of leaving the claim to run out and the
+    event to be sent a second time."""
+    add_endpoint(app, tenant.id)
+    track(api)
+    record, tries, waits = worker._record, [], []
+
+    def record_after_a_restart(*args, **kwargs):
+        tries.append(1)
+        if len(tries) < 3:
+            raise OperationalError("UPDATE webhook_delivery ...", {}, Exception("server closed the connection"))
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "_record", record_after_a_restart)
+    monkeypatch.setattr(worker.time, "sleep", waits.append)
+    sender, now = Recorder(204), utcnow()
+    with app.app_context():
+        report = deliver_due(settings=settings, now=now, send=sender)
+        after_the_lease = deliver_due(settings=settings, now=now + worker.LEASE + timedelta(seconds=1), send=sender)
+
+    assert (report.sent, after_the_lease.attempted, len(sender.requests)) == (1, 0, 1)
+    assert (len(tries), waits) == (3, [worker.RECORD_RETRY_SECONDS] * 2)
+    done = delivery(app)
+    assert (done.status, done.attempts, done.last_response_code) == ("delivered", 1, 204)
+
+
+def test_a_claim_the_database_failed_right_after_is_given_back_not_left_to_its_lease(
+    app, api, tenant, settings, monkeypatch
+):
+    """PostgreSQL stopping just after a worker's claim committed: nothing was sent, and once the
+    database answers the rows are due again at once, not five minutes later when the lease runs out."""
+    add_endpoint(app, tenant.id)
+    track(api)
+    load = worker._load_jobs
+
+    def load_as_the_database_stops(*args, **kwargs):
+        monkeypatch.setattr(worker, "_load_jobs", load)
+        raise OperationalError("SELECT webhook_delivery ...", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(worker, "_load_jobs", load_as_the_database_stops)
+    sender, now = Recorder(204), utcnow()
+    with app.app_context():
+        with pytest.raises(OperationalError):
+            deliver_due(settings=settings, now=now, send=sender)
+        given_back = delivery(app)
+        report = deliver_due(settings=settings, now=now, send=sender)
+
+    assert (given_back.status, given_back.locked_until, given_back.claim_token) == ("pending", None, None)
+    assert (report.sent, len(sender.requests)) == (1, 1)
 
 
 def test_two_workers_never_claim_the_same_delivery(app, api, tenant):

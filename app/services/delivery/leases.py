@@ -20,16 +20,18 @@ from app.models.base import new_id
 
 
 def claim(model, due: Sequence[ColumnElement[bool]], *, order_by, now: datetime, limit: int,
-          lease: timedelta) -> tuple[str, list]:
+          lease: timedelta, token: str | None = None) -> tuple[str, list]:
     """Take up to ``limit`` rows of ``model`` matching ``due`` and not leased: (claim token, ids). Commits.
 
-    ``model`` has ``id``, ``locked_until`` and ``claim_token`` columns."""
+    ``model`` has ``id``, ``locked_until`` and ``claim_token`` columns. ``token``: the caller's own,
+    so that it can ``release`` the claim after an error that left it unsure whether the commit
+    went through."""
     due = (*due, or_(model.locked_until.is_(None), model.locked_until <= now))
     candidates = select(model.id).where(*due).order_by(order_by).limit(limit)
     if db.engine.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(db.session.execute(candidates).scalars())
-    token = new_id()
+    token = token or new_id()
     if ids:
         # Re-checked inside the UPDATE: on SQLite another worker may have claimed since the SELECT.
         db.session.execute(
@@ -40,6 +42,13 @@ def claim(model, due: Sequence[ColumnElement[bool]], *, order_by, now: datetime,
         ids = list(db.session.execute(select(model.id).where(model.claim_token == token).order_by(model.id)).scalars())
     db.session.commit()
     return token, ids
+
+
+def release(model, token: str) -> None:
+    """Give back every row still claimed with ``token``, unsent, to be due again at once. Commits."""
+    db.session.execute(update(model).where(model.claim_token == token).values(locked_until=None, claim_token=None)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 @dataclass

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from app.config import Settings
 from app.domain.secretbox import SecretBox
 from app.domain.webhook_signing import HEADER, sign
 from app.extensions import db
 from app.models import ApiKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from app.models.base import utcnow
+from app.models.base import new_id, utcnow
 from app.services.delivery.events import DELIVERED, FAILED, PENDING, envelope
-from app.services.delivery.leases import SendReport, claim
+from app.services.delivery.leases import SendReport, claim, release
 
 # Waits after each failed attempt: 8 attempts over about a day (±10% jitter on each wait).
 RETRY_DELAYS = (
@@ -43,6 +45,12 @@ CLAIM_BATCH = 10
 
 # Longer than a whole batch of attempts that all time out; a crashed worker's claims come back after it.
 LEASE = timedelta(minutes=5)
+# How long a worker keeps trying to write its claim's outcome when the database fails it (PostgreSQL
+# restarting): an unrecorded success would be sent again once the lease ran out, a claim not given
+# back would wait for the lease. Well inside the lease, so the claim is still ours.
+RECORD_PATIENCE = timedelta(seconds=60)
+RECORD_RETRY_SECONDS = 1.0
+T = TypeVar("T")
 ERROR_TEXT_LIMIT = 500
 
 def retry_delay(attempts: int, *, rand: float) -> timedelta:
@@ -121,10 +129,12 @@ class _Job:
     body: str
 
 
-def claim_due(*, now: datetime, limit: int = CLAIM_BATCH, lease: timedelta = LEASE) -> tuple[str, list[int]]:
+def claim_due(*, now: datetime, limit: int = CLAIM_BATCH, lease: timedelta = LEASE,
+              token: str | None = None) -> tuple[str, list[int]]:
     """Take up to ``limit`` due deliveries for this worker; returns (claim token, delivery ids). Commits."""
     due = (WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now)
-    return claim(WebhookDelivery, due, order_by=WebhookDelivery.next_attempt_at, now=now, limit=limit, lease=lease)
+    return claim(WebhookDelivery, due, order_by=WebhookDelivery.next_attempt_at, now=now, limit=limit, lease=lease,
+                 token=token)
 
 
 def deliver_due(
@@ -137,12 +147,20 @@ def deliver_due(
 ) -> SendReport:
     """Claim what is due, send it, record each outcome. ``now`` fixes the clock (tests and backfills)."""
     clock = (lambda: now) if now is not None else utcnow
-    token, ids = claim_due(now=clock(), limit=limit)
-    if not ids:
-        return SendReport()
-    jobs = _load_jobs(ids, source=settings.public_url)
-    keys = _signing_keys({job.tenant_id for job in jobs}, settings=settings)
-    db.session.commit()  # no transaction stays open while we wait on the network
+    token = new_id()
+    try:
+        token, ids = claim_due(now=clock(), limit=limit, token=token)
+        if not ids:
+            return SendReport()
+        jobs = _load_jobs(ids, source=settings.public_url)
+        keys = _signing_keys({job.tenant_id for job in jobs}, settings=settings)
+        db.session.commit()  # no transaction stays open while we wait on the network
+    except OperationalError:
+        # The database went away around the claim (its commit may have gone through): nothing was
+        # sent, so give the rows back once it answers, rather than leaving them leased for minutes.
+        db.session.rollback()
+        _through_outage(lambda: release(WebhookDelivery, token))
+        raise
     if send is None:
         with HttpSender(allow_private_networks=settings.webhook_allow_private_networks) as sender:
             return _send_all(jobs, keys, token, send=sender, clock=clock, rand=rand)
@@ -161,7 +179,7 @@ def _send_all(jobs: list[_Job], keys: dict[str, list[str]], token: str, *, send:
             result = send(job.url, job.body.encode(), headers)
         else:
             result = SendResult(None, "The tenant has no active API key to sign with.")
-        outcome = _record(job, token, result, now=clock(), rand=rand())
+        outcome = _record_through_outage(job, token, result, now=clock(), rand=rand())
         report.count(sent=outcome == DELIVERED, failed=outcome == FAILED)
     return report
 
@@ -190,6 +208,24 @@ def _signing_keys(tenant_ids: set[str], *, settings: Settings) -> dict[str, list
     for tenant_id, ciphertext in rows:
         keys.setdefault(tenant_id, []).append(box.decrypt(ciphertext))
     return keys
+
+
+def _record_through_outage(job: _Job, token: str, result: SendResult, *, now: datetime, rand: float) -> str:
+    return _through_outage(lambda: _record(job, token, result, now=now, rand=rand))
+
+
+def _through_outage(write: Callable[[], T]) -> T:
+    """``write`` (one transaction of this worker's claim), tried again while the database does not
+    answer, for up to RECORD_PATIENCE; then the error is the caller's (the lease takes over)."""
+    give_up = time.monotonic() + RECORD_PATIENCE.total_seconds()
+    while True:
+        try:
+            return write()
+        except OperationalError:
+            db.session.rollback()
+            if time.monotonic() >= give_up:
+                raise
+            time.sleep(RECORD_RETRY_SECONDS)
 
 
 def _record(job: _Job, token: str, result: SendResult, *, now: datetime, rand: float) -> str:
