@@ -31,34 +31,39 @@ it, adds a key, an action ``withdraw-funds-<random>`` and its rules, and leaves 
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import math
 import multiprocessing
 import os
 import random
-import re
 import secrets
 import shutil
-import signal
-import socket
-import string
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import (  # noqa: E402  (after the path is set)
+    HOST,
+    WORKERS,
+    database_name,
+    flask,
+    free_port,
+    instance_env,
+    percentile,
+    request_once,
+    run_wrk,
+    start_gunicorn,
+    stop_gunicorn,
+)
+
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_track.lua"
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
 ACTION = "withdraw-funds"
-WORKERS = 2
 USERS = 100_000
 
 TARGET_RATIO = 0.40
@@ -138,20 +143,6 @@ def track_body(rng: random.Random) -> bytes:
 
 # --- provisioning and the server ------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def flask(env: dict, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, input=stdin, text=True,
-                          capture_output=True, timeout=120)
-    if done.returncode != 0:
-        raise SystemExit(f"`flask {' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
 def provision(env: dict) -> None:
     flask(env, "db", "upgrade")
     flask(env, "tollgate", "init", "--api-key", env["TOLLGATE_API_SECRET_KEY"])
@@ -187,36 +178,6 @@ def provision_shadowed(env: dict) -> None:
     if shadow["status"] != "active":
         raise SystemExit(f"the shadow did not start: {shadow}")
 
-def start_gunicorn(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", str(WORKERS),
-         "--backlog", "2048", "--log-level", "warning", "app:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited early ({proc.returncode}):\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
-
-
-def stop_gunicorn(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)  # the arbiter stops its workers gracefully
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # its own session: only gunicorn and its workers
-        proc.wait(timeout=5)
-
 
 def check_track(port: int, auth: str) -> dict:
     """One track by hand: the endpoint works, and the generated traffic is allowed by default."""
@@ -239,53 +200,7 @@ def check_track(port: int, auth: str) -> dict:
 
 # --- load generation: wrk -----------------------------------------------------------------------
 
-def run_wrk(url: str, *, duration: float, threads: int, connections: int, env: dict,
-            script: Path | None = None) -> dict:
-    args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", "--timeout", "5s"]
-    if script is not None:
-        args += ["-s", str(script)]
-    done = subprocess.run([*args, url], env=env, capture_output=True, text=True, timeout=duration + 30)
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed:\n{done.stdout}{done.stderr}")
-    out = done.stdout
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if rate is None or total is None:
-        raise SystemExit(f"could not parse wrk output:\n{out}")
-    return {
-        "rate": float(rate.group(1)),
-        "requests": int(total.group(1)),
-        "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0),
-        "raw": out,
-    }
-
-
 # --- load generation: Python (fallback for throughput; always for the rate-limited latency run) ---
-
-def _request(conn_holder: list, port: int, method: str, path: str, body: bytes | None,
-             headers: dict) -> int:
-    """One request; gunicorn's sync workers close after each response, so reconnect as needed."""
-    for attempt in (0, 1):
-        conn = conn_holder[0]
-        if conn is None:
-            conn = conn_holder[0] = http.client.HTTPConnection(HOST, port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.will_close:
-                conn.close()
-                conn_holder[0] = None
-            return response.status
-        except (http.client.HTTPException, OSError):
-            conn.close()
-            conn_holder[0] = None
-            if attempt:
-                return 0
-    return 0
-
 
 def _closed_loop_process(port: int, kind: str, auth: str, stop_at: float, max_requests: int,
                          threads: int, seed: int, results) -> None:
@@ -298,10 +213,10 @@ def _closed_loop_process(port: int, kind: str, auth: str, stop_at: float, max_re
         holder: list = [None]
         while time.monotonic() < stop_at:
             if kind == "healthz":
-                status = _request(holder, port, "GET", "/healthz", None, {})
+                status = request_once(holder, port, "GET", "/healthz", None, {})
             else:
                 action = shadowed_action() if kind == "shadowed" else ACTION
-                status = _request(holder, port, "POST", track_path(rng, action), track_body(rng),
+                status = request_once(holder, port, "POST", track_path(rng, action), track_body(rng),
                                   {"Authorization": auth, "Content-Type": "application/json"})
             with lock:
                 if status == 200:
@@ -364,7 +279,7 @@ def _open_loop_process(port: int, auth: str, start_at: float, rate: float, total
             delay = scheduled - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            status = _request(holder, port, "POST", path, body, headers)
+            status = request_once(holder, port, "POST", path, body, headers)
             latency = time.monotonic() - scheduled  # from the schedule: includes any wait for a client
             with lock:
                 latencies.append(latency)
@@ -409,13 +324,6 @@ def run_open_loop(port: int, auth: str, *, rate: float, duration: float, process
     }
 
 
-def percentile(ordered: list[float], pct: float) -> float:
-    if not ordered:
-        return math.nan
-    rank = max(0, math.ceil(pct / 100 * len(ordered)) - 1)  # nearest-rank
-    return ordered[rank]
-
-
 # --- the run ------------------------------------------------------------------------------------
 
 def main() -> int:
@@ -430,29 +338,14 @@ def main() -> int:
     args = parser.parse_args()
 
     use_wrk = shutil.which("wrk") is not None and not args.python_client
-    from cryptography.fernet import Fernet  # the venv's; imported late so --help works anywhere
-
     global ACTION
     external = bool(os.environ.get("DATABASE_URL"))
     if external:  # a shared database may hold an earlier run's action: give this run its own
         ACTION = f"withdraw-funds-{secrets.token_hex(3)}"
     tmp = Path(tempfile.mkdtemp(prefix="tollgate-bench-"))
-    api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
-    auth = "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
-    env = {
-        **os.environ,
-        "FLASK_APP": "app:create_app",
-        "TOLLGATE_ENV": "development",
-        "TOLLGATE_SECRET_KEY": secrets.token_urlsafe(48),
-        "TOLLGATE_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "TOLLGATE_INSTANCE_PATH": str(tmp),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}",
-        "TOLLGATE_API_SECRET_KEY": api_key,
-        "TOLLGATE_BENCH_AUTH": auth,
-        "TOLLGATE_BENCH_ACTION": ACTION,
-        "TOLLGATE_BENCH_USERS": str(USERS),
-    }
-    database = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
+    env = {**instance_env(tmp), "TOLLGATE_BENCH_ACTION": ACTION, "TOLLGATE_BENCH_USERS": str(USERS)}
+    auth = env["TOLLGATE_BENCH_AUTH"]
+    database = database_name(env)
     server = None
     try:
         print(f"bench/track.py: provisioning ({database}, {len(RULES)} active rules on '{ACTION}') ...", flush=True)
