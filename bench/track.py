@@ -21,6 +21,11 @@ Targets (from the issue): track >= 40% of the healthz ceiling; track p99 < 25 ms
 And (issue "Shadow rules"): a second action with the same ten rules and a shadow of ten rules (the
 draft: one threshold changed) tracked in the same rounds; its ratio to healthz at most 10% below
 the plain action's.
+And (issue 21): a third action whose ten rules include four velocity rules (the first six of the
+ten plus four that count the user's, device's and address's recent actions) runs at >= 0.85x the
+plain action's throughput; and a stored action costs at most 1 KB of database, indexes included
+(the tables a track writes, measured before and after the run: SQLite's dbstat, PostgreSQL's
+pg_total_relation_size), with the SQL statements of one warm track printed beside it.
 Throughput phases alternate healthz/track for ``--rounds`` rounds (the best of each counts), so a
 burst of other load on the machine hits both sides of the ratio alike. Options: ``--duration S``,
 ``--rounds N``, ``--latency-duration S``, ``--python-client``, ``--wrk-threads``, ``--wrk-connections``.
@@ -69,6 +74,8 @@ USERS = 100_000
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 25.0
 TARGET_SHADOW_DROP = 0.10  # relative: the shadowed ratio >= 90% of the plain one
+TARGET_VELOCITY = 0.85  # the velocity action's throughput over the plain one's
+TARGET_BYTES = 1024  # per stored action, indexes included
 
 # --- the workload -------------------------------------------------------------------------------
 
@@ -121,8 +128,31 @@ RULES = [
 ]
 
 
+# Four velocity rules that the generated traffic (random users, devices and addresses) never trips.
+VELOCITY_RULES = [
+    {"name": "Busy user", "priority": 6, "outcome": "REVIEW",
+     "conditions": {">": [var("velocity.user.actionCount.1h"), 30]}},
+    {"name": "Withdrawal burst", "priority": 7, "outcome": "REVIEW",
+     "conditions": {">": [var("velocity.user.actionCodeCount.10m"), 5]}},
+    {"name": "Stuffing by device", "priority": 8, "outcome": "BLOCK",
+     "conditions": {">": [var("velocity.device.distinctUsers.24h"), 25]}},
+    {"name": "Stuffing by address", "priority": 9, "outcome": "BLOCK",
+     "conditions": {">": [var("velocity.ip.distinctUsers.1h"), 200]}},
+]
+# What a track writes: its action, its first state change, a first-time user.
+TRACK_TABLES = ("user_action", "action_state_change", "end_user")
+
+
 def shadowed_action() -> str:
     return f"{ACTION}-shadowed"
+
+
+def velocity_action() -> str:
+    return f"{ACTION}-velocity"
+
+
+def action_of(kind: str) -> str:
+    return {"shadowed": shadowed_action(), "velocity": velocity_action()}.get(kind, ACTION)
 
 
 def track_path(rng: random.Random, action: str | None = None) -> str:
@@ -157,6 +187,7 @@ def provision(env: dict) -> None:
         raise SystemExit(f"expected {len(RULES)} active rules, found {len(active)}")
     flask(env, "actions", "publish", ACTION, "--note", "Bench rules.")  # a draft decides no track
     provision_shadowed(env)
+    provision_velocity(env)
 
 
 def provision_shadowed(env: dict) -> None:
@@ -177,6 +208,65 @@ def provision_shadowed(env: dict) -> None:
     shadow = json.loads(flask(env, "rules", "shadow", code))
     if shadow["status"] != "active":
         raise SystemExit(f"the shadow did not start: {shadow}")
+
+
+def provision_velocity(env: dict) -> None:
+    code = velocity_action()
+    flask(env, "actions", "create", "-", stdin=json.dumps({"code": code, "name": "Withdraw funds (velocity)",
+                                                           "defaultOutcome": "ALLOW"}))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda rule: flask(env, "rules", "create", code, "-", stdin=json.dumps(rule)),
+                      RULES[:6] + VELOCITY_RULES))
+    flask(env, "actions", "publish", code, "--note", "Bench rules with velocity.")
+
+
+def stored_bytes(url: str) -> tuple[int, int]:
+    """(bytes of the tables a track writes with their indexes, actions stored)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            actions = conn.execute(text("SELECT count(*) FROM user_action")).scalar_one()
+            if engine.dialect.name == "sqlite":  # each table's and index's pages
+                size = conn.execute(text(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master "
+                    "WHERE tbl_name IN ('user_action', 'action_state_change', 'end_user'))")).scalar_one()
+            else:
+                size = sum(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": table}).scalar_one()
+                           for table in TRACK_TABLES)
+    finally:
+        engine.dispose()
+    return int(size or 0), int(actions)
+
+
+def statements_per_track(env: dict) -> int:
+    """SQL statements of one warm track (a new user), counted with SQLAlchemy's events in process."""
+    from sqlalchemy import event
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({key: env[key] for key in env if key.startswith(("TOLLGATE_", "DATABASE_URL"))})
+    client = app.test_client()
+    rng = random.Random(2)
+    headers = {"Authorization": env["TOLLGATE_BENCH_AUTH"], "Content-Type": "application/json"}
+    counted = [0]
+
+    def count(*_args) -> None:
+        counted[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+    for warm in (True, True, False):
+        if not warm:
+            event.listen(engine, "before_cursor_execute", count)
+        response = client.post(track_path(rng).replace("usr_", "usr_stmt_"), data=track_body(rng), headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"the in-process track answered {response.status_code}")
+    event.remove(engine, "before_cursor_execute", count)
+    engine.dispose()
+    return counted[0]
 
 
 def check_track(port: int, auth: str) -> dict:
@@ -215,7 +305,7 @@ def _closed_loop_process(port: int, kind: str, auth: str, stop_at: float, max_re
             if kind == "healthz":
                 status = request_once(holder, port, "GET", "/healthz", None, {})
             else:
-                action = shadowed_action() if kind == "shadowed" else ACTION
+                action = action_of(kind)
                 status = request_once(holder, port, "POST", track_path(rng, action), track_body(rng),
                                   {"Authorization": auth, "Content-Type": "application/json"})
             with lock:
@@ -362,7 +452,7 @@ def main() -> int:
         def throughput(kind: str, duration: float) -> dict:
             if use_wrk:
                 url = base + ("/healthz" if kind == "healthz" else "/")
-                action = {"TOLLGATE_BENCH_ACTION": shadowed_action()} if kind == "shadowed" else {}
+                action = {"TOLLGATE_BENCH_ACTION": action_of(kind)}
                 return run_wrk(url, duration=duration, threads=args.wrk_threads,
                                connections=args.wrk_connections, env={**env, **action},
                                script=None if kind == "healthz" else WRK_SCRIPT)
@@ -371,20 +461,27 @@ def main() -> int:
         throughput("healthz", 1)  # warm up both workers and the client
         throughput("track", 1)
         throughput("shadowed", 1)
-        healthz_runs, track_runs, shadowed_runs = [], [], []
+        throughput("velocity", 1)
+        before = stored_bytes(env["DATABASE_URL"])
+        healthz_runs, track_runs, shadowed_runs, velocity_runs = [], [], [], []
         for round_no in range(1, args.rounds + 1):
             healthz_runs.append(throughput("healthz", args.duration))
             track_runs.append(throughput("track", args.duration))
             shadowed_runs.append(throughput("shadowed", args.duration))
+            velocity_runs.append(throughput("velocity", args.duration))
             print(f"  round {round_no}: healthz {healthz_runs[-1]['rate']:7.0f} req/s, "
-                  f"track {track_runs[-1]['rate']:7.0f} req/s, with a shadow {shadowed_runs[-1]['rate']:7.0f} req/s",
+                  f"track {track_runs[-1]['rate']:7.0f} req/s, with a shadow {shadowed_runs[-1]['rate']:7.0f} req/s, "
+                  f"with velocity {velocity_runs[-1]['rate']:7.0f} req/s",
                   flush=True)
         healthz = max(healthz_runs, key=lambda r: r["rate"])
         track = max(track_runs, key=lambda r: r["rate"])
         shadowed = max(shadowed_runs, key=lambda r: r["rate"])
+        velocity = max(velocity_runs, key=lambda r: r["rate"])
+        after = stored_bytes(env["DATABASE_URL"])
         half = run_open_loop(port, auth, rate=track["rate"] / 2, duration=args.latency_duration)
         print(f"  track at {half['offered']:.0f} req/s: p50 {half['p50']:.1f} ms, p99 {half['p99']:.1f} ms",
               flush=True)
+        statements = statements_per_track(env)
     finally:
         stop_gunicorn(server)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -393,7 +490,11 @@ def main() -> int:
     shadowed_ratio = shadowed["rate"] / healthz["rate"]
     shadow_drop = 1 - shadowed_ratio / ratio
     shadow_ok = shadow_drop <= TARGET_SHADOW_DROP
-    errors = sum(r["errors"] for r in healthz_runs + track_runs + shadowed_runs) + half["errors"]
+    velocity_factor = velocity["rate"] / track["rate"]
+    velocity_ok = velocity_factor >= TARGET_VELOCITY
+    per_action = (after[0] - before[0]) / max(1, after[1] - before[1])
+    bytes_ok = per_action <= TARGET_BYTES
+    errors = sum(r["errors"] for r in healthz_runs + track_runs + shadowed_runs + velocity_runs) + half["errors"]
     ratio_ok = ratio >= TARGET_RATIO
     p99_ok = half["p99"] < TARGET_P99_MS
     mark = {True: "PASS", False: "FAIL"}
@@ -407,6 +508,11 @@ def main() -> int:
     print(f"  {'POST track, shadow of 10 rules (best)':<40} {shadowed['rate']:>10.0f} r/s")
     print(f"  {'  its track / healthz':<40} {shadowed_ratio:>13.1%}")
     print(f"  {'  relative drop of the ratio':<40} {shadow_drop:>13.1%}  {'<= 10%':>12}  {mark[shadow_ok]}")
+    print(f"  {'POST track, 4 of 10 rules velocity (best)':<40} {velocity['rate']:>10.0f} r/s")
+    print(f"  {'  over the plain action':<40} {velocity_factor:>13.2f}x  {'>= 0.85x':>12}  {mark[velocity_ok]}")
+    print(f"  {'bytes per stored action, indexes incl.':<40} {per_action:>12.0f} B  {'<= 1024 B':>12}  {mark[bytes_ok]}"
+          f"  ({after[1] - before[1]} actions)")
+    print(f"  {'SQL statements per warm track':<40} {statements:>14}")
     print(f"  {'track offered at half max (open loop)':<40} {half['offered']:>10.0f} r/s"
           f"  (achieved {half['achieved']:.0f} r/s, {half['requests']} requests)")
     print(f"  {'  p50':<40} {half['p50']:>11.1f} ms")
@@ -414,7 +520,7 @@ def main() -> int:
     print(f"  {'  p99':<40} {half['p99']:>11.1f} ms  {'< 25 ms':>12}  {mark[p99_ok]}")
     print(f"  {'  max':<40} {half['max']:>11.1f} ms")
     print(f"  {'errors (non-200 or socket)':<40} {errors:>14}  {'0':>12}  {mark[errors == 0]}")
-    return 0 if ratio_ok and p99_ok and shadow_ok and errors == 0 else 1
+    return 0 if ratio_ok and p99_ok and shadow_ok and velocity_ok and bytes_ok and errors == 0 else 1
 
 
 if __name__ == "__main__":
