@@ -178,7 +178,8 @@ def _history_signals(plan: SignalPlan, inputs: SignalInputs, values: SignalValue
     if device_id and plan.device & {"isNew", "lastSeenDaysAgo"}:
         columns["device_last_seen"] = select(func.max(ua.created_at)).where(mine(), ua.device_id == device_id)
     if "count" in plan.device:
-        columns["device_count"] = select(func.count(distinct(ua.device_id))).where(mine())
+        # IS NOT NULL changes no count; it lets the partial (tenant, user, device, created_at) index serve.
+        columns["device_count"] = select(func.count(distinct(ua.device_id))).where(mine(), ua.device_id.is_not(None))
         if device_id:
             columns["device_known"] = exists().where(mine(), ua.device_id == device_id)
     if address and "isUnrecognized" in plan.ip:
