@@ -73,7 +73,7 @@ cluster-test: venv
 
 # Every benchmark runs even when an earlier one misses its target; the exit status reports any miss.
 bench: venv
-	@status=0; for script in rules_engine track console_lists review_queue signals backtest; do \
+	@status=0; for script in rules_engine track verify console_lists review_queue signals backtest; do \
 	  echo "== bench/$$script.py"; $(BIN)/python bench/$$script.py || status=1; done; exit $$status
 
 clean:

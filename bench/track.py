@@ -21,6 +21,11 @@ Targets (from the issue): track >= 40% of the healthz ceiling; track p99 < 25 ms
 And (issue "Shadow rules"): a second action with the same ten rules and a shadow of ten rules (the
 draft: one threshold changed) tracked in the same rounds; its ratio to healthz at most 10% below
 the plain action's.
+And (issue 21): a third action whose ten rules include four velocity rules (the first six of the
+ten plus four that count the user's, device's and address's recent actions) runs at >= 0.85x the
+plain action's throughput; and a stored action costs at most 1 KB of database, indexes included
+(the tables a track writes, measured before and after the run: SQLite's dbstat, PostgreSQL's
+pg_total_relation_size), with the SQL statements of one warm track printed beside it.
 Throughput phases alternate healthz/track for ``--rounds`` rounds (the best of each counts), so a
 burst of other load on the machine hits both sides of the ratio alike. Options: ``--duration S``,
 ``--rounds N``, ``--latency-duration S``, ``--python-client``, ``--wrk-threads``, ``--wrk-connections``.
@@ -31,39 +36,46 @@ it, adds a key, an action ``withdraw-funds-<random>`` and its rules, and leaves 
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import math
 import multiprocessing
 import os
 import random
-import re
 import secrets
 import shutil
-import signal
-import socket
-import string
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import (  # noqa: E402  (after the path is set)
+    HOST,
+    WORKERS,
+    database_name,
+    flask,
+    free_port,
+    instance_env,
+    percentile,
+    request_once,
+    run_wrk,
+    start_gunicorn,
+    stop_gunicorn,
+)
+
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_track.lua"
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
 ACTION = "withdraw-funds"
-WORKERS = 2
 USERS = 100_000
 
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 25.0
 TARGET_SHADOW_DROP = 0.10  # relative: the shadowed ratio >= 90% of the plain one
+TARGET_VELOCITY = 0.85  # the velocity action's throughput over the plain one's
+TARGET_BYTES = 1024  # per stored action, indexes included
 
 # --- the workload -------------------------------------------------------------------------------
 
@@ -116,8 +128,31 @@ RULES = [
 ]
 
 
+# Four velocity rules that the generated traffic (random users, devices and addresses) never trips.
+VELOCITY_RULES = [
+    {"name": "Busy user", "priority": 6, "outcome": "REVIEW",
+     "conditions": {">": [var("velocity.user.actionCount.1h"), 30]}},
+    {"name": "Withdrawal burst", "priority": 7, "outcome": "REVIEW",
+     "conditions": {">": [var("velocity.user.actionCodeCount.10m"), 5]}},
+    {"name": "Stuffing by device", "priority": 8, "outcome": "BLOCK",
+     "conditions": {">": [var("velocity.device.distinctUsers.24h"), 25]}},
+    {"name": "Stuffing by address", "priority": 9, "outcome": "BLOCK",
+     "conditions": {">": [var("velocity.ip.distinctUsers.1h"), 200]}},
+]
+# What a track writes: its action, its first state change, a first-time user.
+TRACK_TABLES = ("user_action", "action_state_change", "end_user")
+
+
 def shadowed_action() -> str:
     return f"{ACTION}-shadowed"
+
+
+def velocity_action() -> str:
+    return f"{ACTION}-velocity"
+
+
+def action_of(kind: str) -> str:
+    return {"shadowed": shadowed_action(), "velocity": velocity_action()}.get(kind, ACTION)
 
 
 def track_path(rng: random.Random, action: str | None = None) -> str:
@@ -138,20 +173,6 @@ def track_body(rng: random.Random) -> bytes:
 
 # --- provisioning and the server ------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def flask(env: dict, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, input=stdin, text=True,
-                          capture_output=True, timeout=120)
-    if done.returncode != 0:
-        raise SystemExit(f"`flask {' '.join(args)}` failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
 def provision(env: dict) -> None:
     flask(env, "db", "upgrade")
     flask(env, "tollgate", "init", "--api-key", env["TOLLGATE_API_SECRET_KEY"])
@@ -166,6 +187,7 @@ def provision(env: dict) -> None:
         raise SystemExit(f"expected {len(RULES)} active rules, found {len(active)}")
     flask(env, "actions", "publish", ACTION, "--note", "Bench rules.")  # a draft decides no track
     provision_shadowed(env)
+    provision_velocity(env)
 
 
 def provision_shadowed(env: dict) -> None:
@@ -187,35 +209,64 @@ def provision_shadowed(env: dict) -> None:
     if shadow["status"] != "active":
         raise SystemExit(f"the shadow did not start: {shadow}")
 
-def start_gunicorn(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", str(WORKERS),
-         "--backlog", "2048", "--log-level", "warning", "app:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited early ({proc.returncode}):\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+def provision_velocity(env: dict) -> None:
+    code = velocity_action()
+    flask(env, "actions", "create", "-", stdin=json.dumps({"code": code, "name": "Withdraw funds (velocity)",
+                                                           "defaultOutcome": "ALLOW"}))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda rule: flask(env, "rules", "create", code, "-", stdin=json.dumps(rule)),
+                      RULES[:6] + VELOCITY_RULES))
+    flask(env, "actions", "publish", code, "--note", "Bench rules with velocity.")
 
 
-def stop_gunicorn(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)  # the arbiter stops its workers gracefully
+def stored_bytes(url: str) -> tuple[int, int]:
+    """(bytes of the tables a track writes with their indexes, actions stored)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # its own session: only gunicorn and its workers
-        proc.wait(timeout=5)
+        with engine.connect() as conn:
+            actions = conn.execute(text("SELECT count(*) FROM user_action")).scalar_one()
+            if engine.dialect.name == "sqlite":  # each table's and index's pages
+                size = conn.execute(text(
+                    "SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master "
+                    "WHERE tbl_name IN ('user_action', 'action_state_change', 'end_user'))")).scalar_one()
+            else:
+                size = sum(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": table}).scalar_one()
+                           for table in TRACK_TABLES)
+    finally:
+        engine.dispose()
+    return int(size or 0), int(actions)
+
+
+def statements_per_track(env: dict) -> int:
+    """SQL statements of one warm track (a new user), counted with SQLAlchemy's events in process."""
+    from sqlalchemy import event
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({key: env[key] for key in env if key.startswith(("TOLLGATE_", "DATABASE_URL"))})
+    client = app.test_client()
+    rng = random.Random(2)
+    headers = {"Authorization": env["TOLLGATE_BENCH_AUTH"], "Content-Type": "application/json"}
+    counted = [0]
+
+    def count(*_args) -> None:
+        counted[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+    for warm in (True, True, False):
+        if not warm:
+            event.listen(engine, "before_cursor_execute", count)
+        response = client.post(track_path(rng).replace("usr_", "usr_stmt_"), data=track_body(rng), headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"the in-process track answered {response.status_code}")
+    event.remove(engine, "before_cursor_execute", count)
+    engine.dispose()
+    return counted[0]
 
 
 def check_track(port: int, auth: str) -> dict:
@@ -239,53 +290,7 @@ def check_track(port: int, auth: str) -> dict:
 
 # --- load generation: wrk -----------------------------------------------------------------------
 
-def run_wrk(url: str, *, duration: float, threads: int, connections: int, env: dict,
-            script: Path | None = None) -> dict:
-    args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", "--timeout", "5s"]
-    if script is not None:
-        args += ["-s", str(script)]
-    done = subprocess.run([*args, url], env=env, capture_output=True, text=True, timeout=duration + 30)
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed:\n{done.stdout}{done.stderr}")
-    out = done.stdout
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if rate is None or total is None:
-        raise SystemExit(f"could not parse wrk output:\n{out}")
-    return {
-        "rate": float(rate.group(1)),
-        "requests": int(total.group(1)),
-        "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0),
-        "raw": out,
-    }
-
-
 # --- load generation: Python (fallback for throughput; always for the rate-limited latency run) ---
-
-def _request(conn_holder: list, port: int, method: str, path: str, body: bytes | None,
-             headers: dict) -> int:
-    """One request; gunicorn's sync workers close after each response, so reconnect as needed."""
-    for attempt in (0, 1):
-        conn = conn_holder[0]
-        if conn is None:
-            conn = conn_holder[0] = http.client.HTTPConnection(HOST, port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.will_close:
-                conn.close()
-                conn_holder[0] = None
-            return response.status
-        except (http.client.HTTPException, OSError):
-            conn.close()
-            conn_holder[0] = None
-            if attempt:
-                return 0
-    return 0
-
 
 def _closed_loop_process(port: int, kind: str, auth: str, stop_at: float, max_requests: int,
                          threads: int, seed: int, results) -> None:
@@ -298,10 +303,10 @@ def _closed_loop_process(port: int, kind: str, auth: str, stop_at: float, max_re
         holder: list = [None]
         while time.monotonic() < stop_at:
             if kind == "healthz":
-                status = _request(holder, port, "GET", "/healthz", None, {})
+                status = request_once(holder, port, "GET", "/healthz", None, {})
             else:
-                action = shadowed_action() if kind == "shadowed" else ACTION
-                status = _request(holder, port, "POST", track_path(rng, action), track_body(rng),
+                action = action_of(kind)
+                status = request_once(holder, port, "POST", track_path(rng, action), track_body(rng),
                                   {"Authorization": auth, "Content-Type": "application/json"})
             with lock:
                 if status == 200:
@@ -364,7 +369,7 @@ def _open_loop_process(port: int, auth: str, start_at: float, rate: float, total
             delay = scheduled - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            status = _request(holder, port, "POST", path, body, headers)
+            status = request_once(holder, port, "POST", path, body, headers)
             latency = time.monotonic() - scheduled  # from the schedule: includes any wait for a client
             with lock:
                 latencies.append(latency)
@@ -409,13 +414,6 @@ def run_open_loop(port: int, auth: str, *, rate: float, duration: float, process
     }
 
 
-def percentile(ordered: list[float], pct: float) -> float:
-    if not ordered:
-        return math.nan
-    rank = max(0, math.ceil(pct / 100 * len(ordered)) - 1)  # nearest-rank
-    return ordered[rank]
-
-
 # --- the run ------------------------------------------------------------------------------------
 
 def main() -> int:
@@ -430,29 +428,14 @@ def main() -> int:
     args = parser.parse_args()
 
     use_wrk = shutil.which("wrk") is not None and not args.python_client
-    from cryptography.fernet import Fernet  # the venv's; imported late so --help works anywhere
-
     global ACTION
     external = bool(os.environ.get("DATABASE_URL"))
     if external:  # a shared database may hold an earlier run's action: give this run its own
         ACTION = f"withdraw-funds-{secrets.token_hex(3)}"
     tmp = Path(tempfile.mkdtemp(prefix="tollgate-bench-"))
-    api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
-    auth = "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
-    env = {
-        **os.environ,
-        "FLASK_APP": "app:create_app",
-        "TOLLGATE_ENV": "development",
-        "TOLLGATE_SECRET_KEY": secrets.token_urlsafe(48),
-        "TOLLGATE_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "TOLLGATE_INSTANCE_PATH": str(tmp),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}",
-        "TOLLGATE_API_SECRET_KEY": api_key,
-        "TOLLGATE_BENCH_AUTH": auth,
-        "TOLLGATE_BENCH_ACTION": ACTION,
-        "TOLLGATE_BENCH_USERS": str(USERS),
-    }
-    database = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
+    env = {**instance_env(tmp), "TOLLGATE_BENCH_ACTION": ACTION, "TOLLGATE_BENCH_USERS": str(USERS)}
+    auth = env["TOLLGATE_BENCH_AUTH"]
+    database = database_name(env)
     server = None
     try:
         print(f"bench/track.py: provisioning ({database}, {len(RULES)} active rules on '{ACTION}') ...", flush=True)
@@ -469,7 +452,7 @@ def main() -> int:
         def throughput(kind: str, duration: float) -> dict:
             if use_wrk:
                 url = base + ("/healthz" if kind == "healthz" else "/")
-                action = {"TOLLGATE_BENCH_ACTION": shadowed_action()} if kind == "shadowed" else {}
+                action = {"TOLLGATE_BENCH_ACTION": action_of(kind)}
                 return run_wrk(url, duration=duration, threads=args.wrk_threads,
                                connections=args.wrk_connections, env={**env, **action},
                                script=None if kind == "healthz" else WRK_SCRIPT)
@@ -478,20 +461,27 @@ def main() -> int:
         throughput("healthz", 1)  # warm up both workers and the client
         throughput("track", 1)
         throughput("shadowed", 1)
-        healthz_runs, track_runs, shadowed_runs = [], [], []
+        throughput("velocity", 1)
+        before = stored_bytes(env["DATABASE_URL"])
+        healthz_runs, track_runs, shadowed_runs, velocity_runs = [], [], [], []
         for round_no in range(1, args.rounds + 1):
             healthz_runs.append(throughput("healthz", args.duration))
             track_runs.append(throughput("track", args.duration))
             shadowed_runs.append(throughput("shadowed", args.duration))
+            velocity_runs.append(throughput("velocity", args.duration))
             print(f"  round {round_no}: healthz {healthz_runs[-1]['rate']:7.0f} req/s, "
-                  f"track {track_runs[-1]['rate']:7.0f} req/s, with a shadow {shadowed_runs[-1]['rate']:7.0f} req/s",
+                  f"track {track_runs[-1]['rate']:7.0f} req/s, with a shadow {shadowed_runs[-1]['rate']:7.0f} req/s, "
+                  f"with velocity {velocity_runs[-1]['rate']:7.0f} req/s",
                   flush=True)
         healthz = max(healthz_runs, key=lambda r: r["rate"])
         track = max(track_runs, key=lambda r: r["rate"])
         shadowed = max(shadowed_runs, key=lambda r: r["rate"])
+        velocity = max(velocity_runs, key=lambda r: r["rate"])
+        after = stored_bytes(env["DATABASE_URL"])
         half = run_open_loop(port, auth, rate=track["rate"] / 2, duration=args.latency_duration)
         print(f"  track at {half['offered']:.0f} req/s: p50 {half['p50']:.1f} ms, p99 {half['p99']:.1f} ms",
               flush=True)
+        statements = statements_per_track(env)
     finally:
         stop_gunicorn(server)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -500,7 +490,11 @@ def main() -> int:
     shadowed_ratio = shadowed["rate"] / healthz["rate"]
     shadow_drop = 1 - shadowed_ratio / ratio
     shadow_ok = shadow_drop <= TARGET_SHADOW_DROP
-    errors = sum(r["errors"] for r in healthz_runs + track_runs + shadowed_runs) + half["errors"]
+    velocity_factor = velocity["rate"] / track["rate"]
+    velocity_ok = velocity_factor >= TARGET_VELOCITY
+    per_action = (after[0] - before[0]) / max(1, after[1] - before[1])
+    bytes_ok = per_action <= TARGET_BYTES
+    errors = sum(r["errors"] for r in healthz_runs + track_runs + shadowed_runs + velocity_runs) + half["errors"]
     ratio_ok = ratio >= TARGET_RATIO
     p99_ok = half["p99"] < TARGET_P99_MS
     mark = {True: "PASS", False: "FAIL"}
@@ -514,6 +508,11 @@ def main() -> int:
     print(f"  {'POST track, shadow of 10 rules (best)':<40} {shadowed['rate']:>10.0f} r/s")
     print(f"  {'  its track / healthz':<40} {shadowed_ratio:>13.1%}")
     print(f"  {'  relative drop of the ratio':<40} {shadow_drop:>13.1%}  {'<= 10%':>12}  {mark[shadow_ok]}")
+    print(f"  {'POST track, 4 of 10 rules velocity (best)':<40} {velocity['rate']:>10.0f} r/s")
+    print(f"  {'  over the plain action':<40} {velocity_factor:>13.2f}x  {'>= 0.85x':>12}  {mark[velocity_ok]}")
+    print(f"  {'bytes per stored action, indexes incl.':<40} {per_action:>12.0f} B  {'<= 1024 B':>12}  {mark[bytes_ok]}"
+          f"  ({after[1] - before[1]} actions)")
+    print(f"  {'SQL statements per warm track':<40} {statements:>14}")
     print(f"  {'track offered at half max (open loop)':<40} {half['offered']:>10.0f} r/s"
           f"  (achieved {half['achieved']:.0f} r/s, {half['requests']} requests)")
     print(f"  {'  p50':<40} {half['p50']:>11.1f} ms")
@@ -521,7 +520,7 @@ def main() -> int:
     print(f"  {'  p99':<40} {half['p99']:>11.1f} ms  {'< 25 ms':>12}  {mark[p99_ok]}")
     print(f"  {'  max':<40} {half['max']:>11.1f} ms")
     print(f"  {'errors (non-200 or socket)':<40} {errors:>14}  {'0':>12}  {mark[errors == 0]}")
-    return 0 if ratio_ok and p99_ok and shadow_ok and errors == 0 else 1
+    return 0 if ratio_ok and p99_ok and shadow_ok and velocity_ok and bytes_ok and errors == 0 else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.authenticator_names import KnownAuthenticator, known_authenticator
@@ -14,11 +14,18 @@ from app.models.base import Base, BigId, UTCDateTime, new_id, str_enum, utcnow
 
 class EndUser(Base):
     __tablename__ = "end_user"
+    # Written by a user's first track: each index names its queries, optional columns only where set.
     __table_args__ = (
+        # Every lookup of a user by id, and the console's users search (a range of ids).
         UniqueConstraint("tenant_id", "user_id"),
-        Index(None, "tenant_id", "email"),
-        Index(None, "tenant_id", "phone_number"),
-        Index(None, "tenant_id", "username"),
+        # GET /v1/users?email= / phoneNumber= / username= (users.query_users); the users search by
+        # phone number.
+        Index(None, "tenant_id", "email", sqlite_where=text("email IS NOT NULL"),
+              postgresql_where=text("email IS NOT NULL")),
+        Index(None, "tenant_id", "phone_number", sqlite_where=text("phone_number IS NOT NULL"),
+              postgresql_where=text("phone_number IS NOT NULL")),
+        Index(None, "tenant_id", "username", sqlite_where=text("username IS NOT NULL"),
+              postgresql_where=text("username IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

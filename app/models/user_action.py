@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import ActionState, VerificationMethod
@@ -17,24 +17,40 @@ if TYPE_CHECKING:
 
 class UserAction(Base):
     __tablename__ = "user_action"
+    # Each index names the queries it serves: every track writes all of them, so none stays
+    # that no query reads. Optional columns are indexed only where present.
     __table_args__ = (
+        # Idempotent tracks, and every lookup of one action (get action, tokens, validate).
         UniqueConstraint("tenant_id", "idempotency_key"),
+        # A user's actions (query_user_actions, the console's user page, activity by user) and
+        # velocity.user.* (signals._velocity_statement).
         Index(None, "tenant_id", "user_id", "created_at"),
+        # Activity filtered by state or outcome, the review queue and its SLA, the Overview's and
+        # /metrics' counts per state.
         Index(None, "tenant_id", "state", "created_at"),
+        # Activity and the actions list newest first, retention's purge, back-test windows, the
+        # Overview's closed hours.
         Index(None, "tenant_id", "created_at"),
-        # Risk signals (app/services/decisions/signals.py): a user's devices and addresses, and the
-        # device / IP velocity windows, each one index range instead of a scan.
-        Index(None, "tenant_id", "user_id", "device_id", "created_at"),
-        Index(None, "tenant_id", "user_id", "ip_address"),
-        Index(None, "tenant_id", "device_id", "created_at"),
-        Index(None, "tenant_id", "ip_address", "created_at"),
+        # device.isNew / lastSeenDaysAgo / count (signals._history_signals).
+        Index(None, "tenant_id", "user_id", "device_id", "created_at", sqlite_where=text("device_id IS NOT NULL"),
+              postgresql_where=text("device_id IS NOT NULL")),
+        # ip.isUnrecognized (signals._history_signals).
+        Index(None, "tenant_id", "user_id", "ip_address", sqlite_where=text("ip_address IS NOT NULL"),
+              postgresql_where=text("ip_address IS NOT NULL")),
+        # velocity.device.* and velocity.ip.* (signals._velocity_statement).
+        Index(None, "tenant_id", "device_id", "created_at", sqlite_where=text("device_id IS NOT NULL"),
+              postgresql_where=text("device_id IS NOT NULL")),
+        Index(None, "tenant_id", "ip_address", "created_at", sqlite_where=text("ip_address IS NOT NULL"),
+              postgresql_where=text("ip_address IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
     # History outlives a deleted action configuration; the code is kept on the row itself.
+    # Not indexed: only deleting a configuration looks rows up by it (ON DELETE SET NULL), and that
+    # rewrites most of them anyway.
     action_configuration_id: Mapped[str | None] = mapped_column(
-        ForeignKey("action_configuration.id", ondelete="SET NULL"), index=True
+        ForeignKey("action_configuration.id", ondelete="SET NULL")
     )
     action_code: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(255))

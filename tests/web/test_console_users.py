@@ -122,6 +122,18 @@ def test_search_takes_percent_and_underscore_literally(app, admin, tenant):
     assert listed_users(admin.get("/console/users?q=A")) == []  # prefixes are case-sensitive, like user ids
 
 
+@pytest.mark.parametrize("prefix", ["usr_z", "usr_9", "usr_Z", "usr-", "usr_\u00e9", "zz~"])
+def test_search_by_prefix_finds_exactly_the_ids_that_start_with_it(app, admin, tenant, prefix):
+    # The prefix is searched as a range of ids: its bound must hold where the last character has
+    # no plain successor (z, 9, Z, punctuation, beyond ASCII).
+    starting = [prefix, prefix + "0", prefix + "z", prefix + "~", prefix + "\u00ff"]
+    around = [prefix[:-1], prefix[:-1] + chr(ord(prefix[-1]) + 1), prefix[:-1] + "\u00ff", "a" + prefix]
+    for user_id in starting + around:
+        add_user(app, tenant.id, user_id)
+
+    assert sorted(listed_users(admin.get("/console/users", query_string={"q": prefix}))) == sorted(starting)
+
+
 def test_user_pages_neither_repeat_nor_skip(app, admin, tenant):
     expected = sorted(f"user-{n:03d}" for n in range(120))
     for user_id in expected:

@@ -36,9 +36,10 @@ def take_attempt_slot(session: ClientSession, method: VerificationMethod, *, now
     """The slot for the code about to be checked, or None (nothing taken, nothing to check) when the
     budget is spent. The caller settles it with release_slot or fail_slot in the same transaction."""
     # The takers' lock (limits.slots) is the user row's rather than an advisory one: the row is
-    # there, and the action below is read under it too. SQLite ignores FOR UPDATE, but take_place's
-    # INSERT takes the database's write lock before the count.
-    db.session.execute(select(EndUser.id).where(EndUser.id == session.user.id).with_for_update())
+    # there, and the action below is read under it too. SQLite has no row locks (the statement would
+    # be a round trip for nothing): take_place's INSERT takes the database's write lock before the count.
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(EndUser.id).where(EndUser.id == session.user.id).with_for_update())
     row = VerificationAttempt(end_user_id=session.user.id, verification_method=method.value, attempted_at=now)
     window = select(func.count()).select_from(VerificationAttempt).where(
         VerificationAttempt.end_user_id == session.user.id, VerificationAttempt.attempted_at > now - ATTEMPT_WINDOW)

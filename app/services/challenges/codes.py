@@ -105,9 +105,29 @@ class CodeResult:
 
 def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> CodeResult:
     """Check a code against the user's authenticator apps (including one awaiting confirmation)."""
+    # The seeds are decrypted and the code matched before the slot is taken: on SQLite the slot's
+    # INSERT takes the database's write lock, held to the commit, and every other writer waits that
+    # long. The slot still decides whether a match counts, and a step claimed meanwhile by another
+    # request loses the conditional UPDATE.
+    matches = _matching_apps(session, code, settings=settings, now=now)
     slot = take_attempt_slot(session, VerificationMethod.AUTHENTICATOR_APP, now=now)
     if slot is None:
         return CodeResult(is_verified=False, failure_reason=FAILURE_LOCKED)
+    for authenticator, step in matches:
+        if not _claim_step(authenticator, step, now=now):
+            continue
+        release_slot(slot)
+        newly_enrolled = authenticator.verified_at is None and _confirm_enrolment(authenticator, now=now)
+        if newly_enrolled:
+            emit_authenticator_created(authenticator, now=now)  # an app counts once its first code confirms it
+        token = complete_challenge(session.action, verification_method=VerificationMethod.AUTHENTICATOR_APP,
+                                   authenticator_id=authenticator.id, settings=settings, now=now)
+        return CodeResult(is_verified=True, access_token=token, authenticator=authenticator, newly_enrolled=newly_enrolled)
+    return _failed(session, slot, now=now)
+
+
+def _matching_apps(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> list[tuple[Authenticator, int]]:
+    """The user's authenticator apps this code is right for, each with the time-step it belongs to."""
     box = SecretBox(settings.encryption_keys)
     apps = db.session.execute(
         select(Authenticator).where(
@@ -115,33 +135,36 @@ def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: d
             Authenticator.verification_method == VerificationMethod.AUTHENTICATOR_APP,
         )
     ).scalars()
+    matches = []
     for authenticator in apps:
         step = verify_code(_seed(authenticator, box), code, now=now, last_accepted_step=authenticator.last_totp_step)
-        if step is None or not _claim_step(authenticator, step):
-            continue
-        release_slot(slot)
-        newly_enrolled = authenticator.verified_at is None
-        if newly_enrolled:
-            authenticator.verified_at = now
-            emit_authenticator_created(authenticator, now=now)  # an app counts once its first code confirms it
-        authenticator.last_verified_at = now
-        token = complete_challenge(session.action, verification_method=VerificationMethod.AUTHENTICATOR_APP,
-                                   authenticator_id=authenticator.id, settings=settings, now=now)
-        return CodeResult(is_verified=True, access_token=token, authenticator=authenticator, newly_enrolled=newly_enrolled)
-    return _failed(session, slot, now=now)
+        if step is not None:
+            matches.append((authenticator, step))
+    return matches
 
 
-def _claim_step(authenticator: Authenticator, step: int) -> bool:
+def _claim_step(authenticator: Authenticator, step: int, *, now: datetime) -> bool:
     claimed = db.session.execute(
         update(Authenticator)
         .where(
             Authenticator.id == authenticator.id,
             or_(Authenticator.last_totp_step.is_(None), Authenticator.last_totp_step < step),
         )
-        .values(last_totp_step=step)
+        .values(last_totp_step=step, last_verified_at=now)
         .execution_options(synchronize_session="fetch")
     ).rowcount
     return claimed == 1
+
+
+def _confirm_enrolment(authenticator: Authenticator, *, now: datetime) -> bool:
+    """The app read unconfirmed before the slot was taken: of two first codes racing, one confirms it."""
+    confirmed = db.session.execute(
+        update(Authenticator)
+        .where(Authenticator.id == authenticator.id, Authenticator.verified_at.is_(None))
+        .values(verified_at=now)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    return confirmed == 1
 
 
 def issue_recovery_codes(session: ClientSession, *, settings: Settings, now: datetime) -> list[str]:

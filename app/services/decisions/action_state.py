@@ -39,9 +39,9 @@ def change_action_state(action: UserAction, new_state: ActionState, *, source: s
     if action.state == new_state:
         return
     emit_state_change(action, new_state, source=source, now=now)  # webhooks (before action.state moves on)
-    action.state_changes.append(
-        ActionStateChange(from_state=action.state, to_state=new_state, source=source, changed_at=now)
-    )
+    # Added from the change's side: appending to action.state_changes would first load the history.
+    db.session.add(ActionStateChange(user_action=action, from_state=action.state, to_state=new_state, source=source,
+                                     changed_at=now))
     action.state = new_state
     action.state_updated_at = now
     action.updated_at = now

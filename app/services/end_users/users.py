@@ -139,12 +139,13 @@ def search_users(
     query = select(EndUser).where(EndUser.tenant_id == tenant_id)
     text = (text or "").strip()[:MAX_USER_ID_LENGTH]
     if text:
-        # A prefix as a range (index-friendly on (tenant_id, user_id)) plus an exact check, so
-        # neither LIKE's wildcards nor SQLite's case-insensitive LIKE change what matches.
-        matches = [
-            EndUser.user_id == text,
-            and_(EndUser.user_id >= text, func.substr(EndUser.user_id, 1, len(text)) == text),
-        ]
+        # The ids starting with the text, as one closed range of the (tenant_id, user_id) index
+        # (an "equals OR starts with" made PostgreSQL walk every id after the text), plus an
+        # exact check, so neither LIKE's wildcards, SQLite's case-insensitive LIKE nor a
+        # collation's order between the bounds changes what matches.
+        prefix = and_(EndUser.user_id >= text, func.substr(EndUser.user_id, 1, len(text)) == text)
+        upper = _prefix_upper_bound(text)
+        matches = [prefix if upper is None else and_(prefix, EndUser.user_id < upper)]
         if "@" in text:
             matches.append(func.lower(EndUser.email) == text.lower())
         phone = _PHONE_PUNCTUATION.sub("", text)
@@ -156,3 +157,19 @@ def search_users(
     rows = list(db.session.execute(query.order_by(EndUser.user_id).limit(limit + 1)).scalars())
     users = rows[:limit]
     return UserPage(users=users, last_evaluated_user_id=users[-1].user_id if len(rows) > limit and users else None)
+
+
+# Characters whose successor is the next letter or digit: under the binary order and the usual
+# linguistic collations alike, the successor sorts after everything that starts with the character.
+_SUCCEEDABLE = frozenset("012345678abcdefghijklmnopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXY")
+
+
+def _prefix_upper_bound(prefix: str) -> str | None:
+    """A string above every string starting with ``prefix`` (and not far above it): the prefix cut
+    after its last letter or digit that has a successor, that character stepped up. None when no
+    character qualifies: the range then stays open above."""
+    for index in range(len(prefix) - 1, -1, -1):
+        if prefix[index] in _SUCCEEDABLE:
+            return prefix[:index] + chr(ord(prefix[index]) + 1)
+    return None
+
