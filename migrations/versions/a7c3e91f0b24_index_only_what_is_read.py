@@ -2,7 +2,7 @@
 index on user_action.action_configuration_id
 
 Revision ID: a7c3e91f0b24
-Revises: dddf58bf3ecf
+Revises: e6205155f0a7
 Create Date: 2026-12-04 23:25:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e91f0b24'
-down_revision = 'dddf58bf3ecf'
+down_revision = "e6205155f0a7"
 branch_labels = None
 depends_on = None
 
