@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.domain.errors import InvalidFields
 
@@ -20,6 +21,7 @@ MIN_CONTRAST = 4.5
 RADIUS_RANGE = (0, 24)  # px
 MAX_TITLE = 80
 _HEX = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 # System fonts only: a web font would be a request to somewhere else, which the CSP refuses anyway.
 # (After modernfontstacks.com; each ends in a generic family that every browser has.)
@@ -160,6 +162,15 @@ def describe(problem: ContrastProblem) -> str:
 def parse_theme(values: dict[str, Any]) -> Theme:
     """A :class:`Theme` from what an admin typed (strings; blank means unset), or ``InvalidTheme`` naming
     every bad field. Logo URLs are checked by the caller, with the tenant's other URLs."""
+    theme, errors = read_theme(values)
+    if errors:
+        raise InvalidTheme(errors)
+    return theme
+
+
+def read_theme(values: dict[str, Any]) -> tuple[Theme, dict[str, list[str]]]:
+    """What the admin typed as far as it is usable, and what is wrong with it: the live preview shows
+    both (a colour that fails AA is previewed, so the admin sees why it is refused)."""
     errors: dict[str, list[str]] = {}
     parsed: dict[str, Any] = {}
     for name in FIELD_LABELS:
@@ -170,15 +181,17 @@ def parse_theme(values: dict[str, Any]) -> Theme:
             parsed[name] = parse_color(raw)
         except ValueError as exc:
             errors.setdefault(name, []).append(str(exc))
-    radius = values.get("radius")
-    if radius not in (None, ""):
+    radius = _blank_to_none(values.get("radius"))
+    if radius is not None:
         low, high = RADIUS_RANGE
         try:
-            parsed["radius"] = number = int(radius)
+            number = int(radius)
         except (TypeError, ValueError):
             errors.setdefault("radius", []).append("The corner radius must be a whole number of pixels.")
         else:
-            if not low <= number <= high:
+            if low <= number <= high:
+                parsed["radius"] = number
+            else:
                 errors.setdefault("radius", []).append(f"The corner radius must be between {low} and {high} pixels.")
     font = _blank_to_none(values.get("font"))
     if font is not None:
@@ -190,15 +203,15 @@ def parse_theme(values: dict[str, Any]) -> Theme:
     if title is not None:
         if len(title) > MAX_TITLE:
             errors.setdefault("page_title", []).append(f"The page title must be at most {MAX_TITLE} characters.")
-        parsed["page_title"] = title
+        else:
+            parsed["page_title"] = title
     parsed["logo_dark_url"] = _blank_to_none(values.get("logo_dark_url"))
-    if not errors:
-        theme = Theme(**parsed)
-        for problem in contrast_problems(theme):
+    theme = Theme(**parsed)
+    for problem in contrast_problems(theme):
+        # Beside the field the admin can change; a malformed colour is the message there already.
+        if not {problem.foreground, problem.background} & errors.keys():
             errors.setdefault(problem.foreground, []).append(describe(problem))
-        if not errors:
-            return theme
-    raise InvalidTheme(errors)
+    return theme, errors
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -260,3 +273,14 @@ def logo_sources(theme: Theme, light_url: str | None) -> tuple[str | None, str |
     if light_url and dark:
         return light_url, dark
     return light_url or dark, None
+
+
+def logo_origins(urls: list[str | None]) -> list[str]:
+    """The origins of a tenant's logos, for a page's CSP ``img-src`` (sorted, each once). The URLs were
+    validated as http(s) when saved; anything that could end a CSP directive is left out all the same."""
+    origins = set()
+    for url in urls:
+        parts = urlsplit(url or "")
+        if parts.scheme in ("http", "https") and _HOST_PORT.fullmatch(parts.netloc):
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)

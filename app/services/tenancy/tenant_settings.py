@@ -26,7 +26,7 @@ from app.config import Settings
 from app.domain.errors import InvalidFields, NotFound
 from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
 from app.domain.relying_party import is_hostname, parse_origin, parse_rp_id, uncovered_origins
-from app.domain.theme import InvalidTheme, Theme, parse_theme
+from app.domain.theme import InvalidTheme, Theme, read_theme
 from app.extensions import db
 from app.models import ConsoleUser, Tenant
 from app.services.tenancy.audit import record_change
@@ -277,19 +277,22 @@ def _plain(value):
 # -- the hosted pages' theme ------------------------------------------------------------------------
 
 
+def read_theme_input(values: dict[str, str | None]) -> tuple[Theme, dict[str, list[str]]]:
+    """The theme an admin typed, as far as it is usable, and every problem with it: domain.theme's rules,
+    and the dark logo's URL checked like the logo's (the console's live preview shows both)."""
+    theme, errors = read_theme(values)
+    problems = _Problems({name: list(messages) for name, messages in errors.items()})
+    _logo_url(theme.logo_dark_url, problems, field="logo_dark_url")
+    if "logo_dark_url" in problems.fields:
+        theme = replace(theme, logo_dark_url=None)  # never shown, not even in the preview
+    return theme, problems.fields
+
+
 def validate_theme(values: dict[str, str | None]) -> Theme:
-    """The theme an admin typed (domain.theme's rules, the dark logo's URL checked like the logo's), or
-    ``InvalidTheme`` naming every bad field."""
-    problems = _Problems()
-    _logo_url(_blank_to_none(values.get("logo_dark_url")), problems, field="logo_dark_url")
-    try:
-        theme = parse_theme(values)
-    except InvalidTheme as exc:
-        for name, messages in exc.fields.items():
-            for message in messages:
-                problems.add(name, message)
-    if problems.fields:
-        raise InvalidTheme(problems.fields)
+    """The theme to save, or ``InvalidTheme`` naming every bad field."""
+    theme, problems = read_theme_input(values)
+    if problems:
+        raise InvalidTheme(problems)
     return theme
 
 
