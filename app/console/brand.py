@@ -18,6 +18,7 @@ from app.domain.decision import VerificationMethod
 from app.domain.theme import (
     DEFAULT_BACKGROUND,
     DEFAULT_BUTTON_TEXT,
+    DEFAULT_FONT,
     DEFAULT_PRIMARY,
     DEFAULT_TEXT,
     Theme,
@@ -31,8 +32,12 @@ from app.services.tenancy import tenant_settings
 
 
 def _typed() -> dict[str, str]:
-    """The theme as the form holds it, from a preview's query string (blank fields left out)."""
-    return {name: value for name in THEME_FIELDS if (value := request.args.get(name, "").strip())}
+    """The theme as the form holds it, from a preview's query string (blank fields and the default font
+    left out: the preview's URL names only what differs from the pages' own look)."""
+    typed = {name: value for name in THEME_FIELDS if (value := request.args.get(name, "").strip())}
+    if typed.get("font") == DEFAULT_FONT:
+        del typed["font"]
+    return typed
 
 
 def _brand_page(form: ThemeForm, typed: dict[str, str], *, status: int = 200,
