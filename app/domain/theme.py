@@ -10,7 +10,7 @@ types can break out of a declaration.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -87,9 +87,10 @@ class Theme:
 
     @classmethod
     def from_stored(cls, values: dict[str, Any] | None) -> Theme:
-        """A stored theme; a key this version does not know is ignored (it was validated when saved)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (values or {}).items() if k in known})
+        """A stored theme, read by the same rules it was saved by: a value that does not pass them (a row
+        written by other means) is left out rather than emitted into a stylesheet, and a key this version
+        does not know is ignored."""
+        return read_theme(values or {})[0]
 
 
 @dataclass(frozen=True)

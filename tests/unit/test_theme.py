@@ -108,8 +108,16 @@ def test_a_blank_form_is_no_theme():
 
 
 def test_a_stored_theme_reads_back_and_ignores_keys_it_does_not_know():
-    theme = Theme(primary_color="#0b5cad", radius=0)
+    theme = Theme(primary_color="#0b5cad", radius=0, font="serif", logo_dark_url="https://cdn.example/d.svg")
     assert Theme.from_stored({**theme.stored(), "retired": 1}) == theme
+
+
+def test_a_stored_value_that_breaks_the_rules_never_reaches_the_stylesheet():
+    # A row written by other means than the console: what would end the declaration is left out.
+    theme = Theme.from_stored({"primary_color": "red;}body{display:none", "radius": 99, "font": "Comic Sans",
+                               "text_color": "#222222"})
+    assert theme == Theme(text_color="#222222")
+    assert "display" not in stylesheet(theme)
 
 
 def test_the_stylesheet_declares_the_theme_as_custom_properties():
