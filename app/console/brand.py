@@ -15,18 +15,7 @@ from app.console import bp
 from app.console.forms import submitted
 from app.console.settings_forms import THEME_FIELDS, ThemeForm
 from app.domain.decision import VerificationMethod
-from app.domain.theme import (
-    DEFAULT_BACKGROUND,
-    DEFAULT_BUTTON_TEXT,
-    DEFAULT_FONT,
-    DEFAULT_PRIMARY,
-    DEFAULT_TEXT,
-    Theme,
-    contrast_ratio,
-    logo_origins,
-    logo_sources,
-    stylesheet,
-)
+from app.domain.theme import DEFAULT_FONT, Theme, contrasts, logo_origins, logo_sources, stylesheet
 from app.htmx import redirect_to, render
 from app.services.tenancy import tenant_settings
 
@@ -46,17 +35,7 @@ def _brand_page(form: ThemeForm, typed: dict[str, str], *, status: int = 200,
     theme, problems = tenant_settings.read_theme_input(typed)
     return render("console/settings/brand.html", fragment, status=status, form=form, tenant=tenant,
                   preview_url=url_for("console.settings_brand_sample", **typed), problems=problems,
-                  ratios=_ratios(theme))
-
-
-def _ratios(theme: Theme) -> list[tuple[str, float]]:
-    """The two pairs a reader must tell apart, as the page will show them (defaults where unset)."""
-    return [
-        ("Text on background",
-         contrast_ratio(theme.text_color or DEFAULT_TEXT, theme.background_color or DEFAULT_BACKGROUND)),
-        ("Button text on primary",
-         contrast_ratio(theme.button_text_color or DEFAULT_BUTTON_TEXT, theme.primary_color or DEFAULT_PRIMARY)),
-    ]
+                  contrasts=contrasts(theme))
 
 
 def _saved_values(tenant) -> dict[str, str]:

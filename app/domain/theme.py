@@ -94,12 +94,23 @@ class Theme:
 
 
 @dataclass(frozen=True)
-class ContrastProblem:
-    """A pair of colours that fails AA: which (``foreground``/``background`` are field names) and by how much."""
+class Contrast:
+    """A pair of colours a reader must tell apart (``foreground``/``background`` are field names), and
+    their contrast ratio. ``is_set``: the theme sets one of them (else the page keeps its own pair)."""
 
     foreground: str
     background: str
     ratio: float
+    is_set: bool
+
+    @property
+    def passes(self) -> bool:
+        return self.ratio >= MIN_CONTRAST
+
+    @property
+    def shown(self) -> str:
+        """"4.47:1": two decimals, rounded down, so a ratio just under AA never reads as 4.50."""
+        return f"{int(self.ratio * 100) / 100:.2f}:1"
 
 
 def parse_color(value: str) -> str:
@@ -131,33 +142,31 @@ def contrast_ratio(first: str, second: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
-def contrast_problems(theme: Theme) -> list[ContrastProblem]:
-    """The pairs a reader must tell apart that fail AA: text on the background (when either is set) and
-    button text on the primary colour (when either is set). A field left out counts as its default."""
-    pairs = []
-    if theme.has_canvas:
-        pairs.append(("text_color", theme.text_color or DEFAULT_TEXT,
-                      "background_color", theme.background_color or DEFAULT_BACKGROUND))
-    if theme.primary_color is not None or theme.button_text_color is not None:
-        pairs.append(("button_text_color", theme.button_text_color or DEFAULT_BUTTON_TEXT,
-                      "primary_color", theme.primary_color or DEFAULT_PRIMARY))
-    problems = []
-    for fore_name, fore, back_name, back in pairs:
-        ratio = contrast_ratio(fore, back)
-        if ratio < MIN_CONTRAST:
-            problems.append(ContrastProblem(fore_name, back_name, ratio))
-    return problems
+def contrasts(theme: Theme) -> list[Contrast]:
+    """Text on the background and button text on the primary colour, as the page will show them: a
+    colour left out counts as its default."""
+    return [
+        Contrast("text_color", "background_color",
+                 contrast_ratio(theme.text_color or DEFAULT_TEXT, theme.background_color or DEFAULT_BACKGROUND),
+                 theme.has_canvas),
+        Contrast("button_text_color", "primary_color",
+                 contrast_ratio(theme.button_text_color or DEFAULT_BUTTON_TEXT, theme.primary_color or DEFAULT_PRIMARY),
+                 theme.primary_color is not None or theme.button_text_color is not None),
+    ]
+
+
+def contrast_problems(theme: Theme) -> list[Contrast]:
+    """The pairs the theme sets that fail AA."""
+    return [pair for pair in contrasts(theme) if pair.is_set and not pair.passes]
 
 
 FIELD_LABELS = {"primary_color": "primary colour", "button_text_color": "button text colour",
                 "background_color": "background colour", "text_color": "text colour"}
 
 
-def describe(problem: ContrastProblem) -> str:
-    # Rounded down: "4.49:1" must never read as a pass.
-    ratio = int(problem.ratio * 100) / 100
+def describe(problem: Contrast) -> str:
     return (f"The {FIELD_LABELS[problem.foreground]} on the {FIELD_LABELS[problem.background]} has a contrast of "
-            f"{ratio:.2f}:1; WCAG AA needs at least {MIN_CONTRAST}:1.")
+            f"{problem.shown}; WCAG AA needs at least {MIN_CONTRAST}:1.")
 
 
 def parse_theme(values: dict[str, Any]) -> Theme:

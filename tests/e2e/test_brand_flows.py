@@ -15,7 +15,7 @@ from app.domain.theme import FONT_STACKS, Theme
 from app.extensions import db
 from app.models import Tenant, UserAction
 from tests.e2e.conftest import LiveServer
-from tests.e2e.test_accessibility import assert_accessible
+from tests.e2e.test_accessibility import assert_accessible, violations
 from tests.factories import make_action
 
 ACTION = "withdraw-funds"
@@ -109,7 +109,9 @@ def test_the_enrolment_choice_has_no_dead_gaps_at_390px(page: Page, sdk, live_se
     assert first["x"] == second["x"]
 
 
-def test_recovery_codes_and_the_key_can_be_copied_and_the_codes_downloaded(page: Page, sdk, live_server, tmp_path):
+def test_recovery_codes_and_the_key_can_be_copied_and_the_codes_downloaded(page: Page, sdk, live_server, tenant,
+                                                                            tmp_path):
+    set_theme(live_server, tenant.id, THEMES["dark"])
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page.goto(challenge_url(sdk, live_server))
     page.get_by_role("button", name="Use an authenticator app instead").click()
@@ -138,6 +140,14 @@ def test_recovery_codes_and_the_key_can_be_copied_and_the_codes_downloaded(page:
     lines = Path(saved).read_text(encoding="utf-8").splitlines()
     assert lines[0] == "Recovery codes for Test tenant. Each code works once." and lines[2:] == codes
     expect(page.get_by_role("button", name="Print")).to_be_visible()
+    for scheme in ("light", "dark"):  # the page is a POST's answer: checked as it stands
+        page.emulate_media(color_scheme=scheme)
+        assert violations(page) == [], f"recovery codes, themed ({scheme})"
+    # On paper: the codes, without the buttons, the switcher or the way on.
+    page.emulate_media(media="print")
+    expect(page.locator("#recovery-codes")).to_be_visible()
+    for hidden in ("#continue", ".actions", "nav.languages"):
+        expect(page.locator(hidden)).to_be_hidden()
 
 
 def test_the_console_preview_follows_the_form_as_the_admin_types(page: Page, console_admin, live_server, tenant):

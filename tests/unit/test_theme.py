@@ -10,6 +10,7 @@ from app.domain.theme import (
     Theme,
     contrast_problems,
     contrast_ratio,
+    contrasts,
     parse_color,
     parse_theme,
     relative_luminance,
@@ -87,6 +88,13 @@ def test_a_ratio_just_under_aa_never_reads_as_a_pass():
     problems = contrast_problems(Theme(text_color="#777777"))
     assert problems and problems[0].ratio < 4.5
     assert "4.47:1" in refused(text_color="#777777")["text_color"][0]
+
+
+def test_both_pairs_are_reported_as_the_page_will_show_them():
+    pairs = contrasts(Theme(primary_color="#ffd700"))
+    assert [(p.foreground, p.background, p.is_set, p.passes) for p in pairs] == [
+        ("text_color", "background_color", False, True), ("button_text_color", "primary_color", True, False)]
+    assert pairs[1].shown == "1.40:1"
 
 
 def test_only_one_of_a_pair_set_is_checked_against_the_default_of_the_other():
