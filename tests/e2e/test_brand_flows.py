@@ -80,9 +80,10 @@ def test_a_themed_challenge_page_and_its_final_page_pass_axe_in_light_and_dark(p
 # What a reader sees on the page, in order: each visible element with text or a control, and its box.
 _BOXES_JS = """() => {
   const seen = [];
-  for (const el of document.querySelectorAll("main > *, main form > button, main section > button")) {
+  for (const el of document.querySelectorAll("main > *, main form > :is(button, label, input), main section > button")) {
     const box = el.getBoundingClientRect(), style = getComputedStyle(el);
     if (!box.height || style.display === "none" || style.visibility === "hidden" || el.tagName === "FORM") continue;
+    if (el.tagName === "INPUT" && el.type === "hidden") continue;
     if (el.tagName === "SECTION" && el.querySelector("button")) continue;  // its button stands for it
     seen.push({name: el.tagName.toLowerCase() + (el.id ? "#" + el.id : ""), top: box.top, bottom: box.bottom,
                left: box.left, right: box.right});
@@ -91,22 +92,30 @@ _BOXES_JS = """() => {
 }"""
 
 
-def test_the_enrolment_choice_has_no_dead_gaps_at_390px(page: Page, sdk, live_server, screenshot):
-    page.goto(challenge_url(sdk, live_server))
-    screenshot(page, "enrolment-choice")  # and nothing scrolls sideways at 390 px
+@pytest.mark.parametrize(("methods", "expected"), [
+    (None, ["p", "h1", "p", "button#passkey-button", "button", "nav"]),
+    (["PASSKEY", "AUTHENTICATOR_APP", "EMAIL_OTP"],
+     ["p", "h1", "p", "button#passkey-button", "button", "label", "input#email", "button", "nav"]),
+], ids=["passkey or app", "with email"])
+def test_the_enrolment_choice_has_no_dead_gaps_at_390px(page: Page, sdk, live_server, tenant, screenshot, methods,
+                                                          expected):
+    if methods:
+        make_action(live_server.app, tenant.id, "with-email", name="Sign in", default_outcome="CHALLENGE",
+                    unenrolled_policy="REQUIRE_ENROLLMENT", verification_methods=methods)
+    url = sdk.track("ann", "with-email" if methods else ACTION, {"redirectUrl": live_server.callback_url})["url"]
+    page.goto(url)
+    screenshot(page, "enrolment-choice-" + ("email" if methods else "plain"))  # nothing scrolls sideways at 390 px
     page.set_viewport_size({"width": 390, "height": 844})
     boxes = page.evaluate(_BOXES_JS)
     card = page.locator("main").bounding_box()
 
-    names = [box["name"] for box in boxes]
-    assert names == ["p", "h1", "p", "button#passkey-button", "button", "nav"], names
+    assert [box["name"] for box in boxes] == expected
     assert card["y"] <= 16, f"the card starts {card['y']} px down: empty screen above the title"
     gaps = {f"{a['name']} → {b['name']}": round(b["top"] - a["bottom"]) for a, b in zip(boxes, boxes[1:], strict=False)}
     assert all(0 <= gap <= 40 for gap in gaps.values()), gaps
-    # Both choices are as wide as the card's content, one under the other.
-    first, second = (page.locator(selector).bounding_box() for selector in ("#passkey-button", ".alternative button"))
-    assert first["width"] == second["width"] >= card["width"] - 2 * 24
-    assert first["x"] == second["x"]
+    # The choices are as wide as the card's content, one under the other.
+    buttons = [button.bounding_box() for button in page.locator("#passkey-button, .alternative button").all()]
+    assert len({(b["x"], b["width"]) for b in buttons}) == 1 and buttons[0]["width"] >= card["width"] - 2 * 24
 
 
 def test_recovery_codes_and_the_key_can_be_copied_and_the_codes_downloaded(page: Page, sdk, live_server, tenant,

@@ -87,6 +87,7 @@ def test_a_themed_page_links_its_stylesheet_and_keeps_the_strict_csp(app, api, c
     css = client.get(href)
     assert css.status_code == 200 and css.mimetype == "text/css"
     assert css.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Set-Cookie" not in css.headers  # nothing per visitor in a response shared caches keep
     assert declarations(css.get_data(as_text=True))["--accent"] == "#0b5cad"
     assert declarations(css.get_data(as_text=True))["--font"].startswith("Seravek")
 
