@@ -14,6 +14,7 @@ from app.challenge import bp
 from app.config import current_settings
 from app.domain.decision import ActionState, VerificationMethod
 from app.domain.errors import DomainError, TooManyRequests
+from app.domain.recovery_codes import display
 from app.domain.redirects import is_allowed, with_token
 from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind
 from app.extensions import db
@@ -297,9 +298,12 @@ def challenge_complete():
 def _after_success(session: ClientSession, result_token: str):
     """A first enrolment gets its recovery codes, shown once; everyone else goes straight on."""
     if not codes.has_recovery_codes(session):
-        recovery = codes.issue_recovery_codes(session, settings=current_settings(), now=utcnow())
+        shown = [display(code) for code in codes.issue_recovery_codes(session, settings=current_settings(), now=utcnow())]
+        # The download's text, built here: a template's gettext would HTML-escape the tenant's name into it.
+        heading = gettext("Recovery codes for %(app)s. Each code works once.", app=g.tenant.name)
         return render_template(
-            "challenge/recovery_codes.html", **_context(session, result_token, codes=recovery)
+            "challenge/recovery_codes.html",
+            **_context(session, result_token, codes=shown, codes_file="\n".join([heading, "", *shown, ""])),
         )
     return redirect(url_for("challenge.challenge_finish", token=result_token, mode=request.values.get("mode") or None))
 

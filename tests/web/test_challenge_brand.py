@@ -193,7 +193,8 @@ def test_no_way_back_to_an_address_off_the_allow_list_nor_in_a_popup(app, api, c
     assert return_button(parse(client.get(url))) is None
 
 
-def test_the_recovery_codes_can_be_downloaded_copied_and_printed(api, client, payout):
+def test_the_recovery_codes_can_be_downloaded_copied_and_printed(app, api, client, tenant, payout):
+    set_theme(app, tenant.id, None, name="A&B <Bank>")  # the file is text: the name as written, not as HTML
     token = track(api)["token"]
     setup = parse(client.post("/challenge/totp-setup", data={"token": token}))
     secret = setup.find(id="copy-secret")["data-copy"]
@@ -204,6 +205,6 @@ def test_the_recovery_codes_can_be_downloaded_copied_and_printed(api, client, pa
     assert download["download"] == "recovery-codes.txt"
     media, _, text = download["href"].partition(",")
     assert media == "data:text/plain;charset=utf-8"
-    assert unquote(text).splitlines() == ["Recovery codes for Test tenant. Each code works once.", "", *codes]
+    assert unquote(text).splitlines() == ["Recovery codes for A&B <Bank>. Each code works once.", "", *codes]
     assert page.find(id="copy-codes")["data-copy"].splitlines() == codes
     assert page.find(id="print-codes").has_attr("data-print")
