@@ -99,7 +99,26 @@
     if (window.opener) window.close();
   }
 
+  // Copy and print buttons ship hidden: without script (or a clipboard) they could not work.
+  function setUpCopy(button) {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var status = document.getElementById(button.dataset.status);
+      navigator.clipboard.writeText(button.dataset.copy).then(function () {
+        status.textContent = button.dataset.textCopied;
+      });
+    });
+  }
+
+  function setUpPrint(button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-copy]").forEach(setUpCopy);
+    document.querySelectorAll("[data-print]").forEach(setUpPrint);
     if (document.body.dataset.mode === "popup") announceToEmbedder();
     var section = document.getElementById("passkey");
     if (section) setUpPasskey(section);

@@ -8,18 +8,16 @@ without it.
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from flask import Blueprint, g, request
 
-from app.challenge import locale
+from app.challenge import brand, locale
 from app.config import current_settings
+from app.domain.theme import logo_origins
 
 bp = Blueprint("challenge", __name__, url_prefix="/challenge")
 bp.after_request(locale.remember)
 bp.context_processor(locale.page_language)
-_HOST_PORT = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+bp.context_processor(brand.page_brand)
 
 
 @bp.after_request
@@ -32,22 +30,17 @@ def harden(response):
     framing = " ".join(redirect_origins) if getattr(g, "popup", False) and redirect_origins else "'none'"
     # form-action covers where a form's redirect lands too, so it names the allowed redirect targets.
     form_targets = " ".join(["'self'", *redirect_origins])
-    images = " ".join(["'self'", "data:", *_origin_of(getattr(g.get("tenant"), "logo_url", None))])
+    images = " ".join(["'self'", "data:", *logo_origins(brand.image_urls(g.get("tenant")))])
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {images}; connect-src 'self'; "
         f"base-uri 'none'; form-action {form_targets}; frame-ancestors {framing}"
     )
-    response.headers["Cache-Control"] = "no-store"
+    # Pages carry tokens: no cache keeps them. A theme's stylesheet (views.theme_stylesheet_show) says its own.
+    if not g.get("cacheable"):
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def _origin_of(url: str | None) -> list[str]:
-    """The tenant logo's origin, for img-src (validated as an http(s) URL when it was saved)."""
-    parts = urlsplit(url or "")
-    safe = parts.scheme in ("http", "https") and _HOST_PORT.fullmatch(parts.netloc)  # nothing that could end a directive
-    return [f"{parts.scheme}://{parts.netloc}"] if safe else []
 
 
 @bp.before_request

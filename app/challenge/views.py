@@ -15,15 +15,22 @@ from app.challenge import bp
 from app.config import current_settings
 from app.domain.decision import ActionState, VerificationMethod
 from app.domain.errors import DomainError, TooManyRequests
+from app.domain.recovery_codes import display
 from app.domain.redirects import is_allowed, with_token
 from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind
 from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
 from app.services.challenges import codes, magic_links, sent_codes
-from app.services.challenges.sessions import ClientSession, open_session, review_result_token
+from app.services.challenges.sessions import (
+    ClientSession,
+    action_name,
+    expired_session,
+    open_session,
+    review_result_token,
+)
 from app.services.delivery.messages import can_send_email
-from app.services.tenancy.tenant_config import settings_for
+from app.services.tenancy.tenant_config import settings_for, theme_stylesheet
 
 EMAIL_OTP = VerificationMethod.EMAIL_OTP
 EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
@@ -58,35 +65,45 @@ class PageError(Exception):
 
 @bp.errorhandler(PageError)
 def page_error(exc: PageError):
-    return render_template("challenge/message.html", title=exc.title, message=exc.message), exc.status
+    return render_template("challenge/message.html", title=exc.title, message=exc.message,
+                           mode="popup" if g.get("popup") else ""), exc.status
 
 
 def _session(token: str | None, *, kinds=(TokenKind.CLIENT, TokenKind.RESULT)) -> ClientSession:
     try:
         session = open_session(token or "", settings=current_settings(), now=utcnow(), kinds=kinds)
     except ExpiredToken as exc:
+        # Its signature holds: the page that says so can still be the tenant's, with the way back.
+        expired = expired_session(exc.claims)
+        if expired is not None:
+            _enter(expired)
         raise PageError(gettext("This link has expired"), gettext("Go back to the app and try again.")) from exc
     except InvalidToken as exc:
         # The reason is the token check's own (English) sentence.
         raise PageError(gettext("This link is not valid"),
                         gettext("%(reason)s Go back to the app and try again.", reason=exc.message)) from exc
+    _enter(session)
+    return session
+
+
+def _enter(session: ClientSession) -> None:
     # From here on the tenant's own settings apply (redirects, framing, logo); harden() reads them too.
     g.tenant = db.session.get(Tenant, session.tenant_id)
     g.tenant_settings = settings_for(g.tenant.id, current_settings())
+    # The page's "Return to <app>" (brand.page_brand): only to an address the allow-list accepts.
+    target = session.action.redirect_url
+    g.return_url = target if target and is_allowed(target, g.tenant_settings.redirect_allowlist) else None
     # The locale selector (app/challenge/locale.py) reads these: a switcher pick is kept per challenge.
     g.action_id = str(session.action.id)
     g.track_locale = (session.action.attributes or {}).get("locale")
     g.user_locale = session.user.locale
-    return session
 
 
 def _context(session: ClientSession, token: str, **extra) -> dict:
     return {
         "token": token,
         "mode": "popup" if request.values.get("mode") == "popup" else "",
-        "tenant_name": g.tenant.name,
-        "tenant_logo_url": g.tenant.logo_url,
-        "action_code": session.action.action_code,
+        "action_name": action_name(session),
         **extra,
     }
 
@@ -324,9 +341,12 @@ def challenge_complete():
 def _after_success(session: ClientSession, result_token: str):
     """A first enrolment gets its recovery codes, shown once; everyone else goes straight on."""
     if not codes.has_recovery_codes(session):
-        recovery = codes.issue_recovery_codes(session, settings=current_settings(), now=utcnow())
+        shown = [display(code) for code in codes.issue_recovery_codes(session, settings=current_settings(), now=utcnow())]
+        # The download's text, built here: a template's gettext would HTML-escape the tenant's name into it.
+        heading = gettext("Recovery codes for %(app)s. Each code works once.", app=g.tenant.name)
         return render_template(
-            "challenge/recovery_codes.html", **_context(session, result_token, codes=recovery)
+            "challenge/recovery_codes.html",
+            **_context(session, result_token, codes=shown, codes_file="\n".join([heading, "", *shown, ""])),
         )
     return redirect(url_for("challenge.challenge_finish", token=result_token, mode=request.values.get("mode") or None))
 
@@ -349,3 +369,17 @@ def challenge_finish():
     if target:
         return redirect(with_token(target, token))
     return render_template("challenge/done.html", **_context(session, token))
+
+
+@bp.get("/theme/<tenant_id>/<stamp>.css")
+def theme_stylesheet_show(tenant_id: str, stamp: str):
+    """The tenant's theme as a stylesheet (the CSP allows no inline styles). Its URL names the stamp it
+    was built for, so a browser may keep it for good; an older stamp (a page rendered before a change)
+    gets the current theme, not to be kept."""
+    found = theme_stylesheet(tenant_id)
+    if found is None:
+        return make_response("", 404, {"Content-Type": "text/css; charset=utf-8"})
+    current, css = found
+    g.cacheable = True
+    cache = "public, max-age=31536000, immutable" if stamp == current else "no-cache"
+    return make_response(css, 200, {"Content-Type": "text/css; charset=utf-8", "Cache-Control": cache})

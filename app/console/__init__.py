@@ -14,6 +14,7 @@ from app.console import (  # noqa: E402,F401
     actions,
     activity,
     backtests,
+    brand,
     custom_data,
     home,
     management_keys,

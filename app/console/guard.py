@@ -34,10 +34,13 @@ ANYONE = frozenset({
     "console.account_passkey_add", "console.account_passkey_remove",
     "review.case_claim", "review.case_release", "review.note_create", "review.case_decide",
 })
-# Endpoints a page asks on a timer (listed above too, for the roles that may read them).
+# Endpoints a page asks by itself, on a timer or as the admin types (listed above too, for the roles
+# that may read them): they never write the session, so one in flight cannot drop a flash saved meanwhile.
 POLLS = frozenset({
     "console.action_first_event",  # the Get started panel: has the first event arrived?
     "console.backtest_progress",  # a back-test's page and the draft's impact preview, while it runs
+    # Settings → Brand's live preview: the fragment, and the iframe's page and stylesheet.
+    "console.settings_brand_preview", "console.settings_brand_sample", "console.settings_brand_sample_css",
     "review.queue_count",  # the nav badge, every 30 s
 })
 

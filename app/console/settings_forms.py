@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.console.forms import ServiceForm
 from app.domain.api_keys import ManagementAccess
+from app.domain.theme import DEFAULT_FONT, FONT_STACKS, Theme
 from app.models import Tenant
 from app.services.tenancy.management_keys import ACCESS_LABELS
 from app.services.tenancy.tenant_settings import TenantSettingsInput
@@ -56,6 +57,34 @@ class TenantSettingsForm(ServiceForm):
             client_token_ttl=self.client_token_ttl.data,
             publish_needs_second_admin=self.publish_needs_second_admin.data,
         )
+
+
+class ThemeForm(ServiceForm):
+    """Settings → Brand. Plain text for the colours (``#rrggbb``), not ``type=color``: a value typed or
+    pasted must be able to be wrong, and then say why (the service's message beside it)."""
+
+    primary_color = StringField("Primary colour (buttons, links)")
+    button_text_color = StringField("Button text colour")
+    background_color = StringField("Background colour")
+    text_color = StringField("Text colour")
+    radius = StringField("Corner radius (pixels)", render_kw={"inputmode": "numeric"})
+    font = SelectField("Font", choices=[SelectChoice(key, label) for key, (label, _) in FONT_STACKS.items()],
+                       default=DEFAULT_FONT, validate_choice=False)
+    logo_dark_url = StringField("Logo URL for dark backgrounds")
+    page_title = StringField("Page title")
+
+    @classmethod
+    def for_tenant(cls, tenant: Tenant) -> ThemeForm:
+        theme = Theme.from_stored(tenant.theme)
+        return cls(formdata=None, data={**(theme.stored() or {}), "font": theme.font or DEFAULT_FONT})
+
+    def values(self) -> dict[str, str | None]:
+        """What was typed, by the theme's field names (domain.theme reads them)."""
+        return {name: self[name].data for name in THEME_FIELDS}
+
+
+THEME_FIELDS = ("primary_color", "button_text_color", "background_color", "text_color", "radius", "font",
+                "logo_dark_url", "page_title")
 
 
 class ApiKeyForm(ServiceForm):

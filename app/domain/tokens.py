@@ -31,7 +31,10 @@ class InvalidToken(InvalidRequest, code="invalid_token"):
 
 
 class ExpiredToken(Unauthorized, code="expired_token"):
-    """A token Tollgate issued, past its expiry."""
+    """A token Tollgate issued, past its expiry. ``claims``: what it says (its signature holds), so a
+    page can still name the tenant and the app to go back to; never a reason to accept it."""
+
+    claims: TokenClaims | None = None
 
 
 @dataclass(frozen=True)
@@ -127,5 +130,7 @@ def read_token(
     except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
         raise InvalidToken("The token is invalid.") from exc
     if now >= claims.expires_at:
-        raise ExpiredToken("The token has expired.")
+        expired = ExpiredToken("The token has expired.")
+        expired.claims = claims
+        raise expired
     return claims

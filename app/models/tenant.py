@@ -33,6 +33,8 @@ class Tenant(Base):
     publish_needs_second_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The labels reviewers pick a decision's reason from (domain.review_reasons); None: the defaults.
     review_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    # The hosted pages' theme (domain.theme.Theme.stored(): only the fields set); None: the pages' own look.
+    theme: Mapped[dict | None] = mapped_column(JSON)
     # Changes whenever anything track reads of this tenant's configuration changes (models.config_stamp):
     # each process caches that configuration and trusts its copy only while the stamp is the same.
     config_stamp: Mapped[str] = mapped_column(String(32), default=new_config_stamp, server_default="initial")

@@ -26,7 +26,7 @@ CONSOLE_PAGES = [
     "/console/actions", "/console/actions/payout/rules", "/console/actions/payout/rules/new",
     "/console/actions/payout/settings", "/console/actions/payout/activity", "/console/activity",
     "/console/users", "/console/users/ann", "/console/data/points", "/console/data/lists",
-    "/console/data/network-lists", "/console/webhooks", "/console/webhooks/new", "/console/settings",
+    "/console/data/network-lists", "/console/webhooks", "/console/webhooks/new", "/console/settings", "/console/settings/brand",
     "/console/settings/api-keys", "/console/settings/team", "/console/settings/audit", "/console/settings/review-reasons",
     "/console/account",
     "/review/", "/console/users/ann/erase", "/console/activity/999999",

@@ -64,7 +64,7 @@ def enrol_authenticator_app(page: Page | FrameLocator) -> tuple[str, str, list[s
     Returns (secret, the code used, recovery codes)."""
     page.get_by_role("button", name="Use an authenticator app instead").click()
     expect(page.locator("h1")).to_have_text("Set up your authenticator app")
-    secret = page.locator("#totp-secret").inner_text().strip()
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")  # shown in groups of four
     code = pyotp.TOTP(secret).now()
     page.locator("#code").fill(code)
     page.get_by_role("button", name="Confirm").click()

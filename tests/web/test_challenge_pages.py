@@ -44,11 +44,15 @@ def recovery_codes(response) -> list[str]:
 
 
 def enrol_totp(client, token, mode=None) -> str:
-    """Start authenticator-app enrolment and return the secret shown on the page."""
+    """Start authenticator-app enrolment and return the secret shown on the page (in groups of four, as
+    authenticator apps print it; the copy button holds it whole)."""
     response = client.post("/challenge/totp-setup", data={"token": token, **({"mode": mode} if mode else {})})
     assert response.status_code == 200
-    secret = text_of(parse(response).find(id="totp-secret"))
-    assert re.fullmatch("[A-Z2-7]+", secret), secret
+    page = parse(response)
+    shown = text_of(page.find(id="totp-secret"))
+    assert re.fullmatch("[A-Z2-7]{4}( [A-Z2-7]{4})*( [A-Z2-7]{1,3})?", shown), shown
+    secret = shown.replace(" ", "")
+    assert page.find(id="copy-secret")["data-copy"] == secret
     return secret
 
 
@@ -110,7 +114,8 @@ def test_wrong_enrolment_code_shows_the_qr_again_with_an_error(api, client, chal
 
     assert response.status_code == 400
     page = parse(response)
-    assert alerts(page) and text_of(page.find(id="totp-secret")) == secret and page.select_one(".qr svg") is not None
+    assert alerts(page) and page.select_one(".qr svg") is not None
+    assert text_of(page.find(id="totp-secret")).replace(" ", "") == secret
 
 
 def test_enrolled_user_gets_the_code_form_and_replay_is_refused(api, client, challenge_action):

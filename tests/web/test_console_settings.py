@@ -36,6 +36,7 @@ SETTINGS_PAGES = [
     "/console/settings/team/new",
     "/console/settings/audit",
     "/console/settings/review-reasons",
+    "/console/settings/brand",
 ]
 RAW_KEY = re.compile(r"tg_sk_[A-Za-z0-9_-]+")
 VALID = {
@@ -595,7 +596,7 @@ def settings_urls(app) -> list[tuple[str, str]]:
 
 def test_settings_are_for_admins_only(app, reviewer):
     urls = settings_urls(app)
-    assert len(urls) == 19  # with the management keys (test_console_management_keys.py)
+    assert len(urls) == 24  # with the management keys (4) and Brand (5: the page, its save, the preview, the sample and its stylesheet)
 
     for method, url in urls:
         response = reviewer.client.open(url, method=method, headers={"X-CSRFToken": reviewer.csrf})

@@ -16,9 +16,17 @@ from sqlalchemy import select, update
 from app.config import Settings
 from app.domain.decision import ActionState, VerificationMethod
 from app.domain.errors import Conflict, Forbidden
-from app.domain.tokens import ExpiredToken, InvalidToken, TokenKind, derive_signing_key, issue_token, read_token
+from app.domain.tokens import (
+    ExpiredToken,
+    InvalidToken,
+    TokenClaims,
+    TokenKind,
+    derive_signing_key,
+    issue_token,
+    read_token,
+)
 from app.extensions import db
-from app.models import EndUser, UserAction
+from app.models import ActionConfiguration, EndUser, UserAction
 from app.services.decisions.action_state import change_action_state, get_action
 from app.services.decisions.tracking import action_ref
 from app.services.end_users.users import enrolled_verification_methods
@@ -79,6 +87,31 @@ def open_session(
         issuer=settings.public_url,
         now=now,
     )
+    return _session_of(claims)
+
+
+def expired_session(claims: TokenClaims | None) -> ClientSession | None:
+    """What an expired token (``ExpiredToken.claims``) was for, to brand the page that says it expired
+    and offer the way back; ``None`` when that no longer exists. It opens nothing: no ceremony reads it."""
+    if claims is None:
+        return None
+    try:
+        return _session_of(claims)
+    except InvalidToken:
+        return None
+
+
+def action_name(session: ClientSession) -> str:
+    """What the hosted pages call the action: its display name in the console, else its code."""
+    action = session.action
+    name = db.session.execute(
+        select(ActionConfiguration.name).where(ActionConfiguration.tenant_id == session.tenant_id,
+                                               ActionConfiguration.code == action.action_code)
+    ).scalar_one_or_none()
+    return (name or "").strip() or action.action_code
+
+
+def _session_of(claims: TokenClaims) -> ClientSession:
     ref = claims.action
     action = db.session.execute(
         select(UserAction).where(UserAction.tenant_id == ref.tenant_id, UserAction.idempotency_key == ref.idempotency_key)

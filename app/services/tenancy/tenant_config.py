@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from app.config import Settings
 from app.domain.rule_sets import compile_rule_set
 from app.domain.rules import CompiledRuleCache
+from app.domain.theme import Theme, stylesheet
 from app.domain.track_decision import ListVersion, RuleSetVersion
 from app.extensions import db
 from app.models import (
@@ -69,6 +70,7 @@ _LISTS = select(CustomList.name, CustomList.id, CustomList.version, CustomList.i
 _SHADOW = select(ShadowRun.id, ShadowRun.candidate_document).where(
     ShadowRun.action_configuration_id == bindparam("action_id"), ShadowRun.status == "active"
 )
+_THEME = select(Tenant.theme).where(Tenant.id == bindparam("tenant_id"))
 _SUBSCRIBERS = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
     WebhookEndpoint.tenant_id == bindparam("tenant_id"), WebhookEndpoint.is_active.is_(True)
 )
@@ -123,6 +125,7 @@ class TenantConfig:
         self._lists: dict[str, ListVersion | None] = {}
         self._point_types: dict[tuple[str, str], str] | None = None
         self._subscribers: list[tuple[str, list[str]]] | None = None
+        self._stylesheet: str | None = None
 
     def settings(self, base: Settings) -> Settings:
         """``base`` (the environment's) with this tenant's overrides."""
@@ -186,6 +189,13 @@ class TenantConfig:
                 self._lists[name] = ListVersion(row.id, row.version, list(row.items or ())) if row else None
         return {name: self._lists[name] for name in names if self._lists[name] is not None}
 
+    def stylesheet(self) -> str:
+        """The hosted pages' theme as CSS (domain.theme), built once per stamp: every page links it."""
+        if self._stylesheet is None:
+            stored = _execute(_THEME, tenant_id=self.tenant_id).scalar_one_or_none()
+            self._stylesheet = stylesheet(Theme.from_stored(stored))
+        return self._stylesheet
+
     def webhook_subscribers(self) -> list[tuple[str, list[str]]]:
         """(endpoint id, event types) of every active endpoint."""
         if self._subscribers is None:
@@ -214,6 +224,15 @@ def config_for(tenant_id: str, row: Any) -> TenantConfig:
 def current_config(tenant_id: str) -> TenantConfig:
     """For callers that did not read the stamp already (one primary-key lookup)."""
     return config_for(tenant_id, _execute(_TENANT, tenant_id=tenant_id).one())
+
+
+def theme_stylesheet(tenant_id: str) -> tuple[str, str] | None:
+    """(the tenant's current stamp, its theme's CSS), or ``None`` when there is no such tenant."""
+    row = _execute(_TENANT, tenant_id=tenant_id).one_or_none()
+    if row is None:
+        return None
+    config = config_for(tenant_id, row)
+    return config.stamp, config.stylesheet()
 
 
 def settings_for(tenant_id: str, base: Settings) -> Settings:

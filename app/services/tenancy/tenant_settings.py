@@ -26,6 +26,7 @@ from app.config import Settings
 from app.domain.errors import InvalidFields, NotFound
 from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
 from app.domain.relying_party import is_hostname, parse_origin, parse_rp_id, uncovered_origins
+from app.domain.theme import InvalidTheme, Theme, read_theme
 from app.extensions import db
 from app.models import ConsoleUser, Tenant
 from app.services.tenancy.audit import record_change
@@ -191,7 +192,7 @@ def _name(value: str | None, problems: _Problems) -> str:
     return name
 
 
-def _logo_url(value: str | None, problems: _Problems) -> str | None:
+def _logo_url(value: str | None, problems: _Problems, field: str = "logo_url") -> str | None:
     if value is None:
         return None
     try:
@@ -199,16 +200,16 @@ def _logo_url(value: str | None, problems: _Problems) -> str | None:
         host = parts.hostname
         parts.port  # noqa: B018  (raises ValueError for a bad port)
     except ValueError:
-        problems.add("logo_url", "The logo URL is not a valid URL.")
+        problems.add(field, "The logo URL is not a valid URL.")
         return None
     if len(value) > 2048:
-        problems.add("logo_url", "The logo URL must be at most 2048 characters.")
+        problems.add(field, "The logo URL must be at most 2048 characters.")
     elif not host or parts.scheme not in ("http", "https") or parts.username or parts.password:
-        problems.add("logo_url", "The logo URL must be an absolute https:// URL.")
+        problems.add(field, "The logo URL must be an absolute https:// URL.")
     elif not (is_hostname(host) or _is_ip(host)) or any(c.isspace() for c in value):
-        problems.add("logo_url", "The logo URL's host is not a valid domain name or IP address.")
+        problems.add(field, "The logo URL's host is not a valid domain name or IP address.")
     elif parts.scheme == "http" and host not in LOCAL_HOSTS:
-        problems.add("logo_url", "The logo URL must use https (http only for localhost).")
+        problems.add(field, "The logo URL must use https (http only for localhost).")
     return value
 
 
@@ -271,3 +272,36 @@ def _ttl(value: int | None, problems: _Problems) -> int | None:
 
 def _plain(value):
     return list(value) if isinstance(value, tuple | list) else value
+
+
+# -- the hosted pages' theme ------------------------------------------------------------------------
+
+
+def read_theme_input(values: dict[str, str | None]) -> tuple[Theme, dict[str, list[str]]]:
+    """The theme an admin typed, as far as it is usable, and every problem with it: domain.theme's rules,
+    and the dark logo's URL checked like the logo's (the console's live preview shows both)."""
+    theme, errors = read_theme(values)
+    problems = _Problems({name: list(messages) for name, messages in errors.items()})
+    _logo_url(theme.logo_dark_url, problems, field="logo_dark_url")
+    if "logo_dark_url" in problems.fields:
+        theme = replace(theme, logo_dark_url=None)  # never shown, not even in the preview
+    return theme, problems.fields
+
+
+def validate_theme(values: dict[str, str | None]) -> Theme:
+    """The theme to save, or ``InvalidTheme`` naming every bad field."""
+    theme, problems = read_theme_input(values)
+    if problems:
+        raise InvalidTheme(problems)
+    return theme
+
+
+def update_tenant_theme(actor: ConsoleUser, values: dict[str, str | None]) -> Tenant:
+    """Validate, save (a new config stamp, so the pages link the new stylesheet), audit, commit once."""
+    tenant = get_tenant(actor.tenant_id)
+    stored = validate_theme(values).stored()
+    if stored != tenant.theme:
+        record_change(actor, "tenant.theme_updated", tenant.id, "tenant", before=tenant.theme, after=stored)
+        tenant.theme = stored
+        db.session.commit()
+    return tenant
