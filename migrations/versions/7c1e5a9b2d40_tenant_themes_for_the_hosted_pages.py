@@ -1,7 +1,7 @@
 """Tenant themes for the hosted pages
 
 Revision ID: 7c1e5a9b2d40
-Revises: dddf58bf3ecf
+Revises: a7c3e91f0b24
 Create Date: 2026-12-04 22:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7c1e5a9b2d40'
-down_revision = 'dddf58bf3ecf'
+down_revision = "a7c3e91f0b24"
 branch_labels = None
 depends_on = None
 
