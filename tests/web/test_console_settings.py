@@ -596,7 +596,8 @@ def settings_urls(app) -> list[tuple[str, str]]:
 
 def test_settings_are_for_admins_only(app, reviewer):
     urls = settings_urls(app)
-    assert len(urls) == 24  # with the management keys (4) and Brand (5: the page, its save, the preview, the sample and its stylesheet)
+    # With the management keys (4) and Brand (5: the page, its save, the preview, the sample and its stylesheet).
+    assert len(urls) == 24
 
     for method, url in urls:
         response = reviewer.client.open(url, method=method, headers={"X-CSRFToken": reviewer.csrf})
