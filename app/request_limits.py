@@ -44,7 +44,9 @@ def _carries_nul() -> bool:
     if "\x00" in request.path or b"%00" in request.query_string:
         return True
     if request.is_json:
-        return _JSON_NUL_ESCAPE.search(request.get_data(cache=True)) is not None
+        body = request.get_data(cache=True)
+        # The plain substring search first: it runs at memchr speed, the regex only on a body that has it.
+        return b"\\u0000" in body and _JSON_NUL_ESCAPE.search(body) is not None
     if request.mimetype in FORM_TYPES:
         return any("\x00" in value for _, value in request.form.items(multi=True))
     return False
