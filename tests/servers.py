@@ -4,12 +4,13 @@ Tollgate itself under gunicorn in processes of its own (so nothing is shared but
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 
 import requests
@@ -53,6 +54,31 @@ def tollgate_processes(env: Mapping[str, str], count: int) -> Iterator[list[str]
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+@contextmanager
+def tollgate_to_kill(env: Mapping[str, str]) -> Iterator[tuple[str, Callable[[], None]]]:
+    """One Tollgate instance (gunicorn, one worker) in a process group of its own; yields its base URL
+    and a function that ends the whole group with SIGKILL (no worker finishes anything, no clean
+    shutdown: what ``kill -9`` or a crash does)."""
+    port = free_port()
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "app:create_app()"],
+            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )
+
+        def kill() -> None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_up(url, process, log)
+            yield url, kill
+        finally:
+            if process.poll() is None:
+                kill()
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, log) -> None:
