@@ -37,6 +37,8 @@ def register(app: Flask) -> None:
     for lost in DATABASE_LOST:
         app.register_error_handler(lost, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(_close_session)
 
 
 def _domain_error(exc: DomainError):
@@ -61,11 +63,25 @@ def _http_error(exc: HTTPException):
     return _page(status, exc.name, exc.description), status, headers
 
 
+def _close_session(_exc: BaseException | None) -> None:
+    """Close the request's session where a lost database cannot raise past the answer.
+
+    Closing rolls back what the request left open; when PostgreSQL went down after the view's last
+    statement, that rollback fails, and a teardown that raises turns the view's finished answer into
+    a 500. The dead connection is invalidated instead: the pool drops it and the next checkout
+    pre-pings a new one. Flask-SQLAlchemy's own teardown then finds nothing left to close.
+    """
+    try:
+        db.session.close()
+    except DATABASE_LOST:
+        db.session().invalidate()  # scoped_session proxies close() but not invalidate()
+
+
 def _database_unavailable(exc: SQLAlchemyError):
     try:
         db.session.rollback()
-    except SQLAlchemyError:  # the connection is already gone: the pool discards it
-        pass
+    except SQLAlchemyError:  # the connection is already gone: drop it without another round trip
+        db.session().invalidate()
     # One line, not a traceback per request of an outage; and the driver's message, not the
     # statement with its parameters (personal data).
     cause = getattr(exc, "orig", None) or exc

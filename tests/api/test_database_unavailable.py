@@ -93,6 +93,28 @@ def test_a_connection_killed_under_a_request_is_a_503_and_the_pool_reconnects(se
     assert served.status_code == 200, served.get_json()
 
 
+def test_a_connection_lost_after_the_answer_is_ready_leaves_the_answer_alone(second_instance, app_env, caplog):
+    """PostgreSQL going down between a view's last statement and the end of its request: closing the
+    session rolls back on a dead connection. That must not turn the view's answer into a 500."""
+    if dialect(app_env) != "postgresql":
+        pytest.skip("PostgreSQL ends the connection as a shutdown does")
+
+    def lose_connection_after_the_answer():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()  # a transaction is open
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return {"answered": True}
+
+    second_instance.add_url_rule("/v1/lose-connection-after", view_func=lose_connection_after_the_answer)
+    client = second_instance.test_client()
+
+    answered = client.get("/v1/lose-connection-after")
+    again = client.get("/readyz")
+
+    assert (answered.status_code, answered.get_json()) == (200, {"answered": True})
+    assert again.status_code == 200  # the pool dropped the dead connection
+
+
 def test_no_free_connection_in_the_pool_is_a_503_too(second_instance, tenant, caplog):
     """Every connection stuck on a database that stopped answering: the next request's wait for one
     times out. That is the same outage, and callers are told to come back, as for the others."""
