@@ -29,7 +29,7 @@ from app.services.challenges.sessions import (
     open_session,
     review_result_token,
 )
-from app.services.delivery.messages import can_send_email
+from app.services.delivery.messages import EMAIL, can_send
 from app.services.tenancy.tenant_config import settings_for, theme_stylesheet
 
 EMAIL_OTP = VerificationMethod.EMAIL_OTP
@@ -37,10 +37,10 @@ EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
 
 
 def page_methods() -> tuple[VerificationMethod, ...]:
-    """What these pages can verify, in the order offered when the action names no default; email only
-    when this server can send it."""
+    """What these pages can verify (for the tenant of the page, once a session is open), in the order
+    offered when the action names no default; email only when this server can send it."""
     methods = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
-    return (*methods, EMAIL_OTP, EMAIL_MAGIC_LINK) if can_send_email(current_settings()) else methods
+    return (*methods, EMAIL_OTP, EMAIL_MAGIC_LINK) if can_send(EMAIL, g.tenant.id, current_settings()) else methods
 # Lazy: each page renders them in its own language.
 STATE_PAGES = {
     ActionState.BLOCK: (lazy_gettext("This request was blocked"),
@@ -268,8 +268,8 @@ def enrol_by_email(method: VerificationMethod, unavailable: LazyString, setup_pa
     _require_offered(method, session.enrollable_methods(page_methods()), str(unavailable))
     email = request.form.get("email", "").strip()
     try:
-        sent_codes.enroll_email(session, email, settings=current_settings(), now=utcnow(), locale=str(get_locale()),
-                                method=method)
+        sent_codes.enroll(session, email, method=method, settings=current_settings(), now=utcnow(),
+                          locale=str(get_locale()))
     except DomainError as exc:
         return render_template("challenge/enrol.html", **_context(
             session, token, methods=session.enrollable_methods(page_methods()), email_error=exc.message,

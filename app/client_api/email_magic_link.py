@@ -23,8 +23,8 @@ def email_magic_link_enroll():
     """``emailML.enroll({email})``: the address is enrolled once the link this sends is confirmed."""
     session = bearer_session()
     body = parse_body(EnrollEmailRequest)
-    authenticator, _ = sent_codes.enroll_email(session, body.email, settings=current_settings(), now=utcnow(),
-                                                 locale=SDK_LOCALE, method=EMAIL_MAGIC_LINK)
+    authenticator, _ = sent_codes.enroll(session, body.email, method=EMAIL_MAGIC_LINK, settings=current_settings(),
+                                         now=utcnow(), locale=SDK_LOCALE)
     return jsonify({"userAuthenticatorId": authenticator.id, "userId": session.user.user_id})
 
 

@@ -12,6 +12,7 @@ from app.client_api import bp
 from app.client_api.auth import bearer_session
 from app.client_api.verification import verify_code_request
 from app.config import current_settings
+from app.domain.decision import VerificationMethod
 from app.domain.documents import WireModel
 from app.models.base import utcnow
 from app.services.challenges import sent_codes
@@ -29,8 +30,8 @@ def email_otp_enroll():
     """``email.enroll({email})``: the address is enrolled once the code this sends comes back."""
     session = bearer_session()
     body = parse_body(EnrollEmailRequest)
-    authenticator, _ = sent_codes.enroll_email(session, body.email, settings=current_settings(), now=utcnow(),
-                                                 locale=SDK_LOCALE)
+    authenticator, _ = sent_codes.enroll(session, body.email, method=VerificationMethod.EMAIL_OTP,
+                                         settings=current_settings(), now=utcnow(), locale=SDK_LOCALE)
     return jsonify({"userAuthenticatorId": authenticator.id, "userId": session.user.user_id})
 
 
