@@ -236,7 +236,8 @@ def tollgate_purge(every: int | None) -> None:
         report = purge_expired(settings=settings, now=utcnow())
         return (f"purge: {report.actions} actions ({kept}), {report.verification_attempts} old verification "
                 f"attempts, {report.sign_in_failures} old failed sign-ins, {report.api_key_failures} old invalid "
-                f"API keys, {report.audit_events} old audit events deleted")
+                f"API keys, {report.audit_events} old audit events deleted, and {report.code_sends} code sends "
+                "past their hour's limit")
 
     _repeat(one_round, every=every)
 

@@ -93,6 +93,10 @@ class Settings:
     # what bounds SMS pumping and mail bombing through a leaked client flow.
     sends_per_destination_per_hour: int = 10
     sends_per_tenant_per_minute: int = 600
+    # Messages one user's challenges may send per rolling hour (a user typing number after number on the
+    # enrolment page), and one client address may ask for through the client API and the hosted pages.
+    sends_per_user_per_hour: int = 20
+    sends_per_client_address_per_hour: int = 30
     # Text messages (SMS, WhatsApp) through Twilio; None: by an sms.created webhook, or the development outbox.
     twilio: TwilioAccount | None = None
     # ISO regions SMS and WhatsApp codes may go to; empty: every country.
@@ -173,6 +177,13 @@ VARIABLES = {
     "TOLLGATE_CODE_TTL": "600",
     "TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR": "10",
     "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE": "600",
+    "TOLLGATE_SENDS_PER_USER_PER_HOUR": "20",
+    "TOLLGATE_SENDS_PER_CLIENT_ADDRESS_PER_HOUR": "30",
+    "TOLLGATE_TWILIO_ACCOUNT_SID": None,
+    "TOLLGATE_TWILIO_AUTH_TOKEN": None,
+    "TOLLGATE_TWILIO_FROM": None,
+    "TOLLGATE_TWILIO_BASE_URL": None,
+    "TOLLGATE_SMS_ALLOWED_COUNTRIES": None,
 }
 
 
@@ -315,6 +326,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         sms_countries = frozenset()
     per_destination = _int_in_range(get, "TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR", 1, 1000, problems, unit="messages")
     per_tenant = _int_in_range(get, "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE", 1, 1_000_000, problems, unit="messages")
+    per_user = _int_in_range(get, "TOLLGATE_SENDS_PER_USER_PER_HOUR", 1, 1000, problems, unit="messages")
+    per_address = _int_in_range(get, "TOLLGATE_SENDS_PER_CLIENT_ADDRESS_PER_HOUR", 1, 100_000, problems,
+                                unit="messages")
 
     if problems:
         raise ConfigError(problems)
@@ -353,6 +367,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         code_ttl=code_ttl,
         sends_per_destination_per_hour=per_destination,
         sends_per_tenant_per_minute=per_tenant,
+        sends_per_user_per_hour=per_user,
+        sends_per_client_address_per_hour=per_address,
         twilio=twilio,
         sms_allowed_countries=sms_countries,
     )

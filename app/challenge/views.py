@@ -280,7 +280,8 @@ def send_by_email(method: VerificationMethod, unavailable: LazyString):
     token, session = _posted_session()
     _require_offered(method, session.usable_methods(page_methods()), str(unavailable))
     try:
-        sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=str(get_locale()), method=method)
+        sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=str(get_locale()), method=method,
+                             client_ip=request.remote_addr)
     except TooManyRequests as exc:
         return _verify_page(session, token, session.usable_methods(page_methods()), error=exc.message,
                             method=method.value, status=429)
@@ -302,7 +303,7 @@ def enrol_by_email(method: VerificationMethod, unavailable: LazyString, setup_pa
     typed = request.form.get("email" if method in EMAIL_METHODS else "phone_number", "").strip()
     try:
         sent_codes.enroll(session, typed, method=method, settings=current_settings(), now=utcnow(),
-                          locale=str(get_locale()))
+                          locale=str(get_locale()), client_ip=request.remote_addr)
     except DomainError as exc:
         return render_template("challenge/enrol.html", **_context(
             session, token, methods=session.enrollable_methods(page_methods()),

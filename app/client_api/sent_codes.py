@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from pydantic import StringConstraints
 
 from app.api.responses import parse_body
@@ -37,14 +37,15 @@ def enroll_request(method: VerificationMethod, destination: str) -> Response:
     """An enrolment: the address or number is enrolled once the code (or link) this sends comes back."""
     session = bearer_session()
     authenticator, _ = sent_codes.enroll(session, destination, method=method, settings=current_settings(),
-                                         now=utcnow(), locale=SDK_LOCALE)
+                                         now=utcnow(), locale=SDK_LOCALE, client_ip=request.remote_addr)
     return jsonify({"userAuthenticatorId": authenticator.id, "userId": session.user.user_id})
 
 
 def send_request(method: VerificationMethod) -> Response:
     """A challenge (no body): a code (or link) to the enrolled address or number; again, a resend."""
     session = bearer_session()
-    sent = sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=SDK_LOCALE, method=method)
+    sent = sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=SDK_LOCALE, method=method,
+                                client_ip=request.remote_addr)
     return jsonify({"challengeId": sent.challenge_id})
 
 

@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from app.config import current_settings
 from app.console.forms import AtMost
 from app.domain.builder import TOO_LARGE, Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
 from app.domain.catalogue import TenantCatalogue
@@ -26,6 +28,7 @@ from app.domain.labels import label
 from app.domain.rules import validate_conditions
 from app.models import ActionConfiguration, Rule
 from app.models.review import OverduePolicy
+from app.services.challenges.code_destinations import unsendable_methods
 from app.services.rulesets.rules import (
     ACTION_CODE_PATTERN,
     DEFAULT_VERIFICATION_METHODS,
@@ -97,6 +100,14 @@ class ActionSettingsForm(FlaskForm):
         "When a case is still waiting at its deadline",
         choices=[SelectChoice(p.value, label) for p, label in OVERDUE_LABELS.items()], default=OverduePolicy.FLAG.value,
     )
+
+    def validate_verification_methods(self, field) -> None:
+        unsendable = unsendable_methods(field.data or [], current_user.tenant_id, current_settings())
+        if unsendable:
+            raise ValidationError(
+                f"{', '.join(unsendable)} cannot be enabled: this server has no way to send them. Configure "
+                "TOLLGATE_SMTP_URL (email) or TOLLGATE_TWILIO_* (SMS, WhatsApp), or subscribe a webhook to "
+                "email.created / sms.created.")
 
     def validate_default_verification_method(self, field) -> None:
         if field.data and field.data not in (self.verification_methods.data or []):

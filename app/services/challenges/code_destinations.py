@@ -13,7 +13,7 @@ from app.domain.errors import InvalidRequest
 from app.domain.one_time_codes import mask_email
 from app.domain.phone_numbers import check_destination, mask_phone, parse_phone_number
 from app.models import Authenticator, EndUser
-from app.services.delivery.messages import EMAIL, SMS, WHATSAPP
+from app.services.delivery.messages import EMAIL, SMS, WHATSAPP, can_send
 from app.services.end_users.users import validate_email
 
 EMAIL_METHODS = (VerificationMethod.EMAIL_OTP, VerificationMethod.EMAIL_MAGIC_LINK)
@@ -32,6 +32,24 @@ def channel_for(method: VerificationMethod, sms_channel: str | None = None) -> s
     if sms_channel is not None and sms_channel not in SMS_CHANNELS:
         raise InvalidRequest(f"smsChannel must be one of {', '.join(SMS_CHANNELS)}.", code="invalid_sms_channel")
     return SMS_CHANNELS[sms_channel or "DEFAULT"]
+
+
+def unsendable_methods(names: list[str], tenant_id: str, settings: Settings) -> list[str]:
+    """Of ``names`` (an action's allowed methods), the sent ones this server has no way to send for
+    the tenant: in production, email with neither SMTP nor an email.created webhook, texts with
+    neither Twilio nor an sms.created one. Elsewhere the development outbox sends everything."""
+    sent = {method.value: method for method in SENT_METHODS}
+    return [name for name in names if name in sent and not can_send(channel_for(sent[name]), tenant_id, settings)]
+
+
+def refuse_unsendable(names: list[str], tenant_id: str, settings: Settings) -> None:
+    """400 verification_method_not_configured, naming what this server cannot send."""
+    unsendable = unsendable_methods(names, tenant_id, settings)
+    if unsendable:
+        raise InvalidRequest(f"{', '.join(unsendable)} cannot be enabled: this server has no way to send them "
+                             "(configure TOLLGATE_SMTP_URL for email and TOLLGATE_TWILIO_* for SMS and WhatsApp, or "
+                             "subscribe a webhook to email.created / sms.created).",
+                             code="verification_method_not_configured")
 
 
 def checked_destination(method: VerificationMethod, value: str | None, *, settings: Settings) -> str:

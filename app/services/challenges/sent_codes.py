@@ -76,8 +76,9 @@ class PendingCode:
 
 
 def enroll(session: ClientSession, destination: str | None, *, method: VerificationMethod, settings: Settings,
-           now: datetime, locale: str) -> tuple[Authenticator, SentCode]:
-    """A new address or number for the user, verified by the first code (or link) sent to it (which this sends)."""
+           now: datetime, locale: str, client_ip: str | None = None) -> tuple[Authenticator, SentCode]:
+    """A new address or number for the user, verified by the first code (or link) sent to it (which this
+    sends). ``client_ip``: the browser's address, whose sends are limited."""
     if not session.may_add_authenticator():
         raise Forbidden(f"Adding {'an email address' if method in EMAIL_METHODS else 'a phone number'} needs a "
                         "passed challenge and the add:authenticators scope.", code="insufficient_scope")
@@ -92,11 +93,11 @@ def enroll(session: ClientSession, destination: str | None, *, method: Verificat
     db.session.add(authenticator)
     db.session.flush()
     sent = _new_challenge(session, authenticator, settings=settings, now=now)
-    return authenticator, commit_and_send(sent, settings=settings, locale=locale)
+    return authenticator, commit_and_send(sent, settings=settings, locale=locale, client_ip=client_ip)
 
 
 def send_code(session: ClientSession, *, settings: Settings, now: datetime, locale: str,
-              method: VerificationMethod = EMAIL_OTP) -> SentCode:
+              method: VerificationMethod = EMAIL_OTP, client_ip: str | None = None) -> SentCode:
     """Send a code (or link) to the user's address or number; one already on its way is replaced (a resend)."""
     if session.action.state not in COMPLETABLE_STATES:
         raise Conflict(f"The action is {session.action.state.value}; no code is sent for it.", code="action_not_pending")
@@ -110,7 +111,7 @@ def send_code(session: ClientSession, *, settings: Settings, now: datetime, loca
         sent = resend(current, settings=settings, now=now)
     else:
         sent = _new_challenge(session, authenticator, settings=settings, now=now)
-    return commit_and_send(sent, settings=settings, locale=locale)
+    return commit_and_send(sent, settings=settings, locale=locale, client_ip=client_ip)
 
 
 def verify_code(session: ClientSession, code: str, *, settings: Settings, now: datetime,
@@ -252,9 +253,10 @@ def _cooldown_left(challenge: CodeChallenge, *, now: datetime) -> int:
     return max(0, math.ceil((challenge.last_sent_at + RESEND_COOLDOWN - now).total_seconds()))
 
 
-def commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings, locale: str) -> SentCode:
+def commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings, locale: str,
+                    client_ip: str | None = None) -> SentCode:
     """Queue the message carrying the code (in ``locale``, a catalogue's language), commit it with its
-    challenge, then try to send it."""
+    challenge, then try to send it. ``client_ip``: the browser's that asked (none for the server API)."""
     challenge, code = sent
     tenant = db.session.get(Tenant, challenge.tenant_id)
     minutes = max(1, settings.code_ttl // 60)
@@ -270,7 +272,8 @@ def commit_and_send(sent: tuple[CodeChallenge, str], *, settings: Settings, loca
         content = message_templates.code_text(code=code, minutes=minutes, tenant_name=tenant.name, locale=locale)
     message = messages.queue_message(challenge.tenant_id, challenge.channel, challenge.destination, content,
                                      handoff=messages.Handoff(data=_handoff_data(challenge), secret=secret),
-                                     code_challenge_id=challenge.id, settings=settings, now=challenge.last_sent_at)
+                                     code_challenge_id=challenge.id, settings=settings, now=challenge.last_sent_at,
+                                     end_user_id=challenge.end_user_id, client_ip=client_ip)
     result = SentCode(challenge_id=challenge.id, masked_destination=masked(challenge.verification_method,
                                                                            challenge.destination),
                       expires_at=challenge.expires_at, message_id=message.id)

@@ -28,13 +28,14 @@ from app.config import Settings
 from app.domain.errors import InvalidRequest, TooManyRequests
 from app.domain.secretbox import SecretBox
 from app.extensions import db
-from app.models import OutboundMessage
+from app.models import CodeChallenge, OutboundMessage
 from app.models.base import new_id, utcnow
 from app.services.delivery.events import EMAIL_CREATED, SMS_CREATED, queue_event, subscribed_endpoints
 from app.services.delivery.leases import SendReport, claim
 from app.services.delivery.smtp import SmtpConnection, SmtpError, build_email
 from app.services.delivery.twilio import TwilioClient, TwilioError
-from app.services.limits import slots
+from app.services.limits import address_failures, slots
+from app.services.limits.address_failures import CODE_SEND
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
 SMTP, TWILIO, WEBHOOK, OUTBOX = "smtp", "twilio", "webhook", "outbox"
@@ -107,10 +108,11 @@ def can_send(channel: str, tenant_id: str, settings: Settings) -> bool:
 
 
 def queue_message(tenant_id: str, channel: str, recipient: str, content: EmailContent | TextContent, *,
-                  handoff: Handoff, code_challenge_id: str | None, settings: Settings,
-                  now: datetime) -> OutboundMessage:
+                  handoff: Handoff, code_challenge_id: str | None, settings: Settings, now: datetime,
+                  end_user_id: int | None = None, client_ip: str | None = None) -> OutboundMessage:
     """Add the message to the caller's transaction; after its commit, pass the id to ``send_now``.
-    Handed to a webhook, it is its event (in the same transaction) and counts as sent."""
+    Handed to a webhook, it is its event (in the same transaction) and counts as sent. ``end_user_id``
+    and ``client_ip`` (a browser's, for the client API and the hosted pages) are limited too."""
     transport = transport_for(channel, tenant_id, settings)
     box = SecretBox(settings.encryption_keys)
     done = transport in (OUTBOX, WEBHOOK)
@@ -120,17 +122,19 @@ def queue_message(tenant_id: str, channel: str, recipient: str, content: EmailCo
         status=SENT if done else QUEUED, attempts=0, next_attempt_at=None if done else now,
         sent_at=now if done else None, created_at=now,
     )
-    _take_send_places(message, settings=settings, now=now)
+    _take_send_places(message, end_user_id=end_user_id, client_ip=client_ip, settings=settings, now=now)
     if transport == WEBHOOK:
         queue_event(tenant_id, HOOKS[channel], handoff.data, subscribed_endpoints(tenant_id, HOOKS[channel]), now=now,
                     sealed_data=box.encrypt(json.dumps(handoff.secret)))
     return message
 
 
-def _take_send_places(message: OutboundMessage, *, settings: Settings, now: datetime) -> None:
-    """The message counts against its destination's hourly limit and its tenant's per-minute one,
-    or the caller's whole transaction (the challenge with it) is rolled back and 429 raised: exact
-    under concurrency, as slots.take_place is (one lock per tenant serialises its senders)."""
+def _take_send_places(message: OutboundMessage, *, end_user_id: int | None, client_ip: str | None,
+                      settings: Settings, now: datetime) -> None:
+    """The message counts against its tenant's per-minute limit, its destination's hourly one, its
+    user's and (asked for by a browser) its client address's, or the caller's whole transaction (the
+    challenge with it) is rolled back and 429 raised: exact under concurrency, as slots.take_place is
+    (one lock per tenant serialises its senders; the address's limit takes its own after it)."""
     sent = OutboundMessage.__table__.c
     slots.serialise(f"sends:{message.tenant_id}")
     per_tenant = (select(func.count()).select_from(OutboundMessage)
@@ -138,13 +142,20 @@ def _take_send_places(message: OutboundMessage, *, settings: Settings, now: date
     if slots.take_place(message, per_tenant, limit=settings.sends_per_tenant_per_minute) is None:
         raise TooManyRequests("Too many messages are being sent for this account right now; try again in a minute.",
                               retry_after=int(SEND_MINUTE.total_seconds()))
-    per_destination = (select(func.count()).select_from(OutboundMessage)
-                       .where(sent.tenant_id == message.tenant_id, _same_destination(message),
-                              sent.created_at > now - SEND_HOUR))
-    if db.session.execute(per_destination).scalar_one() > settings.sends_per_destination_per_hour:
-        db.session.rollback()
-        raise TooManyRequests("Too many codes were sent to this address or number in the last hour; try again later.",
-                              retry_after=_retry_after_hour(message, now=now))
+    hourly = [(_same_destination(message), settings.sends_per_destination_per_hour,
+               "Too many codes were sent to this address or number in the last hour; try again later.")]
+    if end_user_id is not None:
+        # SMS pumping through one user: number after number typed on the enrolment page.
+        mine = sent.code_challenge_id.in_(select(CodeChallenge.id).where(CodeChallenge.end_user_id == end_user_id))
+        hourly.append((mine, settings.sends_per_user_per_hour,
+                       "Too many codes were sent for you in the last hour; try again later."))
+    for same, limit, refusal in hourly:
+        window = (select(func.count()).select_from(OutboundMessage)
+                  .where(sent.tenant_id == message.tenant_id, same, sent.created_at > now - SEND_HOUR))
+        if db.session.execute(window).scalar_one() > limit:
+            db.session.rollback()
+            raise TooManyRequests(refusal, retry_after=_retry_after_hour(message.tenant_id, same, now=now))
+    address_failures.take_failure(CODE_SEND, client_ip, allowed=settings.sends_per_client_address_per_hour, now=now)
 
 
 def _same_destination(message: OutboundMessage):
@@ -152,13 +163,12 @@ def _same_destination(message: OutboundMessage):
     return func.lower(OutboundMessage.__table__.c.recipient) == message.recipient.lower()
 
 
-def _retry_after_hour(message: OutboundMessage, *, now: datetime) -> int:
-    """Seconds until the oldest send of the hour to this destination leaves the window (read after
-    the rollback, so it does not count the refused one)."""
+def _retry_after_hour(tenant_id: str, same: Any, *, now: datetime) -> int:
+    """Seconds until the oldest send of the hour matching ``same`` leaves the window (read after the
+    rollback, so it does not count the refused one)."""
     sent = OutboundMessage.__table__.c
     oldest = db.session.execute(
-        select(func.min(sent.created_at)).where(sent.tenant_id == message.tenant_id, _same_destination(message),
-                                                sent.created_at > now - SEND_HOUR)
+        select(func.min(sent.created_at)).where(sent.tenant_id == tenant_id, same, sent.created_at > now - SEND_HOUR)
     ).scalar_one()
     if oldest is None:
         return 1
