@@ -21,4 +21,6 @@ def message_list():
     return render("console/messages/list.html", listed=messages.recent_messages(current_user.tenant_id, settings=settings),
                   development_outbox=settings.development_outbox,
                   can_send_email=messages.can_send(messages.EMAIL, current_user.tenant_id, settings),
-                  development_sms_outbox=settings.development_sms_outbox)
+                  development_sms_outbox=settings.development_sms_outbox,
+                  # SMS pumping buys premium numbers in far countries: an open allow-list is worth a warning.
+                  any_sms_country=not settings.sms_allowed_countries)

@@ -1,5 +1,6 @@
 """Console → Messages: every email with its status; without SMTP, the development outbox in full."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -70,3 +71,11 @@ def test_without_twilio_the_development_outbox_shows_each_text_message(app, api,
     assert (row["To"], row["Channel"]) == ("+447400123456", "SMS")
     body = page.select_one("table.messages pre").get_text()
     assert body.split()[0].isdigit() and len(body.split()[0]) == 6 and "Test tenant" in body
+
+
+def test_an_open_sms_country_list_is_warned_about_until_the_operator_sets_one(app, admin, monkeypatch):
+    assert "TOLLGATE_SMS_ALLOWED_COUNTRIES" in text_of(parse(admin.get("/console/messages")).find(id="sms-countries"))
+
+    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], sms_allowed_countries=frozenset({"GB"})))
+
+    assert parse(admin.get("/console/messages")).find(id="sms-countries") is None
