@@ -43,8 +43,9 @@ from app.services.tenancy.records import flush_or_refuse
 from app.services.tenancy.tenant_config import TenantConfig
 
 SERVER = "server"
-# What the server API sends (Authsignal's challenge takes these); WHATSAPP is also SMS with smsChannel WHATSAPP.
-KNOWN_METHODS = ("EMAIL_OTP", "SMS", "WHATSAPP")
+# What the server API sends: Authsignal's challenge takes the codes (WHATSAPP is also SMS with smsChannel
+# WHATSAPP); EMAIL_MAGIC_LINK is Tollgate's own, confirmed on the link's page, then claimed.
+KNOWN_METHODS = ("EMAIL_OTP", "SMS", "WHATSAPP", "EMAIL_MAGIC_LINK")
 # A server-started challenge has no page and no track locale to take a language from.
 SERVER_LOCALE = "en"
 
@@ -104,6 +105,10 @@ def start_challenge(config: TenantConfig, request: ChallengeRequest, *, settings
 
 def verify(tenant_id: str, challenge_id: str, code: str, *, settings: Settings, now: datetime) -> Verification:
     challenge = _challenge(tenant_id, challenge_id)
+    if challenge.verification_method is VerificationMethod.EMAIL_MAGIC_LINK:
+        raise InvalidRequest("A magic link has no code: the person confirms it on the page it opens; "
+                             "claimChallenge answers 409 challenge_not_verified until then.",
+                             code="unsupported_verification_method")
     digest = challenge.code_digest
     if (challenge.verified_at is None and challenge.ended_at is None and challenge.expires_at > now
             and code_matches(code, digest, key=code_key(settings), context=challenge.id)):
