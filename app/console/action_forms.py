@@ -2,6 +2,9 @@
 
 The condition builder is not a WTForms form: its fields are keyed by tree position
 (``c-0-1-field``), so :class:`ConditionsEditor` reads them with :func:`app.domain.builder.tree_from_form`.
+
+Past our usual size because the action's forms share the field types defined here (deadline,
+methods) and the condition editor is read by two of them (rule and Test action).
 """
 
 from __future__ import annotations

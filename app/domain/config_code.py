@@ -6,6 +6,9 @@ The document is plain data (camelCase, the CLI's rule format) in one canonical f
 always the same bytes. Rules carry no ids: within an action a rule is known by its name (unique in
 a file), so a file applies to another tenant, where the ids differ. A section left out of a file
 (``settings`` say, when staging and production have their own origins) is not managed by it.
+
+Past our usual size because reading a file, its canonical form and the diff are one format: each
+section's spec, how it is rendered and how it is compared change together when a section does.
 """
 
 from __future__ import annotations

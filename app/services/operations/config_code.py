@@ -9,6 +9,10 @@ Apply writes in one transaction, as the console's services would: rule and polic
 the action's draft (published only with a change note), everything else applies at once, and each
 change is an audit event by ``cli``. It refuses when what it would overwrite (the published
 configuration and every draft) is no longer what the plan saw: the plan's fingerprint.
+
+Past our usual size because export, plan and apply must agree on one reading of the stored
+configuration (``_live``, ``_settings_of``) and on the plan's fingerprint; apart, they could
+drift and a plan would no longer describe what apply writes. The pure half is ``app.domain.config_code``.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Every edit here changes the action's **draft**; tracks are decided by its live version until the
 draft is published (services.rulesets.versions). Creating an action publishes its version 1.
+
+Past our usual size because an action's configuration and its rules are one draft: every edit
+here (settings, a rule added, moved, switched off) goes through the same load-check-write of that
+draft, and the checks only make sense side by side.
 """
 
 from __future__ import annotations
