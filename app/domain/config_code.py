@@ -31,6 +31,7 @@ from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
 from app.domain.errors import DomainError, InvalidRuleConditions
 from app.domain.review_reasons import parse_labels
 from app.domain.rules import validate_conditions
+from app.domain.theme import ThemeDocument
 
 FORMAT = 1
 SECTIONS = ("actions", "dataPoints", "lists", "settings", "webhooks")
@@ -115,6 +116,7 @@ class SettingsSpec(_Spec):
     publish_needs_second_admin: StrictBool = False
     # The labels reviewers pick a decision's reason from, in the order shown (null: the defaults).
     review_reasons: list[StrictStr] | None = None
+    theme: ThemeDocument | None = None  # null or {}: the pages' own look
 
 
 class WebhookSpec(_Spec):

@@ -8,6 +8,7 @@ from pydantic.alias_generators import to_camel
 
 from app.api.responses import parse_body
 from app.config import current_settings
+from app.domain.theme import ThemeDocument
 from app.management_api import bp, serializers
 from app.management_api.collections import Collection, serve
 from app.services.management import rule_sets, tollgate
@@ -60,3 +61,13 @@ def tenant_settings_get():
 def tenant_settings_update():
     tollgate.update_tenant_settings(g.caller, parse_body(TenantSettingsBody), base=current_settings())
     return _tenant_settings()
+
+
+@bp.get("/tollgate/theme")
+def theme_get():
+    return jsonify(tollgate.theme_of(g.caller.tenant_id))
+
+
+@bp.put("/tollgate/theme")
+def theme_replace():
+    return jsonify(tollgate.replace_theme(g.caller, parse_body(ThemeDocument)))
