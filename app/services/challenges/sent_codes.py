@@ -10,6 +10,10 @@ holds on the user, so the challenge's own count of wrong codes is exact too: the
 Resending waits RESEND_COOLDOWN and stops after MAX_SENDS, each a conditional UPDATE.
 
 Every use case commits once, then hands its message to the outbox's ``send_now``.
+
+Past our usual size because enrolling, sending, resending, checking and the message all read and
+write one challenge row under the same rules (its digest, cooldown, cap and count of wrong codes);
+split, each rule would be written twice and drift.
 """
 
 from __future__ import annotations

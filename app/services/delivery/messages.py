@@ -11,6 +11,10 @@ messages) when one is configured; else, when an active webhook endpoint takes th
 delivery hook (``email.created``, ``sms.created``), as a signed event in the same transaction, for
 the integrator to send; else, outside production, the *development outbox*: marked sent, never
 leaving the database, shown in the console. In production with none of them the channel is refused.
+
+Past our usual size because choosing a transport, the send limits, the send loop and its record all
+move one row through its life (queued → sent or failed) under one lease; split, a status would have
+two writers. The transports themselves (``smtp``, ``twilio``) are modules of their own.
 """
 
 from __future__ import annotations
