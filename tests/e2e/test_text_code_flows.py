@@ -86,3 +86,17 @@ def test_the_number_enrolment_and_code_pages_pass_the_accessibility_checks(page:
     page.get_by_role("button", name="Send a code").click()
     expect(page.locator("#sent-to")).to_be_visible()
     assert violations(page) == [], "the code's page"
+
+
+def test_browser_sdk_whatsapp_challenge_and_verify(sdk_page: Page, sdk, live_server, tenant, browser_errors):
+    make_action(live_server.app, tenant.id, "pay-by-chat", default_outcome="CHALLENGE", verification_methods=["WHATSAPP"])
+    sdk.enroll_verified_authenticator("e2e-wes", {"verificationMethod": "WHATSAPP", "phoneNumber": "+61412345678"})
+    run(sdk_page, "client.setToken(arg); return {}", sdk.track("e2e-wes", "pay-by-chat", {})["token"])
+
+    assert run(sdk_page, "return await client.whatsapp.challenge()")["data"]["challengeId"]
+    [code] = outbox_codes(live_server, tenant.id, "+61412345678")
+    verified = run(sdk_page, "return await client.whatsapp.verify({code: arg})", code)
+
+    assert verified["data"]["isVerified"] is True
+    assert_valid(sdk, verified["data"]["token"], "e2e-wes", "WHATSAPP")
+    assert browser_errors == []
