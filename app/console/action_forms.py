@@ -79,6 +79,16 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+def refuse_unsendable(field) -> None:
+    """A methods field (an action's, a rule's) may not allow what this server cannot send (in production)."""
+    unsendable = unsendable_methods(field.data or [], current_user.tenant_id, current_settings())
+    if unsendable:
+        raise ValidationError(
+            f"{', '.join(unsendable)} cannot be enabled: this server has no way to send them. Configure "
+            "TOLLGATE_SMTP_URL (email) or TOLLGATE_TWILIO_* (SMS, WhatsApp), or subscribe a webhook to "
+            "email.created / sms.created.")
+
+
 class ActionSettingsForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the action a name."), Length(max=120)])
     default_outcome = SelectField("Default outcome", choices=OUTCOME_CHOICES, default=Outcome.ALLOW.value)
@@ -100,12 +110,7 @@ class ActionSettingsForm(FlaskForm):
     )
 
     def validate_verification_methods(self, field) -> None:
-        unsendable = unsendable_methods(field.data or [], current_user.tenant_id, current_settings())
-        if unsendable:
-            raise ValidationError(
-                f"{', '.join(unsendable)} cannot be enabled: this server has no way to send them. Configure "
-                "TOLLGATE_SMTP_URL (email) or TOLLGATE_TWILIO_* (SMS, WhatsApp), or subscribe a webhook to "
-                "email.created / sms.created.")
+        refuse_unsendable(field)
 
     def validate_default_verification_method(self, field) -> None:
         if field.data and field.data not in (self.verification_methods.data or []):
@@ -168,6 +173,9 @@ class RuleForm(FlaskForm):
     default_verification_method = SelectField(
         "Default method", choices=[SelectChoice("", "The action's default"), *METHOD_CHOICES], default="",
     )
+
+    def validate_verification_methods(self, field) -> None:
+        refuse_unsendable(field)
 
     def validate_default_verification_method(self, field) -> None:
         if field.data and self.verification_methods.data and field.data not in self.verification_methods.data:

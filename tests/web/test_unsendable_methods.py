@@ -78,3 +78,19 @@ def test_the_management_api_refuses_them_with_a_400(app, client, tenant, product
     assert created.get_json()["errorCode"] == "verification_method_not_configured"
     assert fine.status_code == 200, fine.get_json()
     assert updated.status_code == 400 and "WHATSAPP" in updated.get_json()["errorDescription"]
+
+
+def test_a_rule_cannot_allow_them_either(app, admin, client, tenant, production):
+    make_action(app, tenant.id, "signIn", verification_methods=["PASSKEY"])
+    rule = {"name": "Step up", "description": "", "outcome": "CHALLENGE", "is_active": "y", "mode": "builder",
+            "g-0-join": "and", "verification_methods": ["SMS"]}
+
+    refused = admin.post("/console/actions/signIn/rules/new", data=rule)
+
+    assert refused.status_code == 400
+    assert "SMS cannot be enabled" in field_error(refused, "verification_methods")
+    with app.app_context():
+        _, raw = create_management_key(Agent("test", tenant.id), name="ops", access="publish")
+    by_api = ManagementClient(client, raw).post("/action-configurations/signIn/rules", json={
+        "name": "Step up", "priority": 0, "type": "CHALLENGE", "verificationMethods": ["WHATSAPP"]})
+    assert by_api.status_code == 400 and by_api.get_json()["errorCode"] == "verification_method_not_configured"
