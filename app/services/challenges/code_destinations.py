@@ -5,6 +5,7 @@ masked, and recorded on the user once a code to it has passed, so every use case
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from app.config import Settings
@@ -34,12 +35,15 @@ def channel_for(method: VerificationMethod, sms_channel: str | None = None) -> s
     return SMS_CHANNELS[sms_channel or "DEFAULT"]
 
 
-def unsendable_methods(names: list[str], tenant_id: str, settings: Settings) -> list[str]:
+def unsendable_methods(names: list[str], tenant_id: str, settings: Settings, *,
+                       hooks: Collection[str] | None = None) -> list[str]:
     """Of ``names`` (an action's allowed methods), the sent ones this server has no way to send for
     the tenant: in production, email with neither SMTP nor an email.created webhook, texts with
-    neither Twilio nor an sms.created one. Elsewhere the development outbox sends everything."""
+    neither Twilio nor an sms.created one. Elsewhere the development outbox sends everything.
+    ``hooks``: the event types the tenant's endpoints would take, when not the live ones."""
     sent = {method.value: method for method in SENT_METHODS}
-    return [name for name in names if name in sent and not can_send(channel_for(sent[name]), tenant_id, settings)]
+    return [name for name in names
+            if name in sent and not can_send(channel_for(sent[name]), tenant_id, settings, hooks=hooks)]
 
 
 def refuse_unsendable(names: list[str], tenant_id: str, settings: Settings) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,13 +89,15 @@ class Handoff:
     secret: dict[str, str]
 
 
-def transport_for(channel: str, tenant_id: str, settings: Settings) -> str:
-    """How a message on ``channel`` leaves this server for the tenant, or a clear refusal when it cannot."""
+def transport_for(channel: str, tenant_id: str, settings: Settings, *, hooks: Collection[str] | None = None) -> str:
+    """How a message on ``channel`` leaves this server for the tenant, or a clear refusal when it cannot.
+    ``hooks``: the event types the tenant's active endpoints would take (a config file's), instead of
+    the live ones."""
     if channel == EMAIL and settings.smtp is not None:
         return SMTP
     if channel != EMAIL and settings.twilio is not None:
         return TWILIO
-    if subscribed_endpoints(tenant_id, HOOKS[channel]):
+    if (HOOKS[channel] in hooks) if hooks is not None else subscribed_endpoints(tenant_id, HOOKS[channel]):
         return WEBHOOK
     if settings.env != "production":
         return OUTBOX
@@ -103,9 +105,9 @@ def transport_for(channel: str, tenant_id: str, settings: Settings) -> str:
     raise InvalidRequest(message, code=code)
 
 
-def can_send(channel: str, tenant_id: str, settings: Settings) -> bool:
+def can_send(channel: str, tenant_id: str, settings: Settings, *, hooks: Collection[str] | None = None) -> bool:
     try:
-        transport_for(channel, tenant_id, settings)
+        transport_for(channel, tenant_id, settings, hooks=hooks)
     except InvalidRequest:
         return False
     return True
