@@ -104,7 +104,7 @@ def seed(env: dict[str, str], actions: int) -> None:
         start = now - timedelta(days=29)
         step = (now - timedelta(minutes=1) - start) / actions
         connection = db.session.connection()
-        action_rows, change_rows = [], []
+        action_rows = []
         for n in range(1, actions + 1):
             template = rng.choices([t for t, _ in templates], weights=[w for _, w in templates])[0]
             created = start + step * n
@@ -113,16 +113,11 @@ def seed(env: dict[str, str], actions: int) -> None:
             action_rows.append({**template, "id": n, "user_id": user_id, "idempotency_key": f"k{n}",
                                 "created_at": created, "updated_at": created, "state_updated_at": created,
                                 "input_snapshot": {**snapshot, "user": {**snapshot["user"], "userId": user_id}}})
-            change_rows.append({"id": n, "user_action_id": n, "from_state": None, "to_state": template["state"],
-                                "source": "track", "changed_at": created})
             if len(action_rows) >= BATCH:
                 connection.execute(UserAction.__table__.insert(), action_rows)
-                connection.execute(ActionStateChange.__table__.insert(), change_rows)
                 action_rows.clear()
-                change_rows.clear()
         if action_rows:
             connection.execute(UserAction.__table__.insert(), action_rows)
-            connection.execute(ActionStateChange.__table__.insert(), change_rows)
         # The draft: large withdrawals from 800 instead of 10,000.
         large = db.session.execute(select(Rule).where(Rule.name == "Very large withdrawal")).scalar_one()
         large.conditions = {">": [{"var": "custom.amount"}, 800]}

@@ -194,7 +194,8 @@ def insert_actions(tenant_id: str, templates: dict, *, actions: int, users: int,
 
     def flush() -> None:
         connection.execute(UserAction.__table__.insert(), action_rows)
-        connection.execute(ActionStateChange.__table__.insert(), change_rows)
+        if change_rows:
+            connection.execute(ActionStateChange.__table__.insert(), change_rows)
         action_rows.clear()
         change_rows.clear()
 
@@ -209,9 +210,6 @@ def insert_actions(tenant_id: str, templates: dict, *, actions: int, users: int,
                "idempotency_key": secrets.token_hex(16), "created_at": created, "updated_at": created,
                "state_updated_at": created, "ip_address": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
                "user_agent": rng.choice(AGENTS), "device_id": f"dev-{rng.randrange(50_000):05d}"}
-        change_id += 1
-        change_rows.append({"id": change_id, "user_action_id": n, "from_state": None, "to_state": state,
-                            "source": "track", "changed_at": created})
         later, source = None, None
         if state.value in LATER:
             later, _, source = pick(rng, [(choice, choice[1]) for choice in LATER[state.value]])

@@ -45,7 +45,7 @@ def fill(app, cases: int) -> tuple[str, str]:
     from sqlalchemy import text
 
     from app.extensions import db
-    from app.models import ActionStateChange, ReviewClaim, UserAction
+    from app.models import ReviewClaim, UserAction
     from app.services.console.console_users import create_console_user
     from app.services.operations.provisioning import ensure_tenant
     from app.services.rulesets.rules import ActionDocument, RuleDocument, create_action_configuration, create_rule
@@ -64,7 +64,7 @@ def fill(app, cases: int) -> tuple[str, str]:
                   "rules": [{"ruleId": rule.id, "name": rule.name, "priority": 0, "outcome": "REVIEW",
                              "matched": True, "conditions": []}]}
         start = datetime.now(UTC) - timedelta(days=30)
-        actions, changes = UserAction.__table__, ActionStateChange.__table__
+        actions = UserAction.__table__
         connection = db.session.connection()
         for offset in range(0, cases, BATCH):
             rows = []
@@ -73,7 +73,8 @@ def fill(app, cases: int) -> tuple[str, str]:
                 rows.append({
                     "id": i + 1, "tenant_id": tenant.id, "action_configuration_id": config.id,
                     "action_code": "withdraw-funds", "user_id": f"user-{i % 20_000}", "idempotency_key": f"bench-{i}",
-                    "state": "REVIEW_REQUIRED", "state_updated_at": when, "created_at": when, "updated_at": when,
+                    "state": "REVIEW_REQUIRED", "initial_state": "REVIEW_REQUIRED", "created_by": "track",
+                    "state_updated_at": when, "created_at": when, "updated_at": when,
                     "is_enrolled": False, "allowed_verification_methods": [], "default_verification_method": None,
                     "verification_method": None, "verified_by_authenticator_id": None, "rule_ids": [rule.id],
                     "priority_rule_id": rule.id, "output": output, "ip_address": f"198.51.{(i // 256) % 256}.{i % 256}",
@@ -82,9 +83,6 @@ def fill(app, cases: int) -> tuple[str, str]:
                     "result_validated_at": None,
                 })
             connection.execute(actions.insert(), rows)
-            connection.execute(changes.insert(), [
-                {"user_action_id": r["id"], "from_state": None, "to_state": "REVIEW_REQUIRED", "source": "track",
-                 "changed_at": r["created_at"]} for r in rows])
         # A few live claims, so the outer join has something to find.
         connection.execute(ReviewClaim.__table__.insert(), [
             {"user_action_id": i, "console_user_id": reviewer.id, "claimed_at": datetime.now(UTC),

@@ -155,7 +155,8 @@ def fill(app, tenant_id: str, *, actions: int, users: int) -> float:
                     at = (now - timedelta(seconds=rng.randint(60, 30 * 86400))).strftime("%Y-%m-%d %H:%M:%S.%f")
                     values = {
                         **fixed, "action_code": rng.choice(CODES), "user_id": f"usr_{user}", "idempotency_key": f"k{i}",
-                        "state": "CHALLENGE_FAILED" if rng.random() < 0.02 else "ALLOW",
+                        "state": "CHALLENGE_FAILED" if rng.random() < 0.02 else "ALLOW", "initial_state": "ALLOW",
+                        "created_by": "track",
                         "state_updated_at": at, "created_at": at, "updated_at": at,
                         "device_id": rng.choice(user_devices(user)), "ip_address": rng.choice(user_addresses(user)),
                         "user_agent": AGENTS[user % 3],

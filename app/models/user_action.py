@@ -56,6 +56,11 @@ class UserAction(Base):
     user_id: Mapped[str] = mapped_column(String(255))
     idempotency_key: Mapped[str] = mapped_column(String(255))
     state: Mapped[ActionState] = mapped_column(str_enum(ActionState))
+    # The state it was created in, and by what ("track", or "challenge" for a claimed server
+    # challenge): the first entry of its history, kept on the row so a track writes no history row.
+    # action_state_change holds each change after it (services.decisions.action_state.history).
+    initial_state: Mapped[ActionState] = mapped_column(str_enum(ActionState))
+    created_by: Mapped[str] = mapped_column(String(32), default="track")
     state_updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -98,7 +103,8 @@ class UserAction(Base):
 
 
 class ActionStateChange(Base):
-    """Append-only history: tracked → challenged → succeeded/failed/reviewed."""
+    """Append-only history after the first state (which the action's row keeps): challenged →
+    succeeded/failed, reviewed, updated by the API."""
 
     __tablename__ = "action_state_change"
 

@@ -25,7 +25,8 @@ def store_actions(live_server: LiveServer, tenant_id: str, count: int) -> None:
         for n in range(count):
             at = start + timedelta(seconds=n)
             db.session.add(UserAction(tenant_id=tenant_id, action_code="e2e-sign-in", user_id=f"user-{n}",
-                                      state=ActionState.ALLOW, idempotency_key=secrets.token_hex(8),
+                                      state=ActionState.ALLOW, initial_state=ActionState.ALLOW,
+                                      idempotency_key=secrets.token_hex(8),
                                       state_updated_at=at, created_at=at, updated_at=at, output={}, attributes={}))
         db.session.commit()
 

@@ -81,7 +81,9 @@ def test_the_rules_in_place_become_version_1_of_their_action(app_env, tmp_path):
             ("r1", "BLOCK", {">": [{"var": "custom.amount"}, 10]})]
         (kept,) = db.session.execute(select(CustomListVersion)).scalars()
         assert (kept.list_id, kept.version, kept.items) == ("l1", 4, ["ann"])
-        assert db.session.execute(text("SELECT count(*) FROM action_state_change")).scalar_one() == 1
+        # Its first state moved onto its row (5d2e8c7a9f13): no history row is left for it.
+        assert db.session.execute(text("SELECT initial_state, created_by FROM user_action")).one() == ("BLOCK", "track")
+        assert db.session.execute(text("SELECT count(*) FROM action_state_change")).scalar_one() == 0
         assert db.session.execute(text("SELECT action_version_id FROM user_action")).scalar_one() is None
         config = current_config("t1")
         live = config.rule_set(config.action("withdraw"))
@@ -119,3 +121,40 @@ def test_audit_entries_in_place_are_chained_in_the_order_they_were_written(app_e
         db.session.commit()
         t1, t2 = audit_chain.verify_tenant("t1"), audit_chain.verify_tenant("t2")
         assert (t1.ok, t1.report.verified, t2.ok, t2.report.verified) == (True, 4, True, 1)
+
+
+def test_an_actions_first_state_moves_onto_its_row_and_back(app_env, tmp_path):
+    """5d2e8c7a9f13: the first history entry (from no state) becomes the row's initial_state and
+    created_by; later entries stay; a downgrade puts the first entries back."""
+    from flask_migrate import downgrade
+    from sqlalchemy import text
+
+    fresh = create_app({**app_env, "DATABASE_URL": f"sqlite:///{tmp_path / 'before.db'}",
+                        "TOLLGATE_INSTANCE_PATH": str(tmp_path)})
+    with fresh.app_context():
+        upgrade(revision="7c1e5a9b2d40")
+        db.session.execute(text("INSERT INTO tenant (id, name, created_at, config_stamp) VALUES"
+                                " ('t1', 'Acme', '2026-01-01 00:00:00', 's')"))
+        for action_id, key, state in ((1, "k1", "CHALLENGE_SUCCEEDED"), (2, "k2", "CHALLENGE_REQUIRED")):
+            db.session.execute(text(
+                "INSERT INTO user_action (id, tenant_id, action_code, user_id, idempotency_key, state, state_updated_at,"
+                " created_at, updated_at, is_enrolled, allowed_verification_methods, rule_ids, output, attributes)"
+                f" VALUES ({action_id}, 't1', 'pay', 'ann', '{key}', '{state}', '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, '[]', '[]', '{}', '{}')"))
+        changes = [(1, None, "CHALLENGE_REQUIRED", "track"), (1, "CHALLENGE_REQUIRED", "CHALLENGE_SUCCEEDED", "challenge"),
+                   (2, None, "CHALLENGE_REQUIRED", "challenge")]
+        for action_id, before, after, source in changes:
+            db.session.execute(text("INSERT INTO action_state_change (user_action_id, from_state, to_state, source,"
+                                    " changed_at) VALUES (:a, :f, :t, :s, '2026-01-01 00:00:00')"),
+                               {"a": action_id, "f": before, "t": after, "s": source})
+        db.session.commit()
+
+        upgrade()
+        assert db.session.execute(text("SELECT id, initial_state, created_by FROM user_action ORDER BY id")).all() == [
+            (1, "CHALLENGE_REQUIRED", "track"), (2, "CHALLENGE_REQUIRED", "challenge")]
+        assert db.session.execute(text("SELECT user_action_id, from_state, to_state FROM action_state_change")).all() == [
+            (1, "CHALLENGE_REQUIRED", "CHALLENGE_SUCCEEDED")]
+
+        downgrade(revision="7c1e5a9b2d40")
+        assert sorted(db.session.execute(text("SELECT user_action_id, from_state, to_state, source"
+                                              " FROM action_state_change")).all(), key=str) == sorted(changes, key=str)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.domain.decision import ActionState
 from app.extensions import db
-from app.models import ActionStateChange, Tenant, UserAction
+from app.models import Tenant, UserAction
 from app.services.console.activity import Cursor
 from tests.factories import make_action, rule
 from tests.html import (
@@ -35,13 +35,11 @@ def add_action(app, tenant_id: str, *, created_at: datetime = T0, user_id: str =
     """One stored action with exactly the given timestamp (the API would stamp 'now')."""
     with app.app_context():
         action = UserAction(
-            tenant_id=tenant_id, action_code=action_code, user_id=user_id, state=state,
+            tenant_id=tenant_id, action_code=action_code, user_id=user_id, state=state, initial_state=state,
             idempotency_key=secrets.token_hex(8),
             state_updated_at=created_at, created_at=created_at, updated_at=created_at, output=extra.pop("output", {}),
             attributes=extra.pop("attributes", {}), **extra,
         )
-        action.state_changes.append(ActionStateChange(from_state=None, to_state=state, source="track",
-                                                      changed_at=created_at))
         db.session.add(action)
         db.session.commit()
         return action.id

@@ -25,7 +25,7 @@ from app.domain.documents import Short, WireModel
 from app.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from app.domain.one_time_codes import code_matches
 from app.extensions import db
-from app.models import ActionStateChange, CodeChallenge, EndUser, UserAction
+from app.models import CodeChallenge, EndUser, UserAction
 from app.services.challenges.code_destinations import (
     EMAIL_METHODS,
     channel_for,
@@ -254,11 +254,10 @@ def _new_action(config: TenantConfig, challenge: CodeChallenge, user_id: str, *,
     action = UserAction(
         tenant_id=config.tenant_id, action_configuration_id=policy.id if policy else None,
         action_code=challenge.action_code, user_id=user_id, idempotency_key=challenge.idempotency_key,
-        state=ActionState.CHALLENGE_REQUIRED, state_updated_at=now, created_at=now, updated_at=now,
+        state=ActionState.CHALLENGE_REQUIRED, initial_state=ActionState.CHALLENGE_REQUIRED, created_by="challenge",
+        state_updated_at=now, created_at=now, updated_at=now,
         allowed_verification_methods=[challenge.verification_method.value], attributes={},
     )
-    action.state_changes.append(ActionStateChange(from_state=None, to_state=ActionState.CHALLENGE_REQUIRED,
-                                                  source="challenge", changed_at=now))
     db.session.add(action)
     db.session.flush()
     return action

@@ -21,8 +21,9 @@ from app.domain.decision import ActionState, Outcome, VerificationMethod
 from app.domain.keyset import Cursor
 from app.domain.review_reasons import code_for
 from app.extensions import db
-from app.models import ActionConfiguration, ActionStateChange, ActionVersion, ReviewDecision, UserAction
+from app.models import ActionConfiguration, ActionVersion, ReviewDecision, UserAction
 from app.services.console.outcome_hours import bucket_for
+from app.services.decisions.action_state import StateStep, history
 from app.services.decisions.replay import explanation
 from app.services.decisions.trace_view import DecisionTrace, as_json_text, read_trace
 from app.services.tenancy.tenant_config import TenantConfig, current_config
@@ -249,7 +250,7 @@ class ActionDetail:
     custom: list[tuple[str, str]]  # (key, JSON text of the value)
     scope: str | None
     trace: DecisionTrace
-    history: list[ActionStateChange]
+    history: list[StateStep]
     version: ActionVersion | None  # the rule-set version that decided it; None: tracked before versions
 
     @property
@@ -272,7 +273,7 @@ def get_action_detail(tenant_id: str, action_id: int) -> ActionDetail | None:
         custom=_items(attributes.get("custom")),
         scope=attributes.get("scope") or None,
         trace=read_trace(explanation(action)),
-        history=list(action.state_changes),
+        history=history(action),
         version=db.session.get(ActionVersion, action.action_version_id) if action.action_version_id else None,
     )
 

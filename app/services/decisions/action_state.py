@@ -1,13 +1,15 @@
 """The state an action is in, and every move from one state to another.
 
-Tracking (the first state), challenges (a passed or failed proof), reviews (a reviewer's decision)
-and the server API all move actions through :func:`change_action_state`, so each move records its
-step and emits its webhook the same way. This module imports neither tracking nor reviews: both
+Challenges (a passed or failed proof), reviews (a reviewer's decision) and the server API all move
+actions through :func:`change_action_state`, so each move records its step and emits its webhook the
+same way. The first state is the row's own (``initial_state``, set by whoever creates the action);
+:func:`history` reads it as the first step. This module imports neither tracking nor reviews: both
 build on it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -19,6 +21,20 @@ from app.models import ActionStateChange, UserAction
 from app.services.delivery.events import emit_state_change
 
 QUERY_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class StateStep:
+    from_state: ActionState | None
+    to_state: ActionState
+    source: str
+    changed_at: datetime
+
+
+def history(action: UserAction) -> list[StateStep]:
+    """Every state the action went through, oldest first: the one it was created in, then each change."""
+    first = StateStep(None, action.initial_state, action.created_by, action.created_at)
+    return [first, *(StateStep(c.from_state, c.to_state, c.source, c.changed_at) for c in action.state_changes)]
 
 
 def find_by_idempotency_key(tenant_id: str, idempotency_key: str) -> UserAction | None:

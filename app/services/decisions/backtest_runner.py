@@ -25,7 +25,7 @@ from app.config import Settings
 from app.domain.backtest import BacktestTally, Verdict
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, decide_tracks, list_refs
 from app.extensions import db
-from app.models import ActionStateChange, BacktestChange, BacktestRun, UserAction
+from app.models import BacktestChange, BacktestRun, UserAction
 from app.models.base import utcnow
 from app.services.decisions.backtests import CANCELLED, DONE, FAILED, QUEUED, RUNNING
 from app.services.decisions.replay import list_items
@@ -39,10 +39,9 @@ LEASE = timedelta(minutes=2)  # renewed at every checkpoint; a batch takes well 
 
 _ROWS = (
     select(UserAction.id, UserAction.created_at, UserAction.action_version_id, UserAction.input_snapshot,
-           UserAction.rule_ids, UserAction.priority_rule_id, ActionStateChange.to_state)
-    # The first state change is the state the track decided (later ones are challenges and reviews).
-    .join(ActionStateChange, and_(ActionStateChange.user_action_id == UserAction.id,
-                                  ActionStateChange.from_state.is_(None)))
+           UserAction.rule_ids, UserAction.priority_rule_id,
+           # The state the track decided (later ones are challenges and reviews).
+           UserAction.initial_state)
 )
 _replica_engines: dict[str, Engine] = {}
 
@@ -193,7 +192,7 @@ class _Run:
                 skipped += 1  # tracked before versions, or its user erased: nothing to replay
                 continue
             snapshot = InputSnapshot.from_document(row.input_snapshot, self.lists)
-            stored = Verdict(row.to_state.value, tuple(row.rule_ids), row.priority_rule_id)
+            stored = Verdict(row.initial_state.value, tuple(row.rule_ids), row.priority_rule_id)
             reproduced, candidate = map(Verdict.of, decide_tracks((version, self.candidate), snapshot, explain=False))
             if self.tally.add(row.id, stored, reproduced, candidate):
                 changes.append({"run_id": self.run.id, "user_action_id": row.id, "action_created_at": row.created_at,

@@ -16,7 +16,7 @@ from sqlalchemy import select, tuple_
 from app.domain.errors import InvalidRequest, NotFound
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, TrackDecision, decide_track, list_refs
 from app.extensions import db
-from app.models import ActionConfiguration, ActionStateChange, ActionVersion, CustomListVersion, UserAction
+from app.models import ActionConfiguration, ActionVersion, CustomListVersion, UserAction
 from app.services.decisions.trace_view import (
     NO_DIFFERENCES,
     DecisionTrace,
@@ -120,11 +120,7 @@ def compiled_version(config: TenantConfig, version: ActionVersion) -> RuleSetVer
 def _stored(action: UserAction, number: int, rebuilt: dict[str, Any]) -> DecisionRecord:
     """What the action stores of its decision; ``rebuilt``: its output by its own version, which is
     the output it has when it stores none (see :func:`explanation`)."""
-    first_state = db.session.execute(
-        select(ActionStateChange.to_state).where(ActionStateChange.user_action_id == action.id)
-        .order_by(ActionStateChange.id).limit(1)
-    ).scalar_one()
-    return DecisionRecord(number, first_state.value, list(action.rule_ids), action.priority_rule_id,
+    return DecisionRecord(number, action.initial_state.value, list(action.rule_ids), action.priority_rule_id,
                           action.output or rebuilt)
 
 

@@ -28,7 +28,7 @@ from app.domain.redirects import is_allowed
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, TrackDecision, decide_track
 from app.extensions import db
-from app.models import ActionStateChange, Authenticator, EndUser, ShadowDecision, UserAction
+from app.models import Authenticator, EndUser, ShadowDecision, UserAction
 from app.services.decisions.action_state import find_by_idempotency_key
 from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
 from app.services.delivery.events import emit_action_created
@@ -59,7 +59,6 @@ _FIND_USER = (
 _INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.id)
 _INSERT_USER = EndUser.__table__.insert()
 _UPDATE_USER = EndUser.__table__.update().where(EndUser.__table__.c.id == bindparam("user_pk"))
-_INSERT_STATE_CHANGE = ActionStateChange.__table__.insert()
 _INSERT_SHADOW = ShadowDecision.__table__.insert()
 # What a track may tell about its user: it fills these in when the stored user has none.
 IDENTIFIERS = ("email", "phone_number", "username")
@@ -195,6 +194,8 @@ def _track_new(
         "user_id": user_id,
         "idempotency_key": attributes.idempotency_key or secrets.token_hex(16),
         "state": state,
+        "initial_state": state,
+        "created_by": "track",
         "state_updated_at": now,
         "created_at": now,
         "updated_at": now,
@@ -231,11 +232,8 @@ def _track_new(
         })
     elif user.filled:
         connection.execute(_UPDATE_USER, {"user_pk": user.id, **user.filled, "updated_at": now})
+    # Its first state is on the row (initial_state): no history row for a track.
     action_id = connection.execute(_INSERT_ACTION, values).scalar_one()
-    connection.execute(
-        _INSERT_STATE_CHANGE,
-        {"user_action_id": action_id, "from_state": None, "to_state": state, "source": "track", "changed_at": now},
-    )
     if shadowed is not None:
         run_id, verdict = shadowed
         connection.execute(_INSERT_SHADOW, {
