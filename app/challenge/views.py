@@ -144,6 +144,10 @@ def challenge_show():
     if usable:
         return _verify_page(session, token, usable)
     if not session.may_add_authenticator():
+        if session.device_bound_passkey_required and session.user_has_passkey():
+            raise PageError(gettext("A device-bound passkey is needed"), gettext(
+                "This action accepts only a passkey that stays on one device or security key, and yours can sync to "
+                "other devices. Go back to the app and choose another way."), 409)
         raise PageError(gettext("No way to verify here"), gettext("None of your sign-in methods can be used for this action."),
                         409)
     return render_template("challenge/enrol.html", **_context(session, token, methods=session.enrollable_methods(page_methods())))

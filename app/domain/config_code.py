@@ -87,6 +87,9 @@ class ActionSpec(_Spec):
     review_deadline_minutes: Annotated[StrictInt, Field(ge=1, le=MAX_REVIEW_DEADLINE_MINUTES)] | None = None
     # models.review.OverduePolicy's values (the domain does not import models).
     review_overdue_policy: Literal["FLAG", "AUTO_APPROVE", "AUTO_REJECT"] = "FLAG"
+    # A passkey that may sync is refused (models.action: require_device_bound_passkey); "credential",
+    # not "passkey", in the name: no exported key may read like a secret's ("key", "token").
+    require_device_bound_credential: StrictBool = False
     rules: list[RuleSpec] = []
 
 

@@ -110,6 +110,7 @@ def _action_form(config: ActionConfiguration, rule_set: dict[str, Any]) -> dict[
         **{key: rule_set[key] for key in POLICY},
         "reviewDeadlineMinutes": config.review_deadline_minutes,
         "reviewOverduePolicy": config.review_overdue_policy.value,
+        "requireDeviceBoundCredential": config.require_device_bound_passkey,
         "rules": [{key: rule.get(key) for key in RULE_KEYS}
                   for rule in sorted(rule_set["rules"], key=lambda rule: rule["priority"])],
     }
@@ -370,6 +371,7 @@ class _Apply:
         config.name = wanted["name"]
         config.review_deadline_minutes = wanted["reviewDeadlineMinutes"]
         config.review_overdue_policy = OverduePolicy(wanted["reviewOverduePolicy"])
+        config.require_device_bound_passkey = wanted["requireDeviceBoundCredential"]
         target = {**{key: wanted[key] for key in POLICY}, "rules": self._rules_with_ids(config, wanted["rules"])}
         if document_digest(target) != document_digest(draft_document(config)):
             versions.set_draft(config, target)
