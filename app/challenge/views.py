@@ -30,6 +30,7 @@ from app.services.challenges.sessions import (
     review_result_token,
 )
 from app.services.delivery.messages import can_send_email
+from app.services.end_users import trusted_devices
 from app.services.tenancy.tenant_config import settings_for, theme_stylesheet
 
 EMAIL_OTP = VerificationMethod.EMAIL_OTP
@@ -365,6 +366,11 @@ def challenge_finish():
     target = session.action.redirect_url
     if target and not is_allowed(target, settings.redirect_allowlist):
         raise PageError(gettext("Redirect not allowed"), gettext("The address to return to is not on the allow-list."), 400)
+    # Asked once (remember_views answers it), before the result goes to the app.
+    days = None if request.args.get("remember") else trusted_devices.remember_offer(
+        session.action, session.user, request.cookies, settings=settings, now=utcnow())
+    if days is not None:
+        return render_template("challenge/remember.html", **_context(session, token, days=days))
     if request.args.get("mode") == "popup":
         origins = sorted({rule.exact_origin for rule in settings.redirect_allowlist} - {None})
         message = json.dumps({"event": "AUTHSIGNAL_CLOSE_POPUP", "token": token})

@@ -114,6 +114,7 @@ class SettingsSpec(_Spec):
     webauthn_origins: list[StrictStr] | None = None
     redirect_allowlist: list[StrictStr] | None = None
     client_token_ttl: StrictInt | None = None
+    remember_device_days: StrictInt = 0  # 0: the hosted pages do not offer to remember a device
     publish_needs_second_admin: StrictBool = False
     # The labels reviewers pick a decision's reason from, in the order shown (null: the defaults).
     review_reasons: list[StrictStr] | None = None

@@ -322,3 +322,4 @@ class TenantSettings(Wire):
     webauthnOrigins: list[str] | None = None
     redirectAllowlist: list[str] | None = None
     clientTokenTtl: int | None = None
+    rememberDeviceDays: int = 0

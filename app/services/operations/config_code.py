@@ -62,7 +62,8 @@ RULE_KEYS = ("name", "description", "isActive", "priority", "outcome", "verifica
 # The settings a file carries, by their column (the console's FIELDS but the tenant's name).
 SETTINGS = {"logoUrl": "logo_url", "webauthnRpId": "webauthn_rp_id", "webauthnRpName": "webauthn_rp_name",
             "webauthnOrigins": "webauthn_origins", "redirectAllowlist": "redirect_allowlist",
-            "clientTokenTtl": "client_token_ttl", "publishNeedsSecondAdmin": "publish_needs_second_admin"}
+            "clientTokenTtl": "client_token_ttl", "rememberDeviceDays": "remember_device_days",
+            "publishNeedsSecondAdmin": "publish_needs_second_admin"}
 # Checked by the file itself (app.domain.review_reasons), not by the settings form.
 REVIEW_REASONS = "reviewReasons"
 WEBHOOK_FIELDS = {"url": "url", "event_types": "eventTypes", "description": "description", "is_active": "isActive"}
