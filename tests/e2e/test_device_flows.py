@@ -1,16 +1,23 @@
 """Device assurance end to end in real Chromium: an action that requires a device-bound passkey
 refuses a synced one (a virtual authenticator with the BE and BS flags) and accepts one that stays
-on the device."""
+on the device; a device remembered after a passed challenge is let through by a rule on
+``device.isTrusted`` until an admin revokes it in the console."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import re
 
+from playwright.sync_api import Page, expect
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import Tenant
 from tests.e2e.conftest import LiveServer, attach_virtual_authenticator
 from tests.e2e.test_challenge_flows import assert_valid, token_at_callback
-from tests.factories import make_action
+from tests.factories import make_action, rule
 
 STRICT = "wire-money"
+REMEMBERING = "transfer"
 
 
 def open_strict_challenge(page: Page, sdk, live_server: LiveServer, user: str) -> dict:
@@ -43,3 +50,38 @@ def test_a_synced_passkey_is_refused_and_a_device_bound_one_accepted(page: Page,
     page.locator("#continue").click()
 
     assert_valid(sdk, token_at_callback(page, live_server), "e2e-sam", "PASSKEY")
+
+
+def test_a_remembered_device_is_let_through_until_an_admin_revokes_it(
+    page: Page, sdk, live_server: LiveServer, tenant, console_admin, browser_errors
+):
+    with live_server.app.app_context():
+        db.session.execute(update(Tenant).where(Tenant.id == tenant.id).values(remember_device_days=30))
+        db.session.commit()
+    make_action(live_server.app, tenant.id, REMEMBERING, default_outcome="CHALLENGE",
+                unenrolled_policy="REQUIRE_ENROLLMENT",
+                rules=[rule("Remembered device", 0, "ALLOW", {"==": [{"var": "device.isTrusted"}, True]})])
+    attach_virtual_authenticator(page)
+
+    def track() -> dict:
+        return sdk.track("e2e-rita", REMEMBERING, {"redirectUrl": live_server.callback_url, "deviceId": "rita-laptop"})
+
+    page.goto(track()["url"])
+    page.get_by_role("button", name="Create a passkey").click()
+    page.locator("#continue").click()  # past the recovery codes
+    page.get_by_label("Don't ask again on this device for 30 days").check()
+    page.get_by_role("button", name="Continue").click()
+    assert_valid(sdk, token_at_callback(page, live_server), "e2e-rita", "PASSKEY")
+    (cookie,) = [c for c in page.context.cookies() if c["name"].startswith("tg_device_")]
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Lax", "/")
+
+    assert track()["state"] == "ALLOW"
+
+    page.goto("/console/users/e2e-rita")
+    expect(page.locator("#trusted-devices tbody tr")).to_have_count(1)
+    page.locator("#trusted-devices").get_by_role("button", name=re.compile("^Revoke")).click()
+    expect(page.get_by_text("Trusted device revoked")).to_be_visible()
+    expect(page.locator("#trusted-devices")).to_have_count(0)
+
+    assert track()["state"] == "CHALLENGE_REQUIRED"
+    assert browser_errors == []
