@@ -5,6 +5,7 @@ expired or revoked cookie is ignored."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
@@ -214,3 +215,19 @@ def test_verified_on_this_device_counts_the_minutes_since_the_last_challenge_pas
                            .values(state_updated_at=utcnow() - timedelta(minutes=20)))
         db.session.commit()
     assert track(api)["state"] == "CHALLENGE_REQUIRED"
+
+
+@pytest.fixture
+def public_over_https(app):
+    original = app.config["TOLLGATE"]
+    app.config["TOLLGATE"] = dataclasses.replace(original, public_url="https://localhost:5000")
+    yield
+    app.config["TOLLGATE"] = original
+
+
+def test_the_cookie_is_secure_when_tollgate_is_served_over_https(api, client, remembering, public_over_https):
+    offer = Passing(client).pass_challenge(track(api)["token"])
+    answered = answer_offer(client, offer, remember=True)
+
+    (name,) = [key for key in device_cookie(answered) if key.startswith("tg_device_")]
+    assert device_cookie(answered)[name]["secure"] is True
