@@ -17,6 +17,8 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Tenant, TrustedDevice, UserAction
 from app.models.base import utcnow
+from app.services.decisions.action_state import get_action
+from app.services.decisions.replay import explanation
 from tests.factories import make_action, rule
 from tests.html import parse, text_of
 
@@ -112,12 +114,23 @@ def test_a_remembered_device_is_not_challenged_again_and_another_device_is(api, 
         assert timedelta(days=29, hours=23) < device.expires_at - device.created_at <= timedelta(days=30)
         assert device.token_digest not in cookie.value and cookie.value.split(".")[1] not in device.token_digest
 
-    assert track(api)["state"] == "ALLOW"
+    allowed = track(api)
+    assert allowed["state"] == "ALLOW"
+    assert observed(app, allowed) == {"device.isTrusted": True}
     assert track(api, device="phone-2")["state"] == "CHALLENGE_REQUIRED"
     assert track(api, user="bob")["state"] == "CHALLENGE_REQUIRED"  # the device id is trusted for alice only
     assert track(api, device=None)["state"] == "CHALLENGE_REQUIRED"
     with app.app_context():
         assert db.session.execute(select(TrustedDevice.last_used_at)).scalar_one() is not None
+
+
+def observed(app, tracked: dict) -> dict:
+    """The fields the decision's trace shows, with the values the rules saw."""
+    with app.app_context():
+        action = db.session.execute(select(UserAction).where(UserAction.idempotency_key == tracked["idempotencyKey"])
+                                    ).scalar_one()
+        output = explanation(get_action(action.tenant_id, action.user_id, action.action_code, action.idempotency_key))
+    return {c["field"]: c["observed"] for r in output["rules"] for c in r["conditions"]}
 
 
 def test_declining_remembers_nothing(api, client, app, remembering):

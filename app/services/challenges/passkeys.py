@@ -21,6 +21,7 @@ from app.domain.passkey import (
     KnownCredential,
     RelyingParty,
     SignCountRegressed,
+    SyncedPasskeyRefused,
     authentication_ceremony,
     credential_id_of,
     new_user_handle,
@@ -160,8 +161,11 @@ def start_authentication(
         if not _known(session.user.authenticators):
             raise InvalidRequest("This user has no passkey.", code="no_passkey")
         known = _known(session.usable_passkeys())
-        if not known:  # only synced ones, and the action wants a device-bound passkey
-            require_device_bound(backup_eligible=True, device_bound_required=True)
+        if not known:
+            raise SyncedPasskeyRefused(
+                "This action needs a passkey that stays on one device or security key, and every passkey of this "
+                "user can sync to other devices. Use another way to verify."
+            )
         ceremony = authentication_ceremony(rp, allowed=known)
         challenge = WebAuthnChallenge(
             tenant_id=tenant_id, purpose="authentication", end_user_id=session.user.id, user_action_id=session.action.id
