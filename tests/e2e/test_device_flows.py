@@ -13,6 +13,7 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import Tenant
 from tests.e2e.conftest import LiveServer, attach_virtual_authenticator
+from tests.e2e.test_accessibility import violations
 from tests.e2e.test_challenge_flows import assert_valid, token_at_callback
 from tests.factories import make_action, rule
 
@@ -69,6 +70,8 @@ def test_a_remembered_device_is_let_through_until_an_admin_revokes_it(
     page.goto(track()["url"])
     page.get_by_role("button", name="Create a passkey").click()
     page.locator("#continue").click()  # past the recovery codes
+    expect(page.locator("#remember-form")).to_be_visible()
+    assert violations(page) == []
     page.get_by_label("Don't ask again on this device for 30 days").check()
     page.get_by_role("button", name="Continue").click()
     assert_valid(sdk, token_at_callback(page, live_server), "e2e-rita", "PASSKEY")
@@ -79,6 +82,7 @@ def test_a_remembered_device_is_let_through_until_an_admin_revokes_it(
 
     page.goto("/console/users/e2e-rita")
     expect(page.locator("#trusted-devices tbody tr")).to_have_count(1)
+    assert violations(page) == []
     page.locator("#trusted-devices").get_by_role("button", name=re.compile("^Revoke")).click()
     expect(page.get_by_text("Trusted device revoked")).to_be_visible()
     expect(page.locator("#trusted-devices")).to_have_count(0)
