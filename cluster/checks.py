@@ -203,8 +203,9 @@ def _sample(calls) -> str:
 
 
 def _logs(table: Table, run: Run) -> None:
-    """Tracebacks the processes logged, by the exception's last line: the readiness probe logs one on
-    purpose for each refusal in the outage; anything else is worth a look (the logs are kept on FAIL)."""
+    """Tracebacks the processes logged, by the exception's last line: none, outage or not. An outage
+    is logged one line per refused request or probe; a traceback is a path nobody handled (the logs
+    are kept on FAIL)."""
     kinds: Counter = Counter()
     for process in run.processes:
         lines = process.log_path.read_text(errors="replace").splitlines()
@@ -214,7 +215,7 @@ def _logs(table: Table, run: Run) -> None:
                                                                                              "During handling"))
                             and lines[j].strip()), i)
                 kinds[f"{process.name}: {lines[end].split(':')[0]}"] += 1
-    table.info("tracebacks in the processes' logs", dict(kinds) or "none")
+    table.check("tracebacks in the processes' logs", "none", dict(kinds) or "none", not kinds)
 
 
 def _processes(table: Table, run: Run, facts) -> None:

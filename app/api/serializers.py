@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.responses import iso
+from app.domain.actions import DEFAULT_VERIFICATION_METHODS
 from app.domain.decision import VerificationMethod
 from app.models import Authenticator, CodeChallenge, EndUser, UserAction
 from app.services.challenges.sessions import Validation
 from app.services.decisions.tracking import TrackResult
 from app.services.end_users.users import enrolled_verification_methods
-from app.services.rulesets.rules import DEFAULT_VERIFICATION_METHODS
 
 
 def _without_none(data: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def user_response(user_id: str, user: EndUser | None) -> dict[str, Any]:
     """Unknown users answer like Authsignal: 200 with ``isEnrolled: false``."""
     if user is None:
         return {"userId": user_id, "isEnrolled": False, "emailVerified": False, "phoneNumberVerified": False,
-                "enrolledVerificationMethods": [], "allowedVerificationMethods": DEFAULT_VERIFICATION_METHODS}
+                "enrolledVerificationMethods": [], "allowedVerificationMethods": list(DEFAULT_VERIFICATION_METHODS)}
     enrolled = enrolled_verification_methods(user)
     return _without_none(
         {
@@ -118,7 +118,7 @@ def user_response(user_id: str, user: EndUser | None) -> dict[str, Any]:
             "custom": user.custom or {},
             "locale": user.locale,
             "enrolledVerificationMethods": enrolled,
-            "allowedVerificationMethods": DEFAULT_VERIFICATION_METHODS,
+            "allowedVerificationMethods": list(DEFAULT_VERIFICATION_METHODS),
         }
     )
 

@@ -1,4 +1,10 @@
-"""The hosted pages' views: one page per step, each a thin call into the services."""
+"""The hosted pages' views: one page per step, each a thin call into the services.
+
+Past our usual size because every step leans on the session helpers at its top (read the
+token, enter the tenant's locale and brand, refuse a closed challenge) and the steps read in the
+order the user walks them; a method whose steps grow pages of their own moves out, as magic links did
+(``magic_link_views``).
+"""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from app.console import (  # noqa: E402,F401
     brand,
     custom_data,
     home,
+    key_revocation,
     management_keys,
     messages,
     overview,

@@ -2,6 +2,9 @@
 
 The condition builder is not a WTForms form: its fields are keyed by tree position
 (``c-0-1-field``), so :class:`ConditionsEditor` reads them with :func:`app.domain.builder.tree_from_form`.
+
+Past our usual size because the action's forms share the field types defined here (deadline,
+methods) and the condition editor is read by two of them (rule and Test action).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.console.forms import AtMost
+from app.domain.actions import ACTION_CODE_PATTERN, DEFAULT_VERIFICATION_METHODS, MAX_REVIEW_DEADLINE_MINUTES
 from app.domain.builder import TOO_LARGE, Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
 from app.domain.catalogue import TenantCatalogue
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
@@ -26,13 +30,7 @@ from app.domain.labels import label
 from app.domain.rules import validate_conditions
 from app.models import ActionConfiguration, Rule
 from app.models.review import OverduePolicy
-from app.services.rulesets.rules import (
-    ACTION_CODE_PATTERN,
-    DEFAULT_VERIFICATION_METHODS,
-    MAX_REVIEW_DEADLINE_MINUTES,
-    ActionSettings,
-    RuleChanges,
-)
+from app.services.rulesets.rules import ActionSettings, RuleChanges
 
 METHOD_LABELS = {method: label(method) for method in VerificationMethod}
 OUTCOME_LABELS = {
@@ -82,7 +80,7 @@ class ActionSettingsForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the action a name."), Length(max=120)])
     default_outcome = SelectField("Default outcome", choices=OUTCOME_CHOICES, default=Outcome.ALLOW.value)
     verification_methods = MultiCheckboxField(
-        "Allowed verification methods", choices=METHOD_CHOICES, default=DEFAULT_VERIFICATION_METHODS,
+        "Allowed verification methods", choices=METHOD_CHOICES, default=list(DEFAULT_VERIFICATION_METHODS),
         validators=[DataRequired("Allow at least one verification method.")],
     )
     default_verification_method = SelectField(

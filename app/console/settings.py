@@ -14,7 +14,7 @@ from app.config import current_settings
 from app.console import bp
 from app.console.forms import ConfirmForm, submitted
 from app.console.settings_forms import ApiKeyForm, AuditFilterForm, InviteForm, ReviewReasonsForm, TenantSettingsForm
-from app.domain.errors import Conflict, DomainError
+from app.domain.errors import DomainError
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.services.console import console_users
@@ -78,27 +78,6 @@ def settings_key_create():
         return _key_form_page(form, status=400)
     key, raw = created
     return render("console/settings/keys/created.html", "console/settings/keys/_created.html", key=key, raw_key=raw)
-
-
-def _revoke_page(key_id: str, *, error: str | None = None, status: int = 200):
-    key = api_keys.get_api_key(current_user.tenant_id, key_id)
-    return render("console/settings/keys/revoke.html", "console/settings/keys/_revoke.html", status=status, key=key,
-                  form=ConfirmForm(), error=error)
-
-
-@bp.get("/settings/api-keys/<key_id>/revoke")
-def settings_key_revoke_confirm(key_id: str):
-    return _revoke_page(key_id)
-
-
-@bp.post("/settings/api-keys/<key_id>/revoke")
-def settings_key_revoke(key_id: str):
-    try:
-        key = api_keys.revoke_api_key(current_user, key_id, now=utcnow())
-    except Conflict as exc:
-        return _revoke_page(key_id, error=exc.message, status=409)
-    flash(f"Key “{key.name}” ({key.hint}) is revoked. Requests that use it now get 401.")
-    return redirect_to(url_for("console.settings_key_list"))
 
 
 # -- the team (console users) -----------------------------------------------------------------------

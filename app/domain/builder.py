@@ -9,6 +9,11 @@ Nodes are addressed by keys of their position: the root is ``"0"``, its second c
 that child's first child ``"0-1-0"``. The console's form fields carry these keys.
 
 Whatever reads or checks fields and lists takes the :class:`TenantCatalogue` it judges them by.
+
+Past our usual size because the tree, its translation to JsonLogic and the translation back are
+held to one identity (``tree → JsonLogic → tree``): they change together or the builder silently
+shows raw JsonLogic, so they stay in one module with the describe and form-reading halves of the
+same tree.
 """
 
 from __future__ import annotations

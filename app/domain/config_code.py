@@ -6,6 +6,9 @@ The document is plain data (camelCase, the CLI's rule format) in one canonical f
 always the same bytes. Rules carry no ids: within an action a rule is known by its name (unique in
 a file), so a file applies to another tenant, where the ids differ. A section left out of a file
 (``settings`` say, when staging and production have their own origins) is not managed by it.
+
+Past our usual size because reading a file, its canonical form and the diff are one format: each
+section's spec, how it is rendered and how it is compared change together when a section does.
 """
 
 from __future__ import annotations
@@ -21,19 +24,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 from pydantic.alias_generators import to_camel
 
+from app.domain.actions import DEFAULT_VERIFICATION_METHODS, MAX_REVIEW_DEADLINE_MINUTES, is_action_code
 from app.domain.builder import SUMMARY_CATALOGUE, describe_conditions
 from app.domain.catalogue import DATA_POINT_NAME, LIST_NAME
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
 from app.domain.errors import DomainError, InvalidRuleConditions
 from app.domain.review_reasons import parse_labels
 from app.domain.rules import validate_conditions
+from app.domain.theme import ThemeDocument
 
 FORMAT = 1
 SECTIONS = ("actions", "dataPoints", "lists", "settings", "webhooks")
-ACTION_CODE = r"^[a-zA-Z0-9_-]{1,64}$"  # as services.rulesets.rules checks it
-# What the hosted pages can verify: a new action offers these unless the file narrows them.
-DEFAULT_METHODS = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
-MAX_REVIEW_DEADLINE_MINUTES = 525_600  # a year, as the console allows
 Path = tuple[str | int, ...]
 
 
@@ -81,7 +82,8 @@ class RuleSpec(_Spec):
 class ActionSpec(_Spec):
     name: Name | None = None  # the code when left out
     default_outcome: Outcome = Outcome.ALLOW
-    verification_methods: Annotated[list[VerificationMethod], Field(min_length=1)] = list(DEFAULT_METHODS)
+    verification_methods: Annotated[list[VerificationMethod], Field(min_length=1)] = [
+        VerificationMethod(m) for m in DEFAULT_VERIFICATION_METHODS]
     default_verification_method: VerificationMethod | None = None
     unenrolled_policy: UnenrolledPolicy = UnenrolledPolicy.ALLOW
     review_deadline_minutes: Annotated[StrictInt, Field(ge=1, le=MAX_REVIEW_DEADLINE_MINUTES)] | None = None
@@ -118,6 +120,7 @@ class SettingsSpec(_Spec):
     publish_needs_second_admin: StrictBool = False
     # The labels reviewers pick a decision's reason from, in the order shown (null: the defaults).
     review_reasons: list[StrictStr] | None = None
+    theme: ThemeDocument | None = None  # null or {}: the pages' own look
 
 
 class WebhookSpec(_Spec):
@@ -268,7 +271,7 @@ def _check(spec: ConfigSpec, loaded: LoadedConfig) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     for code, action in (spec.actions or {}).items():
         at: Path = ("actions", code)
-        if not re.fullmatch(ACTION_CODE, code):
+        if not is_action_code(code):
             problems.append(loaded.problem(at, "an action code is 1-64 letters, digits, '_' or '-'"))
         if action.default_verification_method and action.default_verification_method not in action.verification_methods:
             problems.append(loaded.problem((*at, "defaultVerificationMethod"), "must be one of verificationMethods"))

@@ -8,6 +8,10 @@ Semantics follow JsonLogic where it is sane and deliberately differ where JavaSc
 comparing incomparable values (``None > 3``, ``"abc" > 3``, lists) is ``False`` and never raises;
 booleans are never equal to or ordered against numbers or strings (JS says ``true == 1``);
 ``None`` is only equal to ``None`` and is never ordered (JS says ``null >= 0``).
+
+Past our usual size because the validator and the compiler walk the same operator table and must
+agree on every operator's arity and meaning; a split would let one learn an operator the other
+does not.
 """
 
 from __future__ import annotations

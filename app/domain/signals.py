@@ -16,6 +16,9 @@ Paths (see ``app.domain.catalogue`` for the typed, described list the builder of
   verifiedOnThisDeviceMinutesAgo``
 * ``velocity.<user|device|ip>.<metric>.<window>``: metric ``actionCount``, ``actionCodeCount``,
   ``failedChallenges`` and (device, ip) ``distinctUsers``; window ``<n>m``, ``<n>h`` or ``<n>d``.
+
+Past our usual size because it is the pure half of every signal family at once (device, network,
+travel, velocity), each a few small functions; they share the plan that says which to compute.
 """
 
 from __future__ import annotations

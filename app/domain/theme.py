@@ -10,9 +10,13 @@ types can break out of a declaration.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic.alias_generators import to_camel
 
 from app.domain.errors import InvalidFields
 
@@ -91,6 +95,36 @@ class Theme:
         written by other means) is left out rather than emitted into a stylesheet, and a key this version
         does not know is ignored."""
         return read_theme(values or {})[0]
+
+    def document(self) -> dict[str, Any]:
+        """The theme as the management API and config files write it: camelCase, only the fields set."""
+        return {to_camel(name): value for name, value in (self.stored() or {}).items()}
+
+    @staticmethod
+    def values_of(document: Mapping[str, Any]) -> dict[str, Any]:
+        """A camelCase document's values by field name, as :func:`read_theme` takes them."""
+        return {name: document.get(to_camel(name)) for name in THEME_FIELDS}
+
+
+THEME_FIELDS = tuple(f.name for f in fields(Theme))
+_Short = Annotated[str, StringConstraints(max_length=40)]
+
+
+class ThemeDocument(BaseModel):
+    """A theme as the management API's body and a config file's ``settings.theme`` carry it: camelCase,
+    every field optional, an unknown one refused (a typo must not pass as "unchanged"). Only the shape:
+    :func:`read_theme` judges the values."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", strict=True, frozen=True)
+
+    primary_color: _Short | None = None
+    button_text_color: _Short | None = None
+    background_color: _Short | None = None
+    text_color: _Short | None = None
+    radius: int | None = None
+    font: _Short | None = None
+    logo_dark_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    page_title: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 @dataclass(frozen=True)

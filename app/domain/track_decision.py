@@ -88,40 +88,49 @@ class InputSnapshot:
     data_point_types: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def to_document(self) -> dict[str, Any]:
-        """The snapshot as JSON, stored with the action. Lists by reference (id and version): their
-        items are kept once per version, not once per track."""
+        """The snapshot as JSON, stored with every tracked action. Lists by reference (id and version):
+        their items are kept once per version, not once per track. Compact, because it is written per
+        track: a fact that is empty (no email, no custom data, no signal computed) is left out, and
+        :meth:`from_document` reads it back as empty."""
         user, request = self.user, self.request
-        return {
-            "user": {"userId": user.user_id, "email": user.email, "phoneNumber": user.phone_number,
-                     "username": user.username, "custom": dict(user.custom),
-                     "enrolledVerificationMethods": list(user.enrolled_verification_methods)},
-            "request": {"actionCode": request.action_code, "ipAddress": request.ip_address,
-                        "deviceId": request.device_id, "userAgent": request.user_agent,
-                        "custom": dict(request.custom)},
+        document = {
+            "user": _present({"userId": user.user_id, "email": user.email, "phoneNumber": user.phone_number,
+                              "username": user.username, "custom": dict(user.custom),
+                              "enrolledVerificationMethods": list(user.enrolled_verification_methods)}),
+            "request": _present({"actionCode": request.action_code, "ipAddress": request.ip_address,
+                                 "deviceId": request.device_id, "userAgent": request.user_agent,
+                                 "custom": dict(request.custom)}),
             "signals": self.signals,
             "lists": {name: {"listId": found.list_id, "version": found.version} for name, found in self.lists.items()},
             "dataPointTypes": [[model, name, data_type] for (model, name), data_type in self.data_point_types.items()],
         }
+        return _present(document)
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any], lists: Mapping[tuple[str, int], list[Any]]) -> InputSnapshot:
-        """Back from :meth:`to_document`; ``lists``: the items of each (list id, version) it names."""
-        user, request = document["user"], document["request"]
+        """Back from :meth:`to_document` (either form: older rows hold every key, empty or not);
+        ``lists``: the items of each (list id, version) it names."""
+        user, request = document.get("user", {}), document.get("request", {})
         return cls(
-            user=UserFacts(user["userId"], user["email"], user["phoneNumber"], user["username"], user["custom"],
-                           tuple(user["enrolledVerificationMethods"])),
-            request=RequestFacts(request["actionCode"], request["ipAddress"], request["deviceId"],
-                                 request["userAgent"], request["custom"]),
-            signals=document["signals"],
+            user=UserFacts(user["userId"], user.get("email"), user.get("phoneNumber"), user.get("username"),
+                           user.get("custom", {}), tuple(user.get("enrolledVerificationMethods", ()))),
+            request=RequestFacts(request["actionCode"], request.get("ipAddress"), request.get("deviceId"),
+                                 request.get("userAgent"), request.get("custom", {})),
+            signals=document.get("signals"),
             lists={name: ListVersion(ref["listId"], ref["version"], lists[(ref["listId"], ref["version"])])
-                   for name, ref in document["lists"].items()},
-            data_point_types={(model, name): data_type for model, name, data_type in document["dataPointTypes"]},
+                   for name, ref in document.get("lists", {}).items()},
+            data_point_types={(model, name): data_type for model, name, data_type in document.get("dataPointTypes", ())},
         )
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the empty ones (``None``, ``{}``, ``[]``); ``False`` and ``0`` are facts."""
+    return {key: value for key, value in values.items() if value is not None and value != {} and value != []}
 
 
 def list_refs(document: Mapping[str, Any]) -> set[tuple[str, int]]:
     """The (list id, version) pairs a stored snapshot reads."""
-    return {(ref["listId"], ref["version"]) for ref in document["lists"].values()}
+    return {(ref["listId"], ref["version"]) for ref in document.get("lists", {}).values()}
 
 
 @dataclass(frozen=True)

@@ -8,41 +8,24 @@ from pydantic.alias_generators import to_camel
 
 from app.api.responses import parse_body
 from app.config import current_settings
+from app.domain.theme import ThemeDocument
 from app.management_api import bp, serializers
-from app.models.base import utcnow
+from app.management_api.collections import Collection, serve
 from app.services.management import rule_sets, tollgate
 from app.services.management.wire import ReviewSlaBody, TenantSettingsBody, WebhookEndpointBody
 from app.services.rulesets import rules
 
-
-@bp.get("/tollgate/webhook-endpoints")
-def webhook_endpoint_list():
-    return jsonify([serializers.webhook_endpoint(row) for row in tollgate.list_webhook_endpoints(g.caller.tenant_id)])
-
-
-@bp.post("/tollgate/webhook-endpoints")
-def webhook_endpoint_create():
-    row = tollgate.create_webhook_endpoint(g.caller, parse_body(WebhookEndpointBody), settings=current_settings(),
-                                           now=utcnow())
-    return jsonify(serializers.webhook_endpoint(row))
-
-
-@bp.get("/tollgate/webhook-endpoints/<endpoint_id>")
-def webhook_endpoint_get(endpoint_id: str):
-    return jsonify(serializers.webhook_endpoint(tollgate.get_webhook_endpoint(g.caller.tenant_id, endpoint_id)))
-
-
-@bp.patch("/tollgate/webhook-endpoints/<endpoint_id>")
-def webhook_endpoint_update(endpoint_id: str):
-    row = tollgate.update_webhook_endpoint(g.caller, endpoint_id, parse_body(WebhookEndpointBody),
-                                           settings=current_settings(), now=utcnow())
-    return jsonify(serializers.webhook_endpoint(row))
-
-
-@bp.delete("/tollgate/webhook-endpoints/<endpoint_id>")
-def webhook_endpoint_delete(endpoint_id: str):
-    tollgate.delete_webhook_endpoint(g.caller, endpoint_id, now=utcnow())
-    return jsonify(serializers.deleted(f"Webhook endpoint '{endpoint_id}'"))
+serve(bp, Collection(
+    name="webhook_endpoint", path="/tollgate/webhook-endpoints", key="endpoint_id", label="Webhook endpoint",
+    body=WebhookEndpointBody, serialize=serializers.webhook_endpoint,
+    list=tollgate.list_webhook_endpoints, get=tollgate.get_webhook_endpoint,
+    # Whether an endpoint may point into a private network is this deployment's setting.
+    create=lambda caller, body, now: tollgate.create_webhook_endpoint(caller, body, settings=current_settings(),
+                                                                      now=now),
+    update=lambda caller, endpoint_id, body, now: tollgate.update_webhook_endpoint(
+        caller, endpoint_id, body, settings=current_settings(), now=now),
+    delete=tollgate.delete_webhook_endpoint,
+))
 
 
 def _sla(config) -> dict:
@@ -78,3 +61,13 @@ def tenant_settings_get():
 def tenant_settings_update():
     tollgate.update_tenant_settings(g.caller, parse_body(TenantSettingsBody), base=current_settings())
     return _tenant_settings()
+
+
+@bp.get("/tollgate/theme")
+def theme_get():
+    return jsonify(tollgate.theme_of(g.caller.tenant_id))
+
+
+@bp.put("/tollgate/theme")
+def theme_replace():
+    return jsonify(tollgate.replace_theme(g.caller, parse_body(ThemeDocument)))

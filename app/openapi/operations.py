@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from app.api import schemas
 from app.client_api import email_otp, passkeys, verification
+from app.domain.theme import ThemeDocument
 from app.openapi import wire
 from app.services.challenges import server_codes
 from app.services.decisions import tracking
@@ -190,4 +191,8 @@ OPERATIONS: tuple[Operation, ...] = (
               TOLLGATE, (MANAGEMENT_KEY,), wire.TenantSettings),
     Operation("management_api.tenant_settings_update", "Change the tenant's settings", TOLLGATE, (MANAGEMENT_KEY,),
               wire.TenantSettings, body=management.TenantSettingsBody),
+    Operation("management_api.theme_get", "The hosted pages' theme (only the fields set)", TOLLGATE,
+              (MANAGEMENT_KEY,), ThemeDocument),
+    Operation("management_api.theme_replace", "Replace the hosted pages' theme (WCAG AA contrast is checked)",
+              TOLLGATE, (MANAGEMENT_KEY,), ThemeDocument, body=ThemeDocument),
 )

@@ -37,6 +37,7 @@ def staging(app) -> str:
         tenant = db.session.get(Tenant, tenant_id)
         tenant.client_token_ttl, tenant.redirect_allowlist = 600, ["https://app.example.com/done"]
         tenant.review_reasons = ["Looks fine", "Fraud"]
+        tenant.theme = {"primary_color": "#0055aa", "radius": 8, "font": "serif"}
         db.session.add_all([
             CustomDataPoint(tenant_id=tenant_id, name="amount", data_type="number", model_type="action",
                             description="The withdrawal's amount."),
@@ -403,6 +404,41 @@ def test_a_file_sets_the_device_bound_passkey_requirement_and_the_days_devices_a
         assert config.require_device_bound_passkey is True
         assert db.session.get(Tenant, staging).remember_device_days == 14
     assert plan(cli, staging, path).exit_code == 0
+
+
+def test_the_theme_travels_in_the_file_checked_as_settings_brand_checks_it(cli, app, staging, tmp_path):
+    assert yaml.safe_load(export(cli, staging))["settings"]["theme"] == {"primaryColor": "#0055aa", "radius": 8,
+                                                                           "font": "serif"}
+
+    def restyle(data):
+        data["settings"]["theme"] = {"primaryColor": "#05A", "pageTitle": "Acme sign-in", "font": "system"}
+
+    path = written(tmp_path, edited(export(cli, staging), restyle))
+    planned = plan(cli, staging, path)
+    assert planned.exit_code == 2 and "~ setting theme: " in planned.output, planned.output
+    applied = cli("tollgate", "apply", path, "--tenant", staging, "--force")
+
+    assert applied.exit_code == 0, applied.output
+    with app.app_context():  # as the console stores it: #rrggbb, the default font left out
+        assert db.session.get(Tenant, staging).theme == {"primary_color": "#0055aa", "page_title": "Acme sign-in"}
+    assert plan(cli, staging, path).output.startswith("No changes")
+
+
+def test_a_theme_whose_contrast_fails_wcag_aa_changes_nothing_and_names_the_line(cli, app, staging, tmp_path):
+    def unreadable(data):
+        data["settings"]["theme"] = {"textColor": "#aaaaaa", "backgroundColor": "#ffffff"}
+
+    text = edited(export(cli, staging), unreadable)
+    before = row_counts(app)
+
+    result = cli("tollgate", "apply", written(tmp_path, text), "--tenant", staging, "--force")
+
+    assert result.exit_code == 1
+    found = re.search(r"line (\d+): settings\.theme\.textColor: The text colour on the background colour has a "
+                      r"contrast of 2\.32:1", result.output)
+    assert found, result.output
+    assert text.splitlines()[int(found.group(1)) - 1].strip() == "textColor: '#aaaaaa'"
+    assert row_counts(app) == before
 
 
 def test_export_only_some_sections_and_a_file_of_them_leaves_the_others_alone(cli, app, staging, production, tmp_path):

@@ -426,6 +426,7 @@ def test_a_read_only_key_reads_and_is_refused_every_write(management):
         ("PATCH", "/tollgate/review-sla/login", {"reviewDeadlineMinutes": 5}),
         ("POST", "/tollgate/webhook-endpoints", {"url": "https://hooks.example.com/"}),
         ("PATCH", "/tollgate/tenant-settings", {"name": "Mine now"}),
+        ("PUT", "/tollgate/theme", {"primaryColor": "#000000"}),
     ]:
         assert_error(reader.call(method, path, body), 403, "read_only_key")
     assert writer.call("GET", "/action-configurations/login").json()["defaultUserActionResult"] == "ALLOW"
@@ -547,6 +548,31 @@ def test_tenant_settings_are_read_and_written(app, management, tenant):
     assert_error(api.call("PATCH", "/tollgate/tenant-settings", {"publishNeedsSecondAdmin": True}), 400)
     assert api.call("GET", "/tollgate/tenant-settings").json()["name"] == "Acme"
     assert [e.event for e in audit_events(app, tenant.id)][-2:] == ["tenant.settings_updated"] * 2
+
+
+def test_the_hosted_pages_theme_is_read_and_replaced_with_its_contrast_checked(app, management, tenant):
+    api = management()
+    assert api.call("GET", "/tollgate/theme").json() == {}
+
+    saved = api.call("PUT", "/tollgate/theme", {"primaryColor": "#05A", "radius": 12, "font": "serif",
+                                                "pageTitle": "Acme sign-in"})
+    assert saved.status_code == 200, saved.text
+    assert saved.json() == {"primaryColor": "#0055aa", "radius": 12, "font": "serif", "pageTitle": "Acme sign-in"}
+    assert api.call("GET", "/tollgate/theme").json() == saved.json()
+
+    # Grey text on white fails WCAG AA: refused, naming the pair and the ratio; nothing changes.
+    bad = assert_error(api.call("PUT", "/tollgate/theme", {"textColor": "#aaaaaa", "backgroundColor": "#ffffff"}),
+                       400, "invalid_theme")
+    assert "textColor: " in bad["errorDescription"] and "2.32:1" in bad["errorDescription"]
+    assert_error(api.call("PUT", "/tollgate/theme", {"primaryColour": "#000000"}), 400)  # a typo is not ignored
+    assert_error(api.call("PUT", "/tollgate/theme", {"radius": 99}), 400, "invalid_theme")
+    assert api.call("GET", "/tollgate/theme").json() == saved.json()
+
+    # A PUT replaces the whole theme: what it leaves out goes back to the pages' own look.
+    assert api.call("PUT", "/tollgate/theme", {}).json() == {}
+    with app.app_context():
+        assert db.session.get(Tenant, tenant.id).theme is None
+    assert [e.event for e in audit_events(app, tenant.id)][-2:] == ["tenant.theme_updated"] * 2
 
 
 # -- four-eyes ------------------------------------------------------------------------------------------------

@@ -16,6 +16,10 @@ read no signal runs no query here at all. Otherwise, per track at most:
   keyed by (list, version), which never changes its CIDRs; a list not cached yet is loaded once.
 
 The UA, the country (iptocc) and the GeoLite2-City record need no query.
+
+Past our usual size on purpose: the queries are planned together so that a track runs as few
+statements as possible (history facts in one, every velocity window in another), and the planner
+and the statements it chooses between belong in one reading.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.domain.actions import DEFAULT_VERIFICATION_METHODS
 from app.domain.decision import UnenrolledPolicy
 from app.domain.documents import parse_document
 from app.domain.errors import Conflict, Forbidden, InvalidRequest
@@ -98,7 +99,7 @@ def update_action(caller: ManagementCaller, code: str, body: ActionConfiguration
             raise InvalidRequest("defaultUserActionResult: required, cannot be null.", code="invalid_request")
         settings["default_outcome"] = body.default_user_action_result
     if "verification_methods" in sent:
-        settings["verification_methods"] = body.verification_methods or rules.DEFAULT_VERIFICATION_METHODS
+        settings["verification_methods"] = body.verification_methods or list(DEFAULT_VERIFICATION_METHODS)
     if "default_verification_method" in sent:
         settings["default_verification_method"] = body.default_verification_method
     _update_settings(caller, code, settings)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.domain.errors import InvalidRequest
+from app.domain.theme import Theme, ThemeDocument
 from app.extensions import db
 from app.models import Tenant, WebhookEndpoint
 from app.services.delivery import endpoints
@@ -74,3 +75,14 @@ def update_tenant_settings(caller: ManagementCaller, body: TenantSettingsBody, *
     with wire_names({"webauthn_rp_id": "webauthnRpId", "webauthn_rp_name": "webauthnRpName"}):
         return tenant_settings.update_tenant_settings(caller.agent, tenant_settings.TenantSettingsInput(**changes),
                                                       base=base)
+
+
+def theme_of(tenant_id: str) -> dict[str, Any]:
+    """The hosted pages' theme, only the fields set (``{}``: the pages' own look)."""
+    return Theme.from_stored(tenant_settings.get_tenant(tenant_id).theme).document()
+
+
+def replace_theme(caller: ManagementCaller, body: ThemeDocument) -> dict[str, Any]:
+    with wire_names():
+        tenant = tenant_settings.update_tenant_theme(caller.agent, body.model_dump())
+    return Theme.from_stored(tenant.theme).document()

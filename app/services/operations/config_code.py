@@ -9,6 +9,10 @@ Apply writes in one transaction, as the console's services would: rule and polic
 the action's draft (published only with a change note), everything else applies at once, and each
 change is an audit event by ``cli``. It refuses when what it would overwrite (the published
 configuration and every draft) is no longer what the plan saw: the plan's fingerprint.
+
+Past our usual size because export, plan and apply must agree on one reading of the stored
+configuration (``_live``, ``_settings_of``) and on the plan's fingerprint; apart, they could
+drift and a plan would no longer describe what apply writes. The pure half is ``app.domain.config_code``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from sqlalchemy import select, update
 
 from app.config import Settings
@@ -38,6 +43,7 @@ from app.domain.config_code import (
 )
 from app.domain.errors import Conflict, DomainError
 from app.domain.rule_sets import document_digest
+from app.domain.theme import InvalidTheme, Theme
 from app.extensions import db
 from app.models import ActionConfiguration, CustomDataPoint, CustomList, Tenant, WebhookEndpoint
 from app.models.base import new_id
@@ -53,6 +59,7 @@ from app.services.tenancy.tenant_settings import (
     TenantSettingsInput,
     get_tenant,
     validate_tenant_settings,
+    validate_theme,
 )
 
 ACTOR = "cli"
@@ -66,6 +73,8 @@ SETTINGS = {"logoUrl": "logo_url", "webauthnRpId": "webauthn_rp_id", "webauthnRp
             "publishNeedsSecondAdmin": "publish_needs_second_admin"}
 # Checked by the file itself (app.domain.review_reasons), not by the settings form.
 REVIEW_REASONS = "reviewReasons"
+# Checked as Settings → Brand checks it (WCAG AA contrast included); kept as the management API shows it.
+THEME = "theme"
 WEBHOOK_FIELDS = {"url": "url", "event_types": "eventTypes", "description": "description", "is_active": "isActive"}
 
 
@@ -197,6 +206,14 @@ def _checked(tenant_id: str, text: str, *, settings: Settings) -> LoadedConfig:
         else:  # as they will be stored (an origin normalised, a blank the default)
             document["settings"] = {key: cleaned[SETTINGS[key]] if key in SETTINGS else value
                                     for key, value in document["settings"].items()}
+        if THEME in document["settings"]:
+            try:
+                theme = validate_theme(Theme.values_of(document["settings"][THEME] or {}))
+            except InvalidTheme as exc:
+                problems += [loaded.problem(("settings", THEME, to_camel(name)), message)
+                             for name, messages in exc.fields.items() for message in messages]
+            else:  # as it will be stored: colours as #rrggbb, the default font left out
+                document["settings"][THEME] = theme.document()
     for url, hook in document.get("webhooks", {}).items():
         try:
             valid = validate_endpoint(_endpoint_input(url, hook),
@@ -213,7 +230,8 @@ def _checked(tenant_id: str, text: str, *, settings: Settings) -> LoadedConfig:
 
 
 def _settings_of(tenant: Tenant) -> dict[str, Any]:
-    return {**{key: getattr(tenant, column) for key, column in SETTINGS.items()}, REVIEW_REASONS: tenant.review_reasons}
+    return {**{key: getattr(tenant, column) for key, column in SETTINGS.items()}, REVIEW_REASONS: tenant.review_reasons,
+            THEME: Theme.from_stored(tenant.theme).document()}
 
 
 def _settings_input(tenant: Tenant, wanted: dict[str, Any]) -> TenantSettingsInput:
@@ -408,7 +426,10 @@ class _Apply:
         tenant = get_tenant(self.tenant_id)
         before = _settings_of(tenant)
         for key, value in wanted.items():
-            setattr(tenant, SETTINGS.get(key, "review_reasons"), value)
+            if key == THEME:
+                tenant.theme = Theme.from_stored(Theme.values_of(value)).stored()
+            else:
+                setattr(tenant, SETTINGS.get(key, "review_reasons"), value)
         self.audit("tenant.settings_updated", tenant.id, "tenant", before=before, after=_settings_of(tenant))
 
     def webhook(self, change: Change) -> None:

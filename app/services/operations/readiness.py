@@ -28,8 +28,11 @@ def check_readiness(*, expected_heads: frozenset[str]) -> Readiness:
     try:
         with db.engine.connect() as connection:
             current = frozenset(MigrationContext.configure(connection).get_current_heads())
-    except SQLAlchemyError:
-        log.warning("readiness: the database does not answer", exc_info=True)
+    except SQLAlchemyError as exc:
+        # One line, as errors.py logs the API's 503s meanwhile: a probe every few seconds through an
+        # outage would otherwise fill the log with one connection-refused traceback each.
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("readiness: the database does not answer: %s: %s", type(cause).__name__, cause)
         return Readiness(False, "The database does not answer.")
     if current != expected_heads:
         return Readiness(False, "The database schema is not the one this code expects: run `flask db upgrade`.")

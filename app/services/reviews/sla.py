@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from app.domain.actions import MAX_REVIEW_DEADLINE_MINUTES
 from app.domain.decision import ActionState
 from app.domain.errors import InvalidRequest, NotFound
 from app.extensions import db, upsert
 from app.models import ActionConfiguration, ReviewOverdueFlag, UserAction
 from app.models.review import OverduePolicy
 from app.services.reviews.decisions import decide_locked
-from app.services.rulesets.rules import MAX_REVIEW_DEADLINE_MINUTES
 
 
 @dataclass(frozen=True)

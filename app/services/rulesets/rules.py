@@ -2,11 +2,14 @@
 
 Every edit here changes the action's **draft**; tracks are decided by its live version until the
 draft is published (services.rulesets.versions). Creating an action publishes its version 1.
+
+Past our usual size because an action's configuration and its rules are one draft: every edit
+here (settings, a rule added, moved, switched off) goes through the same load-check-write of that
+draft, and the checks only make sense side by side.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -14,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.actions import DEFAULT_VERIFICATION_METHODS, MAX_REVIEW_DEADLINE_MINUTES, is_action_code
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
 from app.domain.errors import Conflict, InvalidRequest, NotFound
 from app.domain.rules import validate_conditions
@@ -25,15 +29,9 @@ from app.services.rulesets.drafts import actor_name, first_version, note_draft_a
 from app.services.tenancy.audit import Agent, record_change
 from app.services.tenancy.records import flush_or_refuse
 
-ACTION_CODE_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-# What the hosted pages can verify; a new action offers these unless an admin narrows them.
-# A year: a longer deadline is no deadline.
-MAX_REVIEW_DEADLINE_MINUTES = 525_600
-DEFAULT_VERIFICATION_METHODS = [VerificationMethod.PASSKEY.value, VerificationMethod.AUTHENTICATOR_APP.value]
-
 
 def validate_action_code(code: str) -> str:
-    if not isinstance(code, str) or not ACTION_CODE_PATTERN.fullmatch(code):
+    if not is_action_code(code):
         raise InvalidRequest(
             "The action code must be 1-64 letters, digits, '_' or '-'.", code="invalid_action_code"
         )
@@ -89,7 +87,7 @@ class ActionDocument(_Document):
     @field_validator("code")
     @classmethod
     def _code_format(cls, code: str) -> str:
-        if not ACTION_CODE_PATTERN.fullmatch(code):
+        if not is_action_code(code):
             raise ValueError("must be 1-64 letters, digits, '_' or '-'")
         return code
 

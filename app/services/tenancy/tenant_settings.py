@@ -10,6 +10,10 @@ argument.
 Overrides are checked with the same rules ``app.config`` applies at start-up, against the values
 that will be in effect (an RP ID override is checked against the environment's origins when the
 origins are not overridden too).
+
+Past our usual size because each override's check sits next to the others it depends on (an RP ID
+against the origins in effect, the allow-list against the origins), and splitting them would
+scatter one validation over modules.
 """
 
 from __future__ import annotations
