@@ -95,6 +95,7 @@ class ActionSettingsForm(FlaskForm):
         "When a case is still waiting at its deadline",
         choices=[SelectChoice(p.value, label) for p, label in OVERDUE_LABELS.items()], default=OverduePolicy.FLAG.value,
     )
+    require_device_bound_passkey = BooleanField("Require a device-bound passkey")
 
     def validate_default_verification_method(self, field) -> None:
         if field.data and field.data not in (self.verification_methods.data or []):
@@ -109,6 +110,7 @@ class ActionSettingsForm(FlaskForm):
             unenrolled_policy=self.unenrolled_policy.data,
             review_deadline_minutes=self.review_deadline_minutes.data,
             review_overdue_policy=self.review_overdue_policy.data,
+            require_device_bound_passkey=self.require_device_bound_passkey.data,
         )
 
     @classmethod
@@ -123,6 +125,7 @@ class ActionSettingsForm(FlaskForm):
             unenrolled_policy=config.unenrolled_policy.value,
             review_deadline_minutes=config.review_deadline_minutes,
             review_overdue_policy=config.review_overdue_policy.value,
+            require_device_bound_passkey=config.require_device_bound_passkey,
         )
 
 
