@@ -70,6 +70,9 @@ class Settings:
     impossible_travel_kmh: int = 900
     # Behind N reverse proxies, the client's address is the Nth from the right in X-Forwarded-For.
     trusted_proxy_hops: int = 0
+    # Remembered devices (a tenant setting only, off unless a tenant turns it on): days a browser stays
+    # trusted after a passed challenge when the user asks for it.
+    remember_device_days: int = 0
     # Challenges anyone may start without a token (usernameless passkey sign-in), per client IP.
     anonymous_challenges_per_minute: int = 30
     # Failed console sign-ins one client address may make per 15 minutes, over all accounts.

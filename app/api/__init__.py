@@ -27,4 +27,4 @@ def domain_error(exc: DomainError):
     return domain_error_response(exc)
 
 
-from app.api import actions, challenges, users  # noqa: E402,F401  (routes register on bp)
+from app.api import actions, challenges, trusted_devices, users  # noqa: E402,F401  (routes register on bp)

@@ -48,4 +48,4 @@ def remember_mode():
     g.popup = (request.values.get("mode") == "popup")
 
 
-from app.challenge import magic_link_views, views  # noqa: E402,F401  (routes register on bp)
+from app.challenge import magic_link_views, remember_views, views  # noqa: E402,F401  (routes register on bp)

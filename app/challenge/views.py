@@ -39,6 +39,7 @@ from app.services.challenges.sessions import (
 )
 from app.services.delivery.messages import EMAIL, can_send
 from app.services.delivery.messages import SMS as SMS_CHANNEL
+from app.services.end_users import trusted_devices
 from app.services.tenancy.tenant_config import settings_for, theme_stylesheet
 
 EMAIL_OTP = VerificationMethod.EMAIL_OTP
@@ -174,6 +175,10 @@ def challenge_show():
     if usable:
         return _verify_page(session, token, usable)
     if not session.may_add_authenticator():
+        if session.device_bound_passkey_required and session.user_has_passkey():
+            raise PageError(gettext("A device-bound passkey is needed"), gettext(
+                "This action accepts only a passkey that stays on one device or security key, and yours can sync to "
+                "other devices. Go back to the app and choose another way."), 409)
         raise PageError(gettext("No way to verify here"), gettext("None of your sign-in methods can be used for this action."),
                         409)
     return render_template("challenge/enrol.html", **_context(session, token, methods=session.enrollable_methods(page_methods())))
@@ -399,6 +404,11 @@ def challenge_finish():
     target = session.action.redirect_url
     if target and not is_allowed(target, settings.redirect_allowlist):
         raise PageError(gettext("Redirect not allowed"), gettext("The address to return to is not on the allow-list."), 400)
+    # Asked once (remember_views answers it), before the result goes to the app.
+    days = None if request.args.get("remember") else trusted_devices.remember_offer(
+        session.action, session.user, request.cookies, settings=settings, now=utcnow())
+    if days is not None:
+        return render_template("challenge/remember.html", **_context(session, token, days=days))
     if request.args.get("mode") == "popup":
         origins = sorted({rule.exact_origin for rule in settings.redirect_allowlist} - {None})
         message = json.dumps({"event": "AUTHSIGNAL_CLOSE_POPUP", "token": token})

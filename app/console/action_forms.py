@@ -108,6 +108,7 @@ class ActionSettingsForm(FlaskForm):
         "When a case is still waiting at its deadline",
         choices=[SelectChoice(p.value, label) for p, label in OVERDUE_LABELS.items()], default=OverduePolicy.FLAG.value,
     )
+    require_device_bound_passkey = BooleanField("Require a device-bound passkey")
 
     def validate_verification_methods(self, field) -> None:
         refuse_unsendable(field)
@@ -125,6 +126,7 @@ class ActionSettingsForm(FlaskForm):
             unenrolled_policy=self.unenrolled_policy.data,
             review_deadline_minutes=self.review_deadline_minutes.data,
             review_overdue_policy=self.review_overdue_policy.data,
+            require_device_bound_passkey=self.require_device_bound_passkey.data,
         )
 
     @classmethod
@@ -139,6 +141,7 @@ class ActionSettingsForm(FlaskForm):
             unenrolled_policy=config.unenrolled_policy.value,
             review_deadline_minutes=config.review_deadline_minutes,
             review_overdue_policy=config.review_overdue_policy.value,
+            require_device_bound_passkey=config.require_device_bound_passkey,
         )
 
 

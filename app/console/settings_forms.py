@@ -40,6 +40,11 @@ class TenantSettingsForm(ServiceForm):
         validators=[Optional()],
         render_kw={"inputmode": "numeric"},
     )
+    remember_device_days = IntegerField(
+        "Remember devices for (days)",
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric"},
+    )
     publish_needs_second_admin = BooleanField("Publishing rule changes needs a second admin")
 
     @classmethod
@@ -55,6 +60,7 @@ class TenantSettingsForm(ServiceForm):
             webauthn_origins=self.webauthn_origins.entries,
             redirect_allowlist=self.redirect_allowlist.entries,
             client_token_ttl=self.client_token_ttl.data,
+            remember_device_days=self.remember_device_days.data,
             publish_needs_second_admin=self.publish_needs_second_admin.data,
         )
 

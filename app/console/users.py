@@ -10,7 +10,7 @@ from app.domain.errors import NotFound
 from app.htmx import redirect_to, render
 from app.models.base import utcnow
 from app.services.console import user_profile
-from app.services.end_users import authenticators, users
+from app.services.end_users import authenticators, trusted_devices, users
 from app.services.operations import erasure
 
 
@@ -41,6 +41,13 @@ def user_authenticator_delete(user_id: str, authenticator_id: str):
     error = "Tick the box to confirm the removal." if request.method == "POST" else None
     return render("console/users/authenticator_delete.html", "console/users/_authenticator_delete.html",
                   status=400 if error else 200, authenticator=authenticator, user_id=user_id, error=error)
+
+
+@bp.post("/users/<path:user_id>/trusted-devices/<device_id>/revoke")
+def user_trusted_device_revoke(user_id: str, device_id: str):
+    trusted_devices.revoke_trusted_device(current_user.tenant_id, user_id, device_id, actor=current_user, now=utcnow())
+    flash("Trusted device revoked: the next track from it is decided without it.")
+    return redirect_to(url_for("console.user_show", user_id=user_id))
 
 
 @bp.route("/users/<path:user_id>/erase", methods=["GET", "POST"])

@@ -89,6 +89,9 @@ class ActionSpec(_Spec):
     review_deadline_minutes: Annotated[StrictInt, Field(ge=1, le=MAX_REVIEW_DEADLINE_MINUTES)] | None = None
     # models.review.OverduePolicy's values (the domain does not import models).
     review_overdue_policy: Literal["FLAG", "AUTO_APPROVE", "AUTO_REJECT"] = "FLAG"
+    # A passkey that may sync is refused (models.action: require_device_bound_passkey); "credential",
+    # not "passkey", in the name: no exported key may read like a secret's ("key", "token").
+    require_device_bound_credential: StrictBool = False
     rules: list[RuleSpec] = []
 
 
@@ -113,6 +116,7 @@ class SettingsSpec(_Spec):
     webauthn_origins: list[StrictStr] | None = None
     redirect_allowlist: list[StrictStr] | None = None
     client_token_ttl: StrictInt | None = None
+    remember_device_days: StrictInt = 0  # 0: the hosted pages do not offer to remember a device
     publish_needs_second_admin: StrictBool = False
     # The labels reviewers pick a decision's reason from, in the order shown (null: the defaults).
     review_reasons: list[StrictStr] | None = None

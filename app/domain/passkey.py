@@ -49,6 +49,20 @@ class SignCountRegressed(InvalidCredential):
     """The authenticator reported a sign count not above the stored one."""
 
 
+class SyncedPasskeyRefused(InvalidCredential, code="device_bound_passkey_required", status=403):
+    """A passkey that may be backed up (BE set) where the action accepts only device-bound ones."""
+
+
+def require_device_bound(*, backup_eligible: bool, device_bound_required: bool) -> None:
+    """The action's "require a device-bound passkey" setting, applied to one credential. Backup
+    eligibility (not the backup state) decides: a passkey that may sync can sync later."""
+    if device_bound_required and backup_eligible:
+        raise SyncedPasskeyRefused(
+            "This action needs a passkey that stays on one device or security key; this passkey can sync to "
+            "other devices. Use a device-bound passkey or another way to verify."
+        )
+
+
 @dataclass(frozen=True)
 class RelyingParty:
     rp_id: str

@@ -7,11 +7,13 @@ windows. ``app.services.decisions.signals`` runs the queries and feeds the resul
 
 Paths (see ``app.domain.catalogue`` for the typed, described list the builder offers):
 
-* ``device.isNew / count / lastSeenDaysAgo`` (history), ``device.isBot / browser / os / isMobile`` (UA)
+* ``device.isNew / count / lastSeenDaysAgo`` (history), ``device.isBot / browser / os / isMobile`` (UA),
+  ``device.isTrusted`` (a remembered device)
 * ``ip.countryCode``, ``ip.isUnrecognized``, ``ip.isAnonymous``, ``ip.cidrLists``, and with a
   GeoLite2-City file ``ip.city / latitude / longitude / impossibleTravel / travelSpeedKmh /
   atypicalTravel``
-* ``user.hasPreviouslyVerified / accountAgeDays / lastVerifiedMinutesAgo / failedChallengesLastHour``
+* ``user.hasPreviouslyVerified / accountAgeDays / lastVerifiedMinutesAgo / failedChallengesLastHour /
+  verifiedOnThisDeviceMinutesAgo``
 * ``velocity.<user|device|ip>.<metric>.<window>``: metric ``actionCount``, ``actionCodeCount``,
   ``failedChallenges`` and (device, ip) ``distinctUsers``; window ``<n>m``, ``<n>h`` or ``<n>d``.
 
@@ -38,12 +40,13 @@ from ua_parser import parse as _parse_ua
 
 DEVICE_HISTORY = ("isNew", "count", "lastSeenDaysAgo")
 DEVICE_AGENT = ("isBot", "browser", "os", "isMobile")
+DEVICE_TRUST = ("isTrusted",)  # a remembered device (models.trusted_device) of this user
 IP_GEO = ("city", "latitude", "longitude")
 IP_TRAVEL = ("impossibleTravel", "travelSpeedKmh")
 USER_PROFILE = ("hasPreviouslyVerified", "accountAgeDays", "lastVerifiedMinutesAgo")
-DEVICE_SIGNALS = DEVICE_HISTORY + DEVICE_AGENT
+DEVICE_SIGNALS = DEVICE_HISTORY + DEVICE_AGENT + DEVICE_TRUST
 IP_SIGNALS = ("countryCode", "isUnrecognized", "isAnonymous", "cidrLists", *IP_GEO, *IP_TRAVEL, "atypicalTravel")
-USER_SIGNALS = (*USER_PROFILE, "failedChallengesLastHour")
+USER_SIGNALS = (*USER_PROFILE, "failedChallengesLastHour", "verifiedOnThisDeviceMinutesAgo")
 # The user's passkey a challenge would most likely use: the one verified last (else the newest).
 PASSKEY_SIGNALS = ("backupEligible", "backedUp", "aaguid", "authenticatorName", "signCountRegressed")
 VELOCITY_SCOPES = ("user", "device", "ip")

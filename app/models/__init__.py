@@ -13,6 +13,7 @@ from app.models.outcome_hour import OutcomeHour
 from app.models.shadow import ShadowDecision, ShadowRun
 from app.models.review import ReviewClaim, ReviewDecision, ReviewNote, ReviewOverdueFlag
 from app.models.tenant import ApiKey, ManagementKey, Tenant
+from app.models.trusted_device import TrustedDevice
 from app.models.user import Authenticator, EndUser, PasskeyCredential, RecoveryCode, VerificationAttempt
 from app.models.user_action import ActionStateChange, UserAction
 from app.models.webauthn_challenge import WebAuthnChallenge
@@ -51,6 +52,7 @@ __all__ = [
     "ShadowDecision",
     "ShadowRun",
     "Tenant",
+    "TrustedDevice",
     "UserAction",
     "VerificationAttempt",
     "WebAuthnChallenge",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.decision import Outcome, UnenrolledPolicy, VerificationMethod
@@ -33,6 +33,9 @@ class ActionConfiguration(TenantOwned, Base):
     review_overdue_policy: Mapped[OverduePolicy] = mapped_column(
         str_enum(OverduePolicy), default=OverduePolicy.FLAG, server_default=OverduePolicy.FLAG.value
     )
+    # Passkeys that may be backed up to a cloud account (WebAuthn BE flag) are refused when this is set,
+    # at registration and at sign-in (services.challenges.passkeys), not only left out of the options.
+    require_device_bound_passkey: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Console users who changed the draft since it was last published or discarded: with the tenant's
     # four-eyes setting on, none of them may publish it.
     draft_authors: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")

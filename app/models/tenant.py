@@ -31,6 +31,9 @@ class Tenant(Base):
     client_token_ttl: Mapped[int | None] = mapped_column(Integer)
     # Four-eyes on rule changes: a console user who edited an action's draft cannot publish it.
     publish_needs_second_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Days a browser stays remembered after a passed challenge when the user asks (models.trusted_device);
+    # 0: the hosted pages do not offer it.
+    remember_device_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The labels reviewers pick a decision's reason from (domain.review_reasons); None: the defaults.
     review_reasons: Mapped[list[str] | None] = mapped_column(JSON)
     # The hosted pages' theme (domain.theme.Theme.stored(): only the fields set); None: the pages' own look.

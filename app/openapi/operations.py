@@ -94,6 +94,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("api.authenticator_enroll", "Enrol a verified authenticator for a user from your backend", SERVER,
               (SECRET_KEY,), wire.Enrolled, body=authenticators.EnrollRequest),
     Operation("api.authenticator_delete", "Remove one of a user's authenticators", SERVER, (SECRET_KEY,), wire.Success),
+    Operation("api.trusted_device_list", "List a user's remembered devices (Tollgate's own)", SERVER, (SECRET_KEY,),
+              wire.TrustedDevices),
+    Operation("api.trusted_device_revoke", "Revoke one of a user's remembered devices (Tollgate's own)", SERVER,
+              (SECRET_KEY,), wire.Success),
     # The client API, as @authsignal/browser calls it.
     Operation("client_api.user_authenticator_list", "The signed-in user's verified authenticators", CLIENT,
               (CLIENT_TOKEN,), None, items=wire.Authenticator),

@@ -124,6 +124,21 @@ class Erased(Success):
     erased: dict[str, int] = Field(description="How many records of each kind were deleted or anonymised.")
 
 
+class TrustedDevice(Wire):
+    """A browser the user asked not to be challenged on again (README, "Remembered devices")."""
+
+    trustedDeviceId: str
+    deviceId: str = Field(description="The track request's deviceId that device.isTrusted matches.")
+    userAgent: str | None = Field(description='A summary, e.g. "Chrome on Windows".')
+    createdAt: str
+    lastUsedAt: str | None = Field(description="The last track that found it trusted.")
+    expiresAt: str
+
+
+class TrustedDevices(Wire):
+    trustedDevices: list[TrustedDevice]
+
+
 class WebauthnCredential(Wire):
     credentialId: str
     name: str | None = None
@@ -328,3 +343,4 @@ class TenantSettings(Wire):
     webauthnOrigins: list[str] | None = None
     redirectAllowlist: list[str] | None = None
     clientTokenTtl: int | None = None
+    rememberDeviceDays: int = 0

@@ -2,7 +2,7 @@
 sealed data (the code an email.created or sms.created event carries, encrypted)
 
 Revision ID: 5b8e2f0c7a13
-Revises: 5d2e8c7a9f13
+Revises: 5e2c9a7d4b13
 Create Date: 2026-12-07 15:30:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b8e2f0c7a13'
-down_revision = "5d2e8c7a9f13"
+down_revision = "5e2c9a7d4b13"
 branch_labels = None
 depends_on = None
 

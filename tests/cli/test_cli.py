@@ -6,6 +6,7 @@ import shlex
 
 import pytest
 
+from app.services.operations.provisioning import default_tenant
 from app.services.tenancy.api_keys import find_api_key
 
 RULE = {"name": "Large", "priority": 10, "outcome": "CHALLENGE", "conditions": {">": [{"var": "custom.amount"}, 1000]}}
@@ -21,7 +22,10 @@ def test_seed_demo_prints_a_key_once_and_is_idempotent(cli, app):
         assert find_api_key(key) is not None
     assert "already exists" in second.output
     rules = json.loads(cli("rules", "list", "withdraw-funds").output)
-    assert [(r["priority"], r["outcome"]) for r in rules] == [(0, "REVIEW"), (10, "CHALLENGE")]
+    assert [(r["priority"], r["outcome"]) for r in rules] == [(0, "REVIEW"), (5, "ALLOW"), (10, "CHALLENGE")]
+    assert rules[1]["conditions"] == {"==": [{"var": "device.isTrusted"}, True]}  # a remembered device
+    with app.app_context():
+        assert default_tenant().remember_device_days == 30  # so the hosted page offers remembering one
 
 
 def test_the_demo_challenges_its_first_large_withdrawal_and_prints_a_curl_that_works_as_pasted(cli, app):

@@ -383,6 +383,30 @@ def test_settings_are_stored_as_the_console_would_store_them(cli, app, staging, 
     assert plan(cli, staging, path).exit_code == 0
 
 
+def test_a_file_sets_the_device_bound_passkey_requirement_and_the_days_devices_are_remembered(cli, app, staging,
+                                                                                             tmp_path):
+    def require_device_bound(data):
+        data["actions"]["withdraw-funds"]["requireDeviceBoundCredential"] = True
+        data["settings"]["rememberDeviceDays"] = 14
+
+    exported = yaml.safe_load(export(cli, staging))
+    assert exported["actions"]["withdraw-funds"]["requireDeviceBoundCredential"] is False
+    assert exported["settings"]["rememberDeviceDays"] == 0
+    path = written(tmp_path, edited(export(cli, staging), require_device_bound))
+    assert "requireDeviceBoundCredential" in plan(cli, staging, path).output
+
+    applied = cli("tollgate", "apply", path, "--tenant", staging, "--force")
+
+    assert applied.exit_code == 0, applied.output
+    with app.app_context():
+        config = db.session.execute(select(ActionConfiguration).where(ActionConfiguration.tenant_id == staging,
+                                                                      ActionConfiguration.code == "withdraw-funds")
+                                    ).scalar_one()
+        assert config.require_device_bound_passkey is True
+        assert db.session.get(Tenant, staging).remember_device_days == 14
+    assert plan(cli, staging, path).exit_code == 0
+
+
 def test_the_theme_travels_in_the_file_checked_as_settings_brand_checks_it(cli, app, staging, tmp_path):
     assert yaml.safe_load(export(cli, staging))["settings"]["theme"] == {"primaryColor": "#0055aa", "radius": 8,
                                                                            "font": "serif"}

@@ -322,10 +322,11 @@ class VirtualAuthenticator:
         self._send("clearCredentials")
 
 
-def attach_virtual_authenticator(page: Page) -> VirtualAuthenticator:
+def attach_virtual_authenticator(page: Page, *, synced: bool = False) -> VirtualAuthenticator:
     """Attach a fresh authenticator to ``page`` (authenticators belong to one page; re-attach for
     popups, new tabs and new contexts). Attach it before the page calls ``navigator.credentials``:
-    without one, ``create()``/``get()`` hang until the WebAuthn timeout."""
+    without one, ``create()``/``get()`` hang until the WebAuthn timeout. ``synced``: its passkeys
+    say they may be and are backed up (the BE and BS flags), like a cloud password manager's."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable", {"enableUI": False})
     response = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
@@ -335,6 +336,7 @@ def attach_virtual_authenticator(page: Page) -> VirtualAuthenticator:
         "hasUserVerification": True,
         "isUserVerified": True,
         "automaticPresenceSimulation": True,
+        **({"defaultBackupEligibility": True, "defaultBackupState": True} if synced else {}),
     }})
     return VirtualAuthenticator(cdp=cdp, authenticator_id=response["authenticatorId"])
 

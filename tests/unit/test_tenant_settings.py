@@ -76,7 +76,7 @@ def test_valid_input_is_cleaned(base):
     assert cleaned == {
         "name": "Acme", "logo_url": None, "webauthn_rp_id": "example.com", "webauthn_rp_name": None,
         "webauthn_origins": ["https://login.example.com"], "redirect_allowlist": ["https://example.com/back"],
-        "client_token_ttl": 60, "publish_needs_second_admin": True,
+        "client_token_ttl": 60, "remember_device_days": 0, "publish_needs_second_admin": True,
     }
 
 
@@ -86,7 +86,15 @@ def test_empty_input_means_use_the_environment(base):
 
     assert {k: v for k, v in cleaned.items() if k != "name"} == {**dict.fromkeys(
         ("logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_origins", "redirect_allowlist",
-         "client_token_ttl")), "publish_needs_second_admin": False}
+         "client_token_ttl")), "remember_device_days": 0, "publish_needs_second_admin": False}
+
+
+@pytest.mark.parametrize("days", [-1, 91, 365])
+def test_remembering_devices_is_off_or_one_to_ninety_days(base, days):
+    assert problems(base, remember_device_days=days)["remember_device_days"] == [
+        "Remember devices for 1 to 90 days, or 0 for never."]
+    cleaned = validate_tenant_settings(TenantSettingsInput(name="Acme", remember_device_days=90), base=base)
+    assert cleaned["remember_device_days"] == 90
 
 
 def test_rp_id_is_checked_against_the_environment_origins_when_origins_are_not_overridden(base):

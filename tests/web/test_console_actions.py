@@ -284,6 +284,21 @@ def test_the_review_deadline_and_its_policy_are_set_in_the_settings_tab(app, adm
     assert _config(app, "signIn").review_deadline_minutes is None  # empty: no deadline
 
 
+def test_requiring_a_device_bound_passkey_is_a_checkbox_of_the_settings_tab(app, admin, tenant):
+    make_action(app, tenant.id, "signIn")
+    assert parse(admin.get("/console/actions/signIn/settings")).find(
+        "input", attrs={"name": "require_device_bound_passkey"}).get("checked") is None
+
+    response = admin.post("/console/actions/signIn/settings", data={**SETTINGS, "require_device_bound_passkey": "y"})
+
+    assert response.status_code == 303
+    assert _config(app, "signIn").require_device_bound_passkey is True
+    (event,) = audit_events(app, "action.updated")
+    assert (event.before["requireDeviceBoundCredential"], event.after["requireDeviceBoundCredential"]) == (False, True)
+    assert parse(admin.get("/console/actions/signIn/settings")).find(
+        "input", attrs={"name": "require_device_bound_passkey"}).get("checked") is not None
+
+
 @pytest.mark.parametrize("minutes", ["0", "525601", "ninety"])
 def test_a_review_deadline_out_of_range_is_refused_beside_its_field(app, admin, tenant, minutes):
     make_action(app, tenant.id, "signIn")

@@ -193,6 +193,16 @@ def test_empty_fields_go_back_to_the_environment_defaults(admin, app, tenant):
     assert (row.webauthn_rp_name, row.client_token_ttl, row.redirect_allowlist) == (None, None, None)
 
 
+def test_remembering_devices_is_a_number_of_days_and_empty_turns_it_off(admin, app, tenant):
+    save_settings(admin, remember_device_days="14")
+    assert tenant_row(app, tenant.id).remember_device_days == 14
+    assert parse(admin.get("/console/settings")).find("input", attrs={"name": "remember_device_days"})["value"] == "14"
+
+    save_settings(admin, remember_device_days="")
+
+    assert tenant_row(app, tenant.id).remember_device_days == 0
+
+
 def test_saving_without_changes_records_nothing(admin, app):
     save_settings(admin, name="Test tenant")
 
@@ -221,6 +231,8 @@ def test_htmx_save_redirects_with_hx_redirect(admin):
     ("client_token_ttl", "59", "between 60 and 86400"),
     ("client_token_ttl", "86401", "between 60 and 86400"),
     ("client_token_ttl", "ten", "Not a valid integer"),
+    ("remember_device_days", "91", "1 to 90 days, or 0 for never"),
+    ("remember_device_days", "-1", "1 to 90 days, or 0 for never"),
 ])
 def test_each_field_is_validated_with_the_message_next_to_it(admin, app, tenant, field, value, message):
     response = save_settings(admin, **{field: value})

@@ -21,17 +21,19 @@ from app.domain.passkey import (
     KnownCredential,
     RelyingParty,
     SignCountRegressed,
+    SyncedPasskeyRefused,
     authentication_ceremony,
     credential_id_of,
     new_user_handle,
     registration_ceremony,
+    require_device_bound,
     user_handle_of,
     verify_assertion,
     verify_registration,
 )
 from app.extensions import db
 from app.models import Authenticator, EndUser, PasskeyCredential, UserAction, WebAuthnChallenge
-from app.services.challenges.sessions import ClientSession, complete_challenge
+from app.services.challenges.sessions import ClientSession, complete_challenge, device_bound_passkey_required
 from app.services.decisions.action_state import get_action
 from app.services.decisions.tracking import TrackAttributes, track_action
 from app.services.delivery.events import emit_authenticator_created
@@ -53,10 +55,10 @@ def relying_party(settings: Settings) -> RelyingParty:
     return RelyingParty(rp_id=settings.webauthn_rp_id, name=settings.webauthn_rp_name, origins=settings.webauthn_origins)
 
 
-def _known(user: EndUser) -> list[KnownCredential]:
+def _known(authenticators: list[Authenticator]) -> list[KnownCredential]:
     return [
         KnownCredential(credential_id=a.passkey.credential_id, transports=tuple(a.passkey.transports or ()))
-        for a in user.authenticators
+        for a in authenticators
         if a.passkey is not None
     ]
 
@@ -83,7 +85,7 @@ def start_registration(
         user_handle=user.webauthn_user_handle,
         user_name=name,
         display_name=user.display_name or name,
-        existing=_known(user),
+        existing=_known(user.authenticators),
         attachment=attachment,
     )
     challenge = WebAuthnChallenge(
@@ -113,6 +115,7 @@ def finish_registration(
     if challenge.end_user_id != session.user.id or challenge.user_action_id != session.action.id:
         raise InvalidChallenge("This challenge was issued for another user or action.")
     new = verify_registration(relying_party(settings), credential, expected_challenge=challenge.challenge or "")
+    require_device_bound(backup_eligible=new.backup_eligible, device_bound_required=session.device_bound_passkey_required)
     authenticator = Authenticator(
         verification_method=VerificationMethod.PASSKEY,
         name=(name or "Passkey")[:120],
@@ -155,9 +158,14 @@ def start_authentication(
     """With a session: the user's own passkeys only. Without: any discoverable passkey."""
     rp = relying_party(settings)
     if session is not None:
-        known = _known(session.user)
-        if not known:
+        if not _known(session.user.authenticators):
             raise InvalidRequest("This user has no passkey.", code="no_passkey")
+        known = _known(session.usable_passkeys())
+        if not known:
+            raise SyncedPasskeyRefused(
+                "This action needs a passkey that stays on one device or security key, and every passkey of this "
+                "user can sync to other devices. Use another way to verify."
+            )
         ceremony = authentication_ceremony(rp, allowed=known)
         challenge = WebAuthnChallenge(
             tenant_id=tenant_id, purpose="authentication", end_user_id=session.user.id, user_action_id=session.action.id
@@ -268,11 +276,13 @@ def finish_authentication(
     passkey.sign_count = verified.new_sign_count
     passkey.backup_state = verified.backup_state
     authenticator.last_verified_at = now
-    action = (
-        session.action
-        if session is not None
-        else _sign_in_action(user, challenge, device_id, settings=settings, now=now)
-    )
+    if session is not None:
+        action, device_bound_required = session.action, session.device_bound_passkey_required
+    else:
+        action = _sign_in_action(user, challenge, device_id, settings=settings, now=now)
+        device_bound_required = device_bound_passkey_required(action)
+    # After the signature check, so that the refusal says something true about a real passkey.
+    require_device_bound(backup_eligible=passkey.backup_eligible, device_bound_required=device_bound_required)
     token = complete_challenge(
         action, verification_method=VerificationMethod.PASSKEY, authenticator_id=authenticator.id, settings=settings, now=now
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select, update
 
@@ -26,7 +27,7 @@ from app.domain.tokens import (
     read_token,
 )
 from app.extensions import db
-from app.models import ActionConfiguration, EndUser, UserAction
+from app.models import ActionConfiguration, Authenticator, EndUser, UserAction
 from app.services.decisions.action_state import change_action_state, get_action
 from app.services.decisions.tracking import action_ref
 from app.services.end_users.users import enrolled_verification_methods
@@ -59,9 +60,24 @@ class ClientSession:
             return True
         return "add:authenticators" in self.scope and self.action.state is ActionState.CHALLENGE_SUCCEEDED
 
+    @cached_property
+    def device_bound_passkey_required(self) -> bool:
+        return device_bound_passkey_required(self.action)
+
+    def user_has_passkey(self) -> bool:
+        return any(a.passkey is not None for a in self.user.authenticators)
+
+    def usable_passkeys(self) -> list[Authenticator]:
+        """The user's verified passkeys this action accepts: device-bound ones only when it says so."""
+        return [a for a in self.user.authenticators if a.passkey is not None and a.verified_at is not None
+                and not (self.device_bound_passkey_required and a.passkey.backup_eligible)]
+
     def usable_methods(self, offered: Sequence[VerificationMethod]) -> list[VerificationMethod]:
-        """Of the methods a surface can verify: enrolled, allowed for this action; the action's default first."""
+        """Of the methods a surface can verify: enrolled, allowed for this action; the action's default first.
+        Passkeys only when one of them is one the action accepts."""
         enrolled = set(enrolled_verification_methods(self.user))
+        if VerificationMethod.PASSKEY.value in enrolled and not self.usable_passkeys():
+            enrolled.discard(VerificationMethod.PASSKEY.value)
         usable = [m for m in self.enrollable_methods(offered) if m.value in enrolled]
         default = self.action.default_verification_method
         return sorted(usable, key=lambda m: m != default)
@@ -70,6 +86,14 @@ class ClientSession:
         """Of the methods a surface can verify: those this action allows, in the surface's order."""
         allowed = set(self.action.allowed_verification_methods)
         return [m for m in offered if m.value in allowed]
+
+
+def device_bound_passkey_required(action: UserAction) -> bool:
+    """The action's "require a device-bound passkey" setting, read when a passkey is offered or verified."""
+    return bool(db.session.execute(
+        select(ActionConfiguration.require_device_bound_passkey).where(
+            ActionConfiguration.tenant_id == action.tenant_id, ActionConfiguration.code == action.action_code)
+    ).scalar_one_or_none())
 
 
 def open_session(

@@ -9,9 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from app.domain.errors import NotFound
 from app.extensions import db
-from app.models import Authenticator, EndUser
+from app.models import Authenticator, EndUser, TrustedDevice
+from app.models.base import utcnow
 from app.services.console.activity import ActivityFilters, ActivityRow, list_activity
 from app.services.decisions.trace_view import as_json_text
+from app.services.end_users.trusted_devices import list_trusted_devices
 
 RECENT_ACTIONS = 20
 
@@ -22,6 +24,7 @@ class UserProfile:
     authenticators: list[Authenticator]  # passkey details loaded
     custom: list[tuple[str, str]]  # (key, JSON text of the value), sorted by key
     recent_actions: list[ActivityRow]  # newest first
+    trusted_devices: list[TrustedDevice]  # live ones, newest first
 
 
 def get_user_profile(tenant_id: str, user_id: str) -> UserProfile:
@@ -33,4 +36,5 @@ def get_user_profile(tenant_id: str, user_id: str) -> UserProfile:
         raise NotFound(f"There is no user “{user_id}”: nothing was tracked for them, or they were deleted.")
     recent = list_activity(tenant_id, ActivityFilters(user_id=user_id), limit=RECENT_ACTIONS).rows
     custom = sorted((str(key), as_json_text(value)) for key, value in (user.custom or {}).items())
-    return UserProfile(user=user, authenticators=list(user.authenticators), custom=custom, recent_actions=recent)
+    return UserProfile(user=user, authenticators=list(user.authenticators), custom=custom, recent_actions=recent,
+                       trusted_devices=list_trusted_devices(tenant_id, user_id, now=utcnow()))

@@ -5,7 +5,8 @@
 read no signal runs no query here at all. Otherwise, per track at most:
 
 * one statement of scalar subqueries for the history facts (device seen before, device count,
-  IP seen before, last located action, countries of the last 90 days, failed challenges): each
+  IP seen before, last located action, countries of the last 90 days, failed challenges, a
+  remembered device, the last challenge passed on the device): each
   subquery is one index seek on ``user_action`` / ``verification_attempt``;
 * one statement for every velocity field together: the user's, device's and IP's recent rows
   (a UNION ALL of one index range each) with one conditional aggregate per field and window;
@@ -48,6 +49,7 @@ from app.models import (
     NetworkList,
     NetworkListEntry,
     PasskeyCredential,
+    TrustedDevice,
     UserAction,
     VerificationAttempt,
 )
@@ -210,7 +212,16 @@ def _history_signals(plan: SignalPlan, inputs: SignalInputs, values: SignalValue
         columns["country_seen"] = exists().where(recent, ua.country_code == inputs.geo.country_code)
         columns["any_country"] = exists().where(recent, ua.country_code.is_not(None))
     user = inputs.end_user
-    if "failedChallengesLastHour" in plan.user and user is not None and user.id is not None:
+    known_user = user is not None and user.id is not None
+    if device_id and known_user and "isTrusted" in plan.device:
+        columns["trusted_device"] = select(TrustedDevice.id).where(
+            TrustedDevice.end_user_id == user.id, TrustedDevice.device_id == device_id,
+            TrustedDevice.revoked_at.is_(None), TrustedDevice.expires_at > inputs.now,
+        ).limit(1)
+    if device_id and "verifiedOnThisDeviceMinutesAgo" in plan.user:
+        columns["verified_on_device"] = select(func.max(ua.state_updated_at)).where(
+            mine(), ua.device_id == device_id, ua.state == ActionState.CHALLENGE_SUCCEEDED)
+    if "failedChallengesLastHour" in plan.user and known_user:
         columns["failed"] = select(func.count()).select_from(VerificationAttempt).where(
             VerificationAttempt.end_user_id == user.id,
             VerificationAttempt.attempted_at > inputs.now - domain.FAILED_CHALLENGE_WINDOW,
@@ -250,6 +261,12 @@ def _history_values(plan: SignalPlan, inputs: SignalInputs, row: dict[str, Any],
         values.set("ip.atypicalTravel", atypical)
     if "failedChallengesLastHour" in plan.user:
         values.set("user.failedChallengesLastHour", int(row.get("failed") or 0))
+    if "verifiedOnThisDeviceMinutesAgo" in plan.user:
+        values.set("user.verifiedOnThisDeviceMinutesAgo", domain.minutes_since(row.get("verified_on_device"), now=now))
+    if "isTrusted" in plan.device:
+        trusted = row.get("trusted_device")
+        # Its "last used" is the track's to write, with its other writes (signals only read).
+        values.set("device.isTrusted", (trusted is not None) if device_id else None)
 
 
 # ---------------------------------------------------------------------------------------------

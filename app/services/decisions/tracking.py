@@ -28,7 +28,7 @@ from app.domain.redirects import is_allowed
 from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_token
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, TrackDecision, decide_track
 from app.extensions import db
-from app.models import Authenticator, EndUser, ShadowDecision, UserAction
+from app.models import Authenticator, EndUser, ShadowDecision, TrustedDevice, UserAction
 from app.services.decisions.action_state import find_by_idempotency_key
 from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
 from app.services.delivery.events import emit_action_created
@@ -60,6 +60,13 @@ _INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.
 _INSERT_USER = EndUser.__table__.insert()
 _UPDATE_USER = EndUser.__table__.update().where(EndUser.__table__.c.id == bindparam("user_pk"))
 _INSERT_SHADOW = ShadowDecision.__table__.insert()
+_TOUCH_TRUSTED_DEVICE = (
+    TrustedDevice.__table__.update()
+    .where(TrustedDevice.__table__.c.end_user_id == bindparam("user_pk"),
+           TrustedDevice.__table__.c.device_id == bindparam("device"),
+           TrustedDevice.__table__.c.revoked_at.is_(None), TrustedDevice.__table__.c.expires_at > bindparam("used_at"))
+    .values(last_used_at=bindparam("used_at"))
+)
 # What a track may tell about its user: it fills these in when the stored user has none.
 IDENTIFIERS = ("email", "phone_number", "username")
 
@@ -234,6 +241,8 @@ def _track_new(
         connection.execute(_UPDATE_USER, {"user_pk": user.id, **user.filled, "updated_at": now})
     # Its first state is on the row (initial_state): no history row for a track.
     action_id = connection.execute(_INSERT_ACTION, values).scalar_one()
+    if (decided.snapshot.signals or {}).get("device", {}).get("isTrusted"):  # the console's "last used"
+        connection.execute(_TOUCH_TRUSTED_DEVICE, {"user_pk": user.id, "device": request.device_id, "used_at": now})
     if shadowed is not None:
         run_id, verdict = shadowed
         connection.execute(_INSERT_SHADOW, {

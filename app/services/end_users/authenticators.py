@@ -20,7 +20,9 @@ from app.domain.secretbox import SecretBox
 from app.domain.totp import parse_otp_uri
 from app.extensions import db
 from app.models import Authenticator, ConsoleUser, EndUser
+from app.models.base import utcnow
 from app.services.delivery.events import emit_authenticator_created, emit_authenticator_deleted
+from app.services.end_users.trusted_devices import revoke_all_trusted_devices
 from app.services.end_users.users import find_user, validate_email, validate_user_id
 from app.services.tenancy.audit import record_change
 
@@ -88,8 +90,18 @@ def delete_authenticator(tenant_id: str, user_id: str, authenticator_id: str) ->
     if authenticator is None:
         raise NotFound("The authenticator was not found.", code="authenticator_not_found")
     emit_authenticator_deleted(authenticator)
-    db.session.delete(authenticator)
+    _remove(authenticator, now=utcnow())
     db.session.commit()
+
+
+def _remove(authenticator: Authenticator, *, now: datetime) -> None:
+    """Delete it; with the user's last authenticator go the devices it let them trust."""
+    user = authenticator.user
+    db.session.delete(authenticator)
+    db.session.flush()
+    db.session.expire(user, ["authenticators"])
+    if not user.authenticators:
+        revoke_all_trusted_devices(user.id, now=now)
 
 
 def find_authenticator(tenant_id: str, user_id: str, authenticator_id: str) -> Authenticator | None:
@@ -127,6 +139,6 @@ def remove_authenticator(actor: ConsoleUser, user_id: str, authenticator_id: str
         raise NotFound("The authenticator was not found.", code="authenticator_not_found")
     before = describe_authenticator(authenticator)
     emit_authenticator_deleted(authenticator, now=now)
-    db.session.delete(authenticator)
+    _remove(authenticator, now=now)
     record_change(actor, "authenticator.removed", authenticator_id, "authenticator", before=before, after=None, now=now)
     db.session.commit()

@@ -123,7 +123,8 @@ def _settings(config: ActionConfiguration) -> dict[str, Any]:
             "verification_methods": list(config.verification_methods),
             "default_verification_method": config.default_verification_method,
             "unenrolled_policy": config.unenrolled_policy, "review_deadline_minutes": config.review_deadline_minutes,
-            "review_overdue_policy": config.review_overdue_policy}
+            "review_overdue_policy": config.review_overdue_policy,
+            "require_device_bound_passkey": config.require_device_bound_passkey}
 
 
 def _update_settings(caller: ManagementCaller, code: str, settings: dict[str, Any]) -> ActionConfiguration:

@@ -100,6 +100,7 @@ class TenantSettingsBody(_Body):
     webauthn_origins: list[Annotated[str, StringConstraints(max_length=2048)]] | None = None
     redirect_allowlist: list[Annotated[str, StringConstraints(max_length=2048)]] | None = None
     client_token_ttl: int | None = None
+    remember_device_days: int | None = None
 
 
 @contextmanager

@@ -70,7 +70,8 @@ RULE_KEYS = ("name", "description", "isActive", "priority", "outcome", "verifica
 # The settings a file carries, by their column (the console's FIELDS but the tenant's name).
 SETTINGS = {"logoUrl": "logo_url", "webauthnRpId": "webauthn_rp_id", "webauthnRpName": "webauthn_rp_name",
             "webauthnOrigins": "webauthn_origins", "redirectAllowlist": "redirect_allowlist",
-            "clientTokenTtl": "client_token_ttl", "publishNeedsSecondAdmin": "publish_needs_second_admin"}
+            "clientTokenTtl": "client_token_ttl", "rememberDeviceDays": "remember_device_days",
+            "publishNeedsSecondAdmin": "publish_needs_second_admin"}
 # Checked by the file itself (app.domain.review_reasons), not by the settings form.
 REVIEW_REASONS = "reviewReasons"
 # Checked as Settings → Brand checks it (WCAG AA contrast included); kept as the management API shows it.
@@ -120,6 +121,7 @@ def _action_form(config: ActionConfiguration, rule_set: dict[str, Any]) -> dict[
         **{key: rule_set[key] for key in POLICY},
         "reviewDeadlineMinutes": config.review_deadline_minutes,
         "reviewOverduePolicy": config.review_overdue_policy.value,
+        "requireDeviceBoundCredential": config.require_device_bound_passkey,
         "rules": [{key: rule.get(key) for key in RULE_KEYS}
                   for rule in sorted(rule_set["rules"], key=lambda rule: rule["priority"])],
     }
@@ -409,6 +411,7 @@ class _Apply:
         config.name = wanted["name"]
         config.review_deadline_minutes = wanted["reviewDeadlineMinutes"]
         config.review_overdue_policy = OverduePolicy(wanted["reviewOverduePolicy"])
+        config.require_device_bound_passkey = wanted["requireDeviceBoundCredential"]
         target = {**{key: wanted[key] for key in POLICY}, "rules": self._rules_with_ids(config, wanted["rules"])}
         if document_digest(target) != document_digest(draft_document(config)):
             versions.set_draft(config, target)

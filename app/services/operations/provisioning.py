@@ -23,6 +23,7 @@ from app.services.rulesets.versions import publish
 from app.services.tenancy.api_keys import create_api_key, find_api_key
 
 DEMO_ACTION = "withdraw-funds"
+DEMO_REMEMBER_DEVICE_DAYS = 30
 DEMO_ADMIN_EMAIL = "admin@example.com"
 
 
@@ -34,6 +35,10 @@ def _withdrawal_rule(name: str, description: str, *, at_least: int, outcome: Out
 DEMO_RULES = [
     _withdrawal_rule("Very large withdrawal", "Withdrawals of 10,000 or more are checked by a person.",
                      at_least=10000, outcome=Outcome.REVIEW, priority=0),
+    # Ahead of the challenge, behind the review: a remembered device skips the one, never the other.
+    RuleDocument(name="Remembered device", priority=5, outcome=Outcome.ALLOW,
+                 description="A device the user asked not to be challenged on again (tracks must send its deviceId).",
+                 conditions={"==": [{"var": "device.isTrusted"}, True]}),
     _withdrawal_rule("Large withdrawal", "Withdrawals of 1,000 or more need a passkey or authenticator app.",
                      at_least=1000, outcome=Outcome.CHALLENGE, priority=10),
 ]
@@ -113,6 +118,9 @@ def seed_demo(*, settings: Settings, raw_key: str | None) -> SeedReport:
         for rule in DEMO_RULES:
             create_rule(tenant.id, DEMO_ACTION, rule)
         publish("seed-demo", tenant.id, DEMO_ACTION, note="The demo's rules.")
+        # Its "Remembered device" rule needs the hosted page to offer remembering one.
+        tenant.remember_device_days = DEMO_REMEMBER_DEVICE_DAYS
+        db.session.commit()
     admin_email = settings.bootstrap_admin_email or DEMO_ADMIN_EMAIL
     new_password = ensure_admin(
         tenant.id, email=admin_email, password=settings.bootstrap_admin_password, settings=settings

@@ -82,6 +82,7 @@ class ActionDocument(_Document):
     )
     default_verification_method: VerificationMethod | None = None
     unenrolled_policy: UnenrolledPolicy = UnenrolledPolicy.ALLOW
+    require_device_bound_passkey: bool = False
 
     @field_validator("code")
     @classmethod
@@ -122,6 +123,7 @@ def new_action_configuration(tenant_id: str, document: ActionDocument) -> Action
         verification_methods=[m.value for m in document.verification_methods],
         default_verification_method=document.default_verification_method,
         unenrolled_policy=document.unenrolled_policy,
+        require_device_bound_passkey=document.require_device_bound_passkey,
     )
 
 
@@ -153,13 +155,15 @@ class ActionSettings(_Document):
     # The manual-review deadline (services.reviews.sla applies it): None means cases wait for ever.
     review_deadline_minutes: int | None = Field(default=None, ge=1, le=MAX_REVIEW_DEADLINE_MINUTES)
     review_overdue_policy: OverduePolicy = OverduePolicy.FLAG
+    # Refuse synced passkeys (services.challenges.passkeys); not part of the rule set, so it applies at once.
+    require_device_bound_passkey: bool = False
 
     _default_method_is_allowed = model_validator(mode="after")(_default_method_offered)
 
 
 def update_action_configuration(actor: ConsoleUser | Agent, code: str, changes: ActionSettings) -> ActionConfiguration:
-    """The name and the review deadline apply at once; the policy (outcome, methods, unenrolled
-    policy) is part of the rule set, so it changes the draft."""
+    """The name, the review deadline and the device-bound passkey requirement apply at once; the policy
+    (outcome, methods, unenrolled policy) is part of the rule set, so it changes the draft."""
     config = get_action_configuration(actor.tenant_id, code)
     before = action_document(config)
     policy_before = _policy(config)
@@ -170,6 +174,7 @@ def update_action_configuration(actor: ConsoleUser | Agent, code: str, changes: 
     config.unenrolled_policy = changes.unenrolled_policy
     config.review_deadline_minutes = changes.review_deadline_minutes
     config.review_overdue_policy = changes.review_overdue_policy
+    config.require_device_bound_passkey = changes.require_device_bound_passkey
     after = action_document(config)
     if _policy(config) != policy_before:
         note_draft_author(config, actor)
@@ -392,4 +397,5 @@ def action_document(config: ActionConfiguration) -> dict:
         "unenrolledPolicy": config.unenrolled_policy.value,
         "reviewDeadlineMinutes": config.review_deadline_minutes,
         "reviewOverduePolicy": config.review_overdue_policy.value if config.review_overdue_policy else None,
+        "requireDeviceBoundCredential": bool(config.require_device_bound_passkey),
     }

@@ -42,7 +42,7 @@ _compiled_rules = CompiledRuleCache()
 
 # What a caller selects with the tenant to get its configuration (see api_keys: with the key).
 TENANT_COLUMNS = (Tenant.config_stamp, Tenant.webauthn_rp_id, Tenant.webauthn_rp_name, Tenant.webauthn_origins,
-                  Tenant.redirect_allowlist, Tenant.client_token_ttl)
+                  Tenant.redirect_allowlist, Tenant.client_token_ttl, Tenant.remember_device_days)
 _TENANT = select(*TENANT_COLUMNS).where(Tenant.id == bindparam("tenant_id"))
 # The action and its live version (its highest number), in one statement.
 _NEWER = aliased(ActionVersion)
@@ -109,6 +109,7 @@ class TenantOverrides:
     webauthn_origins: list[str] | None
     redirect_allowlist: list[str] | None
     client_token_ttl: int | None
+    remember_device_days: int | None
 
 
 class TenantConfig:
@@ -216,7 +217,7 @@ def config_for(tenant_id: str, row: Any) -> TenantConfig:
         if len(_configs) >= CACHED_TENANTS:
             _configs.clear()
         overrides = TenantOverrides(row.webauthn_rp_id, row.webauthn_rp_name, row.webauthn_origins,
-                                    row.redirect_allowlist, row.client_token_ttl)
+                                    row.redirect_allowlist, row.client_token_ttl, row.remember_device_days)
         config = _configs[tenant_id] = TenantConfig(tenant_id, row.config_stamp, overrides)
     return config
 

@@ -31,6 +31,7 @@ from app.domain.errors import InvalidFields, NotFound
 from app.domain.redirects import AllowedRedirect, parse_allowed_redirect
 from app.domain.relying_party import is_hostname, parse_origin, parse_rp_id, uncovered_origins
 from app.domain.theme import InvalidTheme, Theme, read_theme
+from app.domain.trusted_devices import check_days
 from app.extensions import db
 from app.models import ConsoleUser, Tenant
 from app.services.tenancy.audit import record_change
@@ -40,7 +41,7 @@ MAX_LIST_ENTRIES = 50
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # The fields a tenant may override, in the order the console shows them.
 FIELDS = ("name", "logo_url", "webauthn_rp_id", "webauthn_rp_name", "webauthn_origins", "redirect_allowlist",
-          "client_token_ttl", "publish_needs_second_admin")
+          "client_token_ttl", "remember_device_days", "publish_needs_second_admin")
 
 
 class InvalidTenantSettings(InvalidFields, code="invalid_tenant_settings"):
@@ -60,6 +61,7 @@ class TenantSettingsInput:
     webauthn_origins: list[str] | None = None
     redirect_allowlist: list[str] | None = None
     client_token_ttl: int | None = None
+    remember_device_days: int | None = None  # None or 0: the hosted pages do not offer it
     publish_needs_second_admin: bool = False  # four-eyes on rule changes (services.rulesets.versions)
 
 
@@ -89,6 +91,8 @@ def effective_settings(base: Settings, tenant: Tenant | None) -> Settings:
         changes["redirect_allowlist"] = _parsed_allowlist(tuple(tenant.redirect_allowlist))
     if tenant.client_token_ttl:
         changes["client_token_ttl"] = tenant.client_token_ttl
+    if tenant.remember_device_days:
+        changes["remember_device_days"] = tenant.remember_device_days
     return replace(base, **changes) if changes else base
 
 
@@ -163,6 +167,7 @@ def validate_tenant_settings(changes: TenantSettingsInput, *, base: Settings) ->
         "redirect_allowlist": _distinct(_entries(changes.redirect_allowlist), problems, "redirect_allowlist",
                                         _allowlist_entry, noun="entries"),
         "client_token_ttl": _ttl(changes.client_token_ttl, problems),
+        "remember_device_days": _remember_days(changes.remember_device_days, problems),
         "publish_needs_second_admin": bool(changes.publish_needs_second_admin),
     }
     if not {"webauthn_rp_id", "webauthn_origins"} & problems.fields.keys():
@@ -272,6 +277,13 @@ def _ttl(value: int | None, problems: _Problems) -> int | None:
     if not low <= value <= high:
         problems.add("client_token_ttl", f"The client token lifetime must be between {low} and {high} seconds.")
     return value
+
+
+def _remember_days(value: int | None, problems: _Problems) -> int:
+    message = check_days(value)
+    if message:
+        problems.add("remember_device_days", message)
+    return value or 0
 
 
 def _plain(value):
