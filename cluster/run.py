@@ -45,7 +45,7 @@ LOAD_SECONDS = 60  # the scenarios are spread over this long
 AUDIT_BURST = 12  # console changes at once, half on each instance, into one tenant's audit chain
 TRACK_PAIRS, TOTP_FLOWS, RACES, SLA_CASES = 160, 24, 16, 6
 ALLOWED_ORIGIN = "https://shop.example.com"
-BLOCKED_PAYEE_RULE = '{"name": "Blocked payee", "priority": 5, "outcome": "BLOCK", ' \
+BLOCKED_PAYEE_RULE = '{"name": "Blocked payee", "priority": 2, "outcome": "BLOCK", ' \
                      '"conditions": {"==": [{"var": "custom.payee"}, "mallory"]}}'
 
 
