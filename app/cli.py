@@ -167,10 +167,14 @@ def tollgate_seed_demo(api_key: str | None) -> None:
     base = settings.public_url
     email = (f"development outbox, {base}/console/messages (no TOLLGATE_SMTP_URL: nothing is sent)"
              if settings.development_outbox else f"SMTP, {settings.smtp.host if settings.smtp else 'not configured'}")
+    texts = (f"development outbox, {base}/console/messages (no TOLLGATE_TWILIO_*: nothing is sent)"
+             if settings.development_sms_outbox
+             else f"Twilio, {settings.twilio.base_url if settings.twilio else 'not configured'}")
     click.echo(
         f"\nTollgate demo tenant '{report.tenant.name}' (id {report.tenant.id}) is ready.\n"
         f"  Console:                             {base}/console/\n"
         f"  Email codes go to:                   {email}\n"
+        f"  SMS and WhatsApp codes go to:        {texts}\n"
         f"  Server API (Authsignal SDK api_url): {base}/v1\n"
         f"  Health / readiness:                  {base}/healthz, {base}/readyz\n"
         f"  Try it (a large withdrawal: the answer is CHALLENGE_REQUIRED and a url to open):\n"
@@ -232,7 +236,8 @@ def tollgate_purge(every: int | None) -> None:
         report = purge_expired(settings=settings, now=utcnow())
         return (f"purge: {report.actions} actions ({kept}), {report.verification_attempts} old verification "
                 f"attempts, {report.sign_in_failures} old failed sign-ins, {report.api_key_failures} old invalid "
-                f"API keys, {report.audit_events} old audit events deleted")
+                f"API keys, {report.audit_events} old audit events deleted, and {report.code_sends} code sends "
+                "past their hour's limit")
 
     _repeat(one_round, every=every)
 

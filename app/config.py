@@ -20,10 +20,12 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
+from app.domain.phone_numbers import parse_regions
 from app.domain.redirects import DEVELOPMENT_REDIRECTS, AllowedRedirect, parse_allowed_redirect
 from app.domain.relying_party import parse_origin, uncovered_origins
 from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 from app.domain.smtp_url import SmtpTarget, parse_smtp_url
+from app.domain.twilio_account import TwilioAccount, parse_twilio_account
 
 ENVIRONMENTS = ("development", "test", "production")
 MIN_SECRET_LENGTH = 32
@@ -94,6 +96,14 @@ class Settings:
     # what bounds SMS pumping and mail bombing through a leaked client flow.
     sends_per_destination_per_hour: int = 10
     sends_per_tenant_per_minute: int = 600
+    # Messages one user's challenges may send per rolling hour (a user typing number after number on the
+    # enrolment page), and one client address may ask for through the client API and the hosted pages.
+    sends_per_user_per_hour: int = 20
+    sends_per_client_address_per_hour: int = 30
+    # Text messages (SMS, WhatsApp) through Twilio; None: by an sms.created webhook, or the development outbox.
+    twilio: TwilioAccount | None = None
+    # ISO regions SMS and WhatsApp codes may go to; empty: every country.
+    sms_allowed_countries: frozenset[str] = frozenset()
     # A PostgreSQL read replica back-tests read history from (None: the database itself).
     replica_database_url: str | None = None
 
@@ -101,6 +111,11 @@ class Settings:
     def development_outbox(self) -> bool:
         """No SMTP server outside production: emails are kept for the console to show instead."""
         return self.smtp is None and self.env != "production"
+
+    @property
+    def development_sms_outbox(self) -> bool:
+        """No Twilio account outside production: text messages are kept for the console likewise."""
+        return self.twilio is None and self.env != "production"
 
     @property
     def fast_password_hashing(self) -> bool:
@@ -165,6 +180,13 @@ VARIABLES = {
     "TOLLGATE_CODE_TTL": "600",
     "TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR": "10",
     "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE": "600",
+    "TOLLGATE_SENDS_PER_USER_PER_HOUR": "20",
+    "TOLLGATE_SENDS_PER_CLIENT_ADDRESS_PER_HOUR": "30",
+    "TOLLGATE_TWILIO_ACCOUNT_SID": None,
+    "TOLLGATE_TWILIO_AUTH_TOKEN": None,
+    "TOLLGATE_TWILIO_FROM": None,
+    "TOLLGATE_TWILIO_BASE_URL": None,
+    "TOLLGATE_SMS_ALLOWED_COUNTRIES": None,
 }
 
 
@@ -299,8 +321,17 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
 
     smtp, smtp_from = _smtp(get, problems)
     code_ttl = _int_in_range(get, "TOLLGATE_CODE_TTL", 60, 3600, problems)
+    twilio = _twilio(get, problems)
+    try:
+        sms_countries = parse_regions(get("TOLLGATE_SMS_ALLOWED_COUNTRIES") or "")
+    except ValueError as exc:
+        problems.append(f"TOLLGATE_SMS_ALLOWED_COUNTRIES {exc}")
+        sms_countries = frozenset()
     per_destination = _int_in_range(get, "TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR", 1, 1000, problems, unit="messages")
     per_tenant = _int_in_range(get, "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE", 1, 1_000_000, problems, unit="messages")
+    per_user = _int_in_range(get, "TOLLGATE_SENDS_PER_USER_PER_HOUR", 1, 1000, problems, unit="messages")
+    per_address = _int_in_range(get, "TOLLGATE_SENDS_PER_CLIENT_ADDRESS_PER_HOUR", 1, 100_000, problems,
+                                unit="messages")
 
     if problems:
         raise ConfigError(problems)
@@ -339,6 +370,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, instance_path: Pa
         code_ttl=code_ttl,
         sends_per_destination_per_hour=per_destination,
         sends_per_tenant_per_minute=per_tenant,
+        sends_per_user_per_hour=per_user,
+        sends_per_client_address_per_hour=per_address,
+        twilio=twilio,
+        sms_allowed_countries=sms_countries,
     )
 
 
@@ -393,6 +428,23 @@ def _smtp(get: Callable[[str], str | None], problems: list[str]) -> tuple[SmtpTa
     if sender is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", sender):
         problems.append(f"TOLLGATE_SMTP_FROM must be a plain email address like codes@example.com, got {sender!r}")
     return target, sender
+
+
+def _twilio(get: Callable[[str], str | None], problems: list[str]) -> TwilioAccount | None:
+    """All three of SID, token and sender, or none of them (then no Twilio)."""
+    names = ("TOLLGATE_TWILIO_ACCOUNT_SID", "TOLLGATE_TWILIO_AUTH_TOKEN", "TOLLGATE_TWILIO_FROM")
+    sid, token, sender = (get(name) for name in names)
+    if sid is None and token is None and sender is None:
+        return None
+    if sid is None or token is None or sender is None:
+        problems.append(f"{', '.join(names)} are set together or not at all")
+        return None
+    try:
+        return parse_twilio_account(account_sid=sid, auth_token=token, sender=sender,
+                                    base_url=get("TOLLGATE_TWILIO_BASE_URL"))
+    except ValueError as exc:
+        problems.append(str(exc))
+        return None
 
 
 def _geoip_city_db(value: str | None, problems: list[str]) -> Path | None:

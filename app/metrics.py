@@ -102,3 +102,21 @@ class SnapshotCollector(Collector):
                                 "Client addresses whose invalid API keys are refused now (429): they reached "
                                 "TOLLGATE_API_KEY_FAILURES_PER_MINUTE.",
                                 value=s.api_key_failures.refused_addresses)
+
+        sent = GaugeMetricFamily(f"tollgate_messages_{RECENT}",
+                                 f"Codes and links queued {RECENT_TEXT}, by channel (email, sms, whatsapp) and the "
+                                 "status they are in now (queued, sent, failed).", labels=["channel", "status"])
+        for (channel, status), count in s.recent_messages.items():
+            sent.add_metric([channel, status], count)
+        yield sent
+        limited = GaugeMetricFamily("tollgate_message_destinations_at_limit",
+                                    "Addresses and numbers sent TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR messages "
+                                    "within the hour: further codes to them are refused (429). Many at once, on "
+                                    "sms, is what SMS pumping looks like.", labels=["channel"])
+        for channel, count in s.destinations_at_limit.items():
+            limited.add_metric([channel], count)
+        yield limited
+        yield GaugeMetricFamily("tollgate_code_send_refused_addresses",
+                                "Client addresses whose asks for codes are refused now (429): they reached "
+                                "TOLLGATE_SENDS_PER_CLIENT_ADDRESS_PER_HOUR on the client API and hosted pages.",
+                                value=s.code_sends.refused_addresses)

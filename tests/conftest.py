@@ -123,6 +123,28 @@ def mail(app, monkeypatch):
         yield server
 
 
+def use_twilio(app, monkeypatch, base_url: str, *, sender: str | None = None) -> Settings:
+    """For one test, the app sends text messages through the Twilio API at ``base_url``."""
+    from app.domain.twilio_account import parse_twilio_account
+    from tests.twilio_server import ACCOUNT_SID, AUTH_TOKEN, SENDER
+
+    account = parse_twilio_account(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, sender=sender or SENDER,
+                                   base_url=base_url)
+    twilio_settings = replace(app.config["TOLLGATE"], twilio=account)
+    monkeypatch.setitem(app.config, "TOLLGATE", twilio_settings)
+    return twilio_settings
+
+
+@pytest.fixture
+def twilio(app, monkeypatch):
+    """A fake Twilio Messages API on 127.0.0.1 (tests/twilio_server.py) the app sends texts to, for one test."""
+    from tests.twilio_server import running_twilio
+
+    with running_twilio() as server:
+        use_twilio(app, monkeypatch, server.base_url)
+        yield server
+
+
 @pytest.fixture
 def dns(monkeypatch):
     """The resolver's answers for some names, as a hostile or rebinding DNS server would give them:

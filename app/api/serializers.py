@@ -6,7 +6,6 @@ from typing import Any
 
 from app.api.responses import iso
 from app.domain.actions import DEFAULT_VERIFICATION_METHODS
-from app.domain.decision import VerificationMethod
 from app.models import Authenticator, CodeChallenge, EndUser, UserAction
 from app.services.challenges.sessions import Validation
 from app.services.decisions.tracking import TrackResult
@@ -182,6 +181,7 @@ def code_challenge_response(challenge: CodeChallenge) -> dict[str, Any]:
 
 
 def challenge_destination(challenge: CodeChallenge) -> dict[str, str]:
-    """Where the code went: ``email`` for email codes, ``phoneNumber`` for SMS and WhatsApp."""
-    key = "email" if challenge.verification_method is VerificationMethod.EMAIL_OTP else "phoneNumber"
-    return {key: challenge.destination}
+    """Where the code went: ``email`` for email codes, ``phoneNumber`` (and ``smsChannel``) for SMS and WhatsApp."""
+    if challenge.channel == "email":
+        return {"email": challenge.destination}
+    return {"phoneNumber": challenge.destination, "smsChannel": "WHATSAPP" if challenge.channel == "whatsapp" else "DEFAULT"}

@@ -133,7 +133,7 @@ def _link_page(opened: OpenedLink, link: str):
     _brand(opened)
     if opened.state is LinkState.OPEN:
         return render_template("challenge/link_confirm.html", link=link, tenant_name=g.tenant.name,
-                               tenant_logo_url=g.tenant.logo_url, action_code=opened.action.action_code)
+                               tenant_logo_url=g.tenant.logo_url, action_code=opened.challenge.action_code)
     status, title, message = FINAL_PAGES[opened.state]
     return _final(str(title), str(message), status)
 

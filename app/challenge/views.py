@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from functools import partial
 
 import segno
 from flask import g, make_response, redirect, render_template, request, url_for
@@ -28,6 +29,7 @@ from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
 from app.services.challenges import codes, magic_links, sent_codes
+from app.services.challenges.code_destinations import EMAIL_METHODS
 from app.services.challenges.sessions import (
     ClientSession,
     action_name,
@@ -35,19 +37,41 @@ from app.services.challenges.sessions import (
     open_session,
     review_result_token,
 )
-from app.services.delivery.messages import can_send_email
+from app.services.delivery.messages import EMAIL, can_send
+from app.services.delivery.messages import SMS as SMS_CHANNEL
 from app.services.end_users import trusted_devices
 from app.services.tenancy.tenant_config import settings_for, theme_stylesheet
 
 EMAIL_OTP = VerificationMethod.EMAIL_OTP
 EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
+SMS, WHATSAPP = VerificationMethod.SMS, VerificationMethod.WHATSAPP
+# The methods whose code is sent to the person, by the path of their forms (/challenge/<slug>[/send|/enrol]).
+SENT_CODE_METHODS = {"email-otp": EMAIL_OTP, "sms": SMS, "whatsapp": WHATSAPP}
+_SLUGS = {method: slug for slug, method in SENT_CODE_METHODS.items()}
+_SENT_CODE_PATH = "<any('email-otp', 'sms', 'whatsapp'):slug>"
+# Why a method's form is refused, naming it (lazy: the page's language is known once the session is open).
+_UNAVAILABLE = {
+    EMAIL_OTP: lazy_gettext("Email codes cannot be used for this action."),
+    SMS: lazy_gettext("Text message codes cannot be used for this action."),
+    WHATSAPP: lazy_gettext("WhatsApp codes cannot be used for this action."),
+}
+# The enrolment form's words for a refused number (the API's own are for developers).
+_ENROL_REFUSALS = {
+    "invalid_phone_number": lazy_gettext("Enter the number with its country code, for example +44 7400 123456."),
+    "unsupported_country": lazy_gettext("Codes cannot be sent to numbers in that country. Choose another way."),
+}
 
 
 def page_methods() -> tuple[VerificationMethod, ...]:
-    """What these pages can verify, in the order offered when the action names no default; email only
-    when this server can send it."""
-    methods = (VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP)
-    return (*methods, EMAIL_OTP, EMAIL_MAGIC_LINK) if can_send_email(current_settings()) else methods
+    """What these pages can verify (for the tenant of the page, once a session is open), in the order
+    offered when the action names no default; email and text messages only when this server can send them."""
+    settings = current_settings()
+    methods = [VerificationMethod.PASSKEY, VerificationMethod.AUTHENTICATOR_APP]
+    if can_send(EMAIL, g.tenant.id, settings):
+        methods += [EMAIL_OTP, EMAIL_MAGIC_LINK]
+    if can_send(SMS_CHANNEL, g.tenant.id, settings):
+        methods += [SMS, WHATSAPP]
+    return tuple(methods)
 # Lazy: each page renders them in its own language.
 STATE_PAGES = {
     ActionState.BLOCK: (lazy_gettext("This request was blocked"),
@@ -187,8 +211,8 @@ def _verify_page(session: ClientSession, token: str, usable: list[VerificationMe
     if current is None and chosen == VerificationMethod.RECOVERY_CODE.value and codes.has_recovery_codes(session):
         current = VerificationMethod.RECOVERY_CODE
     current = current or usable[0]
-    if current is EMAIL_OTP:
-        email = _email_context(session)
+    if current in _SLUGS:
+        email = code_context(session, current)
     elif current is EMAIL_MAGIC_LINK:
         email = link_context(session)
     else:
@@ -207,9 +231,11 @@ def _verify_page(session: ClientSession, token: str, usable: list[VerificationMe
     ), status
 
 
-def _email_context(session: ClientSession) -> dict:
-    return {"email_address": sent_codes.enrolled_address(session),
-            "sent_code": sent_codes.pending_code(session, now=utcnow())}
+def code_context(session: ClientSession, method: VerificationMethod) -> dict:
+    """A sent code's part of a page: where it will go, or went (masked), and its forms' paths."""
+    return {"code_method": method.value, "code_slug": _SLUGS[method],
+            "send_to": sent_codes.enrolled_address(session, method),
+            "sent_code": sent_codes.pending_code(session, now=utcnow(), method=method)}
 
 
 # Seconds between the polls of the page waiting for a magic link (magic_link_views).
@@ -242,59 +268,65 @@ def recovery_submit():
     return _submit_code(codes.verify_recovery_code, VerificationMethod.RECOVERY_CODE)
 
 
-@bp.post("/email-otp")
-def email_otp_submit():
-    return _submit_code(sent_codes.verify_code, EMAIL_OTP)
+@bp.post(f"/{_SENT_CODE_PATH}")
+def code_submit(slug: str):
+    method = SENT_CODE_METHODS[slug]
+    return _submit_code(partial(sent_codes.verify_code, method=method), method)
 
 
-@bp.post("/email-otp/send")
-def email_otp_send():
-    return send_by_email(EMAIL_OTP, lazy_gettext("Email codes cannot be used for this action."))
+@bp.post(f"/{_SENT_CODE_PATH}/send")
+def code_send(slug: str):
+    method = SENT_CODE_METHODS[slug]
+    return send_by_email(method, _UNAVAILABLE[method])
 
 
 def send_by_email(method: VerificationMethod, unavailable: LazyString):
-    """Send (or resend) a code or link to the enrolled address, then the page waiting for it.
+    """Send (or resend) a code or link to the enrolled address (or number), then the page waiting for it.
     ``unavailable``: why not, naming the method (lazy: the page's language is known once the
     session is open)."""
     token, session = _posted_session()
     _require_offered(method, session.usable_methods(page_methods()), str(unavailable))
     try:
-        sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=str(get_locale()), method=method)
+        sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=str(get_locale()), method=method,
+                             client_ip=request.remote_addr)
     except TooManyRequests as exc:
         return _verify_page(session, token, session.usable_methods(page_methods()), error=exc.message,
                             method=method.value, status=429)
     return _verify_page(session, token, session.usable_methods(page_methods()), method=method.value)
 
 
-@bp.post("/email-otp/enrol")
-def email_otp_enrol():
-    """A first way to verify: the address typed here, enrolled by the code sent to it."""
-    return enrol_by_email(EMAIL_OTP, lazy_gettext("Email codes cannot be used for this action."), _email_setup_page)
+@bp.post(f"/{_SENT_CODE_PATH}/enrol")
+def code_enrol(slug: str):
+    """A first way to verify: the address or number typed here, enrolled by the code sent to it."""
+    method = SENT_CODE_METHODS[slug]
+    return enrol_by_email(method, _UNAVAILABLE[method], partial(_code_setup_page, method=method))
 
 
 def enrol_by_email(method: VerificationMethod, unavailable: LazyString, setup_page):
-    """The address typed on the enrolment page gets a code or link (``setup_page(session, token)``
-    then waits for it), or the page again with the reason."""
+    """The address (or number) typed on the enrolment page gets a code or link (``setup_page(session,
+    token)`` then waits for it), or the page again with the reason."""
     token, session = _posted_session()
     _require_offered(method, session.enrollable_methods(page_methods()), str(unavailable))
-    email = request.form.get("email", "").strip()
+    typed = request.form.get("email" if method in EMAIL_METHODS else "phone_number", "").strip()
     try:
-        sent_codes.enroll_email(session, email, settings=current_settings(), now=utcnow(), locale=str(get_locale()),
-                                method=method)
+        sent_codes.enroll(session, typed, method=method, settings=current_settings(), now=utcnow(),
+                          locale=str(get_locale()), client_ip=request.remote_addr)
     except DomainError as exc:
         return render_template("challenge/enrol.html", **_context(
-            session, token, methods=session.enrollable_methods(page_methods()), email_error=exc.message,
-            email=email, email_method=method.value)), exc.status
+            session, token, methods=session.enrollable_methods(page_methods()),
+            enrol_error=str(_ENROL_REFUSALS.get(exc.code, exc.message)),
+            enrol_value=typed, enrol_method=method.value)), exc.status
     return setup_page(session, token)
 
 
-def _email_setup_page(session: ClientSession, token: str, *, error: str | None = None, status: int = 200):
-    return render_template("challenge/email_setup.html", **_context(session, token, error=error,
-                                                                    **_email_context(session))), status
+def _code_setup_page(session: ClientSession, token: str, *, method: VerificationMethod, error: str | None = None,
+                     status: int = 200):
+    return render_template("challenge/code_setup.html", **_context(session, token, error=error,
+                                                                   **code_context(session, method))), status
 
 
 def _submit_code(verify, method: VerificationMethod):
-    """A code typed into the page (authenticator app, recovery, email): they differ only in the check."""
+    """A code typed into the page (authenticator app, recovery, email, text message): they differ only in the check."""
     token, session = _posted_session()
     result = verify(session, request.form.get("code", ""), settings=current_settings(), now=utcnow())
     if result.is_verified:
@@ -309,8 +341,8 @@ def _code_refused(session: ClientSession, token: str, result: codes.CodeResult, 
         raise PageError(gettext("Too many attempts"), gettext("Too many wrong codes. Go back to the app and start again."), 429)
     else:
         message = gettext("That code is not right, or it was already used. Try the newest code.")
-    if method is EMAIL_OTP and EMAIL_OTP not in session.usable_methods(page_methods()):
-        return _email_setup_page(session, token, error=message, status=400)
+    if method in _SLUGS and method not in session.usable_methods(page_methods()):
+        return _code_setup_page(session, token, method=method, error=message, status=400)
     pending = codes.pending_totp_enrollment(session, settings=current_settings())
     if pending is not None and method is VerificationMethod.AUTHENTICATOR_APP and not session.usable_methods(page_methods()):
         return _totp_setup_page(session, token, pending, error=message, status=400)

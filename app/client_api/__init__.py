@@ -33,4 +33,4 @@ def answer_preflight():
 bp.before_request(require_json_body)
 
 
-from app.client_api import email_magic_link, email_otp, passkeys, totp, user_authenticators  # noqa: E402,F401  (routes register on bp)
+from app.client_api import email_magic_link, passkeys, sent_codes, totp, user_authenticators  # noqa: E402,F401  (routes register on bp)

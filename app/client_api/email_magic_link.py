@@ -8,12 +8,12 @@ from flask import jsonify
 from app.api.responses import parse_body
 from app.client_api import bp
 from app.client_api.auth import bearer_session
-from app.client_api.email_otp import SDK_LOCALE, EnrollEmailRequest
+from app.client_api.sent_codes import EnrollEmailRequest, enroll_request, send_request
 from app.client_api.verification import code_answer
 from app.config import current_settings
 from app.domain.decision import VerificationMethod
 from app.models.base import utcnow
-from app.services.challenges import magic_links, sent_codes
+from app.services.challenges import magic_links
 
 EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
 
@@ -21,20 +21,13 @@ EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
 @bp.post("/user-authenticators/email-magic-link")
 def email_magic_link_enroll():
     """``emailML.enroll({email})``: the address is enrolled once the link this sends is confirmed."""
-    session = bearer_session()
-    body = parse_body(EnrollEmailRequest)
-    authenticator, _ = sent_codes.enroll_email(session, body.email, settings=current_settings(), now=utcnow(),
-                                                 locale=SDK_LOCALE, method=EMAIL_MAGIC_LINK)
-    return jsonify({"userAuthenticatorId": authenticator.id, "userId": session.user.user_id})
+    return enroll_request(EMAIL_MAGIC_LINK, parse_body(EnrollEmailRequest).email)
 
 
 @bp.post("/challenge/email-magic-link")
 def email_magic_link_challenge():
     """``emailML.challenge()`` (no body): a link to the enrolled address; again, a resend."""
-    session = bearer_session()
-    sent = sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=SDK_LOCALE,
-                                method=EMAIL_MAGIC_LINK)
-    return jsonify({"challengeId": sent.challenge_id})
+    return send_request(EMAIL_MAGIC_LINK)
 
 
 @bp.post("/verify/email-magic-link/finalize")

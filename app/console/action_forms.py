@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from app.config import current_settings
 from app.console.forms import AtMost
 from app.domain.actions import ACTION_CODE_PATTERN, DEFAULT_VERIFICATION_METHODS, MAX_REVIEW_DEADLINE_MINUTES
 from app.domain.builder import TOO_LARGE, Group, apply_edit, check_tree, from_jsonlogic, to_jsonlogic, tree_from_form
@@ -30,6 +32,7 @@ from app.domain.labels import label
 from app.domain.rules import validate_conditions
 from app.models import ActionConfiguration, Rule
 from app.models.review import OverduePolicy
+from app.services.challenges.code_destinations import unsendable_methods
 from app.services.rulesets.rules import ActionSettings, RuleChanges
 
 METHOD_LABELS = {method: label(method) for method in VerificationMethod}
@@ -76,6 +79,16 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+def refuse_unsendable(field) -> None:
+    """A methods field (an action's, a rule's) may not allow what this server cannot send (in production)."""
+    unsendable = unsendable_methods(field.data or [], current_user.tenant_id, current_settings())
+    if unsendable:
+        raise ValidationError(
+            f"{', '.join(unsendable)} cannot be enabled: this server has no way to send them. Configure "
+            "TOLLGATE_SMTP_URL (email) or TOLLGATE_TWILIO_* (SMS, WhatsApp), or subscribe a webhook to "
+            "email.created / sms.created.")
+
+
 class ActionSettingsForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the action a name."), Length(max=120)])
     default_outcome = SelectField("Default outcome", choices=OUTCOME_CHOICES, default=Outcome.ALLOW.value)
@@ -96,6 +109,9 @@ class ActionSettingsForm(FlaskForm):
         choices=[SelectChoice(p.value, label) for p, label in OVERDUE_LABELS.items()], default=OverduePolicy.FLAG.value,
     )
     require_device_bound_passkey = BooleanField("Require a device-bound passkey")
+
+    def validate_verification_methods(self, field) -> None:
+        refuse_unsendable(field)
 
     def validate_default_verification_method(self, field) -> None:
         if field.data and field.data not in (self.verification_methods.data or []):
@@ -160,6 +176,9 @@ class RuleForm(FlaskForm):
     default_verification_method = SelectField(
         "Default method", choices=[SelectChoice("", "The action's default"), *METHOD_CHOICES], default="",
     )
+
+    def validate_verification_methods(self, field) -> None:
+        refuse_unsendable(field)
 
     def validate_default_verification_method(self, field) -> None:
         if field.data and self.verification_methods.data and field.data not in self.verification_methods.data:

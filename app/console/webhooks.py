@@ -64,7 +64,9 @@ def _refusal(endpoint: WebhookEndpoint) -> str | None:
 
 @bp.get("/webhooks/new")
 def webhook_new():
-    return _form_page(EndpointForm(formdata=None, event_types=list(events.EVENT_TYPES)))
+    # The delivery hooks are opt-in: subscribing to one hands that kind of message to the endpoint to send.
+    ticked = [name for name in events.EVENT_TYPES if name not in events.DELIVERY_HOOKS]
+    return _form_page(EndpointForm(formdata=None, event_types=ticked))
 
 
 @bp.post("/webhooks")

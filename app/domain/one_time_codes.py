@@ -2,7 +2,8 @@
 secrets of magic links, kept the same way.
 
 The digest is an HMAC with a server key, so a copy of the table alone cannot be searched for the
-million possible codes; the comparison is constant-time. Where a code went is shown masked.
+million possible codes; the comparison is constant-time. Where a code went is shown masked
+(numbers: ``phone_numbers.mask_phone``).
 """
 
 from __future__ import annotations
@@ -55,8 +56,3 @@ def mask_email(email: str) -> str:
     """``jane@example.com`` → ``j***@example.com``: enough to recognise one's own address."""
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
-
-
-def mask_phone(phone_number: str) -> str:
-    """``+64211234567`` → ``+*******4567``."""
-    return phone_number[:1] + "*" * max(len(phone_number) - 5, 0) + phone_number[-4:]

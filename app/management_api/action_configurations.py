@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from app.api.responses import parse_body
+from app.config import current_settings
 from app.management_api import bp, serializers
 from app.management_api.requests import publish_choice
+from app.services.challenges.code_destinations import refuse_unsendable
 from app.services.management import rule_sets
 from app.services.management.wire import ActionConfigurationBody, PublishBody, RuleBody
 
@@ -20,9 +22,16 @@ def action_configuration_list():
     return jsonify([serializers.action_configuration(view) for view in rule_sets.list_actions(g.caller.tenant_id)])
 
 
+def _body(model: type[ActionConfigurationBody] | type[RuleBody]):
+    """The body, refused when it enables a method this server cannot send (in production)."""
+    body = parse_body(model)
+    refuse_unsendable([m.value for m in body.verification_methods or ()], g.caller.tenant_id, current_settings())
+    return body
+
+
 @bp.post("/action-configurations")
 def action_configuration_create():
-    config = rule_sets.create_action(g.caller, parse_body(ActionConfigurationBody))
+    config = rule_sets.create_action(g.caller, _body(ActionConfigurationBody))
     return _action(config.code)
 
 
@@ -34,7 +43,7 @@ def action_configuration_get(code: str):
 @bp.patch("/action-configurations/<code>")
 def action_configuration_update(code: str):
     choice = publish_choice()
-    rule_sets.update_action(g.caller, code, parse_body(ActionConfigurationBody), publish=choice.publish,
+    rule_sets.update_action(g.caller, code, _body(ActionConfigurationBody), publish=choice.publish,
                             note=choice.note)
     return _action(code)
 
@@ -59,7 +68,7 @@ def rule_list(code: str):
 @bp.post("/action-configurations/<code>/rules")
 def rule_create(code: str):
     choice = publish_choice()
-    row = rule_sets.create_rule(g.caller, code, parse_body(RuleBody), publish=choice.publish, note=choice.note)
+    row = rule_sets.create_rule(g.caller, code, _body(RuleBody), publish=choice.publish, note=choice.note)
     return jsonify(serializers.rule(row))
 
 
@@ -71,7 +80,7 @@ def rule_get(code: str, rule_id: str):
 @bp.patch("/action-configurations/<code>/rules/<rule_id>")
 def rule_update(code: str, rule_id: str):
     choice = publish_choice()
-    row = rule_sets.update_rule(g.caller, code, rule_id, parse_body(RuleBody), publish=choice.publish,
+    row = rule_sets.update_rule(g.caller, code, rule_id, _body(RuleBody), publish=choice.publish,
                                 note=choice.note)
     return jsonify(serializers.rule(row))
 

@@ -1,4 +1,4 @@
-"""Codes sent to a person by email or SMS: one challenge per destination and action, single use."""
+"""Codes sent to a person by email, SMS or WhatsApp: one challenge per destination and action, single use."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ class CodeChallenge(TenantOwned, Base):
     action_code: Mapped[str] = mapped_column(String(64))
     verification_method: Mapped[VerificationMethod] = mapped_column(str_enum(VerificationMethod))
     destination: Mapped[str] = mapped_column(String(320))  # the email address or E.164 number
+    # How its messages go: email | sms | whatsapp (an SMS challenge with smsChannel WHATSAPP goes by WhatsApp).
+    channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
     code_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -35,6 +35,9 @@ class WebhookEvent(TenantOwned, Base):
 
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # What ``data`` must not keep in the clear (the code of an email.created / sms.created event):
+    # encrypted JSON, merged into ``data`` only in the request body sent.
+    sealed_data: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

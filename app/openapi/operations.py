@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from app.api import schemas
-from app.client_api import email_otp, passkeys, verification
+from app.client_api import passkeys, sent_codes, verification
 from app.domain.theme import ThemeDocument
 from app.openapi import wire
 from app.services.challenges import server_codes
@@ -119,13 +119,23 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("client_api.totp_verify", "Verify an authenticator app's code", CLIENT, (CLIENT_TOKEN,), wire.CodeAnswer,
               body=verification.VerifyCodeRequest),
     Operation("client_api.email_otp_enroll", "Enrol an email address (a code is sent to it)", CLIENT, (CLIENT_TOKEN,),
-              wire.EnrolmentStarted, body=email_otp.EnrollEmailRequest),
+              wire.EnrolmentStarted, body=sent_codes.EnrollEmailRequest),
     Operation("client_api.email_otp_challenge", "Send a code to the enrolled email address", CLIENT, (CLIENT_TOKEN,),
               wire.ClientChallenge),
     Operation("client_api.email_otp_verify", "Verify an emailed code", CLIENT, (CLIENT_TOKEN,), wire.CodeAnswer,
               body=verification.VerifyCodeRequest),
+    Operation("client_api.sms_enroll", "Enrol a phone number for SMS codes (a code is sent to it)", CLIENT,
+              (CLIENT_TOKEN,), wire.EnrolmentStarted, body=sent_codes.EnrollPhoneRequest),
+    Operation("client_api.sms_challenge", "Send an SMS code to the enrolled phone number", CLIENT, (CLIENT_TOKEN,),
+              wire.ClientChallenge),
+    Operation("client_api.sms_verify", "Verify an SMS code", CLIENT, (CLIENT_TOKEN,), wire.CodeAnswer,
+              body=verification.VerifyCodeRequest),
+    Operation("client_api.whatsapp_challenge", "Send a WhatsApp code to the user's WhatsApp number", CLIENT,
+              (CLIENT_TOKEN,), wire.ClientChallenge),
+    Operation("client_api.whatsapp_verify", "Verify a WhatsApp code", CLIENT, (CLIENT_TOKEN,), wire.CodeAnswer,
+              body=verification.VerifyCodeRequest),
     Operation("client_api.email_magic_link_enroll", "Enrol an email address for magic links (a link is sent to it)",
-              CLIENT, (CLIENT_TOKEN,), wire.EnrolmentStarted, body=email_otp.EnrollEmailRequest),
+              CLIENT, (CLIENT_TOKEN,), wire.EnrolmentStarted, body=sent_codes.EnrollEmailRequest),
     Operation("client_api.email_magic_link_challenge", "Send a magic link to the enrolled email address", CLIENT,
               (CLIENT_TOKEN,), wire.ClientChallenge),
     Operation("client_api.email_magic_link_finalize",

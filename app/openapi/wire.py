@@ -177,6 +177,7 @@ class CodeVerified(Wire):
     verificationMethod: VerificationMethod
     email: str | None = None
     phoneNumber: str | None = None
+    smsChannel: str | None = Field(default=None, description="DEFAULT or WHATSAPP, for SMS and WHATSAPP codes.")
     failureReason: str | None = None
 
 
@@ -194,6 +195,7 @@ class Challenge(Wire):
     action: str | None = None
     email: str | None = None
     phoneNumber: str | None = None
+    smsChannel: str | None = Field(default=None, description="DEFAULT or WHATSAPP, for SMS and WHATSAPP codes.")
 
 
 class ClientChallenge(Wire):

@@ -34,7 +34,7 @@ from tests.personal_data import rows_keyed_by, tables_holding
 ACTION = "withdraw-funds"
 SUBJECT = "ada-lovelace-1815"
 EMAIL = "ada@analytical.example"
-PHONE = "+447700900123"
+PHONE = "+447400123456"
 IPS = ("203.0.113.77", "2001:db8::77")
 USER_AGENTS = ("AdaBrowser/1.0 (Analytical Engine)", "AdaPhone/2.0 (Difference Engine)")
 DEVICE = "ada-device-0001"

@@ -29,7 +29,7 @@ from tests.sql_statements import statements
 
 TOKEN = "scrape-" + "s" * 32
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
-STATEMENTS_PER_SCRAPE = 7
+STATEMENTS_PER_SCRAPE = 10
 
 
 @pytest.fixture

@@ -286,7 +286,10 @@ def test_get_challenge_finds_the_open_challenge_by_id_or_by_user_and_action(api,
     ({"email": None}, "invalid_email"),
     ({"verificationMethod": None}, "invalid_verification_method"),
     ({"verificationMethod": "PASSKEY"}, "invalid_verification_method"),
-    ({"verificationMethod": "SMS", "phoneNumber": "+64211234567"}, "unsupported_verification_method"),
+    ({"verificationMethod": "SMS"}, "invalid_phone_number"),
+    ({"verificationMethod": "SMS", "phoneNumber": "021 123 4567"}, "invalid_phone_number"),  # not E.164
+    ({"verificationMethod": "WHATSAPP", "phoneNumber": "+15551234567"}, "invalid_phone_number"),  # no such range
+    ({"verificationMethod": "SMS", "phoneNumber": "+64211234567", "smsChannel": "PIGEON"}, "invalid_sms_channel"),
     ({"action": "not an action!"}, "invalid_action_code"),
     ({"action": None}, "invalid_action_code"),
     ({"userId": "x" * 300}, "invalid_request"),

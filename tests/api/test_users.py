@@ -110,9 +110,18 @@ def test_totp_secret_is_stored_encrypted(api, app, tenant):
         assert secret not in stored.otp_secret_ciphertext
 
 
+def test_an_enrolled_number_is_kept_in_its_e164_form(api):
+    whatsapp = api.post("/users/alice/authenticators",
+                        json={"verificationMethod": "WHATSAPP", "phoneNumber": "+44 7400 123-456"})
+    assert whatsapp.status_code == 200
+    assert whatsapp.get_json()["authenticator"]["phoneNumber"] == "+447400123456"
+
+
 @pytest.mark.parametrize(("body", "code"), [
     ({"verificationMethod": "EMAIL_OTP"}, "email_required"),
     ({"verificationMethod": "SMS", "phoneNumber": "12"}, "invalid_phone_number"),
+    ({"verificationMethod": "SMS", "phoneNumber": "+15551234567"}, "invalid_phone_number"),  # no such range
+    ({"verificationMethod": "WHATSAPP", "phoneNumber": "07400123456"}, "invalid_phone_number"),  # no country code
     ({"verificationMethod": "AUTHENTICATOR_APP"}, "otp_uri_required"),
     ({"verificationMethod": "AUTHENTICATOR_APP", "otpUri": "otpauth://hotp/x?secret=JBSWY3DPEHPK3PXPJBSWY3DP&counter=1"},
      "invalid_otp_uri"),

@@ -49,6 +49,8 @@ def test_seed_demo_says_where_email_codes_go_without_smtp(cli):
 
     line = next(line for line in result.output.splitlines() if "Email codes go to" in line)
     assert "development outbox" in line and "/console/messages" in line
+    texts = next(line for line in result.output.splitlines() if "SMS and WhatsApp codes go to" in line)
+    assert "development outbox" in texts and "TOLLGATE_TWILIO_*" in texts
 
 
 def _key_from(output: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -463,3 +464,26 @@ def test_a_plan_that_cannot_run_exits_1_never_2_which_means_changes(cli, staging
 
     assert result.exit_code == 1, result.output
     assert "Error" in result.output
+
+
+def test_in_production_a_file_cannot_allow_texts_this_server_cannot_send_unless_its_webhooks_take_them(
+        cli, app, staging, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], env="production", smtp=None))
+    text = edited(export(cli, staging), lambda data: data["actions"]["sign-in"].update(verificationMethods=["SMS"]))
+    before = row_counts(app)
+
+    refused = cli("tollgate", "apply", written(tmp_path, text), "--tenant", staging, "--force")
+
+    assert refused.exit_code == 1
+    assert "actions.sign-in.verificationMethods: SMS cannot be enabled" in refused.output
+    assert "actions.withdraw-funds.verificationMethods: EMAIL_OTP cannot be enabled" in refused.output
+    assert row_counts(app) == before
+
+    def with_hooks(data):
+        data["actions"]["sign-in"]["verificationMethods"] = ["SMS"]
+        for hook in data["webhooks"].values():
+            hook["eventTypes"] += ["email.created", "sms.created"]
+
+    applied = cli("tollgate", "apply", written(tmp_path, edited(export(cli, staging), with_hooks)), "--tenant", staging,
+                  "--force")
+    assert applied.exit_code == 0, applied.output

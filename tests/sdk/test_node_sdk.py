@@ -307,9 +307,29 @@ def test_get_challenge_by_id_and_by_user_and_action(sdk, mail):
                                 "verificationMethod": "EMAIL_OTP", "action": "signUp", "email": "jay@example.com"}
 
 
+def test_an_sms_code_from_challenge_to_a_validated_token(sdk, twilio):
+    started = sdk.challenge({"verificationMethod": "SMS", "action": "signIn", "phoneNumber": "+447400123456",
+                             "userId": "lin"})
+    [sent] = twilio.wait_for(1)
+
+    found = sdk.getChallenge({"challengeId": started["challengeId"]})
+    wrong = sdk.verify({"challengeId": started["challengeId"], "verificationCode": f"{(int(sent.code) + 1) % 10**6:06d}"})
+    verified = sdk.verify({"challengeId": started["challengeId"], "verificationCode": sent.code})
+    claimed = sdk.claimChallenge({"challengeId": started["challengeId"], "userId": "lin"})
+
+    assert sent.form["To"] == "+447400123456"
+    assert (found["phoneNumber"], found["smsChannel"], found["verificationMethod"]) == ("+447400123456", "DEFAULT", "SMS")
+    assert (wrong["isVerified"], wrong["failureReason"]) == (False, "CODE_INVALID_OR_EXPIRED")
+    assert (verified["isVerified"], verified["phoneNumber"], verified["verificationMethod"]) == (
+        True, "+447400123456", "SMS")
+    assert claimed["verificationMethod"] == "SMS"
+    assert sdk.validateChallenge({"token": claimed["token"], "userId": "lin", "action": "signIn"})["isValid"] is True
+    assert sdk.getUser({"userId": "lin"})["phoneNumberVerified"] is True
+
+
 @pytest.mark.parametrize(("request_", "error_code"), [
     ({"email": "not-an-address"}, "invalid_email"),
-    ({"verificationMethod": "SMS", "phoneNumber": "+64211234567"}, "unsupported_verification_method"),
+    ({"verificationMethod": "SMS", "phoneNumber": "021 123 4567"}, "invalid_phone_number"),
     ({"action": "no spaces please"}, "invalid_action_code"),
 ])
 def test_a_bad_challenge_is_a_400_and_sends_nothing(sdk, mail, request_, error_code):

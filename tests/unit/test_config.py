@@ -198,3 +198,21 @@ def test_send_limits_are_read_and_checked(tmp_path):
     problems = "\n".join(refused.value.problems)
     assert "TOLLGATE_SENDS_PER_DESTINATION_PER_HOUR must be between 1 and 1000 messages, got 0" in problems
     assert "TOLLGATE_SENDS_PER_TENANT_PER_MINUTE must be a whole number of messages, got 'many'" in problems
+
+
+def test_twilio_and_the_sms_country_allow_list_are_read_and_checked(tmp_path):
+    default = load({}, tmp_path)
+    assert (default.twilio, default.sms_allowed_countries, default.development_sms_outbox) == (None, frozenset(), True)
+    settings = load({"TOLLGATE_TWILIO_ACCOUNT_SID": "AC123", "TOLLGATE_TWILIO_AUTH_TOKEN": "secret",
+                     "TOLLGATE_TWILIO_FROM": "MG456", "TOLLGATE_SMS_ALLOWED_COUNTRIES": "de,GB"}, tmp_path)
+    assert (settings.twilio.account_sid, settings.twilio.sender, settings.twilio.base_url) == (
+        "AC123", "MG456", "https://api.twilio.com")
+    assert settings.sms_allowed_countries == frozenset({"DE", "GB"})
+    assert settings.development_sms_outbox is False
+    assert load(PRODUCTION, tmp_path).development_sms_outbox is False
+
+    with pytest.raises(ConfigError) as refused:
+        load({"TOLLGATE_TWILIO_ACCOUNT_SID": "AC123", "TOLLGATE_SMS_ALLOWED_COUNTRIES": "Germany"}, tmp_path)
+    problems = "\n".join(refused.value.problems)
+    assert "are set together or not at all" in problems
+    assert "TOLLGATE_SMS_ALLOWED_COUNTRIES names unknown regions: GERMANY" in problems

@@ -1,5 +1,6 @@
 """Console → Messages: every email with its status; without SMTP, the development outbox in full."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -56,3 +57,25 @@ def test_a_message_the_mail_server_refused_shows_its_error_and_never_its_code(ap
 
 def test_reviewers_cannot_read_messages(reviewer):
     assert reviewer.get("/console/messages").status_code == 403
+
+
+def test_without_twilio_the_development_outbox_shows_each_text_message(app, api, admin):
+    response = api.post("/challenge", json={"verificationMethod": "SMS", "action": "sign-in",
+                                            "phoneNumber": "+447400123456"})
+    assert response.status_code == 200, response.get_json()
+
+    page = parse(admin.get("/console/messages"))
+
+    assert "No Twilio account" in text_of(page.find(id="development-sms-outbox"))
+    [row] = table_rows(page, "table.messages")
+    assert (row["To"], row["Channel"]) == ("+447400123456", "SMS")
+    body = page.select_one("table.messages pre").get_text()
+    assert body.split()[0].isdigit() and len(body.split()[0]) == 6 and "Test tenant" in body
+
+
+def test_an_open_sms_country_list_is_warned_about_until_the_operator_sets_one(app, admin, monkeypatch):
+    assert "TOLLGATE_SMS_ALLOWED_COUNTRIES" in text_of(parse(admin.get("/console/messages")).find(id="sms-countries"))
+
+    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], sms_allowed_countries=frozenset({"GB"})))
+
+    assert parse(admin.get("/console/messages")).find(id="sms-countries") is None

@@ -7,6 +7,10 @@ replaces it. Opening the link shows a page; only its confirmation (a POST) passe
 a mail scanner that fetches every link in a message passes nothing. The window that asked for the
 link (the hosted page, or the browser SDK's ``checkVerificationStatus``) learns of the pass by
 polling and carries on with a result token: the page the link opened never hands one out.
+
+A link the server API sent (``challenge`` with EMAIL_MAGIC_LINK) has no action yet: its
+confirmation only marks it verified, and the backend's ``claimChallenge`` (409 until then) makes it
+the user's action, as for a code.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from app.extensions import db
 from app.models import CodeChallenge, EndUser, UserAction
 from app.services.challenges.codes import FAILURE_INVALID, CodeResult
 from app.services.challenges.sent_codes import code_key, newest_challenge, record_pass
+from app.services.challenges.server_codes import SERVER
 from app.services.challenges.sessions import COMPLETABLE_STATES, ClientSession, complete_challenge
 
 EMAIL_MAGIC_LINK = VerificationMethod.EMAIL_MAGIC_LINK
@@ -51,16 +56,18 @@ def open_link(token: str, *, settings: Settings, now: datetime) -> OpenedLink:
     """What the link in an email is, read only: opening it changes nothing."""
     challenge_id, secret = split_link_token(token)
     challenge = db.session.get(CodeChallenge, challenge_id) if challenge_id else None
-    if challenge is None or challenge.verification_method is not EMAIL_MAGIC_LINK or challenge.user_action_id is None:
+    from_server = challenge is not None and challenge.origin == SERVER
+    if (challenge is None or challenge.verification_method is not EMAIL_MAGIC_LINK
+            or (challenge.user_action_id is None and not from_server)):
         return OpenedLink(LinkState.INVALID)
-    action = db.session.get(UserAction, challenge.user_action_id)
+    action = db.session.get(UserAction, challenge.user_action_id) if challenge.user_action_id else None
     if not code_matches(secret, challenge.code_digest, key=code_key(settings), context=challenge.id):
         return OpenedLink(LinkState.INVALID, challenge, action)
     if challenge.verified_at is not None:
         return OpenedLink(LinkState.USED, challenge, action)
     if challenge.ended_at is not None or challenge.expires_at <= now:
         return OpenedLink(LinkState.EXPIRED, challenge, action)
-    if action is None or action.state not in COMPLETABLE_STATES:
+    if not from_server and (action is None or action.state not in COMPLETABLE_STATES):
         return OpenedLink(LinkState.CLOSED, challenge, action)
     return OpenedLink(LinkState.OPEN, challenge, action)
 
@@ -86,6 +93,9 @@ def confirm_link(token: str, *, settings: Settings, now: datetime) -> OpenedLink
         db.session.rollback()
         return open_link(token, settings=settings, now=now)
     db.session.refresh(challenge)
+    if challenge.origin == SERVER:
+        db.session.commit()  # verified: the backend's claim makes it an action
+        return OpenedLink(LinkState.OPEN, challenge, None)
     db.session.refresh(action)  # as a request that finished meanwhile left it
     if action.state not in COMPLETABLE_STATES:
         db.session.rollback()

@@ -26,20 +26,26 @@ from app.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from app.domain.one_time_codes import code_matches
 from app.extensions import db
 from app.models import CodeChallenge, EndUser, UserAction
+from app.services.challenges.code_destinations import (
+    EMAIL_METHODS,
+    channel_for,
+    checked_destination,
+    record_verified_destination,
+)
 from app.services.challenges.codes import FAILURE_INVALID, FAILURE_LOCKED
 from app.services.challenges.sent_codes import MAX_WRONG_CODES, code_key, commit_and_send, resend, start
 from app.services.challenges.sessions import COMPLETABLE_STATES, complete_challenge
 from app.services.decisions.action_state import find_by_idempotency_key
 from app.services.delivery import messages
-from app.services.end_users.users import find_user, validate_email, validate_user_id
+from app.services.end_users.users import find_user, validate_user_id
 from app.services.rulesets.rules import validate_action_code
 from app.services.tenancy.records import flush_or_refuse
 from app.services.tenancy.tenant_config import TenantConfig
 
 SERVER = "server"
-# What the server API can send today; SMS and WHATSAPP join when their transport does.
-SERVED_METHODS = (VerificationMethod.EMAIL_OTP,)
-KNOWN_METHODS = ("EMAIL_OTP", "SMS", "WHATSAPP")
+# What the server API sends: Authsignal's challenge takes the codes (WHATSAPP is also SMS with smsChannel
+# WHATSAPP); EMAIL_MAGIC_LINK is Tollgate's own, confirmed on the link's page, then claimed.
+KNOWN_METHODS = ("EMAIL_OTP", "SMS", "WHATSAPP", "EMAIL_MAGIC_LINK")
 # A server-started challenge has no page and no track locale to take a language from.
 SERVER_LOCALE = "en"
 
@@ -54,6 +60,8 @@ class ChallengeRequest(WireModel):
     idempotency_key: Short | None = None
     user_id: Short | None = None
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    phone_number: Annotated[str, StringConstraints(max_length=32)] | None = None
+    sms_channel: Short | None = None
 
 
 @dataclass(frozen=True)
@@ -78,17 +86,17 @@ def start_challenge(config: TenantConfig, request: ChallengeRequest, *, settings
             raise Conflict("This challenge is over; start a new one.", code="challenge_not_pending")
         commit_and_send(resend(challenge, settings=settings, now=now), settings=settings, locale=SERVER_LOCALE)
         return challenge
-    method = _served_method(request.verification_method)
+    method = _known_method(request.verification_method)
     action_code = validate_action_code(request.action or "")
-    if not request.email:
-        raise InvalidRequest("email is required for EMAIL_OTP.", code="invalid_email")
-    email = validate_email(request.email)
-    messages.email_transport(settings)  # refuse before anything is written
+    destination = checked_destination(method, request.email if method in EMAIL_METHODS else request.phone_number,
+                                      settings=settings)
+    channel = channel_for(method, request.sms_channel)
+    messages.transport_for(channel, config.tenant_id, settings)  # refuse before anything is written
     user_id = validate_user_id(request.user_id) if request.user_id is not None else None
     idempotency_key = _checked_key(config.tenant_id, request.idempotency_key, user_id, action_code)
     challenge = CodeChallenge(
         tenant_id=config.tenant_id, end_user_id=_user(config.tenant_id, user_id, now=now).id if user_id else None,
-        action_code=action_code, verification_method=method, destination=email, origin=SERVER,
+        action_code=action_code, verification_method=method, destination=destination, channel=channel, origin=SERVER,
         idempotency_key=idempotency_key or secrets.token_hex(16),
     )
     commit_and_send(start(challenge, settings=settings, now=now), settings=settings, locale=SERVER_LOCALE)
@@ -97,6 +105,10 @@ def start_challenge(config: TenantConfig, request: ChallengeRequest, *, settings
 
 def verify(tenant_id: str, challenge_id: str, code: str, *, settings: Settings, now: datetime) -> Verification:
     challenge = _challenge(tenant_id, challenge_id)
+    if challenge.verification_method is VerificationMethod.EMAIL_MAGIC_LINK:
+        raise InvalidRequest("A magic link has no code: the person confirms it on the page it opens; "
+                             "claimChallenge answers 409 challenge_not_verified until then.",
+                             code="unsupported_verification_method")
     digest = challenge.code_digest
     if (challenge.verified_at is None and challenge.ended_at is None and challenge.expires_at > now
             and code_matches(code, digest, key=code_key(settings), context=challenge.id)):
@@ -161,7 +173,7 @@ def claim(config: TenantConfig, challenge_id: str, user_id: str, *, skip_verific
     elif action.user_id != user_id or action.action_code != challenge.action_code:
         db.session.rollback()
         raise Conflict("The challenge's idempotency key belongs to another user or action.", code="action_mismatch")
-    _verified_address(user, challenge, now=now)
+    record_verified_destination(user, challenge.verification_method, challenge.destination, now=now)
     db.session.execute(update(CodeChallenge).where(CodeChallenge.id == challenge.id)
                        .values(end_user_id=user.id, user_action_id=action.id)
                        .execution_options(synchronize_session=False))
@@ -195,15 +207,11 @@ def find_open_challenge(tenant_id: str, *, challenge_id: str | None, user_id: st
     return db.session.execute(query.order_by(CodeChallenge.created_at.desc()).limit(1)).scalar_one_or_none()
 
 
-def _served_method(name: str | None) -> VerificationMethod:
+def _known_method(name: str | None) -> VerificationMethod:
     if name not in KNOWN_METHODS:
         raise InvalidRequest(f"verificationMethod must be one of {', '.join(KNOWN_METHODS)}.",
                              code="invalid_verification_method")
-    method = VerificationMethod(name)
-    if method not in SERVED_METHODS:
-        raise InvalidRequest(f"{name} codes are not served yet: this server sends EMAIL_OTP.",
-                             code="unsupported_verification_method")
-    return method
+    return VerificationMethod(name)
 
 
 def _challenge(tenant_id: str, challenge_id: str) -> CodeChallenge:
@@ -253,9 +261,3 @@ def _new_action(config: TenantConfig, challenge: CodeChallenge, user_id: str, *,
     db.session.add(action)
     db.session.flush()
     return action
-
-
-def _verified_address(user: EndUser, challenge: CodeChallenge, *, now: datetime) -> None:
-    """A passed code proves the address: the user's, if they have none yet or it is this one."""
-    if user.email in (None, challenge.destination):
-        user.email, user.email_verified, user.updated_at = challenge.destination, True, now

@@ -24,6 +24,10 @@ ACTION_STATE_CHANGED = "action.state_changed"
 ACTION_REVIEW_DECIDED = "action.review_decided"
 AUTHENTICATOR_CREATED = "authenticator.created"
 AUTHENTICATOR_DELETED = "authenticator.deleted"
+# Authsignal's delivery hooks: a message handed to the integrator to send, instead of sent by us.
+EMAIL_CREATED = "email.created"
+SMS_CREATED = "sms.created"
+DELIVERY_HOOKS = (EMAIL_CREATED, SMS_CREATED)
 TEST_EVENT = "webhook.test"
 
 EVENT_TYPES: dict[str, str] = {
@@ -33,6 +37,10 @@ EVENT_TYPES: dict[str, str] = {
     ACTION_REVIEW_DECIDED: "A reviewer (or update_action) approved or rejected an action that was in REVIEW_REQUIRED.",
     AUTHENTICATOR_CREATED: "A user enrolled an authenticator (passkey, authenticator app, or one your backend added).",
     AUTHENTICATOR_DELETED: "An authenticator was removed (through the API or the console).",
+    EMAIL_CREATED: "An email code or link to send yourself: with no mail server (TOLLGATE_SMTP_URL) configured, "
+    "this endpoint delivers them.",
+    SMS_CREATED: "A text message (SMS or WhatsApp) code to send yourself: with no Twilio account configured, "
+    "this endpoint delivers them.",
 }
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -65,11 +73,13 @@ def emit(tenant_id: str, events: Iterable[tuple[str, Mapping[str, Any] | Callabl
     return written
 
 
-def queue_event(tenant_id: str, event_type: str, data: dict[str, Any], endpoint_ids: list[str], *, now: datetime) -> str:
+def queue_event(tenant_id: str, event_type: str, data: dict[str, Any], endpoint_ids: list[str], *, now: datetime,
+                sealed_data: str | None = None) -> str:
+    """``sealed_data``: encrypted JSON the body sent carries in ``data`` and the stored event does not."""
     event_id = new_id()
     connection = db.session.connection()
     connection.execute(_INSERT_EVENT, {"id": event_id, "tenant_id": tenant_id, "type": event_type, "data": data,
-                                       "created_at": now})
+                                       "sealed_data": sealed_data, "created_at": now})
     connection.execute(_INSERT_DELIVERY, [
         {"event_id": event_id, "endpoint_id": endpoint_id, "status": PENDING, "attempts": 0, "next_attempt_at": now,
          "locked_until": None, "claim_token": None, "last_attempt_at": None, "last_response_code": None,
@@ -77,6 +87,12 @@ def queue_event(tenant_id: str, event_type: str, data: dict[str, Any], endpoint_
         for endpoint_id in endpoint_ids
     ])
     return event_id
+
+
+def subscribed_endpoints(tenant_id: str, event_type: str) -> list[str]:
+    """The active endpoints of the tenant that take ``event_type``."""
+    return [endpoint_id for endpoint_id, types in current_config(tenant_id).webhook_subscribers()
+            if event_type in (types or ())]
 
 
 def emit_action_created(action: Mapping[str, Any], *, subscribers: Sequence[tuple[str, Sequence[str]]],
@@ -186,10 +202,12 @@ def _without_none(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def envelope(event: WebhookEvent, *, source: str) -> str:
-    """The request body, byte for byte the same on every attempt (contract §1.5 (22))."""
+def envelope(event: WebhookEvent, *, source: str, unseal: Callable[[str], str]) -> str:
+    """The request body, byte for byte the same on every attempt (contract §1.5 (22)); ``unseal``
+    decrypts the event's sealed data into its ``data``."""
+    data = {**event.data, **json.loads(unseal(event.sealed_data))} if event.sealed_data else event.data
     return json.dumps(
         {"version": 1, "id": event.id, "source": source, "time": _iso(event.created_at), "tenantId": event.tenant_id,
-         "type": event.type, "data": event.data},
+         "type": event.type, "data": data},
         separators=(",", ":"),
     )

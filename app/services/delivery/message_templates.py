@@ -1,4 +1,5 @@
-"""What the messages say: Jinja templates under ``templates/messages/``, plain text and HTML.
+"""What the messages say: Jinja templates under ``templates/messages/``, plain text and HTML (and a
+text message's one line: the code first, so a phone shows it in the notification).
 
 The HTML is autoescaped (a tenant's name is the tenant admin's text); the plain text is not HTML
 and is not escaped. The code (or a magic link's address) stands on a line of its own in the text, so
@@ -14,7 +15,7 @@ from pathlib import Path
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from app.services.delivery.messages import EmailContent
+from app.services.delivery.messages import EmailContent, TextContent
 
 _TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "messages"
 _TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
@@ -44,6 +45,13 @@ def link_email(*, url: str, minutes: int, tenant_name: str, logo_url: str | None
     """A magic link: ``url`` stands on a line of its own in the text, like a code."""
     return _email("link_email", "Your %(tenant_name)s sign-in link", locale=locale, url=url, minutes=minutes,
                   tenant_name=tenant_name, logo_url=logo_url, action_code=action_code)
+
+
+def code_text(*, code: str, minutes: int, tenant_name: str, locale: str) -> TextContent:
+    """An SMS or WhatsApp message carrying a code."""
+    _, text, _ = _environments(locale)
+    body = text.get_template("code_text.txt").render(code=code, minutes=minutes, tenant_name=tenant_name)
+    return TextContent(body=body.strip())
 
 
 def _email(template: str, subject: str, *, locale: str, **values) -> EmailContent:

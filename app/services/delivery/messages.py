@@ -1,18 +1,27 @@
-"""The outbox of emails (and, later, text messages): queue in the caller's transaction, send after it.
+"""The outbox of emails and text messages (SMS, WhatsApp): queue in the caller's transaction, send after it.
 
-``queue_email`` adds the row to the caller's transaction and never commits, so a message exists
+``queue_message`` adds the row to the caller's transaction and never commits, so a message exists
 exactly when the challenge it carries does. The caller, once committed, hands the ids to
 ``send_now``; whatever that could not send (the server was down, the process died) the worker
 (``flask webhooks work``) retries, a few times within a code's lifetime, then marks failed with the
-server's error. With no SMTP server configured outside production, messages go to the
-*development outbox* instead: marked sent, never leaving the database, shown in the console.
+server's error.
+
+How a message leaves (``transport_for``): its channel's provider (SMTP for email, Twilio for text
+messages) when one is configured; else, when an active webhook endpoint takes the channel's
+delivery hook (``email.created``, ``sms.created``), as a signed event in the same transaction, for
+the integrator to send; else, outside production, the *development outbox*: marked sent, never
+leaving the database, shown in the console. In production with none of them the channel is refused.
+
+Past our usual size because choosing a transport, the send limits, the send loop and its record all
+move one row through its life (queued → sent or failed) under one lease; split, a status would have
+two writers. The transports themselves (``smtp``, ``twilio``) are modules of their own.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,15 +32,27 @@ from app.config import Settings
 from app.domain.errors import InvalidRequest, TooManyRequests
 from app.domain.secretbox import SecretBox
 from app.extensions import db
-from app.models import OutboundMessage
+from app.models import CodeChallenge, OutboundMessage
 from app.models.base import new_id, utcnow
+from app.services.delivery.events import EMAIL_CREATED, SMS_CREATED, queue_event, subscribed_endpoints
 from app.services.delivery.leases import SendReport, claim
 from app.services.delivery.smtp import SmtpConnection, SmtpError, build_email
-from app.services.limits import slots
+from app.services.delivery.twilio import TwilioClient, TwilioError
+from app.services.limits import address_failures, slots
+from app.services.limits.address_failures import CODE_SEND
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
-SMTP, OUTBOX = "smtp", "outbox"
-EMAIL = "email"
+SMTP, TWILIO, WEBHOOK, OUTBOX = "smtp", "twilio", "webhook", "outbox"
+EMAIL, SMS, WHATSAPP = "email", "sms", "whatsapp"
+CHANNELS = (EMAIL, SMS, WHATSAPP)
+# The delivery hook that hands a channel's messages to the integrator.
+HOOKS = {EMAIL: EMAIL_CREATED, SMS: SMS_CREATED, WHATSAPP: SMS_CREATED}
+_UNCONFIGURED = {
+    EMAIL: ("This server cannot send email: TOLLGATE_SMTP_URL is not set and no webhook takes email.created.",
+            "email_not_configured"),
+    SMS: ("This server cannot send text messages: no Twilio account (TOLLGATE_TWILIO_*) is set and no webhook "
+          "takes sms.created.", "sms_not_configured"),
+}
 
 # Waits after each failed attempt: five attempts within about nine minutes, inside a code's lifetime.
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5))
@@ -52,39 +73,74 @@ class EmailContent:
     sender_name: str
 
 
-def email_transport(settings: Settings) -> str:
-    """How email leaves this server, or a clear refusal when it cannot."""
-    if settings.smtp is not None:
+@dataclass(frozen=True)
+class TextContent:
+    """An SMS or WhatsApp message."""
+
+    body: str
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """What a delivery hook's event carries: ``data`` as stored (to, userId, actionCode...), and
+    ``secret`` (the code, or a magic link's url), sealed until the event is sent."""
+
+    data: dict[str, Any]
+    secret: dict[str, str]
+
+
+def transport_for(channel: str, tenant_id: str, settings: Settings, *, hooks: Collection[str] | None = None) -> str:
+    """How a message on ``channel`` leaves this server for the tenant, or a clear refusal when it cannot.
+    ``hooks``: the event types the tenant's active endpoints would take (a config file's), instead of
+    the live ones."""
+    if channel == EMAIL and settings.smtp is not None:
         return SMTP
-    if settings.development_outbox:
+    if channel != EMAIL and settings.twilio is not None:
+        return TWILIO
+    if (HOOKS[channel] in hooks) if hooks is not None else subscribed_endpoints(tenant_id, HOOKS[channel]):
+        return WEBHOOK
+    if settings.env != "production":
         return OUTBOX
-    raise InvalidRequest("This server cannot send email: TOLLGATE_SMTP_URL is not set.", code="email_not_configured")
+    message, code = _UNCONFIGURED[EMAIL if channel == EMAIL else SMS]
+    raise InvalidRequest(message, code=code)
 
 
-def can_send_email(settings: Settings) -> bool:
-    return settings.smtp is not None or settings.development_outbox
+def can_send(channel: str, tenant_id: str, settings: Settings, *, hooks: Collection[str] | None = None) -> bool:
+    try:
+        transport_for(channel, tenant_id, settings, hooks=hooks)
+    except InvalidRequest:
+        return False
+    return True
 
 
-def queue_email(tenant_id: str, recipient: str, content: EmailContent, *, code_challenge_id: str | None,
-                settings: Settings, now: datetime) -> OutboundMessage:
-    """Add the message to the caller's transaction; after its commit, pass the id to ``send_now``."""
-    transport = email_transport(settings)
-    outbox = transport == OUTBOX
+def queue_message(tenant_id: str, channel: str, recipient: str, content: EmailContent | TextContent, *,
+                  handoff: Handoff, code_challenge_id: str | None, settings: Settings, now: datetime,
+                  end_user_id: int | None = None, client_ip: str | None = None) -> OutboundMessage:
+    """Add the message to the caller's transaction; after its commit, pass the id to ``send_now``.
+    Handed to a webhook, it is its event (in the same transaction) and counts as sent. ``end_user_id``
+    and ``client_ip`` (a browser's, for the client API and the hosted pages) are limited too."""
+    transport = transport_for(channel, tenant_id, settings)
+    box = SecretBox(settings.encryption_keys)
+    done = transport in (OUTBOX, WEBHOOK)
     message = OutboundMessage(
-        id=new_id(), tenant_id=tenant_id, code_challenge_id=code_challenge_id, channel=EMAIL, recipient=recipient,
-        transport=transport,
-        content_ciphertext=SecretBox(settings.encryption_keys).encrypt(json.dumps(asdict(content))),
-        status=SENT if outbox else QUEUED, attempts=0, next_attempt_at=None if outbox else now,
-        sent_at=now if outbox else None, created_at=now,
+        id=new_id(), tenant_id=tenant_id, code_challenge_id=code_challenge_id, channel=channel, recipient=recipient,
+        transport=transport, content_ciphertext=box.encrypt(json.dumps(asdict(content))),
+        status=SENT if done else QUEUED, attempts=0, next_attempt_at=None if done else now,
+        sent_at=now if done else None, created_at=now,
     )
-    _take_send_places(message, settings=settings, now=now)
+    _take_send_places(message, end_user_id=end_user_id, client_ip=client_ip, settings=settings, now=now)
+    if transport == WEBHOOK:
+        queue_event(tenant_id, HOOKS[channel], handoff.data, subscribed_endpoints(tenant_id, HOOKS[channel]), now=now,
+                    sealed_data=box.encrypt(json.dumps(handoff.secret)))
     return message
 
 
-def _take_send_places(message: OutboundMessage, *, settings: Settings, now: datetime) -> None:
-    """The message counts against its destination's hourly limit and its tenant's per-minute one,
-    or the caller's whole transaction (the challenge with it) is rolled back and 429 raised: exact
-    under concurrency, as slots.take_place is (one lock per tenant serialises its senders)."""
+def _take_send_places(message: OutboundMessage, *, end_user_id: int | None, client_ip: str | None,
+                      settings: Settings, now: datetime) -> None:
+    """The message counts against its tenant's per-minute limit, its destination's hourly one, its
+    user's and (asked for by a browser) its client address's, or the caller's whole transaction (the
+    challenge with it) is rolled back and 429 raised: exact under concurrency, as slots.take_place is
+    (one lock per tenant serialises its senders; the address's limit takes its own after it)."""
     sent = OutboundMessage.__table__.c
     slots.serialise(f"sends:{message.tenant_id}")
     per_tenant = (select(func.count()).select_from(OutboundMessage)
@@ -92,13 +148,20 @@ def _take_send_places(message: OutboundMessage, *, settings: Settings, now: date
     if slots.take_place(message, per_tenant, limit=settings.sends_per_tenant_per_minute) is None:
         raise TooManyRequests("Too many messages are being sent for this account right now; try again in a minute.",
                               retry_after=int(SEND_MINUTE.total_seconds()))
-    per_destination = (select(func.count()).select_from(OutboundMessage)
-                       .where(sent.tenant_id == message.tenant_id, _same_destination(message),
-                              sent.created_at > now - SEND_HOUR))
-    if db.session.execute(per_destination).scalar_one() > settings.sends_per_destination_per_hour:
-        db.session.rollback()
-        raise TooManyRequests("Too many codes were sent to this address in the last hour; try again later.",
-                              retry_after=_retry_after_hour(message, now=now))
+    hourly = [(_same_destination(message), settings.sends_per_destination_per_hour,
+               "Too many codes were sent to this address or number in the last hour; try again later.")]
+    if end_user_id is not None:
+        # SMS pumping through one user: number after number typed on the enrolment page.
+        mine = sent.code_challenge_id.in_(select(CodeChallenge.id).where(CodeChallenge.end_user_id == end_user_id))
+        hourly.append((mine, settings.sends_per_user_per_hour,
+                       "Too many codes were sent for you in the last hour; try again later."))
+    for same, limit, refusal in hourly:
+        window = (select(func.count()).select_from(OutboundMessage)
+                  .where(sent.tenant_id == message.tenant_id, same, sent.created_at > now - SEND_HOUR))
+        if db.session.execute(window).scalar_one() > limit:
+            db.session.rollback()
+            raise TooManyRequests(refusal, retry_after=_retry_after_hour(message.tenant_id, same, now=now))
+    address_failures.take_failure(CODE_SEND, client_ip, allowed=settings.sends_per_client_address_per_hour, now=now)
 
 
 def _same_destination(message: OutboundMessage):
@@ -106,13 +169,12 @@ def _same_destination(message: OutboundMessage):
     return func.lower(OutboundMessage.__table__.c.recipient) == message.recipient.lower()
 
 
-def _retry_after_hour(message: OutboundMessage, *, now: datetime) -> int:
-    """Seconds until the oldest send of the hour to this destination leaves the window (read after
-    the rollback, so it does not count the refused one)."""
+def _retry_after_hour(tenant_id: str, same: Any, *, now: datetime) -> int:
+    """Seconds until the oldest send of the hour matching ``same`` leaves the window (read after the
+    rollback, so it does not count the refused one)."""
     sent = OutboundMessage.__table__.c
     oldest = db.session.execute(
-        select(func.min(sent.created_at)).where(sent.tenant_id == message.tenant_id, _same_destination(message),
-                                                sent.created_at > now - SEND_HOUR)
+        select(func.min(sent.created_at)).where(sent.tenant_id == tenant_id, same, sent.created_at > now - SEND_HOUR)
     ).scalar_one()
     if oldest is None:
         return 1
@@ -140,6 +202,8 @@ def send_due(*, settings: Settings, now: datetime | None = None, limit: int = BA
 class _Job:
     id: str
     attempts: int
+    channel: str
+    transport: str
     recipient: str
     content: dict[str, Any]
 
@@ -150,13 +214,29 @@ def _send(ids: list[str], token: str, *, settings: Settings, clock: Callable[[],
         return report
     box = SecretBox(settings.encryption_keys)
     rows = db.session.execute(select(OutboundMessage).where(OutboundMessage.id.in_(ids))).scalars()
-    jobs = [_Job(id=row.id, attempts=row.attempts, recipient=row.recipient,
-                 content=json.loads(box.decrypt(row.content_ciphertext))) for row in rows]
+    jobs = [_Job(id=row.id, attempts=row.attempts, channel=row.channel, transport=row.transport,
+                 recipient=row.recipient, content=json.loads(box.decrypt(row.content_ciphertext))) for row in rows]
     db.session.commit()  # no transaction stays open while we wait on the network
+
+    def record(job: _Job, error: str | None, permanent: bool = False) -> None:
+        _count(report, _record(job, token, error, now=clock(), permanent=permanent))
+
+    for transport, send_batch in ((SMTP, _send_emails), (TWILIO, _send_texts)):
+        batch = [job for job in jobs if job.transport == transport]
+        if batch:
+            send_batch(batch, record, settings=settings)
+    return report
+
+
+# Records one job's outcome: (job, error or None[, permanent]).
+Record = Callable[..., None]
+
+
+def _send_emails(jobs: list[_Job], record: Record, *, settings: Settings) -> None:
     if settings.smtp is None or settings.smtp_from is None:
         for job in jobs:
-            _count(report, _record(job, token, "TOLLGATE_SMTP_URL is not set: nothing was sent.", now=clock()))
-        return report
+            record(job, "TOLLGATE_SMTP_URL is not set: nothing was sent.")
+        return
     with SmtpConnection(settings.smtp, sender=settings.smtp_from) as smtp:
         for job in jobs:
             content = job.content
@@ -164,23 +244,36 @@ def _send(ids: list[str], token: str, *, settings: Settings, clock: Callable[[],
                                 subject=content["subject"], text=content["text"], html=content["html"])
             try:
                 smtp.send(email)
-                error = None
+                record(job, None)
             except SmtpError as exc:
-                error = str(exc)
-            _count(report, _record(job, token, error, now=clock()))
-    return report
+                record(job, str(exc))
+
+
+def _send_texts(jobs: list[_Job], record: Record, *, settings: Settings) -> None:
+    if settings.twilio is None:
+        for job in jobs:
+            record(job, "No Twilio account (TOLLGATE_TWILIO_*) is set: nothing was sent.")
+        return
+    with TwilioClient(settings.twilio) as twilio:
+        for job in jobs:
+            try:
+                twilio.send(to=job.recipient, body=job.content["body"], whatsapp=job.channel == WHATSAPP)
+                record(job, None)
+            except TwilioError as exc:
+                record(job, str(exc), exc.permanent)
 
 
 def _count(report: SendReport, status: str) -> None:
     report.count(sent=status == SENT, failed=status == FAILED)
 
 
-def _record(job: _Job, token: str, error: str | None, *, now: datetime) -> str:
+def _record(job: _Job, token: str, error: str | None, *, now: datetime, permanent: bool = False) -> str:
+    """``permanent``: the provider refused the message itself; no attempt is left to make."""
     attempts = job.attempts + 1
     values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "claim_token": None}
     if error is None:
         values.update(status=SENT, sent_at=now, next_attempt_at=None, last_error=None)
-    elif attempts >= MAX_ATTEMPTS:
+    elif attempts >= MAX_ATTEMPTS or permanent:
         values.update(status=FAILED, next_attempt_at=None, last_error=error[:ERROR_TEXT_LIMIT])
     else:
         values.update(next_attempt_at=now + RETRY_DELAYS[attempts - 1], last_error=error[:ERROR_TEXT_LIMIT])

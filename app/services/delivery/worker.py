@@ -152,7 +152,7 @@ def deliver_due(
         token, ids = claim_due(now=clock(), limit=limit, token=token)
         if not ids:
             return SendReport()
-        jobs = _load_jobs(ids, source=settings.public_url)
+        jobs = _load_jobs(ids, source=settings.public_url, box=SecretBox(settings.encryption_keys))
         keys = _signing_keys({job.tenant_id for job in jobs}, settings=settings)
         db.session.commit()  # no transaction stays open while we wait on the network
     except OperationalError:
@@ -184,7 +184,7 @@ def _send_all(jobs: list[_Job], keys: dict[str, list[str]], token: str, *, send:
     return report
 
 
-def _load_jobs(ids: list[int], *, source: str) -> list[_Job]:
+def _load_jobs(ids: list[int], *, source: str, box: SecretBox) -> list[_Job]:
     rows = db.session.execute(
         select(WebhookDelivery.id, WebhookDelivery.attempts, WebhookEndpoint.url, WebhookEvent)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
@@ -193,7 +193,7 @@ def _load_jobs(ids: list[int], *, source: str) -> list[_Job]:
         .order_by(WebhookDelivery.id)
     ).all()
     return [_Job(delivery_id=d_id, attempts=attempts, url=url, tenant_id=event.tenant_id,
-                 body=envelope(event, source=source)) for d_id, attempts, url, event in rows]
+                 body=envelope(event, source=source, unseal=box.decrypt)) for d_id, attempts, url, event in rows]
 
 
 def _signing_keys(tenant_ids: set[str], *, settings: Settings) -> dict[str, list[str]]:

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.domain.decision import VerificationMethod
 from app.domain.documents import WireModel
 from app.domain.errors import InvalidRequest, NotFound
+from app.domain.phone_numbers import parse_phone_number
 from app.domain.secretbox import SecretBox
 from app.domain.totp import parse_otp_uri
 from app.extensions import db
@@ -22,7 +23,7 @@ from app.models import Authenticator, ConsoleUser, EndUser
 from app.models.base import utcnow
 from app.services.delivery.events import emit_authenticator_created, emit_authenticator_deleted
 from app.services.end_users.trusted_devices import revoke_all_trusted_devices
-from app.services.end_users.users import find_user, validate_email, validate_phone_number, validate_user_id
+from app.services.end_users.users import find_user, validate_email, validate_user_id
 from app.services.tenancy.audit import record_change
 
 EMAIL_METHODS = {VerificationMethod.EMAIL_OTP, VerificationMethod.EMAIL_MAGIC_LINK}
@@ -55,7 +56,7 @@ def enroll_verified_authenticator(
     elif method in PHONE_METHODS:
         if not request.phone_number:
             raise InvalidRequest(f"phoneNumber is required for {method.value}.", code="phone_number_required")
-        authenticator.phone_number = validate_phone_number(request.phone_number)
+        authenticator.phone_number = parse_phone_number(request.phone_number)
     elif method is VerificationMethod.AUTHENTICATOR_APP:
         if not request.otp_uri:
             raise InvalidRequest("otpUri is required for AUTHENTICATOR_APP.", code="otp_uri_required")

@@ -1,5 +1,6 @@
 """Failures counted per client address, in the database, so one limit holds across every worker
-and instance: failed console sign-ins, invalid API keys (services.tenancy.api_keys).
+and instance: failed console sign-ins, invalid API keys (services.tenancy.api_keys); and, by the
+same mechanism, the codes an address asks to be sent (CODE_SEND, services.delivery.messages).
 
 Each kind has its window. An address with ``allowed`` failures of a kind inside the window is
 refused (TooManyRequests, Retry-After the whole window) until enough of them age out. Refusals are
@@ -38,6 +39,10 @@ SIGN_IN = FailureLimit("sign_in", timedelta(minutes=15),
                        "Too many failed sign-ins from your network. Try again in 15 minutes.")
 API_KEY = FailureLimit("api_key", timedelta(minutes=1),
                        "Too many requests with an invalid API key from this address. Try again in a minute.")
+# Not failures but places: each code (or link) a client address asks the client API or the hosted pages to
+# send takes one, never forgiven (Settings.sends_per_client_address_per_hour).
+CODE_SEND = FailureLimit("code_send", timedelta(hours=1),
+                         "Too many codes were asked for from your network in the last hour; try again later.")
 
 
 def take_failure(limit: FailureLimit, client_ip: str | None, *, allowed: int, now: datetime) -> AddressFailure | None:

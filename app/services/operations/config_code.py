@@ -48,6 +48,7 @@ from app.extensions import db
 from app.models import ActionConfiguration, CustomDataPoint, CustomList, Tenant, WebhookEndpoint
 from app.models.base import new_id
 from app.models.review import OverduePolicy
+from app.services.challenges.code_destinations import unsendable_methods
 from app.services.delivery.endpoints import EndpointInput, InvalidEndpoint, validate_endpoint
 from app.services.rulesets import versions
 from app.services.rulesets.custom_lists import parse_items, rules_reading_list
@@ -224,9 +225,29 @@ def _checked(tenant_id: str, text: str, *, settings: Settings) -> LoadedConfig:
             continue
         if valid.url != url:
             problems.append(loaded.problem(("webhooks", url), "write the URL without spaces around it"))
+    problems += _unsendable(tenant_id, loaded, settings=settings)
     if problems:
         raise InvalidConfigFile(problems)
     return loaded
+
+
+def _unsendable(tenant_id: str, loaded: LoadedConfig, *, settings: Settings) -> list[ConfigProblem]:
+    """An action may not allow what this server cannot send (in production), judged with the file's
+    webhooks when it has them: they are the endpoints the apply leaves."""
+    document = loaded.document
+    hooks = None
+    if "webhooks" in document:
+        hooks = {kind for hook in document["webhooks"].values() if hook.get("isActive", True)
+                 for kind in hook["eventTypes"]}
+    problems = []
+    for code, action in document.get("actions", {}).items():
+        unsendable = unsendable_methods(action["verificationMethods"], tenant_id, settings, hooks=hooks)
+        if unsendable:
+            problems.append(loaded.problem(("actions", code, "verificationMethods"),
+                                           f"{', '.join(unsendable)} cannot be enabled: this server has no way to send "
+                                           "them (TOLLGATE_SMTP_URL, TOLLGATE_TWILIO_*, or an email.created / "
+                                           "sms.created webhook)"))
+    return problems
 
 
 def _settings_of(tenant: Tenant) -> dict[str, Any]:

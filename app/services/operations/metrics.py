@@ -14,9 +14,12 @@ hold millions of rows):
 - webhook deliveries: the ``(status, next_attempt_at)`` index the worker reads;
 - failed codes: the ``attempted_at`` index;
 - invalid API keys: the ``(kind, failed_at)`` index over the limit's own minute (rows older than
-  that are the purge's to delete), grouped by address.
+  that are the purge's to delete), grouped by address; codes asked for by client addresses likewise,
+  over their hour;
+- messages (codes and links): the ``(tenant_id, created_at)`` index over the window, and over the hour
+  for the destinations at their send limit (the refusals SMS pumping runs into).
 
-A snapshot is seven statements (six while no action has a review deadline), however much data there is.
+A snapshot is ten statements (nine while no action has a review deadline), however much data there is.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from sqlalchemy import and_, func, or_, select
 from app.config import Settings
 from app.domain.decision import ActionState
 from app.extensions import db
-from app.models import ActionConfiguration, Tenant, UserAction, VerificationAttempt, WebhookDelivery
+from app.models import ActionConfiguration, OutboundMessage, Tenant, UserAction, VerificationAttempt, WebhookDelivery
+from app.services.delivery import messages
 from app.services.delivery.events import FAILED, PENDING
-from app.services.limits.address_failures import API_KEY, WindowSummary, summarise_window
+from app.services.limits.address_failures import API_KEY, CODE_SEND, WindowSummary, summarise_window
 
 # How far back the "recent" figures look: short enough to show an incident, long enough to be
 # stable between two scrapes (Prometheus' default interval is one minute).
@@ -53,6 +57,12 @@ class MetricsSnapshot:
     recent_failed_verifications: int  # wrong codes entered within WINDOW, all users
     # Invalid API keys within the limit's window (limits.address_failures.API_KEY), and the addresses refused now.
     api_key_failures: WindowSummary
+    # Messages queued within WINDOW, by (channel, status now); every pair is present.
+    recent_messages: dict[tuple[str, str], int]
+    # Addresses and numbers at their hourly send limit now (further codes to them are refused), by channel.
+    destinations_at_limit: dict[str, int]
+    # Codes asked for by browsers within the hour, and the client addresses refused now.
+    code_sends: WindowSummary
 
 
 def take_snapshot(*, settings: Settings, now: datetime) -> MetricsSnapshot:
@@ -70,6 +80,9 @@ def take_snapshot(*, settings: Settings, now: datetime) -> MetricsSnapshot:
         webhook_delivery_lag=_age(next_due, now),
         recent_failed_verifications=_failed_verifications(since),
         api_key_failures=summarise_window(API_KEY, allowed=settings.api_key_failures_per_minute, now=now),
+        recent_messages=_recent_messages(since),
+        destinations_at_limit=_destinations_at_limit(now, limit=settings.sends_per_destination_per_hour),
+        code_sends=summarise_window(CODE_SEND, allowed=settings.sends_per_client_address_per_hour, now=now),
     )
 
 
@@ -140,6 +153,37 @@ def _failed_verifications(since: datetime) -> int:
     return db.session.execute(
         select(func.count()).select_from(VerificationAttempt).where(VerificationAttempt.attempted_at >= since)
     ).scalar_one()
+
+
+def _recent_messages(since: datetime) -> dict[tuple[str, str], int]:
+    counts = dict.fromkeys(((channel, status) for channel in messages.CHANNELS
+                            for status in (messages.QUEUED, messages.SENT, messages.FAILED)), 0)
+    rows = db.session.execute(
+        select(OutboundMessage.channel, OutboundMessage.status, func.count())
+        .join(Tenant, Tenant.id == OutboundMessage.tenant_id)
+        .where(OutboundMessage.created_at >= since)
+        .group_by(OutboundMessage.channel, OutboundMessage.status)
+    ).all()
+    for channel, status, count in rows:
+        counts[(channel, status)] = count
+    return counts
+
+
+def _destinations_at_limit(now: datetime, *, limit: int) -> dict[str, int]:
+    """As the send limit counts them (messages.SEND_HOUR, a destination's case ignored)."""
+    per_destination = (
+        select(OutboundMessage.channel.label("channel"))
+        .join(Tenant, Tenant.id == OutboundMessage.tenant_id)
+        .where(OutboundMessage.created_at > now - messages.SEND_HOUR)
+        .group_by(OutboundMessage.tenant_id, OutboundMessage.channel, func.lower(OutboundMessage.recipient))
+        .having(func.count() >= limit)
+        .subquery()
+    )
+    counts = dict.fromkeys(messages.CHANNELS, 0)
+    for channel, count in db.session.execute(
+            select(per_destination.c.channel, func.count()).group_by(per_destination.c.channel)).all():
+        counts[channel] = count
+    return counts
 
 
 def _age(moment: datetime | None, now: datetime) -> timedelta:

@@ -27,7 +27,7 @@ from app.domain.decision import ActionState
 from app.domain.signals import MAX_WINDOW as SIGNAL_HISTORY
 from app.extensions import db
 from app.models import AddressFailure, Tenant, UserAction, VerificationAttempt
-from app.services.limits.address_failures import API_KEY, SIGN_IN, FailureLimit
+from app.services.limits.address_failures import API_KEY, CODE_SEND, SIGN_IN, FailureLimit
 from app.services.tenancy.audit import purge_audit_events
 
 BATCH = 1000
@@ -40,6 +40,7 @@ class PurgeReport:
     sign_in_failures: int
     api_key_failures: int
     audit_events: int
+    code_sends: int = 0  # the per-address places of codes sent, past their hour
 
 
 def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> PurgeReport:
@@ -59,7 +60,8 @@ def purge_expired(*, settings: Settings, now: datetime, batch: int = BATCH) -> P
             audit_events += purge_audit_events(tenant_id, cutoff=cutoff, now=now, batch=batch)
     return PurgeReport(actions=actions, verification_attempts=attempts,
                        sign_in_failures=_purge_address_failures(SIGN_IN, now, batch),
-                       api_key_failures=_purge_address_failures(API_KEY, now, batch), audit_events=audit_events)
+                       api_key_failures=_purge_address_failures(API_KEY, now, batch), audit_events=audit_events,
+                       code_sends=_purge_address_failures(CODE_SEND, now, batch))
 
 
 def _purge_actions(tenant_id: str, cutoff: datetime, batch: int) -> int:
