@@ -35,9 +35,17 @@ def test_update_user_changes_only_given_attributes_and_merges_custom(api):
     assert body["custom"] == {"a": 1, "c": 3}
 
 
+def test_update_user_keeps_a_phone_number_in_e164_as_an_sms_authenticator_does(api):
+    updated = api.patch("/users/alice", json={"phoneNumber": "+44 7400 123-456"})
+
+    assert updated.status_code == 200, updated.get_json()
+    assert api.get("/users/alice").get_json()["phoneNumber"] == "+447400123456"
+
+
 @pytest.mark.parametrize("attributes", [
     {"email": "not-an-email"},
     {"phoneNumber": "021 123"},
+    {"phoneNumber": "+15551234567"},  # E.164 in shape, but no such number range
     {"emailVerified": "yes"},
     {"custom": []},
     {"displayName": "x" * 300},

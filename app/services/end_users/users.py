@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, func, or_, select
 
 from app.domain.errors import InvalidRequest
+from app.domain.phone_numbers import parse_phone_number
 from app.extensions import db
 from app.models import EndUser
 
@@ -37,12 +38,6 @@ def validate_email(email: str | None) -> str | None:
     return email
 
 
-def validate_phone_number(phone_number: str | None) -> str | None:
-    if phone_number is not None and not E164.fullmatch(phone_number):
-        raise InvalidRequest("phoneNumber must be in E.164 format, e.g. +64211234567.", code="invalid_phone_number")
-    return phone_number
-
-
 def find_user(tenant_id: str, user_id: str) -> EndUser | None:
     return db.session.execute(
         select(EndUser).where(EndUser.tenant_id == tenant_id, EndUser.user_id == user_id)
@@ -62,7 +57,8 @@ def update_user(tenant_id: str, user_id: str, changes: dict[str, Any], *, now: d
     if unknown:
         raise InvalidRequest(f"Unknown user attributes: {', '.join(sorted(unknown))}.")
     validate_email(changes.get("email"))
-    validate_phone_number(changes.get("phone_number"))
+    if changes.get("phone_number") is not None:  # kept in E.164, as an SMS authenticator's number is
+        changes = {**changes, "phone_number": parse_phone_number(changes["phone_number"])}
     user = find_user(tenant_id, user_id)
     if user is None:
         user = EndUser(tenant_id=tenant_id, user_id=user_id, custom={}, created_at=now)
