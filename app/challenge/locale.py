@@ -7,20 +7,20 @@ server API's user update), the browser's Accept-Language, English. Every other s
 
 from __future__ import annotations
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from flask import g, request, url_for
 from flask_babel import get_locale
 
-LANGUAGES = ("en", "de", "ar")
-DEFAULT = "en"
+from app.domain.languages import DEFAULT, LANGUAGES, supported_language
+
 COOKIE = "tollgate_lang"
 
 
 def select_locale() -> str:
     if request.blueprint != "challenge":
         return DEFAULT
-    return (picked_language() or _remembered() or _supported(g.get("track_locale")) or _supported(g.get("user_locale"))
-            or _accepted() or DEFAULT)
+    return (picked_language() or _remembered() or supported_language(g.get("track_locale"))
+            or supported_language(g.get("user_locale")) or _accepted() or DEFAULT)
 
 
 def picked_language() -> str | None:
@@ -36,18 +36,7 @@ def _remembered() -> str | None:
 
 def _accepted() -> str | None:
     # By language, best quality first: werkzeug's best_match prefers an exact "en;q=0.1" to "de-CH;q=0.8".
-    return next((lang for tag, _ in request.accept_languages if (lang := _supported(tag))), None)
-
-
-def _supported(tag: object) -> str | None:
-    """A BCP 47 tag from the integrator ("de-AT", "ar_EG") as one of ours, by its language."""
-    if not isinstance(tag, str):
-        return None
-    try:
-        language = Locale.parse(tag, sep="-" if "-" in tag else "_").language
-    except (ValueError, TypeError, UnknownLocaleError):
-        return None
-    return language if language in LANGUAGES else None
+    return next((lang for tag, _ in request.accept_languages if (lang := supported_language(tag))), None)
 
 
 def remember(response):

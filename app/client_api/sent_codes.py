@@ -17,11 +17,11 @@ from app.client_api.verification import verify_code_request
 from app.config import current_settings
 from app.domain.decision import VerificationMethod
 from app.domain.documents import WireModel
+from app.domain.languages import first_supported
 from app.models.base import utcnow
 from app.services.challenges import sent_codes
+from app.services.challenges.sessions import ClientSession
 
-# The SDK draws its own screens; its code messages stay English until the client API negotiates a language.
-SDK_LOCALE = "en"
 EMAIL_OTP, SMS, WHATSAPP = VerificationMethod.EMAIL_OTP, VerificationMethod.SMS, VerificationMethod.WHATSAPP
 
 
@@ -33,19 +33,26 @@ class EnrollPhoneRequest(WireModel):
     phone_number: Annotated[str, StringConstraints(max_length=32)]
 
 
+def message_language(session: ClientSession) -> str:
+    """The SDK draws its own screens; what it sends speaks as the hosted page would have: the track
+    request's ``locale``, the user's stored one, the browser's Accept-Language, else English."""
+    return first_supported((session.action.attributes or {}).get("locale"), session.user.locale,
+                           *(tag for tag, _ in request.accept_languages))
+
+
 def enroll_request(method: VerificationMethod, destination: str) -> Response:
     """An enrolment: the address or number is enrolled once the code (or link) this sends comes back."""
     session = bearer_session()
     authenticator, _ = sent_codes.enroll(session, destination, method=method, settings=current_settings(),
-                                         now=utcnow(), locale=SDK_LOCALE, client_ip=request.remote_addr)
+                                         now=utcnow(), locale=message_language(session), client_ip=request.remote_addr)
     return jsonify({"userAuthenticatorId": authenticator.id, "userId": session.user.user_id})
 
 
 def send_request(method: VerificationMethod) -> Response:
     """A challenge (no body): a code (or link) to the enrolled address or number; again, a resend."""
     session = bearer_session()
-    sent = sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=SDK_LOCALE, method=method,
-                                client_ip=request.remote_addr)
+    sent = sent_codes.send_code(session, settings=current_settings(), now=utcnow(), locale=message_language(session),
+                                method=method, client_ip=request.remote_addr)
     return jsonify({"challengeId": sent.challenge_id})
 
 

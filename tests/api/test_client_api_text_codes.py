@@ -124,3 +124,16 @@ def test_a_user_without_a_number_is_told_so(api, client, twilio):
 
     assert response.status_code == 400
     assert response.get_json()["error"] == "authenticator_not_found"
+
+
+def test_the_sdks_messages_speak_the_track_locale_else_the_browsers_language(api, client, twilio):
+    tracked = api.post("/users/alice/actions/change-email", json={"locale": "de-DE"}).get_json()
+    post(client, "user-authenticators/sms", tracked["token"], phoneNumber=NUMBER)
+    untagged = track(api, user_id="bob")
+    client.post("/v1/client/user-authenticators/sms", headers={**bearer(untagged["token"]), "Accept-Language": "ar,en;q=0.5"},
+                json={"phoneNumber": "+447400123457"})
+
+    german, arabic = twilio.wait_for(2)
+
+    assert "ist Ihr Bestätigungscode" in german.form["Body"]
+    assert "is your" not in arabic.form["Body"] and arabic.code in arabic.form["Body"]

@@ -115,3 +115,13 @@ def test_an_sms_code_is_no_good_for_another_challenge(api, twilio):
     if to_first.code != to_second.code:  # one in a million they are the same
         assert verify(api, second["challengeId"], to_first.code)["isVerified"] is False
     assert verify(api, first["challengeId"], to_first.code)["isVerified"] is True
+
+
+def test_the_message_speaks_the_challenges_locale_and_english_when_it_is_not_ours(api, twilio):
+    start(api, locale="de-AT")
+    start(api, phoneNumber="+447400123457", locale="tlh")  # Klingon: not shipped
+
+    german, other = twilio.wait_for(2)
+
+    assert "ist Ihr Bestätigungscode für Test tenant" in german.form["Body"]
+    assert "is your Test tenant verification code" in other.form["Body"]

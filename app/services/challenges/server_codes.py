@@ -23,6 +23,7 @@ from app.config import Settings
 from app.domain.decision import ActionState, VerificationMethod
 from app.domain.documents import Short, WireModel
 from app.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from app.domain.languages import first_supported
 from app.domain.one_time_codes import code_matches
 from app.extensions import db
 from app.models import CodeChallenge, EndUser, UserAction
@@ -46,8 +47,6 @@ SERVER = "server"
 # What the server API sends: Authsignal's challenge takes the codes (WHATSAPP is also SMS with smsChannel
 # WHATSAPP); EMAIL_MAGIC_LINK is Tollgate's own, confirmed on the link's page, then claimed.
 KNOWN_METHODS = ("EMAIL_OTP", "SMS", "WHATSAPP", "EMAIL_MAGIC_LINK")
-# A server-started challenge has no page and no track locale to take a language from.
-SERVER_LOCALE = "en"
 
 
 class ChallengeRequest(WireModel):
@@ -62,6 +61,7 @@ class ChallengeRequest(WireModel):
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
     phone_number: Annotated[str, StringConstraints(max_length=32)] | None = None
     sms_channel: Short | None = None
+    locale: Short | None = None  # the language of the message (a BCP 47 tag); English when not ours
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def start_challenge(config: TenantConfig, request: ChallengeRequest, *, settings
         challenge = _challenge(config.tenant_id, request.challenge_id)
         if challenge.verified_at or challenge.ended_at or challenge.expires_at <= now:
             raise Conflict("This challenge is over; start a new one.", code="challenge_not_pending")
-        commit_and_send(resend(challenge, settings=settings, now=now), settings=settings, locale=SERVER_LOCALE)
+        commit_and_send(resend(challenge, settings=settings, now=now), settings=settings, locale=first_supported(request.locale))
         return challenge
     method = _known_method(request.verification_method)
     action_code = validate_action_code(request.action or "")
@@ -99,7 +99,7 @@ def start_challenge(config: TenantConfig, request: ChallengeRequest, *, settings
         action_code=action_code, verification_method=method, destination=destination, channel=channel, origin=SERVER,
         idempotency_key=idempotency_key or secrets.token_hex(16),
     )
-    commit_and_send(start(challenge, settings=settings, now=now), settings=settings, locale=SERVER_LOCALE)
+    commit_and_send(start(challenge, settings=settings, now=now), settings=settings, locale=first_supported(request.locale))
     return challenge
 
 
