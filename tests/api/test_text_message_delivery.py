@@ -20,24 +20,11 @@ from app.models import OutboundMessage, WebhookEvent
 from app.models.base import utcnow
 from app.services.delivery import messages
 from app.services.delivery.worker import deliver_due
+from tests.api.test_server_api_text_codes import ACTION, NUMBER, start, verify
 from tests.api.test_webhooks_outbox import add_endpoint
 from tests.conftest import use_twilio
 from tests.twilio_server import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.webhook_receiver import running_receiver
-
-ACTION = "sign-in"
-NUMBER = "+447400123456"
-
-
-def start(api, **body) -> dict:
-    response = api.post("/challenge", json={"verificationMethod": "SMS", "action": ACTION, "phoneNumber": NUMBER,
-                                            **body})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def verify(api, challenge_id: str, code: str) -> dict:
-    return api.post("/verify", json={"challengeId": challenge_id, "verificationCode": code}).get_json()
 
 
 def outbox(app) -> list[OutboundMessage]:
