@@ -4,14 +4,11 @@ and real concurrent requests (threads against a live server) producing exactly o
 from __future__ import annotations
 
 import base64
-import threading
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.extensions import db
 from app.models import ReviewDecision
@@ -122,24 +119,6 @@ def test_other_state_changes_keep_working_as_before(api, app, review_action):
 
 # ---------------------------------------------------------------------------------------------
 # Concurrency: real HTTP requests from threads, released together by a barrier.
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def live_url(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="review-race-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def race(*calls) -> list[int]:

@@ -29,6 +29,7 @@ from app.domain.tokens import ActionRef, TokenKind, derive_signing_key, issue_to
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, TrackDecision, decide_track
 from app.extensions import db
 from app.models import Authenticator, EndUser, ShadowDecision, TrustedDevice, UserAction
+from app.models.prepared import PreparedStatement
 from app.services.decisions.action_state import find_by_idempotency_key
 from app.services.decisions.signals import SignalInputs, locate, signal_namespaces
 from app.services.delivery.events import emit_action_created
@@ -49,15 +50,15 @@ ATTEMPTS = 3
 # rebuilding and re-keying a statement object on every track (measured in bench/track.py).
 # With the user's authenticators in the same round trip (track needs the enrolled methods), as plain
 # rows: building ORM objects cost more than the query.
-_FIND_USER = (
+_FIND_USER = PreparedStatement(
     select(EndUser.id, EndUser.email, EndUser.phone_number, EndUser.username, EndUser.custom, EndUser.created_at,
            Authenticator.verification_method, Authenticator.verified_at, Authenticator.last_verified_at)
     .outerjoin(Authenticator, Authenticator.end_user_id == EndUser.id)
     .where(EndUser.tenant_id == bindparam("tenant_id"), EndUser.user_id == bindparam("user_id"))
     .order_by(Authenticator.created_at)
 )
-_INSERT_ACTION = UserAction.__table__.insert().returning(UserAction.__table__.c.id)
-_INSERT_USER = EndUser.__table__.insert()
+_INSERT_ACTION = PreparedStatement(UserAction.__table__.insert().returning(UserAction.__table__.c.id))
+_INSERT_USER = PreparedStatement(EndUser.__table__.insert().inline())  # inline: no implicit RETURNING
 _UPDATE_USER = EndUser.__table__.update().where(EndUser.__table__.c.id == bindparam("user_pk"))
 _INSERT_SHADOW = ShadowDecision.__table__.insert()
 _TOUCH_TRUSTED_DEVICE = (
@@ -233,14 +234,15 @@ def _track_new(
     # flush machinery cost more than the statements themselves (bench/track.py).
     connection = db.session.connection()
     if user.id is None:
-        connection.execute(_INSERT_USER, {
+        _INSERT_USER.rows(connection, {
             "tenant_id": tenant_id, "user_id": user_id, "email": user.email, "phone_number": user.phone_number,
-            "username": user.username, "custom": {}, "created_at": now, "updated_at": now,
+            "username": user.username, "custom": {}, "email_verified": False, "phone_number_verified": False,
+            "created_at": now, "updated_at": now,
         })
     elif user.filled:
         connection.execute(_UPDATE_USER, {"user_pk": user.id, **user.filled, "updated_at": now})
     # Its first state is on the row (initial_state): no history row for a track.
-    action_id = connection.execute(_INSERT_ACTION, values).scalar_one()
+    action_id = _INSERT_ACTION.scalar(connection, values)
     if (decided.snapshot.signals or {}).get("device", {}).get("isTrusted"):  # the console's "last used"
         connection.execute(_TOUCH_TRUSTED_DEVICE, {"user_pk": user.id, "device": request.device_id, "used_at": now})
     if shadowed is not None:
@@ -335,7 +337,7 @@ def request_facts(action_code: str, attributes: TrackAttributes) -> RequestFacts
 
 
 def _user_for_tracking(tenant_id: str, user_id: str, attributes: TrackAttributes, *, now: datetime) -> TrackedUser:
-    rows = db.session.connection().execute(_FIND_USER, {"tenant_id": tenant_id, "user_id": user_id}).all()
+    rows = _FIND_USER.rows(db.session.connection(), {"tenant_id": tenant_id, "user_id": user_id})
     if rows:
         first = rows[0]
         user = TrackedUser(

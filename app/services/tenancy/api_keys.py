@@ -17,6 +17,7 @@ from app.domain.errors import Conflict, InvalidRequest, Unauthorized
 from app.domain.secretbox import SecretBox
 from app.extensions import db
 from app.models import ApiKey, ConsoleUser, Tenant
+from app.models.prepared import PreparedStatement
 from app.services.limits import address_failures
 from app.services.limits.address_failures import API_KEY
 from app.services.tenancy.audit import record_change
@@ -134,7 +135,7 @@ def find_api_key(raw_key: str) -> ApiKey | None:
     return db.session.execute(select(ApiKey).where(ApiKey.digest == digest_api_key(raw_key))).scalar_one_or_none()
 
 
-_KEY_BY_DIGEST = (
+_KEY_BY_DIGEST = PreparedStatement(
     select(ApiKey.id, ApiKey.tenant_id, ApiKey.digest, ApiKey.revoked_at, ApiKey.last_used_at, *TENANT_COLUMNS)
     .join(Tenant, Tenant.id == ApiKey.tenant_id)
     .where(ApiKey.digest == bindparam("digest"))
@@ -148,7 +149,7 @@ def authenticate_api_key(raw_key: str | None, *, now: datetime) -> ApiCaller:
     A presented key that opens nothing raises InvalidApiKey, for the caller to count_invalid_key."""
     if not raw_key:
         raise Unauthorized(UNAUTHORIZED_MESSAGE)
-    key = db.session.connection().execute(_KEY_BY_DIGEST, {"digest": digest_api_key(raw_key)}).one_or_none()
+    key = _KEY_BY_DIGEST.one_or_none(db.session.connection(), {"digest": digest_api_key(raw_key)})
     if key is None or key.revoked_at is not None or not digests_match(key.digest, raw_key):
         raise InvalidApiKey(UNAUTHORIZED_MESSAGE)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
