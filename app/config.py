@@ -8,6 +8,7 @@ Every variable is here, in one reading pass, so one module holds them all past o
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -495,13 +496,19 @@ def _boolean(get: Callable[[str], str | None], name: str, problems: list[str], *
         return False
 
 
+# JSON columns are written without the spaces json.dumps puts after "," and ":": each track writes
+# several, and they read back the same. (Still ASCII-escaped: a lone surrogate a client sent must
+# not fail the write.)
+_COMPACT_JSON = functools.partial(json.dumps, separators=(",", ":"))
+
+
 def _engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         # Several threads (the dev server, SDK tests) share one file; wait for locks instead of failing.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "json_serializer": _COMPACT_JSON}
     # pool_timeout: a request waiting for a free connection gives up (a 503, app/errors.py) well
     # before gunicorn's 30 s worker timeout would kill it with no answer at all.
-    return {"pool_pre_ping": True, "pool_timeout": 10}
+    return {"pool_pre_ping": True, "pool_timeout": 10, "json_serializer": _COMPACT_JSON}
 
 
 class _DevSecrets:

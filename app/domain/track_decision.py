@@ -91,15 +91,13 @@ class InputSnapshot:
         """The snapshot as JSON, stored with every tracked action. Lists by reference (id and version):
         their items are kept once per version, not once per track. Compact, because it is written per
         track: a fact that is empty (no email, no custom data, no signal computed) is left out, and
-        :meth:`from_document` reads it back as empty."""
-        user, request = self.user, self.request
+        so is what the action's row keeps in its own columns (the user id, and the request: action
+        code, address, device, agent, custom data); :meth:`from_document` reads both back."""
+        user = self.user
         document = {
-            "user": _present({"userId": user.user_id, "email": user.email, "phoneNumber": user.phone_number,
-                              "username": user.username, "custom": dict(user.custom),
+            "user": _present({"email": user.email, "phoneNumber": user.phone_number, "username": user.username,
+                              "custom": dict(user.custom),
                               "enrolledVerificationMethods": list(user.enrolled_verification_methods)}),
-            "request": _present({"actionCode": request.action_code, "ipAddress": request.ip_address,
-                                 "deviceId": request.device_id, "userAgent": request.user_agent,
-                                 "custom": dict(request.custom)}),
             "signals": self.signals,
             "lists": {name: {"listId": found.list_id, "version": found.version} for name, found in self.lists.items()},
             "dataPointTypes": [[model, name, data_type] for (model, name), data_type in self.data_point_types.items()],
@@ -107,15 +105,20 @@ class InputSnapshot:
         return _present(document)
 
     @classmethod
-    def from_document(cls, document: Mapping[str, Any], lists: Mapping[tuple[str, int], list[Any]]) -> InputSnapshot:
-        """Back from :meth:`to_document` (either form: older rows hold every key, empty or not);
-        ``lists``: the items of each (list id, version) it names."""
-        user, request = document.get("user", {}), document.get("request", {})
+    def from_document(cls, document: Mapping[str, Any], lists: Mapping[tuple[str, int], list[Any]], *,
+                      user_id: str, request: RequestFacts) -> InputSnapshot:
+        """Back from :meth:`to_document`; ``user_id`` and ``request``: what the action's row holds.
+        Older rows kept both in the document too (and every key, empty or not): theirs are read."""
+        user, stored_request = document.get("user", {}), document.get("request")
+        if stored_request is not None:
+            request = RequestFacts(stored_request["actionCode"], stored_request.get("ipAddress"),
+                                   stored_request.get("deviceId"), stored_request.get("userAgent"),
+                                   stored_request.get("custom", {}))
         return cls(
-            user=UserFacts(user["userId"], user.get("email"), user.get("phoneNumber"), user.get("username"),
-                           user.get("custom", {}), tuple(user.get("enrolledVerificationMethods", ()))),
-            request=RequestFacts(request["actionCode"], request.get("ipAddress"), request.get("deviceId"),
-                                 request.get("userAgent"), request.get("custom", {})),
+            user=UserFacts(user.get("userId", user_id), user.get("email"), user.get("phoneNumber"),
+                           user.get("username"), user.get("custom", {}),
+                           tuple(user.get("enrolledVerificationMethods", ()))),
+            request=request,
             signals=document.get("signals"),
             lists={name: ListVersion(ref["listId"], ref["version"], lists[(ref["listId"], ref["version"])])
                    for name, ref in document.get("lists", {}).items()},

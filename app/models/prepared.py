@@ -114,5 +114,5 @@ class PreparedStatement:
             columns = list(self.statement.exported_columns)  # type: ignore[attr-defined]
             processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, described[1])
                                for column, described in zip(columns, description, strict=True))
-            found = self._results[key] = (namedtuple("Row", [column.key for column in columns]), processors)
+            found = self._results[key] = (namedtuple("Row", [str(column.key) for column in columns], rename=True), processors)
         return found

@@ -113,30 +113,32 @@ def test_deciding_several_versions_at_once_gives_what_each_decides_alone():
             assert together == alone
 
 
-def test_the_stored_snapshot_leaves_empty_facts_out_and_reads_back_the_same():
+def test_the_stored_snapshot_leaves_out_empty_facts_and_the_rows_own_and_reads_back_the_same():
+    request = RequestFacts(action_code="withdraw", ip_address="203.0.113.9", custom={"amount": 0, "vip": False})
     s = InputSnapshot(
-        user=UserFacts(user_id="ann", email=None, custom={}, enrolled_verification_methods=()),
-        request=RequestFacts(action_code="withdraw", ip_address="203.0.113.9", custom={"amount": 0, "vip": False}),
+        user=UserFacts(user_id="ann", email=None, custom={"tier": 0}, enrolled_verification_methods=()),
+        request=request,
         lists={"high-risk": ListVersion("list-1", 3, ["KP"])},
     )
 
     document = s.to_document()
 
-    assert document == {"user": {"userId": "ann"},
-                        "request": {"actionCode": "withdraw", "ipAddress": "203.0.113.9",
-                                    "custom": {"amount": 0, "vip": False}},  # 0 and False are facts
+    # The user id and the request are the action row's columns: stored there once.
+    assert document == {"user": {"custom": {"tier": 0}},  # 0 and False are facts
                         "lists": {"high-risk": {"listId": "list-1", "version": 3}}}
-    assert InputSnapshot.from_document(json.loads(json.dumps(document)), {("list-1", 3): ["KP"]}) == s
+    read = InputSnapshot.from_document(json.loads(json.dumps(document)), {("list-1", 3): ["KP"]},
+                                       user_id="ann", request=request)
+    assert read == s
 
 
-def test_a_snapshot_stored_before_it_was_compact_still_reads_back():
+def test_a_snapshot_stored_before_it_was_compact_still_reads_back_its_own_facts():
     older = {"user": {"userId": "ann", "email": None, "phoneNumber": None, "username": None, "custom": {},
                       "enrolledVerificationMethods": []},
              "request": {"actionCode": "withdraw", "ipAddress": None, "deviceId": None, "userAgent": None,
                          "custom": {}},
              "signals": None, "lists": {}, "dataPointTypes": []}
 
-    read = InputSnapshot.from_document(older, {})
+    read = InputSnapshot.from_document(older, {}, user_id="ann", request=RequestFacts(action_code="other"))
 
     assert read == InputSnapshot(user=UserFacts(user_id="ann"), request=RequestFacts(action_code="withdraw"))
-    assert read.to_document() == {"user": {"userId": "ann"}, "request": {"actionCode": "withdraw"}}
+    assert read.to_document() == {}

@@ -92,8 +92,9 @@ def test_a_track_stores_the_version_that_decided_it(app, admin, api, action):
 
     with app.app_context():
         from app.models import UserAction
+        from app.services.decisions.replay import stored_snapshot
         stored = db.session.execute(select(UserAction).filter_by(idempotency_key=answer["idempotencyKey"])).scalar_one()
-        assert (stored.action_version_id, stored.input_snapshot["request"]["custom"]) == (
+        assert (stored.action_version_id, stored_snapshot(stored, {}).request.custom) == (
             db.session.execute(select(ActionVersion.id).filter_by(number=2)).scalar_one(), {"amount": 5000})
 
 

@@ -23,12 +23,12 @@ from sqlalchemy.engine import Row
 
 from app.config import Settings
 from app.domain.backtest import BacktestTally, Verdict
-from app.domain.track_decision import InputSnapshot, RuleSetVersion, decide_tracks, list_refs
+from app.domain.track_decision import RuleSetVersion, decide_tracks, list_refs
 from app.extensions import db
 from app.models import BacktestChange, BacktestRun, UserAction
 from app.models.base import utcnow
 from app.services.decisions.backtests import CANCELLED, DONE, FAILED, QUEUED, RUNNING
-from app.services.decisions.replay import list_items
+from app.services.decisions.replay import SNAPSHOT_COLUMNS, list_items, stored_snapshot
 from app.services.delivery.leases import claim
 from app.services.rulesets.drafts import draft_rule_set
 from app.services.tenancy.tenant_config import current_config
@@ -38,7 +38,7 @@ BATCH = 2000
 LEASE = timedelta(minutes=2)  # renewed at every checkpoint; a batch takes well under a second
 
 _ROWS = (
-    select(UserAction.id, UserAction.created_at, UserAction.action_version_id, UserAction.input_snapshot,
+    select(UserAction.id, UserAction.created_at, UserAction.action_version_id, *SNAPSHOT_COLUMNS,
            UserAction.rule_ids, UserAction.priority_rule_id,
            # The state the track decided (later ones are challenges and reviews).
            UserAction.initial_state)
@@ -191,7 +191,7 @@ class _Run:
             if version is None or row.input_snapshot is None:
                 skipped += 1  # tracked before versions, or its user erased: nothing to replay
                 continue
-            snapshot = InputSnapshot.from_document(row.input_snapshot, self.lists)
+            snapshot = stored_snapshot(row, self.lists)
             stored = Verdict(row.initial_state.value, tuple(row.rule_ids), row.priority_rule_id)
             reproduced, candidate = map(Verdict.of, decide_tracks((version, self.candidate), snapshot, explain=False))
             if self.tally.add(row.id, stored, reproduced, candidate):

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 
+from app.domain.context import RequestFacts
 from app.domain.errors import InvalidRequest, NotFound
 from app.domain.track_decision import InputSnapshot, RuleSetVersion, TrackDecision, decide_track, list_refs
 from app.extensions import db
@@ -97,7 +98,7 @@ def replay_action(tenant_id: str, action_id: int) -> Replay:
         raise InvalidRequest("This action cannot be replayed: it was tracked before rule-set versions, or its "
                              "user was erased. Its stored trace is all there is.", code="not_replayable")
     version = db.session.get(ActionVersion, action.action_version_id)
-    snapshot = InputSnapshot.from_document(action.input_snapshot, list_items(list_refs(action.input_snapshot)))
+    snapshot = stored_snapshot(action, list_items(list_refs(action.input_snapshot)))
     config = current_config(tenant_id)
     reproduced = DecisionRecord.of(version.number, decide_track(compiled_version(config, version), snapshot))
     live = draft = None
@@ -124,26 +125,35 @@ def _stored(action: UserAction, number: int, rebuilt: dict[str, Any]) -> Decisio
                           action.output or rebuilt)
 
 
-def explanation(action: UserAction, *, config: TenantConfig | None = None) -> dict[str, Any]:
-    """The action's decision rule by rule (get-action's ``output``, the console's trace). ``config``:
-    its tenant's, when the caller holds it already (the server API's key check read it)."""
-    return explanation_of(config or current_config(action.tenant_id), output=action.output,
-                          version_id=action.action_version_id, snapshot=action.input_snapshot)
+def explanation(action: Any, *, config: TenantConfig | None = None) -> dict[str, Any]:
+    """The action's decision rule by rule (get-action's ``output``, the console's trace).
 
-
-def explanation_of(config: TenantConfig, *, output: dict[str, Any] | None, version_id: str | None,
-                   snapshot: dict[str, Any] | None) -> dict[str, Any]:
-    """A track stores no trace (it is most of a track's bytes and of its rule-evaluation time): its
+    A track stores no trace (it is most of a track's bytes and of its rule-evaluation time): its
     version rebuilds it from the input snapshot it stores, exactly, as a replay does. Actions
-    tracked before versions, and erased ones (their snapshot is gone), keep the output stored
-    with them."""
-    if output or version_id is None or snapshot is None:
-        return output or {}
-    version = config.version(version_id)
+    tracked before versions, and erased ones (their snapshot is gone), keep the output stored with
+    them. ``action``: the row, or a row of its columns (output, version, snapshot and what
+    :func:`stored_snapshot` reads). ``config``: its tenant's, when the caller holds it already
+    (the server API's key check read it)."""
+    if action.output or action.action_version_id is None or action.input_snapshot is None:
+        return action.output or {}
+    version = (config or current_config(action.tenant_id)).version(action.action_version_id)
     if version is None:
         return {}
-    decided = decide_track(version, InputSnapshot.from_document(snapshot, list_items(list_refs(snapshot))))
+    decided = decide_track(version, stored_snapshot(action, list_items(list_refs(action.input_snapshot))))
     return json.loads(json.dumps(decided.decision.output))  # as a stored one reads: through JSON
+
+
+def stored_snapshot(action: Any, lists: dict[tuple[str, int], list[Any]]) -> InputSnapshot:
+    """The inputs that decided ``action`` (a row with its snapshot and request columns): the
+    snapshot keeps only what the row's own columns do not."""
+    request = RequestFacts(action.action_code, action.ip_address, action.device_id, action.user_agent,
+                           (action.attributes or {}).get("custom") or {})
+    return InputSnapshot.from_document(action.input_snapshot, lists, user_id=action.user_id, request=request)
+
+
+# What stored_snapshot reads of a row, for queries that select columns rather than the row.
+SNAPSHOT_COLUMNS = (UserAction.user_id, UserAction.action_code, UserAction.ip_address, UserAction.device_id,
+                    UserAction.user_agent, UserAction.attributes, UserAction.input_snapshot)
 
 
 def list_items(refs: set[tuple[str, int]]) -> dict[tuple[str, int], list[Any]]:

@@ -70,7 +70,7 @@ from app.models import (
     UserAction,
     WebhookEvent,
 )
-from app.services.decisions.replay import explanation_of
+from app.services.decisions.replay import SNAPSHOT_COLUMNS, explanation
 from app.services.end_users.users import find_user, remove_user_record, validate_user_id
 from app.services.tenancy.audit import record_change
 from app.services.tenancy.audit_chain import ERASURE_EVENT, REDACTED_KEY
@@ -178,8 +178,7 @@ def _read_held(tenant_id: str, user_id: str) -> _Held:
     user = find_user(tenant_id, user_id)
     actions = db.session.execute(
         _their_action_ids(tenant_id, user_id)
-        .add_columns(UserAction.output, UserAction.action_version_id, UserAction.input_snapshot,
-                     UserAction.ip_address, UserAction.user_agent, UserAction.device_id, UserAction.attributes)
+        .add_columns(UserAction.output, UserAction.action_version_id, *SNAPSHOT_COLUMNS)
     ).all()
     audit_changes = _audit_changes(tenant_id, user_id, _identifiers(user_id, user, actions),
                                    {str(row.id) for row in actions})
@@ -264,7 +263,7 @@ _ANONYMISE_ACTION = (
 
 def _anonymised(config: TenantConfig, row: Any, pseudonym: str, now: datetime) -> dict[str, Any]:
     # The snapshot goes, so the explanation it would rebuild is kept, without what it observed.
-    explained = explanation_of(config, output=row.output, version_id=row.action_version_id, snapshot=row.input_snapshot)
+    explained = explanation(row, config=config)
     return {
         "action_id": row.id, "user_id": pseudonym, "idempotency_key": f"{pseudonym}-{row.id}", "updated_at": now,
         "ip_address": None, "user_agent": None, "device_id": None, "country_code": None, "city": None,
