@@ -60,8 +60,8 @@ _FIND_USER = PreparedStatement(
 _INSERT_ACTION = PreparedStatement(UserAction.__table__.insert().returning(UserAction.__table__.c.id))
 _INSERT_USER = PreparedStatement(EndUser.__table__.insert().inline())  # inline: no implicit RETURNING
 _UPDATE_USER = EndUser.__table__.update().where(EndUser.__table__.c.id == bindparam("user_pk"))
-_INSERT_SHADOW = ShadowDecision.__table__.insert()
-_TOUCH_TRUSTED_DEVICE = (
+_INSERT_SHADOW = PreparedStatement(ShadowDecision.__table__.insert().inline())
+_TOUCH_TRUSTED_DEVICE = PreparedStatement(
     TrustedDevice.__table__.update()
     .where(TrustedDevice.__table__.c.end_user_id == bindparam("user_pk"),
            TrustedDevice.__table__.c.device_id == bindparam("device"),
@@ -244,10 +244,10 @@ def _track_new(
     # Its first state is on the row (initial_state): no history row for a track.
     action_id = _INSERT_ACTION.scalar(connection, values)
     if (decided.snapshot.signals or {}).get("device", {}).get("isTrusted"):  # the console's "last used"
-        connection.execute(_TOUCH_TRUSTED_DEVICE, {"user_pk": user.id, "device": request.device_id, "used_at": now})
+        _TOUCH_TRUSTED_DEVICE.rows(connection, {"user_pk": user.id, "device": request.device_id, "used_at": now})
     if shadowed is not None:
         run_id, verdict = shadowed
-        connection.execute(_INSERT_SHADOW, {
+        _INSERT_SHADOW.rows(connection, {
             "run_id": run_id, "user_action_id": action_id, "created_at": now, "live_state": state.value,
             "shadow_state": verdict.state.value, "live_rule_id": values["priority_rule_id"],
             "shadow_rule_id": verdict.decision.deciding_rule.rule_id if verdict.decision.deciding_rule else None,
