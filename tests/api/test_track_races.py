@@ -23,13 +23,20 @@ from tests.concurrency import at_once
 CALLERS = 4
 
 
-def _sessions(tenant) -> list[requests.Session]:
-    sessions = []
-    for _ in range(CALLERS):
-        session = requests.Session()
-        session.headers["Authorization"] = "Basic " + base64.b64encode(f"{tenant.api_key}:".encode()).decode()
-        sessions.append(session)
-    return sessions
+def _auth(tenant) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{tenant.api_key}:".encode()).decode()}
+
+
+def _tracks_at_once(app, tenant, url: str, body: dict, *, held_at: str) -> list[requests.Response]:
+    """CALLERS identical tracks, each on its own connection, each held before its INSERT INTO ``held_at``."""
+    sessions = [requests.Session() for _ in range(CALLERS)]
+    try:
+        with _held_before_inserting(app, held_at):
+            return at_once(*((lambda s=s: s.post(url, json=body, headers=_auth(tenant), timeout=30))
+                             for s in sessions))
+    finally:
+        for session in sessions:
+            session.close()
 
 
 @contextmanager
@@ -62,16 +69,11 @@ def _stored(app, tenant, user_id: str) -> tuple[int, list[str]]:
 
 
 def test_identical_idempotent_tracks_sent_at_once_store_one_action_and_all_answer_it(app, tenant, live_url):
-    sessions = _sessions(tenant)
     url = f"{live_url}/v1/users/rita/actions/withdraw-funds"
-    assert sessions[0].post(url, json={"idempotencyKey": "pay-41"}, timeout=30).status_code == 200  # rita exists
-    try:
-        with _held_before_inserting(app, "user_action"):
-            responses = at_once(*((lambda s=s: s.post(url, json={"idempotencyKey": "pay-42"}, timeout=30))
-                                  for s in sessions))
-    finally:
-        for session in sessions:
-            session.close()
+    first = requests.post(url, json={"idempotencyKey": "pay-41"}, headers=_auth(tenant), timeout=30)
+    assert first.status_code == 200  # rita exists: the callers race only for the action
+
+    responses = _tracks_at_once(app, tenant, url, {"idempotencyKey": "pay-42"}, held_at="user_action")
 
     assert [r.status_code for r in responses] == [200] * CALLERS, [r.text for r in responses]
     assert {r.json()["idempotencyKey"] for r in responses} == {"pay-42"}
@@ -79,17 +81,11 @@ def test_identical_idempotent_tracks_sent_at_once_store_one_action_and_all_answe
 
 
 def test_first_tracks_of_a_new_user_sent_at_once_store_the_user_once_and_every_action(app, tenant, live_url):
-    sessions = _sessions(tenant)
-    url = f"{live_url}/v1/users/sam/actions/withdraw-funds"
-    first = sessions[0].post(f"{live_url}/v1/users/rob/actions/withdraw-funds", timeout=30)
+    first = requests.post(f"{live_url}/v1/users/rob/actions/withdraw-funds", headers=_auth(tenant), timeout=30)
     assert first.status_code == 200  # the action exists: the callers race only for sam
-    try:
-        with _held_before_inserting(app, "end_user"):
-            responses = at_once(*((lambda s=s: s.post(url, json={"email": "sam@example.com"}, timeout=30))
-                                  for s in sessions))
-    finally:
-        for session in sessions:
-            session.close()
+
+    responses = _tracks_at_once(app, tenant, f"{live_url}/v1/users/sam/actions/withdraw-funds",
+                                {"email": "sam@example.com"}, held_at="end_user")
 
     assert [r.status_code for r in responses] == [200] * CALLERS, [r.text for r in responses]
     users, keys = _stored(app, tenant, "sam")
