@@ -38,7 +38,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        tune_sqlite(db.engine)
+        tune_sqlite(db.engine, background_checkpoints=not app.testing)
     # Batch mode lets later migrations ALTER tables on SQLite too; compare_type catches type drift.
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     htmx.init_app(app)

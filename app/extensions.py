@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from app.models.base import Base
+from app.sqlite_checkpoints import BACKSTOP_PAGES, checkpoint_in_background
 
 # Objects stay readable after commit: each request commits once and then only serialises what
 # it just wrote, so re-loading every row after the commit would be a wasted query.
@@ -30,16 +31,18 @@ def upsert(entity):
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(entity)
 
 
-WAL_CHECKPOINT_PAGES = 250
-
-
-def tune_sqlite(engine: Engine) -> None:
+def tune_sqlite(engine: Engine, *, background_checkpoints: bool) -> None:
     """SQLite leaves foreign keys (and so ON DELETE CASCADE) off unless each connection asks.
 
-    WAL lets readers work while one writer commits, which the API and gunicorn workers need.
+    WAL lets readers work while one writer commits, which the API and gunicorn workers need; its
+    checkpoints run in a background thread per process (app.sqlite_checkpoints), with SQLite's own
+    automatic checkpoint kept as the backstop that lets the log start over. Tests build many
+    short-lived apps on throw-away files, so they go without the thread.
     """
     if engine.dialect.name != "sqlite":
         return
+    database = engine.url.database
+    on_file = bool(database) and database != ":memory:" and not database.startswith("file:")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -47,8 +50,9 @@ def tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # Checkpoint every 250 WAL pages (~1 MB) instead of SQLite's 1,000. The request whose commit
-        # crosses the threshold copies the pages back and fsyncs, and that stall grows with the pages:
-        # under bench/track.py the p99 at half load fell from 25-26 ms to 17-19 ms, throughput unchanged.
-        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         cursor.close()
+        # Here rather than at start-up: the process that connects is the one that writes (a gunicorn
+        # worker forked after the app was built starts its own).
+        if background_checkpoints and on_file:
+            checkpoint_in_background(database)

@@ -3,7 +3,8 @@
 import pytest
 from sqlalchemy import text
 
-from app.extensions import WAL_CHECKPOINT_PAGES, db
+from app.extensions import db
+from app.sqlite_checkpoints import BACKSTOP_PAGES
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def sqlite_connection(app):
     ("foreign_keys", 1),  # ON DELETE CASCADE depends on it
     ("journal_mode", "wal"),  # readers work while one writer commits
     ("synchronous", 1),  # NORMAL: with WAL, no fsync per commit (a power cut may lose the last commits)
-    ("wal_autocheckpoint", WAL_CHECKPOINT_PAGES),  # short checkpoint stalls (bench/track.py's p99)
+    ("wal_autocheckpoint", BACKSTOP_PAGES),  # the backstop behind app.sqlite_checkpoints' thread
 ])
 def test_each_connection_is_tuned(sqlite_connection, pragma, expected):
     assert sqlite_connection.execute(text(f"PRAGMA {pragma}")).scalar() == expected
