@@ -8,7 +8,6 @@ Every variable is here, in one reading pass, so one module holds them all past o
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -498,8 +497,8 @@ def _boolean(get: Callable[[str], str | None], name: str, problems: list[str], *
 
 # JSON columns are written without the spaces json.dumps puts after "," and ":": each track writes
 # several, and they read back the same. (Still ASCII-escaped: a lone surrogate a client sent must
-# not fail the write.)
-_COMPACT_JSON = functools.partial(json.dumps, separators=(",", ":"))
+# not fail the write.) One encoder, built once: json.dumps given arguments builds one per call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _engine_options(database_url: str) -> dict:

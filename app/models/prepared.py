@@ -44,10 +44,23 @@ class PreparedStatement:
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
         """Every row, as named tuples of converted values (``[]`` for a statement without rows)."""
-        dialect = connection.dialect
-        compiled = self._compile(dialect, params)
+        return self.bind(connection, params).rows()
+
+    def one_or_none(self, connection: Connection, params: Mapping[str, Any]) -> tuple | None:
+        return self.bind(connection, params).one_or_none()
+
+    def scalar(self, connection: Connection, params: Mapping[str, Any]) -> Any:
+        """The first column of the one row (an INSERT's RETURNING id)."""
+        return self.bind(connection, params).scalar()
+
+    def bind(self, connection: Connection, params: Mapping[str, Any]) -> BoundStatement:
+        """The statement with its values converted, to run later: a writer converts every value
+        before its first write, which on SQLite takes the database's one write lock until commit."""
+        compiled = self._compile(connection.dialect, params)
+        return BoundStatement(self, connection, compiled, self._parameters(compiled, params))
+
+    def _execute(self, connection: Connection, compiled: _Compiled, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
         cursor = connection.connection.cursor()
-        parameters = self._parameters(compiled, params)
         events = connection.dispatch  # the engine's listeners too: statement counts, tracing
         try:
             if events.before_cursor_execute:
@@ -67,21 +80,10 @@ class PreparedStatement:
             cursor.close()
         if raw_rows is None:
             return []
-        row_type, processors = self._row_type(dialect, description)
+        row_type, processors = self._row_type(connection.dialect, description)
         return [row_type._make([value if convert is None else convert(value)
                                 for value, convert in zip(raw, processors, strict=True)])
                 for raw in raw_rows]
-
-    def one_or_none(self, connection: Connection, params: Mapping[str, Any]) -> tuple | None:
-        found = self.rows(connection, params)
-        if len(found) > 1:
-            raise LookupError(f"expected at most one row, got {len(found)}")
-        return found[0] if found else None
-
-    def scalar(self, connection: Connection, params: Mapping[str, Any]) -> Any:
-        """The first column of the one row (an INSERT's RETURNING id)."""
-        (row,) = self.rows(connection, params)
-        return row[0]
 
     def _parameters(self, compiled: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         def value(name: str) -> Any:
@@ -116,3 +118,26 @@ class PreparedStatement:
                                for column, described in zip(columns, description, strict=True))
             found = self._results[key] = (namedtuple("Row", [str(column.key) for column in columns], rename=True), processors)
         return found
+
+
+@dataclass(frozen=True)
+class BoundStatement:
+    """A prepared statement with its converted values, on one connection (``PreparedStatement.bind``)."""
+
+    statement: PreparedStatement
+    connection: Connection
+    compiled: _Compiled
+    parameters: Sequence[Any] | dict[str, Any]
+
+    def rows(self) -> list[tuple]:
+        return self.statement._execute(self.connection, self.compiled, self.parameters)
+
+    def one_or_none(self) -> tuple | None:
+        found = self.rows()
+        if len(found) > 1:
+            raise LookupError(f"expected at most one row, got {len(found)}")
+        return found[0] if found else None
+
+    def scalar(self) -> Any:
+        (row,) = self.rows()
+        return row[0]

@@ -233,16 +233,20 @@ def _track_new(
     # Plain INSERTs rather than the ORM's unit of work: this is the API's hottest write, and the
     # flush machinery cost more than the statements themselves (bench/track.py).
     connection = db.session.connection()
-    if user.id is None:
-        _INSERT_USER.rows(connection, {
-            "tenant_id": tenant_id, "user_id": user_id, "email": user.email, "phone_number": user.phone_number,
-            "username": user.username, "custom": {}, "email_verified": False, "phone_number_verified": False,
-            "created_at": now, "updated_at": now,
-        })
+    # Every value is converted before the first write: on SQLite it takes the one write lock, which
+    # the other workers' tracks wait for until this commit.
+    user_insert = None if user.id is not None else _INSERT_USER.bind(connection, {
+        "tenant_id": tenant_id, "user_id": user_id, "email": user.email, "phone_number": user.phone_number,
+        "username": user.username, "custom": {}, "email_verified": False, "phone_number_verified": False,
+        "created_at": now, "updated_at": now,
+    })
+    # Its first state is on the row (initial_state): no history row for a track.
+    action_insert = _INSERT_ACTION.bind(connection, values)
+    if user_insert is not None:
+        user_insert.rows()
     elif user.filled:
         connection.execute(_UPDATE_USER, {"user_pk": user.id, **user.filled, "updated_at": now})
-    # Its first state is on the row (initial_state): no history row for a track.
-    action_id = _INSERT_ACTION.scalar(connection, values)
+    action_id = action_insert.scalar()
     if (decided.snapshot.signals or {}).get("device", {}).get("isTrusted"):  # the console's "last used"
         _TOUCH_TRUSTED_DEVICE.rows(connection, {"user_pk": user.id, "device": request.device_id, "used_at": now})
     if shadowed is not None:
