@@ -26,6 +26,10 @@ class EndUser(Base):
               postgresql_where=text("phone_number IS NOT NULL")),
         Index(None, "tenant_id", "username", sqlite_where=text("username IS NOT NULL"),
               postgresql_where=text("username IS NOT NULL")),
+        # A passkey's user handle is unique; most users never add one, so only handles are indexed.
+        Index("uq_end_user_webauthn_user_handle", "webauthn_user_handle", unique=True,
+              sqlite_where=text("webauthn_user_handle IS NOT NULL"),
+              postgresql_where=text("webauthn_user_handle IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -40,7 +44,7 @@ class EndUser(Base):
     custom: Mapped[dict] = mapped_column(JSON, default=dict)
     locale: Mapped[str | None] = mapped_column(String(35))
     # WebAuthn user handle: random, so a passkey reveals nothing about the integrator's user id.
-    webauthn_user_handle: Mapped[str | None] = mapped_column(String(64), unique=True)
+    webauthn_user_handle: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
