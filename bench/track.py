@@ -17,7 +17,8 @@ What it does, self-contained and bounded (~40 s; traffic only to 127.0.0.1):
    queueing: no coordinated omission);
 5. prints the figures with PASS/FAIL per target and exits 1 if one fails.
 
-Targets (from the issue): track >= 40% of the healthz ceiling; track p99 < 25 ms at half max rate.
+Targets (from the issue): track >= 40% of the healthz ceiling on SQLite, >= 20% on PostgreSQL; track
+p99 < 25 ms at half max rate.
 And (issue "Shadow rules"): a second action with the same ten rules and a shadow of ten rules (the
 draft: one threshold changed) tracked in the same rounds; its ratio to healthz at most 10% below
 the plain action's.
@@ -71,7 +72,8 @@ WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_track.lua"
 ACTION = "withdraw-funds"
 USERS = 100_000
 
-TARGET_RATIO = 0.40
+# Track's share of /healthz: PostgreSQL pays a server round trip and an fsync per commit (issue 21).
+TARGET_RATIO = {"sqlite": 0.40, "postgresql": 0.20}
 TARGET_P99_MS = 25.0
 TARGET_SHADOW_DROP = 0.10  # relative: the shadowed ratio >= 90% of the plain one
 TARGET_VELOCITY = 0.85  # the velocity action's throughput over the plain one's
@@ -495,7 +497,8 @@ def main() -> int:
     per_action = (after[0] - before[0]) / max(1, after[1] - before[1])
     bytes_ok = per_action <= TARGET_BYTES
     errors = sum(r["errors"] for r in healthz_runs + track_runs + shadowed_runs + velocity_runs) + half["errors"]
-    ratio_ok = ratio >= TARGET_RATIO
+    target_ratio = TARGET_RATIO["postgresql" if database == "PostgreSQL" else "sqlite"]
+    ratio_ok = ratio >= target_ratio
     p99_ok = half["p99"] < TARGET_P99_MS
     mark = {True: "PASS", False: "FAIL"}
     print()
@@ -504,7 +507,7 @@ def main() -> int:
     print(f"  {'measure':<40} {'value':>14}  {'target':>12}  result")
     print(f"  {'GET /healthz (ceiling, best round)':<40} {healthz['rate']:>10.0f} r/s")
     print(f"  {'POST track (max, best round)':<40} {track['rate']:>10.0f} r/s")
-    print(f"  {'track / healthz':<40} {ratio:>13.1%}  {'>= 40%':>12}  {mark[ratio_ok]}")
+    print(f"  {'track / healthz':<40} {ratio:>13.1%}  {f'>= {target_ratio:.0%}':>12}  {mark[ratio_ok]}")
     print(f"  {'POST track, shadow of 10 rules (best)':<40} {shadowed['rate']:>10.0f} r/s")
     print(f"  {'  its track / healthz':<40} {shadowed_ratio:>13.1%}")
     print(f"  {'  relative drop of the ratio':<40} {shadow_drop:>13.1%}  {'<= 10%':>12}  {mark[shadow_ok]}")
