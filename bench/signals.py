@@ -200,7 +200,8 @@ class Probe:
         event.listen(self.engine, "before_cursor_execute", self._record)
 
     def _record(self, conn, cursor, statement, parameters, context, executemany):
-        self.statements.append((statement, parameters))
+        # Prepared statements (app/models/prepared.py) hand the cursor a list; EXPLAIN takes a tuple.
+        self.statements.append((statement, parameters if isinstance(parameters, dict) else tuple(parameters)))
 
     def close(self):
         event.remove(self.engine, "before_cursor_execute", self._record)
