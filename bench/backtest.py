@@ -108,11 +108,11 @@ def seed(env: dict[str, str], actions: int) -> None:
         for n in range(1, actions + 1):
             template = rng.choices([t for t, _ in templates], weights=[w for _, w in templates])[0]
             created = start + step * n
-            snapshot = template["input_snapshot"]
             user_id = f"user-{rng.randrange(10_000):05d}"
+            # The stored snapshot holds no user id (replay reads it from the row's column), so the
+            # template's snapshot serves every user as it is.
             action_rows.append({**template, "id": n, "user_id": user_id, "idempotency_key": f"k{n}",
-                                "created_at": created, "updated_at": created, "state_updated_at": created,
-                                "input_snapshot": {**snapshot, "user": {**snapshot["user"], "userId": user_id}}})
+                                "created_at": created, "updated_at": created, "state_updated_at": created})
             if len(action_rows) >= BATCH:
                 connection.execute(UserAction.__table__.insert(), action_rows)
                 action_rows.clear()
