@@ -123,6 +123,9 @@ def test_recovery_codes_and_the_key_can_be_copied_and_the_codes_downloaded(page:
     set_theme(live_server, tenant.id, THEMES["dark"])
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page.goto(challenge_url(sdk, live_server))
+    # The clipboard refuses a page that is not focused ("Document is not focused"), as a background
+    # tab would be; a person clicking Copy has the page in front, and so must this one.
+    page.bring_to_front()
     page.get_by_role("button", name="Use an authenticator app instead").click()
     shown = page.locator("#totp-secret").inner_text()
     groups = shown.split(" ")
