@@ -2,10 +2,13 @@
 
 import os
 import sqlite3
+import threading
 import time
 
 import pytest
+from sqlalchemy import create_engine
 
+from app.extensions import tune_sqlite
 from app.sqlite_checkpoints import Checkpointer, checkpoint_in_background
 
 PAGE = 4096
@@ -57,7 +60,7 @@ def test_the_thread_copies_committed_pages_into_the_database_without_a_commit_wa
 def test_under_steady_writes_the_backstop_lets_the_log_start_over(tmp_path, checkpointer):
     """The starvation an earlier version hit: with the thread alone, the log never rewinds while
     commits keep coming. With the connections' own backstop (a small one here, to keep the test
-    short) the WAL file stays a few backstops long while twenty times that is written."""
+    short) the WAL file stays a few backstops long while forty times that is written."""
     path = tmp_path / "tollgate.db"
     backstop = 50
     writer = _database(path, autocheckpoint=backstop)
@@ -83,3 +86,25 @@ def test_a_missing_file_is_never_created_by_the_thread(tmp_path, checkpointer):
     checkpointer(tmp_path / "not-yet.db")
     time.sleep(0.1)
     assert not (tmp_path / "not-yet.db").exists()
+
+
+def _checkpoint_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "sqlite-checkpoints"]
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_a_tuned_engine_starts_the_thread_on_its_first_connection_unless_told_not_to(tmp_path, background):
+    path = tmp_path / "tollgate.db"
+    _database(path, autocheckpoint=0).close()
+    before = set(_checkpoint_threads())
+    engine = create_engine(f"sqlite:///{path}")
+    tune_sqlite(engine, background_checkpoints=background)  # create_app passes `not app.testing`
+    with engine.connect(), engine.connect():  # two connections, still one thread
+        pass
+    engine.dispose()
+    started = [thread for thread in _checkpoint_threads() if thread not in before]
+    try:
+        assert len(started) == (1 if background else 0)
+    finally:
+        if started:
+            checkpoint_in_background(str(path)).stop()
