@@ -53,13 +53,19 @@ class PreparedStatement:
         """The first column of the one row (an INSERT's RETURNING id)."""
         return self.bind(connection, params).scalar()
 
+    def changed(self, connection: Connection, params: Mapping[str, Any]) -> int:
+        """How many rows an UPDATE or DELETE changed."""
+        return self.bind(connection, params).changed()
+
     def bind(self, connection: Connection, params: Mapping[str, Any]) -> BoundStatement:
         """The statement with its values converted, to run later: a writer converts every value
         before its first write, which on SQLite takes the database's one write lock until commit."""
         compiled = self._compile(connection.dialect, params)
         return BoundStatement(self, connection, compiled, self._parameters(compiled, params))
 
-    def _execute(self, connection: Connection, compiled: _Compiled, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
+    def _execute(self, connection: Connection, compiled: _Compiled,
+                 parameters: Sequence[Any] | dict[str, Any]) -> tuple[list[tuple], int]:
+        """(the rows, the number of rows the statement changed)."""
         cursor = connection.connection.cursor()
         events = connection.dispatch  # the engine's listeners too: statement counts, tracing
         try:
@@ -71,6 +77,7 @@ class PreparedStatement:
             description = cursor.description
             # Only the rows the statement asks for (PostgreSQL may add an implicit RETURNING of the key).
             raw_rows = cursor.fetchall() if description is not None and self._returns_rows else None
+            changed = cursor.rowcount
         except connection.dialect.loaded_dbapi.Error as error:
             # SQLAlchemy's own handling, private but the one the rest of the app relies on: the
             # driver's error becomes IntegrityError (a track's retry), OperationalError (a 503), and
@@ -79,11 +86,11 @@ class PreparedStatement:
         finally:
             cursor.close()
         if raw_rows is None:
-            return []
+            return [], changed
         row_type, processors = self._row_type(connection.dialect, description)
         return [row_type._make([value if convert is None else convert(value)
                                 for value, convert in zip(raw, processors, strict=True)])
-                for raw in raw_rows]
+                for raw in raw_rows], changed
 
     def _parameters(self, compiled: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         def value(name: str) -> Any:
@@ -130,7 +137,11 @@ class BoundStatement:
     parameters: Sequence[Any] | dict[str, Any]
 
     def rows(self) -> list[tuple]:
-        return self.statement._execute(self.connection, self.compiled, self.parameters)
+        return self.statement._execute(self.connection, self.compiled, self.parameters)[0]
+
+    def changed(self) -> int:
+        """How many rows an UPDATE or DELETE changed: a conditional UPDATE's verdict."""
+        return self.statement._execute(self.connection, self.compiled, self.parameters)[1]
 
     def one_or_none(self) -> tuple | None:
         found = self.rows()

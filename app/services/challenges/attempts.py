@@ -11,51 +11,64 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.domain.decision import ActionState, VerificationMethod
 from app.extensions import db
 from app.models import EndUser, VerificationAttempt
+from app.models.prepared import PreparedStatement
 from app.services.challenges.sessions import ClientSession
-from app.services.decisions.action_state import change_action_state
-from app.services.limits.slots import take_place
+from app.services.decisions.action_state import change_action_state, refresh_state
+from app.services.limits.slots import take_prepared_place
 
 ATTEMPT_WINDOW = timedelta(minutes=5)
 MAX_FAILED_ATTEMPTS = 10
+
+# Every code's check runs these inside its write section (on SQLite the database's one write
+# lock, held to the commit): prepared, with no ORM flush.
+_attempts = VerificationAttempt.__table__
+_LOCK_USER = PreparedStatement(select(EndUser.id).where(EndUser.id == bindparam("end_user_id")).with_for_update())
+_INSERT_ATTEMPT = PreparedStatement(_attempts.insert().returning(_attempts.c.id))
+_IN_WINDOW = PreparedStatement(select(func.count()).select_from(_attempts).where(
+    _attempts.c.end_user_id == bindparam("end_user_id"), _attempts.c.attempted_at > bindparam("since")))
+_DELETE_ATTEMPT = PreparedStatement(_attempts.delete().where(_attempts.c.id == bindparam("attempt_id")))
 
 
 @dataclass(frozen=True)
 class AttemptSlot:
     """A place in the user's budget, held for one code; ``number`` counts it among the window's failures."""
 
-    row: VerificationAttempt
+    attempt_id: int
     number: int
 
 
 def take_attempt_slot(session: ClientSession, method: VerificationMethod, *, now: datetime) -> AttemptSlot | None:
     """The slot for the code about to be checked, or None (nothing taken, nothing to check) when the
     budget is spent. The caller settles it with release_slot or fail_slot in the same transaction."""
+    connection = db.session.connection()
+    user_pk = session.user.id
+    insert = _INSERT_ATTEMPT.bind(connection, {"end_user_id": user_pk, "verification_method": method.value,
+                                               "attempted_at": now})
+    window = _IN_WINDOW.bind(connection, {"end_user_id": user_pk, "since": now - ATTEMPT_WINDOW})
     # The takers' lock (limits.slots) is the user row's rather than an advisory one: the row is
     # there, and the action below is read under it too. SQLite has no row locks (the statement would
-    # be a round trip for nothing): take_place's INSERT takes the database's write lock before the count.
-    if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(select(EndUser.id).where(EndUser.id == session.user.id).with_for_update())
-    row = VerificationAttempt(end_user_id=session.user.id, verification_method=method.value, attempted_at=now)
-    window = select(func.count()).select_from(VerificationAttempt).where(
-        VerificationAttempt.end_user_id == session.user.id, VerificationAttempt.attempted_at > now - ATTEMPT_WINDOW)
-    number = take_place(row, window, limit=MAX_FAILED_ATTEMPTS)
-    if number is None:
+    # be a round trip for nothing): the INSERT takes the database's write lock before the count.
+    if connection.dialect.name != "sqlite":
+        _LOCK_USER.rows(connection, {"end_user_id": user_pk})
+    taken = take_prepared_place(insert, window, limit=MAX_FAILED_ATTEMPTS)
+    if taken is None:
         return None
     # The action as the request that held the lock before left it (passed, or failed by the last
     # slot), not as this request read it before waiting: a stale CHALLENGE_REQUIRED would let a
     # wrong code fail a challenge that was just passed.
-    db.session.refresh(session.action)
-    return AttemptSlot(row=row, number=number)
+    refresh_state(session.action)
+    attempt_id, number = taken
+    return AttemptSlot(attempt_id=attempt_id, number=number)
 
 
 def release_slot(slot: AttemptSlot) -> None:
     """The code was right: its slot was no failure. The caller commits."""
-    db.session.delete(slot.row)
+    _DELETE_ATTEMPT.rows(db.session.connection(), {"attempt_id": slot.attempt_id})
 
 
 def fail_slot(session: ClientSession, slot: AttemptSlot, *, now: datetime) -> bool:

@@ -12,7 +12,8 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.config import Settings
 from app.domain.decision import VerificationMethod
@@ -22,12 +23,26 @@ from app.domain.secretbox import SecretBox, derive_key
 from app.domain.totp import TotpSeed, new_seed, verify_code
 from app.extensions import db
 from app.models import Authenticator, RecoveryCode, Tenant
+from app.models.prepared import PreparedStatement
 from app.services.challenges.attempts import AttemptSlot, fail_slot, release_slot, take_attempt_slot
 from app.services.challenges.sessions import ClientSession, complete_challenge
 from app.services.delivery.events import emit_authenticator_created
 
 FAILURE_INVALID = "CODE_INVALID_OR_EXPIRED"
 FAILURE_LOCKED = "MAX_ATTEMPTS_EXCEEDED"
+
+# A right code's writes, inside its write section (attempts): prepared, with no ORM flush.
+_apps = Authenticator.__table__
+_CLAIM_STEP = PreparedStatement(
+    _apps.update()
+    .where(_apps.c.id == bindparam("authenticator_id"),
+           or_(_apps.c.last_totp_step.is_(None), _apps.c.last_totp_step < bindparam("step")))
+    .values(last_totp_step=bindparam("step"), last_verified_at=bindparam("used_at"))
+)
+_CONFIRM = PreparedStatement(
+    _apps.update().where(_apps.c.id == bindparam("authenticator_id"), _apps.c.verified_at.is_(None))
+    .values(verified_at=bindparam("confirmed_at"))
+)
 
 
 @dataclass(frozen=True)
@@ -144,27 +159,21 @@ def _matching_apps(session: ClientSession, code: str, *, settings: Settings, now
 
 
 def _claim_step(authenticator: Authenticator, step: int, *, now: datetime) -> bool:
-    claimed = db.session.execute(
-        update(Authenticator)
-        .where(
-            Authenticator.id == authenticator.id,
-            or_(Authenticator.last_totp_step.is_(None), Authenticator.last_totp_step < step),
-        )
-        .values(last_totp_step=step, last_verified_at=now)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
-    return claimed == 1
+    claimed = _CLAIM_STEP.changed(db.session.connection(), {"authenticator_id": authenticator.id, "step": step,
+                                                            "used_at": now}) == 1
+    if claimed:
+        set_committed_value(authenticator, "last_totp_step", step)
+        set_committed_value(authenticator, "last_verified_at", now)
+    return claimed
 
 
 def _confirm_enrolment(authenticator: Authenticator, *, now: datetime) -> bool:
     """The app read unconfirmed before the slot was taken: of two first codes racing, one confirms it."""
-    confirmed = db.session.execute(
-        update(Authenticator)
-        .where(Authenticator.id == authenticator.id, Authenticator.verified_at.is_(None))
-        .values(verified_at=now)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
-    return confirmed == 1
+    confirmed = _CONFIRM.changed(db.session.connection(), {"authenticator_id": authenticator.id,
+                                                           "confirmed_at": now}) == 1
+    if confirmed:
+        set_committed_value(authenticator, "verified_at", now)
+    return confirmed
 
 
 def issue_recovery_codes(session: ClientSession, *, settings: Settings, now: datetime) -> list[str]:

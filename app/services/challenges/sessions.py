@@ -28,7 +28,7 @@ from app.domain.tokens import (
 )
 from app.extensions import db
 from app.models import ActionConfiguration, Authenticator, EndUser, UserAction
-from app.services.decisions.action_state import change_action_state, get_action
+from app.services.decisions.action_state import get_action, pass_challenge
 from app.services.decisions.tracking import action_ref
 from app.services.end_users.users import enrolled_verification_methods
 
@@ -163,9 +163,7 @@ def complete_challenge(
     if action.state not in COMPLETABLE_STATES:
         raise Conflict(f"The action is {action.state.value}; it cannot be completed.", code="action_not_pending")
     if action.state is not ActionState.CHALLENGE_SUCCEEDED:
-        change_action_state(action, ActionState.CHALLENGE_SUCCEEDED, source="challenge", now=now)
-        action.verification_method = verification_method
-        action.verified_by_authenticator_id = authenticator_id
+        pass_challenge(action, verification_method=verification_method, authenticator_id=authenticator_id, now=now)
     token = _result_token(action, settings=settings, now=now)
     db.session.commit()
     return token

@@ -11,16 +11,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.domain.decision import ActionState
+from app.domain.decision import ActionState, VerificationMethod
 from app.domain.errors import NotFound
 from app.extensions import db
 from app.models import ActionStateChange, UserAction
+from app.models.prepared import PreparedStatement
 from app.services.delivery.events import emit_state_change
 
 QUERY_WINDOW = timedelta(days=30)
+
+# A move is a verification's last write, inside its write section (on SQLite the database's one
+# write lock, held to the commit): prepared statements, not the ORM's unit of work at commit.
+_actions = UserAction.__table__
+_MOVE = PreparedStatement(_actions.update().where(_actions.c.id == bindparam("action_pk")).values(
+    state=bindparam("state"), state_updated_at=bindparam("state_updated_at"), updated_at=bindparam("updated_at")))
+_MOVE_VERIFIED = PreparedStatement(_actions.update().where(_actions.c.id == bindparam("action_pk")).values(
+    state=bindparam("state"), state_updated_at=bindparam("state_updated_at"), updated_at=bindparam("updated_at"),
+    verification_method=bindparam("verification_method"),
+    verified_by_authenticator_id=bindparam("verified_by_authenticator_id")))
+_INSERT_CHANGE = PreparedStatement(ActionStateChange.__table__.insert().inline())
+# What another request's move or validation changes on the row.
+_MOVING = ("state", "state_updated_at", "updated_at", "verification_method", "verified_by_authenticator_id",
+           "result_validated_at")
+_READ_MOVING = PreparedStatement(select(*(_actions.c[name] for name in _MOVING)).where(
+    _actions.c.id == bindparam("action_pk")))
 
 
 @dataclass(frozen=True)
@@ -54,13 +73,42 @@ def change_action_state(action: UserAction, new_state: ActionState, *, source: s
     """Move an action to a new state and record the step; the caller commits."""
     if action.state == new_state:
         return
+    _move(action, new_state, _MOVE, {}, source=source, now=now)
+
+
+def pass_challenge(action: UserAction, *, verification_method: VerificationMethod, authenticator_id: str | None,
+                   now: datetime) -> None:
+    """Move an action to CHALLENGE_SUCCEEDED with how it was passed, in one UPDATE; the caller commits."""
+    _move(action, ActionState.CHALLENGE_SUCCEEDED, _MOVE_VERIFIED,
+          {"verification_method": verification_method, "verified_by_authenticator_id": authenticator_id},
+          source="challenge", now=now)
+
+
+def refresh_state(action: UserAction) -> None:
+    """Read the action's state (and what moves with it) again, as a request that held the lock
+    before left it: one prepared SELECT of those columns, where ``Session.refresh`` reloads the row."""
+    row = _READ_MOVING.one_or_none(db.session.connection(), {"action_pk": action.id})
+    if row is None:
+        raise NotFound("The action was not found.", code="action_not_found")
+    for name, value in zip(_MOVING, row, strict=True):
+        set_committed_value(action, name, value)
+
+
+def _move(action: UserAction, new_state: ActionState, statement: PreparedStatement, recorded: dict[str, Any], *,
+          source: str, now: datetime) -> None:
     emit_state_change(action, new_state, source=source, now=now)  # webhooks (before action.state moves on)
-    # Added from the change's side: appending to action.state_changes would first load the history.
-    db.session.add(ActionStateChange(user_action=action, from_state=action.state, to_state=new_state, source=source,
-                                     changed_at=now))
-    action.state = new_state
-    action.state_updated_at = now
-    action.updated_at = now
+    if action.id is None:  # created in this transaction (a claimed server challenge): its row goes first
+        db.session.flush()
+    columns = {"state": new_state, "state_updated_at": now, "updated_at": now, **recorded}
+    connection = db.session.connection()
+    move = statement.bind(connection, {"action_pk": action.id, **columns})
+    # The step is not appended to action.state_changes: that would load the history first.
+    step = _INSERT_CHANGE.bind(connection, {"user_action_id": action.id, "from_state": action.state,
+                                            "to_state": new_state, "source": source, "changed_at": now})
+    move.rows()
+    step.rows()
+    for name, value in columns.items():  # the object says what the row now holds, with nothing left to flush
+        set_committed_value(action, name, value)
 
 
 def query_user_actions(

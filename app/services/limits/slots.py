@@ -10,10 +10,13 @@ to count (a right code, a valid password), in the transaction it commits.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, func, select
 
 from app.extensions import db
 from app.models.base import Base
+from app.models.prepared import BoundStatement
 
 
 def serialise(key: str) -> None:
@@ -35,8 +38,19 @@ def take_place(row: Base, window: Select, *, limit: int) -> int | None:
     FOR UPDATE) and commits."""
     db.session.add(row)
     db.session.flush()
-    number = db.session.execute(window).scalar_one()
+    return _within(db.session.execute(window).scalar_one(), limit)
+
+
+def take_prepared_place(insert: BoundStatement, window: BoundStatement, *, limit: int) -> tuple[Any, int] | None:
+    """take_place for a hot path's prepared statements: ``insert`` returns the new row's key, and
+    the answer is (that key, its number), or None when past ``limit``."""
+    key = insert.scalar()
+    number = _within(window.scalar(), limit)
+    return None if number is None else (key, number)
+
+
+def _within(number: int, limit: int) -> int | None:
     if number > limit:
-        db.session.rollback()
+        db.session.rollback()  # nothing taken
         return None
     return number
