@@ -31,6 +31,8 @@ from app.services.delivery.events import emit_authenticator_created
 FAILURE_INVALID = "CODE_INVALID_OR_EXPIRED"
 FAILURE_LOCKED = "MAX_ATTEMPTS_EXCEEDED"
 
+_APPS = select(Authenticator).where(Authenticator.end_user_id == bindparam("end_user_id"),
+                                    Authenticator.verification_method == VerificationMethod.AUTHENTICATOR_APP)
 # A right code's writes, inside its write section (attempts): prepared, with no ORM flush.
 _apps = Authenticator.__table__
 _CLAIM_STEP = PreparedStatement(
@@ -144,12 +146,7 @@ def verify_totp(session: ClientSession, code: str, *, settings: Settings, now: d
 def _matching_apps(session: ClientSession, code: str, *, settings: Settings, now: datetime) -> list[tuple[Authenticator, int]]:
     """The user's authenticator apps this code is right for, each with the time-step it belongs to."""
     box = SecretBox(settings.encryption_keys)
-    apps = db.session.execute(
-        select(Authenticator).where(
-            Authenticator.end_user_id == session.user.id,
-            Authenticator.verification_method == VerificationMethod.AUTHENTICATOR_APP,
-        )
-    ).scalars()
+    apps = db.session.execute(_APPS, {"end_user_id": session.user.id}).scalars()
     matches = []
     for authenticator in apps:
         step = verify_code(_seed(authenticator, box), code, now=now, last_accepted_step=authenticator.last_totp_step)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from app.config import Settings
 from app.domain.decision import ActionState, VerificationMethod
@@ -135,16 +135,21 @@ def action_name(session: ClientSession) -> str:
     return (name or "").strip() or action.action_code
 
 
+# Every client API call and hosted page opens its session with this: one statement, built once.
+_ACTION_AND_USER = (
+    select(UserAction, EndUser)
+    .outerjoin(EndUser, and_(EndUser.tenant_id == UserAction.tenant_id, EndUser.user_id == UserAction.user_id))
+    .where(UserAction.tenant_id == bindparam("tenant_id"), UserAction.idempotency_key == bindparam("idempotency_key"))
+)
+
+
 def _session_of(claims: TokenClaims) -> ClientSession:
     ref = claims.action
-    action = db.session.execute(
-        select(UserAction).where(UserAction.tenant_id == ref.tenant_id, UserAction.idempotency_key == ref.idempotency_key)
-    ).scalar_one_or_none()
+    found = db.session.execute(
+        _ACTION_AND_USER, {"tenant_id": ref.tenant_id, "idempotency_key": ref.idempotency_key}).one_or_none()
+    action, user = found if found is not None else (None, None)
     if action is None or action.user_id != ref.user_id or action.action_code != ref.action_code:
         raise InvalidToken("The token no longer matches an action.")
-    user = db.session.execute(
-        select(EndUser).where(EndUser.tenant_id == ref.tenant_id, EndUser.user_id == ref.user_id)
-    ).scalar_one_or_none()
     if user is None:
         raise InvalidToken("The user of this token no longer exists.")
     return ClientSession(tenant_id=ref.tenant_id, action=action, user=user, scope=claims.scope)
