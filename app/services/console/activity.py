@@ -162,12 +162,12 @@ def list_activity(
     if filters.user_id:
         query = query.where(UserAction.user_id == filters.user_id)
     if filters.state:
-        query = query.where(UserAction.state == filters.state)
+        query = query.where(UserAction.in_state(filters.state))
     if filters.action_code:
         query = query.where(UserAction.action_code == filters.action_code)
     if filters.outcome:
-        query = query.where(UserAction.state.in_([state for state in ActionState
-                                                  if bucket_for(state) == filters.outcome.value]))
+        query = query.where(UserAction.in_state(*(state for state in ActionState
+                                                   if bucket_for(state) == filters.outcome.value)))
     if filters.rule_id:
         query = query.where(UserAction.priority_rule_id.is_(None) if filters.rule_id == DEFAULT_RULE
                             else UserAction.priority_rule_id == filters.rule_id)

@@ -177,7 +177,7 @@ def _live_rule_names(tenant_id: str, codes: set[str]) -> dict[tuple[str, str], s
 def review_backlog(tenant_id: str, action_code: str | None) -> Backlog:
     """Open cases and the oldest one's arrival: one range of the (tenant_id, state, created_at) index."""
     query = select(func.count(), func.min(UserAction.created_at)).where(
-        UserAction.tenant_id == tenant_id, UserAction.state == ActionState.REVIEW_REQUIRED)
+        UserAction.tenant_id == tenant_id, UserAction.in_state(ActionState.REVIEW_REQUIRED))
     if action_code:
         query = query.where(UserAction.action_code == action_code)
     open_cases, oldest = db.session.execute(query).one()

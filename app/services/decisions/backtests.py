@@ -272,5 +272,5 @@ def open_reviews(run: BacktestRun | ShadowRun) -> int:
     return db.session.execute(
         select(func.count()).select_from(UserAction).where(
             UserAction.tenant_id == run.tenant_id, UserAction.action_configuration_id == run.action_configuration_id,
-            UserAction.state == ActionState.REVIEW_REQUIRED)
+            UserAction.in_state(ActionState.REVIEW_REQUIRED))
     ).scalar_one()

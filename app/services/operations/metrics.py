@@ -89,7 +89,7 @@ def take_snapshot(*, settings: Settings, now: datetime) -> MetricsSnapshot:
 def _recent_actions(since: datetime) -> dict[ActionState, int]:
     """Per tenant, one count per state: index-only ranges (tenant, state, created_at >= since)."""
     counts = [
-        select(func.count()).where(UserAction.tenant_id == Tenant.id, UserAction.state == state,
+        select(func.count()).where(UserAction.tenant_id == Tenant.id, UserAction.in_state(state),
                                    UserAction.created_at >= since).scalar_subquery()
         for state in ActionState
     ]
@@ -99,7 +99,7 @@ def _recent_actions(since: datetime) -> dict[ActionState, int]:
 
 def _review_queue() -> tuple[int, datetime | None]:
     """How many cases wait, and since when the oldest does (the queue's order: created_at)."""
-    waiting = UserAction.tenant_id == Tenant.id, UserAction.state == ActionState.REVIEW_REQUIRED
+    waiting = UserAction.tenant_id == Tenant.id, UserAction.in_state(ActionState.REVIEW_REQUIRED)
     per_tenant = db.session.execute(select(
         select(func.count()).where(*waiting).scalar_subquery(),
         select(func.min(UserAction.created_at)).where(*waiting).scalar_subquery(),
@@ -124,7 +124,7 @@ def _overdue_reviews(now: datetime) -> int:
     for config_id, tenant_id, minutes in deadlines:
         cutoff = now - timedelta(minutes=minutes)
         overdue.append(and_(
-            UserAction.tenant_id == tenant_id, UserAction.state == ActionState.REVIEW_REQUIRED,
+            UserAction.tenant_id == tenant_id, UserAction.in_state(ActionState.REVIEW_REQUIRED),
             UserAction.created_at <= cutoff, UserAction.action_configuration_id == config_id,
             UserAction.state_updated_at <= cutoff,
         ))

@@ -120,7 +120,7 @@ def list_queue(
         )
         .outerjoin(ReviewClaim, claim_join)
         .outerjoin(ConsoleUser, ConsoleUser.id == ReviewClaim.console_user_id)
-        .where(UserAction.tenant_id == tenant_id, UserAction.state == ActionState.REVIEW_REQUIRED)
+        .where(UserAction.tenant_id == tenant_id, UserAction.in_state(ActionState.REVIEW_REQUIRED))
     )
     if filters.action_code:
         query = query.where(UserAction.action_code == filters.action_code)
@@ -178,7 +178,7 @@ def count_pending(tenant_id: str) -> int:
     """How many cases wait for a decision (an index-only count)."""
     return db.session.execute(
         select(func.count()).select_from(UserAction)
-        .where(UserAction.tenant_id == tenant_id, UserAction.state == ActionState.REVIEW_REQUIRED)
+        .where(UserAction.tenant_id == tenant_id, UserAction.in_state(ActionState.REVIEW_REQUIRED))
     ).scalar_one()
 
 

@@ -56,7 +56,7 @@ def apply_sla(*, now: datetime, tenant_id: str | None = None, limit: int = 1000)
         cutoff = now - timedelta(minutes=config.review_deadline_minutes or 0)
         overdue = select(UserAction).where(
             UserAction.action_configuration_id == config.id, UserAction.tenant_id == config.tenant_id,
-            UserAction.state == ActionState.REVIEW_REQUIRED, UserAction.state_updated_at <= cutoff,
+            UserAction.in_state(ActionState.REVIEW_REQUIRED), UserAction.state_updated_at <= cutoff,
         )
         if config.review_overdue_policy is OverduePolicy.FLAG:
             overdue = overdue.outerjoin(ReviewOverdueFlag, ReviewOverdueFlag.user_action_id == UserAction.id).where(
