@@ -4,7 +4,8 @@ The list is ordered ``created_at DESC, id DESC`` and paginated by that pair (nev
 page costs the same however deep it is and equal timestamps neither repeat nor skip a row. Every
 filter combination starts from one of the table's indexes, all led by ``tenant_id`` and ending in
 ``created_at``: (tenant_id, created_at), (tenant_id, state, created_at) and
-(tenant_id, user_id, created_at); the action code is a filter on top of the first.
+(tenant_id, user_id, created_at); the action code is a filter on top of the first. The state index
+holds no ALLOW action: a filter for ALLOW walks the first, where most rows are ALLOW.
 """
 
 from __future__ import annotations
