@@ -24,7 +24,7 @@ def plan_of(app) -> Callable[[Callable[[], object]], list[str]]:
     """The steps of SQLite's plan for the one user_action query a piece of work runs."""
     with app.app_context():
         if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite's planner (PostgreSQL proves the index's predicate itself)")
+            pytest.skip("SQLite's planner (PostgreSQL's choice rests on its statistics)")
 
     def plan(work: Callable[[], object]) -> list[str]:
         with statements(app) as seen, app.app_context():
