@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import maxminddb
-from sqlalchemy import Select, and_, bindparam, case, distinct, exists, func, literal, select, union_all
+from sqlalchemy import Select, String, and_, bindparam, case, distinct, exists, func, literal, literal_column, select, union_all
 
 from app.config import Settings
 from app.domain import signals as domain
@@ -384,7 +384,10 @@ def _velocity(plan: SignalPlan, inputs: SignalInputs, values: SignalValues) -> N
 @functools.lru_cache(maxsize=256)
 def _velocity_statement(fields: tuple[VelocityField, ...]) -> PreparedStatement:
     """The velocity query of these fields, built and compiled once: building it (a subquery, a CASE
-    per field) cost more than running it. Everything that varies per track is a bound parameter."""
+    per field) cost more than running it. Everything that varies per track is a bound parameter;
+    the scope names are written into it, and rows are counted without a constant, since every
+    parameter is converted, sent and bound again on each track (as parameters, those constants were
+    15 of the 26 on PostgreSQL: ~10 µs of the ~110 µs the worker spends per velocity statement)."""
     ua = UserAction
     scope_column = {"user": ua.user_id, "device": ua.device_id, "ip": ua.ip_address}
     moment = ua.created_at.type
@@ -393,7 +396,7 @@ def _velocity_statement(fields: tuple[VelocityField, ...]) -> PreparedStatement:
     # created_at), glued with UNION ALL: a plan no planner can turn into a scan of the tenant's
     # recent rows, whatever its statistics say. Each field is one conditional aggregate on top.
     branches = [
-        select(literal(scope).label("scope"), ua.user_id, ua.action_code, ua.state, ua.created_at).where(
+        select(_scope_name(scope).label("scope"), ua.user_id, ua.action_code, ua.state, ua.created_at).where(
             ua.tenant_id == bindparam("tenant_id"), scope_column[scope] == bindparam(f"key_{scope}"),
             ua.created_at >= bindparam(f"since_{scope}", type_=moment))
         for scope in sorted({f.scope for f in fields})
@@ -401,7 +404,7 @@ def _velocity_statement(fields: tuple[VelocityField, ...]) -> PreparedStatement:
     recent = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("recent")
     columns = []
     for item in fields:
-        in_scope = and_(recent.c.scope == item.scope,
+        in_scope = and_(recent.c.scope == _scope_name(item.scope),
                         recent.c.created_at >= bindparam(f"after_{item.label}", type_=moment))
         if item.metric == "distinctUsers":
             columns.append(func.count(distinct(case((and_(in_scope, recent.c.user_id != bindparam("user_id")),
@@ -411,8 +414,13 @@ def _velocity_statement(fields: tuple[VelocityField, ...]) -> PreparedStatement:
             in_scope = and_(in_scope, recent.c.action_code == bindparam("action_code"))
         elif item.metric == "failedChallenges":
             in_scope = and_(in_scope, recent.c.state == ActionState.CHALLENGE_FAILED)
-        columns.append(func.coalesce(func.sum(case((in_scope, 1), else_=0)), literal(0)))
+        columns.append(func.count(case((in_scope, recent.c.created_at))))  # never NULL: the rows in scope
     return PreparedStatement(select(*columns).select_from(recent))
+
+
+def _scope_name(scope: str) -> Any:
+    """A scope's name written into the statement: one of ``scope_column``'s keys, never input."""
+    return literal_column(f"'{scope}'", String())
 
 
 # ---------------------------------------------------------------------------------------------
