@@ -229,6 +229,19 @@ def test_ten_wrong_codes_lock_the_user_out_and_fail_the_challenge(api, client, c
     assert validate(api, challenge["token"])["isValid"] is False
 
 
+def test_a_right_code_takes_no_place_in_the_budget(app, api, client, challenge, secret):
+    for _ in range(9):
+        verify(client, challenge["token"], wrong_code(secret))
+    assert verify(client, challenge["token"], next_code(secret))["isVerified"] is True
+    assert count(app, VerificationAttempt) == 9
+
+    later = track(api)
+
+    # The tenth failure, not an eleventh refused unchecked: it is checked, and fails the challenge.
+    assert verify(client, later["token"], wrong_code(secret))["failureReason"] == "MAX_ATTEMPTS_EXCEEDED"
+    assert action_state(api, later) == "CHALLENGE_FAILED"
+
+
 def test_the_lock_holds_across_actions_and_ends_after_five_minutes(app, api, client, challenge, secret):
     for _ in range(10):
         verify(client, challenge["token"], wrong_code(secret))
