@@ -1,5 +1,6 @@
 """The tenant's brand on the hosted pages in real Chromium: axe on themed pages (light and dark), the
-console's live preview, the enrolment choice at phone width, and keeping the recovery codes."""
+console's live preview, the enrolment choice at phone width, and keeping the recovery codes (and the
+key)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,31 @@ def set_state(live_server: LiveServer, state: ActionState) -> None:
     with live_server.app.app_context():
         db.session.execute(update(UserAction).values(state=state))
         db.session.commit()
+
+
+# The enrolment page's way to the authenticator app, in each language a test opens it in.
+USE_AN_APP = {"en": "Use an authenticator app instead"}
+
+
+def open_the_key(page: Page, sdk, live_server: LiveServer, language: str = "en") -> str:
+    """From a new challenge to the authenticator app's set-up; returns the key as shown, in groups."""
+    url = challenge_url(sdk, live_server)
+    page.goto(url if language == "en" else f"{url}&lang={language}")
+    # The clipboard refuses a page that is not focused ("Document is not focused"), as a background
+    # tab would be; a person clicking Copy has the page in front, and so must this one.
+    page.bring_to_front()
+    page.get_by_role("button", name=USE_AN_APP[language]).click()
+    return page.locator("#totp-secret").inner_text()
+
+
+def confirm_the_key(page: Page, secret: str) -> list[str]:
+    """Confirm the app with its first code; returns the recovery codes the next page shows."""
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("h1")).to_have_text("Save your recovery codes")
+    codes = page.locator("#recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    return codes
 
 
 def css_color(hex_color: str) -> str:
@@ -122,12 +148,7 @@ def test_recovery_codes_and_the_key_can_be_copied_and_the_codes_downloaded(page:
                                                                             tmp_path):
     set_theme(live_server, tenant.id, THEMES["dark"])
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    page.goto(challenge_url(sdk, live_server))
-    # The clipboard refuses a page that is not focused ("Document is not focused"), as a background
-    # tab would be; a person clicking Copy has the page in front, and so must this one.
-    page.bring_to_front()
-    page.get_by_role("button", name="Use an authenticator app instead").click()
-    shown = page.locator("#totp-secret").inner_text()
+    shown = open_the_key(page, sdk, live_server)
     groups = shown.split(" ")
     assert all(len(group) == 4 for group in groups[:-1]) and 1 <= len(groups[-1]) <= 4, shown
     page.get_by_role("button", name="Copy key").click()
@@ -135,12 +156,7 @@ def test_recovery_codes_and_the_key_can_be_copied_and_the_codes_downloaded(page:
     secret = page.evaluate("navigator.clipboard.readText()")
     assert secret == shown.replace(" ", "")
 
-    page.locator("#code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Confirm").click()
-    expect(page.locator("h1")).to_have_text("Save your recovery codes")
-    codes = page.locator("#recovery-codes code").all_inner_texts()
-    assert len(codes) == 10
-
+    codes = confirm_the_key(page, secret)
     page.get_by_role("button", name="Copy").click()
     expect(page.locator("#copy-status")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()").splitlines() == codes
@@ -160,6 +176,17 @@ def test_recovery_codes_and_the_key_can_be_copied_and_the_codes_downloaded(page:
     expect(page.locator("#recovery-codes")).to_be_visible()
     for hidden in ("#continue", ".actions", "nav.languages"):
         expect(page.locator(hidden)).to_be_hidden()
+
+
+@pytest.mark.browser_context_args(java_script_enabled=False)
+def test_without_script_the_codes_download_and_no_dead_copy_or_print_button_shows(page: Page, sdk, live_server,
+                                                                                   tenant):
+    shown = open_the_key(page, sdk, live_server)
+    expect(page.locator("#copy-secret")).to_be_hidden()
+    confirm_the_key(page, shown.replace(" ", ""))
+    expect(page.get_by_role("link", name="Download")).to_be_visible()
+    for dead in ("#copy-codes", "#print-codes"):
+        expect(page.locator(dead)).to_be_hidden()
 
 
 def test_the_console_preview_follows_the_form_as_the_admin_types(page: Page, console_admin, live_server, tenant):
