@@ -106,7 +106,14 @@
     button.addEventListener("click", function () {
       var status = document.getElementById(button.dataset.status);
       navigator.clipboard.writeText(button.dataset.copy).then(function () {
+        status.classList.remove("error");
         status.textContent = button.dataset.textCopied;
+      }, function () {
+        // The browser may still refuse (a denied permission, a frame not allowed to write, a page
+        // not in front). Selecting the text leaves the person one keystroke or tap from copying it.
+        window.getSelection().selectAllChildren(document.getElementById(button.dataset.select));
+        status.classList.add("error");
+        status.textContent = button.dataset.textCopyFailed;
       });
     });
   }

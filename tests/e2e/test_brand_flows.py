@@ -1,6 +1,6 @@
 """The tenant's brand on the hosted pages in real Chromium: axe on themed pages (light and dark), the
 console's live preview, the enrolment choice at phone width, and keeping the recovery codes (and the
-key)."""
+key), also when the browser refuses to copy them."""
 
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ def set_state(live_server: LiveServer, state: ActionState) -> None:
 
 
 # The enrolment page's way to the authenticator app, in each language a test opens it in.
-USE_AN_APP = {"en": "Use an authenticator app instead"}
+USE_AN_APP = {"en": "Use an authenticator app instead", "de": "Stattdessen eine Authenticator-App verwenden"}
+COPY_FAILED = "Copying did not work. The text is selected: copy it yourself."
 
 
 def open_the_key(page: Page, sdk, live_server: LiveServer, language: str = "en") -> str:
@@ -79,6 +80,20 @@ def confirm_the_key(page: Page, secret: str) -> list[str]:
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10
     return codes
+
+
+def deny_the_clipboard(page: Page, origin: str) -> None:
+    """Deny the origin the clipboard, as a person or the browser's policy can: Chromium then rejects
+    writeText ("Write permission denied.") even for a page in front, on a click. The session stays
+    attached: detaching it would drop the denial."""
+    cdp = page.context.new_cdp_session(page)
+    context_id = cdp.send("Target.getTargetInfo")["targetInfo"]["browserContextId"]
+    cdp.send("Browser.setPermission", {"permission": {"name": "clipboard-write"}, "setting": "denied",
+                                       "origin": origin, "browserContextId": context_id})
+
+
+def selected_text(page: Page) -> str:
+    return page.evaluate("getSelection().toString()")
 
 
 def css_color(hex_color: str) -> str:
@@ -187,6 +202,28 @@ def test_without_script_the_codes_download_and_no_dead_copy_or_print_button_show
     expect(page.get_by_role("link", name="Download")).to_be_visible()
     for dead in ("#copy-codes", "#print-codes"):
         expect(page.locator(dead)).to_be_hidden()
+
+
+def test_when_the_browser_refuses_to_copy_the_page_says_so_and_selects_the_text(page: Page, sdk, live_server, tenant):
+    deny_the_clipboard(page, live_server.url)
+    shown = open_the_key(page, sdk, live_server)
+    page.get_by_role("button", name="Copy key").click()
+    expect(page.get_by_role("status")).to_have_text(COPY_FAILED)  # announced, politely
+    assert selected_text(page) == shown  # Ctrl+C (or the phone's Copy) finishes the job
+
+    codes = confirm_the_key(page, shown.replace(" ", ""))
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("status")).to_have_text(COPY_FAILED)
+    assert selected_text(page).splitlines() == codes
+    assert violations(page) == [], "recovery codes, the refusal shown"
+
+
+def test_the_refused_copy_is_explained_in_the_page_language(page: Page, sdk, live_server, tenant):
+    deny_the_clipboard(page, live_server.url)
+    open_the_key(page, sdk, live_server, "de")
+    page.get_by_role("button", name="Schlüssel kopieren").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Das Kopieren hat nicht funktioniert. Der Text ist markiert: Kopieren Sie ihn selbst.")
 
 
 def test_the_console_preview_follows_the_form_as_the_admin_types(page: Page, console_admin, live_server, tenant):
