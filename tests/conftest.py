@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import pytest
@@ -91,14 +91,25 @@ def settings(app):
 
 
 @pytest.fixture
-def private_networks_allowed(app, monkeypatch) -> Settings:
+def override_settings(app, monkeypatch) -> Callable[..., Settings]:
+    """``override_settings(code_ttl=120)``: for the rest of one test, the app runs with those settings
+    changed (as the environment variables would); returns the settings in effect."""
+
+    def override(**changes) -> Settings:
+        changed = replace(app.config["TOLLGATE"], **changes)
+        monkeypatch.setitem(app.config, "TOLLGATE", changed)
+        return changed
+
+    return override
+
+
+@pytest.fixture
+def private_networks_allowed(override_settings) -> Settings:
     """The app as ``make run`` has it (TOLLGATE_WEBHOOK_ALLOW_PRIVATE_NETWORKS on), for the duration of
     one test: webhooks may go to a receiver on 127.0.0.1. Returns those settings, for the worker.
 
     Tests otherwise run as production does, with private networks refused."""
-    allowed = replace(app.config["TOLLGATE"], webhook_allow_private_networks=True)
-    monkeypatch.setitem(app.config, "TOLLGATE", allowed)
-    return allowed
+    return override_settings(webhook_allow_private_networks=True)
 
 
 SMTP_SENDER = "codes@tollgate.test"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -37,9 +36,9 @@ def user(client, headers: dict, **kwargs):
 
 
 @pytest.fixture
-def three_a_minute(app, monkeypatch):
+def three_a_minute(app, override_settings):
     """TOLLGATE_API_KEY_FAILURES_PER_MINUTE=3, for this test."""
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], api_key_failures_per_minute=3))
+    override_settings(api_key_failures_per_minute=3)
 
 
 def failures(app) -> list[tuple[str, str]]:

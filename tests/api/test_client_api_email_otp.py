@@ -6,7 +6,6 @@ the challenge; a resend waits 30 seconds and stops after five codes; a mail serv
 loses nothing: the message waits in the outbox and the worker sends it later.
 """
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -188,8 +187,8 @@ def test_an_expired_code_is_refused(app, api, client, mail, enrolled):
     assert verify(client, tracked["token"], code) == {"isVerified": False, "failureReason": "CODE_INVALID_OR_EXPIRED"}
 
 
-def test_a_code_lives_as_long_as_configured(app, api, client, mail, enrolled, monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], code_ttl=120))
+def test_a_code_lives_as_long_as_configured(app, api, client, mail, enrolled, override_settings):
+    override_settings(code_ttl=120)
     tracked = track(api)
     before = utcnow()
     challenge(client, tracked["token"])
@@ -343,8 +342,8 @@ def test_without_smtp_the_code_lands_in_the_development_outbox(app, api, client,
     assert verify(client, tracked["token"], code)["isVerified"] is True
 
 
-def test_in_production_without_smtp_email_codes_are_refused(app, api, client, monkeypatch, enrolled):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], env="production"))
+def test_in_production_without_smtp_email_codes_are_refused(app, api, client, override_settings, enrolled):
+    override_settings(env="production")
     tracked = track(api)
 
     response = challenge(client, tracked["token"])

@@ -6,8 +6,6 @@ fifth wrong code ends the challenge, a resend waits 30 seconds, the number is en
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from tests.api.test_client_api_email_otp import bearer, state_of, track, wrong
@@ -61,8 +59,8 @@ def test_enrolling_a_number_sends_a_code_whose_first_use_enrols_it_and_passes_th
     ("07400 123456", "invalid_phone_number"), ("+15551234567", "invalid_phone_number"),
     ("+64211234567", "unsupported_country"),
 ])
-def test_a_bad_or_unallowed_number_is_a_400_and_sends_nothing(app, api, client, twilio, monkeypatch, number, error):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], sms_allowed_countries=frozenset({"GB"})))
+def test_a_bad_or_unallowed_number_is_a_400_and_sends_nothing(app, api, client, twilio, override_settings, number, error):
+    override_settings(sms_allowed_countries=frozenset({"GB"}))
 
     response = post(client, "user-authenticators/sms", track(api)["token"], phoneNumber=number)
 

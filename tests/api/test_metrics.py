@@ -4,7 +4,6 @@ Prometheus' text format, read from the database on every scrape with a few fixed
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from datetime import timedelta
 from importlib.metadata import version
 
@@ -33,9 +32,9 @@ STATEMENTS_PER_SCRAPE = 10
 
 
 @pytest.fixture
-def metrics_on(app, monkeypatch):
+def metrics_on(app, override_settings):
     """The app with TOLLGATE_METRICS_TOKEN set, for the duration of one test."""
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], metrics_token=TOKEN))
+    override_settings(metrics_token=TOKEN)
 
 
 def scrape(client) -> dict[str, dict[tuple, float]]:
@@ -97,9 +96,9 @@ def test_the_token_opens_the_exposition_which_no_cache_keeps(client, metrics_on)
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_any_token_the_setting_accepts_works_whole(app, client, monkeypatch):
+def test_any_token_the_setting_accepts_works_whole(app, client, override_settings):
     token = "base64ish=token/with+signs=="  # an inner "=" is where a generic header parser gives up
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], metrics_token=token))
+    override_settings(metrics_token=token)
 
     assert client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.get("/metrics", headers={"Authorization": "Bearer base64ish"}).status_code == 401
@@ -201,8 +200,8 @@ def test_wrong_codes_entered_recently(app, api, client, tenant, metrics_on):
 
 
 def test_invalid_api_keys_of_the_last_minute_and_the_addresses_refused_now(app, client, tenant, metrics_on,
-                                                                           monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], api_key_failures_per_minute=3))
+                                                                           override_settings):
+    override_settings(api_key_failures_per_minute=3)
     wrong = {"Authorization": "Basic " + base64.b64encode(b"tg_sk_wrong:").decode()}
     for address, attempts in (("203.0.113.9", 5), ("198.51.100.7", 1)):
         for _ in range(attempts):

@@ -3,7 +3,6 @@ hour and a tenant TOLLGATE_SENDS_PER_TENANT_PER_MINUTE a minute, whoever asks (t
 bombing and SMS pumping through a client flow). Past either the ask is 429 with Retry-After and
 nothing of it is kept, exactly at the limit however many ask at once."""
 
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -24,11 +23,9 @@ def email_action(app, tenant):
 
 
 @pytest.fixture
-def limits(app, monkeypatch):
+def limits(override_settings):
     def set_limits(*, per_destination: int = 10, per_tenant: int = 600) -> None:
-        monkeypatch.setitem(app.config, "TOLLGATE", replace(
-            app.config["TOLLGATE"], sends_per_destination_per_hour=per_destination,
-            sends_per_tenant_per_minute=per_tenant))
+        override_settings(sends_per_destination_per_hour=per_destination, sends_per_tenant_per_minute=per_tenant)
     return set_limits
 
 

@@ -6,7 +6,6 @@ with ``isVerified: false``; the fifth ends the challenge, however many arrive at
 once; a claim works once and only for a verified challenge; bad input is a 400 naming the field.
 """
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -336,8 +335,8 @@ def test_get_challenge_needs_an_id_or_a_user(api, query):
     assert response.status_code == 400
 
 
-def test_in_production_without_smtp_email_challenges_are_refused(app, api, monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], env="production"))
+def test_in_production_without_smtp_email_challenges_are_refused(app, api, override_settings):
+    override_settings(env="production")
 
     response = api.post("/challenge", json={"verificationMethod": "EMAIL_OTP", "action": ACTION,
                                             "email": "jo@example.com"})

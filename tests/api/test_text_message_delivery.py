@@ -9,7 +9,6 @@ signature as an integrator would, and the code it reads is the one that verifies
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -110,10 +109,10 @@ def test_a_provider_outage_leaves_the_message_to_the_worker_which_sends_it_later
     assert verify(api, started["challengeId"], resent.code)["isVerified"] is True
 
 
-def test_with_no_twilio_account_a_queued_text_waits_with_a_clear_error(app, api, twilio, monkeypatch):
+def test_with_no_twilio_account_a_queued_text_waits_with_a_clear_error(app, api, twilio, override_settings):
     twilio.drop_next()
     start(api)
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], twilio=None))
+    override_settings(twilio=None)
 
     with app.app_context():
         messages.send_due(settings=app.config["TOLLGATE"], now=utcnow() + timedelta(minutes=1))
@@ -178,8 +177,8 @@ def test_in_development_without_twilio_or_webhook_texts_land_in_the_development_
     assert (row.channel, row.transport, row.status) == ("sms", "outbox", "sent")
 
 
-def test_in_production_without_twilio_or_webhook_text_codes_are_refused(app, api, monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], env="production"))
+def test_in_production_without_twilio_or_webhook_text_codes_are_refused(app, api, override_settings):
+    override_settings(env="production")
 
     response = api.post("/challenge", json={"verificationMethod": "SMS", "action": ACTION, "phoneNumber": NUMBER})
 
@@ -188,9 +187,9 @@ def test_in_production_without_twilio_or_webhook_text_codes_are_refused(app, api
     assert outbox(app) == []
 
 
-def test_a_number_outside_the_allowed_countries_is_refused_before_anything_is_sent(app, api, twilio, monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"],
-                                                        sms_allowed_countries=frozenset({"DE", "GB"})))
+def test_a_number_outside_the_allowed_countries_is_refused_before_anything_is_sent(app, api, twilio,
+                                                                                   override_settings):
+    override_settings(sms_allowed_countries=frozenset({"DE", "GB"}))
 
     refused = api.post("/challenge", json={"verificationMethod": "SMS", "action": ACTION, "phoneNumber": "+64211234567"})
     start(api)  # GB is allowed

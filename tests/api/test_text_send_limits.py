@@ -6,8 +6,6 @@ shows the sends and who is refused."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from sqlalchemy import func, select
 
@@ -28,13 +26,6 @@ def text_action(app, tenant):
                 verification_methods=["SMS", "WHATSAPP"])
 
 
-@pytest.fixture
-def limits(app, monkeypatch):
-    def set_limits(**values: int) -> None:
-        monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], **values))
-    return set_limits
-
-
 def counts(app) -> tuple[int, int]:
     with app.app_context():
         return (db.session.execute(select(func.count()).select_from(OutboundMessage)).scalar_one(),
@@ -50,8 +41,8 @@ def enrol(client, tracked: dict, number: str):
                        json={"phoneNumber": number})
 
 
-def test_a_number_gets_so_many_codes_an_hour_over_sms_and_whatsapp_then_429(app, api, client, limits):
-    limits(sends_per_destination_per_hour=3)
+def test_a_number_gets_so_many_codes_an_hour_over_sms_and_whatsapp_then_429(app, api, client, override_settings):
+    override_settings(sends_per_destination_per_hour=3)
     for n, method in enumerate(("SMS", "WHATSAPP", "SMS", "WHATSAPP")):
         api.post(f"/users/u{n}/authenticators", json={"verificationMethod": method, "phoneNumber": NUMBER})
     users = [track(api, f"u{n}") for n in range(4)]
@@ -65,8 +56,8 @@ def test_a_number_gets_so_many_codes_an_hour_over_sms_and_whatsapp_then_429(app,
     assert counts(app) == (3, 3)  # nothing of the refused ask was kept
 
 
-def test_one_user_typing_number_after_number_is_stopped_at_the_users_limit(app, api, client, limits):
-    limits(sends_per_user_per_hour=3)
+def test_one_user_typing_number_after_number_is_stopped_at_the_users_limit(app, api, client, override_settings):
+    override_settings(sends_per_user_per_hour=3)
     tracked = track(api)
 
     answers = [enrol(client, tracked, f"+4474001234{n:02d}") for n in range(4)]
@@ -77,8 +68,8 @@ def test_one_user_typing_number_after_number_is_stopped_at_the_users_limit(app, 
     assert counts(app) == (3, 3)
 
 
-def test_one_client_address_asking_for_many_users_is_stopped_but_the_server_api_is_not(app, api, client, limits):
-    limits(sends_per_client_address_per_hour=2)
+def test_one_client_address_asking_for_many_users_is_stopped_but_the_server_api_is_not(app, api, client, override_settings):
+    override_settings(sends_per_client_address_per_hour=2)
     users = [track(api, f"u{n}") for n in range(3)]
 
     answers = [enrol(client, tracked, f"+4474001234{n:02d}") for n, tracked in enumerate(users)]
@@ -90,8 +81,8 @@ def test_one_client_address_asking_for_many_users_is_stopped_but_the_server_api_
     assert from_backend == [200, 200, 200]
 
 
-def test_the_hosted_page_counts_against_the_client_address_too(app, api, client, limits):
-    limits(sends_per_client_address_per_hour=1)
+def test_the_hosted_page_counts_against_the_client_address_too(app, api, client, override_settings):
+    override_settings(sends_per_client_address_per_hour=1)
     first, second = track(api, "u1"), track(api, "u2")
     client.post("/challenge/sms/enrol", data={"token": first["token"], "phone_number": "+447400123401"})
 
@@ -101,8 +92,8 @@ def test_the_hosted_page_counts_against_the_client_address_too(app, api, client,
     assert "Too many codes were asked for from your network" in text_of(parse(refused).find(id="phone-error"))
 
 
-def test_metrics_show_the_sends_and_who_is_refused(app, api, client, limits):
-    limits(sends_per_destination_per_hour=1, sends_per_client_address_per_hour=1, metrics_token=TOKEN)
+def test_metrics_show_the_sends_and_who_is_refused(app, api, client, override_settings):
+    override_settings(sends_per_destination_per_hour=1, sends_per_client_address_per_hour=1, metrics_token=TOKEN)
     for n in range(2):
         api.post(f"/users/u{n}/authenticators", json={"verificationMethod": "SMS", "phoneNumber": NUMBER})
     assert ask(client, track(api, "u0")).status_code == 200

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -192,10 +191,8 @@ def test_the_bounded_check_resumes_where_it_stopped(app, tenant):
 
 
 @pytest.fixture
-def audit_retention(app, monkeypatch):
-    settings = replace(app.config["TOLLGATE"], audit_retention_days=30)
-    monkeypatch.setitem(app.config, "TOLLGATE", settings)
-    return settings
+def audit_retention(override_settings):
+    return override_settings(audit_retention_days=30)
 
 
 def purge(app, *, now: datetime, batch: int = 1000):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -467,8 +466,8 @@ def test_a_plan_that_cannot_run_exits_1_never_2_which_means_changes(cli, staging
 
 
 def test_in_production_a_file_cannot_allow_texts_this_server_cannot_send_unless_its_webhooks_take_them(
-        cli, app, staging, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], env="production", smtp=None))
+        cli, app, staging, tmp_path, override_settings):
+    override_settings(env="production", smtp=None)
     text = edited(export(cli, staging), lambda data: data["actions"]["sign-in"].update(verificationMethods=["SMS"]))
     before = row_counts(app)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -20,10 +19,8 @@ BIG = {">": [{"var": "custom.amount"}, 1000]}
 
 
 @pytest.fixture
-def retention(app, monkeypatch):
-    settings = replace(app.config["TOLLGATE"], action_retention_days=RETENTION_DAYS)
-    monkeypatch.setitem(app.config, "TOLLGATE", settings)
-    return settings
+def retention(override_settings):
+    return override_settings(action_retention_days=RETENTION_DAYS)
 
 
 @pytest.fixture

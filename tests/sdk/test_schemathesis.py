@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import replace
 
 import pytest
 import requests
@@ -32,11 +31,11 @@ schema = schemathesis.openapi.from_dict(openapi_answers.document())
 
 
 @pytest.fixture(autouse=True)
-def _no_invalid_key_limit(app, monkeypatch):
+def _no_invalid_key_limit(app, override_settings):
     """Schemathesis also sends each operation's examples without valid credentials (its "auth is
     really required" check), all from 127.0.0.1: past TOLLGATE_API_KEY_FAILURES_PER_MINUTE they
     would get 429, not the 401 under test. The limit has its own tests (tests/api/test_api_key_failures.py)."""
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], api_key_failures_per_minute=100_000))
+    override_settings(api_key_failures_per_minute=100_000)
 
 
 def basic(user: str) -> str:

@@ -5,7 +5,6 @@ enrolled. Codes are read from what the fake Twilio on 127.0.0.1 received."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -135,8 +134,8 @@ def test_a_user_with_nothing_enrolled_can_enrol_a_number_on_the_page(api, client
     ("+64 21 123 4567", "Codes cannot be sent to numbers in that country. Choose another way."),
 ])
 def test_a_refused_number_on_the_enrol_page_is_explained_on_its_form(app, api, client, twilio, text_action,
-                                                                      monkeypatch, typed, message):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], sms_allowed_countries=frozenset({"GB"})))
+                                                                      override_settings, typed, message):
+    override_settings(sms_allowed_countries=frozenset({"GB"}))
     token = track(api)["token"]
 
     refused = client.post("/challenge/sms/enrol", data={"token": token, "phone_number": typed})
@@ -150,8 +149,8 @@ def test_a_refused_number_on_the_enrol_page_is_explained_on_its_form(app, api, c
 
 
 def test_in_production_with_no_way_to_send_texts_the_page_does_not_offer_them(app, api, client, text_action,
-                                                                               monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], env="production"))
+                                                                               override_settings):
+    override_settings(env="production")
     enroll_authenticator_app(api, "alice")
     enrol_number(api)
 

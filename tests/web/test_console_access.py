@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -137,9 +136,9 @@ def test_the_right_password_of_a_disabled_account_uses_up_no_tries(app, admin, m
 
 
 @pytest.fixture
-def few_failures_per_address(app, monkeypatch):
+def few_failures_per_address(app, override_settings):
     """TOLLGATE_SIGN_IN_FAILURES_PER_ADDRESS=3, for this test."""
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], sign_in_failures_per_address=3))
+    override_settings(sign_in_failures_per_address=3)
 
 
 def test_failures_from_one_address_across_accounts_stop_that_address(app, make_console_user, client,

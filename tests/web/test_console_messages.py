@@ -1,6 +1,5 @@
 """Console → Messages: every email with its status; without SMTP, the development outbox in full."""
 
-from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -73,9 +72,9 @@ def test_without_twilio_the_development_outbox_shows_each_text_message(app, api,
     assert body.split()[0].isdigit() and len(body.split()[0]) == 6 and "Test tenant" in body
 
 
-def test_an_open_sms_country_list_is_warned_about_until_the_operator_sets_one(app, admin, monkeypatch):
+def test_an_open_sms_country_list_is_warned_about_until_the_operator_sets_one(app, admin, override_settings):
     assert "TOLLGATE_SMS_ALLOWED_COUNTRIES" in text_of(parse(admin.get("/console/messages")).find(id="sms-countries"))
 
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], sms_allowed_countries=frozenset({"GB"})))
+    override_settings(sms_allowed_countries=frozenset({"GB"}))
 
     assert parse(admin.get("/console/messages")).find(id="sms-countries") is None

@@ -3,7 +3,6 @@ ends with it: at sign-out, at the idle sign-out, and at the absolute lifetime.""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -62,8 +61,8 @@ def signed_in_ago(app, email: str, age: timedelta) -> None:
 
 
 @pytest.fixture
-def two_hour_sessions(app, monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], console_session_hours=2))
+def two_hour_sessions(app, override_settings):
+    override_settings(console_session_hours=2)
 
 
 def test_a_session_ends_at_its_absolute_lifetime_however_busy(app, admin, two_hour_sessions):

@@ -4,8 +4,6 @@ an sms.created one. The console's settings form says so on the field; the manage
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from app.extensions import db
@@ -23,8 +21,8 @@ SETTINGS = {"name": "Sign in", "default_outcome": "CHALLENGE", "default_verifica
 
 
 @pytest.fixture
-def production(app, monkeypatch):
-    monkeypatch.setitem(app.config, "TOLLGATE", replace(app.config["TOLLGATE"], env="production"))
+def production(app, override_settings):
+    override_settings(env="production")
 
 
 def save(admin, methods: list[str]):
