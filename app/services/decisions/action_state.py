@@ -28,16 +28,20 @@ QUERY_WINDOW = timedelta(days=30)
 # A move is a verification's last write, inside its write section (on SQLite the database's one
 # write lock, held to the commit): prepared statements, not the ORM's unit of work at commit.
 _actions = UserAction.__table__
-_MOVE = PreparedStatement(_actions.update().where(_actions.c.id == bindparam("action_pk")).values(
-    state=bindparam("state"), state_updated_at=bindparam("state_updated_at"), updated_at=bindparam("updated_at")))
-_MOVE_VERIFIED = PreparedStatement(_actions.update().where(_actions.c.id == bindparam("action_pk")).values(
-    state=bindparam("state"), state_updated_at=bindparam("state_updated_at"), updated_at=bindparam("updated_at"),
-    verification_method=bindparam("verification_method"),
-    verified_by_authenticator_id=bindparam("verified_by_authenticator_id")))
+
+
+def _update_of(*columns: str) -> PreparedStatement:
+    """One action's UPDATE of these columns, each bound by its own name."""
+    return PreparedStatement(_actions.update().where(_actions.c.id == bindparam("action_pk"))
+                             .values({name: bindparam(name) for name in columns}))
+
+
+_MOVED = ("state", "state_updated_at", "updated_at")
+_MOVE = _update_of(*_MOVED)
+_MOVE_VERIFIED = _update_of(*_MOVED, "verification_method", "verified_by_authenticator_id")
 _INSERT_CHANGE = PreparedStatement(ActionStateChange.__table__.insert().inline())
 # What another request's move or validation changes on the row.
-_MOVING = ("state", "state_updated_at", "updated_at", "verification_method", "verified_by_authenticator_id",
-           "result_validated_at")
+_MOVING = (*_MOVED, "verification_method", "verified_by_authenticator_id", "result_validated_at")
 _READ_MOVING = PreparedStatement(select(*(_actions.c[name] for name in _MOVING)).where(
     _actions.c.id == bindparam("action_pk")))
 
